@@ -34,6 +34,7 @@ scenarios.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import dataclasses
 import datetime
@@ -48,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable
+from collections.abc import Callable
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -79,6 +80,7 @@ ANON_NAME = b"smapsfmt test region"
 # ---------------------------------------------------------------------------
 # libc access (used by the targets, and by this script for prctl)
 # ---------------------------------------------------------------------------
+
 
 class Unsupported(Exception):
     """The running kernel cannot provide what a scenario needs."""
@@ -137,7 +139,7 @@ def write_pages(addr: int, length: int) -> None:
 
 def read_pages(addr: int, length: int) -> None:
     for off in range(0, length, PAGE):
-        ctypes.c_char.from_address(addr + off).value
+        ctypes.c_char.from_address(addr + off).value  # noqa: B018 - the read faults the page in
 
 
 def sleep_forever() -> None:
@@ -181,6 +183,7 @@ def fork_sleepers(count: int, before_ready: Callable[[int], None] | None = None)
 # Targets.  Each one shapes the memory of the process it runs in and returns
 # the PIDs of any further processes that share that memory.
 # ---------------------------------------------------------------------------
+
 
 def target_anonymous(workdir: str) -> list[int]:
     # Rss/Private_Dirty/Anonymous of one large private mapping that is only
@@ -254,9 +257,9 @@ def target_madv_free(workdir: str) -> list[int]:
 DELETED_FILE_NAMES = [
     # (name, unlinked after mapping)
     (b"file with blanks.bin", True),
-    (b"name with\nnewline.bin", True),   # the kernel prints the newline as \012
-    (b"latin1-\xe9\xff.bin", False),      # not valid UTF-8
-    (b"trailing  ", False),              # ends in two spaces
+    (b"name with\nnewline.bin", True),  # the kernel prints the newline as \012
+    (b"latin1-\xe9\xff.bin", False),  # not valid UTF-8
+    (b"trailing  ", False),  # ends in two spaces
 ]
 DELETED_FILE_SIZE = 64 * KiB
 
@@ -347,7 +350,9 @@ def target_anon_name(workdir: str) -> list[int]:
     try:
         prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, 1 * MiB, ctypes.addressof(name))
     except OSError as exc:
-        raise Unsupported(f"prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME) failed: {exc.strerror}") from exc
+        raise Unsupported(
+            f"prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME) failed: {exc.strerror}"
+        ) from exc
     return []
 
 
@@ -380,75 +385,105 @@ def target_main(name: str, ready_fd: int, workdir: str) -> None:
 # Scenario table
 # ---------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class Scenario:
     name: str
-    did: str                      # what the target did, for CAPTURES.md
+    did: str  # what the target did, for CAPTURES.md
     command: list[str] | None = None  # plain program; None = shaped target
     expect_nonzero: tuple[str, ...] = ()  # smaps_rollup fields verified > 0
-    show: tuple[str, ...] = ()    # smaps_rollup fields quoted in CAPTURES.md
+    show: tuple[str, ...] = ()  # smaps_rollup fields quoted in CAPTURES.md
     needs_hugetlb_pool: bool = False
 
 
 SCENARIOS = [
     # Small baseline: a C program with few mappings.
-    Scenario("sleep", "execve `/bin/sleep 1000`; no shaping",
-             command=["/bin/sleep", "1000"], show=("Rss", "Pss")),
+    Scenario(
+        "sleep",
+        "execve `/bin/sleep 1000`; no shaping",
+        command=["/bin/sleep", "1000"],
+        show=("Rss", "Pss"),
+    ),
     # A realistic interpreter: many shared-library mappings, file Pss.
-    Scenario("self-python", "execve `python3 -c 'import time; time.sleep(1000)'`; no shaping",
-             command=[sys.executable, "-c", "import time; time.sleep(1000)"],
-             show=("Rss", "Pss", "Pss_File")),
-    Scenario("anonymous",
-             "mmap(64 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS); wrote the first 40 MiB; "
-             "read (only) the next 8 MiB; last 16 MiB untouched",
-             expect_nonzero=("Anonymous", "Private_Dirty"),
-             show=("Rss", "Anonymous", "Private_Dirty")),
-    Scenario("shared-fork",
-             "mmap(32 MiB, RW, MAP_SHARED|MAP_ANONYMOUS) and mmap(16 MiB, RW, "
-             "MAP_PRIVATE|MAP_ANONYMOUS), both fully written; fork() x3; each child reads "
-             "the whole shared region, child 0 also writes the first 1 MiB of the private "
-             "region, then the children sleep; then the parent writes "
-             "1 MiB at offset 8 MiB of the private region. Parent captured, parent and "
-             "children frozen together",
-             expect_nonzero=("Shared_Dirty", "Pss_Shmem"),
-             show=("Rss", "Pss", "Pss_Anon", "Pss_Shmem", "Shared_Dirty", "Private_Dirty")),
-    Scenario("mlocked",
-             "mmap(8 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS), written, mlock(8 MiB); "
-             "4 MiB temp file mmap(4 MiB, PROT_READ, MAP_PRIVATE), read, mlock(4 MiB)",
-             expect_nonzero=("Locked",), show=("Rss", "Locked")),
-    Scenario("madv-free",
-             "mmap(32 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS), written; "
-             "madvise(first 16 MiB, MADV_FREE); madvise(MADV_FREE) on an empty "
-             "page to drain the per-CPU batch",
-             expect_nonzero=("LazyFree",), show=("Rss", "Private_Dirty", "LazyFree")),
-    Scenario("deleted-file",
-             "4 files of 64 KiB in the temporary directory: `file with blanks.bin`, "
-             "`name with<LF>newline.bin` (a real newline byte), `latin1-<E9><FF>.bin` "
-             "(raw bytes 0xE9 0xFF, not UTF-8), `trailing  ` (two trailing blanks); "
-             "each mapped twice, mmap(64 KiB, RW, MAP_SHARED) "
-             "written and mmap(64 KiB, PROT_READ, MAP_PRIVATE) read; the first two "
-             "unlinked afterwards (\" (deleted)\")",
-             show=("Rss", "Pss_File", "Shared_Dirty")),
-    Scenario("thp",
-             "mmap(8 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS) trimmed to a 2 MiB boundary, "
-             "madvise(8 MiB, MADV_HUGEPAGE), written (THP mode `madvise`)",
-             expect_nonzero=("AnonHugePages",), show=("Rss", "AnonHugePages")),
-    Scenario("hugetlb",
-             f"vm.nr_hugepages raised by {HUGETLB_PAGES_NEEDED} for the capture; "
-             "mmap(4 MiB, RW, MAP_SHARED|MAP_ANONYMOUS|MAP_HUGETLB), written; fork() x1, "
-             "child reads it; then mmap(2 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB), "
-             "written. Parent captured, parent and child frozen together",
-             expect_nonzero=("Shared_Hugetlb", "Private_Hugetlb"),
-             show=("Shared_Hugetlb", "Private_Hugetlb"), needs_hugetlb_pool=True),
-    Scenario("many-small",
-             f"mmap({SMALL_MAPPINGS} x 4 KiB, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS); "
-             f"mprotect(RW) on every second page ({SMALL_MAPPINGS // 2} calls); "
-             "each RW page written",
-             show=("Rss", "Private_Dirty")),
-    Scenario("anon-name",
-             "mmap(1 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS), written; "
-             f"prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 1 MiB, \"{ANON_NAME.decode()}\")",
-             show=("Rss",)),
+    Scenario(
+        "self-python",
+        "execve `python3 -c 'import time; time.sleep(1000)'`; no shaping",
+        command=[sys.executable, "-c", "import time; time.sleep(1000)"],
+        show=("Rss", "Pss", "Pss_File"),
+    ),
+    Scenario(
+        "anonymous",
+        "mmap(64 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS); wrote the first 40 MiB; "
+        "read (only) the next 8 MiB; last 16 MiB untouched",
+        expect_nonzero=("Anonymous", "Private_Dirty"),
+        show=("Rss", "Anonymous", "Private_Dirty"),
+    ),
+    Scenario(
+        "shared-fork",
+        "mmap(32 MiB, RW, MAP_SHARED|MAP_ANONYMOUS) and mmap(16 MiB, RW, "
+        "MAP_PRIVATE|MAP_ANONYMOUS), both fully written; fork() x3; each child reads "
+        "the whole shared region, child 0 also writes the first 1 MiB of the private "
+        "region, then the children sleep; then the parent writes "
+        "1 MiB at offset 8 MiB of the private region. Parent captured, parent and "
+        "children frozen together",
+        expect_nonzero=("Shared_Dirty", "Pss_Shmem"),
+        show=("Rss", "Pss", "Pss_Anon", "Pss_Shmem", "Shared_Dirty", "Private_Dirty"),
+    ),
+    Scenario(
+        "mlocked",
+        "mmap(8 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS), written, mlock(8 MiB); "
+        "4 MiB temp file mmap(4 MiB, PROT_READ, MAP_PRIVATE), read, mlock(4 MiB)",
+        expect_nonzero=("Locked",),
+        show=("Rss", "Locked"),
+    ),
+    Scenario(
+        "madv-free",
+        "mmap(32 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS), written; "
+        "madvise(first 16 MiB, MADV_FREE); madvise(MADV_FREE) on an empty "
+        "page to drain the per-CPU batch",
+        expect_nonzero=("LazyFree",),
+        show=("Rss", "Private_Dirty", "LazyFree"),
+    ),
+    Scenario(
+        "deleted-file",
+        "4 files of 64 KiB in the temporary directory: `file with blanks.bin`, "
+        "`name with<LF>newline.bin` (a real newline byte), `latin1-<E9><FF>.bin` "
+        "(raw bytes 0xE9 0xFF, not UTF-8), `trailing  ` (two trailing blanks); "
+        "each mapped twice, mmap(64 KiB, RW, MAP_SHARED) "
+        "written and mmap(64 KiB, PROT_READ, MAP_PRIVATE) read; the first two "
+        'unlinked afterwards (" (deleted)")',
+        show=("Rss", "Pss_File", "Shared_Dirty"),
+    ),
+    Scenario(
+        "thp",
+        "mmap(8 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS) trimmed to a 2 MiB boundary, "
+        "madvise(8 MiB, MADV_HUGEPAGE), written (THP mode `madvise`)",
+        expect_nonzero=("AnonHugePages",),
+        show=("Rss", "AnonHugePages"),
+    ),
+    Scenario(
+        "hugetlb",
+        f"vm.nr_hugepages raised by {HUGETLB_PAGES_NEEDED} for the capture; "
+        "mmap(4 MiB, RW, MAP_SHARED|MAP_ANONYMOUS|MAP_HUGETLB), written; fork() x1, "
+        "child reads it; then mmap(2 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB), "
+        "written. Parent captured, parent and child frozen together",
+        expect_nonzero=("Shared_Hugetlb", "Private_Hugetlb"),
+        show=("Shared_Hugetlb", "Private_Hugetlb"),
+        needs_hugetlb_pool=True,
+    ),
+    Scenario(
+        "many-small",
+        f"mmap({SMALL_MAPPINGS} x 4 KiB, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS); "
+        f"mprotect(RW) on every second page ({SMALL_MAPPINGS // 2} calls); "
+        "each RW page written",
+        show=("Rss", "Private_Dirty"),
+    ),
+    Scenario(
+        "anon-name",
+        "mmap(1 MiB, RW, MAP_PRIVATE|MAP_ANONYMOUS), written; "
+        f'prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 1 MiB, "{ANON_NAME.decode()}")',
+        show=("Rss",),
+    ),
 ]
 
 
@@ -489,10 +524,7 @@ def pair_problems(smaps: bytes, rollup: bytes) -> list[str]:
         if name in ROLLUP_ONLY:
             continue
         total = sums.get(name, 0)
-        if name in PROPORTIONAL:
-            ok = total <= value <= total + mappings
-        else:
-            ok = total == value
+        ok = total <= value <= total + mappings if name in PROPORTIONAL else total == value
         if not ok:
             problems.append(f"{name}: smaps_rollup {value} kB, sum over smaps {total} kB")
     return problems
@@ -502,6 +534,7 @@ def pair_problems(smaps: bytes, rollup: bytes) -> list[str]:
 # Process control
 # ---------------------------------------------------------------------------
 
+
 def read_raw(path: str) -> bytes:
     with open(path, "rb") as f:
         return f.read()
@@ -510,7 +543,7 @@ def read_raw(path: str) -> bytes:
 def proc_stat(pid: int) -> tuple[str, int]:
     """Return (state letter, utime + stime) from /proc/PID/stat."""
     data = read_raw(f"/proc/{pid}/stat")
-    fields = data[data.rindex(b")") + 2:].split()
+    fields = data[data.rindex(b")") + 2 :].split()
     return fields[0].decode(), int(fields[11]) + int(fields[12])
 
 
@@ -557,7 +590,9 @@ def await_report(proc: subprocess.Popen, fd: int, timeout: float = 120.0) -> str
         if readable:
             chunk = os.read(fd, 4096)
             if not chunk:
-                raise RuntimeError(f"target {proc.pid} exited before reporting (status {proc.wait()})")
+                raise RuntimeError(
+                    f"target {proc.pid} exited before reporting (status {proc.wait()})"
+                )
             buf += chunk
         elif proc.poll() is not None:
             raise RuntimeError(f"target {proc.pid} exited with status {proc.returncode}")
@@ -568,19 +603,15 @@ def release(proc: subprocess.Popen, pids: list[int]) -> None:
     """Resume, kill and reap all target processes, whatever state they are in."""
     for sig in (signal.SIGCONT, signal.SIGKILL):
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
     proc.wait()
     # The target's own children were reparented to us (child subreaper)
     # when the target died.
     for pid in pids:
         if pid != proc.pid:
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
 
 
 @dataclasses.dataclass
@@ -610,16 +641,26 @@ def run_target(scenario: Scenario, workdir: str) -> Capture:
     """
     if scenario.command is None:
         read_fd, write_fd = os.pipe()
-        argv = [sys.executable, os.path.abspath(__file__), "--target",
-                scenario.name, str(write_fd), workdir]
+        argv = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--target",
+            scenario.name,
+            str(write_fd),
+            workdir,
+        ]
         pass_fds: tuple[int, ...] = (write_fd,)
     else:
         read_fd = write_fd = -1
         argv = scenario.command
         pass_fds = ()
 
-    proc = subprocess.Popen(argv, pass_fds=pass_fds, stdin=subprocess.DEVNULL,
-                            preexec_fn=die_with_parent)
+    proc = subprocess.Popen(
+        argv,
+        pass_fds=pass_fds,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads here
+    )
     pids = [proc.pid]
     try:
         if scenario.command is None:
@@ -656,7 +697,7 @@ class HugetlbPool:
         self.extra = extra
         self.old: int | None = None
 
-    def __enter__(self) -> "HugetlbPool":
+    def __enter__(self) -> HugetlbPool:
         try:
             self.old = int(read_raw(NR_HUGEPAGES))
             with open(NR_HUGEPAGES, "w") as f:
@@ -687,6 +728,7 @@ def capture(scenario: Scenario, workdir: str) -> Capture:
 # ---------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------
+
 
 def filesystem_of(path: str) -> str:
     """Return "MOUNTPOINT (FSTYPE)" of the mount that holds PATH."""
@@ -726,12 +768,12 @@ def write_captures_md(outdir: str, captures: list[Capture], notes: list[str]) ->
     ]
     for cap in captures:
         lines.append(
-            f"| `{cap.scenario.name}` | {md_cell(cap.scenario.did)} | {uname.release} | {uname.machine} "
-            f"| {cap.when} | {count_mappings(cap.smaps)} | {len(cap.smaps)} | `{sha256(cap.smaps)}` "
+            f"| `{cap.scenario.name}` | {md_cell(cap.scenario.did)} | {uname.release} "
+            f"| {uname.machine} | {cap.when} | {count_mappings(cap.smaps)} | {len(cap.smaps)} "
+            f"| `{sha256(cap.smaps)}` "
             f"| {len(cap.rollup)} | `{sha256(cap.rollup)}` |"
         )
-    lines += ["", "## Selected smaps_rollup values", "",
-              "| Scenario | Values |", "|---|---|"]
+    lines += ["", "## Selected smaps_rollup values", "", "| Scenario | Values |", "|---|---|"]
     for cap in captures:
         fields = kb_fields(cap.rollup)
         shown = ", ".join(f"{name} {fields.get(name, 0)} kB" for name in cap.scenario.show)
@@ -749,8 +791,10 @@ def main() -> int:
         return 0
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("outdir", help="directory that receives <scenario>/smaps, "
-                                       "<scenario>/smaps_rollup and CAPTURES.md")
+    parser.add_argument(
+        "outdir",
+        help="directory that receives <scenario>/smaps, <scenario>/smaps_rollup and CAPTURES.md",
+    )
     args = parser.parse_args()
     if not sys.platform.startswith("linux"):
         parser.error("this tool reads Linux /proc files")
@@ -763,8 +807,10 @@ def main() -> int:
     captures: list[Capture] = []
     notes = ["`swap` not captured: the machine has no swap, so Swap/SwapPss stay 0."]
     workdir = tempfile.mkdtemp(prefix="smapsfmt-capture-")
-    notes.append(f"Temporary files (mlocked, deleted-file) were created in `{workdir}` "
-                 f"on {filesystem_of(workdir)}, removed after the capture.")
+    notes.append(
+        f"Temporary files (mlocked, deleted-file) were created in `{workdir}` "
+        f"on {filesystem_of(workdir)}, removed after the capture."
+    )
     try:
         for scenario in SCENARIOS:
             print(f"capturing {scenario.name} ...", file=sys.stderr)
@@ -785,8 +831,10 @@ def main() -> int:
             fields = kb_fields(cap.rollup)
             missing = [name for name in scenario.expect_nonzero if fields.get(name, 0) == 0]
             if missing:
-                notes.append(f"`{scenario.name}`: expected non-zero {', '.join(missing)} "
-                             "but the kernel reported 0 kB.")
+                notes.append(
+                    f"`{scenario.name}`: expected non-zero {', '.join(missing)} "
+                    "but the kernel reported 0 kB."
+                )
             elif scenario.expect_nonzero:
                 got = ", ".join(f"{name} {fields[name]} kB" for name in scenario.expect_nonzero)
                 notes.append(f"`{scenario.name}`: verified non-zero {got}.")

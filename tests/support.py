@@ -1,0 +1,52 @@
+"""Shared paths and helpers of the test suite (tests/ is on sys.path: see pyproject.toml)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+VALID = FIXTURES / "valid"
+INVALID = FIXTURES / "invalid"
+EXTERNAL = VALID / "external"
+LIVE = VALID / "live"
+
+# Files in the corpus that are not inputs: provenance, expected results, oracles.
+NOT_INPUTS = (".md", ".json", ".expected-error", ".py")
+
+
+def corpus(part: Path) -> list[Path]:
+    """The inputs under ``part``, sorted; an empty corpus is an error, never a pass."""
+    found = sorted(p for p in part.rglob("*") if p.is_file() and not p.name.endswith(NOT_INPUTS))
+    if not found:
+        raise RuntimeError(f"no inputs under {part}: the conformance corpus is missing")
+    return found
+
+
+def is_rollup(path: Path) -> bool:
+    return "rollup" in path.name
+
+
+def fixture_id(path: Path) -> str:
+    return str(path.relative_to(FIXTURES))
+
+
+def run_cli(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the installed command line as a user would, in a child process."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [sys.executable, "-m", "smapsfmt", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd or tempfile.gettempdir(),  # outside the tree: the installed smapsfmt runs
+        env=env,
+        timeout=120,
+        check=False,
+    )

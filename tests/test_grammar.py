@@ -1,0 +1,126 @@
+"""The grammar file is the one description of the syntax: the line patterns the parser uses to
+take lines apart are composed from its part terminals and equal its line terminals."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from support import INVALID, VALID, corpus
+
+from smapsfmt import _grammar
+
+
+@pytest.mark.parametrize("terminal", ["HEADER", "KB_FIELD", "PLAIN_FIELD", "NAME_LINE"])
+def test_composed_line_pattern_is_the_grammar_terminal(terminal: str) -> None:
+    pattern = _grammar.line_patterns()[terminal]
+    assert pattern.plain == _grammar.terminal_regexps()[terminal]
+    # The named version differs only by its groups: it accepts exactly what the terminal does,
+    # on every line of the corpus, valid or broken.
+    names = {
+        "HEADER": {"start", "end", "perms", "offset", "device", "inode", "pathname"},
+        "KB_FIELD": {"label", "value"},
+        "PLAIN_FIELD": {"label", "value"},
+        "NAME_LINE": {"name"},
+    }[terminal]
+    assert set(pattern.regex.groupindex) == names
+    plain = re.compile(pattern.plain)
+    seen = 0
+    for path in corpus(VALID) + corpus(INVALID):
+        for line in path.read_bytes().decode("latin-1").splitlines(keepends=True)[:400]:
+            assert bool(plain.fullmatch(line)) == bool(pattern.regex.fullmatch(line)), line
+            seen += bool(plain.fullmatch(line))
+    assert seen > 0
+
+
+def test_the_lark_parser_uses_the_same_terminals() -> None:
+    lexed = {t.name: t.pattern.to_regexp() for t in _grammar.parser().terminals}
+    regexps = _grammar.terminal_regexps()
+    assert set(lexed) == {"HEADER", "KB_FIELD", "PLAIN_FIELD", "VMFLAGS_LINE", "NAME_LINE"}
+    for name, regexp in lexed.items():
+        assert regexps[name] == regexp
+
+
+def test_every_rule_and_terminal_has_a_comment_citing_its_source() -> None:
+    text = _grammar.grammar()
+    blocks = re.split(r"\n\s*\n", text)
+    for block in blocks:
+        lines = block.strip().splitlines()
+        definitions = [ln for ln in lines if re.match(r"^[A-Za-z_][A-Za-z0-9_.]*:", ln)]
+        comments = [ln for ln in lines if ln.startswith("//")]
+        if definitions:
+            assert comments, f"definitions without a comment: {definitions}"
+    for cite in (
+        "task_mmu.c",
+        "fs/seq_file.c",
+        "fs/d_path.c",
+        "android-libmeminfo",
+        "jc/tests/fixtures/linux-proc/pid_smaps",
+    ):
+        assert cite in text
+
+
+ACCEPTED = {
+    "8-digit addresses (32-bit)": "08048000-08049000 r-xp 00000000 03:01 12345      /bin/x\n",
+    "16-digit gate": "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  [vsyscall]\n",
+    "3-digit major, 5-digit minor": "7f0000000000-7f0000001000 r--s 00000000 103:1a2b3 9 /x\n",
+    "offset wider than 8": "7f0000000000-7f0000001000 r--p 1000000000 08:01 9 /x\n",
+    "20-digit inode": "7f0000000000-7f0000001000 r--p 00000000 08:01 18446744073709551615 /x\n",
+    "no name, trailing blank": "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n",
+    "no name, blank stripped": "7f0000000000-7f0000001000 rw-p 00000000 00:00 0\n",
+    "anon name with blanks": "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 [anon:a b]\n",
+    "stack of a thread": "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 [stack:1234]\n",
+}
+
+
+@pytest.mark.parametrize("header", ACCEPTED.values(), ids=ACCEPTED.keys())
+def test_header_variants(header: str) -> None:
+    from smapsfmt import parse_smaps
+
+    mapping = parse_smaps(header + "Rss:                   0 kB\n")[0]
+    assert mapping.header_text().split() == header.split()
+
+
+FIELDS = {
+    "8+ digit value": ("Size:           123456789 kB", "Size", 123456789),
+    "beyond 2**64": ("Rss:            99999999999999999999999 kB", "Rss", 10**23 - 1),
+    "tab-separated THPeligible": ("THPeligible:\t\t1", "THPeligible", 1),
+    "ProtectionKey": ("ProtectionKey:         0", "ProtectionKey", 0),
+    "2.6.20 15-column label": ("Private_Dirty:      4 kB", "Private_Dirty", 4),
+    "vendor field": ("Writeback:             0 kB", "Writeback", 0),
+}
+
+
+@pytest.mark.parametrize(("line", "key", "value"), FIELDS.values(), ids=FIELDS.keys())
+def test_field_variants(line: str, key: str, value: int) -> None:
+    from smapsfmt import parse_smaps
+
+    mapping = parse_smaps(f"00400000-00401000 r--p 00000000 00:00 0 \n{line}")[0]
+    assert mapping.fields == {key: value}
+
+
+@pytest.mark.parametrize(
+    ("line", "flags"),
+    [
+        ("VmFlags: \n", ()),
+        ("VmFlags:\n", ()),
+        ("VmFlags: rd ?? zz \n", ("rd", "??", "zz")),
+        ("VmFlags: rd mr", ("rd", "mr")),
+    ],
+)
+def test_vmflags_variants(line: str, flags: tuple[str, ...]) -> None:
+    from smapsfmt import parse_smaps
+
+    mapping = parse_smaps(f"00400000-00401000 r--p 00000000 00:00 0 \nRss: 0 kB\n{line}")[0]
+    assert mapping.vmflags == flags
+
+
+def test_android_name_line_after_vmflags() -> None:
+    from smapsfmt import parse_smaps
+
+    text = (
+        "00400000-00401000 rw-p 00000000 00:00 0      [anon:libc_malloc]\nRss: 4 kB\n"
+        "VmFlags: rd wr \nName:           [anon:libc_malloc]\n"
+    )
+    mapping = parse_smaps(text)[0]
+    assert (mapping.name, mapping.name_after_fields) == (b"[anon:libc_malloc]", True)

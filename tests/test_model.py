@@ -1,0 +1,105 @@
+"""The models: typed attributes, read-only fields, JSON and its schema."""
+
+from __future__ import annotations
+
+import json
+from types import MappingProxyType
+
+import pytest
+from support import EXTERNAL, LIVE
+
+import smapsfmt
+from smapsfmt._model import KNOWN_FIELDS, Mapping, Rollup, Smaps, json_schema, to_jsonable
+
+SHORT = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
+
+
+def test_public_surface_is_small() -> None:
+    assert sorted(smapsfmt.__all__) == [
+        "Mapping", "Rollup", "Smaps", "SmapsSyntaxError", "parse_rollup", "parse_smaps",
+    ]  # fmt: skip
+    for name in smapsfmt.__all__:
+        assert getattr(smapsfmt, name) is not None
+    with pytest.raises(AttributeError):
+        _ = smapsfmt.no_such_thing  # type: ignore[attr-defined]
+
+
+def test_smaps_is_a_sequence_of_mappings() -> None:
+    smaps = smapsfmt.parse_smaps(SHORT.read_bytes())
+    assert len(smaps) == 6
+    assert isinstance(smaps[0], Mapping) and isinstance(smaps[-1], Mapping)
+    assert smaps[1:3] == (smaps[1], smaps[2])
+    assert [m.start for m in smaps] == sorted(m.start for m in smaps)
+
+
+def test_every_known_field_has_a_typed_attribute() -> None:
+    rollup = smapsfmt.parse_rollup((LIVE / "6.18/sleep/smaps_rollup").read_bytes())
+    mapping = smapsfmt.parse_smaps((LIVE / "6.18/sleep/smaps").read_bytes())[0]
+    for key, attribute in KNOWN_FIELDS.items():
+        for entry in (mapping, rollup):
+            assert getattr(entry, attribute) == entry.fields.get(key)
+    assert mapping.thp_eligible == 0 and rollup.thp_eligible is None
+    assert mapping.protection_key is None  # no pkeys on this CPU
+
+
+def test_fields_are_read_only() -> None:
+    mapping = smapsfmt.parse_smaps(SHORT.read_bytes())[0]
+    assert isinstance(mapping.fields, MappingProxyType)
+    with pytest.raises(TypeError):
+        mapping.fields["Rss"] = 1  # type: ignore[index]
+    with pytest.raises(Exception):  # noqa: B017 - frozen dataclass
+        mapping.start = 0  # type: ignore[misc]
+
+
+def test_unknown_vendor_fields_are_kept_with_their_raw_text() -> None:
+    text = (
+        "00400000-00401000 r--p 00000000 00:00 0 \nSwapPss:               0 kB\n"
+        "Writeback:            12 kB\nSame:                  0 kB\nLocked:                0 kB\n"
+    )
+    mapping = smapsfmt.parse_smaps(text)[0]
+    assert list(mapping.fields) == ["SwapPss", "Writeback", "Same", "Locked"]
+    assert mapping.unknown_fields == ("Writeback", "Same")
+    assert mapping.unknown_lines == ("Writeback:            12 kB", "Same:                  0 kB")
+
+
+def test_json_round_trips_non_utf8_names() -> None:
+    data = (LIVE / "6.18/deleted-file/smaps").read_bytes()
+    smaps = smapsfmt.parse_smaps(data)
+    dumped = json.dumps(to_jsonable(smaps))
+    back = Smaps.__pydantic_validator__.validate_python(json.loads(dumped))  # type: ignore[attr-defined]
+    assert back == smaps
+    assert any(b"\xe9\xff" in m.pathname for m in back)
+
+
+def test_rollup_json_has_hex_addresses() -> None:
+    rollup = smapsfmt.parse_rollup(
+        (EXTERNAL / "prometheus-procfs/fixtures/proc/26231/smaps_rollup").read_bytes()
+    )
+    obj = to_jsonable(rollup)
+    assert (obj["start"], obj["end"]) == ("00400000", "ffffffffff601000")
+    assert obj["pathname"] == "[rollup]"
+    assert obj["fields"]["Rss"] == 29948
+
+
+@pytest.mark.parametrize("kind", [Smaps, Rollup])
+def test_json_schema_describes_the_output(kind: type) -> None:
+    schema = json_schema(kind)
+    text = json.dumps(schema)
+    assert '"fields"' in text and '"pathname"' in text
+    assert schema["type"] == "object"
+
+
+def test_models_validate_their_input() -> None:
+    with pytest.raises(Exception):  # noqa: B017 - pydantic ValidationError
+        Mapping(
+            line=1,
+            start=0,
+            end=4096,
+            perms="rwzp",
+            offset=0,
+            major=0,
+            minor=0,
+            inode=0,
+            pathname=b"",
+            fields={},
+        )
