@@ -74,8 +74,9 @@ class LinePattern(NamedTuple):
 def _compose(terminal: str, spec: tuple[object, ...]) -> LinePattern:
     """Compose a line regex from part terminals and literals, as lark inlines them.
 
-    ``spec`` items: a literal string; ``(group, TERMINAL)``; or ``("?", (items...))`` for an
-    optional sequence.
+    ``spec`` items: a literal string; ``(group, TERMINAL)``; ``("?", (items...))`` for an
+    optional sequence; ``("*", (items...), group)`` for a repeated sequence, captured whole
+    under ``group`` when it is not None.
     """
     regexps = terminal_regexps()
     flat: list[tuple[str | None, str]] = []
@@ -93,6 +94,13 @@ def _compose(terminal: str, spec: tuple[object, ...]) -> LinePattern:
                 out.append(f"(?:{inner})?")
                 if record:
                     flat.append(("?", inner))
+            elif isinstance(item, tuple) and item[0] == "*":
+                inner = build(item[1], named, False)
+                group = item[2]
+                repeated = f"(?:{inner})*"
+                out.append(f"(?P<{group}>{repeated})" if named and group else repeated)
+                if record:
+                    flat.append(("*", inner))
             else:
                 assert isinstance(item, tuple)
                 group, term = item
@@ -124,5 +132,8 @@ def line_patterns() -> dict[str, LinePattern]:
         "KB_FIELD": (("label", "LABEL"), ":", (None, "SEP"), ("value", "VALUE"), " kB", eol),
         "PLAIN_FIELD": (("label", "LABEL"), ":", (None, "SEP"), ("value", "VALUE"), eol),
         "NAME_LINE": ("Name:", (None, "SEP"), ("name", "PATHNAME"), eol),
+        "VMFLAGS_LINE": (
+            "VmFlags:", ("*", (" ", (None, "MNEMONIC")), "flags"), ("?", (" ",)), eol,
+        ),
     }  # fmt: skip
     return {name: _compose(name, spec) for name, spec in specs.items()}

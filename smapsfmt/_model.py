@@ -10,6 +10,10 @@ any byte that is not valid UTF-8 carried as a lone surrogate (U+DC80..U+DCFF, PE
 "surrogateescape"), so that ``name.encode("utf-8", "surrogateescape")`` gives the bytes back.
 Addresses and offsets are ints in Python and lowercase hex strings (at least 8 digits, as the
 kernel prints them) in JSON.
+
+Models made by the parser are not validated again: the grammar has already proven every part
+(the parser builds them directly, see _fast.py). Models built by hand, or from JSON, are
+validated by pydantic. Treat them as read-only; ``fields`` is a read-only mapping.
 """
 
 from __future__ import annotations
@@ -147,7 +151,7 @@ class _FieldAttr:
 _CONFIG = ConfigDict(strict=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
+@dataclass(slots=True, kw_only=True, config=_CONFIG)
 class _Entry:
     """Header parts and fields, common to a smaps mapping and the smaps_rollup entry."""
 
@@ -216,7 +220,7 @@ class _Entry:
         return text
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
+@dataclass(slots=True, kw_only=True, config=_CONFIG)
 class Mapping(_Entry):
     """One entry of /proc/PID/smaps: one memory mapping (VMA)."""
 
@@ -253,7 +257,7 @@ class Mapping(_Entry):
         return self.pathname.endswith(b" (deleted)")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
+@dataclass(slots=True, kw_only=True, config=_CONFIG)
 class Rollup(_Entry):
     """The one entry of /proc/PID/smaps_rollup (Linux 4.14+)."""
 

@@ -8,16 +8,17 @@ very bytes the kernel wrote.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from . import _grammar
+from . import _fast, _grammar
 from ._errors import SmapsSyntaxError
 from ._model import KNOWN_FIELDS, Mapping, Rollup, Smaps
 
 if TYPE_CHECKING:
     import lark
 
-__all__ = ["parse_rollup", "parse_smaps"]
+__all__ = ["iter_smaps", "parse_rollup", "parse_smaps"]
 
 
 def _text(data: bytes | bytearray | memoryview | str) -> str:
@@ -36,9 +37,75 @@ def parse_smaps(data: bytes | str, *, path: str | None = None) -> Smaps:
     thing that is not smaps syntax; ``path`` is used in its message.
     """
     text = _text(data)
-    builder = _Builder(text, path)
-    mappings = tuple(builder.mapping(tokens) for tokens in _parse(text, "smaps", path))
-    return Smaps(mappings=mappings, final_newline=text.endswith("\n") or not text)
+    return Smaps(
+        mappings=tuple(_mappings(text, path)), final_newline=text.endswith("\n") or not text
+    )
+
+
+def _mappings(text: str, path: str | None, first_line: int = 1) -> list[Mapping]:
+    """The mappings of ``text``: by the fast path when it recognises every entry, else by the
+    grammar (which then also locates the error)."""
+    fast = _fast.fast_mappings(text, first_line)
+    if fast is not None:
+        return fast
+    return _grammar_mappings(text, path, first_line)
+
+
+def parse_smaps_by_grammar(data: bytes | str, *, path: str | None = None) -> Smaps:
+    """:func:`parse_smaps` by the lark grammar alone, without the fast path: the normative
+    reference the fast path is tested against."""
+    text = _text(data)
+    mappings = _grammar_mappings(text, path, 1)
+    return Smaps(mappings=tuple(mappings), final_newline=text.endswith("\n") or not text)
+
+
+def _grammar_mappings(text: str, path: str | None, first_line: int) -> list[Mapping]:
+    offset = first_line - 1
+    builder = _Builder(text, path, offset)
+    return [builder.mapping(tokens) for tokens in _parse(text, "smaps", path, offset)]
+
+
+_CHUNK = 1 << 20
+
+
+def iter_smaps(
+    source: BinaryIO | Iterable[bytes], *, path: str | None = None
+) -> Iterator[Mapping]:
+    """Yield the mappings of a smaps read incrementally from ``source``: a binary file object
+    (read in 1 MiB pieces) or an iterable of byte chunks.
+
+    Holds a bounded amount of text and no more mappings than one piece contains, so a smaps of
+    any size streams in constant memory. Mappings come out as soon as their entry is complete;
+    a syntax error raises :class:`SmapsSyntaxError` with the same line and column as
+    :func:`parse_smaps` would give, after the mappings before it have been yielded.
+    """
+    chunks: Iterator[bytes]
+    if hasattr(source, "read"):
+        reader = cast("BinaryIO", source)
+        chunks = iter(lambda: reader.read(_CHUNK), b"")
+    else:
+        chunks = iter(source)
+    pending = ""
+    line = 1
+    for chunk in chunks:
+        if not chunk:
+            continue
+        pending += _text(chunk)
+        cut = _fast.split_complete(pending)
+        if cut == 0:
+            continue
+        complete, pending = pending[:cut], pending[cut:]
+        fast = _fast.fast_mappings(complete, line)
+        if fast is None:
+            # Let the grammar see this text with everything after it, so that the error it
+            # reports is exactly the one the whole text gives.
+            rest = "".join(_text(c) for c in chunks)
+            yield from _mappings(complete + pending + rest, path, line)
+            return
+        yield from fast
+        line += complete.count("\n")
+    if pending:
+        yield from _mappings(pending, path, line)
 
 
 def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:
@@ -46,7 +113,15 @@ def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:
 
     Raises :class:`SmapsSyntaxError` when the text is not one ``[rollup]`` entry.
     """
-    text = _text(data)
+    return _rollup(_text(data), path, fast=True)
+
+
+def parse_rollup_by_grammar(data: bytes | str, *, path: str | None = None) -> Rollup:
+    """:func:`parse_rollup` by the lark grammar alone (the fast path's reference)."""
+    return _rollup(_text(data), path, fast=False)
+
+
+def _rollup(text: str, path: str | None, *, fast: bool) -> Rollup:
     if not text:
         raise SmapsSyntaxError(
             "empty input: a smaps_rollup has one entry, starting with its [rollup] header",
@@ -54,13 +129,22 @@ def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:
             column=1,
             path=path,
         )
+    entries = _fast.fast_mappings(text) if fast else None
+    if (
+        entries is not None
+        and len(entries) == 1
+        and entries[0].pathname == b"[rollup]"
+        and entries[0].vmflags is None
+        and entries[0].name is None
+    ):
+        return _fast.rollup_from(entries[0], final_newline=text.endswith("\n"))
     builder = _Builder(text, path)
     tokens = _parse(text, "rollup", path)[0]
     header = builder.header(tokens[0])
     if header["pathname"] != b"[rollup]":
         column = _pathname_column(tokens[0])
         raise builder.error(
-            _line(tokens[0]),
+            builder.line(tokens[0]),
             column,
             "the smaps_rollup header must name [rollup] (task_mmu.c 4.14+ "
             "show_smaps_rollup); is this a smaps file?",
@@ -69,7 +153,9 @@ def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:
         if token.type in ("VMFLAGS_LINE", "NAME_LINE"):
             what = "VmFlags" if token.type == "VMFLAGS_LINE" else "Name"
             raise builder.error(
-                _line(token), 1, f"a {what} line in smaps_rollup: the kernel prints none there"
+                builder.line(token),
+                1,
+                f"a {what} line in smaps_rollup: the kernel prints none there",
             )
     fields, unknown = builder.fields(tokens[1:])
     return Rollup(
@@ -81,15 +167,25 @@ def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:
 
 
 class _Builder:
-    def __init__(self, text: str, path: str | None) -> None:
+    """Builds models from the tokens of ``text``, which starts at line ``offset + 1`` of the
+    input."""
+
+    def __init__(self, text: str, path: str | None, offset: int = 0) -> None:
         self.text = text
         self.path = path
+        self.offset = offset
         patterns = _grammar.line_patterns()
         self.header_match = patterns["HEADER"].regex.match
 
+    def line(self, token: lark.Token) -> int:
+        """The token's line in the whole input."""
+        return _line(token) + self.offset
+
     def error(self, line: int, column: int, msg: str) -> SmapsSyntaxError:
+        """An error at ``line`` of the whole input."""
         return SmapsSyntaxError(
-            msg, line=line, column=column, source_line=_source_line(self.text, line),
+            msg, line=line, column=column,
+            source_line=_source_line(self.text, line - self.offset),
             path=self.path,
         )  # fmt: skip
 
@@ -99,7 +195,7 @@ class _Builder:
         major, minor = match["device"].split(":")
         pathname = match["pathname"] or ""
         return {
-            "line": _line(token),
+            "line": self.line(token),
             "start": int(match["start"], 16),
             "end": int(match["end"], 16),
             "perms": match["perms"],
@@ -116,9 +212,9 @@ class _Builder:
         for token in tokens:
             label, _, rest = token.partition(":")
             if label in values:
-                first = next(_line(t) for t in tokens if t.partition(":")[0] == label)
+                first = next(self.line(t) for t in tokens if t.partition(":")[0] == label)
                 raise self.error(
-                    _line(token), 1, f"field {label!r} appears twice in one entry (first at "
+                    self.line(token), 1, f"field {label!r} appears twice in one entry (first at "
                     f"line {first})",
                 )  # fmt: skip
             values[label] = int(rest.split()[0])
@@ -137,7 +233,7 @@ class _Builder:
             body = body[1:]
         if body and body[-1].type == "NAME_LINE":
             if name is not None:
-                raise self.error(_line(body[-1]), 1, "a second Name line in one entry")
+                raise self.error(self.line(body[-1]), 1, "a second Name line in one entry")
             name = _name_value(body[-1])
             name_after = True
             body = body[:-1]
@@ -190,7 +286,7 @@ def _source_line(text: str, line: int) -> str:
 # --- turning lark's errors into located messages ----------------------------------------------
 
 
-def _parse(text: str, start: str, path: str | None) -> list[list[lark.Token]]:
+def _parse(text: str, start: str, path: str | None, offset: int = 0) -> list[list[lark.Token]]:
     """The tokens of each entry, one token per line; SmapsSyntaxError where the text is not
     in the grammar's language."""
     import lark
@@ -202,17 +298,21 @@ def _parse(text: str, start: str, path: str | None) -> list[list[lark.Token]]:
         line_text = _source_line(text, exc.line)
         column, msg = _diagnose_line(line_text)
         raise SmapsSyntaxError(
-            msg, line=exc.line, column=column, source_line=line_text, path=path
+            msg, line=exc.line + offset, column=column, source_line=line_text, path=path
         ) from None
     except lark.exceptions.UnexpectedToken as exc:
-        line, column, msg = _unexpected_token(text, start, exc)
+        line, column, msg = _unexpected_token(text, start, exc, offset)
         raise SmapsSyntaxError(
-            msg, line=line, column=column, source_line=_source_line(text, line), path=path
+            msg,
+            line=line + offset,
+            column=column,
+            source_line=_source_line(text, line),
+            path=path,
         ) from None
     except lark.exceptions.UnexpectedInput as exc:  # pragma: no cover - other lark errors
         line = max(getattr(exc, "line", 1), 1)
         raise SmapsSyntaxError(
-            "not smaps syntax", line=line, column=max(getattr(exc, "column", 1), 1),
+            "not smaps syntax", line=line + offset, column=max(getattr(exc, "column", 1), 1),
             source_line=_source_line(text, line), path=path,
         ) from None  # fmt: skip
 
@@ -228,8 +328,10 @@ _KIND = {
 
 
 def _unexpected_token(
-    text: str, start: str, exc: lark.exceptions.UnexpectedToken
+    text: str, start: str, exc: lark.exceptions.UnexpectedToken, offset: int
 ) -> tuple[int, int, str]:
+    """Local line and column of an unexpected line, and the message (which names lines of the
+    whole input: ``offset`` is added to local line numbers)."""
     token = exc.token
     kinds = {_KIND.get(name, name) for name in exc.expected}
     expected = sorted(kinds, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k))
@@ -240,7 +342,7 @@ def _unexpected_token(
             line, column = len(lines), len(lines[-1]) + 1
         else:
             line, column = len(lines), 1
-        header = _last_header_line(lines)
+        header = _last_header_line(lines) + offset
         return (
             line,
             column,

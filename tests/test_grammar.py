@@ -11,7 +11,9 @@ from support import INVALID, VALID, corpus
 from smapsfmt import _grammar
 
 
-@pytest.mark.parametrize("terminal", ["HEADER", "KB_FIELD", "PLAIN_FIELD", "NAME_LINE"])
+@pytest.mark.parametrize(
+    "terminal", ["HEADER", "KB_FIELD", "PLAIN_FIELD", "NAME_LINE", "VMFLAGS_LINE"]
+)
 def test_composed_line_pattern_is_the_grammar_terminal(terminal: str) -> None:
     pattern = _grammar.line_patterns()[terminal]
     assert pattern.plain == _grammar.terminal_regexps()[terminal]
@@ -22,6 +24,7 @@ def test_composed_line_pattern_is_the_grammar_terminal(terminal: str) -> None:
         "KB_FIELD": {"label", "value"},
         "PLAIN_FIELD": {"label", "value"},
         "NAME_LINE": {"name"},
+        "VMFLAGS_LINE": {"flags"},
     }[terminal]
     assert set(pattern.regex.groupindex) == names
     plain = re.compile(pattern.plain)

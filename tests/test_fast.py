@@ -1,0 +1,133 @@
+"""The fast path is the grammar: on every corpus file and on generated inputs, parse_smaps
+and parse_rollup give exactly what the lark grammar alone gives, model or error; and the
+streaming parser gives exactly what the whole-text parser gives, however the input is cut."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support import INVALID, VALID, corpus, fixture_id, is_rollup
+
+import smapsfmt
+from smapsfmt import _parser
+
+ALL = corpus(VALID) + corpus(INVALID)
+
+
+def _outcome(parse, data: bytes):  # type: ignore[no-untyped-def]
+    try:
+        return ("ok", parse(data, path="p"))
+    except smapsfmt.SmapsSyntaxError as exc:
+        return ("error", exc.line, exc.column, exc.msg, exc.path)
+
+
+def _both(data: bytes, rollup: bool) -> None:
+    if rollup:
+        fast = _outcome(smapsfmt.parse_rollup, data)
+        slow = _outcome(_parser.parse_rollup_by_grammar, data)
+    else:
+        fast = _outcome(smapsfmt.parse_smaps, data)
+        slow = _outcome(_parser.parse_smaps_by_grammar, data)
+    assert fast == slow
+
+
+@pytest.mark.parametrize("path", ALL, ids=fixture_id)
+def test_fast_path_equals_grammar_on_the_corpus(path: Path) -> None:
+    _both(path.read_bytes(), is_rollup(path))
+
+
+def test_the_fast_path_is_taken_on_real_captures() -> None:
+    from smapsfmt import _fast
+
+    for path in corpus(VALID):
+        text = path.read_bytes().decode("latin-1")
+        assert _fast.fast_mappings(text) is not None, path
+
+
+SEEDS = [p for p in corpus(VALID) if p.stat().st_size < 200_000]
+
+
+def _mutate(data: bytes, rng: random.Random) -> bytes:
+    lines = data.split(b"\n")
+    kind = rng.randrange(9)
+    i = rng.randrange(len(lines))
+    if kind == 0:  # flip a byte
+        pos = rng.randrange(len(data))
+        return data[:pos] + bytes([rng.randrange(256)]) + data[pos + 1 :]
+    if kind == 1:  # drop a line
+        del lines[i]
+    elif kind == 2:  # duplicate a line
+        lines.insert(i, lines[i])
+    elif kind == 3:  # swap two lines
+        j = rng.randrange(len(lines))
+        lines[i], lines[j] = lines[j], lines[i]
+    elif kind == 4:  # truncate
+        return data[: rng.randrange(len(data) + 1)]
+    elif kind == 5:  # a TAB or blanks in place of blanks
+        lines[i] = lines[i].replace(b"  ", b"\t", 1)
+    elif kind == 6:  # a vendor field
+        lines.insert(i, b"Writeback:             4 kB")
+    elif kind == 7:  # a wide value
+        lines[i] = lines[i].replace(b" 0 kB", b" 123456789012345678901 kB")
+    else:  # an Android Name line
+        lines.insert(i, b"Name:           [anon:x y]")
+    return b"\n".join(lines)
+
+
+@pytest.mark.property
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.sampled_from(SEEDS), salt=st.integers(0, 2**32), rounds=st.integers(1, 3))
+def test_fast_path_equals_grammar_on_mutations(seed: Path, salt: int, rounds: int) -> None:
+    rng = random.Random(salt)
+    data = seed.read_bytes()
+    for _ in range(rounds):
+        data = _mutate(data, rng)
+    _both(data, is_rollup(seed))
+
+
+def _stream(data: bytes, cuts: list[int]):  # type: ignore[no-untyped-def]
+    pieces, last = [], 0
+    for cut in sorted(cuts):
+        pieces.append(data[last:cut])
+        last = cut
+    pieces.append(data[last:])
+    got = []
+    try:
+        for mapping in _parser.iter_smaps(pieces, path="p"):
+            got.append(mapping)
+    except smapsfmt.SmapsSyntaxError as exc:
+        return ("error", exc.line, exc.column, exc.msg, len(got))
+    return ("ok", tuple(got))
+
+
+@pytest.mark.property
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from([p for p in SEEDS if not is_rollup(p)]),
+    salt=st.integers(0, 2**32),
+    broken=st.booleans(),
+    cuts=st.lists(st.integers(0, 200_000), max_size=8),
+)
+def test_streaming_equals_whole_text(seed: Path, salt: int, broken: bool, cuts: list[int]) -> None:
+    data = seed.read_bytes()
+    if broken:
+        data = _mutate(data, random.Random(salt))
+    cuts = [c % (len(data) + 1) for c in cuts]
+    whole = _outcome(smapsfmt.parse_smaps, data)
+    streamed = _stream(data, cuts)
+    if whole[0] == "ok":
+        assert streamed == ("ok", tuple(whole[1]))
+    else:
+        assert streamed[:4] == whole[:4]
+
+
+def test_streaming_from_a_file_object_holds_one_piece() -> None:
+    data = (VALID / "live/6.18/many-small/smaps").read_bytes()
+    got = list(_parser.iter_smaps(io.BytesIO(data)))
+    assert got == list(smapsfmt.parse_smaps(data))
+    assert got[-1].line == data.count(b"\n") - 25 + 1  # 6.18: a header and 24 lines
