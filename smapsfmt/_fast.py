@@ -16,7 +16,6 @@ inputs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
@@ -24,17 +23,18 @@ from typing import NamedTuple
 from . import _grammar
 from ._model import KNOWN_FIELDS, Mapping, Rollup
 
-__all__ = ["fast_mappings", "rollup_from", "split_complete"]
+__all__ = ["fast_mappings", "fast_rollup", "fast_totals", "split_complete"]
 
 
 class _Shape(NamedTuple):
-    regex: re.Pattern[str]
+    regex: re.Pattern[bytes]
     labels: tuple[str, ...]
-    unknown: tuple[bool, ...]  # per label: not a known kernel field (raw text kept)
+    unknown: bool  # some label is not a known kernel field (raw text kept)
     name_first: bool
     vmflags: bool
     name_last: bool
     lines: int
+    first_value: int  # index of the first value among the match's groups
 
 
 class _Lines(NamedTuple):
@@ -71,11 +71,17 @@ def _lines() -> _Lines:
     )
 
 
+def _bytes_pattern(source: str) -> re.Pattern[bytes]:
+    # The grammar's patterns are ASCII (with \x00 and \n escapes): the same pattern over the
+    # input's bytes matches what it matches over the latin-1 text, one character per byte.
+    return re.compile(source.encode("latin-1"))
+
+
 # Generic line matchers, to learn the shape of an entry the fast path has not seen.
 @cache
-def _learners() -> dict[str, re.Pattern[str]]:
+def _learners() -> dict[str, re.Pattern[bytes]]:
     patterns = _grammar.line_patterns()
-    return {name: re.compile(p.plain) for name, p in patterns.items()}
+    return {name: _bytes_pattern(p.plain) for name, p in patterns.items()}
 
 
 @lru_cache(maxsize=256)
@@ -89,7 +95,6 @@ def _compile(  # noqa: PLR0917 - positional: the arguments are the lru_cache key
 ) -> _Shape:
     """The entry pattern of one shape (cached: a file has few shapes)."""
     parts = _lines()
-    line_ends: list[str] = []
     body = [parts.header]
     if name_first:
         body.append(parts.name)
@@ -105,48 +110,50 @@ def _compile(  # noqa: PLR0917 - positional: the arguments are the lru_cache key
     # The entry must end where the next header, or the input, begins.
     source += f"(?={parts.address}-|\\Z)"
     return _Shape(
-        regex=re.compile(source),
+        regex=_bytes_pattern(source),
         labels=labels,
-        unknown=tuple(label not in KNOWN_FIELDS for label in labels),
+        unknown=any(label not in KNOWN_FIELDS for label in labels),
         name_first=name_first,
         vmflags=vmflags,
         name_last=name_last,
         lines=len(body),
+        first_value=8 if name_first else 7,
     )
 
 
-def _learn(text: str, pos: int) -> _Shape | None:
+def _learn(data: bytes, pos: int) -> _Shape | None:
     """The shape of the entry at ``pos``, or None if it is not plainly grammatical."""
     learn = _learners()
-    header = learn["HEADER"].match(text, pos)
-    if header is None or not header.group().endswith("\n"):
+    header = learn["HEADER"].match(data, pos)
+    if header is None or not header.group().endswith(b"\n"):
         return None
     pos = header.end()
     labels: list[str] = []
     units: list[bool] = []
     tabs = False
     name_first = name_last = vmflags = False
-    if (m := learn["NAME_LINE"].match(text, pos)) is not None:
+    if (m := learn["NAME_LINE"].match(data, pos)) is not None:
         name_first = True
         pos = m.end()
-    while pos < len(text):
-        m = learn["KB_FIELD"].match(text, pos) or learn["PLAIN_FIELD"].match(text, pos)
+    while pos < len(data):
+        m = learn["KB_FIELD"].match(data, pos) or learn["PLAIN_FIELD"].match(data, pos)
         if m is None:
             break
         line = m.group()
-        label, _, rest = line.partition(":")
+        raw_label, _, rest = line.partition(b":")
+        label = raw_label.decode("ascii")
         if label in labels:
             return None  # a duplicate field: the grammar path reports it
         labels.append(label)
-        units.append(line.rstrip("\n").endswith(" kB"))
-        tabs = tabs or "\t" in rest
+        units.append(line.rstrip(b"\n").endswith(b" kB"))
+        tabs = tabs or b"\t" in rest
         pos = m.end()
     if not labels:
         return None
-    if (m := learn["VMFLAGS_LINE"].match(text, pos)) is not None:
+    if (m := learn["VMFLAGS_LINE"].match(data, pos)) is not None:
         vmflags = True
         pos = m.end()
-    if not name_first and (m := learn["NAME_LINE"].match(text, pos)) is not None:
+    if not name_first and (m := learn["NAME_LINE"].match(data, pos)) is not None:
         name_last = True
     return _compile(tuple(labels), tuple(units), tabs, name_first, vmflags, name_last)
 
@@ -154,13 +161,15 @@ def _learn(text: str, pos: int) -> _Shape | None:
 # Small caches for values that repeat across mappings. Bounded: past the bound, values are
 # converted without being remembered.
 _CACHE_LIMIT = 65536
-_INTS: dict[str, int] = {}
-_HEX: dict[str, int] = {}
-_DEVICES: dict[str, tuple[int, int]] = {}
-_PATHS: dict[str, bytes] = {}
+_INTS: dict[bytes, int] = {}
+_HEX: dict[bytes, int] = {}
+_TEXT: dict[bytes, str] = {}
+_DEVICES: dict[bytes, tuple[int, int]] = {}
+_PATHS: dict[bytes | None, bytes] = {None: b""}
+_FLAGS: dict[bytes, tuple[str, ...]] = {}
 
 
-def _ints(values: Iterable[str]) -> tuple[int, ...]:
+def _ints(values: tuple[bytes, ...]) -> tuple[int, ...]:
     try:
         return tuple(map(_INTS.__getitem__, values))
     except KeyError:
@@ -170,7 +179,7 @@ def _ints(values: Iterable[str]) -> tuple[int, ...]:
         return result
 
 
-def _hex(value: str) -> int:
+def _hex(value: bytes) -> int:
     found = _HEX.get(value)
     if found is None:
         found = int(value, 16)
@@ -179,80 +188,102 @@ def _hex(value: str) -> int:
     return found
 
 
-def _device(value: str) -> tuple[int, int]:
-    found = _DEVICES.get(value)
+def _int(value: bytes) -> int:
+    found = _INTS.get(value)
     if found is None:
-        major, minor = value.split(":")
-        found = _DEVICES[value] = (int(major, 16), int(minor, 16))
+        found = int(value)
+        if len(_INTS) < _CACHE_LIMIT:
+            _INTS[value] = found
     return found
 
 
-def _path(value: str | None) -> bytes:
-    if value is None:
-        return b""
+def _text(value: bytes) -> str:
+    found = _TEXT.get(value)
+    if found is None:
+        found = _TEXT[value] = value.decode("ascii")
+    return found
+
+
+def _device(value: bytes) -> tuple[int, int]:
+    found = _DEVICES.get(value)
+    if found is None:
+        major, minor = value.split(b":")
+        found = (int(major, 16), int(minor, 16))
+        if len(_DEVICES) < _CACHE_LIMIT:
+            _DEVICES[value] = found
+    return found
+
+
+def _path(value: bytes | None) -> bytes:
     found = _PATHS.get(value)
     if found is None:
-        found = value.lstrip(" ").encode("latin-1")
+        assert value is not None
+        found = value.lstrip(b" ")
         if len(_PATHS) < _CACHE_LIMIT:
             _PATHS[value] = found
     return found
 
 
+def _flags(value: bytes) -> tuple[str, ...]:
+    found = _FLAGS.get(value)
+    if found is None:
+        found = tuple(value.decode("latin-1").split())
+        if len(_FLAGS) < _CACHE_LIMIT:
+            _FLAGS[value] = found
+    return found
+
+
 _new = object.__new__
 _EMPTY: tuple[str, ...] = ()
+# Shapes met lately, tried first by the next call (a monitoring loop parses the same shapes).
+_RECENT: list[_Shape] = []
 
 
-def fast_mappings(text: str, first_line: int = 1) -> list[Mapping] | None:  # noqa: PLR0915
-    """Every mapping of ``text`` (a whole number of entries), or None to let the grammar
+def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
+    """Every mapping of ``data`` (a whole number of entries), or None to let the grammar
     decide (unknown shapes that are not plainly grammatical, or broken input)."""
     out: list[Mapping] = []
     append = out.append
     pos = 0
-    size = len(text)
+    size = len(data)
     line = first_line
-    shape: _Shape | None = None
+    shape = _RECENT[0] if _RECENT else None
     while pos < size:
-        m = shape.regex.match(text, pos) if shape is not None else None
+        m = shape.regex.match(data, pos) if shape is not None else None
         if m is None:
-            shape = _learn(text, pos)
+            shape = _find_shape(data, pos)
             if shape is None:
                 return None
-            m = shape.regex.match(text, pos)
+            m = shape.regex.match(data, pos)
             if m is None:
                 return None
         assert shape is not None
         groups = m.groups()
-        start, end, perms, offset, device, inode, pathname = groups[:7]
-        index = 7
-        name: str | None = None
-        if shape.name_first:
-            name = groups[7]
-            index = 8
-        count = len(shape.labels)
-        values = _ints(groups[index : index + count])
-        index += count
+        first = shape.first_value
+        labels = shape.labels
+        after = first + len(labels)
         mapping = _new(Mapping)
         mapping.line = line
-        mapping.start = _hex(start)
-        mapping.end = _hex(end)
-        mapping.perms = perms
-        mapping.offset = _hex(offset)
-        mapping.major, mapping.minor = _device(device)
-        mapping.inode = _INTS.get(inode) or int(inode)
-        mapping.pathname = _path(pathname)
-        mapping.fields = MappingProxyType(dict(zip(shape.labels, values, strict=True)))
-        if True in shape.unknown:
-            mapping.unknown_lines = _unknown_lines(m.group(), shape)
-        else:
-            mapping.unknown_lines = _EMPTY
+        mapping.start = _hex(groups[0])
+        mapping.end = _hex(groups[1])
+        mapping.perms = _text(groups[2])
+        mapping.offset = _hex(groups[3])
+        mapping.major, mapping.minor = _device(groups[4])
+        mapping.inode = _int(groups[5])
+        mapping.pathname = _path(groups[6])
+        mapping.fields = MappingProxyType(dict(zip(labels, _ints(groups[first:after]))))  # noqa: B905
+        mapping.unknown_lines = _unknown_lines(m.group(), labels) if shape.unknown else _EMPTY
         if shape.vmflags:
-            mapping.vmflags = tuple(groups[index].split())
-            index += 1
+            mapping.vmflags = _flags(groups[after])
+            after += 1
         else:
             mapping.vmflags = None
-        if shape.name_last:
-            name = groups[index]
-        mapping.name = None if name is None else name.encode("latin-1")
+        if shape.name_first:
+            mapping.name = groups[7]
+        elif shape.name_last:
+            mapping.name = groups[after]
+        else:
+            mapping.name = None
         mapping.name_after_fields = shape.name_last
         append(mapping)
         pos = m.end()
@@ -260,37 +291,103 @@ def fast_mappings(text: str, first_line: int = 1) -> list[Mapping] | None:  # no
     return out
 
 
-_ROLLUP_SLOTS = (
-    "line", "start", "end", "perms", "offset", "major", "minor", "inode", "pathname", "fields",
-    "unknown_lines",
-)  # fmt: skip
+def fast_totals(data: bytes) -> tuple[int, dict[str, int]] | None:
+    """The number of mappings of ``data`` and the sum of each field over them (in order of
+    first appearance), without building a model; None to let the grammar decide."""
+    from operator import add
+
+    totals: dict[tuple[str, ...], list[int]] = {}
+    count = 0
+    pos = 0
+    size = len(data)
+    shape = _RECENT[0] if _RECENT else None
+    while pos < size:
+        m = shape.regex.match(data, pos) if shape is not None else None
+        if m is None:
+            shape = _find_shape(data, pos)
+            if shape is None:
+                return None
+            m = shape.regex.match(data, pos)
+            if m is None:
+                return None
+        assert shape is not None
+        first = shape.first_value
+        values = _ints(m.groups()[first : first + len(shape.labels)])
+        acc = totals.get(shape.labels)
+        totals[shape.labels] = list(values) if acc is None else list(map(add, acc, values))
+        count += 1
+        pos = m.end()
+    merged: dict[str, int] = {}
+    for labels, sums in totals.items():
+        for label, value in zip(labels, sums, strict=True):
+            merged[label] = merged.get(label, 0) + value
+    return count, merged
 
 
-def rollup_from(entry: Mapping, *, final_newline: bool) -> Rollup:
-    """The smaps_rollup entry of the same parts as ``entry`` (fast path: no re-validation)."""
+def _find_shape(data: bytes, pos: int) -> _Shape | None:
+    for recent in _RECENT:
+        if recent.regex.match(data, pos):
+            return recent
+    learned = _learn(data, pos)
+    if learned is not None:
+        _RECENT.insert(0, learned)
+        del _RECENT[8:]
+    return learned
+
+
+def fast_rollup(data: bytes) -> Rollup | None:
+    """The smaps_rollup entry of ``data``, or None to let the grammar decide: anything but
+    exactly one entry naming [rollup], without VmFlags or Name lines."""
+    shape = _RECENT_ROLLUP[0] if _RECENT_ROLLUP else None
+    m = shape.regex.match(data) if shape is not None else None
+    if m is None:
+        shape = _learn(data, 0)
+        if shape is None or shape.vmflags or shape.name_first or shape.name_last:
+            return None
+        m = shape.regex.match(data)
+        if m is None:
+            return None
+        _RECENT_ROLLUP[:] = [shape]
+    assert shape is not None
+    if m.end() != len(data):
+        return None
+    groups = m.groups()
+    if groups[6] is None or groups[6].lstrip(b" ") != b"[rollup]":
+        return None
+    labels = shape.labels
     rollup = _new(Rollup)
-    for slot in _ROLLUP_SLOTS:
-        setattr(rollup, slot, getattr(entry, slot))
-    rollup.final_newline = final_newline
+    rollup.line = 1
+    rollup.start = _hex(groups[0])
+    rollup.end = _hex(groups[1])
+    rollup.perms = _text(groups[2])
+    rollup.offset = _hex(groups[3])
+    rollup.major, rollup.minor = _device(groups[4])
+    rollup.inode = _int(groups[5])
+    rollup.pathname = b"[rollup]"
+    rollup.fields = MappingProxyType(dict(zip(labels, _ints(groups[7 : 7 + len(labels)]))))  # noqa: B905
+    rollup.unknown_lines = _unknown_lines(m.group(), labels) if shape.unknown else _EMPTY
+    rollup.final_newline = data.endswith(b"\n")
     return rollup
 
 
-def _unknown_lines(entry: str, shape: _Shape) -> tuple[str, ...]:
-    wanted = {label for label, unknown in zip(shape.labels, shape.unknown, strict=True) if unknown}
-    return tuple(
-        line for line in entry.split("\n") if line.partition(":")[0] in wanted and ":" in line
-    )
+_RECENT_ROLLUP: list[_Shape] = []
 
 
-_HEADER_START: re.Pattern[str] | None = None
+def _unknown_lines(entry: bytes, labels: tuple[str, ...]) -> tuple[str, ...]:
+    wanted = {label for label in labels if label not in KNOWN_FIELDS}
+    lines = entry.decode("latin-1").split("\n")
+    return tuple(line for line in lines if ":" in line and line.partition(":")[0] in wanted)
 
 
-def split_complete(text: str) -> int:
+_HEADER_START: re.Pattern[bytes] | None = None
+
+
+def split_complete(text: bytes) -> int:
     """Where the last header of ``text`` starts (0 if none after the first line): everything
     before it is a whole number of entries, when ``text`` is the start of a smaps."""
     global _HEADER_START  # noqa: PLW0603 - compiled once, on first use
     if _HEADER_START is None:
-        _HEADER_START = re.compile(f"\\n(?={_lines().address}-{_lines().address} )")
+        _HEADER_START = _bytes_pattern(f"\\n(?={_lines().address}-{_lines().address} )")
     last = 0
     # Search backwards in growing windows: the last header is usually near the end.
     window = 4096

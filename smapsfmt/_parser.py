@@ -21,12 +21,18 @@ if TYPE_CHECKING:
 __all__ = ["iter_smaps", "parse_rollup", "parse_smaps"]
 
 
-def _text(data: bytes | bytearray | memoryview | str) -> str:
+def _bytes(data: bytes | bytearray | memoryview | str) -> bytes:
+    if isinstance(data, bytes):
+        return data
     if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
-    elif not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"expected bytes or str, not {type(data).__name__}")
-    return bytes(data).decode("latin-1")
+        return data.encode("utf-8", "surrogateescape")
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"expected bytes or str, not {type(data).__name__}")
+
+
+def _text(data: bytes | bytearray | memoryview | str) -> str:
+    return _bytes(data).decode("latin-1")
 
 
 def parse_smaps(data: bytes | str, *, path: str | None = None) -> Smaps:
@@ -36,19 +42,19 @@ def parse_smaps(data: bytes | str, *, path: str | None = None) -> Smaps:
     (a kernel thread's). Raises :class:`SmapsSyntaxError` with the line and column of the first
     thing that is not smaps syntax; ``path`` is used in its message.
     """
-    text = _text(data)
+    raw = _bytes(data)
     return Smaps(
-        mappings=tuple(_mappings(text, path)), final_newline=text.endswith("\n") or not text
+        mappings=tuple(_mappings(raw, path)), final_newline=raw.endswith(b"\n") or not raw
     )
 
 
-def _mappings(text: str, path: str | None, first_line: int = 1) -> list[Mapping]:
-    """The mappings of ``text``: by the fast path when it recognises every entry, else by the
+def _mappings(raw: bytes, path: str | None, first_line: int = 1) -> list[Mapping]:
+    """The mappings of ``raw``: by the fast path when it recognises every entry, else by the
     grammar (which then also locates the error)."""
-    fast = _fast.fast_mappings(text, first_line)
+    fast = _fast.fast_mappings(raw, first_line)
     if fast is not None:
         return fast
-    return _grammar_mappings(text, path, first_line)
+    return _grammar_mappings(raw.decode("latin-1"), path, first_line)
 
 
 def parse_smaps_by_grammar(data: bytes | str, *, path: str | None = None) -> Smaps:
@@ -85,12 +91,12 @@ def iter_smaps(
         chunks = iter(lambda: reader.read(_CHUNK), b"")
     else:
         chunks = iter(source)
-    pending = ""
+    pending = b""
     line = 1
     for chunk in chunks:
         if not chunk:
             continue
-        pending += _text(chunk)
+        pending += _bytes(chunk)
         cut = _fast.split_complete(pending)
         if cut == 0:
             continue
@@ -99,11 +105,11 @@ def iter_smaps(
         if fast is None:
             # Let the grammar see this text with everything after it, so that the error it
             # reports is exactly the one the whole text gives.
-            rest = "".join(_text(c) for c in chunks)
+            rest = b"".join(_bytes(c) for c in chunks)
             yield from _mappings(complete + pending + rest, path, line)
             return
         yield from fast
-        line += complete.count("\n")
+        line += complete.count(b"\n")
     if pending:
         yield from _mappings(pending, path, line)
 
@@ -113,31 +119,25 @@ def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:
 
     Raises :class:`SmapsSyntaxError` when the text is not one ``[rollup]`` entry.
     """
-    return _rollup(_text(data), path, fast=True)
+    return _rollup(_bytes(data), path, fast=True)
 
 
 def parse_rollup_by_grammar(data: bytes | str, *, path: str | None = None) -> Rollup:
     """:func:`parse_rollup` by the lark grammar alone (the fast path's reference)."""
-    return _rollup(_text(data), path, fast=False)
+    return _rollup(_bytes(data), path, fast=False)
 
 
-def _rollup(text: str, path: str | None, *, fast: bool) -> Rollup:
-    if not text:
+def _rollup(raw: bytes, path: str | None, *, fast: bool) -> Rollup:
+    if not raw:
         raise SmapsSyntaxError(
             "empty input: a smaps_rollup has one entry, starting with its [rollup] header",
             line=1,
             column=1,
             path=path,
         )
-    entries = _fast.fast_mappings(text) if fast else None
-    if (
-        entries is not None
-        and len(entries) == 1
-        and entries[0].pathname == b"[rollup]"
-        and entries[0].vmflags is None
-        and entries[0].name is None
-    ):
-        return _fast.rollup_from(entries[0], final_newline=text.endswith("\n"))
+    if fast and (found := _fast.fast_rollup(raw)) is not None:
+        return found
+    text = raw.decode("latin-1")
     builder = _Builder(text, path)
     tokens = _parse(text, "rollup", path)[0]
     header = builder.header(tokens[0])

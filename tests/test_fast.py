@@ -45,8 +45,7 @@ def test_the_fast_path_is_taken_on_real_captures() -> None:
     from smapsfmt import _fast
 
     for path in corpus(VALID):
-        text = path.read_bytes().decode("latin-1")
-        assert _fast.fast_mappings(text) is not None, path
+        assert _fast.fast_mappings(path.read_bytes()) is not None, path
 
 
 SEEDS = [p for p in corpus(VALID) if p.stat().st_size < 200_000]
@@ -131,3 +130,12 @@ def test_streaming_from_a_file_object_holds_one_piece() -> None:
     got = list(_parser.iter_smaps(io.BytesIO(data)))
     assert got == list(smapsfmt.parse_smaps(data))
     assert got[-1].line == data.count(b"\n") - 25 + 1  # 6.18: a header and 24 lines
+
+
+@pytest.mark.parametrize("path", [p for p in corpus(VALID) if not is_rollup(p)], ids=fixture_id)
+def test_fast_totals_equal_the_model_totals(path: Path) -> None:
+    from smapsfmt import _fast
+
+    data = path.read_bytes()
+    parsed = smapsfmt.parse_smaps(data)
+    assert _fast.fast_totals(data) == (len(parsed), parsed.totals())
