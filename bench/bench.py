@@ -1,0 +1,332 @@
+"""smapsfmt's performance, as ratios to the kernel's own read, measured in one run.
+
+    python bench/bench.py [--mappings 20000] [--rounds 15]
+
+Starts its own target processes (one with --mappings small mappings, some of their pages
+resident; a plain Python process for the rollup sample), reads their /proc files, and times,
+interleaved round by round (medians), each job against the kernel's read of the same file:
+
+  parse    parse_smaps(data), then every field of every mapping read as a typed value
+  totals   the sum of every field over all mappings, from the bytes (what the aggregator does)
+  validate validate(data) with every rule of the ABI document (where validate exists)
+  rollup   reading and parsing smaps_rollup, against the bare read and psutil's rollup call
+  peers    psutil memory_maps(), jc's proc_pid_smaps parser, a plain line loop
+
+then the peak memory growth of computing a rollup from a 60,000-mapping smaps, streaming, and
+the import time of smapsfmt and of `smapsfmt --help`. Peers not installed are reported as such.
+Absolute times vary with the machine and its load; the ratios are the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import smapsfmt  # noqa: E402
+from smapsfmt import _fast  # noqa: E402
+
+# A target: N small mappings made unmergeable by alternating protections; every second one
+# writable with a few pages written, every other readable with a page read, so the kernel's
+# page walk has real work, as in a process with many live mappings.
+TARGET = textwrap.dedent(
+    """
+    import ctypes, sys
+    n, pages = int(sys.argv[1]), int(sys.argv[2])
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    page = 4096
+    span = pages * page
+    base = libc.mmap(None, n * span, 1, 0x22, -1, 0)  # PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS
+    for i in range(0, n, 2):
+        if libc.mprotect(base + i * span, span, 3) != 0:
+            raise SystemExit("mprotect failed")
+        for p in range(pages):
+            ctypes.memset(base + i * span + p * page, 1, 8)
+    for i in range(1, n, 2):
+        ctypes.c_char.from_address(base + i * span).value
+    print("ready", flush=True)
+    sys.stdin.read()
+    """
+)
+
+
+def start_target(mappings: int, pages: int = 4) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TARGET, str(mappings), str(pages)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    if proc.stdout.readline() != "ready\n":
+        raise SystemExit("the target process did not start")
+    return proc
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.stdin:
+        proc.stdin.close()
+    proc.kill()
+    proc.wait()
+
+
+def read(path: str) -> bytes:
+    with open(path, "rb", buffering=0) as handle:
+        return handle.read()
+
+
+def measure(jobs: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds of each job, the jobs interleaved within each round."""
+    times: dict[str, list[float]] = {name: [] for name in jobs}
+    for job in jobs.values():
+        job()  # warm caches and lazy imports
+    for _ in range(rounds):
+        for name, job in jobs.items():
+            gc.collect()
+            start = time.perf_counter()
+            job()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def read_every_field(smaps: smapsfmt.Smaps) -> int:
+    total = 0
+    for mapping in smaps:
+        for value in mapping.fields.values():
+            total += value
+        total += mapping.start + mapping.end
+    return total
+
+
+def line_loop(data: bytes) -> list[dict[str, int]]:
+    """A plain Python smaps reader, a dict per mapping (the peers' usual approach)."""
+    out: list[dict[str, int]] = []
+    current: dict[str, int] = {}
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        first, _, rest = line.partition(" ")
+        if first.endswith(":"):
+            if first != "VmFlags:":
+                current[first[:-1]] = int(rest.split()[0])
+        else:
+            current = {}
+            out.append(current)
+    return out
+
+
+def optional_peers(pid: int, data: bytes) -> dict[str, Callable[[], object]]:
+    peers: dict[str, Callable[[], object]] = {}
+    try:
+        import psutil
+
+        process = psutil.Process(pid)
+        peers["psutil memory_maps() (reads smaps)"] = lambda: process.memory_maps(grouped=False)
+    except ImportError:
+        pass
+    try:
+        import jc
+
+        text = data.decode("utf-8", "surrogateescape")
+        peers["jc proc_pid_smaps (parse only)"] = lambda: jc.parse("proc_pid_smaps", text)
+    except ImportError:
+        pass
+    peers["plain Python line loop (parse only)"] = lambda: line_loop(data)
+    return peers
+
+
+def row(name: str, seconds: float, base: float, target: str = "") -> str:
+    return f"| {name} | {seconds * 1000:9.2f} | {seconds / base:6.2f} | {target} |"
+
+
+def smaps_table(mappings: int, rounds: int) -> list[str]:
+    proc = start_target(mappings)
+    try:
+        path = f"/proc/{proc.pid}/smaps"
+        data = read(path)
+        count = len(smapsfmt.parse_smaps(data))
+        jobs: dict[str, Callable[[], object]] = {
+            "kernel read of smaps": lambda: read(path),
+            "parse_smaps + every field typed": lambda: read_every_field(
+                smapsfmt.parse_smaps(data)
+            ),
+            "totals of every field, from the bytes": lambda: _fast.fast_totals(data),
+        }
+        validate = getattr(smapsfmt, "validate", None)
+        if validate is not None:
+            jobs["validate(data), every rule"] = lambda: validate(data)
+        jobs.update(optional_peers(proc.pid, data))
+        medians = measure(jobs, rounds)
+    finally:
+        stop(proc)
+    base = medians["kernel read of smaps"]
+    targets = {
+        "parse_smaps + every field typed": "<= 2.0",
+        "totals of every field, from the bytes": "<= 1.5",
+        "validate(data), every rule": "<= 3.0",
+    }
+    lines = [
+        f"smaps of a live process with {count} mappings ({len(data) / 1e6:.1f} MB), "
+        f"{rounds} interleaved rounds, medians:",
+        "",
+        "| job | ms | ratio to the kernel read | target |",
+        "|---|---:|---:|---|",
+    ]
+    lines += [row(name, s, base, targets.get(name, "")) for name, s in medians.items()]
+    return lines
+
+
+def rollup_table(rounds: int) -> list[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; print('ready', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        path = f"/proc/{proc.pid}/smaps_rollup"
+        count = len(smapsfmt.parse_smaps(read(f"/proc/{proc.pid}/smaps")))
+        jobs: dict[str, Callable[[], object]] = {
+            "bare read of smaps_rollup": lambda: read(path),
+            "read + parse_rollup": lambda: smapsfmt.parse_rollup(read(path)),
+        }
+        try:
+            import psutil
+
+            process = psutil.Process(proc.pid)
+            jobs["psutil memory_full_info() (reads smaps_rollup)"] = process.memory_full_info
+        except ImportError:
+            pass
+        medians = measure(jobs, rounds * 20)
+    finally:
+        stop(proc)
+    base = medians["bare read of smaps_rollup"]
+    parse_share = medians["read + parse_rollup"] / base - 1
+    lines = [
+        f"smaps_rollup of a live Python process ({count} mappings), {rounds * 20} rounds:",
+        "",
+        "| job | ms | ratio to the bare read | target |",
+        "|---|---:|---:|---|",
+        row("bare read of smaps_rollup", base, base),
+        row("read + parse_rollup", medians["read + parse_rollup"], base,
+            f"parsing adds {parse_share:.1%} (target < 10%)"),
+    ]  # fmt: skip
+    for name, seconds in medians.items():
+        if name.startswith("psutil"):
+            lines.append(row(name, seconds, base, "read + parse_rollup must be <= this"))
+    return lines
+
+
+STREAM = textwrap.dedent(
+    """
+    import resource, sys, tracemalloc
+    sys.path.insert(0, sys.argv[2])
+    import smapsfmt
+    from smapsfmt import _parser
+    def sum_streaming(path):
+        totals, count = {}, 0
+        with open(path, "rb") as handle:
+            for mapping in _parser.iter_smaps(handle):
+                count += 1
+                for key, value in mapping.fields.items():
+                    totals[key] = totals.get(key, 0) + value
+        return count, totals
+    sum_streaming(sys.argv[3])  # warm up lazy imports on a small file
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    count, totals = sum_streaming(sys.argv[1])
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(count, peak, (after - before) * 1024)
+    """
+)
+
+
+def streaming_table() -> list[str]:
+    proc = start_target(60000, pages=1)
+    try:
+        data = read(f"/proc/{proc.pid}/smaps")
+    finally:
+        stop(proc)
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "smaps"
+        big.write_bytes(data)
+        small = ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps"
+        out = subprocess.run(
+            [sys.executable, "-c", STREAM, str(big), str(ROOT), str(small)],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+    count, peak, rss = int(out[0]), int(out[1]), int(out[2])
+    return [
+        f"Streaming sum of a {count}-mapping smaps ({len(data) / 1e6:.1f} MB) from a file:",
+        "",
+        "| measure | MB | target |",
+        "|---|---:|---|",
+        f"| peak traced allocation (tracemalloc) | {peak / 1e6:.1f} | < 20 |",
+        f"| growth of the peak resident size (ru_maxrss) | {rss / 1e6:.1f} | < 20 |",
+    ]
+
+
+def import_table(rounds: int) -> list[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+
+    def run(args: list[str]) -> float:
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            subprocess.run(args, env=env, capture_output=True, check=True)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    bare = run([sys.executable, "-c", "pass"])
+    imp = run([sys.executable, "-c", "import smapsfmt"])
+    helps = run([sys.executable, "-m", "smapsfmt", "--help"])
+    heavy = run([sys.executable, "-c", "import smapsfmt; smapsfmt.parse_smaps(b'')"])
+    return [
+        "Start-up (whole interpreter runs, medians):",
+        "",
+        "| command | ms | over a bare interpreter |",
+        "|---|---:|---:|",
+        f"| python -c pass | {bare * 1000:.1f} | |",
+        f"| import smapsfmt | {imp * 1000:.1f} | +{(imp - bare) * 1000:.1f} ms |",
+        f"| smapsfmt --help | {helps * 1000:.1f} | +{(helps - bare) * 1000:.1f} ms |",
+        f"| import + first parse (loads pydantic and the parser) | {heavy * 1000:.1f} "
+        f"| +{(heavy - bare) * 1000:.1f} ms |",
+    ]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mappings", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--skip-streaming", action="store_true")
+    args = ap.parse_args()
+    print(f"smapsfmt {smapsfmt.__version__}, Python {sys.version.split()[0]}, "
+          f"Linux {os.uname().release}, {os.cpu_count()} CPUs\n")  # fmt: skip
+    for table in (
+        smaps_table(args.mappings, args.rounds),
+        rollup_table(args.rounds),
+        [] if args.skip_streaming else streaming_table(),
+        import_table(args.rounds),
+    ):
+        if table:
+            print("\n".join(table) + "\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
