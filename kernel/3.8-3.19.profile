@@ -1,0 +1,38 @@
+# Linux 3.8 to 3.19: what fs/proc/task_mmu.c prints in /proc/PID/smaps.
+# Format of this file: kernel/README.md. Sources: KERNEL-FACTS keys [Sxx] resolve in
+# ../shared/KERNEL-FACTS.md section 14 (repository, commit, Makefile version).
+
+profile 3.8-3.19
+kernels 3.8 3.19
+sampled 3.8.13, 3.10.99, 3.18.30
+source task_mmu.c 3.8.13, 3.10.99, 3.18.30 show_smap [S10-S12]
+note Nonlinear is printed only for VM_NONLINEAR mappings (remap_file_pages).
+note sd appeared inside the window 3.10-3.18 (upstream 3.11), mp inside 3.18-4.0.
+
+# The header: show_map_vma / show_vma_header_prefix; the name, when there is one,
+# starts at column 73 on 64-bit kernels, 49 on 32-bit ones (seq_pad), or one blank
+# after a longer prefix.
+header "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu "
+name-column 73 49
+
+# Each entry: the header, then these lines in this order (smaps? = printed only for some
+# mappings).
+smaps "Size:           %8lu kB\n"
+smaps "Rss:            %8lu kB\n"
+smaps "Pss:            %8lu kB\n"
+smaps "Shared_Clean:   %8lu kB\n"
+smaps "Shared_Dirty:   %8lu kB\n"
+smaps "Private_Clean:  %8lu kB\n"
+smaps "Private_Dirty:  %8lu kB\n"
+smaps "Referenced:     %8lu kB\n"
+smaps "Anonymous:      %8lu kB\n"
+smaps "AnonHugePages:  %8lu kB\n"
+smaps "Swap:           %8lu kB\n"
+smaps "KernelPageSize: %8lu kB\n"
+smaps "MMUPageSize:    %8lu kB\n"
+smaps "Locked:         %8lu kB\n"
+smaps? "Nonlinear:      %8lu kB\n"
+vmflags "VmFlags: " rd wr ex sh mr mw me ms gd pf dw lo io sr rr dc de ac nr ht nl ar dd mm hg nh mg sd mp ??
+
+# No smaps_rollup before 4.14.
+rollup none

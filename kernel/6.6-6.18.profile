@@ -1,0 +1,71 @@
+# Linux 6.6 to 6.18: what fs/proc/task_mmu.c prints in /proc/PID/smaps and smaps_rollup.
+# Format of this file: kernel/README.md. Sources: KERNEL-FACTS keys [Sxx] resolve in
+# ../shared/KERNEL-FACTS.md section 14 (repository, commit, Makefile version).
+
+profile 6.6-6.18
+kernels 6.6 6.18
+sampled 6.6.87, 6.8.0, 6.11.11, 6.12.63, 6.13.7, 6.18.2; observed 6.18.44 x86_64
+source task_mmu.c 6.6.87, 6.8.0, 6.11.11, 6.12.63, 6.13.7, 6.18.2 [S41-S47]; captures tests/fixtures/valid/live/6.18
+note KSM follows Anonymous, in smaps_rollup too; THPeligible is right-aligned in 8 columns.
+note ss appeared inside the window 6.5-6.6, dp and sl inside 6.8-6.11.
+
+# The header: show_map_vma / show_vma_header_prefix; the name, when there is one,
+# starts at column 73 on 64-bit kernels, 49 on 32-bit ones (seq_pad), or one blank
+# after a longer prefix.
+header "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu "
+name-column 73 49
+
+# Each entry: the header, then these lines in this order (smaps? = printed only for some
+# mappings).
+smaps "Size:           %8lu kB\n"
+smaps "KernelPageSize: %8lu kB\n"
+smaps "MMUPageSize:    %8lu kB\n"
+smaps "Rss:            %8lu kB\n"
+smaps "Pss:            %8lu kB\n"
+smaps "Pss_Dirty:      %8lu kB\n"
+smaps "Shared_Clean:   %8lu kB\n"
+smaps "Shared_Dirty:   %8lu kB\n"
+smaps "Private_Clean:  %8lu kB\n"
+smaps "Private_Dirty:  %8lu kB\n"
+smaps "Referenced:     %8lu kB\n"
+smaps "Anonymous:      %8lu kB\n"
+smaps "KSM:            %8lu kB\n"
+smaps "LazyFree:       %8lu kB\n"
+smaps "AnonHugePages:  %8lu kB\n"
+smaps "ShmemPmdMapped: %8lu kB\n"
+smaps "FilePmdMapped:  %8lu kB\n"
+smaps "Shared_Hugetlb: %8lu kB\n"
+smaps "Private_Hugetlb: %7lu kB\n"
+smaps "Swap:           %8lu kB\n"
+smaps "SwapPss:        %8lu kB\n"
+smaps "Locked:         %8lu kB\n"
+smaps "THPeligible:    %8u\n"
+smaps? "ProtectionKey:  %8u\n"
+vmflags "VmFlags: " rd wr ex sh mr mw me ms gd pf lo io sr rr dc de ac nr ht ar dd mm hg nh mg sd um uw wf sf bt mt ui lf ss dp sl ??
+
+# smaps_rollup: one entry; the header spans the first mapping's start to the last
+# mapping's end.
+rollup-header "%08lx-%08lx ---p 00000000 00:00 0 " "[rollup]"
+rollup-end excludes-gate
+rollup "Rss:            %8lu kB\n"
+rollup "Pss:            %8lu kB\n"
+rollup "Pss_Dirty:      %8lu kB\n"
+rollup "Pss_Anon:       %8lu kB\n"
+rollup "Pss_File:       %8lu kB\n"
+rollup "Pss_Shmem:      %8lu kB\n"
+rollup "Shared_Clean:   %8lu kB\n"
+rollup "Shared_Dirty:   %8lu kB\n"
+rollup "Private_Clean:  %8lu kB\n"
+rollup "Private_Dirty:  %8lu kB\n"
+rollup "Referenced:     %8lu kB\n"
+rollup "Anonymous:      %8lu kB\n"
+rollup "KSM:            %8lu kB\n"
+rollup "LazyFree:       %8lu kB\n"
+rollup "AnonHugePages:  %8lu kB\n"
+rollup "ShmemPmdMapped: %8lu kB\n"
+rollup "FilePmdMapped:  %8lu kB\n"
+rollup "Shared_Hugetlb: %8lu kB\n"
+rollup "Private_Hugetlb: %7lu kB\n"
+rollup "Swap:           %8lu kB\n"
+rollup "SwapPss:        %8lu kB\n"
+rollup "Locked:         %8lu kB\n"

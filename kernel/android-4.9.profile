@@ -1,0 +1,62 @@
+# Linux 4.9 to 4.9: what fs/proc/task_mmu.c prints in /proc/PID/smaps and smaps_rollup.
+# Format of this file: kernel/README.md. Sources: KERNEL-FACTS keys [Sxx] resolve in
+# ../shared/KERNEL-FACTS.md section 14 (repository, commit, Makefile version).
+
+profile android-4.9
+kernels 4.9 4.9
+variant-of 4.9-4.11
+sampled capture only
+source capture android-libmeminfo/testdata1 (Android 10, x86_64); the Name line as in OnePlus sdm845 4.9.159 task_mmu.c [S48]
+note An Android 4.9 kernel with the smaps_rollup backport (KernelPageSize and MMUPageSize after Size) but without LazyFree.
+note Named anonymous mappings get a Name line right after the header, repeating the header's [anon:NAME].
+deviation smaps-locked-lo Locked equals Pss on every mapping although no mapping has the lo flag (1011 mappings of android-libmeminfo/testdata1/smaps): a vendor accounting quirk
+
+# The header: show_map_vma / show_vma_header_prefix; the name, when there is one,
+# starts at column 73 on 64-bit kernels, 49 on 32-bit ones (seq_pad), or one blank
+# after a longer prefix.
+header "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu "
+name-column 73 49
+
+# Each entry: the header, then these lines in this order (smaps? = printed only for some
+# mappings).
+smaps? "Name:           %s\n"
+smaps "Size:           %8lu kB\n"
+smaps "KernelPageSize: %8lu kB\n"
+smaps "MMUPageSize:    %8lu kB\n"
+smaps "Rss:            %8lu kB\n"
+smaps "Pss:            %8lu kB\n"
+smaps "Shared_Clean:   %8lu kB\n"
+smaps "Shared_Dirty:   %8lu kB\n"
+smaps "Private_Clean:  %8lu kB\n"
+smaps "Private_Dirty:  %8lu kB\n"
+smaps "Referenced:     %8lu kB\n"
+smaps "Anonymous:      %8lu kB\n"
+smaps "AnonHugePages:  %8lu kB\n"
+smaps "ShmemPmdMapped: %8lu kB\n"
+smaps "Shared_Hugetlb: %8lu kB\n"
+smaps "Private_Hugetlb: %7lu kB\n"
+smaps "Swap:           %8lu kB\n"
+smaps "SwapPss:        %8lu kB\n"
+smaps "Locked:         %8lu kB\n"
+smaps? "ProtectionKey:  %8u\n"
+vmflags "VmFlags: " rd wr ex sh mr mw me ms gd pf dw lo io sr rr dc de ac nr ht ar dd mm hg nh mg sd mp um uw ??
+
+# smaps_rollup: one entry; the header spans the first mapping's start to the last
+# mapping's end.
+rollup-header "%08lx-%08lx ---p 00000000 00:00 0 " "[rollup]"
+rollup-end includes-gate
+rollup "Rss:            %8lu kB\n"
+rollup "Pss:            %8lu kB\n"
+rollup "Shared_Clean:   %8lu kB\n"
+rollup "Shared_Dirty:   %8lu kB\n"
+rollup "Private_Clean:  %8lu kB\n"
+rollup "Private_Dirty:  %8lu kB\n"
+rollup "Referenced:     %8lu kB\n"
+rollup "Anonymous:      %8lu kB\n"
+rollup "AnonHugePages:  %8lu kB\n"
+rollup "ShmemPmdMapped: %8lu kB\n"
+rollup "Shared_Hugetlb: %8lu kB\n"
+rollup "Private_Hugetlb: %7lu kB\n"
+rollup "Swap:           %8lu kB\n"
+rollup "SwapPss:        %8lu kB\n"
+rollup "Locked:         %8lu kB\n"
