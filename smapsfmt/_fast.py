@@ -248,6 +248,8 @@ def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
     size = len(data)
     line = first_line
     shape = _RECENT[0] if _RECENT else None
+    hexes, ints, texts, devices, paths, flags = _HEX, _INTS, _TEXT, _DEVICES, _PATHS, _FLAGS
+    proxy = MappingProxyType
     while pos < size:
         m = shape.regex.match(data, pos) if shape is not None else None
         if m is None:
@@ -258,36 +260,40 @@ def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
             if m is None:
                 return None
         assert shape is not None
+        # Unpack the shape once per entry: these are plain tuple reads.
+        _regex, labels, unknown, name_first, has_flags, name_last, lines, first = shape
         groups = m.groups()
-        first = shape.first_value
-        labels = shape.labels
         after = first + len(labels)
         mapping = _new(Mapping)
         mapping.line = line
-        mapping.start = _hex(groups[0])
-        mapping.end = _hex(groups[1])
-        mapping.perms = _text(groups[2])
-        mapping.offset = _hex(groups[3])
-        mapping.major, mapping.minor = _device(groups[4])
-        mapping.inode = _int(groups[5])
-        mapping.pathname = _path(groups[6])
-        mapping.fields = MappingProxyType(dict(zip(labels, _ints(groups[first:after]))))  # noqa: B905
-        mapping.unknown_lines = _unknown_lines(m.group(), labels) if shape.unknown else _EMPTY
-        if shape.vmflags:
-            mapping.vmflags = _flags(groups[after])
+        mapping.start = int(groups[0], 16)
+        mapping.end = int(groups[1], 16)
+        mapping.perms = texts.get(groups[2]) or _text(groups[2])
+        mapping.offset = hexes.get(groups[3]) or _hex(groups[3])
+        mapping.major, mapping.minor = devices.get(groups[4]) or _device(groups[4])
+        mapping.inode = ints.get(groups[5]) or _int(groups[5])
+        mapping.pathname = paths.get(groups[6]) or _path(groups[6])
+        values = groups[first:after]
+        try:
+            mapping.fields = proxy(dict(zip(labels, map(ints.__getitem__, values))))  # noqa: B905
+        except KeyError:
+            mapping.fields = proxy(dict(zip(labels, _ints(values))))  # noqa: B905
+        mapping.unknown_lines = _unknown_lines(m.group(), labels) if unknown else _EMPTY
+        if has_flags:
+            mapping.vmflags = flags.get(groups[after]) or _flags(groups[after])
             after += 1
         else:
             mapping.vmflags = None
-        if shape.name_first:
+        if name_first:
             mapping.name = groups[7]
-        elif shape.name_last:
+        elif name_last:
             mapping.name = groups[after]
         else:
             mapping.name = None
-        mapping.name_after_fields = shape.name_last
+        mapping.name_after_fields = name_last
         append(mapping)
         pos = m.end()
-        line += shape.lines
+        line += lines
     return out
 
 
