@@ -16,7 +16,9 @@ inputs.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import cache, lru_cache
+from itertools import islice
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -244,22 +246,13 @@ def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
     decide (unknown shapes that are not plainly grammatical, or broken input)."""
     out: list[Mapping] = []
     append = out.append
-    pos = 0
-    size = len(data)
     line = first_line
-    shape = _RECENT[0] if _RECENT else None
     hexes, ints, texts, devices, paths, flags = _HEX, _INTS, _TEXT, _DEVICES, _PATHS, _FLAGS
     proxy = MappingProxyType
-    while pos < size:
-        m = shape.regex.match(data, pos) if shape is not None else None
-        if m is None:
-            shape = _find_shape(data, pos)
-            if shape is None:
-                return None
-            m = shape.regex.match(data, pos)
-            if m is None:
-                return None
-        assert shape is not None
+    for entry in _entries(data):
+        if entry is None:
+            return None
+        m, shape = entry
         # Unpack the shape once per entry: these are plain tuple reads.
         _regex, labels, unknown, name_first, has_flags, name_last, lines, first = shape
         groups = m.groups()
@@ -292,7 +285,6 @@ def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
             mapping.name = None
         mapping.name_after_fields = name_last
         append(mapping)
-        pos = m.end()
         line += lines
     return out
 
@@ -304,6 +296,25 @@ def fast_totals(data: bytes) -> tuple[int, dict[str, int]] | None:
 
     totals: dict[tuple[str, ...], list[int]] = {}
     count = 0
+    for entry in _entries(data):
+        if entry is None:
+            return None
+        m, shape = entry
+        first = shape.first_value
+        values = _ints(m.groups()[first : first + len(shape.labels)])
+        acc = totals.get(shape.labels)
+        totals[shape.labels] = list(values) if acc is None else list(map(add, acc, values))
+        count += 1
+    merged: dict[str, int] = {}
+    for labels, sums in totals.items():
+        for label, value in zip(labels, sums, strict=True):
+            merged[label] = merged.get(label, 0) + value
+    return count, merged
+
+
+def _entries(data: bytes) -> Iterator[tuple[re.Match[bytes], _Shape] | None]:
+    """The match and shape of each entry of ``data``, in order; None, and the end, at the
+    first entry that is not recognised."""
     pos = 0
     size = len(data)
     shape = _RECENT[0] if _RECENT else None
@@ -311,23 +322,13 @@ def fast_totals(data: bytes) -> tuple[int, dict[str, int]] | None:
         m = shape.regex.match(data, pos) if shape is not None else None
         if m is None:
             shape = _find_shape(data, pos)
-            if shape is None:
-                return None
-            m = shape.regex.match(data, pos)
-            if m is None:
-                return None
+            m = shape.regex.match(data, pos) if shape is not None else None
+            if m is None or shape is None:
+                yield None
+                return
         assert shape is not None
-        first = shape.first_value
-        values = _ints(m.groups()[first : first + len(shape.labels)])
-        acc = totals.get(shape.labels)
-        totals[shape.labels] = list(values) if acc is None else list(map(add, acc, values))
-        count += 1
+        yield m, shape
         pos = m.end()
-    merged: dict[str, int] = {}
-    for labels, sums in totals.items():
-        for label, value in zip(labels, sums, strict=True):
-            merged[label] = merged.get(label, 0) + value
-    return count, merged
 
 
 def _find_shape(data: bytes, pos: int) -> _Shape | None:
@@ -344,18 +345,11 @@ def _find_shape(data: bytes, pos: int) -> _Shape | None:
 def fast_rollup(data: bytes) -> Rollup | None:
     """The smaps_rollup entry of ``data``, or None to let the grammar decide: anything but
     exactly one entry naming [rollup], without VmFlags or Name lines."""
-    shape = _RECENT_ROLLUP[0] if _RECENT_ROLLUP else None
-    m = shape.regex.match(data) if shape is not None else None
-    if m is None:
-        shape = _learn(data, 0)
-        if shape is None or shape.vmflags or shape.name_first or shape.name_last:
-            return None
-        m = shape.regex.match(data)
-        if m is None:
-            return None
-        _RECENT_ROLLUP[:] = [shape]
-    assert shape is not None
-    if m.end() != len(data):
+    entries = list(islice(_entries(data), 2))
+    if len(entries) != 1 or entries[0] is None:
+        return None
+    m, shape = entries[0]
+    if shape.vmflags or shape.name_first or shape.name_last:
         return None
     groups = m.groups()
     if groups[6] is None or groups[6].lstrip(b" ") != b"[rollup]":
@@ -374,9 +368,6 @@ def fast_rollup(data: bytes) -> Rollup | None:
     rollup.unknown_lines = _unknown_lines(m.group(), labels) if shape.unknown else _EMPTY
     rollup.final_newline = data.endswith(b"\n")
     return rollup
-
-
-_RECENT_ROLLUP: list[_Shape] = []
 
 
 def _unknown_lines(entry: bytes, labels: tuple[str, ...]) -> tuple[str, ...]:
