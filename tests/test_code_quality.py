@@ -17,12 +17,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint() -> None:
-    result = _run("ruff", "check", "smapsfmt", "tests", "tools")
+    result = _run("ruff", "check", "smapsfmt", "tests", "tools", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
-    result = _run("ruff", "format", "--check", "smapsfmt", "tests", "tools")
+    result = _run("ruff", "format", "--check", "smapsfmt", "tests", "tools", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
