@@ -7,6 +7,10 @@ type for text that is not such a file::
     smaps = smapsfmt.parse_smaps(open("/proc/self/smaps", "rb").read())
     print(len(smaps), sum(m.fields["Rss"] for m in smaps))
 
+Live processes: ``read_smaps(pid)``, ``read_rollup(pid)`` and ``snapshot(pid)`` (both files, read
+while the process is frozen), with one ``ProcError`` subclass per situation where a process
+cannot be read (no such process, permission denied, kernel thread, zombie, exited mid-read, ...).
+
 Heavy parts (pydantic, lark, the grammar) load on first use, so that importing smapsfmt and
 running ``smapsfmt --help`` stay light.
 """
@@ -18,16 +22,42 @@ from typing import TYPE_CHECKING, Any
 from ._errors import SmapsSyntaxError
 
 if TYPE_CHECKING:
+    from ._live import (
+        KernelThreadError,
+        NoSuchProcessError,
+        PidReusedError,
+        ProcError,
+        ProcessExitedError,
+        ProcPermissionError,
+        ProcUnavailableError,
+        RollupMissingError,
+        ZombieProcessError,
+        read_rollup,
+        read_smaps,
+        snapshot,
+    )
     from ._model import Mapping, Rollup, Smaps
     from ._parser import parse_rollup, parse_smaps
 
 __all__ = [
+    "KernelThreadError",
     "Mapping",
+    "NoSuchProcessError",
+    "PidReusedError",
+    "ProcError",
+    "ProcPermissionError",
+    "ProcUnavailableError",
+    "ProcessExitedError",
     "Rollup",
+    "RollupMissingError",
     "Smaps",
     "SmapsSyntaxError",
+    "ZombieProcessError",
     "parse_rollup",
     "parse_smaps",
+    "read_rollup",
+    "read_smaps",
+    "snapshot",
 ]
 
 __version__ = "0.1.0"
@@ -38,6 +68,18 @@ _LAZY = {
     "Smaps": "_model",
     "parse_rollup": "_parser",
     "parse_smaps": "_parser",
+    "KernelThreadError": "_live",
+    "NoSuchProcessError": "_live",
+    "PidReusedError": "_live",
+    "ProcError": "_live",
+    "ProcPermissionError": "_live",
+    "ProcUnavailableError": "_live",
+    "ProcessExitedError": "_live",
+    "RollupMissingError": "_live",
+    "ZombieProcessError": "_live",
+    "read_rollup": "_live",
+    "read_smaps": "_live",
+    "snapshot": "_live",
 }
 
 

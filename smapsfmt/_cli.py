@@ -5,6 +5,17 @@ Exit status, for every command:
   1  the input is not valid (a syntax error, or what the command checks does not hold)
   2  usage error, or an input that cannot be read
   3  an internal error of smapsfmt (a bug: please report it); never a traceback
+
+Reading a live process (``--pid PID``) adds one status per situation, each with a one-line
+message on stderr (the classes are in smapsfmt._live):
+  4  no such process                                        NoSuchProcessError
+  5  permission denied: ptrace-read access is needed        ProcPermissionError
+  6  /proc is not mounted, or hidepid hides the process     ProcUnavailableError
+  7  a kernel thread: it has no memory map                  KernelThreadError
+  8  a zombie: exited, not yet reaped                       ZombieProcessError
+  9  the process exited or called exec during the read      ProcessExitedError
+  10 the pid was reused by another process                  PidReusedError
+  11 no smaps_rollup: kernel older than 4.14                RollupMissingError
 """
 
 from __future__ import annotations
@@ -62,6 +73,88 @@ def detect_kind(data: bytes) -> str:
     return "rollup" if first.rstrip(b" ").endswith(b" [rollup]") else "smaps"
 
 
+# --- live processes: --pid, shared by every command that reads smaps or smaps_rollup ----------
+
+
+def _pid_argument(text: str) -> int | str:
+    if text == "self":
+        return text
+    if text.isdecimal() and int(text) > 0:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected a process id or 'self', not {text!r}")
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--pid PID``, ``--no-freeze`` and ``--freeze-timeout`` to a command's parser.
+
+    The command keeps its own FILE positional(s), made optional (``nargs="?"`` or ``"*"``),
+    and gets its input from ``load_source`` (one file) or ``load_snapshot`` (the pair).
+    """
+    from ._live import DEFAULT_TIMEOUT
+
+    parser.set_defaults(source_prog=parser.prog)
+    group = parser.add_argument_group("live process (instead of FILE)")
+    group.add_argument(
+        "--pid", type=_pid_argument, metavar="PID",
+        help="read /proc/PID of this running process ('self': smapsfmt itself); the process "
+        "is frozen with ptrace while it is read (see --no-freeze)",
+    )  # fmt: skip
+    group.add_argument(
+        "--no-freeze", action="store_true",
+        help="read the process without freezing it (its text may then be inconsistent)",
+    )  # fmt: skip
+    group.add_argument(
+        "--freeze-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        help=f"let the process go after this long, read or not (default {DEFAULT_TIMEOUT:g})",
+    )  # fmt: skip
+
+
+def load_snapshot(args: argparse.Namespace) -> Any:
+    """The ``smapsfmt._live.Snapshot`` of ``--pid``: smaps and smaps_rollup, read while frozen.
+
+    A one-line warning goes to stderr when the two may disagree (not frozen, and why). A
+    process that cannot be read raises a ProcError, which ``main`` turns into its one-line
+    message and exit status.
+    """
+    from ._live import capture
+
+    if getattr(args, "pid", None) is None:
+        raise UsageError("--pid PID is required")
+    if not args.freeze_timeout > 0:
+        raise UsageError(f"--freeze-timeout must be positive, not {args.freeze_timeout:g}")
+    snap = capture(args.pid, freeze=not args.no_freeze, timeout=args.freeze_timeout)
+    if not snap.consistent:
+        _err(f"smapsfmt: warning: process {snap.pid} {snap.note}: the text may be inconsistent\n")
+    return snap
+
+
+def load_source(
+    args: argparse.Namespace, file: str | None = None, *, kind: str = "smaps"
+) -> tuple[bytes, str]:
+    """The input of a command and its display name: FILE, or with ``--pid`` the live process's
+    smaps (``kind="smaps"``) or smaps_rollup (``kind="rollup"``). Exactly one of the two.
+    """
+    pid = getattr(args, "pid", None)
+    hint = f" (see '{getattr(args, 'source_prog', 'smapsfmt')} --help')"
+    if pid is not None and file is not None:
+        raise UsageError(f"give either FILE or --pid PID, not both{hint}")
+    if pid is None:
+        if file is None:
+            raise UsageError(f"FILE or --pid PID is required{hint}")
+        return read_input(file), display_name(file)
+    snap = load_snapshot(args)
+    if kind == "rollup":
+        if snap.rollup_text is None:
+            from ._live import RollupMissingError
+
+            raise RollupMissingError(
+                f"{snap.rollup_path} does not exist: this kernel has no smaps_rollup (it "
+                "appeared in Linux 4.14)", pid=snap.pid,
+            )  # fmt: skip
+        return snap.rollup_text, snap.rollup_path
+    return snap.smaps_text, snap.smaps_path
+
+
 # --- parse ------------------------------------------------------------------------------------
 
 
@@ -70,8 +163,8 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     from ._model import to_jsonable
     from ._parser import parse_rollup, parse_smaps
 
-    data = read_input(args.file)
-    path = display_name(args.file)
+    live_kind = "rollup" if args.kind == "rollup" else "smaps"
+    data, path = load_source(args, args.file, kind=live_kind)
     kind = detect_kind(data) if args.kind == "auto" else args.kind
     try:
         model: Any = (parse_rollup if kind == "rollup" else parse_smaps)(data, path=path)
@@ -143,22 +236,26 @@ def build_parser() -> argparse.ArgumentParser:
         prog="smapsfmt",
         description="The executable specification of /proc/PID/smaps and smaps_rollup.",
         epilog="Exit status: 0 valid, 1 invalid input, 2 usage error or unreadable input, "
-        "3 internal error.",
+        "3 internal error. With --pid: 4 no such process, 5 permission denied, 6 /proc not "
+        "mounted or hidden (hidepid), 7 kernel thread, 8 zombie, 9 exited or exec'd during the "
+        "read, 10 pid reused, 11 no smaps_rollup (kernel < 4.14).",
     )
     parser.add_argument("--version", action="version", version=f"smapsfmt {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     parse = commands.add_parser(
         "parse", help="parse a smaps or smaps_rollup file and print the model",
-        description="Parse FILE ('-' for standard input) and print the model. A syntax error "
-        "prints FILE:LINE:COL: syntax: message and exits 1.",
+        description="Parse FILE ('-' for standard input), or the live process PID, and print "
+        "the model. A syntax error prints FILE:LINE:COL: syntax: message and exits 1.",
     )  # fmt: skip
-    parse.add_argument("file", metavar="FILE")
+    parse.add_argument("file", metavar="FILE", nargs="?")
     parse.add_argument("--format", choices=("text", "json"), default="text")
     parse.add_argument(
         "--kind", choices=("auto", "smaps", "rollup"), default="auto",
-        help="what FILE is (default: a first header naming [rollup] means smaps_rollup)",
+        help="what FILE is (default: a first header naming [rollup] means smaps_rollup; "
+        "with --pid, smaps)",
     )  # fmt: skip
+    add_source_arguments(parse)
     parse.set_defaults(run=_cmd_parse)
 
     schema = commands.add_parser(
@@ -166,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("kind", nargs="?", choices=("smaps", "rollup"), default="smaps")
     schema.set_defaults(run=_cmd_schema)
+
     return parser
 
 
@@ -193,6 +291,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse --help / --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
+        from ._live import ProcError
+
+        if isinstance(exc, ProcError):  # a live process that cannot be read: its own status
+            _err(f"smapsfmt: error: {exc}\n")
+            return exc.exit_code
         _err(f"smapsfmt: internal error: {type(exc).__name__}: {exc} (please report this)\n")
         return EXIT_INTERNAL
 

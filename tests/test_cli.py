@@ -74,8 +74,7 @@ def test_syntax_error_from_stdin_names_stdin() -> None:
         (["parse", "/"], "smapsfmt: error: cannot read /: Is a directory"),
         (
             ["parse"],
-            "smapsfmt: error: the following arguments are required: FILE "
-            "(see 'smapsfmt parse --help')",
+            "smapsfmt: error: FILE or --pid PID is required (see 'smapsfmt parse --help')",
         ),
         (
             ["parse", "x", "--format", "yaml"],

@@ -16,7 +16,10 @@ SHORT = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
 
 def test_public_surface_is_small() -> None:
     assert sorted(smapsfmt.__all__) == [
-        "Mapping", "Rollup", "Smaps", "SmapsSyntaxError", "parse_rollup", "parse_smaps",
+        "KernelThreadError", "Mapping", "NoSuchProcessError", "PidReusedError", "ProcError",
+        "ProcPermissionError", "ProcUnavailableError", "ProcessExitedError", "Rollup",
+        "RollupMissingError", "Smaps", "SmapsSyntaxError", "ZombieProcessError", "parse_rollup",
+        "parse_smaps", "read_rollup", "read_smaps", "snapshot",
     ]  # fmt: skip
     for name in smapsfmt.__all__:
         assert getattr(smapsfmt, name) is not None

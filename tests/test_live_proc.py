@@ -1,0 +1,894 @@
+"""Reading live processes: every situation a real process can be in, shown on real processes
+that these tests start and shape (tests/proc_targets.py), through the real /proc.
+
+Each test first shows the kernel behaviour it relies on (measured here, Linux 6.18), then what
+smapsfmt makes of it: a complete result, or its own exception, message and exit status.
+No target is ever left stopped or traced: targets are SIGKILLed in ``finally`` blocks and die
+with the test process (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import functools
+import itertools
+import os
+import random
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from support import ROOT, run_cli
+
+import smapsfmt
+from smapsfmt import _cli, _freeze, _live, _parser
+from smapsfmt._live import _close_files, _open_files, _ProcDir, _read
+
+TARGETS = ROOT / "tests" / "proc_targets.py"
+IS_ROOT = os.geteuid() == 0
+NOBODY = 65534
+NEEDS_ROOT = "needs root: only root can run a reader as another user and reuse a pid"
+
+# Fields the kernel accumulates in bytes: rollup == sum over smaps, exactly, in one snapshot
+# (KERNEL-FACTS §9, invariant 1).
+ADDITIVE = (
+    "Rss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Referenced",
+    "Anonymous", "KSM", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped",
+    "Shared_Hugetlb", "Private_Hugetlb", "Swap",
+)  # fmt: skip
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def target(*args: str, stdin: bool = False) -> Iterator[subprocess.Popen[str]]:
+    """A shaped target process, ready; SIGKILLed and reaped whatever happens."""
+    child = subprocess.Popen(
+        [sys.executable, str(TARGETS), *args],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        yield child
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def threaded_target(tmp_path: Path, count: int = 16) -> Iterator[tuple[int, Callable[[], int]]]:
+    """A target with ``count`` threads, one of which counts; yields (pid, read the counter)."""
+    counter = tmp_path / "counter"
+    counter.write_bytes(bytes(8))
+
+    def value() -> int:
+        return int(struct.unpack("<Q", counter.read_bytes()[:8])[0])
+
+    with target("threads", str(count), str(counter)) as child:
+        yield child.pid, value
+
+
+def mappings_file(tmp_path: Path, count: int) -> Path:
+    path = tmp_path / "pages"
+    path.write_bytes(bytes(count * 4096))
+    return path
+
+
+def status(pid: int, key: str) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {key} in /proc/{pid}/status")
+
+
+def tracer(pid: int) -> int:
+    """The process tracing ``pid``: TracerPid names a thread of it."""
+    return int(status(int(status(pid, "TracerPid")), "Tgid"))
+
+
+def thread_states(pid: int) -> dict[int, str]:
+    states = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            text = Path(f"/proc/{pid}/task/{tid}/stat").read_bytes()
+            states[int(tid)] = text.rpartition(b") ")[2][:1].decode()
+    return states
+
+
+def wait_for(condition: Callable[[], bool], what: str, limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def assert_running_and_untraced(pid: int, counter: Callable[[], int]) -> None:
+    """The target is traced by nobody, no thread is stopped, and it runs (its counter moves)."""
+    assert status(pid, "TracerPid") == "0"
+    assert not any(state in "Tt" for state in thread_states(pid).values())
+    before = counter()
+    wait_for(lambda: counter() > before + 10, "the target's counter to advance")
+
+
+def cli_error(result: subprocess.CompletedProcess[bytes]) -> str:
+    assert result.stdout == b""
+    return result.stderr.decode()
+
+
+def in_forked_child(work: Callable[[], int], *, timeout: float = 60) -> tuple[int, str]:
+    """Run ``work`` in a fork of this process; its exit status and what it wrote.
+
+    A fork, not a new interpreter: it can drop to another user (setuid) or enter its own mount
+    namespace and still run the smapsfmt already loaded here.
+    """
+    for module in ("smapsfmt._parser", "smapsfmt._model", "smapsfmt._freeze", "smapsfmt._live"):
+        __import__(module)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 3
+        try:
+            os.close(read_end)
+            os.dup2(write_end, 1)
+            os.dup2(write_end, 2)
+            sys.stdout = os.fdopen(1, "w", closefd=False)
+            sys.stderr = os.fdopen(2, "w", closefd=False)
+            code = work()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException as exc:  # noqa: BLE001 - report, never return into pytest
+            os.write(2, f"child failed: {type(exc).__name__}: {exc}\n".encode())
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    try:
+        while select.select([read_end], [], [], max(deadline - time.monotonic(), 0))[0]:
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+        _, wait_status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(wait_status), b"".join(chunks).decode()
+
+
+def run_main(*argv: str) -> Callable[[], int]:
+    return lambda: _cli.main(list(argv))
+
+
+# --- no such process, vanished, reused --------------------------------------------------------
+
+
+def test_a_pid_that_does_not_exist() -> None:
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    pid = pid_max + 1  # never a pid
+    with pytest.raises(smapsfmt.NoSuchProcessError) as caught:
+        smapsfmt.read_smaps(pid)
+    assert str(caught.value) == f"no process {pid}: /proc/{pid} does not exist"
+    assert caught.value.errno == errno.ENOENT and isinstance(caught.value, ProcessLookupError)
+    result = run_cli("parse", "--pid", str(pid))
+    assert result.returncode == 4
+    assert cli_error(result) == f"smapsfmt: error: no process {pid}: /proc/{pid} does not exist\n"
+
+
+def test_a_process_that_vanishes_is_reported_through_the_held_directory() -> None:
+    """The /proc/PID fd is held; the process is killed and reaped; every later open through the
+    fd fails with ESRCH (kernel), and smapsfmt says the process exited."""
+    with target("threads", "2", "-") as child:
+        proc = _ProcDir(child.pid)
+        try:
+            child.kill()
+            child.wait()
+            with pytest.raises(ProcessLookupError):  # the kernel: ESRCH through the held fd
+                os.open("smaps", os.O_RDONLY, dir_fd=proc.fd)
+            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
+                proc.read_file("smaps")
+        finally:
+            proc.close()
+    assert proc.first.comm.startswith("python")
+    assert str(caught.value) == (
+        f"process {child.pid} ({proc.first.comm}) exited while it was being read"
+    )
+    assert caught.value.exit_code == 9
+    with pytest.raises(smapsfmt.NoSuchProcessError):  # and afterwards: no such process
+        smapsfmt.read_smaps(child.pid)
+
+
+def _take_pid(pid: int) -> subprocess.Popen[bytes] | None:
+    """Start ``sleep`` as ``pid`` (free now), by setting ns_last_pid just below it."""
+    for _ in range(50):
+        Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
+        child = subprocess.Popen(["sleep", "1000"])
+        if child.pid == pid:
+            return child
+        child.kill()
+        child.wait()
+    return None
+
+
+@pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
+def test_a_reused_pid_is_never_read_in_place_of_the_first_process() -> None:
+    """A real pid reuse: the first process is killed and reaped, then a new process is started
+    with the same pid (root may set /proc/sys/kernel/ns_last_pid). Re-opening /proc/PID/smaps
+    silently reads the new process (kernel); the fd of /proc/PID taken before refuses with
+    ESRCH, and smapsfmt names the situation, reading only the new process's stat to tell."""
+    with target("threads", "2", "-") as first:
+        proc = _ProcDir(first.pid)
+        first.kill()
+        first.wait()
+    try:
+        second = _take_pid(first.pid)
+        assert second is not None, f"pid {first.pid} could not be taken again in 50 tries"
+        try:
+            wait_for(lambda: Path(f"/proc/{first.pid}/comm").read_text() == "sleep\n", "exec")
+            fresh = Path(f"/proc/{first.pid}/smaps").read_bytes()  # the kernel: no complaint
+            assert b"/sleep" in fresh and b"python" not in fresh
+            with pytest.raises(ProcessLookupError):
+                os.open("smaps", os.O_RDONLY, dir_fd=proc.fd)
+            with pytest.raises(smapsfmt.PidReusedError) as caught:
+                proc.read_file("smaps")
+        finally:
+            second.kill()
+            second.wait()
+    finally:
+        proc.close()
+    assert str(caught.value) == (
+        f"process {first.pid} ({proc.first.comm}) exited and its pid now belongs to another "
+        "process (sleep); nothing was read from it"
+    )
+    assert caught.value.exit_code == 10
+
+
+# --- kernel thread, zombie --------------------------------------------------------------------
+
+
+def _a_kernel_thread() -> int:
+    for entry in sorted(os.listdir("/proc"), key=lambda name: (len(name), name)):
+        if entry.isdecimal():
+            with contextlib.suppress(OSError):
+                if "Kthread:\t1" in Path(f"/proc/{entry}/status").read_text():
+                    return int(entry)
+    pytest.fail("no kernel thread is visible in /proc (every Linux has kthreadd)")
+
+
+def test_a_kernel_thread_has_no_memory_map() -> None:
+    pid = _a_kernel_thread()
+    comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    assert Path(f"/proc/{pid}/smaps").read_bytes() == b""  # the kernel: opens, reads nothing
+    with pytest.raises(ProcessLookupError):  # and smaps_rollup fails at open with ESRCH
+        os.open(f"/proc/{pid}/smaps_rollup", os.O_RDONLY)
+    message = (
+        f"process {pid} ({comm}) is a kernel thread: it has no memory map (its smaps is empty "
+        "and it has no smaps_rollup)"
+    )
+    for read in (smapsfmt.read_smaps, smapsfmt.read_rollup, smapsfmt.snapshot):
+        with pytest.raises(smapsfmt.KernelThreadError) as caught:
+            read(pid)
+        assert str(caught.value) == message and caught.value.smaps == b""
+    result = run_cli("parse", "--pid", str(pid))
+    assert result.returncode == 7
+    assert cli_error(result) == f"smapsfmt: error: {message}\n"
+
+
+def test_a_zombie_has_no_memory_map_left() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        wait_for(lambda: thread_states(child.pid).get(child.pid) == "Z", "the child to exit")
+        comm = Path(f"/proc/{child.pid}/comm").read_text().strip()
+        assert Path(f"/proc/{child.pid}/smaps").read_bytes() == b""
+        with pytest.raises(ProcessLookupError):
+            os.open(f"/proc/{child.pid}/smaps_rollup", os.O_RDONLY)
+        message = (
+            f"process {child.pid} ({comm}) is a zombie: it has exited and has no memory map "
+            "left (its parent has not reaped it yet)"
+        )
+        for read in (smapsfmt.read_smaps, smapsfmt.read_rollup, smapsfmt.snapshot):
+            with pytest.raises(smapsfmt.ZombieProcessError) as caught:
+                read(child.pid)
+            assert str(caught.value) == message
+        result = run_cli("parse", "--pid", str(child.pid))
+        assert result.returncode == 8
+        assert cli_error(result) == f"smapsfmt: error: {message}\n"
+    finally:
+        child.wait()
+
+
+# --- exit and exec during the read ------------------------------------------------------------
+
+
+MANY = 2000  # mappings: about 1.5 MB of smaps, hundreds of kernel buffers
+
+
+def test_an_exit_during_the_read_is_detected(tmp_path: Path) -> None:
+    """The read is stopped after its first 4 KiB; the target is killed and reaped; the rest is
+    read by smapsfmt's own reader. The kernel ends the text on a whole block, so what was read
+    parses as a valid smaps: only the smaps_rollup opened before the read can tell."""
+    pages = mappings_file(tmp_path, MANY)
+    with target("mappings", str(MANY), str(pages), stdin=True) as child:
+        proc = _ProcDir(child.pid)
+        files = _open_files(proc)
+        try:
+            head = os.read(files.smaps, 1 << 20)
+            assert 0 < len(head) <= 8192  # one kernel buffer per read
+            child.kill()
+            child.wait()
+            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
+                _read(proc, files, freeze=False, timeout=1.0)
+        finally:
+            _close_files(files)
+            proc.close()
+    assert str(caught.value) == (
+        f"process {child.pid} ({proc.first.comm}) exited while it was being read"
+    )
+    assert 1 <= len(_parser.parse_smaps(head)) < MANY  # the part read is a valid smaps
+
+
+def test_what_the_kernel_gives_when_the_target_exits_mid_read(tmp_path: Path) -> None:
+    pages = mappings_file(tmp_path, MANY)
+    with target("mappings", str(MANY), str(pages), stdin=True) as child:
+        rollup = os.open(f"/proc/{child.pid}/smaps_rollup", os.O_RDONLY)
+        smaps = os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)
+        try:
+            text = os.read(smaps, 1 << 20)
+            os.kill(child.pid, signal.SIGKILL)  # not reaped yet: a zombie
+            wait_for(lambda: thread_states(child.pid).get(child.pid) == "Z", "the exit")
+            while chunk := os.read(smaps, 1 << 20):  # the kernel: buffered text, then EOF
+                text += chunk
+            with pytest.raises(ProcessLookupError):  # the rollup, opened before: ESRCH
+                os.read(rollup, 1 << 20)
+        finally:
+            os.close(smaps)
+            os.close(rollup)
+    cut = _parser.parse_smaps(text)  # whole blocks only: the text cannot show the cut
+    assert 1 <= len(cut) < MANY
+    assert cut[-1].vmflags is not None and text.endswith(b"\n")
+
+
+def test_an_exec_during_the_read_is_detected(tmp_path: Path) -> None:
+    pages = mappings_file(tmp_path, MANY)
+    with target("mappings", str(MANY), str(pages), stdin=True) as child:
+        proc = _ProcDir(child.pid)
+        files = _open_files(proc)
+        kernel = os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)
+        try:
+            head = os.read(files.smaps, 1 << 20)
+            os.read(kernel, 1 << 20)
+            assert child.stdin is not None
+            child.stdin.write("exec\n")
+            child.stdin.flush()
+            wait_for(lambda: Path(f"/proc/{child.pid}/comm").read_text() == "sleep\n", "exec")
+            assert os.read(kernel, 1 << 20) == b""  # the kernel: a silent EOF
+            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
+                _read(proc, files, freeze=False, timeout=1.0)
+        finally:
+            os.close(kernel)
+            _close_files(files)
+            proc.close()
+    assert head
+    assert str(caught.value) == (
+        f"process {child.pid} ({proc.first.comm}) exited or called exec while it was being "
+        "read; what was read may be cut short, so it is not used"
+    )
+
+
+def test_a_read_racing_an_exit_never_returns_a_short_result(tmp_path: Path) -> None:
+    """The public reader against targets killed at random moments of the read: every outcome
+    is all the mappings or an exception, and the exit is caught mid-read at least once."""
+    pages = mappings_file(tmp_path, MANY)
+    name = os.fsencode(pages)
+    with target("mappings", str(MANY), str(pages), stdin=True) as child:
+        start = time.perf_counter()
+        _live.capture(child.pid, freeze=False)
+        duration = time.perf_counter() - start  # the read alone, without parsing
+        assert sum(1 for m in smapsfmt.read_smaps(child.pid) if m.pathname == name) == MANY
+    caught = 0
+    for _ in range(40):
+        with target("mappings", str(MANY), str(pages), stdin=True) as child:
+            killer = threading.Timer(random.uniform(0, duration), os.kill, (child.pid, 9))
+            killer.start()
+            try:
+                smaps = smapsfmt.read_smaps(child.pid)
+                assert sum(1 for m in smaps if m.pathname == name) == MANY
+            except smapsfmt.ProcessExitedError:
+                caught += 1
+            except smapsfmt.ZombieProcessError:
+                pass  # killed before the read began
+            finally:
+                killer.join()
+        if caught >= 3:
+            break
+    assert caught >= 1, "no kill landed during a read in 40 tries"
+
+
+# --- permission, hidepid, /proc not mounted ---------------------------------------------------
+
+
+def test_pid_1_of_this_machine_refuses_even_root() -> None:
+    """On this machine pid 1 is the sandbox's own process, whose memory map the kernel refuses
+    even to root (EACCES at open): a real "permission denied" for any reader."""
+    try:
+        os.close(os.open("/proc/1/smaps", os.O_RDONLY))
+    except PermissionError:
+        pass
+    else:
+        pytest.skip("pid 1 of this machine lets this reader read its memory map")
+    with pytest.raises(smapsfmt.ProcPermissionError) as caught:
+        smapsfmt.read_smaps(1)
+    assert isinstance(caught.value, PermissionError) and caught.value.errno == errno.EACCES
+    result = run_cli("parse", "--pid", "1")
+    assert result.returncode == 5
+    assert cli_error(result) == (
+        "smapsfmt: error: permission denied: /proc/1/smaps_rollup: reading a process's memory "
+        "map needs ptrace-read access to it (the same user, or CAP_SYS_PTRACE), which this "
+        "reader does not have\n"
+    )
+
+
+def _as_nobody(work: Callable[[], int]) -> Callable[[], int]:
+    def run() -> int:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+        return work()
+
+    return run
+
+
+@pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
+def test_an_unprivileged_reader_of_a_root_process(tmp_path: Path) -> None:
+    with target("threads", "2", "-") as child:
+
+        def kernel() -> int:
+            try:
+                os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)
+            except PermissionError:
+                return 0
+            return 1
+
+        assert in_forked_child(_as_nobody(kernel)) == (0, "")  # the kernel: EACCES at open
+
+        def checked_at_open_only() -> int:
+            fd = os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)  # as root
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            return 0 if os.read(fd, 1 << 16).count(b"VmFlags") > 1 else 1
+
+        assert in_forked_child(checked_at_open_only) == (0, "")
+
+        def library() -> int:
+            try:
+                smapsfmt.read_smaps(child.pid)
+            except smapsfmt.ProcPermissionError as exc:
+                print(exc)
+                return exc.exit_code
+            return 0
+
+        code, said = in_forked_child(_as_nobody(library))
+        assert code == 5
+        assert said == (
+            f"permission denied: /proc/{child.pid}/smaps_rollup: reading a process's memory "
+            "map needs ptrace-read access to it (the same user, or CAP_SYS_PTRACE), which this "
+            "reader does not have\n"
+        )
+        code, cli_said = in_forked_child(_as_nobody(run_main("parse", "--pid", str(child.pid))))
+        assert (code, cli_said) == (5, f"smapsfmt: error: {said}")
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNS = 0x00020000
+MS_REC, MS_PRIVATE = 0x4000, 1 << 18
+
+
+def _own_proc(options: str | None, fstype: str = "proc") -> None:
+    """In this (forked) process: a mount namespace of its own, with /proc remounted."""
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+    if _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
+    data = options.encode() if options else None
+    if _libc.mount(fstype.encode(), b"/proc", fstype.encode(), 0, data) != 0:
+        raise OSError(ctypes.get_errno(), f"mount -t {fstype} /proc")
+
+
+@functools.cache
+def _can_mount_proc() -> bool:
+    if not IS_ROOT:
+        return False
+    code, _ = in_forked_child(lambda: _own_proc("hidepid=invisible") or 0)
+    return code == 0
+
+
+@pytest.fixture
+def own_proc_allowed() -> None:
+    if not _can_mount_proc():
+        pytest.skip("needs root, allowed to mount a procfs in a mount namespace of its own")
+
+
+@pytest.mark.usefixtures("own_proc_allowed")
+@pytest.mark.parametrize(
+    ("hidepid", "message"),
+    [
+        (
+            "invisible",
+            "no process {pid} is visible: it does not exist, or /proc (mounted with "
+            "hidepid=invisible) hides it from this user",
+        ),
+        (
+            "noaccess",
+            "process {pid} is hidden: /proc is mounted with hidepid=noaccess, which refuses "
+            "other users' processes",
+        ),
+    ],
+)
+def test_a_process_hidden_by_hidepid(hidepid: str, message: str) -> None:
+    """A procfs of its own, mounted with hidepid in a private mount namespace of a forked
+    reader that then becomes nobody: the machine's /proc is not touched."""
+    with target("threads", "2", "-") as child:
+
+        def reader() -> int:
+            _own_proc(f"hidepid={hidepid}")
+            return _as_nobody(run_main("parse", "--pid", str(child.pid)))()
+
+        code, said = in_forked_child(reader)
+    assert code == 6
+    assert said == "smapsfmt: error: " + message.format(pid=child.pid) + "\n"
+
+
+@pytest.mark.usefixtures("own_proc_allowed")
+def test_proc_not_mounted() -> None:
+    """A tmpfs over /proc, in a private mount namespace of a forked reader."""
+
+    def reader() -> int:
+        _own_proc(None, fstype="tmpfs")
+        return _cli.main(["parse", "--pid", "self"])
+
+    code, said = in_forked_child(reader)
+    assert code == 6
+    assert said == (
+        "smapsfmt: error: cannot read process self: /proc is not mounted (procfs is needed to "
+        "read live processes)\n"
+    )
+
+
+# --- freezing ---------------------------------------------------------------------------------
+
+
+def _freezer(proc: _ProcDir, limit: float = 30.0) -> _freeze.Freezer:
+    assert isinstance(proc.pid, int)
+    return _freeze.Freezer(proc.pid, limit, proc.list_threads, proc.thread_state)
+
+
+def test_a_multithreaded_target_is_frozen_and_released(tmp_path: Path) -> None:
+    with threaded_target(tmp_path) as (pid, counter):
+        assert len(thread_states(pid)) == 16
+        proc = _ProcDir(pid)
+        freezer = _freezer(proc)
+        try:
+            assert freezer.freeze() and freezer.reason is None
+            # Held: every thread is in a ptrace stop, this process is the tracer, and the
+            # counting thread does not count.
+            assert set(thread_states(pid).values()) == {"t"}
+            assert tracer(pid) == os.getpid()
+            frozen_at = counter()
+            time.sleep(0.1)
+            assert counter() == frozen_at
+        finally:
+            assert freezer.release()
+            proc.close()
+        assert_running_and_untraced(pid, counter)
+        # The public call: frozen throughout, so smaps and smaps_rollup agree.
+        snap = smapsfmt.snapshot(pid)
+        assert (snap.frozen, snap.consistent, snap.note) == (True, True, None)
+        totals = snap.smaps.totals()
+        assert snap.rollup is not None
+        for name in ADDITIVE:
+            assert snap.rollup.fields.get(name) == totals.get(name), name
+        assert_running_and_untraced(pid, counter)
+
+
+def test_frozen_pairs_agree_and_unfrozen_pairs_do_not() -> None:
+    """A target that maps, touches and unmaps memory without pause: frozen, smaps and
+    smaps_rollup agree on every byte-counted field, every time; unfrozen, they disagree (the
+    kernel measures them at different moments)."""
+    with target("churn", "3") as child:
+        for _ in range(20):
+            snap = smapsfmt.snapshot(child.pid)
+            assert snap.frozen and snap.rollup is not None
+            totals = snap.smaps.totals()
+            assert [snap.rollup.fields.get(n) for n in ADDITIVE] == [
+                totals.get(n) for n in ADDITIVE
+            ]
+            ranges = [(m.start, m.end) for m in snap.smaps]
+            assert all(a[1] <= b[0] for a, b in itertools.pairwise(ranges))
+        disagreements = 0
+        for _ in range(50):
+            loose = smapsfmt.snapshot(child.pid, freeze=False)
+            assert (loose.frozen, loose.consistent) == (False, False)
+            assert loose.note == "not frozen: freezing was not asked for"
+            assert loose.rollup is not None
+            disagreements += loose.rollup.rss != loose.smaps.totals()["Rss"]
+        assert disagreements > 0
+
+
+HOLDER = """
+import sys, time
+from smapsfmt._live import _ProcDir
+from smapsfmt._freeze import Freezer
+proc = _ProcDir(int(sys.argv[1]))
+freezer = Freezer(proc.pid, 600.0, proc.list_threads, proc.thread_state)
+assert freezer.freeze(), freezer.reason
+print("frozen", flush=True)
+time.sleep(600)
+"""
+
+
+@contextlib.contextmanager
+def holder(pid: int) -> Iterator[subprocess.Popen[str]]:
+    """Another smapsfmt process, holding ``pid`` frozen until it is killed."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(pid)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "frozen\n"
+        yield child
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_sigkill_of_smapsfmt_while_frozen_lets_the_target_go(tmp_path: Path) -> None:
+    with threaded_target(tmp_path) as (pid, counter):
+        with holder(pid) as frozen_by:
+            assert set(thread_states(pid).values()) == {"t"}
+            assert tracer(pid) == frozen_by.pid
+            frozen_at = counter()
+            time.sleep(0.1)
+            assert counter() == frozen_at
+            frozen_by.send_signal(signal.SIGKILL)
+            frozen_by.wait()
+        # The kernel detached every thread when the tracer died.
+        assert_running_and_untraced(pid, counter)
+
+
+LOOPER = """
+import sys
+from smapsfmt import snapshot
+print("looping", flush=True)
+while True:
+    snapshot(int(sys.argv[1]))
+"""
+
+
+def test_sigkill_at_any_moment_never_leaves_the_target_stopped(tmp_path: Path) -> None:
+    """smapsfmt snapshots the target in a loop and is SIGKILLed at random moments."""
+    with threaded_target(tmp_path) as (pid, counter):
+        for _ in range(15):
+            child = subprocess.Popen(
+                [sys.executable, "-c", LOOPER, str(pid)], stdout=subprocess.PIPE, text=True
+            )
+            try:
+                assert child.stdout is not None and child.stdout.readline() == "looping\n"
+                time.sleep(random.uniform(0.0, 0.05))
+            finally:
+                child.send_signal(signal.SIGKILL)
+                child.wait()
+            assert_running_and_untraced(pid, counter)
+
+
+def test_an_already_traced_target_is_read_unfrozen_and_said_so(tmp_path: Path) -> None:
+    with threaded_target(tmp_path, count=2) as (pid, _), holder(pid) as frozen_by:
+        snap = smapsfmt.snapshot(pid)
+        assert (snap.frozen, snap.consistent) == (False, False)
+        assert snap.note == f"not frozen: it is already traced by process {frozen_by.pid}"
+        assert len(snap.smaps) > 10 and snap.rollup is not None
+        # Without the check, PTRACE_SEIZE itself says no: the fallback's reason.
+        proc = _ProcDir(pid)
+        freezer = _freezer(proc)
+        try:
+            assert not freezer.freeze()
+            assert freezer.reason == (
+                "ptrace is not permitted (EPERM): freezing needs the right to trace the "
+                "process (the same user and ptrace allowed by Yama, or CAP_SYS_PTRACE), and no "
+                "other tracer"
+            )
+        finally:
+            assert not freezer.release()
+            proc.close()
+        assert tracer(pid) == frozen_by.pid  # the other tracer keeps it
+        result = run_cli("parse", "--pid", str(pid))
+        assert result.returncode == 0 and result.stdout.endswith(b" mappings\n")
+        assert result.stderr.decode() == (
+            f"smapsfmt: warning: process {pid} not frozen: it is already traced by process "
+            f"{frozen_by.pid}: the text may be inconsistent\n"
+        )
+
+
+def test_a_target_stopped_by_someone_else_stays_stopped(tmp_path: Path) -> None:
+    with threaded_target(tmp_path, count=4) as (pid, counter):
+        os.kill(pid, signal.SIGSTOP)
+        wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
+        snap = smapsfmt.snapshot(pid)
+        assert (snap.frozen, snap.consistent) == (False, True)
+        assert snap.note == (
+            "not frozen: it was already stopped (state T) by someone else and is left as "
+            "found; it stayed stopped during the read"
+        )
+        assert set(thread_states(pid).values()) == {"T"}
+        # Even frozen and released by ptrace (the check skipped), it is not resumed: the
+        # kernel keeps the group stop through PTRACE_DETACH.
+        proc = _ProcDir(pid)
+        freezer = _freezer(proc)
+        try:
+            assert freezer.freeze()
+        finally:
+            freezer.release()
+            proc.close()
+        time.sleep(0.05)
+        assert set(thread_states(pid).values()) == {"T"}
+        assert status(pid, "TracerPid") == "0"
+        stopped_at = counter()
+        time.sleep(0.05)
+        assert counter() == stopped_at
+        os.kill(pid, signal.SIGCONT)
+        assert_running_and_untraced(pid, counter)
+
+
+def test_a_stuck_read_cannot_keep_the_target_frozen(tmp_path: Path) -> None:
+    """The freezer's own time limit: the reader is stuck (here it sleeps) and never releases,
+    yet the target is let go when the limit expires, and the freezer says so."""
+    with threaded_target(tmp_path, count=4) as (pid, counter):
+        proc = _ProcDir(pid)
+        freezer = _freezer(proc, limit=0.05)
+        try:
+            assert freezer.freeze()
+            assert set(thread_states(pid).values()) == {"t"}
+            time.sleep(0.3)  # stuck, far beyond the limit
+            assert_running_and_untraced(pid, counter)
+        finally:
+            assert not freezer.release() and freezer.expired
+            proc.close()
+
+
+def test_a_snapshot_past_its_time_limit_says_it_was_not_frozen(tmp_path: Path) -> None:
+    """A limit far shorter than the read: the target is let go mid-read and the snapshot says
+    so. The limit is kept by the freezer's thread, which the reading thread can delay by up to
+    Python's switch interval: the read is repeated until the expiry is seen (it is at once)."""
+    pages = mappings_file(tmp_path, MANY)
+    with target("mappings", str(MANY), str(pages), stdin=True) as child:
+        for _ in range(20):
+            snap = smapsfmt.snapshot(child.pid, timeout=0.0001)
+            assert status(child.pid, "TracerPid") == "0"
+            assert set(thread_states(child.pid).values()) <= {"S", "R"}
+            if not snap.frozen:
+                break
+        assert (snap.frozen, snap.consistent) == (False, False)
+        assert snap.note in (
+            "not frozen throughout: the time limit (0.0001 s) expired before the read ended, "
+            "and the process was let go",
+            f"not frozen: thread {child.pid} did not stop within the time limit (0.0001 s)",
+        )
+
+
+def test_smapsfmt_cannot_freeze_itself() -> None:
+    snap = smapsfmt.snapshot("self")
+    assert snap.pid == os.getpid()
+    assert (snap.frozen, snap.consistent) == (False, False)
+    assert snap.note == "not frozen: a process cannot freeze itself"
+    assert any(m.pathname == b"[heap]" for m in snap.smaps)
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_parse_pid_prints_the_live_process(tmp_path: Path) -> None:
+    with threaded_target(tmp_path, count=2) as (pid, _):
+        result = run_cli("parse", "--pid", str(pid), "--format", "json")
+        assert result.returncode == 0 and result.stderr == b""
+        assert b'"pathname": "[stack]"' in result.stdout
+        result = run_cli("parse", "--pid", str(pid), "--kind", "rollup")
+        assert result.returncode == 0 and result.stderr == b""
+        assert result.stdout.split(b"\n")[0].endswith(b" [rollup]")
+        result = run_cli("parse", "--pid", str(pid), "--no-freeze")
+        assert result.returncode == 0
+        assert result.stderr.decode() == (
+            f"smapsfmt: warning: process {pid} not frozen: freezing was not asked for: the "
+            "text may be inconsistent\n"
+        )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pid", "x"], "argument --pid: expected a process id or 'self', not 'x'"),
+        (["--pid", "0"], "argument --pid: expected a process id or 'self', not '0'"),
+        (["FILE", "--pid", "self"], "give either FILE or --pid PID, not both"),
+        (["--pid", "self", "--freeze-timeout", "0"], "--freeze-timeout must be positive, not 0"),
+    ],
+)
+def test_pid_usage_errors(args: list[str], message: str) -> None:
+    result = run_cli("parse", *args)
+    assert result.returncode == 2
+    hint = "" if message.startswith("--freeze") else " (see 'smapsfmt parse --help')"
+    assert cli_error(result) == f"smapsfmt: error: {message}{hint}\n"
+
+
+# --- smaps_rollup missing (kernels older than 4.14) -------------------------------------------
+
+
+def test_a_rollup_summed_from_smaps_says_so(tmp_path: Path) -> None:
+    """Linux 6.18 always has smaps_rollup, so the sum is checked against the kernel's own
+    rollup of the same frozen snapshot: byte-counted fields equal, Pss within the rounding."""
+    with threaded_target(tmp_path, count=2) as (pid, _):
+        snap = smapsfmt.snapshot(pid)
+    assert snap.frozen and snap.rollup is not None
+    summed = _live.summed_rollup(snap.smaps)
+    assert isinstance(summed, smapsfmt.Rollup) and getattr(summed, "summed_from_smaps", False)
+    assert getattr(snap.rollup, "summed_from_smaps", False) is False
+    for name in ADDITIVE:
+        assert summed.fields.get(name) == snap.rollup.fields.get(name), name
+    assert summed.pss is not None and snap.rollup.pss is not None
+    assert 0 <= snap.rollup.pss - summed.pss < len(snap.smaps)
+    assert summed.pathname == b"[rollup]" and summed.start == snap.smaps[0].start
+    assert "Size" not in summed.fields and "THPeligible" not in summed.fields
+    from smapsfmt._model import to_jsonable
+
+    assert to_jsonable(summed)["summed_from_smaps"] is True
+
+
+def test_a_missing_rollup_is_named() -> None:
+    """The kernel's answer on Linux < 4.14 (ENOENT for smaps_rollup through the held
+    directory), given to the classifier here, since no such kernel runs on this machine."""
+    with _ProcDir("self") as proc:
+        missing = FileNotFoundError(errno.ENOENT, "No such file or directory")
+        error = proc.error(missing, "smaps_rollup", at_start=True)
+    assert isinstance(error, smapsfmt.RollupMissingError) and error.exit_code == 11
+    assert str(error) == (
+        f"/proc/{os.getpid()}/smaps_rollup does not exist: this kernel has no smaps_rollup "
+        "(it appeared in Linux 4.14)"
+    )
+
+
+# --- the exception classes --------------------------------------------------------------------
+
+
+def test_every_situation_has_its_own_class_and_exit_status() -> None:
+    classes = [
+        smapsfmt.NoSuchProcessError, smapsfmt.ProcPermissionError,
+        smapsfmt.ProcUnavailableError, smapsfmt.KernelThreadError,
+        smapsfmt.ZombieProcessError, smapsfmt.ProcessExitedError, smapsfmt.PidReusedError,
+        smapsfmt.RollupMissingError,
+    ]  # fmt: skip
+    assert [c.exit_code for c in classes] == list(range(4, 12))
+    for cls in classes:
+        assert issubclass(cls, smapsfmt.ProcError) and issubclass(cls, OSError)
+        assert f"  {cls.exit_code:<3}" in (_cli.__doc__ or "") and cls.__name__ in (
+            _cli.__doc__ or ""
+        )
+    import pickle
+
+    error = smapsfmt.ZombieProcessError("process 7 is a zombie", pid=7)
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is smapsfmt.ZombieProcessError and (again.pid, str(again)) == (
+        7,
+        "process 7 is a zombie",
+    )
