@@ -1,0 +1,1138 @@
+"""The validator: is this text what a kernel prints in smaps or smaps_rollup?
+
+Three kinds of checks, each problem one :class:`Diagnostic` with a stable rule id
+(docs/rules.md lists them all with their sources):
+
+* syntax: the grammar (``grammar/smaps.lark``), through the parser; rule ``syntax``.
+* layout: the bytes against the kernel profile that matches (``kernel/*.profile``): order,
+  widths, padding, missing or extra lines; rules ``layout-*``, ``unknown-field``,
+  ``unknown-vmflag``.
+* semantics: the invariants of the ABI document (``Documentation/ABI/testing/procfs-smaps*``),
+  per entry and between neighbouring entries; their rule ids are the document's.
+
+Speed. The text is matched entry by entry with one regular expression; each distinct header
+tail (permissions to name) and each distinct body (the lines after the header) is checked once
+against the profile's exact line patterns, and the invariants that depend on it are evaluated
+once for it. Only the address range is checked per entry, by a loop compiled once per profile
+from the ABI's expressions. An entry that does not match the profile exactly goes to the slow
+path: it is parsed alone, rendered with the profile and compared line by line, so that the
+diagnostics say where and how it differs.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._abi import ABI, Invariant, Version, load_abi, parse_version
+from ._diagnostics import Diagnostic, Severity
+from ._errors import SmapsSyntaxError
+from ._profiles import Line, Profile, load_profiles, profile_named
+
+__all__ = ["Report", "validate", "validate_report"]
+
+# --- the rules that are not in the ABI document (their ids; docs/rules.md) ----------------------
+
+SYNTAX = "syntax"
+LAYOUT_HEADER = "layout-header"
+LAYOUT_FORMAT = "layout-field-format"
+LAYOUT_ORDER = "layout-field-order"
+LAYOUT_MISSING = "layout-missing-field"
+LAYOUT_EXTRA = "layout-extra-field"
+LAYOUT_VMFLAGS = "layout-vmflags"
+LAYOUT_NEWLINE = "layout-final-newline"
+LAYOUT_NO_ROLLUP = "layout-no-rollup"
+UNKNOWN_FIELD = "unknown-field"
+UNKNOWN_VMFLAG = "unknown-vmflag"
+WARNING_RULES = frozenset({UNKNOWN_FIELD, UNKNOWN_VMFLAG})
+
+# One entry: a header, then lines that start with a capital letter (field lines, VmFlags, the
+# Android Name line). Addresses as %08lx prints them: 8 digits, or more without a leading zero
+# (task_mmu.c show_vma_header_prefix); up to 16 (64-bit kernels).
+_ADDRESS = r"(?:[0-9a-f]{8}|[1-9a-f][0-9a-f]{8,15})"
+_ENTRY = re.compile(rf"({_ADDRESS})-({_ADDRESS}) ([^\n]*)\n((?:[A-Z][^\n]*\n)+)")
+# Where a new entry may start, for cutting text the fast path did not take into entries.
+_HEADER_START = re.compile(r"^[0-9a-fA-F]{4,}-", re.M)
+_LABEL = re.compile(r"([A-Za-z][A-Za-z0-9_]*):")
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What the validator found in one text."""
+
+    diagnostics: list[Diagnostic]
+    kind: str
+    profile: Profile | None
+    alternatives: tuple[Profile, ...] = ()
+    how: str = "matched"
+    entries: int = 0
+    word_size: int = 64
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity == "warning")
+
+    def summary(self, path: str) -> str:
+        """``PATH: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-6.18 (matched)``."""
+        what = "smaps_rollup" if self.kind == "rollup" else "smaps"
+        count = ""
+        if self.kind != "rollup":
+            count = f", {self.entries} mapping{'' if self.entries == 1 else 's'}"
+        errors = f"{self.errors} error{'' if self.errors == 1 else 's'}"
+        warnings = f"{self.warnings} warning{'' if self.warnings == 1 else 's'}"
+        if self.profile is None:
+            profile = "no profile (an empty smaps: a process without a memory map)"
+        else:
+            profile = f"profile {self.profile.describe()} ({self.how})"
+            same = [p.name for p in self.alternatives]
+            if same:
+                profile += f"; the same text as {', '.join(same)}"
+        return f"{path}: {what}{count}: {errors}, {warnings}; {profile}"
+
+
+# --- the public entry points --------------------------------------------------------------------
+
+
+def validate(
+    data: bytes | bytearray | memoryview | str | Any,
+    *,
+    path: str | None = None,
+    kernel: str | None = None,
+    strict: bool = False,
+    kind: str = "auto",
+) -> list[Diagnostic]:
+    """Check a smaps or smaps_rollup text (or an already parsed Smaps or Rollup).
+
+    Returns every problem found, in the order of the text; an empty list means the text is
+    what a kernel prints. ``kernel`` demands a profile: a version (``"5.4"``) or a profile
+    name (``"android-4.9"``); by default the profile is detected. ``strict`` turns warnings
+    (unknown vendor fields, unknown VmFlags mnemonics) into errors. ``kind`` is ``"smaps"``,
+    ``"rollup"`` or ``"auto"`` (a first header naming ``[rollup]``). For a parsed model only
+    the field order and the invariants are checked: the layout is not in the model.
+    Raises ValueError for an unknown ``kernel`` or ``kind``.
+    """
+    return validate_report(data, path=path, kernel=kernel, strict=strict, kind=kind).diagnostics
+
+
+def validate_report(
+    data: bytes | bytearray | memoryview | str | Any,
+    *,
+    path: str | None = None,
+    kernel: str | None = None,
+    strict: bool = False,
+    kind: str = "auto",
+    abi: ABI | None = None,
+) -> Report:
+    """:func:`validate`, with the profile that matched (for the summary line)."""
+    if kind not in ("auto", "smaps", "rollup"):
+        raise ValueError(f"kind is 'auto', 'smaps' or 'rollup', not {kind!r}")
+    allowed = _allowed_profiles(kernel)
+    context = _Context(abi or load_abi(), path, strict)
+    if isinstance(data, (bytes, bytearray, memoryview, str)):
+        text = _text(data)
+        if kind == "auto":
+            first = text.split("\n", 1)[0]
+            kind = "rollup" if first.rstrip(" ").endswith(" [rollup]") else "smaps"
+        report = _validate_text(context, text, kind, allowed, kernel)
+    else:
+        report = _validate_model(context, data, allowed, kernel)
+    report.diagnostics = context.finish()
+    return report
+
+
+def _text(data: bytes | bytearray | memoryview | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    return bytes(data).decode("latin-1")
+
+
+def _allowed_profiles(kernel: str | None) -> tuple[Profile, ...]:
+    profiles = load_profiles()
+    if kernel is None:
+        return profiles
+    named = profile_named(kernel)
+    if named is not None:
+        return (named,)
+    try:
+        version = parse_version(kernel)
+    except ValueError:
+        names = ", ".join(p.name for p in profiles)
+        raise ValueError(
+            f"unknown kernel {kernel!r}: give a version such as 5.4 or a profile ({names})"
+        ) from None
+    found = tuple(p for p in profiles if p.kernel_range.contains(version))
+    if not found:
+        first, last = profiles[0].kernels[0], max(p.kernels[1] for p in profiles)
+        raise ValueError(
+            f"no profile for Linux {kernel}: the profiles cover {_v(first)} to {_v(last)}"
+        )
+    return found
+
+
+def _v(version: Version) -> str:
+    return ".".join(map(str, version))
+
+
+# --- collecting diagnostics -----------------------------------------------------------------
+
+
+class _Context:
+    def __init__(self, abi: ABI, path: str | None, strict: bool) -> None:
+        self.abi = abi
+        self.path = path
+        self.strict = strict
+        self.found: list[Diagnostic] = []
+
+    def add(self, line: int, column: int, rule: str, message: str,
+            severity: Severity = "error") -> None:  # fmt: skip
+        if self.strict:
+            severity = "error"
+        self.found.append(Diagnostic(self.path, line, column, rule, severity, message))
+
+    def errors(self) -> int:
+        return sum(1 for d in self.found if d.severity == "error")
+
+    def finish(self) -> list[Diagnostic]:
+        return sorted(self.found, key=lambda d: (d.line, d.column))
+
+
+# --- profile detection --------------------------------------------------------------------------
+
+# Lines that a kernel prints only for some mappings; they do not tell kernels apart.
+_OPTIONAL = frozenset({"Name", "ProtectionKey", "Nonlinear"})
+
+
+def _signature(labels: Iterable[str]) -> tuple[str, ...]:
+    return tuple(label for label in labels if label not in _OPTIONAL)
+
+
+@functools.lru_cache(maxsize=8)
+def _profile_signatures(kind: str) -> dict[tuple[str, ...], tuple[Profile, ...]]:
+    found: dict[tuple[str, ...], list[Profile]] = {}
+    for profile in load_profiles():
+        if kind == "rollup" and profile.rollup_lines is None:
+            continue
+        labels = [line.field for line in profile.lines(kind)]
+        if kind == "smaps" and profile.vmflags_prefix is not None:
+            labels.append("VmFlags")
+        found.setdefault(_signature(labels), []).append(profile)
+    return {key: tuple(value) for key, value in found.items()}
+
+
+def _entry_labels(body: str) -> list[str]:
+    return [m.group(1) for m in re.finditer(r"^([A-Za-z][A-Za-z0-9_]*):", body, re.M)]
+
+
+def _prefer_mainline(profiles: Iterable[Profile]) -> list[Profile]:
+    profiles = list(profiles)
+    mainline = [p for p in profiles if p.variant_of is None]
+    return mainline or profiles
+
+
+# --- checking one entry on the slow path ---------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    """One entry of the input, parsed alone, with its raw lines."""
+
+    line: int
+    lines: list[str]  # the entry's lines, without newlines
+    model: Any  # Mapping or Rollup
+    complete: bool = True  # ends with a newline
+
+
+class _Checker:
+    """Layout and invariants for one kind of file under one profile (or a tie of profiles)."""
+
+    def __init__(self, context: _Context, kind: str, profiles: list[Profile], how: str,
+                 word_size: int) -> None:  # fmt: skip
+        self.context = context
+        self.kind = kind
+        self.scope = "smaps_rollup" if kind == "rollup" else "smaps"
+        self.profiles = profiles
+        self.profile = profiles[0]
+        self.how = how
+        self.word_size = word_size
+        low = min(p.kernels[0] for p in profiles)
+        high = max(p.kernels[1] for p in profiles)
+        waived: set[str] = set()
+        for profile in profiles:
+            waived |= set(profile.deviations)
+        abi = context.abi
+        self.invariants = [
+            inv
+            for inv in abi.invariants_for(self.scope)
+            if inv.applies_to(low, high) and inv.id not in waived
+        ]
+        self.kb_fields = abi.kb_fields()
+        self.lines = {line.field: line for line in self.profile.lines(kind)}
+        self.order = [line.field for line in self.profile.lines(kind)]
+
+    # ---- invariants
+
+    def check_invariants(self, values: dict[str, Any], line: int, field_lines: dict[str, int],
+                         field_columns: dict[str, int]) -> None:  # fmt: skip
+        for inv in self.invariants:
+            result = inv.check(values)
+            if result is False:
+                self._report_invariant(inv, values, line, field_lines, field_columns)
+
+    def _report_invariant(
+        self,
+        inv: Invariant,
+        values: dict[str, Any],
+        line: int,
+        field_lines: dict[str, int],
+        field_columns: dict[str, int],
+    ) -> None:
+        anchor = _anchor(inv)
+        at_line = field_lines.get(anchor, line)
+        column = field_columns.get(anchor, 1)
+        self.context.add(at_line, column, inv.id, invariant_message(inv, values), inv.severity)
+
+    # ---- layout of one entry
+
+    def check_entry(self, entry: _Entry, prev: tuple[int, int] | None) -> None:
+        model = entry.model
+        expected_header = _header(model, self.profile, self.word_size)
+        if entry.lines[0] != expected_header:
+            self._header_diff(entry.line, entry.lines[0], expected_header, model)
+        field_lines: dict[str, int] = {}
+        field_columns: dict[str, int] = {}
+        seen: list[tuple[str, int]] = []  # profile fields, in input order, with their line
+        body = entry.lines[1:]
+        vmflags_at: int | None = None
+        for offset, text in enumerate(body, start=1):
+            number = entry.line + offset
+            label = _LABEL.match(text)
+            if label is None:
+                continue
+            name = label.group(1)
+            if name == "VmFlags" and self.kind == "smaps":
+                vmflags_at = number
+                self._check_vmflags(number, text, model.vmflags or ())
+                continue
+            line_spec = self.lines.get(name)
+            value_column = _value_column(text)
+            field_lines[name] = number
+            field_columns[name] = value_column
+            if line_spec is None:
+                self._extra(number, name)
+                continue
+            seen.append((name, number))
+            value = model.name.decode("latin-1") if name == "Name" else model.fields.get(name)
+            if value is None:
+                continue
+            expected = line_spec.render(value)[:-1]
+            if text != expected:
+                self._format_diff(number, text, expected, line_spec)
+        self._check_order(entry, seen, vmflags_at, len(body))
+        if not entry.complete:
+            last = entry.lines[-1]
+            self.context.add(
+                entry.line + len(entry.lines) - 1, len(last) + 1, LAYOUT_NEWLINE,
+                "the text ends without a newline: the kernel ends every line with one",
+            )  # fmt: skip
+        values = _values(model, self.kb_fields)
+        if prev is not None:
+            values["prev_start"], values["prev_end"] = prev
+        self.check_invariants(values, entry.line, field_lines, field_columns)
+
+    def _extra(self, number: int, name: str) -> None:
+        spec = self.context.abi.fields.get(name)
+        where = self.profile.describe()
+        if spec is None:
+            self.context.add(
+                number, 1, UNKNOWN_FIELD,
+                f"'{name}:' is not a field of the ABI document (a vendor field?); "
+                f"{where} does not print it", "warning",
+            )  # fmt: skip
+            return
+        if self.scope not in spec.scope:
+            msg = f"'{name}:' is never printed in {_file(self.kind)}"
+        else:
+            msg = f"'{name}:' is not printed by {where}"
+            since = f" (first printed by {spec.since}"
+            since += f", removed in {spec.removed})" if spec.removed else ")"
+            msg += since if spec.vendor is None else f" (a {spec.vendor} field)"
+        self.context.add(number, 1, LAYOUT_EXTRA, msg)
+
+    def _check_order(self, entry: _Entry, seen: list[tuple[str, int]], vmflags_at: int | None,
+                     body_lines: int) -> None:  # fmt: skip
+        where = self.profile.describe()
+        position = {name: index for index, name in enumerate(self.order)}
+        highest = -1
+        highest_name = ""
+        for name, number in seen:
+            index = position[name]
+            if index < highest:
+                self.context.add(
+                    number, 1, LAYOUT_ORDER,
+                    f"'{name}:' comes after '{highest_name}:' here, before it in {where}",
+                )  # fmt: skip
+            elif index > highest:
+                highest, highest_name = index, name
+        present = {name for name, _ in seen}
+        lines_at = dict(seen)
+        end = entry.line + body_lines + 1
+        for index, line in enumerate(self.profile.lines(self.kind)):
+            if line.optional or line.field in present:
+                continue
+            after = [n for n in self.order[index + 1 :] if n in lines_at]
+            number = lines_at[after[0]] if after else (vmflags_at or end)
+            before = f" after '{self.order[index - 1]}:'" if index else " first"
+            self.context.add(
+                number, 1, LAYOUT_MISSING,
+                f"missing the line '{line.field}:': {where} prints it{before}",
+            )  # fmt: skip
+        if self.kind == "smaps" and self.profile.vmflags_prefix is not None and vmflags_at is None:
+            self.context.add(
+                end,
+                1,
+                LAYOUT_MISSING,
+                f"missing the VmFlags line: {where} ends every entry with it",
+            )
+
+    def _check_vmflags(self, number: int, text: str, flags: Iterable[str]) -> None:
+        where = self.profile.describe()
+        prefix = self.profile.vmflags_prefix
+        if prefix is None:
+            self.context.add(number, 1, LAYOUT_EXTRA, f"'VmFlags:' is not printed by {where} "
+                             "(first printed by 3.8)")  # fmt: skip
+            return
+        expected = prefix + "".join(f"{flag} " for flag in flags)
+        if text != expected:
+            self.context.add(
+                number, _diff_column(text, expected), LAYOUT_VMFLAGS,
+                "expected a blank after each mnemonic, the last one too "
+                f"(the kernel prints '{prefix}' then 'xx ' for each flag)",
+            )  # fmt: skip
+        column = len(prefix) + 1
+        for flag in flags:
+            if flag not in self.profile.vmflags:
+                self.context.add(
+                    number, column, UNKNOWN_VMFLAG,
+                    f"VmFlags mnemonic '{flag}' is not printed by {where}", "warning",
+                )  # fmt: skip
+            column += 3
+
+    def _format_diff(self, number: int, text: str, expected: str, spec: Line) -> None:
+        column = _diff_column(text, expected)
+        label = spec.label[: spec.label.index(":") + 1]
+        gap = re.match(r"[ \t]*", text[len(label) :])
+        blanks = gap.group() if gap else ""
+        found_digits = re.search(r"[0-9]+", text[len(label) :])
+        expected_digits = re.search(r"[0-9]+", expected[len(label) :])
+        if "\t" in blanks and "\t" not in spec.label:
+            msg = f"expected blanks after '{label}', found a TAB"
+        elif "\t" in spec.label and "\t" not in blanks:
+            msg = f"expected '{_show(spec.label)}' (TABs) before the value, found blanks"
+        elif found_digits and expected_digits and found_digits.end() != expected_digits.end():
+            if spec.width > 1:
+                msg = f"expected value right-aligned in {spec.width} columns after '{label}'"
+                msg += f" (ending at column {len(label) + expected_digits.end()})"
+            else:
+                msg = f"expected the value right after '{_show(spec.label)}'"
+        elif not text.endswith(spec.unit) or (not spec.unit and not text[-1:].isdigit()):
+            unit = spec.unit.strip()
+            msg = (
+                f"expected '{unit}' after the value of '{label}'"
+                if unit
+                else f"expected nothing after the value of '{label}'"
+            )
+        else:
+            msg = f"expected '{_show(expected)}'"
+        where = self.profile.describe()
+        self.context.add(
+            number, column, LAYOUT_FORMAT, f"{msg}; {where} prints '{_show(spec.format)}'"
+        )
+
+    def _header_diff(self, number: int, text: str, expected: str, model: Any) -> None:
+        column = _diff_column(text, expected)
+        name = model.pathname.decode("latin-1")
+        prefix = expected[: len(expected) - len(name)].rstrip(" ") + " " if name else expected
+        if column <= len(prefix):
+            part = expected[:column].count(" ")
+            messages = [
+                "expected the addresses as %08lx-%08lx: lowercase hex, at least 8 digits, "
+                "no extra leading zeros",
+                "expected the permissions",
+                "expected the offset as %08llx: at least 8 hex digits, no extra leading zeros",
+                "expected the device as %02x:%02x: at least 2 hex digits each, no extra "
+                "leading zeros",
+                "expected the inode as %lu: decimal, no leading zeros",
+            ]
+            msg = messages[min(part, len(messages) - 1)]
+            if part >= len(messages) or (column == len(prefix) and not name):
+                msg = (
+                    "expected one blank after the inode: the kernel ends an unnamed "
+                    "mapping's header with it"
+                )
+        elif name:
+            at = len(expected) - len(name)
+            ws = "64-bit" if self.word_size == 64 else "32-bit"
+            msg = (
+                f"expected the name at column {at + 1}: a {ws} kernel pads the header with "
+                f"blanks to column {name_column_of(self.profile, self.word_size)}, or puts one "
+                "blank after a longer one"
+            )
+        else:
+            msg = "expected the header to end after the blank that follows the inode"
+        self.context.add(number, column, LAYOUT_HEADER, f"{msg} (expected '{_show(expected)}')")
+
+
+def name_column_of(profile: Profile, word_size: int) -> int:
+    return profile.name_columns[0] if word_size == 64 else profile.name_columns[1]
+
+
+def _file(kind: str) -> str:
+    return "smaps_rollup" if kind == "rollup" else "smaps"
+
+
+def _show(text: str) -> str:
+    return text.replace("\t", "\\t").replace("\n", "\\n")
+
+
+def _diff_column(text: str, expected: str) -> int:
+    for index, (a, b) in enumerate(zip(text, expected, strict=False)):
+        if a != b:
+            return index + 1
+    return min(len(text), len(expected)) + 1
+
+
+def _value_column(text: str) -> int:
+    match = re.match(r"[A-Za-z][A-Za-z0-9_]*:[ \t]*", text)
+    return (match.end() if match else 0) + 1
+
+
+def _header(model: Any, profile: Profile, word_size: int) -> str:
+    from ._render import header_text
+
+    return header_text(model, profile, word_size)[:-1]
+
+
+def _values(model: Any, kb_fields: frozenset[str]) -> dict[str, Any]:
+    values: dict[str, Any] = dict(model.fields)
+    values.update(
+        start=model.start, end=model.end, offset=model.offset, major=model.major,
+        minor=model.minor, inode=model.inode, perms=model.perms,
+        name=model.pathname.decode("latin-1"),
+    )  # fmt: skip
+    kb = [value for key, value in model.fields.items() if key in kb_fields]
+    values["max_kB"] = max(kb) if kb else 0
+    vmflags = getattr(model, "vmflags", None)
+    if vmflags is not None:
+        values["VmFlags"] = " " + "".join(f"{flag} " for flag in vmflags)
+    name = getattr(model, "name", None)
+    if name is not None:
+        values["Name"] = name.decode("latin-1")
+    return values
+
+
+def _anchor(inv: Invariant) -> str:
+    """The name an invariant is about: the first one its expression names."""
+    for match in re.finditer(r"[A-Za-z_][A-Za-z0-9_.]*", inv.expr):
+        word = match.group()
+        if word in inv.names or word.startswith("prev."):
+            return word
+    return "start"
+
+
+def invariant_message(inv: Invariant, values: dict[str, Any]) -> str:
+    """``Pss <= Rss does not hold: Pss = 12, Rss = 8``."""
+    shown: list[str] = []
+    for match in re.finditer(r"prev\.(?:start|end)|[A-Za-z_][A-Za-z0-9_]*", inv.expr):
+        word = match.group()
+        key = word.replace(".", "_")
+        if key not in values or any(s.startswith(f"{word} = ") for s in shown):
+            continue
+        if word == "VmFlags":
+            continue
+        value = values[key]
+        if word in ("start", "end", "prev.start", "prev.end", "offset"):
+            value = format(value, "x")
+        elif isinstance(value, str):
+            value = repr(value)
+        shown.append(f"{word} = {value}")
+    text = f"{inv.expr} does not hold"
+    if shown:
+        text += ": " + ", ".join(shown)
+    if "VmFlags" in inv.names and "VmFlags" in values:
+        text += f", VmFlags = '{values['VmFlags'].strip()}'"
+    return text
+
+
+# --- splitting text into entries for the slow path ---------------------------------------------
+
+
+def _chunks(text: str, start: int, end: int, first_line: int) -> Iterator[tuple[int, int, int]]:
+    """``(start, end, line)`` of each entry-sized piece of ``text[start:end]``: cut before every
+    line that looks like a header."""
+    cuts = [m.start() for m in _HEADER_START.finditer(text, start, end) if m.start() > start]
+    bounds = [start, *cuts, end]
+    line = first_line
+    for a, b in itertools.pairwise(bounds):
+        if a < b:
+            yield a, b, line
+            line += text.count("\n", a, b)
+
+
+def _parse_chunk(context: _Context, chunk: str, line: int, kind: str) -> Any:
+    """The entry in ``chunk`` (Mapping or Rollup), or None after a syntax diagnostic."""
+    from ._parser import parse_rollup, parse_smaps
+
+    try:
+        if kind == "rollup":
+            return parse_rollup(chunk)
+        mappings = parse_smaps(chunk)
+    except SmapsSyntaxError as exc:
+        shift = line - 1
+        msg = re.sub(r"\bline (\d+)", lambda m: f"line {int(m.group(1)) + shift}", exc.msg)
+        context.add(exc.line + shift, exc.column, SYNTAX, msg)
+        return None
+    return mappings[0] if len(mappings) == 1 else None
+
+
+# --- the fast path ---------------------------------------------------------------------------
+
+
+class _Tail:
+    """A header tail (permissions to name), checked once."""
+
+    __slots__ = ("id", "name", "ok", "pad", "prefix", "values")
+
+    def __init__(self, ident: int) -> None:
+        self.id = ident
+        self.ok = False
+        self.prefix = 0
+        self.pad = 0
+        self.name = ""
+        self.values: dict[str, Any] = {}
+
+
+_Problem = tuple[int, int, str, str, Severity]  # line offset, column, rule, message, severity
+
+
+class _Body:
+    """An entry's lines after the header, checked once."""
+
+    __slots__ = ("_where", "id", "lines", "ok", "problems", "text", "values")
+
+    def __init__(self, ident: int, text: str) -> None:
+        self.id = ident
+        self.text = text
+        self.ok = False
+        self.lines = 0
+        self.values: dict[str, Any] = {}
+        self.problems: list[_Problem] = []
+        self._where: dict[str, tuple[int, int]] | None = None
+
+    @property
+    def where(self) -> dict[str, tuple[int, int]]:
+        """label -> (line offset from the header, 1-based column of the value)."""
+        if self._where is None:
+            self._where = {
+                label.group(1): (index, _value_column(text))
+                for index, text in enumerate(self.text.split("\n")[:-1], start=1)
+                if (label := _LABEL.match(text)) is not None
+            }
+        return self._where
+
+
+_TAIL = re.compile(
+    r"([r-][w-][x-][sp]) ([0-9a-f]{8}|[1-9a-f][0-9a-f]{8,}) ([0-9a-f]{2}|[1-9a-f][0-9a-f]{2,}):"
+    r"([0-9a-f]{2}|[1-9a-f][0-9a-f]{2,}) (0|[1-9][0-9]*) (?:( +)([^\n\x00]+))?"
+)
+
+
+@dataclass
+class _Compiled:
+    """A profile's exact entry pattern and the invariants sorted by what they depend on."""
+
+    body: re.Pattern[str]
+    fields: list[tuple[str, int]]  # (field, group) in order
+    vmflags_group: int
+    name_group: int
+    body_invariants: list[Invariant]
+    tail_invariants: list[Invariant]
+    pair_invariants: list[Invariant]
+    range_invariants: list[Invariant]
+    loop: Callable[..., Any] = field(default=lambda: None)
+    check_body: Callable[[dict[str, Any]], list[int]] = field(default=lambda v: [])
+    check_pair: Callable[[dict[str, Any]], list[int]] = field(default=lambda v: [])
+
+
+_HEADER_NAMES = frozenset({"perms", "offset", "major", "minor", "inode", "name"})
+_RANGE_NAMES = frozenset({"start", "end", "prev"})
+
+
+def _compile(checker: _Checker) -> _Compiled:
+    key = (
+        checker.profile.name,
+        tuple(inv.id for inv in checker.invariants),
+        id(checker.context.abi),
+    )
+    found = _COMPILED.get(key)
+    if found is None:
+        found = _COMPILED[key] = _build(checker)
+    return found
+
+
+_COMPILED: dict[tuple[Any, ...], _Compiled] = {}
+
+
+def _build(checker: _Checker) -> _Compiled:
+    profile = checker.profile
+    parts: list[str] = []
+    fields: list[tuple[str, int]] = []
+    group = 0
+    name_group = 0
+    for line in profile.smaps_lines:
+        group += 1
+        piece = line.pattern()
+        if line.field == "Name":
+            name_group = group
+            piece = re.escape(line.label) + r"([^\n\x00]*)\n"
+        else:
+            fields.append((line.field, group))
+        parts.append(f"(?:{piece})?" if line.optional else piece)
+    vmflags_group = 0
+    if profile.vmflags_prefix is not None:
+        group += 1
+        vmflags_group = group
+        parts.append(re.escape(profile.vmflags_prefix) + r"((?:[!-~]{2} )*)\n")
+    body = re.compile("".join(parts))
+    classes: dict[str, list[Invariant]] = {"body": [], "tail": [], "pair": [], "range": []}
+    for inv in checker.invariants:
+        names = inv.names
+        if names & _RANGE_NAMES:
+            classes["range"].append(inv)
+        elif names & _HEADER_NAMES:
+            classes["pair"].append(inv)
+        else:
+            classes["body"].append(inv)
+    compiled = _Compiled(
+        body=body, fields=fields, vmflags_group=vmflags_group, name_group=name_group,
+        body_invariants=classes["body"], tail_invariants=classes["tail"],
+        pair_invariants=classes["pair"], range_invariants=classes["range"],
+    )  # fmt: skip
+    compiled.loop = _generate_loop(classes["range"])
+    compiled.check_body = _generate_checker(classes["body"])
+    compiled.check_pair = _generate_checker(classes["pair"])
+    return compiled
+
+
+def _generate_checker(invariants: list[Invariant]) -> Callable[[dict[str, Any]], list[int]]:
+    """One function that evaluates every invariant on a dict of values and returns the indexes
+    of those that do not hold (an invariant naming a value that is absent is not checked)."""
+    names = sorted({n for inv in invariants for n in inv.arguments()})
+    lines = ["def check(v):\n"]
+    lines += [f"    {name} = v.get({name!r})\n" for name in names]
+    lines.append("    bad = []\n")
+    for index, inv in enumerate(invariants):
+        guards = " and ".join(f"{n} is not None" for n in inv.arguments()) or "True"
+        lines.append(f"    if {guards} and not {inv.python}:\n        bad.append({index})\n")
+    lines.append("    return bad\n")
+    namespace: dict[str, Any] = {}
+    exec(compile("".join(lines), "<smapsfmt invariants>", "exec"), namespace)
+    return namespace["check"]  # type: ignore[no-any-return]
+
+
+_SLOW = "line, prev_start, prev_end, n = slow({}, {}, line, prev_start, prev_end)"
+
+
+def _generate_loop(invariants: list[Invariant]) -> Callable[..., Any]:
+    """The per-entry loop, with the range invariants compiled in (one expression each)."""
+    body_names = sorted({n for inv in invariants for n in inv.names} - _RANGE_NAMES)
+    fetch = "".join(f"        {name} = bv.get({name!r})\n" for name in body_names)
+    checks: list[str] = []
+    for index, inv in enumerate(invariants):
+        guards = [f"{n} is not None" for n in sorted(inv.names - _RANGE_NAMES)]
+        if inv.uses_prev:
+            guards.insert(0, "prev_start is not None")
+        call = ", ".join(f"{n!r}: {n}" for n in inv.arguments())
+        check = f"if not {inv.python}: fail({index}, line, {{{call}}})"
+        if guards:
+            check = f"if {' and '.join(guards)}:\n            {check}"
+        checks.append(f"        {check}\n")
+    source = (
+        "def loop(text, finditer, tails, bodies, pairs, tail_of, body_of, pair_of, slow,\n"
+        "         problems, fail, W):\n"
+        "    pos = 0\n"
+        "    line = 1\n"
+        "    prev_start = prev_end = None\n"
+        "    count = 0\n"
+        "    for m in finditer(text):\n"
+        "        begin = m.start()\n"
+        "        if begin != pos:\n"
+        f"            {_SLOW.format('pos', 'begin')}\n"
+        "            count += n\n"
+        "        s, e, tail, body = m.groups()\n"
+        "        t = tails.get(tail)\n"
+        "        if t is None:\n"
+        "            t = tail_of(tail)\n"
+        "        b = bodies.get(body)\n"
+        "        if b is None:\n"
+        "            b = body_of(body)\n"
+        "        pos = m.end()\n"
+        "        ok = t.ok and b.ok\n"
+        "        if ok and t.name:\n"
+        "            q = len(s) + len(e) + t.prefix\n"
+        "            ok = q + t.pad == (W if q < W else q + 1)\n"
+        "        if not ok:\n"
+        f"            {_SLOW.format('begin', 'pos')}\n"
+        "            count += n\n"
+        "            continue\n"
+        "        count += 1\n"
+        "        if b.problems:\n"
+        "            problems(line, b.problems)\n"
+        f"        p = pairs.get(t.id * {_PAIR} + b.id)\n"
+        "        if p is None:\n"
+        "            p = pair_of(t, b)\n"
+        "        if p:\n"
+        "            problems(line, p)\n"
+        "        start = int(s, 16)\n"
+        "        end = int(e, 16)\n"
+        "        bv = b.values\n" + fetch + "".join(checks) + "        prev_start = start\n"
+        "        prev_end = end\n"
+        "        line += b.lines\n"
+        "    if pos != len(text):\n"
+        f"        {_SLOW.format('pos', 'len(text)')}\n"
+        "        count += n\n"
+        "    return count\n"
+    )
+    namespace: dict[str, Any] = {}
+    # The expressions were checked node by node when the ABI document was read (_abi).
+    exec(compile(source, "<smapsfmt validator loop>", "exec"), namespace)
+    return namespace["loop"]  # type: ignore[no-any-return]
+
+
+_PAIR = 1 << 20
+
+
+class _FastSmaps:
+    """Validate a whole smaps text: the fast loop, with the slow path for what it cannot take."""
+
+    def __init__(self, checker: _Checker, text: str) -> None:
+        self.checker = checker
+        self.context = checker.context
+        self.text = text
+        self.compiled = _compile(checker)
+        self.tails: dict[str, _Tail] = {}
+        self.bodies: dict[str, _Body] = {}
+        self.pairs: dict[int, list[_Problem]] = {}
+        self.column = checker.profile.name_columns[0 if checker.word_size == 64 else 1]
+
+    def run(self) -> int:
+        return int(
+            self.compiled.loop(
+                self.text, _ENTRY.finditer, self.tails, self.bodies, self.pairs, self.tail_of,
+                self.body_of, self.pair_of, self.slow, self.problems, self.fail, self.column,
+            )
+        )  # fmt: skip
+
+    # ---- once per distinct tail, body, pair
+
+    def tail_of(self, tail: str) -> _Tail:
+        result = _Tail(len(self.tails))
+        self.tails[tail] = result
+        match = _TAIL.fullmatch(tail)
+        if match is None:
+            return result  # not taken: the slow path says why
+        perms, offset, major, minor, inode, pad, name = match.groups()
+        result.ok = True
+        result.name = name or ""
+        result.pad = len(pad or "")
+        result.prefix = 2 + match.end(5) + 1  # '-' and ' ' around the range; the tail to ' '
+        result.values = {
+            "perms": perms, "offset": int(offset, 16), "major": int(major, 16),
+            "minor": int(minor, 16), "inode": int(inode), "name": result.name,
+        }  # fmt: skip
+        return result
+
+    def body_of(self, body: str) -> _Body:
+        result = _Body(len(self.bodies), body)
+        self.bodies[body] = result
+        result.lines = body.count("\n") + 1  # and the header line
+        compiled = self.compiled
+        match = compiled.body.fullmatch(body)
+        if match is None:
+            return result  # not taken: the slow path says why
+        profile = self.checker.profile
+        values: dict[str, Any] = {}
+        kb_fields = self.checker.kb_fields
+        kb: list[int] = []
+        groups = match.groups()
+        for name, group in compiled.fields:
+            text = groups[group - 1]
+            if text is not None:
+                value = values[name] = int(text)
+                if name in kb_fields:
+                    kb.append(value)
+        values["max_kB"] = max(kb) if kb else 0
+        if compiled.vmflags_group:
+            flags = match.group(compiled.vmflags_group)
+            values["VmFlags"] = " " + flags
+            offset = result.lines - 1
+            column = len(profile.vmflags_prefix or "") + 1
+            for flag in flags.split():
+                if flag not in profile.vmflags:
+                    result.problems.append(
+                        (offset, column, UNKNOWN_VMFLAG,
+                         f"VmFlags mnemonic '{flag}' is not printed by {profile.describe()}",
+                         "warning")
+                    )  # fmt: skip
+                column += 3
+        if compiled.name_group and match.group(compiled.name_group) is not None:
+            values["Name"] = match.group(compiled.name_group)
+        result.values = values
+        result.ok = True
+        for index in compiled.check_body(values):
+            inv = compiled.body_invariants[index]
+            offset, column = result.where.get(_anchor(inv), (0, 1))
+            if True:
+                result.problems.append(
+                    (offset, column, inv.id, invariant_message(inv, values), inv.severity)
+                )
+        result.problems.sort()
+        return result
+
+    def pair_of(self, tail: _Tail, body: _Body) -> list[_Problem]:
+        found: list[_Problem] = []
+        values = {**body.values, **tail.values}
+        for index in self.compiled.check_pair(values):
+            inv = self.compiled.pair_invariants[index]
+            offset, column = body.where.get(_anchor(inv), (0, 1))
+            if True:
+                found.append((offset, column, inv.id, invariant_message(inv, values),
+                              inv.severity))  # fmt: skip
+        self.pairs[tail.id * _PAIR + body.id] = found
+        return found
+
+    def problems(self, line: int, found: list[_Problem]) -> None:
+        for offset, column, rule, message, severity in found:
+            self.context.add(line + offset, column, rule, message, severity)
+
+    def fail(self, index: int, line: int, values: dict[str, Any]) -> None:
+        inv = self.compiled.range_invariants[index]
+        anchor = _anchor(inv)
+        column = 1
+        if anchor == "end" and "start" in values:
+            column = len(format(values["start"], "08x")) + 2
+        self.context.add(line, column, inv.id, invariant_message(inv, values), inv.severity)
+
+    # ---- the slow path
+
+    def slow(self, begin: int, end: int, line: int, prev_start: int | None,
+             prev_end: int | None) -> tuple[int, int | None, int | None, int]:  # fmt: skip
+        """Check ``text[begin:end]`` entry by entry; the new line number, the last range seen
+        and the number of entries."""
+        count = 0
+        prev = None if prev_start is None or prev_end is None else (prev_start, prev_end)
+        for a, b, at in _chunks(self.text, begin, end, line):
+            chunk = self.text[a:b]
+            model = _parse_chunk(self.context, chunk, at, "smaps")
+            if model is None:
+                continue
+            count += 1
+            complete = chunk.endswith("\n")
+            lines = chunk.split("\n")
+            if complete:
+                lines.pop()
+            self.checker.check_entry(_Entry(at, lines, model, complete), prev)
+            prev = (model.start, model.end)
+        line += self.text.count("\n", begin, end)
+        if prev is None:
+            return line, prev_start, prev_end, count
+        return line, prev[0], prev[1], count
+
+
+# --- the three ways in: smaps text, smaps_rollup text, a parsed model ---------------------------
+
+
+def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profile, ...],
+                   kernel: str | None) -> Report:  # fmt: skip
+    if kind == "rollup":
+        return _validate_rollup(context, text, allowed, kernel)
+    if not text:
+        return Report([], "smaps", None, how="an empty smaps: a process without a memory map")
+    sample = [m.group(4) for m in _first(_ENTRY.finditer(text), 8)]
+    if not sample:
+        first = next(_chunks(text, 0, len(text), 1))
+        sample = [text[first[0] : first[1]].split("\n", 1)[-1]]
+    profiles, how = _detect(sample, allowed, kernel)
+    word_size = _word_size(text)
+    checker = _Checker(context, "smaps", profiles, how, word_size)
+    count = _FastSmaps(checker, text).run()
+    return Report([], "smaps", checker.profile, tuple(profiles[1:]), how, count, word_size)
+
+
+def _first(iterator: Iterator[re.Match[str]], n: int) -> list[re.Match[str]]:
+    found: list[re.Match[str]] = []
+    for match in iterator:
+        found.append(match)
+        if len(found) == n:
+            break
+    return found
+
+
+def _detect(sample: list[str], allowed: tuple[Profile, ...],
+            kernel: str | None) -> tuple[list[Profile], str]:  # fmt: skip
+    """The profiles whose exact patterns take the sample entries' bodies (ties in INDEX order,
+    mainline first), or the closest one; and how it was found."""
+    labels = _entry_labels(sample[0])
+    candidates = [
+        p for p in _profile_signatures("smaps").get(_signature(labels), ()) if p in allowed
+    ]
+    exact = [p for p in candidates if all(_body_pattern(p).fullmatch(b) for b in sample)]
+    suffix = f"; --kernel {kernel}" if kernel else ""
+    if exact:
+        return _prefer_mainline(exact), "matched" + suffix
+    if not candidates:
+        candidates = sorted(allowed, key=lambda p: _distance(labels, p))
+        best = _distance(labels, candidates[0])
+        candidates = [p for p in candidates if _distance(labels, p) == best]
+    return _prefer_mainline(candidates)[:1], "closest" + suffix
+
+
+def _distance(labels: list[str], profile: Profile, kind: str = "smaps") -> int:
+    """How many lines differ between an entry's labels and a profile's (an edit distance)."""
+    wanted = [line.field for line in profile.lines(kind) if not line.optional]
+    if kind == "smaps" and profile.vmflags_prefix is not None:
+        wanted.append("VmFlags")
+    have = [label for label in labels if label not in _OPTIONAL]
+    previous = list(range(len(wanted) + 1))
+    for i, a in enumerate(have, start=1):
+        current = [i]
+        for j, b in enumerate(wanted, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return previous[-1]
+
+
+@functools.lru_cache(maxsize=64)
+def _body_pattern(profile: Profile) -> re.Pattern[str]:
+    parts: list[str] = []
+    for line in profile.smaps_lines:
+        piece = line.pattern()
+        parts.append(f"(?:{piece})?" if line.optional else piece)
+    if profile.vmflags_prefix is not None:
+        parts.append(re.escape(profile.vmflags_prefix) + r"(?:[!-~]{2} )*\n")
+    return re.compile("".join(parts))
+
+
+def _word_size(text: str) -> int:
+    """64 or 32: the column of the first padded name (73 or 49; task_mmu.c seq_setwidth)."""
+    for number, match in enumerate(_ENTRY.finditer(text)):
+        tail = _TAIL.fullmatch(match.group(3))
+        if tail and tail.group(6) and len(tail.group(6)) > 1:
+            column = (
+                len(match.group(1)) + len(match.group(2)) + 2 + tail.start(6) + len(tail.group(6))
+            )
+            return 32 if column == 49 else 64
+        if number > 200:
+            break
+    return 64
+
+
+def _validate_rollup(context: _Context, text: str, allowed: tuple[Profile, ...],
+                     kernel: str | None) -> Report:  # fmt: skip
+    with_rollup = [p for p in allowed if p.rollup_lines is not None]
+    if not with_rollup:
+        where = ", ".join(p.describe() for p in allowed)
+        context.add(
+            1, 1, LAYOUT_NO_ROLLUP, f"{where} has no smaps_rollup (it first appeared in 4.14)"
+        )
+        return Report([], "rollup", None, how="no profile of that kernel has smaps_rollup")
+    model = _parse_chunk(context, text, 1, "rollup")
+    if model is None:
+        return Report([], "rollup", None, how="the text is not a smaps_rollup")
+    complete = text.endswith("\n")
+    lines = text.split("\n")
+    if complete:
+        lines.pop()
+    labels = _entry_labels("\n".join(lines[1:]))
+    entry = _Entry(1, lines, model, complete)
+    from ._render import render_entry
+
+    candidates = [
+        p for p in _profile_signatures("rollup").get(_signature(labels), ()) if p in with_rollup
+    ]
+    suffix = f"; --kernel {kernel}" if kernel else ""
+    exact = [p for p in candidates if render_entry(model, p) == text]
+    how = "matched" + suffix
+    if not exact:
+        how = "closest" + suffix
+        if not candidates:
+            candidates = sorted(with_rollup, key=lambda p: _distance(labels, p, "rollup"))
+            best = _distance(labels, candidates[0], "rollup")
+            candidates = [p for p in candidates if _distance(labels, p, "rollup") == best]
+        exact = candidates[:1]
+    exact = _prefer_mainline(exact)
+    # Profiles that print the same text: the one whose own invariants hold best (4.14-4.18
+    # ends the range at the gate VMA, 4.19+ does not).
+    scored = []
+    for profile in exact:
+        scratch = _Context(context.abi, context.path, context.strict)
+        _Checker(scratch, "rollup", [profile], how, 64).check_entry(entry, None)
+        scored.append((scratch.errors(), profile))
+    best = min(score for score, _ in scored)
+    winners = [profile for score, profile in scored if score == best]
+    checker = _Checker(context, "rollup", winners, how, _word_size_of_rollup(lines[0]))
+    checker.check_entry(entry, None)
+    return Report([], "rollup", checker.profile, tuple(winners[1:]), how, 1, checker.word_size)
+
+
+def _word_size_of_rollup(header: str) -> int:
+    at = header.rfind(" [rollup]")
+    return 32 if at + 1 == 49 else 64
+
+
+def _validate_model(context: _Context, model: Any, allowed: tuple[Profile, ...],
+                    kernel: str | None) -> Report:  # fmt: skip
+    from ._model import Rollup, Smaps
+    from ._render import render_entry
+
+    entries: list[Any]
+    if isinstance(model, Rollup):
+        kind = "rollup"
+        entries = [model]
+    elif isinstance(model, Smaps):
+        kind = "smaps"
+        entries = list(model.mappings)
+    else:
+        raise TypeError(f"expected bytes, str, Smaps or Rollup, not {type(model).__name__}")
+    if not entries:
+        return Report([], kind, None, how="an empty smaps: a process without a memory map")
+    first = entries[0]
+    labels = list(first.fields)
+    if getattr(first, "vmflags", None) is not None:
+        labels.append("VmFlags")
+    pool = [p for p in allowed if kind == "smaps" or p.rollup_lines is not None]
+    if not pool:
+        context.add(1, 1, LAYOUT_NO_ROLLUP, "no profile of that kernel has smaps_rollup")
+        return Report([], kind, None, how="no profile of that kernel has smaps_rollup")
+    candidates = [p for p in _profile_signatures(kind).get(_signature(labels), ()) if p in pool]
+    how = "matched" if candidates else "closest"
+    if not candidates:
+        candidates = sorted(pool, key=lambda p: _distance(labels, p, kind))[:1]
+    profiles = _prefer_mainline(candidates)
+    checker = _Checker(context, kind, profiles, how, 64)
+    prev: tuple[int, int] | None = None
+    for entry in entries:
+        lines = render_entry(entry, checker.profile).split("\n")[:-1]
+        checker.check_entry(_Entry(entry.line, lines, entry), prev)
+        prev = (entry.start, entry.end)
+    return Report([], kind, checker.profile, tuple(profiles[1:]), how, len(entries))
