@@ -264,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("kind", nargs="?", choices=("smaps", "rollup"), default="smaps")
     schema.set_defaults(run=_cmd_schema)
 
+    from ._validate_cli import add_commands as add_validate_commands
+
+    add_validate_commands(commands)
+
     return parser
 
 
