@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     )
     from ._model import Mapping, Rollup, Smaps
     from ._parser import parse_rollup, parse_smaps
+    from ._validate import validate
 
 __all__ = [
     "KernelThreadError",
@@ -58,6 +59,7 @@ __all__ = [
     "read_rollup",
     "read_smaps",
     "snapshot",
+    "validate",
 ]
 
 __version__ = "0.1.0"
@@ -68,6 +70,7 @@ _LAZY = {
     "Smaps": "_model",
     "parse_rollup": "_parser",
     "parse_smaps": "_parser",
+    "validate": "_validate",
     "KernelThreadError": "_live",
     "NoSuchProcessError": "_live",
     "PidReusedError": "_live",
