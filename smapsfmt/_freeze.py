@@ -17,6 +17,9 @@ How (ptrace(2), "Group-stop" and "PTRACE_SEIZE"/"PTRACE_INTERRUPT"; kernel/ptrac
   a target found stopped is not touched at all (see ``why_not``).
 * A time limit bounds the freeze: when it expires the tracer thread lets the target go, whether
   or not the reader is done, and the reader is told that the read was not frozen throughout.
+  A reader blocked in the kernel does not delay it; a reader running Python code can, by up to
+  the interpreter's switch interval (``sys.getswitchinterval()``, 5 ms), since the tracer
+  thread needs the GIL to call ptrace.
 
 Side effect on the target (signal(7), "Interruption of system calls and library functions by stop
 signals"): a few blocking calls return ``EINTR`` when the thread is stopped and resumed, even
@@ -114,8 +117,9 @@ def process_of(tid: int) -> int:
 def why_not(pid: int, states: list[str], status: bytes) -> str | None:
     """Why the process cannot or must not be frozen, or None when it can be tried.
 
-    ``states`` are the one-letter states of its threads (/proc/PID/task/*/stat), ``status`` the
-    text of /proc/PID/status.
+    ``states`` are one-letter states of its threads (/proc/PID/stat gives the main thread's,
+    enough for a stop by SIGSTOP, which stops every thread of the group), ``status`` the text
+    of /proc/PID/status.
     """
     if pid == os.getpid():
         # ptrace(2): a thread may not attach to its own thread group (EPERM).

@@ -7,6 +7,9 @@
                                                     stdin: "exit" or "exec" (into sleep)
     python proc_targets.py churn N                  N threads map, touch and unmap memory
                                                     without pause
+    python proc_targets.py epoll N                  calls epoll_wait(2) with an N-second
+                                                    timeout, directly (no retry on EINTR), and
+                                                    prints its result and errno, N times
 
 Every target dies with its parent (PR_SET_PDEATHSIG), so a failed test leaves nothing behind.
 """
@@ -14,6 +17,7 @@ Every target dies with its parent (PR_SET_PDEATHSIG), so a failed test leaves no
 from __future__ import annotations
 
 import ctypes
+import errno
 import mmap
 import os
 import signal
@@ -96,7 +100,23 @@ def churn(count: int) -> None:
     _sleep_forever()
 
 
+def epoll(count: int) -> None:
+    import select
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    poller = select.epoll()
+    events = ctypes.create_string_buffer(64)
+    _ready()
+    for _ in range(count):
+        result = libc.epoll_wait(poller.fileno(), events, 1, count * 1000)
+        code = ctypes.get_errno() if result < 0 else 0
+        sys.stdout.write(f"{result} {errno.errorcode.get(code, code)}\n")
+        sys.stdout.flush()
+
+
 if __name__ == "__main__":
     _die_with_parent()
     shape, number, *rest = sys.argv[1:]
-    {"threads": threads, "mappings": mappings, "churn": churn}[shape](int(number), *rest)
+    {"threads": threads, "mappings": mappings, "churn": churn, "epoll": epoll}[shape](
+        int(number), *rest
+    )

@@ -396,6 +396,7 @@ def test_a_read_racing_an_exit_never_returns_a_short_result(tmp_path: Path) -> N
     pages = mappings_file(tmp_path, MANY)
     name = os.fsencode(pages)
     with target("mappings", str(MANY), str(pages), stdin=True) as child:
+        _live.capture(child.pid, freeze=False)  # warm
         start = time.perf_counter()
         _live.capture(child.pid, freeze=False)
         duration = time.perf_counter() - start  # the read alone, without parsing
@@ -526,32 +527,41 @@ def own_proc_allowed() -> None:
 
 @pytest.mark.usefixtures("own_proc_allowed")
 @pytest.mark.parametrize(
-    ("hidepid", "message"),
+    ("hidepid", "kernel", "message"),
     [
         (
             "invisible",
+            "ENOENT",
             "no process {pid} is visible: it does not exist, or /proc (mounted with "
             "hidepid=invisible) hides it from this user",
         ),
         (
             "noaccess",
+            "EPERM",
             "process {pid} is hidden: /proc is mounted with hidepid=noaccess, which refuses "
             "other users' processes",
         ),
     ],
 )
-def test_a_process_hidden_by_hidepid(hidepid: str, message: str) -> None:
+def test_a_process_hidden_by_hidepid(hidepid: str, kernel: str, message: str) -> None:
     """A procfs of its own, mounted with hidepid in a private mount namespace of a forked
     reader that then becomes nobody: the machine's /proc is not touched."""
     with target("threads", "2", "-") as child:
 
         def reader() -> int:
             _own_proc(f"hidepid={hidepid}")
-            return _as_nobody(run_main("parse", "--pid", str(child.pid)))()
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            try:
+                os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)
+            except OSError as exc:  # the kernel's answer
+                print(errno.errorcode[exc.errno], flush=True)
+            return _cli.main(["parse", "--pid", str(child.pid)])
 
         code, said = in_forked_child(reader)
     assert code == 6
-    assert said == "smapsfmt: error: " + message.format(pid=child.pid) + "\n"
+    assert said == f"{kernel}\nsmapsfmt: error: " + message.format(pid=child.pid) + "\n"
 
 
 @pytest.mark.usefixtures("own_proc_allowed")
@@ -787,6 +797,17 @@ def test_a_snapshot_past_its_time_limit_says_it_was_not_frozen(tmp_path: Path) -
             "and the process was let go",
             f"not frozen: thread {child.pid} did not stop within the time limit (0.0001 s)",
         )
+
+
+def test_the_documented_side_effect_epoll_wait_returns_eintr() -> None:
+    """A target blocked in epoll_wait(2) (called directly, as C code would, without Python's
+    retry) sees it return EINTR after a frozen snapshot, as after SIGSTOP/SIGCONT."""
+    with target("epoll", "30") as child:
+        assert child.stdout is not None
+        wait_for(lambda: "epoll" in Path(f"/proc/{child.pid}/wchan").read_text(), "epoll_wait")
+        snap = smapsfmt.snapshot(child.pid)
+        assert snap.frozen
+        assert child.stdout.readline() == "-1 EINTR\n"
 
 
 def test_smapsfmt_cannot_freeze_itself() -> None:
