@@ -818,6 +818,38 @@ def test_smapsfmt_cannot_freeze_itself() -> None:
     assert any(m.pathname == b"[heap]" for m in snap.smaps)
 
 
+# --- every process of this machine ------------------------------------------------------------
+
+
+def test_every_process_of_this_machine_reads_or_says_why() -> None:
+    """Every pid in /proc, read unfrozen (freezing processes the test did not start would touch
+    them): a complete, parsable smaps and smaps_rollup, or one of the typed outcomes."""
+    outcomes: dict[str, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdecimal():
+            continue
+        try:
+            snap = smapsfmt.snapshot(int(entry), freeze=False)
+        except smapsfmt.ProcError as exc:
+            assert type(exc) is not smapsfmt.ProcError, exc  # always a named situation
+            outcomes[type(exc).__name__] = outcomes.get(type(exc).__name__, 0) + 1
+            continue
+        assert len(snap.smaps) > 0 and snap.rollup is not None
+        assert snap.rollup.pathname == b"[rollup]"
+        outcomes["read"] = outcomes.get("read", 0) + 1
+    assert outcomes.get("read", 0) > 0 and outcomes.get("KernelThreadError", 0) > 0
+
+
+def test_the_plain_readers() -> None:
+    smaps = smapsfmt.read_smaps("self")
+    assert any(m.pathname == b"[stack]" for m in smaps)
+    rollup = smapsfmt.read_rollup(os.getpid())
+    assert rollup.pathname == b"[rollup]" and (rollup.rss or 0) > 0
+    assert getattr(rollup, "summed_from_smaps", False) is False
+    with pytest.raises(ValueError, match="a pid is a positive int or 'self', not '12'"):
+        smapsfmt.read_smaps("12")  # type: ignore[arg-type]
+
+
 # --- the command line -------------------------------------------------------------------------
 
 
