@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import SmapsSyntaxError
 
 if TYPE_CHECKING:
+    from ._aggregate import aggregate, check_rollup
     from ._live import (
         KernelThreadError,
         NoSuchProcessError,
@@ -54,6 +55,8 @@ __all__ = [
     "Smaps",
     "SmapsSyntaxError",
     "ZombieProcessError",
+    "aggregate",
+    "check_rollup",
     "parse_rollup",
     "parse_smaps",
     "read_rollup",
@@ -71,6 +74,8 @@ _LAZY = {
     "parse_rollup": "_parser",
     "parse_smaps": "_parser",
     "validate": "_validate",
+    "aggregate": "_aggregate",
+    "check_rollup": "_aggregate",
     "KernelThreadError": "_live",
     "NoSuchProcessError": "_live",
     "PidReusedError": "_live",

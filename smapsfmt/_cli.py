@@ -268,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_validate_commands(commands)
 
+    from ._rollup_cli import add_commands as add_rollup_commands
+
+    add_rollup_commands(commands)
     return parser
 
 

@@ -18,8 +18,9 @@ def test_public_surface_is_small() -> None:
     assert sorted(smapsfmt.__all__) == [
         "KernelThreadError", "Mapping", "NoSuchProcessError", "PidReusedError", "ProcError",
         "ProcPermissionError", "ProcUnavailableError", "ProcessExitedError", "Rollup",
-        "RollupMissingError", "Smaps", "SmapsSyntaxError", "ZombieProcessError", "parse_rollup",
-        "parse_smaps", "read_rollup", "read_smaps", "snapshot", "validate",
+        "RollupMissingError", "Smaps", "SmapsSyntaxError", "ZombieProcessError", "aggregate",
+        "check_rollup", "parse_rollup", "parse_smaps", "read_rollup", "read_smaps", "snapshot",
+        "validate",
     ]  # fmt: skip
     for name in smapsfmt.__all__:
         assert getattr(smapsfmt, name) is not None

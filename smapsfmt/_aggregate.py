@@ -1,0 +1,928 @@
+"""The aggregator: the smaps_rollup a kernel prints for a smaps, and the proof that a rollup is
+the sum of a smaps, with the kernel's own arithmetic.
+
+smaps_rollup (Linux 4.14+) is one entry whose fields are sums over all mappings of smaps. The
+ABI document (``Documentation/ABI/testing/procfs-smaps``, read by ``smapsfmt._abi``) says how
+each field's rollup value relates to its smaps values (its ``:Rollup:`` lines):
+
+* ``exact-sum``: byte counters (Rss, Shared_Clean, ..., Swap), multiples of the page size printed
+  ``>> 10``: the rollup is the sum of the smaps values, exactly;
+* ``fixed-point-sum``: counters of bytes << PSS_SHIFT (Pss, Pss_Dirty, SwapPss, Locked), to which
+  each page adds ``(PAGE_SIZE << 12) / mapcount``. smaps prints each mapping's counter
+  ``>> (10 + PSS_SHIFT)``, truncated per mapping; the rollup sums the counters and truncates
+  once. With ``S`` the sum of the printed values and ``K`` the number of mappings whose counter
+  can end in a fraction of a kB, the rollup lies in ``[S, S + K - 1]`` (``[S, S]`` for K <= 1):
+  the K remainders are each below 1 kB, so together they make at most K - 1 whole kB;
+* ``rollup-only`` (Pss_Anon, Pss_File, Pss_Shmem, 5.3+): the Pss increment of each page goes to
+  exactly one of them; smaps does not print them, and only bounds follow (:func:`_split_bounds`);
+* ``unreliable``: a known kernel bug makes the rollup value unrelated to smaps on some kernels.
+
+This module holds the arithmetic, and the facts about the rollup *implementation* that change
+with the kernel version (the header range), each with its source. It reads the mappings in one
+pass and holds O(1) of them, so a smaps of any size can be aggregated or checked while it is
+read (``smapsfmt._parser.iter_smaps``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from ._diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from ._abi import ABI
+    from ._abi import KernelRange as AbiRange
+    from ._model import Mapping, Rollup
+
+__all__ = ["aggregate", "check_rollup"]
+
+# fs/proc/task_mmu.c (2.6.25 .. 6.18): "#define PSS_SHIFT 12"; printed values are
+# counter >> (10 + PSS_SHIFT), i.e. whole kB of the fixed-point byte count.
+PSS_SHIFT: Final = 12
+
+Version = tuple[int, ...]
+
+NEWEST: Final[Version] = (99, 0)  # the upper end of an open range: "and later"
+OLDEST: Final[Version] = (2, 6)
+
+EXACT: Final = "exact-sum"
+FIXED: Final = "fixed-point-sum"
+ROLLUP_ONLY: Final = "rollup-only"
+NOT_IN_ROLLUP: Final = "not-in-rollup"
+UNRELIABLE: Final = "unreliable"
+
+
+# --- kernel versions ----------------------------------------------------------------------------
+
+_VERSION = re.compile(r"\s*v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def parse_kernel(text: str) -> Version:
+    """``"6.18"``, ``"5.5.7"`` or ``"6.18.44-fc-v669"`` as a tuple; ValueError otherwise."""
+    match = _VERSION.match(text)
+    if match is None:
+        raise ValueError(f"not a kernel version: {text!r} (expected for example 6.18 or 4.19.78)")
+    return tuple(int(part) for part in match.groups() if part is not None)
+
+
+def show_version(version: Version) -> str:
+    return ".".join(str(part) for part in version)
+
+
+@dataclass(frozen=True, slots=True)
+class KernelRange:
+    """Kernels ``lo`` to ``hi`` (by major.minor), with what dates them."""
+
+    lo: Version
+    hi: Version
+    evidence: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        lo, hi = show_version(self.lo[:2]), show_version(self.hi[:2])
+        if self.hi >= NEWEST:
+            return f"{lo} or later"
+        return lo if lo == hi else f"{lo} to {hi}"
+
+    @property
+    def why(self) -> str:
+        return "; ".join(self.evidence) or "no dating field"
+
+    def contains(self, version: Version) -> bool:
+        return self.lo[:2] <= version[:2] <= self.hi[:2]
+
+    def meet(self, other: KernelRange) -> KernelRange | None:
+        lo, hi = max(self.lo[:2], other.lo[:2]), min(self.hi[:2], other.hi[:2])
+        if lo > hi:
+            return None
+        return KernelRange(lo, hi, self.evidence + other.evidence)
+
+    @property
+    def newest(self) -> Version:
+        """The kernel a text of this range is taken to come from, when one must be chosen."""
+        return self.hi if self.hi < NEWEST else self.lo
+
+
+# --- the rollup implementations -----------------------------------------------------------------
+#
+# The header range (Documentation/ABI/testing/procfs-smaps_rollup; KERNEL-FACTS §8):
+# * 4.14 .. 4.18 (fs/proc/task_mmu.c 4.14.78 show_smap in rollup mode; also the Android 4.9.159
+#   backport): the smaps walk itself; the header ends at vm_end of the last entry *including the
+#   gate VMA* (m_next_vma returns tail_vma);
+# * 4.19 on (4.19.78 show_smaps_rollup): a walk of the mm's own VMAs, which never holds the gate
+#   VMA: the header ends at vm_end of the highest real VMA;
+# * start is the first VMA's start; 6.1+ (and stable trees) print 00000000-00000000 for an mm
+#   without VMAs.
+
+GATE_EXCLUDED_SINCE: Final[Version] = (4, 19)
+ROLLUP_SINCE: Final[Version] = (4, 14)
+
+# The gate VMA is printed last in smaps (tail_vma = get_gate_vma(mm)); it is not a VMA of the mm
+# and is never walked for pages. x86_64: [vsyscall] (arch/x86/entry/vsyscall/vsyscall_64.c);
+# 32-bit ARM: [vectors] (KERNEL-FACTS §12). Special mappings installed with
+# install_special_mapping (arm64 compat [vectors], [vdso]) are real VMAs and carry VM_DONTEXPAND
+# ("de" in VmFlags, mm/mmap.c __install_special_mapping); the gate VMA does not.
+_GATE_NAMES: Final = frozenset({b"[vsyscall]", b"[vectors]"})
+
+
+def is_gate(mapping: Mapping) -> bool:
+    flags = mapping.vmflags
+    return mapping.pathname in _GATE_NAMES and (flags is None or "de" not in flags)
+
+
+# --- field knowledge, from the ABI document -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRule:
+    """An invariant of the smaps_rollup entry that names a rollup-only field."""
+
+    id: str
+    expr: str
+    kernels: tuple[KernelRange, ...]
+    names: frozenset[str]
+    check: Callable[[dict[str, object]], bool | None]  # None: a name has no value
+
+
+@dataclass(frozen=True, slots=True)
+class Knowledge:
+    """What the aggregator knows about fields; all of it from the ABI document."""
+
+    # field -> its (relation, kernels) lines, for example Swap: exact-sum 4.19+, unreliable
+    # 4.14..4.18
+    relations: dict[str, tuple[tuple[str, KernelRange], ...]]
+    # fixed-point field -> the byte fields its per-mapping value is at most the sum of
+    caps: dict[str, tuple[str, ...]]
+    since: dict[str, Version]
+    rules: tuple[RollupRule, ...] = ()
+    fixed: frozenset[str] = frozenset()  # the fields summed in fixed point on some kernel
+
+    def relation(self, name: str, kernels: KernelRange) -> str | None:
+        """How the rollup value of ``name`` relates to smaps on all of ``kernels``: one
+        relation, ``unreliable`` when any of them has a known bug, None for unknown fields."""
+        lines = self.relations.get(name)
+        if not lines:
+            return None
+        found = {rel for rel, where in lines if where.meet(kernels) is not None}
+        if not found:
+            return lines[-1][0]
+        if UNRELIABLE in found:
+            return UNRELIABLE
+        return sorted(found)[0] if len(found) > 1 else found.pop()
+
+    def in_rollup(self, name: str, version: Version) -> bool:
+        relation = self.relation(name, KernelRange(version, version))
+        return relation in (EXACT, FIXED, UNRELIABLE)
+
+    def rollup_only(self, version: Version) -> list[str]:
+        return [
+            name
+            for name, lines in self.relations.items()
+            if any(rel == ROLLUP_ONLY for rel, _ in lines)
+            and self.since.get(name, NEWEST)[:2] <= version[:2]
+        ]
+
+
+_KNOWLEDGE: list[Knowledge] = []
+
+
+def knowledge() -> Knowledge:
+    """The field knowledge of the shipped ABI document, read once."""
+    if not _KNOWLEDGE:
+        from ._abi import load_abi
+
+        _KNOWLEDGE.append(knowledge_from(load_abi()))
+    return _KNOWLEDGE[0]
+
+
+def knowledge_from(abi: ABI) -> Knowledge:
+    """The aggregator's knowledge from a loaded ABI document (``smapsfmt._abi.load_abi()``)."""
+    relations: dict[str, tuple[tuple[str, KernelRange], ...]] = {}
+    since: dict[str, Version] = {}
+    for name, spec in abi.fields.items():
+        lines = spec.rollup_by_kernels or ((None, spec.rollup),)
+        relations[name] = tuple((rel, _range(where)) for where, rel in lines)
+        since[name] = parse_kernel(spec.since)
+    bytes_fields = {n for n, lines in relations.items() if any(r == EXACT for r, _ in lines)}
+    fixed_fields = {n for n, lines in relations.items() if any(r == FIXED for r, _ in lines)}
+    caps: dict[str, tuple[str, ...]] = {}
+    rules: list[RollupRule] = []
+    rollup_only = {n for n, lines in relations.items() if any(r == ROLLUP_ONLY for r, _ in lines)}
+    for inv in abi.invariants:
+        if "smaps" in inv.scope:
+            for name, cap in _caps(inv.expr):
+                if name in fixed_fields and set(cap) <= bytes_fields and name not in caps:
+                    caps[name] = cap
+        elif inv.fields & rollup_only:
+            rules.append(
+                RollupRule(
+                    id=inv.id,
+                    expr=inv.expr,
+                    kernels=tuple(_range(k) for k in inv.kernels),
+                    names=inv.fields,
+                    check=inv.check,
+                )
+            )
+    return Knowledge(relations, caps, since, tuple(rules), frozenset(fixed_fields))
+
+
+def _range(where: AbiRange | None) -> KernelRange:
+    if where is None:
+        return KernelRange(OLDEST, NEWEST)
+    return KernelRange(where.low or OLDEST, where.high or NEWEST)
+
+
+def _caps(expr: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The ``F <= A + B`` parts of an invariant expression (joined by ``and``): F is at most
+    the sum of the fields A, B."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+    body = ast.parse(expr.strip(), mode="eval").body
+    parts = (
+        body.values if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And) else [body]
+    )
+    for part in parts:
+        if (
+            isinstance(part, ast.Compare)
+            and len(part.ops) == 1
+            and isinstance(part.ops[0], ast.LtE)
+            and isinstance(part.left, ast.Name)
+        ):
+            terms = _sum_of_names(part.comparators[0])
+            if terms:
+                found.append((part.left.id, terms))
+    return found
+
+
+def _sum_of_names(node: ast.expr) -> tuple[str, ...]:
+    if isinstance(node, ast.Name):
+        return (node.id,)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _sum_of_names(node.left), _sum_of_names(node.right)
+        return left + right if left and right else ()
+    return ()
+
+
+# --- one pass over the mappings -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Pass:
+    """Running state of one pass over the mappings: O(number of field names), not O(mappings)."""
+
+    know: Knowledge
+    count: int = 0
+    first_start: int | None = None
+    previous_end: int | None = None  # end of the entry before the last one
+    last: Mapping | None = None
+    names: list[str] = field(default_factory=list)  # field names in first-seen order
+    sums: dict[str, int] = field(default_factory=dict)
+    fractions: dict[str, int] = field(default_factory=dict)  # K of each fixed-point field
+    cap_sums: dict[str, int] = field(default_factory=dict)
+    anon_low: int = 0  # sum of max(0, Pss - (Rss - Anonymous))
+    nonanon_low: int = 0  # sum of max(0, Pss - Anonymous)
+    file_low: int = 0  # the same, over the mappings that cannot map shmem
+    shmem_high: int = 0  # sum of the non-anonymous share's maximum, over those that can
+
+    def add(self, mapping: Mapping) -> None:
+        if self.last is not None:
+            self.previous_end = self.last.end
+        else:
+            self.first_start = mapping.start
+        self.last = mapping
+        self.count += 1
+        values = mapping.fields
+        sums = self.sums
+        for name, value in values.items():
+            if name not in sums:
+                self.names.append(name)
+                sums[name] = value
+            else:
+                sums[name] += value
+        flags = mapping.vmflags
+        caps = self.know.caps
+        for name in self.know.fixed:
+            fixed = values.get(name)
+            if fixed is None:
+                continue
+            cap_names = caps.get(name)
+            # The counter is at most cap << 22 (a cap of the ABI document: each page adds at
+            # most its size << PSS_SHIFT to it, and its size to the cap), so it can end in a
+            # fraction of a kB only below its cap. Only VM_LOCKED mappings add to Locked
+            # (task_mmu.c 5.0+ smaps_account(..., locked), locked = vm_flags & VM_LOCKED).
+            below = True
+            if cap_names is not None:
+                cap = sum(values.get(c, 0) for c in cap_names)
+                self.cap_sums[name] = self.cap_sums.get(name, 0) + cap
+                below = fixed < cap
+            if below and (name != "Locked" or flags is None or "lo" in flags):
+                self.fractions[name] = self.fractions.get(name, 0) + 1
+        pss, rss, anon = values.get("Pss"), values.get("Rss"), values.get("Anonymous")
+        if pss is not None and rss is not None and anon is not None:
+            self.anon_low += max(0, pss - (rss - anon))
+            self.nonanon_low += max(0, pss - anon)
+            # Shmem pages belong to files of tmpfs/shm superblocks, which have anonymous device
+            # numbers (major 0: include/linux/major.h UNNAMED_MAJOR, fs/super.c set_anon_super);
+            # a mapping of a block-device file, or without a file (inode 0), maps none.
+            if mapping.major == 0 and mapping.inode != 0:
+                self.shmem_high += min(rss - anon, pss + (pss < rss))
+            else:
+                self.file_low += max(0, pss - anon)
+
+    def header(self) -> tuple[int, dict[bool, int]]:
+        """The rollup header's start, and its end by "the gate VMA counts"."""
+        last = self.last
+        if last is None:
+            return 0, {True: 0, False: 0}
+        start = self.first_start or 0
+        ends = {True: last.end, False: last.end}
+        if is_gate(last):
+            if self.previous_end is None:  # the gate alone: the mm has no VMA of its own
+                return 0, {True: last.end, False: 0}
+            ends[False] = self.previous_end
+        return start, ends
+
+
+# --- intervals ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """The values the kernel's rollup field can have, given the smaps: ``lo <= value <= hi``
+    (``hi`` None: no upper bound), with the reason in words."""
+
+    lo: int
+    hi: int | None
+    why: str
+
+    @property
+    def exact(self) -> bool:
+        return self.lo == self.hi
+
+    def __contains__(self, value: object) -> bool:
+        return (
+            isinstance(value, int) and self.lo <= value and (self.hi is None or value <= self.hi)
+        )
+
+    def __str__(self) -> str:
+        if self.exact:
+            return f"{self.lo} kB"
+        return f"[{self.lo}, {'...' if self.hi is None else self.hi}] kB"
+
+    @property
+    def text(self) -> str:
+        """The value as ``smapsfmt rollup`` prints it: ``N``, ``LO..HI`` or ``?``."""
+        if self.hi is None:
+            return "?"
+        return str(self.lo) if self.exact else f"{self.lo}..{self.hi}"
+
+
+def _plural(count: int, word: str = "mapping") -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def bounds(
+    state: _Pass, names: Sequence[str], kernels: KernelRange, *, pss: int | None = None
+) -> dict[str, Interval]:
+    """The interval of each rollup field in ``names`` for the kernels ``kernels``. ``pss``:
+    the rollup's own Pss, when known (it narrows the rollup-only fields)."""
+    know = state.know
+    out: dict[str, Interval] = {}
+    for name in names:
+        relation = know.relation(name, kernels)
+        total = state.sums.get(name, 0)
+        if relation == EXACT:
+            out[name] = Interval(total, total, f"the sum over the {_plural(state.count)}")
+        elif relation == FIXED:
+            out[name] = _fixed_bound(state, name, total)
+        elif relation == UNRELIABLE:
+            out[name] = Interval(
+                0,
+                None,
+                f"kernel {kernels} has a known bug in its rollup {name} (see the ABI document): "
+                "no relation to smaps",
+            )
+    split = [n for n in names if know.relation(n, kernels) == ROLLUP_ONLY]
+    if split and "Pss" in out:
+        base = out["Pss"] if pss is None else Interval(pss, pss, "the rollup's Pss")
+        out.update(_split_bounds(state, base, split))
+    return {name: out[name] for name in names if name in out}
+
+
+def _fixed_bound(state: _Pass, name: str, total: int) -> Interval:
+    fractions = state.fractions.get(name, 0)
+    hi = total + max(fractions - 1, 0)
+    why = (
+        f"the kernel sums {name} in fixed point (PSS_SHIFT {PSS_SHIFT}) and truncates once, "
+        f"smaps truncates each of the {_plural(state.count)}: from their sum, {total} kB"
+    )
+    if fractions > 1:
+        why += f", to {fractions - 1} kB more ({_plural(fractions)} can carry a fraction of a kB)"
+    else:
+        why += f", exactly ({_plural(fractions)} can carry a fraction of a kB)"
+    cap = state.cap_sums.get(name)
+    if cap is not None and cap < hi:
+        hi = cap
+        caps = " + ".join(state.know.caps[name])
+        why += f", and at most the sum of {caps}, {cap} kB"
+    return Interval(total, hi, why)
+
+
+def _split_bounds(state: _Pass, pss: Interval, split: list[str]) -> dict[str, Interval]:
+    """Pss_Anon, Pss_File, Pss_Shmem (task_mmu.c 5.3.1+ smaps_page_accumulate): each page's Pss
+    increment goes to pss_anon if its folio is anonymous, else to pss_shmem if swap-backed
+    (shmem), else to pss_file; Anonymous counts the size of the same anonymous pages
+    (smaps_account). So per mapping the anonymous share of the fixed-point Pss is at most
+    Anonymous and the rest at most Rss - Anonymous: the anonymous share is at least
+    Pss - (Rss - Anonymous), the rest at least Pss - Anonymous, and the rest is file, not shmem,
+    where the mapping cannot map shmem (see _Pass.add)."""
+    rss = state.sums.get("Rss", 0)
+    anonymous = state.sums.get("Anonymous", 0)
+    top = pss.hi if pss.hi is not None else rss
+    other_hi = max(0, min(rss - anonymous, top - state.anon_low))
+    out: dict[str, Interval] = {}
+    for name in split:
+        if name == "Pss_Anon":
+            out[name] = Interval(
+                state.anon_low,
+                max(state.anon_low, min(anonymous, top - state.nonanon_low)),
+                f"the Pss of anonymous pages: at least the sum over the mappings of "
+                f"Pss - (Rss - Anonymous), {state.anon_low} kB; at most Anonymous, "
+                f"{anonymous} kB, and Pss ({pss}) less the sum of Pss - Anonymous, "
+                f"{state.nonanon_low} kB",
+            )
+        elif name == "Pss_File":
+            out[name] = Interval(
+                min(state.file_low, other_hi),
+                other_hi,
+                f"the Pss of file pages: at least the sum of Pss - Anonymous over the mappings "
+                f"that cannot map shmem, {state.file_low} kB; at most Rss - Anonymous, "
+                f"{rss - anonymous} kB, and Pss ({pss}) less the sum of Pss - (Rss - Anonymous), "
+                f"{state.anon_low} kB",
+            )
+        else:
+            out[name] = Interval(
+                0,
+                min(other_hi, state.shmem_high),
+                f"the Pss of shmem pages: at most the non-anonymous Pss of the mappings of files "
+                f"on devices with major 0 (tmpfs, shm), {state.shmem_high} kB, and Pss ({pss}) "
+                f"less the sum of Pss - (Rss - Anonymous), {state.anon_low} kB",
+            )
+    return out
+
+
+# --- which kernel printed a text ----------------------------------------------------------------
+
+# Fields printed unconditionally from their first version on (KERNEL-FACTS §2 for smaps, §8 for
+# smaps_rollup): their presence or absence dates a text. Their first versions come from the
+# ABI document. KernelPageSize moved from after the counters to right after Size between 4.12
+# and 4.14 (task_mmu.c 4.12.4, 4.14.78): that position dates a smaps too.
+_DATING_SMAPS: Final = ("THPeligible", "FilePmdMapped", "Pss_Dirty", "KSM")
+_DATING_ROLLUP: Final = ("Pss_Anon", "FilePmdMapped", "Pss_Dirty", "KSM")
+
+
+def smaps_kernels(names: Sequence[str], know: Knowledge) -> KernelRange:
+    """The kernels whose smaps prints these field names, in this order."""
+    lo, hi = OLDEST, NEWEST
+    evidence: list[str] = []
+    if len(names) > 1 and names[0] == "Size" and names[1] == "KernelPageSize":
+        lo = ROLLUP_SINCE
+        evidence.append("KernelPageSize right after Size (4.14+)")
+    elif "KernelPageSize" in names:
+        hi = (4, 13)
+        evidence.append("KernelPageSize after the counters (before 4.14)")
+    return _date(names, _DATING_SMAPS, know, KernelRange(lo, hi, tuple(evidence)))
+
+
+def rollup_kernels(names: Sequence[str], know: Knowledge) -> KernelRange:
+    """The kernels whose smaps_rollup prints these field names."""
+    return _date(names, _DATING_ROLLUP, know, KernelRange(ROLLUP_SINCE, NEWEST))
+
+
+def _date(
+    names: Sequence[str], dating: Sequence[str], know: Knowledge, start: KernelRange
+) -> KernelRange:
+    lo, hi, evidence = start.lo, start.hi, list(start.evidence)
+    present = set(names)
+    for name in dating:
+        since = know.since.get(name)
+        if since is None:
+            continue
+        if name in present:
+            lo = max(lo, since[:2])
+            evidence.append(f"{name} ({show_version(since)}+)")
+        elif names and since[:2] > lo[:2] and _before(since) < hi:
+            hi = _before(since)
+            evidence.append(f"no {name} (before {show_version(since)})")
+    return KernelRange(lo, hi, tuple(evidence))
+
+
+def _before(version: Version) -> Version:
+    """The last minor release before ``version`` (6.0 -> 5.19)."""
+    major, minor = version[0], version[1]
+    if minor > 0:
+        return (major, minor - 1)
+    return (major - 1, {3: 19, 4: 20, 5: 19, 6: 19}.get(major - 1, 99))
+
+
+def rollup_fields(smaps_names: Sequence[str], version: Version, know: Knowledge) -> list[str]:
+    """The rollup's lines for a smaps with these fields, printed by ``version``: the summed smaps
+    fields in smaps order (one __show_smap block prints both, task_mmu.c 4.19+; the same
+    seq_printf in 4.14.78), the rollup-only ones right after Pss_Dirty, or after Pss before 6.0
+    (task_mmu.c 5.3.1, 6.0.19)."""
+    names = [n for n in smaps_names if know.in_rollup(n, version)]
+    extra = know.rollup_only(version)
+    if extra:
+        after = "Pss_Dirty" if "Pss_Dirty" in names else "Pss"
+        at = names.index(after) + 1 if after in names else len(names)
+        names[at:at] = extra
+    return names
+
+
+# --- aggregate ----------------------------------------------------------------------------------
+
+
+class KernelMismatch(ValueError):
+    """A smaps that cannot come from the kernel version asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The rollup that the kernel of a smaps prints, as far as the smaps determines it."""
+
+    mappings: int
+    start: int
+    end: int
+    kernels: KernelRange  # the kernels the smaps' fields fit (or the one asked for)
+    version: Version  # the kernel whose rollup this is: the newest of ``kernels``
+    fields: dict[str, Interval]  # in the kernel's rollup order
+    unknown: tuple[str, ...]  # smaps fields the specification does not know, left out
+    notes: tuple[str, ...] = ()  # what a reader should know: other kernels of the range
+
+    def values(self) -> dict[str, int]:
+        """Each rollup field's value: the low end of its interval where smaps leaves it open."""
+        return {name: bound.lo for name, bound in self.fields.items()}
+
+    def to_jsonable(self) -> dict[str, object]:
+        return {
+            "mappings": self.mappings,
+            "start": format(self.start, "08x"),
+            "end": format(self.end, "08x"),
+            "fields": self.values(),
+            "intervals": {n: [b.lo, b.hi] for n, b in self.fields.items() if not b.exact},
+        }
+
+
+def summarize(
+    mappings: Iterable[Mapping], *, kernel: str | None = None, know: Knowledge | None = None
+) -> Summary:
+    """One pass over ``mappings``: the rollup that their kernel prints, as intervals."""
+    know = know or knowledge()
+    state = _Pass(know)
+    for mapping in mappings:
+        state.add(mapping)
+    kernels = smaps_kernels(state.names, know)
+    if kernel is not None:
+        version = parse_kernel(kernel)
+        found = kernels.meet(KernelRange(version, version, (f"kernel {kernel} asked for",)))
+        if found is None:
+            raise KernelMismatch(
+                f"the smaps cannot come from kernel {show_version(version)}: its fields fit "
+                f"{kernels} ({kernels.why})"
+            )
+        kernels = KernelRange(version, version, found.evidence)
+    version = kernels.newest
+    if version < ROLLUP_SINCE <= kernels.hi:
+        version = ROLLUP_SINCE
+    names = rollup_fields(state.names, version, know)
+    start, ends = state.header()
+    end = ends[version[:2] < GATE_EXCLUDED_SINCE]
+    notes: list[str] = []
+    if version < ROLLUP_SINCE:
+        notes.append(
+            f"the smaps' fields fit kernels {kernels} ({kernels.why}), older than 4.14: "
+            "mainline prints no smaps_rollup; this is the rollup of the 4.14 implementation, "
+            "as vendor backports print it (Android 4.9)"
+        )
+    elif kernels.lo != kernels.hi:
+        others = []
+        oldest = max(kernels.lo, ROLLUP_SINCE)
+        other_end = ends[oldest[:2] < GATE_EXCLUDED_SINCE]
+        if other_end != end:
+            others.append(f"{show_version(oldest)} ends the range at {other_end:08x}")
+        other_names = rollup_fields(state.names, oldest, know)
+        if other_names != names:
+            missing = [n for n in names if n not in other_names]
+            others.append(f"{show_version(oldest)} prints no {', '.join(missing)}")
+        if others:
+            notes.append(
+                f"the smaps' fields fit kernels {kernels} ({kernels.why}); this is the rollup "
+                f"of {show_version(version)} ({'; '.join(others)}): give --kernel for another"
+            )
+    return Summary(
+        mappings=state.count,
+        start=start,
+        end=end,
+        kernels=kernels,
+        version=version,
+        fields=bounds(state, names, KernelRange(version, version)),
+        unknown=tuple(n for n in state.names if know.relation(n, kernels) is None),
+        notes=tuple(notes),
+    )
+
+
+def aggregate(smaps: Iterable[Mapping], *, kernel: str | None = None) -> Rollup:
+    """The smaps_rollup that the kernel which printed ``smaps`` prints for these mappings.
+
+    ``smaps`` is a :class:`~smapsfmt.Smaps` or any iterable of mappings, read once (a stream of
+    mappings is aggregated in constant memory). The kernel is the newest one whose smaps has
+    these fields, or ``kernel`` (for example ``"4.14"``): its header range rule applies (the
+    gate VMA ``[vsyscall]`` ends the range before 4.19, not from 4.19 on), and its field list.
+
+    Fields summed in bytes are exact. Fixed-point fields (Pss, Pss_Dirty, SwapPss, Locked) hold
+    the sum of the smaps values, the low end of the interval the kernel's value lies in;
+    rollup-only fields (Pss_Anon, Pss_File, Pss_Shmem) the low end of theirs; fields with a known
+    kernel bug the plain sum. ``smapsfmt rollup`` prints the intervals, and :func:`check_rollup`
+    checks a rollup against them. Fields the specification does not know (vendor additions it
+    has not described) are not in the result. Raises ``ValueError`` when the smaps cannot come
+    from ``kernel``.
+    """
+    summary = summarize(smaps, kernel=kernel)
+    return to_rollup(summary)
+
+
+def to_rollup(summary: Summary) -> Rollup:
+    from ._model import Rollup
+
+    return Rollup(
+        line=1,
+        start=summary.start,
+        end=summary.end,
+        perms="---p",
+        offset=0,
+        major=0,
+        minor=0,
+        inode=0,
+        pathname=b"[rollup]",
+        fields=summary.values(),
+    )
+
+
+# --- check --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProof:
+    """One line of the proof: a rollup field, its value, and what smaps allows for it."""
+
+    name: str
+    value: int | None  # None: the rollup lacks the field
+    bound: Interval | None  # None: no relation to smaps is known
+    line: int
+
+    @property
+    def checked(self) -> bool:
+        """smaps bounds this field (it is neither unknown nor unreliable on this kernel)."""
+        return self.bound is not None and self.bound.hi is not None
+
+    @property
+    def holds(self) -> bool:
+        bound = self.bound
+        return bound is not None and bound.hi is not None and self.value in bound
+
+
+@dataclass(slots=True)
+class Proof:
+    """The outcome of :func:`check`: the diagnostics and one proof line per rollup field."""
+
+    diagnostics: list[Diagnostic]
+    fields: list[FieldProof]
+    mappings: int
+    kernels: KernelRange
+
+
+def check_rollup(
+    smaps: Iterable[Mapping],
+    rollup: Rollup,
+    *,
+    kernel: str | None = None,
+    path: str | None = None,
+) -> list[Diagnostic]:
+    """Prove or refute that ``rollup`` is what the kernel prints for ``smaps``, field by field.
+
+    Returns the violations (none: proven consistent), each on the rollup line concerned, with
+    ``path`` naming the rollup: ``rollup-sum`` (a field summed in bytes differs from the sum),
+    ``rollup-pss-bound`` (a fixed-point or rollup-only field outside the interval the kernel's
+    arithmetic allows; the message states it), ``rollup-range`` (the header range),
+    ``rollup-fields`` (a line one side has that the other side's kernel would not print), and
+    ``rollup-kernel-mismatch`` (the smaps, the rollup and ``kernel`` cannot all be one kernel).
+    ``smaps`` is any iterable of mappings, read once.
+    """
+    return check(smaps, rollup, kernel=kernel, path=path).diagnostics
+
+
+def check(
+    smaps: Iterable[Mapping],
+    rollup: Rollup,
+    *,
+    kernel: str | None = None,
+    path: str | None = None,
+    know: Knowledge | None = None,
+) -> Proof:
+    """:func:`check_rollup`, with the per-field proof."""
+    know = know or knowledge()
+    state = _Pass(know)
+    for mapping in smaps:
+        state.add(mapping)
+    return _Checker(state, rollup, kernel, path).run()
+
+
+class _Checker:
+    def __init__(self, state: _Pass, rollup: Rollup, kernel: str | None, path: str | None):
+        self.state = state
+        self.know = state.know
+        self.rollup = rollup
+        self.kernel = kernel
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+        self.proofs: list[FieldProof] = []
+        self.lines = {name: rollup.line + 1 + i for i, name in enumerate(rollup.fields)}
+
+    def report(self, line: int, rule: str, message: str, *, column: int = 1) -> None:
+        self.diagnostics.append(Diagnostic(self.path, line, column, rule, "error", message))
+
+    def warn(self, line: int, rule: str, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self.path, line, 1, rule, "warning", message))
+
+    def run(self) -> Proof:
+        kernels = self._kernels()
+        self._check_header(kernels)
+        self._check_fields(kernels)
+        self._check_rules(kernels)
+        self.diagnostics.sort(key=lambda d: (d.line, d.column))
+        return Proof(self.diagnostics, self.proofs, self.state.count, kernels)
+
+    def _kernels(self) -> KernelRange:
+        """The kernels both texts (and ``kernel``) fit; a mismatch is reported."""
+        state, rollup = self.state, self.rollup
+        smaps_range = smaps_kernels(state.names, self.know)
+        rollup_range = rollup_kernels(list(rollup.fields), self.know)
+        # The header end dates the rollup too, when the smaps ends with the gate VMA.
+        _, ends = state.header()
+        if ends[True] != ends[False]:
+            if rollup.end == ends[True]:
+                rollup_range = (
+                    rollup_range.meet(
+                        KernelRange(ROLLUP_SINCE, (4, 18), ("the range ends with the gate VMA",))
+                    )
+                    or rollup_range
+                )
+            elif rollup.end == ends[False]:
+                rollup_range = (
+                    rollup_range.meet(
+                        KernelRange(
+                            GATE_EXCLUDED_SINCE, NEWEST, ("the range ends before the gate VMA",)
+                        )
+                    )
+                    or rollup_range
+                )
+        both = smaps_range.meet(rollup_range)
+        if self.kernel is not None:
+            version = parse_kernel(self.kernel)
+            for what, fitting in (("smaps", smaps_range), ("rollup", rollup_range)):
+                if not fitting.contains(version):
+                    self.report(
+                        rollup.line,
+                        "rollup-kernel-mismatch",
+                        f"the {what} cannot come from kernel {show_version(version)}: its "
+                        f"fields fit {fitting} ({fitting.why})",
+                    )
+            if both is not None and both.contains(version):
+                return KernelRange(version[:2], version[:2], both.evidence)
+            return smaps_range
+        if both is None:
+            self.report(
+                rollup.line,
+                "rollup-kernel-mismatch",
+                f"the smaps and the rollup come from different kernels: the smaps' fields fit "
+                f"{smaps_range} ({smaps_range.why}), the rollup's {rollup_range} "
+                f"({rollup_range.why})",
+            )
+            return smaps_range
+        return both
+
+    def _check_header(self, kernels: KernelRange) -> None:
+        rollup = self.rollup
+        start, ends = self.state.header()
+        allowed: dict[int, str] = {}
+        if kernels.hi[:2] >= GATE_EXCLUDED_SINCE:
+            allowed[ends[False]] = "the end of the last mapping before the gate VMA (4.19+)"
+        if kernels.lo[:2] < GATE_EXCLUDED_SINCE:
+            allowed.setdefault(
+                ends[True], "the end of the last entry, the gate VMA (4.14 to 4.18)"
+            )
+        if rollup.start != start:
+            self.report(
+                rollup.line,
+                "rollup-range",
+                f"the rollup's range starts at {rollup.start:08x}, the first mapping at "
+                f"{start:08x}",
+            )
+        if rollup.end not in allowed:
+            expected = " or ".join(f"{end:08x}, {why}" for end, why in allowed.items())
+            self.report(
+                rollup.line,
+                "rollup-range",
+                f"the rollup's range ends at {rollup.end:08x}; kernel {kernels} ends it at "
+                f"{expected}",
+                column=len(f"{rollup.start:08x}-") + 1,
+            )
+
+    def _check_fields(self, kernels: KernelRange) -> None:
+        state, know, rollup = self.state, self.know, self.rollup
+        lo_names = rollup_fields(state.names, kernels.lo, know)
+        hi_names = rollup_fields(state.names, kernels.hi, know)
+        possible, certain = set(lo_names) | set(hi_names), set(lo_names) & set(hi_names)
+        pss = rollup.fields.get("Pss")
+        found = bounds(state, [n for n in rollup.fields if n in possible], kernels, pss=pss)
+        for name, value in rollup.fields.items():
+            line = self.lines[name]
+            relation = know.relation(name, kernels)
+            bound = found.get(name)
+            self.proofs.append(FieldProof(name, value, bound, line))
+            if relation is None:
+                self.warn(
+                    line,
+                    "rollup-fields",
+                    f"{name} is not in the specification: how the kernel sums it is unknown "
+                    f"(the {_plural(state.count)} sum to {state.sums.get(name, 0)} kB); not "
+                    "checked",
+                )
+            elif name not in possible:
+                self.report(line, "rollup-fields", self._extra(name, relation, kernels))
+            elif bound is not None and value not in bound:
+                if relation == EXACT:
+                    self.report(
+                        line,
+                        "rollup-sum",
+                        f"{name} is {value} kB in the rollup, the {_plural(state.count)} sum to "
+                        f"{bound.lo} kB",
+                    )
+                else:
+                    self.report(
+                        line,
+                        "rollup-pss-bound",
+                        f"{name} is {value} kB in the rollup, outside {bound}: {bound.why}",
+                    )
+        order = {n: i for i, n in enumerate(hi_names + lo_names)}
+        for name in sorted(certain - rollup.fields.keys(), key=order.__getitem__):
+            self.report(
+                rollup.line,
+                "rollup-fields",
+                f"the rollup has no {name} line, which kernel {kernels} prints in the rollup of "
+                "this smaps",
+            )
+        for name in state.names:
+            if know.relation(name, kernels) is None and name not in rollup.fields:
+                self.warn(
+                    rollup.line,
+                    "rollup-fields",
+                    f"the smaps has {name}, a field not in the specification, and the rollup "
+                    "has no such line; not checked",
+                )
+
+    def _extra(self, name: str, relation: str, kernels: KernelRange) -> str:
+        if relation == NOT_IN_ROLLUP:
+            why = "no kernel prints it in smaps_rollup"
+        elif relation == ROLLUP_ONLY:
+            why = f"kernel {kernels} does not print it (first in {self._since(name)})"
+        else:
+            why = f"the smaps has no {name} line, and the rollup sums the smaps fields"
+        return f"{name} is in the rollup but cannot be in the rollup of this smaps: {why}"
+
+    def _since(self, name: str) -> str:
+        since = self.know.since.get(name)
+        return show_version(since) if since else "an unknown version"
+
+    def _check_rules(self, kernels: KernelRange) -> None:
+        """The ABI document's invariants of the rollup entry that name a rollup-only field (the
+        split of Pss): they tie those fields to the rollup's Pss."""
+        values = dict(self.rollup.fields)
+        for rule in self.know.rules:
+            if not rule.names <= values.keys():
+                continue
+            if all(where.meet(kernels) is None for where in rule.kernels):
+                continue
+            if rule.check(dict(values)) is not False:
+                continue
+            first = min(rule.names, key=self.lines.__getitem__)
+            shown = ", ".join(
+                f"{n} {values[n]} kB" for n in sorted(rule.names, key=self.lines.__getitem__)
+            )
+            self.report(
+                self.lines[first],
+                "rollup-pss-bound",
+                f"{rule.expr} does not hold ({shown}): invariant {rule.id} of the ABI document",
+            )

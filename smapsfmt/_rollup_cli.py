@@ -1,0 +1,296 @@
+"""The ``rollup`` and ``check`` commands: the smaps_rollup of a smaps, and the proof of a pair.
+
+``smapsfmt rollup SMAPS`` prints the rollup in the kernel's own layout. A field that the smaps
+determines is printed as the kernel prints it; a field it leaves open (a fixed-point sum such as
+Pss, or a rollup-only field such as Pss_File) is printed as ``LO..HI``, the interval the
+kernel's value lies in, right-aligned where the kernel puts the number, so that a ``diff``
+against the real smaps_rollup shows only those lines; a field with a known kernel bug on that
+kernel is printed as ``?``. ``--format json`` gives ``{"mappings", "start", "end", "fields",
+"intervals"}``: ``fields`` has every rollup field in kB (for an open field, the low end of its
+interval), ``intervals`` maps each open field to ``[LO, HI]`` (``HI`` null: no bound).
+
+``smapsfmt check SMAPS ROLLUP`` proves or refutes, field by field, that ROLLUP is what the
+kernel prints for SMAPS. Both read the smaps incrementally (constant memory in its size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from ._aggregate import Interval, Proof, Summary
+    from ._model import Mapping
+
+_CHUNK = 1 << 20
+
+
+def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+    """Register ``rollup`` and ``check`` (called by ``_cli.build_parser``)."""
+    rollup = commands.add_parser(
+        "rollup", help="compute the smaps_rollup that the kernel prints for a smaps",
+        description="Print the smaps_rollup that the kernel which printed SMAPS_FILE ('-' for "
+        "standard input) prints for it, in that kernel's layout. Fields the smaps does not "
+        "determine (fixed-point sums such as Pss, rollup-only fields such as Pss_File) are "
+        "printed as LO..HI, the interval the kernel's value lies in; '?' marks a field with a "
+        "known kernel bug on that kernel. Notes go to stderr.",
+    )  # fmt: skip
+    rollup.add_argument("smaps", metavar="SMAPS_FILE")
+    rollup.add_argument(
+        "--kernel", metavar="VERSION",
+        help="the kernel that printed SMAPS_FILE, for example 4.14 (default: the newest whose "
+        "smaps has these fields)",
+    )  # fmt: skip
+    rollup.add_argument("--format", choices=("text", "json"), default="text")
+    rollup.set_defaults(run=_cmd_rollup)
+
+    check = commands.add_parser(
+        "check", help="prove or refute that a smaps_rollup is the sum of a smaps",
+        description="Prove, field by field, that ROLLUP_FILE is the smaps_rollup that the "
+        "kernel prints for SMAPS_FILE, with the kernel's arithmetic: fields summed in bytes "
+        "must be equal; fixed-point fields (Pss, Pss_Dirty, SwapPss, Locked) must lie in the "
+        "interval of the kernel's PSS_SHIFT arithmetic; rollup-only fields within their "
+        "bounds; the header range as that kernel computes it. Violations print as "
+        "ROLLUP:LINE:COL: RULE: message; exit 0 when consistent, 1 when not.",
+    )  # fmt: skip
+    check.add_argument("smaps", metavar="SMAPS_FILE")
+    check.add_argument("rollup", metavar="ROLLUP_FILE")
+    check.add_argument(
+        "--kernel", metavar="VERSION",
+        help="the kernel that printed both files (default: any kernel both fit)",
+    )  # fmt: skip
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.set_defaults(run=_cmd_check)
+
+
+# --- reading the smaps as a stream ---------------------------------------------------------------
+
+
+@dataclass
+class _Source:
+    """The smaps input, read in pieces; the first piece is kept to learn the layout."""
+
+    name: str
+    handle: BinaryIO
+    head: bytes = b""
+    pieces: int = 0
+
+    def chunks(self) -> Iterator[bytes]:
+        from ._cli import UsageError
+
+        while True:
+            try:
+                chunk = self.handle.read(_CHUNK)
+            except OSError as exc:
+                raise UsageError(f"cannot read {self.name}: {exc.strerror or exc}") from None
+            if not chunk:
+                return
+            if not self.pieces:
+                self.head = chunk
+            self.pieces += 1
+            yield chunk
+
+
+def _open(name: str) -> _Source:
+    from ._cli import UsageError, display_name
+
+    if name == "-":
+        return _Source(display_name(name), sys.stdin.buffer)
+    try:
+        return _Source(name, open(name, "rb"))  # closed by the command
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def _mappings(source: _Source) -> Iterator[Mapping]:
+    """The mappings of the smaps, one at a time."""
+    from . import _parser
+
+    # The streaming parser, when this smapsfmt has it; else the whole text at once (the
+    # result is the same, only the memory is not constant).
+    iter_smaps = getattr(_parser, "iter_smaps", None)
+    if iter_smaps is not None:
+        yield from iter_smaps(source.chunks(), path=source.name)
+    else:  # pragma: no cover - older parser without iter_smaps
+        yield from _parser.parse_smaps(b"".join(source.chunks()), path=source.name)
+
+
+# --- the kernel's layout ------------------------------------------------------------------------
+
+_FIELD_LINE = re.compile(rb"^([A-Za-z][A-Za-z0-9_]*):( +)(\d+) kB$", re.MULTILINE)
+_HEADER = re.compile(
+    rb"^[0-9a-f]{8,}-[0-9a-f]{8,} [-r][-w][-x][sp] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ \d+ ( *)(\S?)",
+    re.MULTILINE,
+)
+
+
+@dataclass
+class Layout:
+    """How the kernel that printed a smaps lays out its lines, learnt from that smaps: the
+    column of names in headers, and each field's label and value width. smaps and smaps_rollup
+    print their field lines with the same format strings (task_mmu.c 4.14.78 show_smap, 4.19+
+    __show_smap), and the rollup header with the same padding (show_vma_header_prefix,
+    seq_pad)."""
+
+    name_column: int = 73  # 25 + 6 * sizeof(void *) on 64-bit kernels (task_mmu.c seq_setwidth)
+    widths: dict[str, tuple[int, int]] = field(default_factory=dict)  # label length, width
+
+    @classmethod
+    def learn(cls, head: bytes) -> Layout:
+        layout = cls()
+        for match in _HEADER.finditer(head):
+            if match.group(2):  # a named mapping: the name starts at the padded column
+                prefix = match.start(1) - match.start()
+                column = match.end(1) - match.start()
+                if column > prefix + 1:
+                    layout.name_column = column
+                    break
+        for match in _FIELD_LINE.finditer(head):
+            name = match.group(1).decode("ascii")
+            if name in layout.widths:
+                continue
+            total = len(match.group(0)) - len(" kB")
+            label = max(len(name) + 2, min(16, total - 8))
+            layout.widths[name] = (label, max(total - label, 1))
+        return layout
+
+    def line(self, name: str, value: str) -> str:
+        """``Name:`` padded to the label length, then the value right-aligned in the width:
+        16 and 8 by default (task_mmu.c: SEQ_PUT_DEC(..., 8) and 16-character labels)."""
+        label, width = self.widths.get(name, (max(16, len(name) + 2), 8))
+        return f"{name + ':':<{label}}{value:>{width}} kB"
+
+    def header(self, start: int, end: int) -> str:
+        prefix = f"{start:08x}-{end:08x} ---p 00000000 00:00 0 "
+        return prefix + " " * max(self.name_column - len(prefix), 1) + "[rollup]"
+
+
+def render(summary: Summary, layout: Layout) -> str:
+    """The rollup text: the kernel's bytes for every determined field, LO..HI or ? else."""
+    lines = [layout.header(summary.start, summary.end)]
+    lines += [layout.line(name, bound.text) for name, bound in summary.fields.items()]
+    return "\n".join(lines) + "\n"
+
+
+# --- rollup ------------------------------------------------------------------------------------
+
+
+def _cmd_rollup(args: argparse.Namespace) -> int:
+    from ._aggregate import KernelMismatch, parse_kernel, summarize
+    from ._cli import EXIT_INVALID, EXIT_OK, UsageError, _err, _out
+    from ._errors import SmapsSyntaxError
+
+    if args.kernel is not None:
+        try:
+            parse_kernel(args.kernel)
+        except ValueError as exc:
+            raise UsageError(f"--kernel: {exc}") from None
+    source = _open(args.smaps)
+    try:
+        summary = summarize(_mappings(source), kernel=args.kernel)
+    except SmapsSyntaxError as exc:
+        _out(f"{exc.location}: syntax: {exc.msg}\n")
+        return EXIT_INVALID
+    except KernelMismatch as exc:
+        _out(f"{source.name}:1:1: rollup-kernel-mismatch: {exc}\n")
+        return EXIT_INVALID
+    finally:
+        source.handle.close()
+    for note in _notes(summary):
+        _err(f"smapsfmt: note: {note}\n")
+    if args.format == "json":
+        _out(json.dumps(summary.to_jsonable(), indent=1) + "\n")
+    else:
+        _out(render(summary, Layout.learn(source.head)))
+    return EXIT_OK
+
+
+def _notes(summary: Summary) -> list[str]:
+    notes = list(summary.notes)
+    if summary.unknown:
+        notes.append(
+            f"left out {', '.join(summary.unknown)}: not in the specification, so how the "
+            "kernel sums them is unknown"
+        )
+    open_fields = [n for n, b in summary.fields.items() if not b.exact]
+    if open_fields:
+        notes.append(
+            f"{', '.join(open_fields)}: not determined by the smaps; printed as LO..HI, the "
+            "interval the kernel's value lies in ('?': a known kernel bug; see 'smapsfmt check')"
+        )
+    return notes
+
+
+# --- check -------------------------------------------------------------------------------------
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from ._aggregate import check, parse_kernel
+    from ._cli import EXIT_INVALID, EXIT_OK, UsageError, _out, display_name, read_input
+    from ._errors import SmapsSyntaxError
+    from ._parser import parse_rollup
+
+    if args.kernel is not None:
+        try:
+            parse_kernel(args.kernel)
+        except ValueError as exc:
+            raise UsageError(f"--kernel: {exc}") from None
+    if args.smaps == "-" and args.rollup == "-":
+        raise UsageError("only one of SMAPS_FILE and ROLLUP_FILE can be standard input")
+    rollup_data = read_input(args.rollup)
+    rollup_path = display_name(args.rollup)
+    source = _open(args.smaps)
+    try:
+        rollup = parse_rollup(rollup_data, path=rollup_path)
+        proof = check(_mappings(source), rollup, kernel=args.kernel, path=rollup_path)
+    except SmapsSyntaxError as exc:
+        _out(f"{exc.location}: syntax: {exc.msg}\n")
+        return EXIT_INVALID
+    finally:
+        source.handle.close()
+    errors = [d for d in proof.diagnostics if d.severity == "error"]
+    if args.format == "json":
+        _out(json.dumps([d.to_json() for d in proof.diagnostics], indent=1) + "\n")
+    else:
+        _out(_proof_text(proof, source.name, rollup_path))
+    return EXIT_INVALID if errors else EXIT_OK
+
+
+def _proof_text(proof: Proof, smaps_name: str, rollup_name: str) -> str:
+    out = [d.render() for d in proof.diagnostics]
+    width = max((len(p.name) for p in proof.fields), default=0) + 1
+    for item in proof.fields:
+        shown = "absent" if item.value is None else f"{item.value} kB"
+        verdict = "holds" if item.holds else "VIOLATED" if item.checked else "not checked"
+        out.append(f"  {item.name + ':':<{width}} {shown:>11}  {_relation(item.bound)}  {verdict}")
+    errors = sum(d.severity == "error" for d in proof.diagnostics)
+    plural = "s" if proof.mappings != 1 else ""
+    if errors:
+        out.append(
+            f"{rollup_name}: NOT the rollup of {smaps_name} ({proof.mappings} mapping{plural}, "
+            f"kernel {proof.kernels}): {errors} violation{'s' if errors != 1 else ''}"
+        )
+    else:
+        proven = sum(p.holds for p in proof.fields)
+        unchecked = len(proof.fields) - proven
+        out.append(
+            f"{rollup_name}: consistent with {smaps_name} ({proof.mappings} mapping{plural}, "
+            f"kernel {proof.kernels}): {proven} of {len(proof.fields)} fields proven"
+            + (f", {unchecked} not checked" if unchecked else "")
+        )
+    return "\n".join(out) + "\n"
+
+
+def _relation(bound: Interval | None) -> str:
+    if bound is None:
+        return "no relation known"
+    if bound.hi is None:
+        return "known kernel bug: not checked"
+    if bound.exact:
+        return f"= {bound.lo} kB"
+    return f"in [{bound.lo}, {bound.hi}]"

@@ -1,0 +1,536 @@
+"""The aggregator: every real smaps/smaps_rollup pair proven consistent with the kernel's
+arithmetic, every tampered pair refuted with the field named, and `smapsfmt rollup` equal to
+the kernel's smaps_rollup for every field that smaps determines.
+
+Tampered pairs are made here from the real captures: one value of the rollup changed (the text
+edited in place, the kernel's layout kept), one mapping removed from the smaps, or the files of
+two different kernels paired."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import EXTERNAL, LIVE, VALID, fixture_id, run_cli
+
+import smapsfmt
+from smapsfmt import _aggregate
+from smapsfmt._abi import load_abi
+from smapsfmt._aggregate import check, knowledge_from, show_version, summarize
+from smapsfmt._parser import iter_smaps
+from smapsfmt._rollup_cli import Layout, render
+
+
+def _pairs() -> list[Path]:
+    """Every folder of the corpus that holds a smaps and its smaps_rollup."""
+    found = sorted(p.parent for p in VALID.rglob("smaps_rollup") if (p.parent / "smaps").exists())
+    if len(found) < 14:  # 4 external pairs and 10 live ones: a shrinking corpus is an error
+        raise RuntimeError(f"only {len(found)} smaps/smaps_rollup pairs under {VALID}")
+    return found
+
+
+PAIRS = _pairs()
+PCP1 = EXTERNAL / "pcp/procpid-5.5.7-root-007/proc/1"
+PROMETHEUS = EXTERNAL / "prometheus-procfs/fixtures/proc/26231"
+LIVE_SLEEP = LIVE / "6.18/sleep"
+
+
+def _ids(pairs: list[Path]) -> list[str]:
+    return [fixture_id(p) for p in pairs]
+
+
+def load(folder: Path) -> tuple[smapsfmt.Smaps, bytes]:
+    return smapsfmt.parse_smaps((folder / "smaps").read_bytes()), (
+        folder / "smaps_rollup"
+    ).read_bytes()
+
+
+def tamper(rollup_text: bytes, name: str, value: int) -> bytes:
+    """The rollup text with ``name``'s value replaced, right-aligned as the kernel does."""
+    pattern = re.compile(rb"^(" + name.encode() + rb":\s*?)( *)(\d+)( kB)$", re.MULTILINE)
+    match = pattern.search(rollup_text)
+    assert match is not None, name
+    label, blanks, digits = match.group(1), match.group(2), match.group(3)
+    width = len(blanks) + len(digits)
+    new = label + str(value).encode().rjust(width) + match.group(4)
+    return rollup_text[: match.start()] + new + rollup_text[match.end() :]
+
+
+def errors(proof: _aggregate.Proof) -> list[smapsfmt._diagnostics.Diagnostic]:  # type: ignore[name-defined]
+    return [d for d in proof.diagnostics if d.severity == "error"]
+
+
+# --- every real pair is consistent ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", PAIRS, ids=_ids(PAIRS))
+def test_every_real_pair_is_proven_consistent(folder: Path) -> None:
+    smaps, rollup_text = load(folder)
+    rollup = smapsfmt.parse_rollup(rollup_text)
+    proof = check(smaps, rollup, path="smaps_rollup")
+    assert proof.diagnostics == []
+    assert smapsfmt.check_rollup(smaps, rollup) == []
+    assert [p.name for p in proof.fields] == list(rollup.fields)
+    # Every field is checked, except where the ABI document marks the kernel's rollup value
+    # unreliable (4.14-4.18: Swap, Locked).
+    unchecked = [p.name for p in proof.fields if not p.checked]
+    expected = ["Swap", "Locked"] if folder == PROMETHEUS else []
+    assert unchecked == expected
+    assert all(p.holds for p in proof.fields if p.checked)
+
+
+def test_the_cli_proves_every_real_pair() -> None:
+    for folder in PAIRS:
+        result = run_cli("check", str(folder / "smaps"), str(folder / "smaps_rollup"))
+        assert result.returncode == 0, (folder, result.stdout, result.stderr)
+        last = result.stdout.decode().splitlines()[-1]
+        assert f"consistent with {folder / 'smaps'}" in last, last
+        assert result.stderr == b""
+
+
+def test_pss_is_summed_in_fixed_point_not_from_the_printed_values() -> None:
+    """The premise, on real captures: the rollup Pss is above the sum of the smaps values
+    (which a plain sum would call wrong), and inside the stated interval."""
+    above = 0
+    for folder in PAIRS:
+        smaps, rollup_text = load(folder)
+        rollup = smapsfmt.parse_rollup(rollup_text)
+        total = sum(m.pss or 0 for m in smaps)
+        bound = summarize(smaps).fields["Pss"]
+        assert bound.lo == total
+        assert rollup.pss in bound
+        above += rollup.pss > total  # type: ignore[operator]
+    assert above >= 12
+
+
+# --- tampered pairs are refuted, naming the field ------------------------------------------------
+
+
+def _exact_fields(folder: Path) -> Iterator[str]:
+    smaps, rollup_text = load(folder)
+    rollup = smapsfmt.parse_rollup(rollup_text)
+    proof = check(smaps, rollup)
+    for item in proof.fields:
+        if item.bound is not None and item.bound.exact and item.bound.hi is not None:
+            yield item.name
+
+
+@pytest.mark.parametrize("folder", PAIRS, ids=_ids(PAIRS))
+def test_each_exact_field_off_by_one_kb_is_refuted(folder: Path) -> None:
+    smaps, rollup_text = load(folder)
+    fields = list(_exact_fields(folder))
+    assert "Rss" in fields and "Private_Dirty" in fields
+    original = smapsfmt.parse_rollup(rollup_text)
+    for name in fields:
+        for delta in (1, -1):
+            value = original.fields[name] + delta
+            if value < 0:
+                continue
+            rollup = smapsfmt.parse_rollup(tamper(rollup_text, name, value))
+            found = errors(check(smaps, rollup, path="R"))
+            rules = {(d.rule, d.line) for d in found}
+            line = original.line + 1 + list(original.fields).index(name)
+            assert ("rollup-sum", line) in rules or ("rollup-pss-bound", line) in rules, (
+                name,
+                delta,
+                found,
+            )
+            named = [d for d in found if d.line == line]
+            assert named[0].message.startswith(f"{name} is {value} kB in the rollup"), named
+
+
+@pytest.mark.parametrize("folder", PAIRS, ids=_ids(PAIRS))
+def test_fixed_point_fields_outside_their_interval_are_refuted(folder: Path) -> None:
+    smaps, rollup_text = load(folder)
+    original = smapsfmt.parse_rollup(rollup_text)
+    bounds = check(smaps, original).fields
+    tried = 0
+    for item in bounds:
+        bound = item.bound
+        if bound is None or bound.hi is None or bound.exact:
+            continue
+        tried += 1
+        line = item.line
+        for value in (bound.hi + 1, bound.lo - 1):
+            if value < 0:
+                continue
+            rollup = smapsfmt.parse_rollup(tamper(rollup_text, item.name, value))
+            found = [d for d in errors(check(smaps, rollup, path="R")) if d.line == line]
+            assert found, (item.name, value)
+            assert found[0].rule == "rollup-pss-bound"
+            assert found[0].message.startswith(
+                f"{item.name} is {value} kB in the rollup, outside [{bound.lo}, {bound.hi}] kB: "
+            )
+        # One kB off stays consistent exactly when it stays inside the interval.
+        for value in (item.value + 1, item.value - 1):  # type: ignore[operator]
+            rollup = smapsfmt.parse_rollup(tamper(rollup_text, item.name, value))
+            refuted = any(d.line == line for d in errors(check(smaps, rollup)))
+            split = item.name in ("Pss_Anon", "Pss_File", "Pss_Shmem", "Pss")
+            if not split:
+                assert refuted == (value not in bound), (item.name, value, bound)
+            elif value not in bound:
+                assert refuted
+    if folder != PROMETHEUS:  # 4.14-era: every Pss there is whole (no shared pages)
+        assert tried >= 1
+
+
+def test_pss_above_the_bound_message_states_the_interval() -> None:
+    smaps, rollup_text = load(PCP1)
+    rollup = smapsfmt.parse_rollup(tamper(rollup_text, "Pss", 7018))
+    found, *others = errors(check(smaps, rollup, path="ROLLUP"))
+    # the three parts of Pss no longer add up to it either (invariant rollup-pss-split)
+    assert [d.message.split(":")[-1] for d in others] == [
+        " invariant rollup-pss-split of the ABI document"
+    ]
+    assert found.render() == (
+        "ROLLUP:3:1: rollup-pss-bound: Pss is 7018 kB in the rollup, outside [6998, 7017] kB: "
+        "the kernel sums Pss in fixed point (PSS_SHIFT 12) and truncates once, smaps truncates "
+        "each of the 233 mappings: from their sum, 6998 kB, to 19 kB more (20 mappings can "
+        "carry a fraction of a kB)"
+    )
+
+
+def test_rss_off_by_one_message() -> None:
+    smaps, rollup_text = load(PCP1)
+    rollup = smapsfmt.parse_rollup(tamper(rollup_text, "Rss", 10544))
+    (found,) = errors(check(smaps, rollup, path="ROLLUP"))
+    assert found.render() == (
+        "ROLLUP:2:1: rollup-sum: Rss is 10544 kB in the rollup, the 233 mappings sum to 10540 kB"
+    )
+
+
+def test_rollup_only_fields_beyond_their_bounds_are_refuted() -> None:
+    smaps, rollup_text = load(PCP1)
+    # pcp/1: Pss_Anon is pinned by the per-mapping split, Pss_Shmem by the absence of any
+    # mapping that can map shmem (no file on a device with major 0).
+    bounds = {p.name: p.bound for p in check(smaps, smapsfmt.parse_rollup(rollup_text)).fields}
+    assert (bounds["Pss_Anon"].lo, bounds["Pss_Anon"].hi) == (6056, 6056)  # type: ignore[union-attr]
+    assert (bounds["Pss_Shmem"].lo, bounds["Pss_Shmem"].hi) == (0, 0)  # type: ignore[union-attr]
+    for name, value in (("Pss_Anon", 6057), ("Pss_Anon", 6055), ("Pss_Shmem", 1)):
+        rollup = smapsfmt.parse_rollup(tamper(rollup_text, name, value))
+        found = errors(check(smaps, rollup))
+        assert any(d.message.startswith(f"{name} is {value} kB in the rollup") for d in found)
+    # Pss_File one above: the three parts then exceed Pss (invariant rollup-pss-split).
+    rollup = smapsfmt.parse_rollup(tamper(rollup_text, "Pss_File", 951))
+    found = errors(check(smaps, rollup))
+    assert [d.rule for d in found] == ["rollup-pss-bound", "rollup-pss-bound"]
+    assert "invariant rollup-pss-split" in found[0].message
+    assert "Pss_File 951 kB" in found[0].message
+
+
+@pytest.mark.parametrize("folder", PAIRS, ids=_ids(PAIRS))
+def test_a_mapping_removed_is_refuted(folder: Path) -> None:
+    smaps, rollup_text = load(folder)
+    rollup = smapsfmt.parse_rollup(rollup_text)
+    biggest = max(range(len(smaps)), key=lambda i: smaps[i].rss or 0)
+    removed = smaps[biggest]
+    fewer = [m for i, m in enumerate(smaps) if i != biggest]
+    found = errors(check(fewer, rollup, path="R"))
+    rss = [d for d in found if d.rule == "rollup-sum" and d.message.startswith("Rss is ")]
+    assert rss, found
+    assert rss[0].message == (
+        f"Rss is {rollup.rss} kB in the rollup, the {len(fewer)} mappings sum to "
+        f"{rollup.rss - removed.rss} kB"  # type: ignore[operator]
+    )
+
+
+def test_a_smaps_and_a_rollup_of_different_kernels_are_reported() -> None:
+    smaps_618, rollup_618 = load(LIVE_SLEEP)
+    smaps_55, rollup_55 = load(PCP1)
+    # 5.5 smaps with a 6.18 rollup: the rollup has Pss_Dirty and KSM.
+    proof = check(smaps_55, smapsfmt.parse_rollup(rollup_618), path="R")
+    rules = [d.rule for d in errors(proof)]
+    assert rules[0] == "rollup-kernel-mismatch"
+    assert errors(proof)[0].message == (
+        "the smaps and the rollup come from different kernels: the smaps' fields fit 5.4 to "
+        "5.19 (KernelPageSize right after Size (4.14+); THPeligible (5.0+); FilePmdMapped "
+        "(5.4+); no Pss_Dirty (before 6.0)), the rollup's 6.6 or later (Pss_Anon (5.3+); "
+        "FilePmdMapped (5.4+); Pss_Dirty (6.0+); KSM (6.6+))"
+    )
+    extra = {d.message.split(" ", 1)[0] for d in errors(proof) if d.rule == "rollup-fields"}
+    assert extra == {"Pss_Dirty", "KSM"}
+    # 6.18 smaps with a 5.5 rollup: the rollup lacks Pss_Dirty and KSM.
+    proof = check(smaps_618, smapsfmt.parse_rollup(rollup_55), path="R")
+    missing = [d.message for d in errors(proof) if d.rule == "rollup-fields"]
+    assert any("no Pss_Dirty line" in m for m in missing)
+    assert any("no KSM line" in m for m in missing)
+    assert errors(proof)[0].rule == "rollup-kernel-mismatch"
+
+
+def test_a_field_the_rollup_never_prints_is_reported() -> None:
+    smaps, rollup_text = load(LIVE_SLEEP)
+    text = rollup_text.replace(b"Rss:", b"Size:                  8 kB\nRss:", 1)
+    found = errors(check(smaps, smapsfmt.parse_rollup(text), path="R"))
+    assert [d.render() for d in found] == [
+        "R:2:1: rollup-fields: Size is in the rollup but cannot be in the rollup of this "
+        "smaps: no kernel prints it in smaps_rollup"
+    ]
+
+
+def test_the_header_range_is_checked_with_the_gate_rule() -> None:
+    smaps, rollup_text = load(LIVE_SLEEP)
+    rollup = smapsfmt.parse_rollup(rollup_text)
+    last_real = smaps[-2]
+    assert smaps[-1].pathname == b"[vsyscall]" and rollup.end == last_real.end
+    gate_end = rollup_text.replace(f"-{rollup.end:x} ".encode(), b"-ffffffffff601000 ", 1)
+    found = errors(check(smaps, smapsfmt.parse_rollup(gate_end), path="R"))
+    assert [d.rule for d in found] == ["rollup-range"]
+    assert found[0].column == len(f"{rollup.start:x}-") + 1
+    assert found[0].message == (
+        f"the rollup's range ends at ffffffffff601000; kernel 6.6 or later ends it at "
+        f"{rollup.end:08x}, the end of the last mapping before the gate VMA (4.19+)"
+    )
+    # 4.14-4.18 end it at the gate VMA: the prometheus capture does, and is consistent.
+    prometheus, prometheus_rollup = load(PROMETHEUS)
+    proof = check(prometheus, smapsfmt.parse_rollup(prometheus_rollup))
+    assert str(proof.kernels) == "4.14 to 4.18"
+    assert "the range ends with the gate VMA" in proof.kernels.evidence
+
+
+def test_a_kernel_version_that_cannot_have_printed_the_pair_is_reported() -> None:
+    smaps, rollup_text = load(PCP1)
+    proof = check(smaps, smapsfmt.parse_rollup(rollup_text), kernel="6.18", path="R")
+    assert [d.rule for d in errors(proof)] == ["rollup-kernel-mismatch"] * 2
+    assert check(smaps, smapsfmt.parse_rollup(rollup_text), kernel="5.5.7").diagnostics == []
+
+
+def test_the_field_knowledge_comes_from_the_abi_document() -> None:
+    """A copy of the document that calls Pss an exact sum makes a real pair inconsistent."""
+    smaps, rollup_text = load(PCP1)
+    rollup = smapsfmt.parse_rollup(rollup_text)
+    text = load_abi().files["smaps"]
+    entry = text.index("What:\t\t/proc/pid/smaps: Pss\n")
+    at = text.index(":Rollup: fixed-point-sum", entry)
+    changed = text[:at] + ":Rollup: exact-sum" + text[at + len(":Rollup: fixed-point-sum") :]
+    know = knowledge_from(load_abi(changed))
+    found = errors(check(smaps, rollup, know=know, path="R"))
+    assert [d.render() for d in found] == [
+        "R:3:1: rollup-sum: Pss is 7006 kB in the rollup, the 233 mappings sum to 6998 kB"
+    ]
+    # and the caps come from its invariants: without "Pss <= Rss", K is every mapping
+    uncapped = text.replace(":Invariant smaps-pss-le-rss: Pss <= Rss", ":Invariant x: Pss >= 0")
+    bound = summarize(smaps, know=knowledge_from(load_abi(uncapped))).fields["Pss"]
+    assert (bound.lo, bound.hi) == (6998, 6998 + 233 - 1)
+
+
+# --- smapsfmt rollup ---------------------------------------------------------------------------
+
+
+def _kernel_of(folder: Path) -> str:
+    """The kernel both files of a pair fit, as the checker dates them."""
+    smaps, rollup_text = load(folder)
+    return show_version(check(smaps, smapsfmt.parse_rollup(rollup_text)).kernels.lo)
+
+
+_INTERVAL = re.compile(r"^(\S+:) +(\d+)\.\.(\d+) kB$")
+
+
+@pytest.mark.parametrize("folder", PAIRS, ids=_ids(PAIRS))
+def test_rollup_output_is_the_kernels_for_every_determined_field(folder: Path) -> None:
+    smaps_bytes = (folder / "smaps").read_bytes()
+    real = (folder / "smaps_rollup").read_text("latin-1").splitlines()
+    summary = summarize(smapsfmt.parse_smaps(smaps_bytes), kernel=_kernel_of(folder))
+    ours = render(summary, Layout.learn(smaps_bytes)).splitlines()
+    assert len(ours) == len(real)
+    assert ours[0] == real[0]  # the header, range and padding
+    open_lines = 0
+    for mine, theirs in zip(ours[1:], real[1:], strict=True):
+        name = theirs.split(":", 1)[0]
+        bound = summary.fields[name]
+        if bound.exact:
+            assert mine == theirs
+            continue
+        open_lines += 1
+        value = int(theirs.split()[1])
+        if bound.hi is None:  # unreliable on this kernel
+            assert mine.split()[1] == "?" and mine.index("?") == theirs.index(" kB") - 1
+            continue
+        match = _INTERVAL.match(mine)
+        assert match is not None, mine
+        assert int(match.group(2)) <= value <= int(match.group(3))
+        # where the kernel right-aligns the value in 8 columns after a 16-character label
+        label = theirs[: len(theirs) - len(" kB") - 8]
+        assert mine == label + f"{match.group(2)}..{match.group(3)}".rjust(8) + " kB"
+    assert open_lines == sum(not b.exact for b in summary.fields.values())
+
+
+def test_rollup_cli_equals_the_kernels_rollup_but_for_the_stated_intervals() -> None:
+    result = run_cli("rollup", str(PCP1 / "smaps"))
+    assert result.returncode == 0
+    real = (PCP1 / "smaps_rollup").read_bytes().splitlines()
+    ours = result.stdout.splitlines()
+    differ = [(a, b) for a, b in zip(ours, real, strict=True) if a != b]
+    assert differ == [
+        (b"Pss:            6998..7017 kB", b"Pss:                7006 kB"),
+        (b"Pss_File:       942..961 kB", b"Pss_File:            950 kB"),
+        (b"SwapPss:        691..749 kB", b"SwapPss:             717 kB"),
+    ]
+    assert result.stderr.decode() == (
+        "smapsfmt: note: Pss, Pss_File, SwapPss: not determined by the smaps; printed as "
+        "LO..HI, the interval the kernel's value lies in ('?': a known kernel bug; see "
+        "'smapsfmt check')\n"
+    )
+
+
+def test_rollup_header_follows_the_kernel_asked_for() -> None:
+    real = (PROMETHEUS / "smaps_rollup").read_bytes().splitlines()
+    old = run_cli("rollup", "--kernel", "4.14", str(PROMETHEUS / "smaps"))
+    assert old.returncode == 0
+    assert old.stdout.splitlines()[0] == real[0]  # ends at ffffffffff601000, the gate VMA
+    new = run_cli("rollup", str(PROMETHEUS / "smaps"))
+    assert new.stdout.splitlines()[0] == (
+        b"00400000-7ffc07fa3000 ---p 00000000 00:00 0                              [rollup]"
+    )
+    assert b"fit kernels 4.14 to 4.20" in new.stderr
+    assert b"4.14 ends the range at ffffffffff601000" in new.stderr
+
+
+def test_rollup_json() -> None:
+    result = run_cli("rollup", "--format", "json", str(LIVE_SLEEP / "smaps"))
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    real = smapsfmt.parse_rollup((LIVE_SLEEP / "smaps_rollup").read_bytes())
+    assert list(data) == ["mappings", "start", "end", "fields", "intervals"]
+    assert data["mappings"] == 37
+    assert (data["start"], data["end"]) == (f"{real.start:08x}", f"{real.end:08x}")
+    assert list(data["fields"]) == list(real.fields)
+    for name, value in data["fields"].items():
+        if name in data["intervals"]:
+            lo, hi = data["intervals"][name]
+            assert value == lo <= real.fields[name] <= hi
+        else:
+            assert value == real.fields[name], name
+    assert set(data["intervals"]) == {"Pss", "Pss_File"}
+
+
+def test_aggregate_returns_the_rollup_model() -> None:
+    smaps, rollup_text = load(LIVE_SLEEP)
+    real = smapsfmt.parse_rollup(rollup_text)
+    ours = smapsfmt.aggregate(smaps)
+    assert isinstance(ours, smapsfmt.Rollup)
+    assert (ours.start, ours.end, ours.pathname, ours.perms) == (
+        real.start, real.end, b"[rollup]", "---p",
+    )  # fmt: skip
+    assert list(ours.fields) == list(real.fields)
+    assert ours.fields["Rss"] == real.fields["Rss"]
+    assert ours.fields["Pss"] == sum(m.pss or 0 for m in smaps) < real.fields["Pss"]
+    with pytest.raises(ValueError, match=r"cannot come from kernel 4\.19"):
+        smapsfmt.aggregate(smaps, kernel="4.19")
+
+
+def test_aggregate_streams_one_pass_over_any_iterable() -> None:
+    data = (LIVE / "6.18/many-small/smaps").read_bytes()
+    whole = summarize(smapsfmt.parse_smaps(data))
+    pieces = (data[i : i + 4096] for i in range(0, len(data), 4096))
+    consumed = 0
+
+    def counted() -> Iterator[smapsfmt.Mapping]:
+        nonlocal consumed
+        for mapping in iter_smaps(pieces):
+            consumed += 1
+            yield mapping
+
+    streamed = summarize(counted())
+    assert consumed == 3161
+    assert streamed == whole
+
+
+def test_an_empty_smaps_has_the_empty_rollup() -> None:
+    """No mapping: the header 00000000-00000000 (task_mmu.c 6.1+). A kernel thread's smaps is
+    empty too, but it has no smaps_rollup at all (ESRCH)."""
+    summary = summarize(smapsfmt.parse_smaps(b""))
+    assert (summary.mappings, summary.start, summary.end) == (0, 0, 0)
+    # without a mapping, the smaps does not show which fields its kernel prints
+    assert summary.fields == {}
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def test_check_cli_refutes_with_exit_1_and_located_diagnostics(tmp_path: Path) -> None:
+    rollup = tmp_path / "smaps_rollup"
+    rollup.write_bytes(tamper((PCP1 / "smaps_rollup").read_bytes(), "Rss", 10541))
+    result = run_cli("check", str(PCP1 / "smaps"), str(rollup))
+    assert result.returncode == 1
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == (
+        f"{rollup}:2:1: rollup-sum: Rss is 10541 kB in the rollup, the 233 mappings sum to "
+        "10540 kB"
+    )
+    assert "  Rss:" in lines[1] and lines[1].endswith("VIOLATED")
+    assert lines[-1].startswith(f"{rollup}: NOT the rollup of {PCP1 / 'smaps'}")
+    as_json = run_cli("check", "--format", "json", str(PCP1 / "smaps"), str(rollup))
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout) == [
+        {
+            "path": str(rollup),
+            "line": 2,
+            "column": 1,
+            "rule": "rollup-sum",
+            "severity": "error",
+            "message": "Rss is 10541 kB in the rollup, the 233 mappings sum to 10540 kB",
+        }
+    ]
+
+
+def test_check_cli_json_when_consistent_is_an_empty_list() -> None:
+    result = run_cli("check", "--format", "json", str(PCP1 / "smaps"), str(PCP1 / "smaps_rollup"))
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == []
+
+
+def test_check_cli_reads_the_smaps_from_stdin() -> None:
+    result = run_cli(
+        "check", "-", str(LIVE_SLEEP / "smaps_rollup"), stdin=(LIVE_SLEEP / "smaps").read_bytes()
+    )
+    assert result.returncode == 0, result.stdout
+    assert "consistent with <stdin> (37 mappings" in result.stdout.decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["rollup", "/nonexistent"], "cannot read /nonexistent: No such file or directory"),
+        (["check", str(PCP1 / "smaps"), "/nonexistent"], "cannot read /nonexistent"),
+        (["check", "/nonexistent", str(PCP1 / "smaps_rollup")], "cannot read /nonexistent"),
+        (["rollup", "--kernel", "latest", str(PCP1 / "smaps")], "--kernel: not a kernel version"),
+        (["check", "-", "-"], "only one of SMAPS_FILE and ROLLUP_FILE can be standard input"),
+        (["check", str(PCP1 / "smaps")], "the following arguments are required: ROLLUP_FILE"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    err = result.stderr.decode()
+    assert err.startswith("smapsfmt: error: ") and message in err and "Traceback" not in err
+
+
+def test_syntax_errors_are_located_and_exit_1(tmp_path: Path) -> None:
+    broken = tmp_path / "smaps"
+    text = (LIVE_SLEEP / "smaps").read_bytes().replace(b"Rss:", b"Rss;", 1)
+    broken.write_bytes(text)
+    result = run_cli("rollup", str(broken))
+    assert result.returncode == 1
+    assert result.stdout.decode().startswith(f"{broken}:5:1: syntax: ")
+    bad_rollup = tmp_path / "smaps_rollup"
+    bad_rollup.write_bytes((LIVE_SLEEP / "smaps_rollup").read_bytes().replace(b"Pss:", b"Pss;"))
+    result = run_cli("check", str(LIVE_SLEEP / "smaps"), str(bad_rollup))
+    assert result.returncode == 1
+    assert result.stdout.decode().startswith(f"{bad_rollup}:3:1: syntax: ")
+    result = run_cli("check", str(broken), str(LIVE_SLEEP / "smaps_rollup"))
+    assert result.returncode == 1
+    assert result.stdout.decode().startswith(f"{broken}:5:1: syntax: ")
+
+
+def test_rollup_cli_kernel_mismatch_exits_1() -> None:
+    result = run_cli("rollup", "--kernel", "4.19", str(LIVE_SLEEP / "smaps"))
+    assert result.returncode == 1
+    assert result.stdout.decode() == (
+        f"{LIVE_SLEEP / 'smaps'}:1:1: rollup-kernel-mismatch: the smaps cannot come from "
+        "kernel 4.19: its fields fit 6.6 or later (KernelPageSize right after Size (4.14+); "
+        "THPeligible (5.0+); FilePmdMapped (5.4+); Pss_Dirty (6.0+); KSM (6.6+))\n"
+    )
