@@ -23,6 +23,7 @@ from ._errors import SmapsSyntaxError
 
 if TYPE_CHECKING:
     from ._aggregate import aggregate, check_rollup
+    from ._exact import exact_pss
     from ._live import (
         KernelThreadError,
         NoSuchProcessError,
@@ -57,6 +58,7 @@ __all__ = [
     "ZombieProcessError",
     "aggregate",
     "check_rollup",
+    "exact_pss",
     "parse_rollup",
     "parse_smaps",
     "read_rollup",
@@ -76,6 +78,7 @@ _LAZY = {
     "validate": "_validate",
     "aggregate": "_aggregate",
     "check_rollup": "_aggregate",
+    "exact_pss": "_exact",
     "KernelThreadError": "_live",
     "NoSuchProcessError": "_live",
     "PidReusedError": "_live",

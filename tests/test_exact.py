@@ -1,0 +1,215 @@
+"""Exact mode on this machine: a live process the test starts, shapes and freezes (SIGSTOP,
+with every process sharing memory with it), its rollup Pss recomputed page by page from
+/proc/PID/pagemap and /proc/kpagecount with the kernel's fixed-point rule.
+
+Two targets. The first, tests/exact_target.c built static into a fresh file, shares no page
+with any process outside its frozen group, so its mapcounts cannot change during the read: the
+rollup must be proven equal. The second, a Python interpreter shaped the same way, shares its
+libraries' pages with every Python process of the machine, whose starts and exits change their
+mapcounts even while the target is stopped: there exact mode must prove the fields of the
+group's own pages, and prove Pss or say that the rollup changed during the read."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from support import ROOT
+
+import smapsfmt
+from smapsfmt._exact import REPRODUCED, ExactPss, _limits, exact_pss
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="exact mode reads /proc/kpagecount and page frames: root only"
+)
+
+MIB = 1 << 20
+
+# The Python target: as tests/exact_target.c (see there), with the interpreter's libraries.
+PYTHON_TARGET = r"""
+import mmap, os, sys, time, ctypes
+MIB = 1 << 20
+shared = mmap.mmap(-1, 4 * MIB, flags=mmap.MAP_SHARED)
+shared.write(b"s" * (4 * MIB))
+private = mmap.mmap(-1, 4 * MIB, flags=mmap.MAP_PRIVATE)
+private.write(b"p" * (4 * MIB))
+huge = mmap.mmap(-1, 8 * MIB, flags=mmap.MAP_PRIVATE)
+base = ctypes.addressof(ctypes.c_char.from_buffer(huge))
+offset = (-base) % (2 * MIB)
+huge.madvise(mmap.MADV_HUGEPAGE, offset, 4 * MIB)
+huge[offset : offset + 4 * MIB] = b"h" * (4 * MIB)
+locked = mmap.mmap(-1, 1 * MIB, flags=mmap.MAP_PRIVATE)
+locked.write(b"l" * MIB)
+libc = ctypes.CDLL(None, use_errno=True)
+address = ctypes.addressof(ctypes.c_char.from_buffer(locked))
+assert libc.mlock(ctypes.c_void_p(address), ctypes.c_size_t(MIB)) == 0
+with open(sys.argv[1], "rb") as f:
+    mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    _ = sum(mapped[i] for i in range(0, len(mapped), 4096))
+ready_r, ready_w = os.pipe()
+children = []
+for index in range(2):
+    pid = os.fork()
+    if pid == 0:
+        _ = sum(shared[i] for i in range(0, len(shared), 4096))
+        _ = sum(mapped[i] for i in range(0, len(mapped), 4096))
+        if index == 0:
+            private[: MIB] = b"c" * MIB
+        os.write(ready_w, b"r")
+        time.sleep(600)
+        os._exit(0)
+    children.append(pid)
+assert len(os.read(ready_r, 1) + os.read(ready_r, 1)) == 2
+print(" ".join(map(str, children)), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture(scope="module")
+def c_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler: the isolated target (tests/exact_target.c) cannot be built")
+    binary = tmp_path_factory.mktemp("exact") / "exact_target"
+    build = subprocess.run(
+        [compiler, "-static", "-O1", "-o", str(binary), str(ROOT / "tests/exact_target.c")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    if build.returncode != 0:
+        pytest.skip(f"cannot build a static tests/exact_target.c: {build.stderr.strip()[:200]}")
+    return binary
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        return stat.read().rsplit(b")", 1)[1].split()[0] == b"T"
+
+
+def _start(command: list[str]) -> Iterator[int]:
+    """Start a target, stop it and its two children, yield its pid; kill all three after."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    children = [int(pid) for pid in proc.stdout.readline().split()]
+    group = [proc.pid, *children]
+    try:
+        assert len(children) == 2, f"the target did not start (status {proc.poll()})"
+        for pid in group:
+            os.kill(pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while not all(_stopped(pid) for pid in group):
+            assert time.monotonic() < deadline, "the target did not stop"
+            time.sleep(0.01)
+        yield proc.pid
+    finally:
+        for pid in group:
+            os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    data = tmp_path / "data.bin"
+    data.write_bytes(os.urandom(2 * MIB))
+    return data
+
+
+@pytest.fixture
+def isolated(c_target: Path, data_file: Path) -> Iterator[int]:
+    program = data_file.parent / "target"  # a fresh copy: its pages are this group's alone
+    shutil.copyfile(c_target, program)
+    program.chmod(0o755)
+    yield from _start([str(program), str(data_file)])
+
+
+@pytest.fixture
+def python_target(data_file: Path) -> Iterator[int]:
+    yield from _start([sys.executable, "-c", PYTHON_TARGET, str(data_file)])
+
+
+def test_the_rollup_pss_equals_the_page_by_page_sum(isolated: int) -> None:
+    result = exact_pss(isolated)
+    report = "\n".join(result.report())
+    assert result.limits == (), report  # CONFIG_PAGE_MAPCOUNT, page frames visible to root
+    assert result.stable, report
+    assert result.proven, report
+    for name in REPRODUCED:  # Pss, its split into anon, file and shmem, and Locked
+        assert result.equal(name), (name, report)
+    rollup = result.rollup
+    assert result.fields["Pss"] == rollup.pss
+    # Not trivially: the fixed-point sum has a fraction, the rollup is above the sum of the
+    # truncated per-mapping values, and the shaped memory is where it should be.
+    assert result.fixed["Pss"] % (1 << 22) != 0
+    assert rollup.pss > result.smaps_pss  # type: ignore[operator]
+    assert rollup.anon_huge_pages >= 2048  # PMD-mapped THPs shared three ways: large folios
+    assert rollup.locked == 341  # 1 MiB mlocked, COW-shared by three processes: 1024 / 3
+    assert rollup.pss_shmem == 1365  # 4 MiB of shmem mapped by three processes: 4096 / 3
+    # Each mapping's page walk gives the Rss and Pss that smaps printed for it.
+    assert result.differing == (), report
+    lines = result.report()
+    assert lines[0] == (
+        f"Pss: rollup {rollup.pss} kB, page by page {rollup.pss} kB "
+        f"({result.fixed['Pss']} / 2^22): equal"
+    )
+    assert (
+        "Pss_Dirty: not reproduced: a page is dirty by its PTE's dirty bit, which user space "
+        "cannot read"
+    ) in lines
+    assert any(line.startswith("SwapPss: not reproduced: ") for line in lines)
+
+
+def test_a_process_sharing_libraries_is_proven_or_told_why_not(python_target: int) -> None:
+    """Its own pages (anonymous, shmem, locked) are proven; Pss also when the libraries'
+    mapcounts hold still long enough, else the report says that the rollup changed."""
+    result = exact_pss(python_target, attempts=5)
+    report = "\n".join(result.report())
+    assert result.limits == (), report
+    if result.stable:
+        for name in ("Pss_Anon", "Pss_Shmem", "Locked"):
+            assert result.equal(name), (name, report)
+        assert result.rollup.locked == 341
+    if not result.proven:
+        assert not result.stable or result.differing, report
+        if not result.stable:
+            assert "the rollup changed during the read (the process is not still)" in report
+    # Only mappings of pages other processes map too (files, the vDSO) can differ from smaps,
+    # and only in Pss: the resident pages are the same.
+    for mapping in result.differing:
+        assert mapping.rss_kb == mapping.smaps_rss, report
+        name = mapping.header.split(" ", 5)[-1]
+        assert name.startswith("/") or name == "[vdso]", (mapping.header, report)
+
+
+def test_a_rollup_that_differs_is_not_proven(isolated: int) -> None:
+    result = exact_pss(isolated)
+    assert result.proven
+    wrong = smapsfmt.parse_rollup(
+        b"00400000-00401000 ---p 00000000 00:00 0 [rollup]\n"
+        + f"Rss: {result.rollup.rss} kB\nPss: {result.rollup.pss + 1} kB\n".encode()  # type: ignore[operator]
+    )
+    tampered: ExactPss = replace(result, rollup=wrong, rollup_after=wrong)
+    assert not tampered.proven
+    assert tampered.report()[0].endswith(": DIFFERENT")
+    unstable = replace(result, rollup_after=wrong)
+    assert not unstable.stable and not unstable.proven
+    assert "the rollup changed during the read (the process is not still)" in unstable.report()
+
+
+def test_this_kernel_counts_mapcounts_per_page() -> None:
+    """Exact mode reproduces the kernel only with per-page mapcounts (CONFIG_PAGE_MAPCOUNT);
+    this machine's kernel has them, and _limits() says so by finding no limit."""
+    config = Path("/proc/config.gz")
+    if not config.exists():
+        pytest.skip("no /proc/config.gz: the kernel configuration is not visible")
+    import gzip
+
+    text = gzip.decompress(config.read_bytes()).decode("ascii", "replace")
+    assert "CONFIG_PAGE_MAPCOUNT=y" in text.splitlines()
+    assert _limits() == []
