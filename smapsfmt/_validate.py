@@ -54,7 +54,7 @@ WARNING_RULES = frozenset({UNKNOWN_FIELD, UNKNOWN_VMFLAG})
 # Android Name line). Addresses as %08lx prints them: 8 digits, or more without a leading zero
 # (task_mmu.c show_vma_header_prefix); up to 16 (64-bit kernels).
 _ADDRESS = r"(?:[0-9a-f]{8}|[1-9a-f][0-9a-f]{8,15})"
-_ENTRY = re.compile(rf"({_ADDRESS})-({_ADDRESS}) ([^\n]*)\n((?:[A-Z][^\n]*\n)+)")
+_ENTRY = re.compile(rf"^({_ADDRESS})-({_ADDRESS}) ([^\n]*)\n((?:[A-Z][^\n]*\n)+)", re.M)
 # Where a new entry may start, for cutting text the fast path did not take into entries.
 _HEADER_START = re.compile(r"^[0-9a-fA-F]{4,}-", re.M)
 _LABEL = re.compile(r"([A-Za-z][A-Za-z0-9_]*):")
@@ -92,7 +92,7 @@ class Report:
         errors = f"{self.errors} error{'' if self.errors == 1 else 's'}"
         warnings = f"{self.warnings} warning{'' if self.warnings == 1 else 's'}"
         if self.profile is None:
-            profile = "no profile (an empty smaps: a process without a memory map)"
+            profile = f"no profile ({self.how})"
         else:
             profile = f"profile {self.profile.describe()} ({self.how})"
             same = [p.name for p in self.alternatives]
@@ -277,6 +277,11 @@ class _Checker:
             if inv.applies_to(low, high) and inv.id not in waived
         ]
         self.kb_fields = abi.kb_fields()
+        # Fields the profile prints but the ABI document does not describe: reported as
+        # unknown, since the document is the one source of field names.
+        self.undocumented = frozenset(
+            line.field for line in self.profile.lines(kind) if line.field not in abi.fields
+        )
         self.lines = {line.field: line for line in self.profile.lines(kind)}
         self.order = [line.field for line in self.profile.lines(kind)]
 
@@ -297,7 +302,7 @@ class _Checker:
         field_lines: dict[str, int],
         field_columns: dict[str, int],
     ) -> None:
-        anchor = _anchor(inv)
+        anchor = _anchor(inv, values)
         at_line = field_lines.get(anchor, line)
         column = field_columns.get(anchor, 1)
         self.context.add(at_line, column, inv.id, invariant_message(inv, values), inv.severity)
@@ -332,6 +337,8 @@ class _Checker:
                 self._extra(number, name)
                 continue
             seen.append((name, number))
+            if name in self.undocumented:
+                self.context.add(number, 1, UNKNOWN_FIELD, _undocumented(name), "warning")
             value = model.name.decode("latin-1") if name == "Name" else model.fields.get(name)
             if value is None:
                 continue
@@ -360,13 +367,19 @@ class _Checker:
                 f"{where} does not print it", "warning",
             )  # fmt: skip
             return
+        if spec.vendor is not None and self.scope in spec.scope:
+            self.context.add(
+                number, 1, UNKNOWN_FIELD,
+                f"'{name}:' is printed only by vendor kernels ({spec.vendor}), not by {where}",
+                "warning",
+            )  # fmt: skip
+            return
         if self.scope not in spec.scope:
             msg = f"'{name}:' is never printed in {_file(self.kind)}"
         else:
             msg = f"'{name}:' is not printed by {where}"
-            since = f" (first printed by {spec.since}"
-            since += f", removed in {spec.removed})" if spec.removed else ")"
-            msg += since if spec.vendor is None else f" (a {spec.vendor} field)"
+            msg += f" (first printed by {spec.since}"
+            msg += f", removed in {spec.removed})" if spec.removed else ")"
         self.context.add(number, 1, LAYOUT_EXTRA, msg)
 
     def _check_order(self, entry: _Entry, seen: list[tuple[str, int]], vmflags_at: int | None,
@@ -497,6 +510,10 @@ def name_column_of(profile: Profile, word_size: int) -> int:
     return profile.name_columns[0] if word_size == 64 else profile.name_columns[1]
 
 
+def _undocumented(name: str) -> str:
+    return f"'{name}:' is not a field of the ABI document (a vendor field?)"
+
+
 def _file(kind: str) -> str:
     return "smaps_rollup" if kind == "rollup" else "smaps"
 
@@ -541,10 +558,16 @@ def _values(model: Any, kb_fields: frozenset[str]) -> dict[str, Any]:
     return values
 
 
-def _anchor(inv: Invariant) -> str:
-    """The name an invariant is about: the first one its expression names."""
+def _anchor(inv: Invariant, values: dict[str, Any]) -> str:
+    """The name an invariant is about: the first one its expression names (for max_kB, the
+    field that holds the largest value)."""
     for match in re.finditer(r"[A-Za-z_][A-Za-z0-9_.]*", inv.expr):
         word = match.group()
+        if word == "max_kB":
+            biggest = values.get("max_kB")
+            for key, value in values.items():
+                if key[:1].isupper() and value == biggest and isinstance(value, int):
+                    return key
         if word in inv.names or word.startswith("prev."):
             return word
     return "start"
@@ -589,8 +612,20 @@ def _chunks(text: str, start: int, end: int, first_line: int) -> Iterator[tuple[
             line += text.count("\n", a, b)
 
 
-def _parse_chunk(context: _Context, chunk: str, line: int, kind: str) -> Any:
-    """The entry in ``chunk`` (Mapping or Rollup), or None after a syntax diagnostic."""
+def _parse_chunk(
+    context: _Context,
+    chunk: str,
+    line: int,
+    kind: str,
+    first_error: Callable[[], SmapsSyntaxError | None] | None = None,
+) -> Any:
+    """The entry in ``chunk`` (Mapping or Rollup), or None after a syntax diagnostic.
+
+    The chunk is parsed alone, so that every broken entry is reported, not only the first.
+    Where the whole text's first syntax error (``first_error()``) falls in this chunk, that
+    error is reported instead, word for word what ``parse_smaps`` says (the grammar may see
+    the entry's end differently when it sees what follows).
+    """
     from ._parser import parse_rollup, parse_smaps
 
     try:
@@ -599,10 +634,25 @@ def _parse_chunk(context: _Context, chunk: str, line: int, kind: str) -> Any:
         mappings = parse_smaps(chunk)
     except SmapsSyntaxError as exc:
         shift = line - 1
+        first = first_error() if first_error is not None else None
+        last = line + chunk.count("\n")
+        if first is not None and line <= first.line <= last:
+            context.add(first.line, first.column, SYNTAX, first.msg)
+            return None
         msg = re.sub(r"\bline (\d+)", lambda m: f"line {int(m.group(1)) + shift}", exc.msg)
         context.add(exc.line + shift, exc.column, SYNTAX, msg)
         return None
     return mappings[0] if len(mappings) == 1 else None
+
+
+def _first_syntax_error(text: str) -> SmapsSyntaxError | None:
+    from ._parser import parse_smaps
+
+    try:
+        parse_smaps(text)
+    except SmapsSyntaxError as exc:
+        return exc
+    return None
 
 
 # --- the fast path ---------------------------------------------------------------------------
@@ -835,6 +885,12 @@ class _FastSmaps:
         self.pairs: dict[int, list[_Problem]] = {}
         self.column = checker.profile.name_columns[0 if checker.word_size == 64 else 1]
 
+    def first_error(self) -> SmapsSyntaxError | None:
+        """The whole text's first syntax error, as parse_smaps reports it (computed once)."""
+        if not hasattr(self, "_first_error"):
+            self._first_error = _first_syntax_error(self.text)
+        return self._first_error
+
     def run(self) -> int:
         return int(
             self.compiled.loop(
@@ -899,9 +955,13 @@ class _FastSmaps:
             values["Name"] = match.group(compiled.name_group)
         result.values = values
         result.ok = True
+        for name in self.checker.undocumented:
+            if name in values:
+                offset = result.where[name][0]
+                result.problems.append((offset, 1, UNKNOWN_FIELD, _undocumented(name), "warning"))
         for index in compiled.check_body(values):
             inv = compiled.body_invariants[index]
-            offset, column = result.where.get(_anchor(inv), (0, 1))
+            offset, column = result.where.get(_anchor(inv, values), (0, 1))
             if True:
                 result.problems.append(
                     (offset, column, inv.id, invariant_message(inv, values), inv.severity)
@@ -914,7 +974,7 @@ class _FastSmaps:
         values = {**body.values, **tail.values}
         for index in self.compiled.check_pair(values):
             inv = self.compiled.pair_invariants[index]
-            offset, column = body.where.get(_anchor(inv), (0, 1))
+            offset, column = body.where.get(_anchor(inv, values), (0, 1))
             if True:
                 found.append((offset, column, inv.id, invariant_message(inv, values),
                               inv.severity))  # fmt: skip
@@ -927,7 +987,7 @@ class _FastSmaps:
 
     def fail(self, index: int, line: int, values: dict[str, Any]) -> None:
         inv = self.compiled.range_invariants[index]
-        anchor = _anchor(inv)
+        anchor = _anchor(inv, values)
         column = 1
         if anchor == "end" and "start" in values:
             column = len(format(values["start"], "08x")) + 2
@@ -943,7 +1003,7 @@ class _FastSmaps:
         prev = None if prev_start is None or prev_end is None else (prev_start, prev_end)
         for a, b, at in _chunks(self.text, begin, end, line):
             chunk = self.text[a:b]
-            model = _parse_chunk(self.context, chunk, at, "smaps")
+            model = _parse_chunk(self.context, chunk, at, "smaps", self.first_error)
             if model is None:
                 continue
             count += 1
@@ -968,6 +1028,13 @@ def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profi
         return _validate_rollup(context, text, allowed, kernel)
     if not text:
         return Report([], "smaps", None, how="an empty smaps: a process without a memory map")
+    if not text.endswith("\n"):
+        last = text.rsplit("\n", 1)[-1]
+        context.add(
+            text.count("\n") + 1, len(last) + 1, LAYOUT_NEWLINE,
+            "the text ends without a newline: the kernel ends every line with one",
+        )  # fmt: skip
+        text += "\n"
     sample = [m.group(4) for m in _first(_ENTRY.finditer(text), 8)]
     if not sample:
         first = next(_chunks(text, 0, len(text), 1))
@@ -990,21 +1057,24 @@ def _first(iterator: Iterator[re.Match[str]], n: int) -> list[re.Match[str]]:
 
 def _detect(sample: list[str], allowed: tuple[Profile, ...],
             kernel: str | None) -> tuple[list[Profile], str]:  # fmt: skip
-    """The profiles whose exact patterns take the sample entries' bodies (ties in INDEX order,
-    mainline first), or the closest one; and how it was found."""
-    labels = _entry_labels(sample[0])
-    candidates = [
-        p for p in _profile_signatures("smaps").get(_signature(labels), ()) if p in allowed
-    ]
-    exact = [p for p in candidates if all(_body_pattern(p).fullmatch(b) for b in sample)]
+    """The profiles whose exact patterns take the most sample entries (ties in INDEX order,
+    mainline first), or the closest one by lines; and how it was found."""
+    signatures = _profile_signatures("smaps")
+    labels = [_entry_labels(body) for body in sample]
+    score: dict[Profile, int] = {}
+    for body, entry_labels in zip(sample, labels, strict=True):
+        for profile in signatures.get(_signature(entry_labels), ()):
+            if profile in allowed and _body_pattern(profile).fullmatch(body):
+                score[profile] = score.get(profile, 0) + 1
     suffix = f"; --kernel {kernel}" if kernel else ""
-    if exact:
-        return _prefer_mainline(exact), "matched" + suffix
-    if not candidates:
-        candidates = sorted(allowed, key=lambda p: _distance(labels, p))
-        best = _distance(labels, candidates[0])
-        candidates = [p for p in candidates if _distance(labels, p) == best]
-    return _prefer_mainline(candidates)[:1], "closest" + suffix
+    if score:
+        best = max(score.values())
+        exact = [p for p in allowed if score.get(p) == best]
+        how = "matched" if 2 * best >= len(sample) else "closest"
+        return _prefer_mainline(exact), how + suffix
+    distance = {p: sum(_distance(entry, p) for entry in labels) for p in allowed}
+    best = min(distance.values())
+    return _prefer_mainline(p for p in allowed if distance[p] == best)[:1], "closest" + suffix
 
 
 def _distance(labels: list[str], profile: Profile, kind: str = "smaps") -> int:

@@ -1,0 +1,329 @@
+"""The validator: every real capture passes with its profile named; every broken input fails
+with the exact line, column, rule and message; the ABI document is its only source of field
+knowledge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, fixture_id, is_rollup, run_cli
+
+import smapsfmt
+from smapsfmt._abi import ROLLUP_PATH, SMAPS_PATH, load_abi
+from smapsfmt._render import render
+from smapsfmt._validate import validate_report
+
+REJECTED = ROOT / "tests" / "fixtures" / "invalid-validate"
+HAND_EDITED = EXTERNAL / "jc" / "derived-hand-edited"
+CAPTURES = [p for p in corpus(VALID) if HAND_EDITED not in p.parents]
+
+# The profile each real capture must be recognised as (KERNEL-FACTS §2; SOURCES.md says which
+# kernel each external capture comes from).
+EXPECTED_PROFILE = {
+    "live/6.18": "6.6-6.18",
+    "external/android-libmeminfo": "android-4.9",
+    "external/jc/tests": "5.4-5.8",
+    "external/pcp/procpid-5.5.7-root-007": "5.4-5.8",
+    "external/prometheus-procfs": "4.14-4.18",
+}
+
+
+def _expected_profile(path: Path) -> str:
+    name = str(path.relative_to(VALID))
+    found = [profile for prefix, profile in EXPECTED_PROFILE.items() if name.startswith(prefix)]
+    assert len(found) == 1, f"no expected profile for {name}"
+    return found[0]
+
+
+def _kind(path: Path) -> str:
+    return "rollup" if is_rollup(path) else "smaps"
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=fixture_id)
+def test_every_real_capture_is_valid_with_its_profile(path: Path) -> None:
+    report = validate_report(path.read_bytes(), path=str(path))
+    assert report.diagnostics == []
+    assert report.kind == _kind(path)
+    assert report.profile is not None and report.profile.name == _expected_profile(path)
+    assert report.how == "matched"
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=fixture_id)
+def test_the_renderer_gives_every_capture_back_byte_for_byte(path: Path) -> None:
+    data = path.read_bytes()
+    report = validate_report(data)
+    assert report.profile is not None
+    model = smapsfmt.parse_rollup(data) if is_rollup(path) else smapsfmt.parse_smaps(data)
+    assert render(model, report.profile, word_size=report.word_size) == data
+
+
+def test_the_same_text_names_every_profile_that_prints_it() -> None:
+    smaps = EXTERNAL / "prometheus-procfs/fixtures/proc/26231/smaps"
+    report = validate_report(smaps.read_bytes())
+    assert [p.name for p in report.alternatives] == ["4.19-4.20"]
+    assert report.summary("x") == (
+        "x: smaps, 12 mappings: 0 errors, 0 warnings; profile Linux 4.14-4.18 (matched); "
+        "the same text as 4.19-4.20"
+    )
+    # Its rollup ends at the gate VMA: only 4.14-4.18 did that (rule rollup-gate, 4.19+).
+    rollup = validate_report(smaps.with_name("smaps_rollup").read_bytes())
+    assert rollup.profile is not None and rollup.profile.name == "4.14-4.18"
+    assert rollup.alternatives == ()
+
+
+def test_hand_edited_jc_inputs() -> None:
+    # Not captures: jc's tests edited the VmFlags line of a real entry.
+    unknown = validate_report((HAND_EDITED / "pid_smaps_unknown_flag").read_bytes())
+    assert [(d.line, d.column, d.rule, d.severity) for d in unknown.diagnostics] == [
+        (23, 28, "unknown-vmflag", "warning"),
+        (46, 31, "unknown-vmflag", "warning"),
+    ]
+    # The edit gave a read-only mapping the 'wr' flag: a kernel never prints that.
+    wf = validate_report((HAND_EDITED / "pid_smaps_wf_flag").read_bytes())
+    assert [d.render() for d in wf.diagnostics] == [
+        "<data>:23:10: vmflags-perms-wr: ('wr' in VmFlags) == (perms[1] == 'w') does not hold: "
+        "perms = 'r--p', VmFlags = 'rd wr mr mw me nr wf dd sd'"
+    ]
+
+
+# --- broken inputs -------------------------------------------------------------------------------
+
+
+def _rejected() -> list[Path]:
+    found = sorted(p for p in REJECTED.iterdir() if p.suffix in (".smaps", ".smaps_rollup"))
+    if not found:
+        raise RuntimeError(f"no inputs under {REJECTED}: the validator's corpus is missing")
+    return found
+
+
+REJECTED_INPUTS = _rejected()
+
+
+def _args(path: Path) -> list[str]:
+    args_file = Path(f"{path}.args")
+    return args_file.read_text(encoding="utf-8").split() if args_file.is_file() else []
+
+
+def test_the_rejected_corpus_covers_the_issue() -> None:
+    names = {p.stem for p in REJECTED_INPUTS}
+    # A swapped field, a wrong width, Size not matching the range, Pss > Rss, a truncated
+    # header, junk (several-problems), an inconsistent snapshot.
+    assert {"swapped-field", "wrong-width", "size-not-range", "pss-gt-rss",
+            "several-problems", "duplicate-entry", "overlap"} <= names  # fmt: skip
+    assert len(REJECTED_INPUTS) >= 25
+
+
+@pytest.mark.parametrize("path", REJECTED_INPUTS, ids=lambda p: p.name)
+def test_rejected_inputs_get_their_exact_diagnostics(path: Path) -> None:
+    expected = Path(f"{path}.expected").read_text(encoding="utf-8").splitlines()
+    args = _args(path)
+    kernel = args[args.index("--kernel") + 1] if "--kernel" in args else None
+    report = validate_report(path.read_bytes(), path=str(path), kernel=kernel)
+    status = 1 if report.errors else 0
+    assert expected[0] == f"# exit {status}; {report.summary(str(path)).split('; ', 1)[1]}"
+    assert [d.render() for d in report.diagnostics] == [f"{path}:{line}" for line in expected[1:]]
+    assert report.diagnostics, "every input here has at least one problem"
+
+
+@pytest.mark.parametrize(
+    "name", ["pss-gt-rss.smaps", "overlap.smaps", "rollup-gate.smaps_rollup",
+             "extra-field-for-kernel.smaps", "several-problems.smaps"],
+)  # fmt: skip
+def test_rejected_inputs_on_the_command_line(name: str) -> None:
+    path = REJECTED / name
+    expected = Path(f"{path}.expected").read_text(encoding="utf-8").splitlines()
+    result = run_cli("validate", *_args(path), str(path))
+    out = result.stdout.decode().splitlines()
+    assert result.returncode == int(expected[0].split()[2].rstrip(";"))
+    assert out[:-1] == [f"{path}:{line}" for line in expected[1:]]
+    assert out[-1].startswith(f"{path}: ") and expected[0].split("; ", 1)[1] in out[-1]
+    assert result.stderr == b""
+
+
+@pytest.mark.parametrize("path", corpus(INVALID), ids=fixture_id)
+def test_syntax_errors_are_diagnostics_at_the_parsers_location(path: Path) -> None:
+    expected = Path(f"{path}.expected-error").read_text(encoding="utf-8").rstrip("\n")
+    found = smapsfmt.validate(path.read_bytes(), path=str(path), kind=_kind(path))
+    syntax = [d for d in found if d.rule == "syntax"]
+    assert [f"{d.line}:{d.column}: {d.message}" for d in syntax] == [expected]
+    assert syntax[0].path == str(path) and syntax[0].severity == "error"
+    # Besides, at most: the missing final newline of a file cut short.
+    assert {d.rule for d in found} - {"syntax"} <= {"layout-final-newline"}
+
+
+def test_every_problem_in_one_pass() -> None:
+    path = REJECTED / "several-problems.smaps"
+    rules = [d.rule for d in smapsfmt.validate(path.read_bytes())]
+    assert rules == ["syntax", "syntax", "smaps-pss-le-rss"]
+
+
+# --- the ABI document is the validator's only source of field knowledge --------------------------
+
+
+def _abi_text() -> str:
+    return (ROOT / SMAPS_PATH).read_text(encoding="utf-8")
+
+
+def _verdict(
+    path: Path, text_smaps: str | None = None, text_rollup: str | None = None
+) -> list[str]:
+    changed = text_smaps is not None or text_rollup is not None
+    abi = load_abi(text_smaps=text_smaps, text_rollup=text_rollup) if changed else None
+    report = validate_report(path.read_bytes(), abi=abi)
+    return [f"{d.line}:{d.rule}" for d in report.diagnostics]
+
+
+def test_a_changed_invariant_changes_the_verdict() -> None:
+    sleep = LIVE / "6.18/sleep/smaps"
+    assert _verdict(sleep) == []
+    # Make the document claim Pss < Rss: the capture's entries with Pss == Rss now fail.
+    stricter = _abi_text().replace(":Invariant smaps-pss-le-rss: Pss <= Rss\n",
+                                   ":Invariant smaps-pss-le-rss: Pss < Rss\n")  # fmt: skip
+    assert stricter != _abi_text()
+    failed = _verdict(sleep, stricter)
+    assert failed and all(item.endswith(":smaps-pss-le-rss") for item in failed)
+    assert failed[0] == "6:smaps-pss-le-rss"  # the first entry's Pss line
+
+
+def test_a_removed_invariant_is_no_longer_checked() -> None:
+    broken = REJECTED / "pss-gt-rss.smaps"
+    assert _verdict(broken) == ["31:smaps-pss-le-rss"]
+    text = _abi_text()
+    start = text.index("\t\t:Invariant smaps-pss-le-rss:")
+    end = text.index("\t\t:Invariant smaps-pss-ge-private:")
+    assert _verdict(broken, text[:start] + text[end:]) == []
+
+
+def test_kernel_ranges_come_from_the_document() -> None:
+    broken = REJECTED / "size-not-range.smaps"
+    assert _verdict(broken) == ["26:smaps-size"]
+    # Say Size matches the range only up to 4.11: a 6.18 text is no longer held to it.
+    text = _abi_text().replace(":Kernels: ..2.6.31, 4.12+\n", ":Kernels: ..2.6.31\n", 1)
+    assert _verdict(broken, text) == []
+
+
+def test_field_names_come_from_the_document() -> None:
+    sleep = LIVE / "6.18/sleep/smaps"
+    # Without its entry, KSM is a field the document does not know: a vendor field, warned.
+    text = _abi_text()
+    start = text.index("What:\t\t/proc/pid/smaps: KSM\n")
+    end = text.index("What:\t\t/proc/pid/smaps: LazyFree\n")
+    text = text[:start] + text[end:]
+    rollup = (ROOT / ROLLUP_PATH).read_text(encoding="utf-8")
+    rollup = rollup.replace(
+        "\t\t:Invariant rollup-ksm-le-anonymous: KSM <= Anonymous\n"
+        "\t\t:Source: sums of smaps-ksm-le-anonymous (task_mmu.c 6.6.87+)\n",
+        "",
+    )
+    verdict = _verdict(sleep, text, rollup)
+    assert verdict and all(item.endswith(":unknown-field") for item in verdict)
+    assert verdict[0] == "14:unknown-field"  # the first entry's KSM line
+
+
+def test_deviations_of_a_profile_waive_a_rule() -> None:
+    # android-libmeminfo: Locked == Pss without 'lo' on every mapping (kernel/android-4.9).
+    short = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
+    assert validate_report(short.read_bytes()).diagnostics == []
+    as_mainline = validate_report(short.read_bytes(), kernel="android-4.9-lazyfree")
+    assert "smaps-locked-lo" in {d.rule for d in as_mainline.diagnostics}
+
+
+# --- the Python API ----------------------------------------------------------------------------
+
+
+def test_validate_a_parsed_model() -> None:
+    data = (REJECTED / "pss-gt-rss.smaps").read_bytes()
+    from_bytes = smapsfmt.validate(data)
+    from_model = smapsfmt.validate(smapsfmt.parse_smaps(data))
+    assert [(d.line, d.rule, d.message) for d in from_model] == [
+        (d.line, d.rule, d.message) for d in from_bytes
+    ]
+    swapped = smapsfmt.parse_smaps((REJECTED / "swapped-field.smaps").read_bytes())
+    assert [(d.line, d.rule) for d in smapsfmt.validate(swapped)] == [(6, "layout-field-order")]
+    rollup = smapsfmt.parse_rollup((LIVE / "6.18/sleep/smaps_rollup").read_bytes())
+    assert smapsfmt.validate(rollup) == []
+
+
+def test_strict_makes_warnings_errors() -> None:
+    data = (REJECTED / "unknown-vmflag.smaps").read_bytes()
+    (warning,) = smapsfmt.validate(data)
+    assert warning.severity == "warning" and warning.rule == "unknown-vmflag"
+    (error,) = smapsfmt.validate(data, strict=True)
+    assert error.severity == "error" and error.render().endswith(
+        "unknown-vmflag: VmFlags mnemonic 'zz' is not printed by Linux 6.6-6.18"
+    )
+
+
+def test_a_demanded_kernel() -> None:
+    data = (LIVE / "6.18/sleep/smaps").read_bytes()
+    assert smapsfmt.validate(data, kernel="6.18.44-fc") == []
+    assert smapsfmt.validate(data, kernel="6.6-6.18") == []
+    older = smapsfmt.validate(data, kernel="5.15")
+    assert {d.rule for d in older} == {"layout-extra-field", "layout-field-format"}
+    with pytest.raises(ValueError, match=r"no profile for Linux 7\.1"):
+        smapsfmt.validate(data, kernel="7.1")
+    with pytest.raises(ValueError, match="unknown kernel 'latest'"):
+        smapsfmt.validate(data, kernel="latest")
+    with pytest.raises(ValueError, match="kind is"):
+        smapsfmt.validate(data, kind="maps")
+
+
+def test_empty_and_str_inputs() -> None:
+    assert smapsfmt.validate(b"") == []  # a kernel thread's smaps
+    text = (LIVE / "6.18/sleep/smaps").read_text(encoding="latin-1")
+    assert smapsfmt.validate(text.encode("latin-1").decode("utf-8", "surrogateescape")) == []
+    (empty_rollup,) = smapsfmt.validate(b"", kind="rollup")
+    assert empty_rollup.rule == "syntax" and empty_rollup.line == 1
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_cli_text_output_and_exit_status() -> None:
+    good = LIVE / "6.18/sleep/smaps"
+    bad = REJECTED / "pss-gt-rss.smaps"
+    result = run_cli("validate", str(good), str(bad))
+    assert result.returncode == 1 and result.stderr == b""
+    assert result.stdout.decode().splitlines() == [
+        f"{good}: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-6.18 (matched)",
+        f"{bad}:31:23: smaps-pss-le-rss: Pss <= Rss does not hold: Pss = 20, Rss = 16",
+        f"{bad}: smaps, 3 mappings: 1 error, 0 warnings; profile Linux 6.6-6.18 (matched)",
+    ]
+
+
+def test_cli_json_output() -> None:
+    bad = REJECTED / "several-problems.smaps"
+    result = run_cli("validate", "--format", "json", str(bad))
+    assert result.returncode == 1
+    found = json.loads(result.stdout)
+    assert [(d["line"], d["column"], d["rule"]) for d in found] == [
+        (51, 1, "syntax"), (52, 36, "syntax"), (107, 22, "smaps-pss-le-rss"),
+    ]  # fmt: skip
+    assert set(found[0]) == {"path", "line", "column", "rule", "severity", "message"}
+    assert json.loads(run_cli("validate", "--format", "json", str(LIVE / "6.18/sleep/smaps"))
+                      .stdout) == []  # fmt: skip
+
+
+def test_cli_stdin_strict_and_usage_errors() -> None:
+    data = (REJECTED / "unknown-vmflag.smaps").read_bytes()
+    lenient = run_cli("validate", "-", stdin=data)
+    assert lenient.returncode == 0
+    assert lenient.stdout.decode().startswith("<stdin>:50:25: unknown-vmflag (warning): ")
+    assert run_cli("validate", "--strict", "-", stdin=data).returncode == 1
+    missing = run_cli("validate", "/no/such/file")
+    assert missing.returncode == 2 and missing.stdout == b""
+    assert missing.stderr.decode() == (
+        "smapsfmt: error: cannot read /no/such/file: No such file or directory\n"
+    )
+    kernel = run_cli("validate", "--kernel", "1.0", "-", stdin=data)
+    assert kernel.returncode == 2 and b"no profile for Linux 1.0" in kernel.stderr
+    assert run_cli("validate").returncode == 2
+
+
+def test_cli_validates_this_machines_live_files() -> None:
+    result = run_cli("validate", "/proc/self/smaps", "/proc/self/smaps_rollup")
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 2 and all("0 errors, 0 warnings" in line for line in lines)
