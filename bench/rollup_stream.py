@@ -1,0 +1,172 @@
+"""Memory of the aggregator on a 60,000-mapping smaps: streaming, against parsing it whole.
+
+    python bench/rollup_stream.py [--mappings 60000]
+
+Starts a process with that many mappings (vm.max_map_count is 65530 by default), stops it with
+SIGSTOP while its smaps and smaps_rollup are read into files (a consistent pair), then, each in
+a fresh interpreter whose imports are warmed up on a small smaps first, measures the peak memory
+growth of:
+
+  rollup  smapsfmt._aggregate.summarize(iter_smaps(file)): the rollup, read from the file
+  check   smapsfmt._aggregate.check(iter_smaps(file), rollup): the proof of the pair
+  whole   parse_smaps(file.read()) then summarize: the same work holding every mapping
+
+as the peak traced allocation (tracemalloc) and the growth of the peak resident size
+(ru_maxrss); and the peak resident size of the command line `smapsfmt check` on the big pair
+against the same command on a 37-mapping pair. The target is under 20 MB of growth for the
+streaming runs. Each run also checks its result (the pair is proven consistent), so a fast
+wrong answer cannot pass for a measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ROOT / "tests/fixtures/valid/live/6.18/sleep"
+
+# N one-page mappings kept apart by alternating protections, each with its page resident.
+TARGET = textwrap.dedent(
+    """
+    import ctypes, sys
+    n = int(sys.argv[1])
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    page = 4096
+    base = libc.mmap(None, n * page, 3, 0x22, -1, 0)  # RW, MAP_PRIVATE|MAP_ANONYMOUS
+    for i in range(n):
+        ctypes.memset(base + i * page, 1, 8)
+    for i in range(1, n, 2):
+        if libc.mprotect(base + i * page, page, 1) != 0:  # PROT_READ: a VMA of its own
+            raise SystemExit("mprotect failed")
+    print("ready", flush=True)
+    sys.stdin.read()
+    """
+)
+
+MEASURE = textwrap.dedent(
+    """
+    import resource, sys, tracemalloc
+    sys.path.insert(0, sys.argv[1])
+    from smapsfmt import _aggregate, _parser
+    job, smaps, rollup_file, small, small_rollup = sys.argv[2:7]
+
+    def run(path, rollup_path):
+        rollup = _parser.parse_rollup(open(rollup_path, "rb").read())
+        with open(path, "rb") as handle:
+            if job == "rollup":
+                summary = _aggregate.summarize(_parser.iter_smaps(handle))
+                assert summary.fields["Rss"].lo == rollup.rss, "wrong sum"
+                return summary.mappings
+            if job == "check":
+                proof = _aggregate.check(_parser.iter_smaps(handle), rollup)
+                assert not proof.diagnostics, proof.diagnostics[:3]
+                return proof.mappings
+            smaps_model = _parser.parse_smaps(handle.read())
+            summary = _aggregate.summarize(smaps_model)
+            assert summary.fields["Rss"].lo == rollup.rss, "wrong sum"
+            return summary.mappings
+
+    run(small, small_rollup)  # load pydantic, the parser, the ABI document
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    count = run(smaps, rollup_file)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(count, peak, (after - before) * 1024)
+    """
+)
+
+
+def capture(mappings: int, folder: Path) -> tuple[Path, Path]:
+    """The smaps and smaps_rollup of a stopped process with ``mappings`` mappings."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TARGET, str(mappings)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        os.kill(proc.pid, signal.SIGSTOP)
+        time.sleep(0.05)
+        smaps, rollup = folder / "smaps", folder / "smaps_rollup"
+        smaps.write_bytes(Path(f"/proc/{proc.pid}/smaps").read_bytes())
+        rollup.write_bytes(Path(f"/proc/{proc.pid}/smaps_rollup").read_bytes())
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return smaps, rollup
+
+
+def measure(job: str, smaps: Path, rollup: Path) -> tuple[int, int, int]:
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(ROOT), job, str(smaps), str(rollup),
+         str(SMALL / "smaps"), str(SMALL / "smaps_rollup")],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return int(out[0]), int(out[1]), int(out[2])
+
+
+def cli_peak(smaps: Path, rollup: Path) -> int:
+    """Peak resident size of `smapsfmt check SMAPS ROLLUP` in bytes (it must prove the pair)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    code = (
+        "import resource, subprocess, sys; "
+        "r = subprocess.run([sys.executable, '-m', 'smapsfmt', 'check', sys.argv[1], "
+        "sys.argv[2]], capture_output=True); "
+        "assert r.returncode == 0, r.stdout[-500:]; "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(smaps), str(rollup)],
+        capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    return int(out.stdout) * 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mappings", type=int, default=60000)
+    args = parser.parse_args()
+    if resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY:
+        print("note: an address-space limit is set; the target may fail to map", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        smaps, rollup = capture(args.mappings, Path(tmp))
+        size = smaps.stat().st_size
+        rows = []
+        for job, what in (
+            ("rollup", "rollup, streaming (summarize(iter_smaps(file)))"),
+            ("check", "check of the pair, streaming (check(iter_smaps(file), rollup))"),
+            ("whole", "rollup after parse_smaps(file.read()) (not streaming)"),
+        ):
+            count, peak, rss = measure(job, smaps, rollup)
+            target = "< 20" if job != "whole" else "(reference)"
+            rows.append(f"| {what} | {peak / 1e6:.1f} | {rss / 1e6:.1f} | {target} |")
+        big_cli = cli_peak(smaps, rollup)
+        small_cli = cli_peak(SMALL / "smaps", SMALL / "smaps_rollup")
+    print(f"A {count}-mapping smaps ({size / 1e6:.1f} MB) and its smaps_rollup, from files:")
+    print()
+    print("| job | peak traced MB | ru_maxrss growth MB | target MB |")
+    print("|---|---:|---:|---|")
+    print("\n".join(rows))
+    print()
+    print(
+        f"`smapsfmt check` peak resident size: {big_cli / 1e6:.1f} MB on this pair, "
+        f"{small_cli / 1e6:.1f} MB on a 37-mapping pair: {(big_cli - small_cli) / 1e6:+.1f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
