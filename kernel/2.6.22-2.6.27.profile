@@ -19,7 +19,6 @@ name-column 73 49
 # mappings).
 smaps "Size:           %8lu kB\n"
 smaps "Rss:            %8lu kB\n"
-smaps "Pss:            %8lu kB\n"
 smaps "Shared_Clean:   %8lu kB\n"
 smaps "Shared_Dirty:   %8lu kB\n"
 smaps "Private_Clean:  %8lu kB\n"

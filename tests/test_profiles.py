@@ -1,0 +1,161 @@
+"""The kernel profiles: complete, consistent with the ABI document, and exact."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from support import ROOT
+
+import smapsfmt
+from smapsfmt._abi import Version, load_abi, parse_version
+from smapsfmt._profiles import ProfileError, _parse_profile, load_profiles
+from smapsfmt._render import header_text, printf, render
+
+PROFILES = load_profiles()
+MAINLINE = [p for p in PROFILES if p.variant_of is None]
+
+
+def _next(version: Version) -> Version:
+    """The release after ``version`` (2.6.39 -> 3.0, 3.19 -> 4.0, 4.20 -> 5.0, 5.19 -> 6.0)."""
+    last = {(2, 6, 39): (3, 0), (3, 19): (4, 0), (4, 20): (5, 0), (5, 19): (6, 0)}
+    if version in last:
+        return last[version]
+    return (*version[:-1], version[-1] + 1)
+
+
+def test_the_index_lists_every_profile_file() -> None:
+    files = sorted(p.name for p in (ROOT / "kernel").glob("*.profile"))
+    assert sorted(p.file.removeprefix("kernel/") for p in PROFILES) == files
+    assert len(MAINLINE) >= 18
+
+
+def test_mainline_profiles_cover_2_6_20_to_6_18_without_gaps() -> None:
+    assert MAINLINE[0].kernels[0] == (2, 6, 20)
+    assert MAINLINE[-1].kernels[1] == (6, 18)
+    for before, after in itertools.pairwise(MAINLINE):
+        assert after.kernels[0] == _next(before.kernels[1]), (before.name, after.name)
+        assert before.name == "-".join(
+            dict.fromkeys(".".join(map(str, v)) for v in before.kernels)
+        )
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
+def test_profile_lines_agree_with_the_abi_document(profile: object) -> None:
+    from smapsfmt._profiles import Profile
+
+    assert isinstance(profile, Profile)
+    abi = load_abi()
+    low, high = profile.kernels
+    for kind, scope in (("smaps", "smaps"), ("rollup", "smaps_rollup")):
+        printed = {line.field for line in profile.lines(kind)}
+        for line in profile.lines(kind):
+            spec = abi.fields[line.field]
+            assert scope in spec.scope, (kind, line.field)
+            assert line.unit == (" kB" if spec.unit == "kB" else ""), line.format
+            if profile.variant_of is None:
+                assert parse_version(spec.since) <= low, (line.field, spec.since)
+                assert spec.removed is None or high < parse_version(spec.removed)
+        if kind == "rollup" and profile.rollup_lines is None:
+            assert high < (4, 14)
+            continue
+        if profile.variant_of is not None:
+            continue
+        for name, spec in abi.fields.items():
+            if scope not in spec.scope or spec.vendor or spec.value != "decimal":
+                continue
+            removed = parse_version(spec.removed) if spec.removed else (99,)
+            if parse_version(spec.since) <= low and high < removed:
+                assert name in printed, f"{profile.name} must print {name} in {kind}"
+    assert (profile.vmflags_prefix is not None) == (low >= (3, 8))
+
+
+def test_conditional_lines_and_deviations() -> None:
+    abi = load_abi()
+    rules = {inv.id for inv in abi.invariants}
+    for profile in PROFILES:
+        optional = {line.field for line in profile.smaps_lines if line.optional}
+        assert optional <= {"ProtectionKey", "Nonlinear", "Name"}, profile.name
+        assert set(profile.deviations) <= rules
+        assert all(reason for reason in profile.deviations.values())
+        if profile.variant_of is not None:
+            assert profile.variant_of in {p.name for p in MAINLINE}
+        assert all(re.fullmatch(r"[!-~]{2}", flag) for flag in profile.vmflags)
+    assert load_profiles()[-3].deviations == {
+        "smaps-locked-lo": load_profiles()[-3].deviations["smaps-locked-lo"]
+    }
+
+
+def test_the_profiles_encode_the_known_format_changes() -> None:
+    by_name = {p.name: p for p in PROFILES}
+    labels = {p.name: [line.label for line in p.smaps_lines] for p in PROFILES}
+    assert labels["2.6.20-2.6.21"][0] == "Size:          "  # 15 characters
+    assert labels["2.6.22-2.6.27"][0] == "Size:           "  # 16
+    assert "FilePmdMapped: " in labels["5.4-5.8"] and "FilePmdMapped:  " in labels["5.9-5.19"]
+    thp = {n: p.line_of[("smaps", "THPeligible")].format for n, p in by_name.items()
+           if ("smaps", "THPeligible") in p.line_of}  # fmt: skip
+    assert thp["5.0-5.2"] == thp["5.9-5.19"] == "THPeligible:    %d\\n"
+    assert thp["5.3"] == thp["5.4-5.8"] == "THPeligible:\\t\\t%d\\n"
+    assert thp["6.6-6.18"] == "THPeligible:    %8u\\n"
+    # KernelPageSize/MMUPageSize moved right after Size between 4.12 and 4.14.
+    assert labels["4.12-4.13"].index("KernelPageSize: ") > 10
+    assert labels["4.14-4.18"].index("KernelPageSize: ") == 1
+    assert by_name["4.14-4.18"].rollup_end == "includes-gate"
+    assert by_name["4.19-4.20"].rollup_end == "excludes-gate"
+    assert by_name["android-4.9"].smaps_lines[0].field == "Name"
+    ph = by_name["6.6-6.18"].line_of[("smaps", "Private_Hugetlb")]
+    assert (ph.label, ph.width) == ("Private_Hugetlb: ", 7)
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
+def test_line_patterns_take_exactly_what_the_line_renders(profile: object) -> None:
+    from smapsfmt._profiles import Profile
+
+    assert isinstance(profile, Profile)
+    for line in profile.smaps_lines + (profile.rollup_lines or ()):
+        pattern = re.compile(line.pattern())
+        values: list[int | str] = (
+            ["[anon:x]", ""] if line.conversion == "s" else [0, 7, 12345678, 123456789, 2**64]
+        )
+        for value in values:
+            assert pattern.fullmatch(line.render(value)), (line.format, value)
+        if line.conversion != "s" and line.width > 1:
+            rendered = line.render(5)
+            assert not pattern.fullmatch(rendered.replace(" 5", "5 ", 1))  # left-aligned
+            assert not pattern.fullmatch(line.label + " " * line.width + "5" + line.unit + "\n")
+
+
+def test_a_malformed_profile_is_refused_with_its_line() -> None:
+    text = (ROOT / "kernel/6.6-6.18.profile").read_text(encoding="utf-8")
+    with pytest.raises(ProfileError, match=r"kernel/x:\d+: unknown directive 'smap'"):
+        _parse_profile(text.replace('smaps "Rss:', 'smap "Rss:', 1), "kernel/x")
+    with pytest.raises(ProfileError, match=r"kernel/x:\d+: a line format has one conversion"):
+        _parse_profile(text.replace("%8lu kB", "kB", 1), "kernel/x")
+    with pytest.raises(ProfileError, match="the directive 'kernels' is missing"):
+        _parse_profile(text.replace("kernels 6.6 6.18\n", ""), "kernel/x")
+
+
+def test_printf_and_header_padding() -> None:
+    fields = [0x400000, 0x401000, *"r-xp", 0, 0xFD, 0x12345, 42]
+    assert printf("%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu ", fields) == (
+        "00400000-00401000 r-xp 00000000 fd:12345 42 "
+    )
+    sleep = (ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps").read_bytes()
+    first = smapsfmt.parse_smaps(sleep)[0]
+    profile = {p.name: p for p in PROFILES}["6.6-6.18"]
+    line64 = header_text(first, profile, 64)
+    line32 = header_text(first, profile, 32)
+    assert line64.index("/usr/bin/sleep") == 73 and line64 == sleep.decode().split("\n")[0] + "\n"
+    # A 32-bit kernel pads to column 49; this prefix (53 characters with its blank) is longer,
+    # so the name follows one more blank.
+    assert line32 == "5566ad6fd000-5566ad6ff000 r--p 00000000 fe:00 260875  /usr/bin/sleep\n"
+
+
+def test_render_a_whole_file_for_another_kernel() -> None:
+    sleep = (ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps").read_bytes()
+    smaps = smapsfmt.parse_smaps(sleep)
+    older = {p.name: p for p in PROFILES}["5.4-5.8"]
+    text = render(smaps, older).decode("latin-1")
+    assert "THPeligible:\t\t0\n" in text and "FilePmdMapped:        0 kB\n" in text
+    assert render(smaps, {p.name: p for p in PROFILES}["6.6-6.18"]) == sleep
