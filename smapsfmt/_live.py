@@ -48,12 +48,6 @@ PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread (s
 _SMAPS_BUFFER = 256 << 10  # first buffer for smaps; it doubles as needed
 _ROLLUP_BUFFER = 16 << 10  # smaps_rollup is one block, about 1 KiB (6.18: 23 lines)
 
-# Never in smaps_rollup, in any kernel (KERNEL-FACTS §8: the rollup prints the __show_smap
-# block only, without the per-VMA lines of show_smap; fs/proc/task_mmu.c 4.14-6.18).
-_PER_MAPPING_ONLY = frozenset(
-    {"Size", "KernelPageSize", "MMUPageSize", "THPeligible", "ProtectionKey"}
-)
-
 
 # --- the outcomes -----------------------------------------------------------------------------
 
@@ -636,9 +630,11 @@ def read_rollup(pid: int | str, *, sum_if_missing: bool = False) -> Rollup:
     """The parsed ``/proc/PID/smaps_rollup`` of a live process (``pid`` an int or ``"self"``).
 
     On a kernel without smaps_rollup (older than 4.14) this raises RollupMissingError, unless
-    ``sum_if_missing``: then smaps is read and summed, and the result is a ``SummedRollup``
-    (``summed_from_smaps`` is True; the Pss-like fields are the sums of the values smaps
-    printed, which the kernel's own rollup can exceed by less than 1 kB per mapping).
+    ``sum_if_missing``: then smaps is read and summed with ``smapsfmt.aggregate`` (the rollup
+    that kernel would print), and the result is a ``SummedRollup``, a Rollup whose
+    ``summed_from_smaps`` is True (also in its JSON). Its Pss-like fields are the sums of the
+    values smaps printed: the low end of the kernel's interval, which the kernel's own sum can
+    exceed by less than 1 kB per mapping.
     """
     from ._parser import parse_rollup
 
@@ -715,33 +711,12 @@ _SUMMED: type[Rollup] | None = None
 
 
 def summed_rollup(smaps: Smaps) -> Rollup:
-    """The rollup of ``smaps`` as a ``SummedRollup`` (``summed_from_smaps`` True)."""
-    import importlib
+    """The rollup of ``smaps``, as the kernel that printed it would compute it
+    (``smapsfmt.aggregate``), as a ``SummedRollup`` (``summed_from_smaps`` True)."""
+    import dataclasses
 
-    try:  # the kernel's own arithmetic, where smapsfmt has it
-        aggregate = getattr(
-            importlib.import_module(f"{__package__}._aggregate"), "aggregate", None
-        )
-    except ImportError:
-        aggregate = None
-    cls = _summed_rollup_class()
-    if aggregate is not None:
-        rollup = aggregate(smaps)
-        import dataclasses
+    from ._aggregate import aggregate
 
-        values = {f.name: getattr(rollup, f.name) for f in dataclasses.fields(rollup)}
-        return cls(**values)
-    real = [m for m in smaps if m.pathname != b"[vsyscall]"]  # the gate area (4.19+ rollup)
-    totals = {k: v for k, v in smaps.totals().items() if k not in _PER_MAPPING_ONLY}
-    return cls(
-        line=1,
-        start=real[0].start if real else 0,
-        end=real[-1].end if real else 0,
-        perms="---p",
-        offset=0,
-        major=0,
-        minor=0,
-        inode=0,
-        pathname=b"[rollup]",
-        fields=totals,
-    )
+    rollup = aggregate(smaps)
+    values = {f.name: getattr(rollup, f.name) for f in dataclasses.fields(rollup)}
+    return _summed_rollup_class()(**values)
