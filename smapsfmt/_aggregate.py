@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ._abi import ABI
     from ._abi import KernelRange as AbiRange
     from ._model import Mapping, Rollup
+    from ._profiles import Profile
 
 __all__ = ["aggregate", "check_rollup"]
 
@@ -75,13 +76,17 @@ def show_version(version: Version) -> str:
 
 @dataclass(frozen=True, slots=True)
 class KernelRange:
-    """Kernels ``lo`` to ``hi`` (by major.minor), with what dates them."""
+    """Kernels ``lo`` to ``hi`` (by major.minor), with what dates them, and the kernel
+    profiles (``kernel/*.profile``) of that range that fit, when some do."""
 
     lo: Version
     hi: Version
     evidence: tuple[str, ...] = ()
+    profiles: tuple[Profile, ...] = ()
 
     def __str__(self) -> str:
+        if self.profiles:
+            return " or ".join(p.describe() for p in self.profiles)
         lo, hi = show_version(self.lo[:2]), show_version(self.hi[:2])
         if self.hi >= NEWEST:
             return f"{lo} or later"
@@ -95,10 +100,25 @@ class KernelRange:
         return self.lo[:2] <= version[:2] <= self.hi[:2]
 
     def meet(self, other: KernelRange) -> KernelRange | None:
+        """The kernels in both (profiles: those of both, or of one within the other's range)."""
         lo, hi = max(self.lo[:2], other.lo[:2]), min(self.hi[:2], other.hi[:2])
         if lo > hi:
             return None
-        return KernelRange(lo, hi, self.evidence + other.evidence)
+        evidence = self.evidence + tuple(e for e in other.evidence if e not in self.evidence)
+        if self.profiles and other.profiles:
+            names = {p.name for p in other.profiles}
+            profiles = tuple(p for p in self.profiles if p.name in names)
+        else:
+            profiles = tuple(
+                p
+                for p in self.profiles or other.profiles
+                if p.kernels[0][:2] <= hi and lo <= p.kernels[1][:2]
+            )
+        if not profiles:
+            return None if self.profiles or other.profiles else KernelRange(lo, hi, evidence)
+        lo = max(lo, min(p.kernels[0][:2] for p in profiles))
+        hi = min(hi, max(p.kernels[1][:2] for p in profiles))
+        return KernelRange(lo, hi, evidence, profiles)
 
     @property
     def newest(self) -> Version:
@@ -285,6 +305,9 @@ class _Pass:
     nonanon_low: int = 0  # sum of max(0, Pss - Anonymous)
     file_low: int = 0  # the same, over the mappings that cannot map shmem
     shmem_high: int = 0  # sum of the non-anonymous share's maximum, over those that can
+    vmflags: bool = False  # some mapping has a VmFlags line
+    name_lines: bool = False  # some mapping has an Android Name: line
+    locked_any: int = 0  # mappings whose Locked can carry a fraction, lo flag or not
 
     def add(self, mapping: Mapping) -> None:
         if self.last is not None:
@@ -302,6 +325,8 @@ class _Pass:
             else:
                 sums[name] += value
         flags = mapping.vmflags
+        self.vmflags |= flags is not None
+        self.name_lines |= mapping.name is not None
         caps = self.know.caps
         for name in self.know.fixed:
             fixed = values.get(name)
@@ -319,6 +344,8 @@ class _Pass:
                 below = fixed < cap
             if below and (name != "Locked" or flags is None or "lo" in flags):
                 self.fractions[name] = self.fractions.get(name, 0) + 1
+            if below and name == "Locked":
+                self.locked_any += 1
         pss, rss, anon = values.get("Pss"), values.get("Rss"), values.get("Anonymous")
         if pss is not None and rss is not None and anon is not None:
             self.anon_low += max(0, pss - (rss - anon))
@@ -396,7 +423,7 @@ def bounds(
         if relation == EXACT:
             out[name] = Interval(total, total, f"the sum over the {_plural(state.count)}")
         elif relation == FIXED:
-            out[name] = _fixed_bound(state, name, total)
+            out[name] = _fixed_bound(state, name, total, kernels)
         elif relation == UNRELIABLE:
             out[name] = Interval(
                 0,
@@ -411,8 +438,11 @@ def bounds(
     return {name: out[name] for name in names if name in out}
 
 
-def _fixed_bound(state: _Pass, name: str, total: int) -> Interval:
+def _fixed_bound(state: _Pass, name: str, total: int, kernels: KernelRange) -> Interval:
     fractions = state.fractions.get(name, 0)
+    if name == "Locked" and any("smaps-locked-lo" in p.deviations for p in kernels.profiles):
+        # a vendor kernel that counts Locked without VM_LOCKED (kernel/android-4.9.profile)
+        fractions = state.locked_any
     hi = total + max(fractions - 1, 0)
     why = (
         f"the kernel sums {name} in fixed point (PSS_SHIFT {PSS_SHIFT}) and truncates once, "
@@ -476,15 +506,25 @@ def _split_bounds(state: _Pass, pss: Interval, split: list[str]) -> dict[str, In
 # --- which kernel printed a text ----------------------------------------------------------------
 
 # Fields printed unconditionally from their first version on (KERNEL-FACTS §2 for smaps, §8 for
-# smaps_rollup): their presence or absence dates a text. Their first versions come from the
-# ABI document. KernelPageSize moved from after the counters to right after Size between 4.12
-# and 4.14 (task_mmu.c 4.12.4, 4.14.78): that position dates a smaps too.
+# smaps_rollup): their presence or absence dates a text, and says why in messages. Their first
+# versions come from the ABI document. KernelPageSize moved from after the counters to right
+# after Size between 4.12 and 4.14 (task_mmu.c 4.12.4, 4.14.78): that position dates a smaps
+# too. The kernel profiles (kernel/*.profile) then decide, line by line.
 _DATING_SMAPS: Final = ("THPeligible", "FilePmdMapped", "Pss_Dirty", "KSM")
 _DATING_ROLLUP: Final = ("Pss_Anon", "FilePmdMapped", "Pss_Dirty", "KSM")
 
 
-def smaps_kernels(names: Sequence[str], know: Knowledge) -> KernelRange:
-    """The kernels whose smaps prints these field names, in this order."""
+def smaps_kernels(
+    names: Sequence[str],
+    know: Knowledge,
+    *,
+    vmflags: bool = True,
+    name_lines: bool = False,
+    sample: str | None = None,
+) -> KernelRange:
+    """The kernels whose smaps prints these field lines, in this order: the kernel profiles
+    whose lines they are (with ``sample``, the text of the first entry, also laid out as that
+    profile prints them); dated by fields alone where no profile fits."""
     lo, hi = OLDEST, NEWEST
     evidence: list[str] = []
     if len(names) > 1 and names[0] == "Size" and names[1] == "KernelPageSize":
@@ -493,12 +533,60 @@ def smaps_kernels(names: Sequence[str], know: Knowledge) -> KernelRange:
     elif "KernelPageSize" in names:
         hi = (4, 13)
         evidence.append("KernelPageSize after the counters (before 4.14)")
-    return _date(names, _DATING_SMAPS, know, KernelRange(lo, hi, tuple(evidence)))
+    dated = _date(names, _DATING_SMAPS, know, KernelRange(lo, hi, tuple(evidence)))
+    if not names:
+        return dated
+    from ._profiles import load_profiles
+
+    fits = [p for p in load_profiles() if _fits_smaps(p, names, vmflags)]
+    if sample is not None:
+        laid_out = [p for p in fits if _fits_layout(p, sample)]
+        fits = laid_out or fits
+    if name_lines:  # Android's Name: line: its variants
+        fits = [p for p in fits if ("smaps", "Name") in p.line_of] or fits
+    else:  # a vendor variant only where no mainline kernel prints these lines
+        fits = [p for p in fits if p.variant_of is None] or fits
+    return _with_profiles(dated, fits)
 
 
 def rollup_kernels(names: Sequence[str], know: Knowledge) -> KernelRange:
-    """The kernels whose smaps_rollup prints these field names."""
-    return _date(names, _DATING_ROLLUP, know, KernelRange(ROLLUP_SINCE, NEWEST))
+    """The kernels whose smaps_rollup prints these field lines, in this order."""
+    from ._profiles import load_profiles
+
+    dated = _date(names, _DATING_ROLLUP, know, KernelRange(ROLLUP_SINCE, NEWEST))
+    fits = [
+        p
+        for p in load_profiles()
+        if p.rollup_lines is not None and [line.field for line in p.rollup_lines] == list(names)
+    ]
+    return _with_profiles(dated, [p for p in fits if p.variant_of is None] or fits)
+
+
+def _with_profiles(dated: KernelRange, fits: list[Profile]) -> KernelRange:
+    if not fits:
+        return dated
+    lo = min(p.kernels[0][:2] for p in fits)
+    hi = max(p.kernels[1][:2] for p in fits)
+    return KernelRange(lo, hi, dated.evidence, tuple(fits))
+
+
+def _fits_smaps(profile: Profile, names: Sequence[str], vmflags: bool) -> bool:
+    optional = {line.field for line in profile.smaps_lines if line.optional}
+    wanted = [line.field for line in profile.smaps_lines if not line.optional]
+    have = [name for name in names if name not in optional]
+    return have == wanted and vmflags == (profile.vmflags_prefix is not None)
+
+
+def _fits_layout(profile: Profile, sample: str) -> bool:
+    """Every field line of ``sample`` (one entry's text) is printed as ``profile`` prints it."""
+    import re as regex
+
+    for raw in sample.split("\n")[1:]:
+        label = raw.partition(":")[0]
+        line = profile.line_of.get(("smaps", label))
+        if line is not None and not regex.fullmatch(line.pattern(), raw + "\n"):
+            return False
+    return True
 
 
 def _date(
@@ -527,11 +615,15 @@ def _before(version: Version) -> Version:
     return (major - 1, {3: 19, 4: 20, 5: 19, 6: 19}.get(major - 1, 99))
 
 
-def rollup_fields(smaps_names: Sequence[str], version: Version, know: Knowledge) -> list[str]:
-    """The rollup's lines for a smaps with these fields, printed by ``version``: the summed smaps
-    fields in smaps order (one __show_smap block prints both, task_mmu.c 4.19+; the same
-    seq_printf in 4.14.78), the rollup-only ones right after Pss_Dirty, or after Pss before 6.0
-    (task_mmu.c 5.3.1, 6.0.19)."""
+def rollup_fields(
+    smaps_names: Sequence[str], version: Version, know: Knowledge, profile: Profile | None = None
+) -> list[str]:
+    """The rollup's lines for a smaps with these fields: the profile's, when a profile is
+    known; else the summed smaps fields in smaps order (one __show_smap block prints both,
+    task_mmu.c 4.19+; the same seq_printf in 4.14.78), with the rollup-only ones of ``version``
+    right after Pss_Dirty, or after Pss before 6.0 (task_mmu.c 5.3.1, 6.0.19)."""
+    if profile is not None and profile.rollup_lines is not None:
+        return [line.field for line in profile.rollup_lines]
     names = [n for n in smaps_names if know.in_rollup(n, version)]
     extra = know.rollup_only(version)
     if extra:
@@ -539,6 +631,23 @@ def rollup_fields(smaps_names: Sequence[str], version: Version, know: Knowledge)
         at = names.index(after) + 1 if after in names else len(names)
         names[at:at] = extra
     return names
+
+
+def _includes_gate(profile: Profile | None, version: Version) -> bool:
+    """Whether the rollup's range ends with the gate VMA: the profile's rollup-end line, else
+    by version (before 4.19)."""
+    if profile is not None and profile.rollup_end is not None:
+        return profile.rollup_end == "includes-gate"
+    return version[:2] < GATE_EXCLUDED_SINCE
+
+
+def _choose(profiles: Sequence[Profile]) -> Profile | None:
+    """The profile a rollup is computed for: the newest mainline one that has smaps_rollup,
+    else the newest vendor variant that has it."""
+    with_rollup = [p for p in profiles if p.rollup_lines is not None]
+    mainline = [p for p in with_rollup if p.variant_of is None]
+    chosen = mainline or with_rollup
+    return max(chosen, key=lambda p: p.kernels[1]) if chosen else None
 
 
 # --- aggregate ----------------------------------------------------------------------------------
@@ -555,11 +664,12 @@ class Summary:
     mappings: int
     start: int
     end: int
-    kernels: KernelRange  # the kernels the smaps' fields fit (or the one asked for)
-    version: Version  # the kernel whose rollup this is: the newest of ``kernels``
+    kernels: KernelRange  # the kernels the smaps fits (or the one asked for)
+    version: Version  # the kernel whose rollup this is (the chosen profile's newest)
     fields: dict[str, Interval]  # in the kernel's rollup order
     unknown: tuple[str, ...]  # smaps fields the specification does not know, left out
     notes: tuple[str, ...] = ()  # what a reader should know: other kernels of the range
+    profile: Profile | None = None  # the kernel profile whose rollup this is
 
     def values(self) -> dict[str, int]:
         """Each rollup field's value: the low end of its interval where smaps leaves it open."""
@@ -576,70 +686,111 @@ class Summary:
 
 
 def summarize(
-    mappings: Iterable[Mapping], *, kernel: str | None = None, know: Knowledge | None = None
+    mappings: Iterable[Mapping],
+    *,
+    kernel: str | None = None,
+    know: Knowledge | None = None,
+    sample: str | None = None,
 ) -> Summary:
-    """One pass over ``mappings``: the rollup that their kernel prints, as intervals."""
+    """One pass over ``mappings``: the rollup that their kernel prints, as intervals.
+    ``sample``: the text of the first entry, to tell apart kernels that print the same lines
+    in different layouts."""
     know = know or knowledge()
     state = _Pass(know)
     for mapping in mappings:
         state.add(mapping)
-    kernels = smaps_kernels(state.names, know)
+    kernels = smaps_kernels(
+        state.names, know, vmflags=state.vmflags, name_lines=state.name_lines, sample=sample
+    )
     if kernel is not None:
         version = parse_kernel(kernel)
-        found = kernels.meet(KernelRange(version, version, (f"kernel {kernel} asked for",)))
+        asked = KernelRange(version, version, (f"kernel {kernel} asked for",))
+        found = kernels.meet(asked)
         if found is None:
             raise KernelMismatch(
-                f"the smaps cannot come from kernel {show_version(version)}: its fields fit "
+                f"the smaps cannot come from kernel {show_version(version)}: it is printed by "
                 f"{kernels} ({kernels.why})"
             )
-        kernels = KernelRange(version, version, found.evidence)
-    version = kernels.newest
-    if version < ROLLUP_SINCE <= kernels.hi:
-        version = ROLLUP_SINCE
-    names = rollup_fields(state.names, version, know)
+        kernels = KernelRange(version[:2], version[:2], found.evidence, found.profiles)
+    profile = _choose(kernels.profiles)
+    if profile is not None:
+        version = min(kernels.hi, profile.kernels[1][:2]) if kernel is None else kernels.lo
+        version = max(version, profile.kernels[0][:2])
+        scope = KernelRange(version, version, kernels.evidence, (profile,))
+    else:
+        version = kernels.newest
+        if version < ROLLUP_SINCE <= kernels.hi:
+            version = ROLLUP_SINCE
+        scope = KernelRange(version, version, kernels.evidence)
+    names = rollup_fields(state.names, version, know, profile)
     start, ends = state.header()
-    end = ends[version[:2] < GATE_EXCLUDED_SINCE]
-    notes: list[str] = []
-    if version < ROLLUP_SINCE:
-        notes.append(
-            f"the smaps' fields fit kernels {kernels} ({kernels.why}), older than 4.14: "
-            "mainline prints no smaps_rollup; this is the rollup of the 4.14 implementation, "
-            "as vendor backports print it (Android 4.9)"
-        )
-    elif kernels.lo != kernels.hi:
-        others = []
-        oldest = max(kernels.lo, ROLLUP_SINCE)
-        other_end = ends[oldest[:2] < GATE_EXCLUDED_SINCE]
-        if other_end != end:
-            others.append(f"{show_version(oldest)} ends the range at {other_end:08x}")
-        other_names = rollup_fields(state.names, oldest, know)
-        if other_names != names:
-            missing = [n for n in names if n not in other_names]
-            others.append(f"{show_version(oldest)} prints no {', '.join(missing)}")
-        if others:
-            notes.append(
-                f"the smaps' fields fit kernels {kernels} ({kernels.why}); this is the rollup "
-                f"of {show_version(version)} ({'; '.join(others)}): give --kernel for another"
-            )
+    end = ends[_includes_gate(profile, version)]
     return Summary(
         mappings=state.count,
         start=start,
         end=end,
         kernels=kernels,
         version=version,
-        fields=bounds(state, names, KernelRange(version, version)),
+        fields=bounds(state, names, scope),
         unknown=tuple(n for n in state.names if know.relation(n, kernels) is None),
-        notes=tuple(notes),
+        notes=tuple(_notes(state, kernels, profile, names=names, end=end, ends=ends)),
+        profile=profile,
     )
+
+
+def _notes(
+    state: _Pass,
+    kernels: KernelRange,
+    profile: Profile | None,
+    *,
+    names: list[str],
+    end: int,
+    ends: dict[bool, int],
+) -> list[str]:
+    if profile is None:
+        if not state.count:
+            return []
+        return [
+            f"no kernel profile prints these smaps lines; dated {kernels} ({kernels.why}), and "
+            "the rollup has the summed fields in smaps order"
+            + ("" if kernels.hi >= ROLLUP_SINCE else ": mainline kernels before 4.14 have none")
+        ]
+    others = []
+    for other in kernels.profiles:
+        if other is profile or other.rollup_lines is None:
+            continue
+        other_end = ends[_includes_gate(other, other.kernels[0])]
+        other_names = rollup_fields(state.names, other.kernels[0], state.know, other)
+        if other_end != end:
+            others.append(f"{other.describe()} ends the range at {other_end:08x}")
+        if other_names != names:
+            missing = [n for n in names if n not in other_names]
+            added = [n for n in other_names if n not in names]
+            change = "; ".join(
+                part
+                for part in (
+                    f"prints no {', '.join(missing)}" if missing else "",
+                    f"also prints {', '.join(added)}" if added else "",
+                )
+                if part
+            )
+            others.append(f"{other.describe()} {change}")
+    if not others:
+        return []
+    return [
+        f"the smaps is printed by {kernels}; this is the rollup of {profile.describe()} "
+        f"({'; '.join(others)}): give --kernel for another"
+    ]
 
 
 def aggregate(smaps: Iterable[Mapping], *, kernel: str | None = None) -> Rollup:
     """The smaps_rollup that the kernel which printed ``smaps`` prints for these mappings.
 
     ``smaps`` is a :class:`~smapsfmt.Smaps` or any iterable of mappings, read once (a stream of
-    mappings is aggregated in constant memory). The kernel is the newest one whose smaps has
-    these fields, or ``kernel`` (for example ``"4.14"``): its header range rule applies (the
-    gate VMA ``[vsyscall]`` ends the range before 4.19, not from 4.19 on), and its field list.
+    mappings is aggregated in constant memory). The kernel is the newest one whose profile
+    prints these smaps lines, or ``kernel`` (for example ``"4.14"``): its rollup lines, and its
+    header range rule (the gate VMA ``[vsyscall]`` ends the range in 4.14 to 4.18, not from 4.19
+    on).
 
     Fields summed in bytes are exact. Fixed-point fields (Pss, Pss_Dirty, SwapPss, Locked) hold
     the sum of the smaps values, the low end of the interval the kernel's value lies in;
@@ -649,8 +800,7 @@ def aggregate(smaps: Iterable[Mapping], *, kernel: str | None = None) -> Rollup:
     has not described) are not in the result. Raises ``ValueError`` when the smaps cannot come
     from ``kernel``.
     """
-    summary = summarize(smaps, kernel=kernel)
-    return to_rollup(summary)
+    return to_rollup(summarize(smaps, kernel=kernel))
 
 
 def to_rollup(summary: Summary) -> Rollup:
@@ -668,6 +818,26 @@ def to_rollup(summary: Summary) -> Rollup:
         pathname=b"[rollup]",
         fields=summary.values(),
     )
+
+
+def render_text(summary: Summary, word_size: int = 64) -> str:
+    """The rollup as its kernel prints it, through the exact renderer and the kernel profile:
+    every field smaps determines byte for byte; ``LO..HI`` for an open field and ``?`` for an
+    unreliable one, where the kernel puts the number."""
+    from ._profiles import load_profiles
+    from ._render import header_text, latest_line
+
+    profile = summary.profile or next(
+        p for p in reversed(load_profiles()) if p.rollup_header is not None
+    )
+    text = [header_text(to_rollup(summary), profile, word_size)]
+    for name, bound in summary.fields.items():
+        line = profile.line_of.get(("rollup", name)) or latest_line(name)
+        if line is None:  # pragma: no cover - every field of the document has a profile line
+            text.append(f"{name + ':':<16}{bound.text:>8} kB\n")
+        else:
+            text.append(line.render(bound.text))
+    return "".join(text)
 
 
 # --- check --------------------------------------------------------------------------------------
@@ -730,22 +900,31 @@ def check(
     kernel: str | None = None,
     path: str | None = None,
     know: Knowledge | None = None,
+    sample: str | None = None,
 ) -> Proof:
-    """:func:`check_rollup`, with the per-field proof."""
+    """:func:`check_rollup`, with the per-field proof (``sample``: see :func:`summarize`)."""
     know = know or knowledge()
     state = _Pass(know)
     for mapping in smaps:
         state.add(mapping)
-    return _Checker(state, rollup, kernel, path).run()
+    return _Checker(state, rollup, kernel, path, sample).run()
 
 
 class _Checker:
-    def __init__(self, state: _Pass, rollup: Rollup, kernel: str | None, path: str | None):
+    def __init__(
+        self,
+        state: _Pass,
+        rollup: Rollup,
+        kernel: str | None,
+        path: str | None,
+        sample: str | None,
+    ) -> None:
         self.state = state
         self.know = state.know
         self.rollup = rollup
         self.kernel = kernel
         self.path = path
+        self.sample = sample
         self.diagnostics: list[Diagnostic] = []
         self.proofs: list[FieldProof] = []
         self.lines = {name: rollup.line + 1 + i for i, name in enumerate(rollup.fields)}
@@ -767,61 +946,89 @@ class _Checker:
     def _kernels(self) -> KernelRange:
         """The kernels both texts (and ``kernel``) fit; a mismatch is reported."""
         state, rollup = self.state, self.rollup
-        smaps_range = smaps_kernels(state.names, self.know)
+        smaps_range = smaps_kernels(
+            state.names,
+            self.know,
+            vmflags=state.vmflags,
+            name_lines=state.name_lines,
+            sample=self.sample,
+        )
         rollup_range = rollup_kernels(list(rollup.fields), self.know)
         # The header end dates the rollup too, when the smaps ends with the gate VMA.
         _, ends = state.header()
-        if ends[True] != ends[False]:
-            if rollup.end == ends[True]:
-                rollup_range = (
-                    rollup_range.meet(
-                        KernelRange(ROLLUP_SINCE, (4, 18), ("the range ends with the gate VMA",))
-                    )
-                    or rollup_range
+        if ends[True] != ends[False] and rollup.end in ends.values():
+            gate = rollup.end == ends[True]
+            dated = (
+                KernelRange(ROLLUP_SINCE, (4, 18), ("the range ends with the gate VMA",))
+                if gate
+                else KernelRange(GATE_EXCLUDED_SINCE, NEWEST, ("the range ends before the gate",))
+            )
+            if rollup_range.profiles:
+                kept = tuple(
+                    p for p in rollup_range.profiles if _includes_gate(p, p.kernels[0]) == gate
                 )
-            elif rollup.end == ends[False]:
-                rollup_range = (
-                    rollup_range.meet(
+                if kept:
+                    rollup_range = _with_profiles(
                         KernelRange(
-                            GATE_EXCLUDED_SINCE, NEWEST, ("the range ends before the gate VMA",)
-                        )
+                            rollup_range.lo,
+                            rollup_range.hi,
+                            (*rollup_range.evidence, *dated.evidence),
+                        ),
+                        list(kept),
                     )
-                    or rollup_range
-                )
+            else:
+                rollup_range = rollup_range.meet(dated) or rollup_range
         both = smaps_range.meet(rollup_range)
         if self.kernel is not None:
             version = parse_kernel(self.kernel)
+            asked = KernelRange(version[:2], version[:2])
             for what, fitting in (("smaps", smaps_range), ("rollup", rollup_range)):
-                if not fitting.contains(version):
+                if fitting.meet(asked) is None:
                     self.report(
                         rollup.line,
                         "rollup-kernel-mismatch",
-                        f"the {what} cannot come from kernel {show_version(version)}: its "
-                        f"fields fit {fitting} ({fitting.why})",
+                        f"the {what} cannot come from kernel {show_version(version)}: it is "
+                        f"printed by {fitting} ({fitting.why})",
                     )
-            if both is not None and both.contains(version):
-                return KernelRange(version[:2], version[:2], both.evidence)
-            return smaps_range
+            found = both.meet(asked) if both is not None else None
+            return found or smaps_range
         if both is None:
             self.report(
                 rollup.line,
                 "rollup-kernel-mismatch",
-                f"the smaps and the rollup come from different kernels: the smaps' fields fit "
-                f"{smaps_range} ({smaps_range.why}), the rollup's {rollup_range} "
+                f"the smaps and the rollup come from different kernels: the smaps is printed by "
+                f"{smaps_range} ({smaps_range.why}), the rollup by {rollup_range} "
                 f"({rollup_range.why})",
             )
             return smaps_range
         return both
 
+    def _expected(self, kernels: KernelRange) -> tuple[set[str], set[str]]:
+        """The rollup lines some, and every, kernel of ``kernels`` prints for this smaps."""
+        state, know = self.state, self.know
+        lists = [
+            rollup_fields(state.names, p.kernels[0], know, p)
+            for p in kernels.profiles
+            if p.rollup_lines is not None
+        ] or [
+            rollup_fields(state.names, kernels.lo, know),
+            rollup_fields(state.names, kernels.hi, know),
+        ]
+        return set().union(*lists), set(lists[0]).intersection(*lists[1:])
+
     def _check_header(self, kernels: KernelRange) -> None:
         rollup = self.rollup
         start, ends = self.state.header()
         allowed: dict[int, str] = {}
-        if kernels.hi[:2] >= GATE_EXCLUDED_SINCE:
+        gates = {_includes_gate(p, p.kernels[0]) for p in kernels.profiles} or {
+            kernels.lo[:2] < GATE_EXCLUDED_SINCE,
+            kernels.hi[:2] < GATE_EXCLUDED_SINCE,
+        }
+        if False in gates:
             allowed[ends[False]] = "the end of the last mapping before the gate VMA (4.19+)"
-        if kernels.lo[:2] < GATE_EXCLUDED_SINCE:
+        if True in gates:
             allowed.setdefault(
-                ends[True], "the end of the last entry, the gate VMA (4.14 to 4.18)"
+                ends[True], "the end of the gate VMA, the last entry (4.14 to 4.18)"
             )
         if rollup.start != start:
             self.report(
@@ -835,16 +1042,13 @@ class _Checker:
             self.report(
                 rollup.line,
                 "rollup-range",
-                f"the rollup's range ends at {rollup.end:08x}; kernel {kernels} ends it at "
-                f"{expected}",
+                f"the rollup's range ends at {rollup.end:08x}; {kernels} ends it at {expected}",
                 column=len(f"{rollup.start:08x}-") + 1,
             )
 
     def _check_fields(self, kernels: KernelRange) -> None:
         state, know, rollup = self.state, self.know, self.rollup
-        lo_names = rollup_fields(state.names, kernels.lo, know)
-        hi_names = rollup_fields(state.names, kernels.hi, know)
-        possible, certain = set(lo_names) | set(hi_names), set(lo_names) & set(hi_names)
+        possible, certain = self._expected(kernels)
         pss = rollup.fields.get("Pss")
         found = bounds(state, [n for n in rollup.fields if n in possible], kernels, pss=pss)
         for name, value in rollup.fields.items():
@@ -876,13 +1080,13 @@ class _Checker:
                         "rollup-pss-bound",
                         f"{name} is {value} kB in the rollup, outside {bound}: {bound.why}",
                     )
-        order = {n: i for i, n in enumerate(hi_names + lo_names)}
-        for name in sorted(certain - rollup.fields.keys(), key=order.__getitem__):
+        order = {n: i for i, n in enumerate(state.names)}
+        for name in sorted(certain - rollup.fields.keys(), key=lambda n: order.get(n, len(order))):
             self.report(
                 rollup.line,
                 "rollup-fields",
-                f"the rollup has no {name} line, which kernel {kernels} prints in the rollup of "
-                "this smaps",
+                f"the rollup has no {name} line, which {kernels} prints in the rollup of this "
+                "smaps",
             )
         for name in state.names:
             if know.relation(name, kernels) is None and name not in rollup.fields:
@@ -897,7 +1101,7 @@ class _Checker:
         if relation == NOT_IN_ROLLUP:
             why = "no kernel prints it in smaps_rollup"
         elif relation == ROLLUP_ONLY:
-            why = f"kernel {kernels} does not print it (first in {self._since(name)})"
+            why = f"{kernels} does not print it (first in {self._since(name)})"
         else:
             why = f"the smaps has no {name} line, and the rollup sums the smaps fields"
         return f"{name} is in the rollup but cannot be in the rollup of this smaps: {why}"
@@ -918,9 +1122,8 @@ class _Checker:
             if rule.check(dict(values)) is not False:
                 continue
             first = min(rule.names, key=self.lines.__getitem__)
-            shown = ", ".join(
-                f"{n} {values[n]} kB" for n in sorted(rule.names, key=self.lines.__getitem__)
-            )
+            named = sorted(rule.names, key=self.lines.__getitem__)
+            shown = ", ".join(f"{n} {values[n]} kB" for n in named)
             self.report(
                 self.lines[first],
                 "rollup-pss-bound",

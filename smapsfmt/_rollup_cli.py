@@ -20,7 +20,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
@@ -107,6 +107,12 @@ def _open(name: str) -> _Source:
         raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
+def _chain(first: Mapping | None, rest: Iterator[Mapping]) -> Iterator[Mapping]:
+    if first is not None:
+        yield first
+        yield from rest
+
+
 def _mappings(source: _Source) -> Iterator[Mapping]:
     """The mappings of the smaps, one at a time."""
     from . import _parser
@@ -120,68 +126,38 @@ def _mappings(source: _Source) -> Iterator[Mapping]:
         yield from _parser.parse_smaps(b"".join(source.chunks()), path=source.name)
 
 
-# --- the kernel's layout ------------------------------------------------------------------------
+# --- what the first piece of the smaps shows ----------------------------------------------------
 
-_FIELD_LINE = re.compile(rb"^([A-Za-z][A-Za-z0-9_]*):( +)(\d+) kB$", re.MULTILINE)
 _HEADER = re.compile(
-    rb"^[0-9a-f]{8,}-[0-9a-f]{8,} [-r][-w][-x][sp] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ \d+ ( *)(\S?)",
+    r"^[0-9a-f]{8,}-[0-9a-f]{8,} [-r][-w][-x][sp] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ \d+ ( *)(\S?)",
     re.MULTILINE,
 )
 
 
-@dataclass
-class Layout:
-    """How the kernel that printed a smaps lays out its lines, learnt from that smaps: the
-    column of names in headers, and each field's label and value width. smaps and smaps_rollup
-    print their field lines with the same format strings (task_mmu.c 4.14.78 show_smap, 4.19+
-    __show_smap), and the rollup header with the same padding (show_vma_header_prefix,
-    seq_pad)."""
-
-    name_column: int = 73  # 25 + 6 * sizeof(void *) on 64-bit kernels (task_mmu.c seq_setwidth)
-    widths: dict[str, tuple[int, int]] = field(default_factory=dict)  # label length, width
-
-    @classmethod
-    def learn(cls, head: bytes) -> Layout:
-        layout = cls()
-        for match in _HEADER.finditer(head):
-            if match.group(2):  # a named mapping: the name starts at the padded column
-                prefix = match.start(1) - match.start()
-                column = match.end(1) - match.start()
-                if column > prefix + 1:
-                    layout.name_column = column
-                    break
-        for match in _FIELD_LINE.finditer(head):
-            name = match.group(1).decode("ascii")
-            if name in layout.widths:
-                continue
-            total = len(match.group(0)) - len(" kB")
-            label = max(len(name) + 2, min(16, total - 8))
-            layout.widths[name] = (label, max(total - label, 1))
-        return layout
-
-    def line(self, name: str, value: str) -> str:
-        """``Name:`` padded to the label length, then the value right-aligned in the width:
-        16 and 8 by default (task_mmu.c: SEQ_PUT_DEC(..., 8) and 16-character labels)."""
-        label, width = self.widths.get(name, (max(16, len(name) + 2), 8))
-        return f"{name + ':':<{label}}{value:>{width}} kB"
-
-    def header(self, start: int, end: int) -> str:
-        prefix = f"{start:08x}-{end:08x} ---p 00000000 00:00 0 "
-        return prefix + " " * max(self.name_column - len(prefix), 1) + "[rollup]"
+def first_entry(head: bytes) -> str | None:
+    """The text of the first entry (header and lines), when the piece holds all of it."""
+    text = head.decode("latin-1")
+    starts = [m.start() for m in _HEADER.finditer(text)][:2]
+    if not starts:
+        return None
+    return text[starts[0] : starts[1] if len(starts) > 1 else len(text)].rstrip("\n")
 
 
-def render(summary: Summary, layout: Layout) -> str:
-    """The rollup text: the kernel's bytes for every determined field, LO..HI or ? else."""
-    lines = [layout.header(summary.start, summary.end)]
-    lines += [layout.line(name, bound.text) for name, bound in summary.fields.items()]
-    return "\n".join(lines) + "\n"
+def word_size(head: bytes) -> int:
+    """64 or 32: where the kernel starts the names of mappings (column 73 or 49: task_mmu.c
+    seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) then seq_pad)."""
+    for match in _HEADER.finditer(head.decode("latin-1")):
+        prefix, column = match.start(1) - match.start(), match.end(1) - match.start()
+        if match.group(2) and column > prefix + 1:
+            return 32 if column == 49 else 64
+    return 64
 
 
 # --- rollup ------------------------------------------------------------------------------------
 
 
 def _cmd_rollup(args: argparse.Namespace) -> int:
-    from ._aggregate import KernelMismatch, parse_kernel, summarize
+    from ._aggregate import KernelMismatch, parse_kernel, render_text, summarize
     from ._cli import EXIT_INVALID, EXIT_OK, UsageError, _err, _out
     from ._errors import SmapsSyntaxError
 
@@ -192,7 +168,11 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
             raise UsageError(f"--kernel: {exc}") from None
     source = _open(args.smaps)
     try:
-        summary = summarize(_mappings(source), kernel=args.kernel)
+        mappings = _mappings(source)
+        first = next(mappings, None)  # the first piece is read: its first entry dates the text
+        summary = summarize(
+            _chain(first, mappings), kernel=args.kernel, sample=first_entry(source.head)
+        )
     except SmapsSyntaxError as exc:
         _out(f"{exc.location}: syntax: {exc.msg}\n")
         return EXIT_INVALID
@@ -206,7 +186,7 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
     if args.format == "json":
         _out(json.dumps(summary.to_jsonable(), indent=1) + "\n")
     else:
-        _out(render(summary, Layout.learn(source.head)))
+        _out(render_text(summary, word_size(source.head)))
     return EXIT_OK
 
 
@@ -247,7 +227,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
     source = _open(args.smaps)
     try:
         rollup = parse_rollup(rollup_data, path=rollup_path)
-        proof = check(_mappings(source), rollup, kernel=args.kernel, path=rollup_path)
+        mappings = _mappings(source)
+        first = next(mappings, None)
+        proof = check(
+            _chain(first, mappings),
+            rollup,
+            kernel=args.kernel,
+            path=rollup_path,
+            sample=first_entry(source.head),
+        )
     except SmapsSyntaxError as exc:
         _out(f"{exc.location}: syntax: {exc.msg}\n")
         return EXIT_INVALID

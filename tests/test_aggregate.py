@@ -19,9 +19,9 @@ from support import EXTERNAL, LIVE, VALID, fixture_id, run_cli
 import smapsfmt
 from smapsfmt import _aggregate
 from smapsfmt._abi import load_abi
-from smapsfmt._aggregate import check, knowledge_from, show_version, summarize
+from smapsfmt._aggregate import check, knowledge_from, render_text, show_version, summarize
 from smapsfmt._parser import iter_smaps
-from smapsfmt._rollup_cli import Layout, render
+from smapsfmt._rollup_cli import first_entry, word_size
 
 
 def _pairs() -> list[Path]:
@@ -245,10 +245,10 @@ def test_a_smaps_and_a_rollup_of_different_kernels_are_reported() -> None:
     rules = [d.rule for d in errors(proof)]
     assert rules[0] == "rollup-kernel-mismatch"
     assert errors(proof)[0].message == (
-        "the smaps and the rollup come from different kernels: the smaps' fields fit 5.4 to "
-        "5.19 (KernelPageSize right after Size (4.14+); THPeligible (5.0+); FilePmdMapped "
-        "(5.4+); no Pss_Dirty (before 6.0)), the rollup's 6.6 or later (Pss_Anon (5.3+); "
-        "FilePmdMapped (5.4+); Pss_Dirty (6.0+); KSM (6.6+))"
+        "the smaps and the rollup come from different kernels: the smaps is printed by Linux "
+        "5.4-5.8 or Linux 5.9-5.19 (KernelPageSize right after Size (4.14+); THPeligible (5.0+); "
+        "FilePmdMapped (5.4+); no Pss_Dirty (before 6.0)), the rollup by Linux 6.6-6.18 "
+        "(Pss_Anon (5.3+); FilePmdMapped (5.4+); Pss_Dirty (6.0+); KSM (6.6+))"
     )
     extra = {d.message.split(" ", 1)[0] for d in errors(proof) if d.rule == "rollup-fields"}
     assert extra == {"Pss_Dirty", "KSM"}
@@ -280,13 +280,13 @@ def test_the_header_range_is_checked_with_the_gate_rule() -> None:
     assert [d.rule for d in found] == ["rollup-range"]
     assert found[0].column == len(f"{rollup.start:x}-") + 1
     assert found[0].message == (
-        f"the rollup's range ends at ffffffffff601000; kernel 6.6 or later ends it at "
+        f"the rollup's range ends at ffffffffff601000; Linux 6.6-6.18 ends it at "
         f"{rollup.end:08x}, the end of the last mapping before the gate VMA (4.19+)"
     )
     # 4.14-4.18 end it at the gate VMA: the prometheus capture does, and is consistent.
     prometheus, prometheus_rollup = load(PROMETHEUS)
     proof = check(prometheus, smapsfmt.parse_rollup(prometheus_rollup))
-    assert str(proof.kernels) == "4.14 to 4.18"
+    assert str(proof.kernels) == "Linux 4.14-4.18"
     assert "the range ends with the gate VMA" in proof.kernels.evidence
 
 
@@ -332,8 +332,12 @@ _INTERVAL = re.compile(r"^(\S+:) +(\d+)\.\.(\d+) kB$")
 def test_rollup_output_is_the_kernels_for_every_determined_field(folder: Path) -> None:
     smaps_bytes = (folder / "smaps").read_bytes()
     real = (folder / "smaps_rollup").read_text("latin-1").splitlines()
-    summary = summarize(smapsfmt.parse_smaps(smaps_bytes), kernel=_kernel_of(folder))
-    ours = render(summary, Layout.learn(smaps_bytes)).splitlines()
+    summary = summarize(
+        smapsfmt.parse_smaps(smaps_bytes),
+        kernel=_kernel_of(folder),
+        sample=first_entry(smaps_bytes),
+    )
+    ours = render_text(summary, word_size(smaps_bytes)).splitlines()
     assert len(ours) == len(real)
     assert ours[0] == real[0]  # the header, range and padding
     open_lines = 0
@@ -384,8 +388,11 @@ def test_rollup_header_follows_the_kernel_asked_for() -> None:
     assert new.stdout.splitlines()[0] == (
         b"00400000-7ffc07fa3000 ---p 00000000 00:00 0                              [rollup]"
     )
-    assert b"fit kernels 4.14 to 4.20" in new.stderr
-    assert b"4.14 ends the range at ffffffffff601000" in new.stderr
+    assert new.stderr.decode().splitlines()[0] == (
+        "smapsfmt: note: the smaps is printed by Linux 4.14-4.18 or Linux 4.19-4.20; this is the "
+        "rollup of Linux 4.19-4.20 (Linux 4.14-4.18 ends the range at ffffffffff601000): give "
+        "--kernel for another"
+    )
 
 
 def test_rollup_json() -> None:
@@ -531,6 +538,6 @@ def test_rollup_cli_kernel_mismatch_exits_1() -> None:
     assert result.returncode == 1
     assert result.stdout.decode() == (
         f"{LIVE_SLEEP / 'smaps'}:1:1: rollup-kernel-mismatch: the smaps cannot come from "
-        "kernel 4.19: its fields fit 6.6 or later (KernelPageSize right after Size (4.14+); "
+        "kernel 4.19: it is printed by Linux 6.6-6.18 (KernelPageSize right after Size (4.14+); "
         "THPeligible (5.0+); FilePmdMapped (5.4+); Pss_Dirty (6.0+); KSM (6.6+))\n"
     )
