@@ -188,7 +188,11 @@ class Knowledge:
             return None
         found = {rel for rel, where in lines if where.meet(kernels) is not None}
         if not found:
-            return lines[-1][0]
+            # Outside every range of the document (a vendor backport to an older kernel, such
+            # as Android 4.9's rollup of 4.14): the relation of the nearest range.
+            older = [(where.lo, rel) for rel, where in lines if where.lo[:2] > kernels.hi[:2]]
+            newer = [(where.hi, rel) for rel, where in lines if where.hi[:2] < kernels.lo[:2]]
+            return min(older)[1] if older else max(newer)[1]
         if UNRELIABLE in found:
             return UNRELIABLE
         return sorted(found)[0] if len(found) > 1 else found.pop()

@@ -445,6 +445,21 @@ def test_aggregate_streams_one_pass_over_any_iterable() -> None:
     assert streamed == whole
 
 
+def test_a_vendor_backport_gets_the_rollup_of_its_implementation() -> None:
+    """Android 4.9 kernels print a smaps_rollup backported from 4.14 (kernel/android-4.9.profile):
+    the range ends at the gate VMA, and the 4.14 bugs make Swap and Locked unreliable (the ABI
+    document's ranges start at 4.14: the nearest one applies)."""
+    smaps = smapsfmt.parse_smaps(
+        (EXTERNAL / "android-libmeminfo/testdata1/smaps_short").read_bytes()
+    )
+    summary = summarize(smaps)
+    assert summary.profile is not None and summary.profile.name == "android-4.9"
+    assert summary.end == 0xFFFFFFFFFF601000 == smaps[-1].end
+    assert summary.fields["Swap"].hi is None and summary.fields["Locked"].hi is None
+    pss = summary.fields["Pss"]
+    assert (pss.lo, pss.hi) == (19119, 19121)  # libmeminfo's total Pss (ORACLES.md), + K - 1
+
+
 def test_an_empty_smaps_has_the_empty_rollup() -> None:
     """No mapping: the header 00000000-00000000 (task_mmu.c 6.1+). A kernel thread's smaps is
     empty too, but it has no smaps_rollup at all (ESRCH)."""
