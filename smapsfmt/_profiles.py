@@ -74,13 +74,15 @@ class Line:
 
     def value_pattern(self) -> str:
         """A regular expression for the value exactly as printed: right-aligned in ``width``
-        columns (blanks then digits, never truncated), or bare digits for ``%d``."""
+        columns (blanks then digits, never truncated), or bare digits for ``%d``; at most the
+        20 digits of a u64 (larger values go to the validator's slow path)."""
         if self.conversion == "s":
             return r"[^\n]*"
+        # A u64 has at most 20 decimal digits.
         if self.width <= 1:
-            return r"[0-9]+"
+            return r"[0-9]{1,20}"
         steps = [f" {{{self.width - k}}}[0-9]{{{k}}}" for k in range(1, self.width)]
-        return "(?:" + "|".join([*steps, f"[0-9]{{{self.width},}}"]) + ")"
+        return "(?:" + "|".join([*steps, f"[0-9]{{{self.width},20}}"]) + ")"
 
     def pattern(self) -> str:
         return re.escape(self.label) + f"({self.value_pattern()})" + re.escape(self.unit) + r"\n"

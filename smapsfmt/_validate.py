@@ -633,16 +633,50 @@ def _parse_chunk(
             return parse_rollup(chunk)
         mappings = parse_smaps(chunk)
     except SmapsSyntaxError as exc:
-        shift = line - 1
-        first = first_error() if first_error is not None else None
-        last = line + chunk.count("\n")
-        if first is not None and line <= first.line <= last:
-            context.add(first.line, first.column, SYNTAX, first.msg)
-            return None
-        msg = re.sub(r"\bline (\d+)", lambda m: f"line {int(m.group(1)) + shift}", exc.msg)
-        context.add(exc.line + shift, exc.column, SYNTAX, msg)
+        _syntax(context, exc, chunk, line, first_error)
+        return None
+    except ValueError:
+        # A number too long for Python to convert (sys.get_int_max_str_digits()): far beyond
+        # the u64 any kernel prints.
+        _huge_number(context, chunk, line)
         return None
     return mappings[0] if len(mappings) == 1 else None
+
+
+_HUGE = re.compile(r"[0-9]{21,}")
+
+
+def _huge_number(context: _Context, chunk: str, line: int) -> None:
+    match = _HUGE.search(chunk)
+    if match is None:  # pragma: no cover - the parser converts only decimal runs
+        context.add(line, 1, SYNTAX, "a value the parser cannot convert")
+        return
+    before = chunk[: match.start()]
+    at = line + before.count("\n")
+    column = match.start() - (before.rfind("\n") + 1) + 1
+    context.add(
+        at, column, "value-range",
+        f"a value of {len(match.group())} digits: a kernel prints u64 values (20 digits at most)",
+    )  # fmt: skip
+
+
+def _syntax(
+    context: _Context,
+    exc: SmapsSyntaxError,
+    chunk: str,
+    line: int,
+    first_error: Callable[[], SmapsSyntaxError | None] | None,
+) -> None:
+    """Report ``exc`` (from parsing ``chunk`` alone, which starts at ``line``) in the text's
+    own lines; the whole text's first error where it falls in this chunk."""
+    shift = line - 1
+    first = first_error() if first_error is not None else None
+    last = line + chunk.count("\n")
+    if first is not None and line <= first.line <= last:
+        context.add(first.line, first.column, SYNTAX, first.msg)
+        return
+    msg = re.sub(r"\bline (\d+)", lambda m: f"line {int(m.group(1)) + shift}", exc.msg)
+    context.add(exc.line + shift, exc.column, SYNTAX, msg)
 
 
 def _first_syntax_error(text: str) -> SmapsSyntaxError | None:
@@ -652,6 +686,8 @@ def _first_syntax_error(text: str) -> SmapsSyntaxError | None:
         parse_smaps(text)
     except SmapsSyntaxError as exc:
         return exc
+    except ValueError:  # a number too long to convert: reported by the chunk
+        return None
     return None
 
 
@@ -701,9 +737,13 @@ class _Body:
         return self._where
 
 
+# A header after the range, as printed: "%c%c%c%c %08llx %02x:%02x %lu " then the padding and
+# the name (task_mmu.c show_vma_header_prefix; u64 and dev_t bounds). The name starts with a
+# non-blank, so that blanks and name cannot trade characters (no backtracking).
 _TAIL = re.compile(
-    r"([r-][w-][x-][sp]) ([0-9a-f]{8}|[1-9a-f][0-9a-f]{8,}) ([0-9a-f]{2}|[1-9a-f][0-9a-f]{2,}):"
-    r"([0-9a-f]{2}|[1-9a-f][0-9a-f]{2,}) (0|[1-9][0-9]*) (?:( +)([^\n\x00]+))?"
+    r"([r-][w-][x-][sp]) ([0-9a-f]{8}|[1-9a-f][0-9a-f]{8,15}) "
+    r"([0-9a-f]{2}|[1-9a-f][0-9a-f]{2}):([0-9a-f]{2}|[1-9a-f][0-9a-f]{2,4}) "
+    r"(0|[1-9][0-9]{0,19}) (?:( +)([^ \n\x00][^\n\x00]*))?"
 )
 
 

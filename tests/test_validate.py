@@ -5,6 +5,7 @@ knowledge."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -327,3 +328,22 @@ def test_cli_validates_this_machines_live_files() -> None:
     assert result.returncode == 0, result.stdout
     lines = result.stdout.decode().splitlines()
     assert len(lines) == 2 and all("0 errors, 0 warnings" in line for line in lines)
+
+
+def test_docs_list_every_rule_and_deviation() -> None:
+    from smapsfmt import _validate
+
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    layout = {
+        value for name, value in vars(_validate).items()
+        if name.isupper() and isinstance(value, str) and re.fullmatch(r"[a-z]+(-[a-z]+)*", value)
+    }  # fmt: skip
+    assert {"syntax", "layout-header", "unknown-vmflag", "layout-no-rollup"} <= layout
+    for rule in layout | {inv.id for inv in load_abi().invariants}:
+        assert f"`{rule}`" in text, f"docs/rules.md does not list {rule}"
+    from smapsfmt._profiles import load_profiles
+
+    for profile in load_profiles():
+        assert f"`{profile.name}`" in text
+        for rule in profile.deviations:
+            assert f"waives `{rule}`" in text

@@ -1,0 +1,178 @@
+"""Bad input never crashes the validator: mutations of real captures give diagnostics or a
+clean pass, never an exception; and what the validator passes, the parser parses.
+
+Time per input stays linear in its size: every pattern the validator runs is free of nested
+or overlapping quantifiers (each line is consumed once; the header's padding and name cannot
+trade characters), and the slow path parses each entry on its own once. The 1 MB inputs below
+must finish; bench/validate_scaling.py prints the time per MB as the input grows.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support import EXTERNAL, LIVE
+
+import smapsfmt
+from smapsfmt._abi import load_abi
+from smapsfmt._diagnostics import Diagnostic
+
+pytestmark = pytest.mark.property
+
+
+def _first_entries(path: str, entries: int) -> bytes:
+    data = (LIVE.parent.parent / path).read_bytes() if "/" in path else b""
+    starts = [m.start() for m in re.finditer(rb"(?m)^[0-9a-f]{8,16}-", data)]
+    end = starts[entries] if len(starts) > entries else len(data)
+    return data[:end]
+
+
+SEEDS = [
+    _first_entries("valid/live/6.18/sleep/smaps", 3),
+    _first_entries("valid/live/6.18/hugetlb/smaps", 2),
+    _first_entries("valid/external/prometheus-procfs/fixtures/proc/26231/smaps", 3),
+    _first_entries("valid/external/jc/tests/fixtures/linux-proc/pid_smaps", 3),
+    (EXTERNAL / "android-libmeminfo/testdata1/smaps_short").read_bytes(),
+    (LIVE / "6.18/sleep/smaps_rollup").read_bytes(),
+    (EXTERNAL / "prometheus-procfs/fixtures/proc/26231/smaps_rollup").read_bytes(),
+    (EXTERNAL / "pcp/procpid-5.5.7-root-007/proc/1/smaps_rollup").read_bytes(),
+]
+
+_LAYOUT = {
+    "syntax", "layout-header", "layout-field-format", "layout-field-order",
+    "layout-missing-field", "layout-extra-field", "layout-vmflags", "layout-final-newline",
+    "layout-no-rollup", "unknown-field", "unknown-vmflag",
+}  # fmt: skip
+RULES = _LAYOUT | {inv.id for inv in load_abi().invariants}
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 3))):
+        lines = bytes(data).split(b"\n")
+        i = draw(st.integers(0, len(lines) - 1))
+        j = draw(st.integers(0, len(lines) - 1))
+        at = draw(st.integers(0, max(len(data) - 1, 0)))
+        operation = draw(st.sampled_from([
+            "flip", "drop", "duplicate", "swap", "truncate", "crlf", "crlf-one", "nul",
+            "non-utf8", "long-line", "big-number", "huge-number", "blank", "tab",
+        ]))  # fmt: skip
+        if operation == "flip" and data:
+            data[at] = draw(st.integers(0, 255))
+        elif operation == "drop":
+            del lines[i]
+            data = bytearray(b"\n".join(lines))
+        elif operation == "duplicate":
+            lines.insert(i, lines[i])
+            data = bytearray(b"\n".join(lines))
+        elif operation == "swap":
+            lines[i], lines[j] = lines[j], lines[i]
+            data = bytearray(b"\n".join(lines))
+        elif operation == "truncate":
+            data = data[:at]
+        elif operation == "crlf":
+            data = bytearray(bytes(data).replace(b"\n", b"\r\n"))
+        elif operation == "crlf-one":
+            lines[i] += b"\r"
+            data = bytearray(b"\n".join(lines))
+        elif operation == "nul":
+            data[at:at] = b"\x00"
+        elif operation == "non-utf8":
+            data[at:at] = b"\xff\xfe\xc3"
+        elif operation == "long-line":
+            lines[i] += draw(st.sampled_from([b" ", b"9", b"a", b"x ", b"\t"])) * 20_000
+            data = bytearray(b"\n".join(lines))
+        elif operation in ("big-number", "huge-number"):
+            number = draw(st.sampled_from([2**64, 2**64 - 1, 2**70, 10**30]))
+            text = str(number).encode() if operation == "big-number" else b"7" * 5000
+            found = list(re.finditer(rb"[0-9]+(?= kB)", bytes(data)))
+            if found:
+                match = found[draw(st.integers(0, len(found) - 1))]
+                data[match.start() : match.end()] = text
+        elif operation == "blank":
+            lines.insert(i, b"")
+            data = bytearray(b"\n".join(lines))
+        elif operation == "tab":
+            data = bytearray(bytes(data).replace(b"  ", b"\t", draw(st.integers(1, 3))))
+    return bytes(data)
+
+
+def _check(data: bytes, found: list[Diagnostic]) -> None:
+    lines = data.count(b"\n") + 1
+    for diagnostic in found:
+        assert isinstance(diagnostic, Diagnostic)
+        assert diagnostic.rule in RULES, diagnostic
+        assert diagnostic.severity in ("error", "warning")
+        assert 1 <= diagnostic.line <= lines + 1, diagnostic
+        assert diagnostic.column >= 1 and diagnostic.message
+        diagnostic.render()
+        diagnostic.to_json()
+
+
+def _parses(data: bytes, kind: str) -> bool:
+    try:
+        (smapsfmt.parse_rollup if kind == "rollup" else smapsfmt.parse_smaps)(data)
+    except smapsfmt.SmapsSyntaxError:
+        return False
+    except ValueError:  # a number too long to convert
+        return False
+    return True
+
+
+@settings(
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(mutated(), st.sampled_from(["auto", "smaps", "rollup"]))
+def test_mutations_give_diagnostics_or_a_clean_pass(data: bytes, kind: str) -> None:
+    found = smapsfmt.validate(data, kind=kind)
+    _check(data, found)
+    detected = kind
+    if kind == "auto":
+        first = data.split(b"\n", 1)[0]
+        detected = "rollup" if first.rstrip(b" ").endswith(b" [rollup]") else "smaps"
+    syntax = [d for d in found if d.rule in ("syntax", "value-range")]
+    if not syntax:
+        # What the validator takes without a syntax error, the grammar takes too.
+        assert _parses(data, detected), found
+    if not any(d.severity == "error" for d in found):
+        assert _parses(data, detected)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"Rss:" + b" " * (1 << 20) + b"x",
+        b"Rss:            " + b"9" * (1 << 20) + b" kB",
+        b"VmFlags:" + b" ab" * (1 << 18),
+        b"5566ad6fd000-5566ad6ff000 r--p 00000000 fe:00 260875" + b" " * (1 << 20) + b"\x00",
+        b"5566ad6fd000-5566ad6ff000 r--p 00000000 fe:00 260875 " + b"/x" * (1 << 19),
+        b"f" * (1 << 20) + b"-",
+        b"Label" * (1 << 18),
+    ],
+    ids=["blanks", "digits", "vmflags", "header-blanks-nul", "long-name", "hex", "letters"],
+)
+def test_a_1_mb_line_finishes_with_diagnostics(line: bytes) -> None:
+    seed = SEEDS[0]
+    head, _, rest = seed.partition(b"\nRss:")
+    data = head + b"\n" + line + b"\nRss:" + rest
+    found = smapsfmt.validate(data)
+    _check(data, found)
+    assert found  # a 1 MB line is never what a kernel prints
+
+
+def test_crlf_and_nul_are_located() -> None:
+    seed = SEEDS[0]
+    crlf = smapsfmt.validate(seed.replace(b"\n", b"\r\n"))
+    # One per entry: the first field line of each (a header may end in a carriage return: a
+    # file name can hold one).
+    assert [(d.line, d.column, d.rule) for d in crlf] == [(2, 28, "syntax"), (27, 28, "syntax"),
+                                                          (52, 28, "syntax")]  # fmt: skip
+    assert all("carriage return" in d.message for d in crlf)
+    nul = smapsfmt.validate(seed.replace(b"/usr/bin/sleep", b"/usr/bin/sl\x00eep", 1))
+    assert [(d.line, d.column, d.rule) for d in nul] == [(1, 85, "syntax")]
