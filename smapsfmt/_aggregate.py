@@ -889,8 +889,9 @@ def check_rollup(
     Returns the violations (none: proven consistent), each on the rollup line concerned, with
     ``path`` naming the rollup: ``rollup-sum`` (a field summed in bytes differs from the sum),
     ``rollup-pss-bound`` (a fixed-point or rollup-only field outside the interval the kernel's
-    arithmetic allows; the message states it), ``rollup-range`` (the header range),
-    ``rollup-fields`` (a line one side has that the other side's kernel would not print), and
+    arithmetic allows; the message states it), ``rollup-header-range`` (the header's range
+    against the mappings), ``rollup-fields`` (a line one side has that the other side's kernel
+    would not print), and
     ``rollup-kernel-mismatch`` (the smaps, the rollup and ``kernel`` cannot all be one kernel).
     ``smaps`` is any iterable of mappings, read once.
     """
@@ -1037,7 +1038,7 @@ class _Checker:
         if rollup.start != start:
             self.report(
                 rollup.line,
-                "rollup-range",
+                "rollup-header-range",
                 f"the rollup's range starts at {rollup.start:08x}, the first mapping at "
                 f"{start:08x}",
             )
@@ -1045,7 +1046,7 @@ class _Checker:
             expected = " or ".join(f"{end:08x}, {why}" for end, why in allowed.items())
             self.report(
                 rollup.line,
-                "rollup-range",
+                "rollup-header-range",
                 f"the rollup's range ends at {rollup.end:08x}; {kernels} ends it at {expected}",
                 column=len(f"{rollup.start:08x}-") + 1,
             )

@@ -277,7 +277,7 @@ def test_the_header_range_is_checked_with_the_gate_rule() -> None:
     assert smaps[-1].pathname == b"[vsyscall]" and rollup.end == last_real.end
     gate_end = rollup_text.replace(f"-{rollup.end:x} ".encode(), b"-ffffffffff601000 ", 1)
     found = errors(check(smaps, smapsfmt.parse_rollup(gate_end), path="R"))
-    assert [d.rule for d in found] == ["rollup-range"]
+    assert [d.rule for d in found] == ["rollup-header-range"]
     assert found[0].column == len(f"{rollup.start:x}-") + 1
     assert found[0].message == (
         f"the rollup's range ends at ffffffffff601000; Linux 6.6-6.18 ends it at "
