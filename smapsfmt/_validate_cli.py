@@ -22,8 +22,7 @@ def add_commands(commands: Any) -> None:
     """Add ``validate`` to the command line's subparsers."""
     validate = commands.add_parser(
         "validate",
-        help="check smaps or smaps_rollup files against the kernel profiles and the ABI "
-        "document",
+        help="check smaps or smaps_rollup files against the kernel profiles and the ABI document",
         description="Check each FILE ('-' for standard input): syntax (the grammar), layout "
         "(the kernel profile that matches, or the one --kernel names) and the invariants of "
         "the ABI document. Prints every problem as FILE:LINE:COL: RULE: message, then a "
