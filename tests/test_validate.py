@@ -347,3 +347,59 @@ def test_docs_list_every_rule_and_deviation() -> None:
         assert f"`{profile.name}`" in text
         for rule in profile.deviations:
             assert f"waives `{rule}`" in text
+
+
+# --- real processes, shaped here ---------------------------------------------------------------
+
+_SHAPED = """
+import ctypes, mmap, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+private = mmap.mmap(-1, 8 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+private.write(b"p" * (8 << 20))
+address = ctypes.addressof(ctypes.c_char.from_buffer(private))
+if libc.mlock(ctypes.c_void_p(address), ctypes.c_size_t(1 << 20)) != 0:
+    sys.exit("mlock failed")
+private.madvise(mmap.MADV_FREE, 4 << 20, 2 << 20)
+shared = mmap.mmap(-1, 4 << 20)  # MAP_SHARED: shmem, shared with the child
+shared.write(b"s" * (4 << 20))
+if os.fork() == 0:
+    shared[0:1]; signal.pause()
+sys.stdout.write("ready\\n"); sys.stdout.flush()
+signal.pause()
+"""
+
+
+def test_a_shaped_live_process_is_valid() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SHAPED], stdout=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        os.killpg(child.pid, signal.SIGSTOP)  # the target and its child, frozen
+        smaps = Path(f"/proc/{child.pid}/smaps").read_bytes()
+        rollup = Path(f"/proc/{child.pid}/smaps_rollup").read_bytes()
+        os.killpg(child.pid, signal.SIGCONT)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    report = validate_report(smaps)
+    assert report.diagnostics == [] and report.profile is not None
+    parsed = smapsfmt.parse_smaps(smaps)
+    locked = [m for m in parsed if m.vmflags and "lo" in m.vmflags]
+    assert locked and all(m.locked == m.pss > 0 for m in locked)  # smaps-locked-lo, for real
+    assert any((m.lazy_free or 0) > 0 for m in parsed)
+    assert validate_report(rollup).diagnostics == []
+    # What this kernel prints is its own profile's text, byte for byte.
+    assert render(parsed, report.profile, word_size=report.word_size) == smaps
+
+
+def test_a_kernel_threads_empty_smaps_is_valid() -> None:
+    data = Path("/proc/2/smaps").read_bytes()  # kthreadd: no memory map
+    assert data == b""
+    report = validate_report(data)
+    assert report.diagnostics == [] and report.profile is None
