@@ -25,6 +25,7 @@ import pytest
 from support import ROOT
 
 import smapsfmt
+from smapsfmt._aggregate import check
 from smapsfmt._exact import REPRODUCED, ExactPss, _limits, exact_pss
 
 pytestmark = pytest.mark.skipif(
@@ -163,6 +164,20 @@ def test_the_rollup_pss_equals_the_page_by_page_sum(isolated: int) -> None:
         "cannot read"
     ) in lines
     assert any(line.startswith("SwapPss: not reproduced: ") for line in lines)
+
+
+def test_a_fresh_frozen_pair_is_proven_by_check_and_exact_mode(isolated: int) -> None:
+    """A pair this test reads itself, from a process no other process shares a page with:
+    `check` proves it within the intervals, exact mode pins Pss inside them."""
+    smaps = Path(f"/proc/{isolated}/smaps").read_bytes()
+    rollup = Path(f"/proc/{isolated}/smaps_rollup").read_bytes()
+    proof = check(smapsfmt.parse_smaps(smaps), smapsfmt.parse_rollup(rollup))
+    assert proof.diagnostics == []
+    assert all(item.holds for item in proof.fields)
+    pss = next(item for item in proof.fields if item.name == "Pss")
+    assert pss.bound is not None and not pss.bound.exact  # smaps alone leaves Pss open ...
+    result = exact_pss(isolated)
+    assert result.proven and result.fields["Pss"] == pss.value  # ... the pages close it
 
 
 def test_a_process_sharing_libraries_is_proven_or_told_why_not(python_target: int) -> None:
