@@ -89,8 +89,8 @@ class KernelRange:
             return " or ".join(p.describe() for p in self.profiles)
         lo, hi = show_version(self.lo[:2]), show_version(self.hi[:2])
         if self.hi >= NEWEST:
-            return f"{lo} or later"
-        return lo if lo == hi else f"{lo} to {hi}"
+            return f"Linux {lo} or later"
+        return f"Linux {lo}" if lo == hi else f"Linux {lo} to {hi}"
 
     @property
     def why(self) -> str:
@@ -432,7 +432,7 @@ def bounds(
             out[name] = Interval(
                 0,
                 None,
-                f"kernel {kernels} has a known bug in its rollup {name} (see the ABI document): "
+                f"{kernels} has a known bug in its rollup {name} (see the ABI document): "
                 "no relation to smaps",
             )
     split = [n for n in names if know.relation(n, kernels) == ROLLUP_ONLY]

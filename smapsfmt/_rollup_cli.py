@@ -261,14 +261,14 @@ def _proof_text(proof: Proof, smaps_name: str, rollup_name: str) -> str:
     if errors:
         out.append(
             f"{rollup_name}: NOT the rollup of {smaps_name} ({proof.mappings} mapping{plural}, "
-            f"kernel {proof.kernels}): {errors} violation{'s' if errors != 1 else ''}"
+            f"{proof.kernels}): {errors} violation{'s' if errors != 1 else ''}"
         )
     else:
         proven = sum(p.holds for p in proof.fields)
         unchecked = len(proof.fields) - proven
         out.append(
             f"{rollup_name}: consistent with {smaps_name} ({proof.mappings} mapping{plural}, "
-            f"kernel {proof.kernels}): {proven} of {len(proof.fields)} fields proven"
+            f"{proof.kernels}): {proven} of {len(proof.fields)} fields proven"
             + (f", {unchecked} not checked" if unchecked else "")
         )
     return "\n".join(out) + "\n"
@@ -278,7 +278,7 @@ def _relation(bound: Interval | None) -> str:
     if bound is None:
         return "no relation known"
     if bound.hi is None:
-        return "known kernel bug: not checked"
+        return "unreliable: a known kernel bug"
     if bound.exact:
         return f"= {bound.lo} kB"
     return f"in [{bound.lo}, {bound.hi}]"
