@@ -17,10 +17,12 @@ each field's rollup value relates to its smaps values (its ``:Rollup:`` lines):
   exactly one of them; smaps does not print them, and only bounds follow (:func:`_split_bounds`);
 * ``unreliable``: a known kernel bug makes the rollup value unrelated to smaps on some kernels.
 
-This module holds the arithmetic, and the facts about the rollup *implementation* that change
-with the kernel version (the header range), each with its source. It reads the mappings in one
-pass and holds O(1) of them, so a smaps of any size can be aggregated or checked while it is
-read (``smapsfmt._parser.iter_smaps``).
+Which kernel printed a text, the rollup lines it prints and whether its header range ends with
+the gate VMA come from the kernel profiles (``kernel/*.profile``, read by ``smapsfmt._profiles``);
+text output goes through the exact renderer (``smapsfmt._render``). This module holds the
+arithmetic, how to recognise the gate VMA, and a fallback for texts no profile prints, each with
+its source. It reads the mappings in one pass and holds O(1) of them, so a smaps of any size can
+be aggregated or checked while it is read (``smapsfmt._parser.iter_smaps``).
 """
 
 from __future__ import annotations
