@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -48,7 +49,6 @@ LAYOUT_NEWLINE = "layout-final-newline"
 LAYOUT_NO_ROLLUP = "layout-no-rollup"
 UNKNOWN_FIELD = "unknown-field"
 UNKNOWN_VMFLAG = "unknown-vmflag"
-WARNING_RULES = frozenset({UNKNOWN_FIELD, UNKNOWN_VMFLAG})
 
 # One entry: a header, then lines that start with a capital letter (field lines, VmFlags, the
 # Android Name line). Addresses as %08lx prints them: 8 digits, or more without a leading zero
@@ -142,7 +142,8 @@ def validate_report(
     if isinstance(data, (bytes, bytearray, memoryview, str)):
         text = _text(data)
         if kind == "auto":
-            first = text.split("\n", 1)[0]
+            newline = text.find("\n")
+            first = text if newline < 0 else text[:newline]
             kind = "rollup" if first.rstrip(" ").endswith(" [rollup]") else "smaps"
         report = _validate_text(context, text, kind, allowed, kernel)
     else:
@@ -756,10 +757,12 @@ class _Compiled:
     vmflags_group: int
     name_group: int
     body_invariants: list[Invariant]
-    tail_invariants: list[Invariant]
     pair_invariants: list[Invariant]
     range_invariants: list[Invariant]
     loop: Callable[..., Any] = field(default=lambda: None)
+    pick: Callable[[tuple[Any, ...]], tuple[str | None, ...]] = field(default=lambda g: ())
+    names: tuple[str, ...] = ()
+    kb_mask: tuple[bool, ...] = ()
     check_body: Callable[[dict[str, Any]], list[int]] = field(default=lambda v: [])
     check_pair: Callable[[dict[str, Any]], list[int]] = field(default=lambda v: [])
 
@@ -769,13 +772,16 @@ _RANGE_NAMES = frozenset({"start", "end", "prev"})
 
 
 def _compile(checker: _Checker) -> _Compiled:
+    """The profile's compiled patterns and checks, built once per profile and set of
+    invariants (a modified copy of the ABI document gets its own)."""
     key = (
         checker.profile.name,
-        tuple(inv.id for inv in checker.invariants),
-        id(checker.context.abi),
+        tuple((inv.id, inv.python, inv.severity) for inv in checker.invariants),
     )
     found = _COMPILED.get(key)
     if found is None:
+        if len(_COMPILED) >= 64:
+            _COMPILED.clear()
         found = _COMPILED[key] = _build(checker)
     return found
 
@@ -804,7 +810,7 @@ def _build(checker: _Checker) -> _Compiled:
         vmflags_group = group
         parts.append(re.escape(profile.vmflags_prefix) + r"((?:[!-~]{2} )*)\n")
     body = re.compile("".join(parts))
-    classes: dict[str, list[Invariant]] = {"body": [], "tail": [], "pair": [], "range": []}
+    classes: dict[str, list[Invariant]] = {"body": [], "pair": [], "range": []}
     for inv in checker.invariants:
         names = inv.names
         if names & _RANGE_NAMES:
@@ -815,10 +821,19 @@ def _build(checker: _Checker) -> _Compiled:
             classes["body"].append(inv)
     compiled = _Compiled(
         body=body, fields=fields, vmflags_group=vmflags_group, name_group=name_group,
-        body_invariants=classes["body"], tail_invariants=classes["tail"],
-        pair_invariants=classes["pair"], range_invariants=classes["range"],
+        body_invariants=classes["body"], pair_invariants=classes["pair"],
+        range_invariants=classes["range"],
     )  # fmt: skip
-    compiled.loop = _generate_loop(classes["range"])
+    compiled.names = tuple(name for name, _ in fields)
+    compiled.kb_mask = tuple(name in checker.kb_fields for name in compiled.names)
+    indexes = [group - 1 for _, group in fields]
+    compiled.pick = lambda groups: tuple(groups[i] for i in indexes)
+    if len(indexes) > 1:
+        compiled.pick = operator.itemgetter(*indexes)
+    marker = None
+    if profile.vmflags_prefix is not None:
+        marker = "\n" + profile.vmflags_prefix.rstrip(" ")
+    compiled.loop = _generate_loop(classes["range"], marker)
     compiled.check_body = _generate_checker(classes["body"])
     compiled.check_pair = _generate_checker(classes["pair"])
     return compiled
@@ -843,10 +858,20 @@ def _generate_checker(invariants: list[Invariant]) -> Callable[[dict[str, Any]],
 _SLOW = "line, prev_start, prev_end, n = slow({}, {}, line, prev_start, prev_end)"
 
 
-def _generate_loop(invariants: list[Invariant]) -> Callable[..., Any]:
-    """The per-entry loop, with the range invariants compiled in (one expression each)."""
+def _generate_loop(invariants: list[Invariant], marker: str | None) -> Callable[..., Any]:
+    """The per-entry loop, with the range invariants compiled in (one expression each).
+
+    With a VmFlags line (3.8+), an entry is cut with ``str.find``: from its header to the end
+    of the next line that starts with ``marker`` (``VmFlags:``); the header's addresses are
+    matched by a short pattern. Before 3.8, entries are matched by ``_ENTRY``. Either way the
+    cut is only a guess: the tail and the body are then checked exactly (once per distinct
+    text), and whatever is not an exact entry goes to the slow path.
+    """
     body_names = sorted({n for inv in invariants for n in inv.names} - _RANGE_NAMES)
-    fetch = "".join(f"        {name} = bv.get({name!r})\n" for name in body_names)
+    fetch = "".join(
+        f"        {name} = {'tv' if name in _HEADER_NAMES else 'bv'}.get({name!r})\n"
+        for name in body_names
+    )
     checks: list[str] = []
     for index, inv in enumerate(invariants):
         guards = [f"{n} is not None" for n in sorted(inv.names - _RANGE_NAMES)]
@@ -857,26 +882,49 @@ def _generate_loop(invariants: list[Invariant]) -> Callable[..., Any]:
         if guards:
             check = f"if {' and '.join(guards)}:\n            {check}"
         checks.append(f"        {check}\n")
+    if marker is None:
+        head = (
+            "    for m in finditer(text):\n"
+            "        begin = m.start()\n"
+            "        if begin != pos:\n"
+            f"            {_SLOW.format('pos', 'begin')}\n"
+            "            count += n\n"
+            "        s, e, tail, body = m.groups()\n"
+            "        pos = m.end()\n"
+        )
+    else:
+        head = (
+            "    size = len(text)\n"
+            "    find = text.find\n"
+            "    while pos < size:\n"
+            "        begin = pos\n"
+            "        m = head_match(text, pos)\n"
+            "        nl = find('\\n', pos)\n"
+            f"        mark = find({marker!r}, nl)\n"
+            "        if m is None or mark < 0:\n"
+            "            found = next_head(text, nl + 1) if m is None else None\n"
+            "            stop = found.start() if found is not None else size\n"
+            f"            {_SLOW.format('pos', 'stop')}\n"
+            "            count += n\n"
+            "            pos = stop\n"
+            "            continue\n"
+            "        pos = find('\\n', mark + 1) + 1\n"
+            "        s, e = m.groups()\n"
+            "        tail = text[m.end():nl]\n"
+            "        body = text[nl + 1:pos]\n"
+        )
     source = (
-        "def loop(text, finditer, tails, bodies, pairs, tail_of, body_of, pair_of, slow,\n"
-        "         problems, fail, W):\n"
+        "def loop(text, finditer, head_match, next_head, tails, bodies, pairs, tail_of,\n"
+        "         body_of, pair_of, slow, problems, fail, W):\n"
         "    pos = 0\n"
         "    line = 1\n"
         "    prev_start = prev_end = None\n"
-        "    count = 0\n"
-        "    for m in finditer(text):\n"
-        "        begin = m.start()\n"
-        "        if begin != pos:\n"
-        f"            {_SLOW.format('pos', 'begin')}\n"
-        "            count += n\n"
-        "        s, e, tail, body = m.groups()\n"
-        "        t = tails.get(tail)\n"
+        "    count = 0\n" + head + "        t = tails.get(tail)\n"
         "        if t is None:\n"
         "            t = tail_of(tail)\n"
         "        b = bodies.get(body)\n"
         "        if b is None:\n"
         "            b = body_of(body)\n"
-        "        pos = m.end()\n"
         "        ok = t.ok and b.ok\n"
         "        if ok and t.name:\n"
         "            q = len(s) + len(e) + t.prefix\n"
@@ -895,10 +943,11 @@ def _generate_loop(invariants: list[Invariant]) -> Callable[..., Any]:
         "            problems(line, p)\n"
         "        start = int(s, 16)\n"
         "        end = int(e, 16)\n"
-        "        bv = b.values\n" + fetch + "".join(checks) + "        prev_start = start\n"
+        "        bv = b.values\n"
+        "        tv = t.values\n" + fetch + "".join(checks) + "        prev_start = start\n"
         "        prev_end = end\n"
         "        line += b.lines\n"
-        "    if pos != len(text):\n"
+        "    if pos < len(text):\n"
         f"        {_SLOW.format('pos', 'len(text)')}\n"
         "        count += n\n"
         "    return count\n"
@@ -909,6 +958,9 @@ def _generate_loop(invariants: list[Invariant]) -> Callable[..., Any]:
     return namespace["loop"]  # type: ignore[no-any-return]
 
 
+# The addresses at the start of a header, as %08lx prints them; and where the next one is.
+_HEAD = re.compile(rf"({_ADDRESS})-({_ADDRESS}) ")
+_NEXT_HEAD = re.compile(rf"^{_ADDRESS}-{_ADDRESS} ", re.M)
 _PAIR = 1 << 20
 
 
@@ -934,8 +986,9 @@ class _FastSmaps:
     def run(self) -> int:
         return int(
             self.compiled.loop(
-                self.text, _ENTRY.finditer, self.tails, self.bodies, self.pairs, self.tail_of,
-                self.body_of, self.pair_of, self.slow, self.problems, self.fail, self.column,
+                self.text, _ENTRY.finditer, _HEAD.match, _NEXT_HEAD.search, self.tails,
+                self.bodies, self.pairs, self.tail_of, self.body_of, self.pair_of, self.slow,
+                self.problems, self.fail, self.column,
             )
         )  # fmt: skip
 
@@ -967,16 +1020,14 @@ class _FastSmaps:
         if match is None:
             return result  # not taken: the slow path says why
         profile = self.checker.profile
-        values: dict[str, Any] = {}
-        kb_fields = self.checker.kb_fields
-        kb: list[int] = []
-        groups = match.groups()
-        for name, group in compiled.fields:
-            text = groups[group - 1]
-            if text is not None:
-                value = values[name] = int(text)
-                if name in kb_fields:
-                    kb.append(value)
+        texts = compiled.pick(match.groups())
+        numbers = [None if text is None else int(text) for text in texts]
+        values: dict[str, Any] = {
+            name: number
+            for name, number in zip(compiled.names, numbers, strict=True)
+            if number is not None
+        }
+        kb = [n for n, is_kb in zip(numbers, compiled.kb_mask, strict=True) if is_kb and n]
         values["max_kB"] = max(kb) if kb else 0
         if compiled.vmflags_group:
             flags = match.group(compiled.vmflags_group)
@@ -1069,7 +1120,7 @@ def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profi
     if not text:
         return Report([], "smaps", None, how="an empty smaps: a process without a memory map")
     if not text.endswith("\n"):
-        last = text.rsplit("\n", 1)[-1]
+        last = text[text.rfind("\n") + 1 :]
         context.add(
             text.count("\n") + 1, len(last) + 1, LAYOUT_NEWLINE,
             "the text ends without a newline: the kernel ends every line with one",
