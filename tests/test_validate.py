@@ -13,6 +13,7 @@ from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, fixture_id, is
 
 import smapsfmt
 from smapsfmt._abi import ROLLUP_PATH, SMAPS_PATH, load_abi
+from smapsfmt._profiles import profile_named
 from smapsfmt._render import render
 from smapsfmt._validate import validate_report
 
@@ -403,3 +404,14 @@ def test_a_kernel_threads_empty_smaps_is_valid() -> None:
     assert data == b""
     report = validate_report(data)
     assert report.diagnostics == [] and report.profile is None
+
+
+def test_cli_every_real_capture_exits_0() -> None:
+    result = run_cli("validate", *map(str, CAPTURES))
+    lines = result.stdout.decode().splitlines()
+    assert result.returncode == 0 and result.stderr == b""
+    assert len(lines) == len(CAPTURES)
+    for path, line in zip(CAPTURES, lines, strict=True):
+        assert line.startswith(f"{path}: ") and ": 0 errors, 0 warnings; profile " in line
+        expected = profile_named(_expected_profile(path))
+        assert expected is not None and f"profile {expected.describe()} (matched)" in line
