@@ -114,16 +114,10 @@ def _chain(first: Mapping | None, rest: Iterator[Mapping]) -> Iterator[Mapping]:
 
 
 def _mappings(source: _Source) -> Iterator[Mapping]:
-    """The mappings of the smaps, one at a time."""
-    from . import _parser
+    """The mappings of the smaps, one at a time, as the pieces are read."""
+    from ._parser import iter_smaps
 
-    # The streaming parser, when this smapsfmt has it; else the whole text at once (the
-    # result is the same, only the memory is not constant).
-    iter_smaps = getattr(_parser, "iter_smaps", None)
-    if iter_smaps is not None:
-        yield from iter_smaps(source.chunks(), path=source.name)
-    else:  # pragma: no cover - older parser without iter_smaps
-        yield from _parser.parse_smaps(b"".join(source.chunks()), path=source.name)
+    return iter_smaps(source.chunks(), path=source.name)
 
 
 # --- what the first piece of the smaps shows ----------------------------------------------------
