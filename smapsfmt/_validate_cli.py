@@ -4,7 +4,9 @@ Text output: one diagnostic per line, ``FILE:LINE:COL: RULE: message`` (warnings
 the rule id), then per file a summary line naming the kernel profile that matched (or the
 closest one). ``--format json`` prints one JSON array of ``{path, line, column, rule, severity,
 message}`` for all files. Exit status 0 when no file has an error, 1 when one has, 2 for a usage
-error or an unreadable file (nothing is printed on stdout then).
+error or an unreadable file (nothing is printed on stdout then). ``--pid PID`` validates the
+running process's smaps and smaps_rollup, read while it is frozen (exit statuses 4-11 of
+``smapsfmt._cli`` when it cannot be read).
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ import argparse
 import json
 from typing import Any
 
-from ._cli import EXIT_INVALID, EXIT_OK, UsageError, _out, display_name, read_input
+from ._cli import (
+    EXIT_INVALID,
+    EXIT_OK,
+    UsageError,
+    _out,
+    add_source_arguments,
+    display_name,
+    load_snapshot,
+    read_input,
+)
 
 __all__ = ["add_commands"]
 
@@ -27,10 +38,11 @@ def add_commands(commands: Any) -> None:
         "(the kernel profile that matches, or the one --kernel names) and the invariants of "
         "the ABI document. Prints every problem as FILE:LINE:COL: RULE: message, then a "
         "summary line per file naming the profile. Unknown vendor fields and VmFlags "
-        "mnemonics are warnings (errors with --strict). The rules are listed in "
-        "docs/rules.md.",
+        "mnemonics are warnings (errors with --strict). With --pid, the smaps and "
+        "smaps_rollup of the running process, read while it is frozen. The rules are listed "
+        "in docs/rules.md.",
     )
-    validate.add_argument("files", metavar="FILE", nargs="+")
+    validate.add_argument("files", metavar="FILE", nargs="*")
     validate.add_argument(
         "--kernel",
         metavar="VERSION",
@@ -47,6 +59,7 @@ def add_commands(commands: Any) -> None:
         default="auto",
         help="what each FILE is (default: a first header naming [rollup] means smaps_rollup)",
     )
+    add_source_arguments(validate)
     validate.set_defaults(run=_cmd_validate)
 
 
@@ -57,7 +70,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         _allowed_profiles(args.kernel)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    inputs = [(display_name(name), read_input(name)) for name in args.files]
+    if args.pid is not None:
+        if args.files:
+            raise UsageError("give either FILE... or --pid PID, not both")
+        snap = load_snapshot(args)
+        inputs = [(snap.smaps_path, snap.smaps_text)]
+        if snap.rollup_text is not None:
+            inputs.append((snap.rollup_path, snap.rollup_text))
+    elif not args.files:
+        raise UsageError("FILE... or --pid PID is required (see 'smapsfmt validate --help')")
+    else:
+        inputs = [(display_name(name), read_input(name)) for name in args.files]
     failed = False
     found: list[dict[str, object]] = []
     for path, data in inputs:

@@ -415,3 +415,22 @@ def test_cli_every_real_capture_exits_0() -> None:
         assert line.startswith(f"{path}: ") and ": 0 errors, 0 warnings; profile " in line
         expected = profile_named(_expected_profile(path))
         assert expected is not None and f"profile {expected.describe()} (matched)" in line
+
+
+def test_cli_validates_a_running_process_by_pid() -> None:
+    import subprocess
+
+    target = subprocess.Popen(["sleep", "60"])
+    try:
+        result = run_cli("validate", "--pid", str(target.pid))
+    finally:
+        target.kill()
+        target.wait()
+    lines = result.stdout.decode().splitlines()
+    assert result.returncode == 0, result.stderr
+    assert [line.split(":", 1)[0] for line in lines] == [
+        f"/proc/{target.pid}/smaps", f"/proc/{target.pid}/smaps_rollup",
+    ]  # fmt: skip
+    assert all("0 errors, 0 warnings; profile Linux " in x for x in lines)
+    both = run_cli("validate", "--pid", str(target.pid), "x")
+    assert both.returncode == 2 and b"not both" in both.stderr
