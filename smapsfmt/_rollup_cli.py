@@ -16,6 +16,7 @@ kernel prints for SMAPS. Both read the smaps incrementally (constant memory in i
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 import sys
@@ -32,6 +33,8 @@ _CHUNK = 1 << 20
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     """Register ``rollup`` and ``check`` (called by ``_cli.build_parser``)."""
+    from ._cli import add_source_arguments
+
     rollup = commands.add_parser(
         "rollup", help="compute the smaps_rollup that the kernel prints for a smaps",
         description="Print the smaps_rollup that the kernel which printed SMAPS_FILE ('-' for "
@@ -40,13 +43,14 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
         "printed as LO..HI, the interval the kernel's value lies in; '?' marks a field with a "
         "known kernel bug on that kernel. Notes go to stderr.",
     )  # fmt: skip
-    rollup.add_argument("smaps", metavar="SMAPS_FILE")
+    rollup.add_argument("smaps", metavar="SMAPS_FILE", nargs="?")
     rollup.add_argument(
         "--kernel", metavar="VERSION",
         help="the kernel that printed SMAPS_FILE, for example 4.14 (default: the newest whose "
         "smaps has these fields)",
     )  # fmt: skip
     rollup.add_argument("--format", choices=("text", "json"), default="text")
+    add_source_arguments(rollup)
     rollup.set_defaults(run=_cmd_rollup)
 
     check = commands.add_parser(
@@ -56,15 +60,17 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
         "must be equal; fixed-point fields (Pss, Pss_Dirty, SwapPss, Locked) must lie in the "
         "interval of the kernel's PSS_SHIFT arithmetic; rollup-only fields within their "
         "bounds; the header range as that kernel computes it. Violations print as "
-        "ROLLUP:LINE:COL: RULE: message; exit 0 when consistent, 1 when not.",
+        "ROLLUP:LINE:COL: RULE: message; exit 0 when consistent, 1 when not. With --pid, "
+        "both files of a running process, read while it is frozen.",
     )  # fmt: skip
-    check.add_argument("smaps", metavar="SMAPS_FILE")
-    check.add_argument("rollup", metavar="ROLLUP_FILE")
+    check.add_argument("smaps", metavar="SMAPS_FILE", nargs="?")
+    check.add_argument("rollup", metavar="ROLLUP_FILE", nargs="?")
     check.add_argument(
         "--kernel", metavar="VERSION",
         help="the kernel that printed both files (default: any kernel both fit)",
     )  # fmt: skip
     check.add_argument("--format", choices=("text", "json"), default="text")
+    add_source_arguments(check)
     check.set_defaults(run=_cmd_check)
 
 
@@ -105,6 +111,14 @@ def _open(name: str) -> _Source:
         return _Source(name, open(name, "rb"))  # closed by the command
     except OSError as exc:
         raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def _file(args: argparse.Namespace, name: str | None) -> str:
+    from ._cli import UsageError
+
+    if name is None:
+        raise UsageError(f"SMAPS_FILE or --pid PID is required (see '{args.source_prog} --help')")
+    return name
 
 
 def _chain(first: Mapping | None, rest: Iterator[Mapping]) -> Iterator[Mapping]:
@@ -152,7 +166,7 @@ def word_size(head: bytes) -> int:
 
 def _cmd_rollup(args: argparse.Namespace) -> int:
     from ._aggregate import KernelMismatch, parse_kernel, render_text, summarize
-    from ._cli import EXIT_INVALID, EXIT_OK, UsageError, _err, _out
+    from ._cli import EXIT_INVALID, EXIT_OK, UsageError, _err, _out, load_source
     from ._errors import SmapsSyntaxError
 
     if args.kernel is not None:
@@ -160,7 +174,11 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
             parse_kernel(args.kernel)
         except ValueError as exc:
             raise UsageError(f"--kernel: {exc}") from None
-    source = _open(args.smaps)
+    if getattr(args, "pid", None) is not None:
+        data, name = load_source(args, args.smaps, kind="smaps")
+        source = _Source(name, io.BytesIO(data))
+    else:
+        source = _open(_file(args, args.smaps))
     try:
         mappings = _mappings(source)
         first = next(mappings, None)  # the first piece is read: its first entry dates the text
@@ -205,7 +223,15 @@ def _notes(summary: Summary) -> list[str]:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from ._aggregate import check, parse_kernel
-    from ._cli import EXIT_INVALID, EXIT_OK, UsageError, _out, display_name, read_input
+    from ._cli import (
+        EXIT_INVALID,
+        EXIT_OK,
+        UsageError,
+        _out,
+        display_name,
+        load_snapshot,
+        read_input,
+    )  # fmt: skip
     from ._errors import SmapsSyntaxError
     from ._parser import parse_rollup
 
@@ -214,11 +240,30 @@ def _cmd_check(args: argparse.Namespace) -> int:
             parse_kernel(args.kernel)
         except ValueError as exc:
             raise UsageError(f"--kernel: {exc}") from None
-    if args.smaps == "-" and args.rollup == "-":
-        raise UsageError("only one of SMAPS_FILE and ROLLUP_FILE can be standard input")
-    rollup_data = read_input(args.rollup)
-    rollup_path = display_name(args.rollup)
-    source = _open(args.smaps)
+    if getattr(args, "pid", None) is not None:
+        if args.smaps is not None or args.rollup is not None:
+            raise UsageError("give either SMAPS_FILE ROLLUP_FILE or --pid PID, not both")
+        snap = load_snapshot(args)
+        if snap.rollup_text is None:
+            from ._live import RollupMissingError
+
+            raise RollupMissingError(
+                f"{snap.rollup_path} does not exist: this kernel has no smaps_rollup (it "
+                "appeared in Linux 4.14)", pid=snap.pid,
+            )  # fmt: skip
+        rollup_data, rollup_path = snap.rollup_text, snap.rollup_path
+        source = _Source(snap.smaps_path, io.BytesIO(snap.smaps_text))
+    else:
+        if args.smaps is None or args.rollup is None:
+            raise UsageError(
+                "SMAPS_FILE and ROLLUP_FILE, or --pid PID, are required "
+                "(see 'smapsfmt check --help')"
+            )
+        if args.smaps == "-" and args.rollup == "-":
+            raise UsageError("only one of SMAPS_FILE and ROLLUP_FILE can be standard input")
+        rollup_data = read_input(args.rollup)
+        rollup_path = display_name(args.rollup)
+        source = _open(args.smaps)
     try:
         rollup = parse_rollup(rollup_data, path=rollup_path)
         mappings = _mappings(source)
