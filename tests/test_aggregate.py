@@ -520,7 +520,7 @@ def test_check_cli_reads_the_smaps_from_stdin() -> None:
         (["check", "/nonexistent", str(PCP1 / "smaps_rollup")], "cannot read /nonexistent"),
         (["rollup", "--kernel", "latest", str(PCP1 / "smaps")], "--kernel: not a kernel version"),
         (["check", "-", "-"], "only one of SMAPS_FILE and ROLLUP_FILE can be standard input"),
-        (["check", str(PCP1 / "smaps")], "the following arguments are required: ROLLUP_FILE"),
+        (["check", str(PCP1 / "smaps")], "SMAPS_FILE and ROLLUP_FILE, or --pid PID, are required"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:
