@@ -16,11 +16,11 @@ inputs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from functools import cache, lru_cache
+from collections.abc import Callable, Iterator
+from functools import cache, lru_cache, wraps
 from itertools import islice
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, ParamSpec, TypeVar
 
 from . import _grammar
 from ._model import KNOWN_FIELDS, Mapping, Rollup
@@ -235,12 +235,31 @@ def _flags(value: bytes) -> tuple[str, ...]:
     return found
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 _new = object.__new__
 _EMPTY: tuple[str, ...] = ()
 # Shapes met lately, tried first by the next call (a monitoring loop parses the same shapes).
 _RECENT: list[_Shape] = []
 
 
+def _give_up_on_value_error(
+    function: Callable[_P, _R],
+) -> Callable[_P, _R | None]:
+    """Return None (let the grammar decide and locate the problem) where a conversion fails:
+    a decimal longer than Python converts (sys.get_int_max_str_digits())."""
+
+    @wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R | None:
+        try:
+            return function(*args, **kwargs)
+        except ValueError:
+            return None
+
+    return wrapper
+
+
+@_give_up_on_value_error
 def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
     """Every mapping of ``data`` (a whole number of entries), or None to let the grammar
     decide (unknown shapes that are not plainly grammatical, or broken input)."""
@@ -289,6 +308,7 @@ def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
     return out
 
 
+@_give_up_on_value_error
 def fast_totals(data: bytes) -> tuple[int, dict[str, int]] | None:
     """The number of mappings of ``data`` and the sum of each field over them (in order of
     first appearance), without building a model; None to let the grammar decide."""
@@ -342,6 +362,7 @@ def _find_shape(data: bytes, pos: int) -> _Shape | None:
     return learned
 
 
+@_give_up_on_value_error
 def fast_rollup(data: bytes) -> Rollup | None:
     """The smaps_rollup entry of ``data``, or None to let the grammar decide: anything but
     exactly one entry naming [rollup], without VmFlags or Name lines."""

@@ -202,9 +202,21 @@ class _Builder:
             "offset": int(match["offset"], 16),
             "major": int(major, 16),
             "minor": int(minor, 16),
-            "inode": int(match["inode"]),
+            "inode": self.decimal(token, match["inode"], match.start("inode"), "the inode"),
             "pathname": pathname.lstrip(" ").encode("latin-1"),
         }
+
+    def decimal(self, token: lark.Token, digits: str, start: int, what: str) -> int:
+        """``int(digits)``, or a located error where Python refuses the conversion (more than
+        sys.get_int_max_str_digits() digits, 4300 by default)."""
+        try:
+            return int(digits)
+        except ValueError:
+            raise self.error(
+                self.line(token), start + 1,
+                f"{what} has {len(digits)} digits: far beyond any number the kernel prints "
+                "(a 64-bit counter has at most 20)",
+            ) from None  # fmt: skip
 
     def fields(self, tokens: list[lark.Token]) -> tuple[dict[str, int], tuple[str, ...]]:
         values: dict[str, int] = {}
@@ -217,7 +229,9 @@ class _Builder:
                     self.line(token), 1, f"field {label!r} appears twice in one entry (first at "
                     f"line {first})",
                 )  # fmt: skip
-            values[label] = int(rest.split()[0])
+            digits = rest.split()[0]
+            start = token.index(digits, len(label) + 1)
+            values[label] = self.decimal(token, digits, start, f"the value of {label!r}")
             if label not in KNOWN_FIELDS:
                 unknown.append(token.rstrip("\n"))
         return values, tuple(unknown)
