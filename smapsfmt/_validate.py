@@ -636,29 +636,7 @@ def _parse_chunk(
     except SmapsSyntaxError as exc:
         _syntax(context, exc, chunk, line, first_error)
         return None
-    except ValueError:
-        # A number too long for Python to convert (sys.get_int_max_str_digits()): far beyond
-        # the u64 any kernel prints.
-        _huge_number(context, chunk, line)
-        return None
     return mappings[0] if len(mappings) == 1 else None
-
-
-_HUGE = re.compile(r"[0-9]{21,}")
-
-
-def _huge_number(context: _Context, chunk: str, line: int) -> None:
-    match = _HUGE.search(chunk)
-    if match is None:  # pragma: no cover - the parser converts only decimal runs
-        context.add(line, 1, SYNTAX, "a value the parser cannot convert")
-        return
-    before = chunk[: match.start()]
-    at = line + before.count("\n")
-    column = match.start() - (before.rfind("\n") + 1) + 1
-    context.add(
-        at, column, "value-range",
-        f"a value of {len(match.group())} digits: a kernel prints u64 values (20 digits at most)",
-    )  # fmt: skip
 
 
 def _syntax(
@@ -687,8 +665,6 @@ def _first_syntax_error(text: str) -> SmapsSyntaxError | None:
         parse_smaps(text)
     except SmapsSyntaxError as exc:
         return exc
-    except ValueError:  # a number too long to convert: reported by the chunk
-        return None
     return None
 
 
