@@ -90,17 +90,23 @@ def read(path: str) -> bytes:
         return handle.read()
 
 
-def measure(jobs: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median seconds of each job, the jobs interleaved within each round."""
+def measure(
+    jobs: dict[str, Callable[[], object]], rounds: int, repeat: int = 1
+) -> dict[str, float]:
+    """Median seconds of each job, the jobs interleaved within each round. A job that takes
+    microseconds runs ``repeat`` times back to back per round (the mean is its time): a
+    garbage collection before each run would only measure cold caches."""
     times: dict[str, list[float]] = {name: [] for name in jobs}
     for job in jobs.values():
         job()  # warm caches and lazy imports
     for _ in range(rounds):
         for name, job in jobs.items():
-            gc.collect()
+            if repeat == 1:
+                gc.collect()
             start = time.perf_counter()
-            job()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(repeat):
+                job()
+            times[name].append((time.perf_counter() - start) / repeat)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -148,8 +154,9 @@ def optional_peers(pid: int, data: bytes) -> dict[str, Callable[[], object]]:
     return peers
 
 
-def row(name: str, seconds: float, base: float, target: str = "") -> str:
-    return f"| {name} | {seconds * 1000:9.2f} | {seconds / base:6.2f} | {target} |"
+def row(name: str, seconds: float, base: float, target: str = "", unit: str = "ms") -> str:
+    scale = 1e3 if unit == "ms" else 1e6
+    return f"| {name} | {seconds * scale:9.2f} | {seconds / base:6.2f} | {target} |"
 
 
 def smaps_table(mappings: int, rounds: int) -> list[str]:
@@ -190,44 +197,57 @@ def smaps_table(mappings: int, rounds: int) -> list[str]:
 
 
 def rollup_table(rounds: int) -> list[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; print('ready', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        path = f"/proc/{proc.pid}/smaps_rollup"
-        count = len(smapsfmt.parse_smaps(read(f"/proc/{proc.pid}/smaps")))
-        jobs: dict[str, Callable[[], object]] = {
-            "bare read of smaps_rollup": lambda: read(path),
-            "read + parse_rollup": lambda: smapsfmt.parse_rollup(read(path)),
-        }
+    lines: list[str] = []
+    for label, mappings in (("a live Python process", 0), ("a live process", 2000)):
+        if mappings:
+            proc = start_target(mappings)
+        else:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "import sys; print('ready', flush=True); sys.stdin.read()"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            assert proc.stdout is not None
+            proc.stdout.readline()
         try:
-            import psutil
+            lines += _rollup_rows(proc.pid, label, rounds)
+        finally:
+            stop(proc)
+    return lines
 
-            process = psutil.Process(proc.pid)
-            jobs["psutil memory_full_info() (reads smaps_rollup)"] = process.memory_full_info
-        except ImportError:
-            pass
-        medians = measure(jobs, rounds * 20)
-    finally:
-        stop(proc)
+
+def _rollup_rows(pid: int, label: str, rounds: int) -> list[str]:
+    path = f"/proc/{pid}/smaps_rollup"
+    count = len(smapsfmt.parse_smaps(read(f"/proc/{pid}/smaps")))
+    jobs: dict[str, Callable[[], object]] = {
+        "bare read of smaps_rollup": lambda: read(path),
+        "read + parse_rollup": lambda: smapsfmt.parse_rollup(read(path)),
+    }
+    try:
+        import psutil
+
+        process = psutil.Process(pid)
+        jobs["psutil memory_full_info() (reads smaps_rollup)"] = process.memory_full_info
+    except ImportError:
+        pass
+    repeat = 200 if count < 1000 else 20
+    medians = measure(jobs, rounds * 2, repeat=repeat)
     base = medians["bare read of smaps_rollup"]
     parse_share = medians["read + parse_rollup"] / base - 1
     lines = [
-        f"smaps_rollup of a live Python process ({count} mappings), {rounds * 20} rounds:",
+        f"smaps_rollup of {label} ({count} mappings), {rounds * 2} rounds of {repeat} reads:",
         "",
-        "| job | ms | ratio to the bare read | target |",
+        "| job | us | ratio to the bare read | target |",
         "|---|---:|---:|---|",
-        row("bare read of smaps_rollup", base, base),
+        row("bare read of smaps_rollup", base, base, unit="us"),
         row("read + parse_rollup", medians["read + parse_rollup"], base,
-            f"parsing adds {parse_share:.1%} (target < 10%)"),
+            f"parsing adds {parse_share:.1%} (target < 10%)", unit="us"),
     ]  # fmt: skip
     for name, seconds in medians.items():
         if name.startswith("psutil"):
-            lines.append(row(name, seconds, base, "read + parse_rollup must be <= this"))
-    return lines
+            lines.append(
+                row(name, seconds, base, "read + parse_rollup must be <= this", unit="us")
+            )
+    return [*lines, ""]
 
 
 STREAM = textwrap.dedent(

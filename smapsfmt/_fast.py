@@ -366,29 +366,52 @@ def _find_shape(data: bytes, pos: int) -> _Shape | None:
 def fast_rollup(data: bytes) -> Rollup | None:
     """The smaps_rollup entry of ``data``, or None to let the grammar decide: anything but
     exactly one entry naming [rollup], without VmFlags or Name lines."""
-    entries = list(islice(_entries(data), 2))
-    if len(entries) != 1 or entries[0] is None:
-        return None
-    m, shape = entries[0]
-    if shape.vmflags or shape.name_first or shape.name_last:
-        return None
-    groups = m.groups()
-    if groups[6] is None or groups[6].lstrip(b" ") != b"[rollup]":
+    # A sampler reads the same process's rollup again and again: its shape and, while its
+    # range does not change, its header are remembered from the last call.
+    shape = _ROLLUP_SHAPE[0] if _ROLLUP_SHAPE else None
+    m = shape.regex.match(data) if shape is not None else None
+    if m is None or m.end() != len(data):
+        entries = list(islice(_entries(data), 2))
+        if len(entries) != 1 or entries[0] is None:
+            return None
+        m, shape = entries[0]
+        if shape.vmflags or shape.name_first or shape.name_last:
+            return None
+        _ROLLUP_SHAPE[:] = [shape]
+    assert shape is not None
+    header_end = m.end(6)
+    header = _ROLLUP_HEADERS.get(data[:header_end])
+    if header is None:
+        groups = m.groups()
+        if groups[6] is None or groups[6].lstrip(b" ") != b"[rollup]":
+            return None
+        major, minor = _device(groups[4])
+        header = (
+            _hex(groups[0]), _hex(groups[1]), _text(groups[2]), _hex(groups[3]), major, minor,
+            _int(groups[5]),
+        )  # fmt: skip
+        _ROLLUP_HEADERS.clear()
+        _ROLLUP_HEADERS[data[:header_end]] = header
+    elif data[header_end : m.end(7)].lstrip(b" ") != b"[rollup]":
         return None
     labels = shape.labels
     rollup = _new(Rollup)
     rollup.line = 1
-    rollup.start = _hex(groups[0])
-    rollup.end = _hex(groups[1])
-    rollup.perms = _text(groups[2])
-    rollup.offset = _hex(groups[3])
-    rollup.major, rollup.minor = _device(groups[4])
-    rollup.inode = _int(groups[5])
+    (rollup.start, rollup.end, rollup.perms, rollup.offset, rollup.major, rollup.minor,
+     rollup.inode) = header  # fmt: skip
     rollup.pathname = b"[rollup]"
-    rollup.fields = MappingProxyType(dict(zip(labels, _ints(groups[7 : 7 + len(labels)]))))  # noqa: B905
+    values = m.groups()[7 : 7 + len(labels)]
+    try:
+        rollup.fields = MappingProxyType(dict(zip(labels, map(_INTS.__getitem__, values))))  # noqa: B905
+    except KeyError:
+        rollup.fields = MappingProxyType(dict(zip(labels, _ints(values))))  # noqa: B905
     rollup.unknown_lines = _unknown_lines(m.group(), labels) if shape.unknown else _EMPTY
     rollup.final_newline = data.endswith(b"\n")
     return rollup
+
+
+_ROLLUP_SHAPE: list[_Shape] = []
+_ROLLUP_HEADERS: dict[bytes, tuple[int, int, str, int, int, int, int]] = {}
 
 
 def _unknown_lines(entry: bytes, labels: tuple[str, ...]) -> tuple[str, ...]:
