@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         snapshot,
     )
     from ._model import Mapping, Rollup, Smaps
-    from ._parser import parse_rollup, parse_smaps
+    from ._parser import iter_smaps, parse_rollup, parse_smaps
     from ._validate import validate
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "aggregate",
     "check_rollup",
     "exact_pss",
+    "iter_smaps",
     "parse_rollup",
     "parse_smaps",
     "read_rollup",
@@ -75,6 +76,7 @@ _LAZY = {
     "Smaps": "_model",
     "parse_rollup": "_parser",
     "parse_smaps": "_parser",
+    "iter_smaps": "_parser",
     "validate": "_validate",
     "aggregate": "_aggregate",
     "check_rollup": "_aggregate",
