@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ._model import Mapping, Rollup, Smaps
 from ._profiles import Line, Profile, load_profiles
 
-__all__ = ["header_text", "name_column", "render", "render_entry"]
+__all__ = ["header_lines", "header_text", "name_column", "render", "render_entry", "word_size"]
 
 _SPEC = re.compile(r"%(0?)(\d*)(l{0,2})([udxcs])|%%")
 
@@ -42,6 +42,30 @@ def printf(fmt: str, args: Sequence[int | str]) -> str:
         out.append(text.rjust(int(width or 0), "0" if zero else " "))
     out.append(fmt[pos:])
     return "".join(out)
+
+
+@functools.cache
+def header_lines() -> re.Pattern[str]:
+    """The grammar's header line, anchored at line starts."""
+    from ._grammar import line_patterns
+
+    return re.compile("^" + line_patterns()["HEADER"].regex.pattern, re.MULTILINE)
+
+
+def word_size(text: str | bytes, headers: int = 200) -> int:
+    """64 or 32: the word size of the kernel that printed ``text``, from the column where it
+    starts padded names (73 or 49: task_mmu.c seq_setwidth(m, 25 + sizeof(void *) * 6 - 1),
+    then seq_pad). 64 when none of the first ``headers`` headers has a padded name."""
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
+    for number, match in enumerate(header_lines().finditer(text)):
+        tail = match["pathname"]
+        if tail and tail.startswith(" "):
+            column = match.start("pathname") + len(tail) - len(tail.lstrip(" "))
+            return 32 if column == 49 else 64
+        if number >= headers:
+            break
+    return 64
 
 
 def name_column(profile: Profile, word_size: int) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -136,29 +135,16 @@ def _mappings(source: _Source) -> Iterator[Mapping]:
 
 # --- what the first piece of the smaps shows ----------------------------------------------------
 
-_HEADER = re.compile(
-    r"^[0-9a-f]{8,}-[0-9a-f]{8,} [-r][-w][-x][sp] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ \d+ ( *)(\S?)",
-    re.MULTILINE,
-)
-
 
 def first_entry(head: bytes) -> str | None:
     """The text of the first entry (header and lines), when the piece holds all of it."""
+    from ._render import header_lines
+
     text = head.decode("latin-1")
-    starts = [m.start() for m in _HEADER.finditer(text)][:2]
+    starts = [m.start() for m in header_lines().finditer(text)][:2]
     if not starts:
         return None
     return text[starts[0] : starts[1] if len(starts) > 1 else len(text)].rstrip("\n")
-
-
-def word_size(head: bytes) -> int:
-    """64 or 32: where the kernel starts the names of mappings (column 73 or 49: task_mmu.c
-    seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) then seq_pad)."""
-    for match in _HEADER.finditer(head.decode("latin-1")):
-        prefix, column = match.start(1) - match.start(), match.end(1) - match.start()
-        if match.group(2) and column > prefix + 1:
-            return 32 if column == 49 else 64
-    return 64
 
 
 # --- rollup ------------------------------------------------------------------------------------
@@ -168,6 +154,7 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
     from ._aggregate import KernelMismatch, parse_kernel, render_text, summarize
     from ._cli import EXIT_INVALID, EXIT_OK, UsageError, _err, _out, load_source
     from ._errors import SmapsSyntaxError
+    from ._render import word_size
 
     if args.kernel is not None:
         try:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _render
 from ._abi import ABI, Invariant, Version, load_abi, parse_version
 from ._diagnostics import Diagnostic, Severity
 from ._errors import SmapsSyntaxError
@@ -497,18 +498,14 @@ class _Checker:
         elif name:
             at = len(expected) - len(name)
             ws = "64-bit" if self.word_size == 64 else "32-bit"
+            pad_to = _render.name_column(self.profile, self.word_size)
             msg = (
                 f"expected the name at column {at + 1}: a {ws} kernel pads the header with "
-                f"blanks to column {name_column_of(self.profile, self.word_size)}, or puts one "
-                "blank after a longer one"
+                f"blanks to column {pad_to}, or puts one blank after a longer one"
             )
         else:
             msg = "expected the header to end after the blank that follows the inode"
         self.context.add(number, column, LAYOUT_HEADER, f"{msg} (expected '{_show(expected)}')")
-
-
-def name_column_of(profile: Profile, word_size: int) -> int:
-    return profile.name_columns[0] if word_size == 64 else profile.name_columns[1]
 
 
 def _undocumented(name: str) -> str:
@@ -951,7 +948,7 @@ class _FastSmaps:
         self.tails: dict[str, _Tail] = {}
         self.bodies: dict[str, _Body] = {}
         self.pairs: dict[int, list[_Problem]] = {}
-        self.column = checker.profile.name_columns[0 if checker.word_size == 64 else 1]
+        self.column = _render.name_column(checker.profile, checker.word_size)
 
     def first_error(self) -> SmapsSyntaxError | None:
         """The whole text's first syntax error, as parse_smaps reports it (computed once)."""
@@ -1107,7 +1104,7 @@ def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profi
         first = next(_chunks(text, 0, len(text), 1))
         sample = [text[first[0] : first[1]].split("\n", 1)[-1]]
     profiles, how = _detect(sample, allowed, kernel)
-    word_size = _word_size(text)
+    word_size = _render.word_size(text)
     checker = _Checker(context, "smaps", profiles, how, word_size)
     count = _FastSmaps(checker, text).run()
     return Report([], "smaps", checker.profile, tuple(profiles[1:]), how, count, word_size)
@@ -1170,20 +1167,6 @@ def _body_pattern(profile: Profile) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-def _word_size(text: str) -> int:
-    """64 or 32: the column of the first padded name (73 or 49; task_mmu.c seq_setwidth)."""
-    for number, match in enumerate(_ENTRY.finditer(text)):
-        tail = _TAIL.fullmatch(match.group(3))
-        if tail and tail.group(6) and len(tail.group(6)) > 1:
-            column = (
-                len(match.group(1)) + len(match.group(2)) + 2 + tail.start(6) + len(tail.group(6))
-            )
-            return 32 if column == 49 else 64
-        if number > 200:
-            break
-    return 64
-
-
 def _validate_rollup(context: _Context, text: str, allowed: tuple[Profile, ...],
                      kernel: str | None) -> Report:  # fmt: skip
     with_rollup = [p for p in allowed if p.rollup_lines is not None]
@@ -1227,14 +1210,9 @@ def _validate_rollup(context: _Context, text: str, allowed: tuple[Profile, ...],
         scored.append((scratch.errors(), profile))
     best = min(score for score, _ in scored)
     winners = [profile for score, profile in scored if score == best]
-    checker = _Checker(context, "rollup", winners, how, _word_size_of_rollup(lines[0]))
+    checker = _Checker(context, "rollup", winners, how, _render.word_size(lines[0]))
     checker.check_entry(entry, None)
     return Report([], "rollup", checker.profile, tuple(winners[1:]), how, 1, checker.word_size)
-
-
-def _word_size_of_rollup(header: str) -> int:
-    at = header.rfind(" [rollup]")
-    return 32 if at + 1 == 49 else 64
 
 
 def _validate_model(context: _Context, model: Any, allowed: tuple[Profile, ...],

@@ -21,7 +21,8 @@ from smapsfmt import _aggregate
 from smapsfmt._abi import load_abi
 from smapsfmt._aggregate import check, knowledge_from, render_text, show_version, summarize
 from smapsfmt._parser import iter_smaps
-from smapsfmt._rollup_cli import first_entry, word_size
+from smapsfmt._render import word_size
+from smapsfmt._rollup_cli import first_entry
 
 
 def _pairs() -> list[Path]:

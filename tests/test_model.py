@@ -19,8 +19,8 @@ def test_public_surface_is_small() -> None:
         "KernelThreadError", "Mapping", "NoSuchProcessError", "PidReusedError", "ProcError",
         "ProcPermissionError", "ProcUnavailableError", "ProcessExitedError", "Rollup",
         "RollupMissingError", "Smaps", "SmapsSyntaxError", "ZombieProcessError", "aggregate",
-        "check_rollup", "exact_pss", "iter_smaps", "parse_rollup", "parse_smaps", "read_rollup", "read_smaps",
-        "snapshot", "validate",
+        "check_rollup", "exact_pss", "iter_smaps", "parse_rollup", "parse_smaps", "read_rollup",
+        "read_smaps", "snapshot", "validate",
     ]  # fmt: skip
     for name in smapsfmt.__all__:
         assert getattr(smapsfmt, name) is not None
