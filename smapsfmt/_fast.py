@@ -138,6 +138,10 @@ def _learn(data: bytes, pos: int) -> _Shape | None:
         name_first = True
         pos = m.end()
     while pos < len(data):
+        # The grammar lexes the VmFlags and Name lines before field lines (their terminals
+        # have priority), so "VmFlags: 12 kB" is never a field.
+        if learn["VMFLAGS_LINE"].match(data, pos) or learn["NAME_LINE"].match(data, pos):
+            break
         m = learn["KB_FIELD"].match(data, pos) or learn["PLAIN_FIELD"].match(data, pos)
         if m is None:
             break
@@ -290,7 +294,7 @@ def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
             mapping.fields = proxy(dict(zip(labels, map(ints.__getitem__, values))))  # noqa: B905
         except KeyError:
             mapping.fields = proxy(dict(zip(labels, _ints(values))))  # noqa: B905
-        mapping.unknown_lines = _unknown_lines(m.group(), labels) if unknown else _EMPTY
+        mapping.unknown_lines = _unknown_lines(m.group(), shape) if unknown else _EMPTY
         if has_flags:
             mapping.vmflags = flags.get(groups[after]) or _flags(groups[after])
             after += 1
@@ -405,7 +409,7 @@ def fast_rollup(data: bytes) -> Rollup | None:
         rollup.fields = MappingProxyType(dict(zip(labels, map(_INTS.__getitem__, values))))  # noqa: B905
     except KeyError:
         rollup.fields = MappingProxyType(dict(zip(labels, _ints(values))))  # noqa: B905
-    rollup.unknown_lines = _unknown_lines(m.group(), labels) if shape.unknown else _EMPTY
+    rollup.unknown_lines = _unknown_lines(m.group(), shape) if shape.unknown else _EMPTY
     rollup.final_newline = data.endswith(b"\n")
     return rollup
 
@@ -414,10 +418,13 @@ _ROLLUP_SHAPE: list[_Shape] = []
 _ROLLUP_HEADERS: dict[bytes, tuple[int, int, str, int, int, int, int]] = {}
 
 
-def _unknown_lines(entry: bytes, labels: tuple[str, ...]) -> tuple[str, ...]:
-    wanted = {label for label in labels if label not in KNOWN_FIELDS}
-    lines = entry.decode("latin-1").split("\n")
-    return tuple(line for line in lines if ":" in line and line.partition(":")[0] in wanted)
+def _unknown_lines(entry: bytes, shape: _Shape) -> tuple[str, ...]:
+    """The raw text of the entry's field lines whose label is not a known kernel field."""
+    first = 2 if shape.name_first else 1  # field lines follow the header (and a Name line)
+    lines = entry.decode("latin-1").split("\n")[first : first + len(shape.labels)]
+    return tuple(
+        line for line, label in zip(lines, shape.labels, strict=True) if label not in KNOWN_FIELDS
+    )
 
 
 _HEADER_START: re.Pattern[bytes] | None = None

@@ -41,6 +41,17 @@ def test_fast_path_equals_grammar_on_the_corpus(path: Path) -> None:
     _both(path.read_bytes(), is_rollup(path))
 
 
+@pytest.mark.parametrize(
+    "line",
+    [b"VmFlags:              12 kB", b"VmFlags: 12", b"Name:           5 kB", b"Name: 5"],
+)
+def test_lines_the_grammar_lexes_first_are_never_fields(line: bytes) -> None:
+    entry = (VALID / "live/6.18/sleep/smaps").read_bytes().split(b"\n")[:25]
+    for where in (2, 10, 24):
+        data = b"\n".join([*entry[:where], line, *entry[where:]]) + b"\n"
+        _both(data, rollup=False)
+
+
 def test_the_fast_path_is_taken_on_real_captures() -> None:
     from smapsfmt import _fast
 
@@ -53,7 +64,7 @@ SEEDS = [p for p in corpus(VALID) if p.stat().st_size < 200_000]
 
 def _mutate(data: bytes, rng: random.Random) -> bytes:
     lines = data.split(b"\n")
-    kind = rng.randrange(9)
+    kind = rng.randrange(11)
     i = rng.randrange(len(lines))
     if kind == 0:  # flip a byte
         pos = rng.randrange(len(data))
@@ -73,8 +84,14 @@ def _mutate(data: bytes, rng: random.Random) -> bytes:
         lines.insert(i, b"Writeback:             4 kB")
     elif kind == 7:  # a wide value
         lines[i] = lines[i].replace(b" 0 kB", b" 123456789012345678901 kB")
-    else:  # an Android Name line
+    elif kind == 8:  # an Android Name line
         lines.insert(i, b"Name:           [anon:x y]")
+    elif kind == 9:  # lines the grammar lexes as VmFlags or Name although they look like fields
+        lines.insert(
+            i, rng.choice([b"VmFlags:              12 kB", b"VmFlags: 12", b"Name: 5 kB"])
+        )
+    elif b":" in lines[i]:
+        lines[i] = rng.choice([b"VmFlags", b"Name"]) + lines[i][lines[i].index(b":") :]
     return b"\n".join(lines)
 
 
