@@ -3,7 +3,7 @@
 Exit status, for every command:
   0  success
   1  the input is not valid (a syntax error, or what the command checks does not hold)
-  2  usage error, or an input that cannot be read
+  2  usage error, an input that cannot be read, or an output that cannot be written
   3  an internal error of smapsfmt (a bug: please report it); never a traceback
 
 Reading a live process (``--pid PID``) adds one status per situation, each with a one-line
@@ -25,7 +25,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -42,20 +42,52 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+class OutputError(Exception):
+    """Standard output cannot be written (closed, or a full disk): exit status 2."""
+
+
 def _out(text: str) -> None:
-    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
+    if sys.stdout is None:
+        raise OutputError("standard output is closed")
+    try:
+        sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from None
 
 
 def _err(text: str) -> None:
-    sys.stderr.buffer.write(text.encode("utf-8", "backslashreplace"))
-    sys.stderr.flush()
+    """Write to standard error; never fails (there is nowhere left to report to)."""
+    try:
+        sys.stderr.buffer.write(text.encode("utf-8", "backslashreplace"))
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that what is still buffered cannot fail again
+    when the interpreter exits."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def stdin_binary() -> BinaryIO:
+    """Standard input as bytes; UsageError when it is closed."""
+    if sys.stdin is None:
+        raise UsageError("cannot read <stdin>: standard input is closed")
+    return sys.stdin.buffer
 
 
 def read_input(name: str) -> bytes:
     """The bytes of FILE, or of standard input for ``-``; UsageError when unreadable."""
     try:
         if name == "-":
-            return sys.stdin.buffer.read()
+            return stdin_binary().read()
         with open(name, "rb") as handle:
             return handle.read()
     except OSError as exc:
@@ -283,14 +315,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             _err("smapsfmt: error: a COMMAND is required (see 'smapsfmt --help')\n")
             return EXIT_USAGE
         code = run(args)
-        sys.stdout.flush()
+        _flush()
         return code
     except UsageError as exc:
         _err(f"smapsfmt: error: {exc}\n")
         return EXIT_USAGE
+    except OutputError as exc:
+        _discard_stdout()
+        _err(f"smapsfmt: error: cannot write the output: {exc}\n")
+        return EXIT_USAGE
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard_stdout()
         return EXIT_OK
     except KeyboardInterrupt:
         _err("smapsfmt: interrupted\n")
@@ -305,6 +340,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.exit_code
         _err(f"smapsfmt: internal error: {type(exc).__name__}: {exc} (please report this)\n")
         return EXIT_INTERNAL
+
+
+def _flush() -> None:
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from None
 
 
 def entry_point() -> NoReturn:

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,27 @@ def test_installed_package_carries_its_grammar() -> None:
         # Installed from a wheel: the grammar is inside the package.
         assert (package_dir / "_data/grammar/smaps.lark").is_file()
     assert "HEADER:" in _resources.read_text("grammar/smaps.lark")
+
+
+CAPTURE = LIVE / "6.18/sleep/smaps"
+
+
+@pytest.mark.parametrize(
+    ("redirect", "code", "message"),
+    [
+        ("<&-", 2, "smapsfmt: error: cannot read <stdin>: standard input is closed"),
+        (">&-", 2, "smapsfmt: error: cannot write the output: standard output is closed"),
+        (">/dev/full", 2, "smapsfmt: error: cannot write the output: No space left on device"),
+        ("2>&-", 0, ""),
+    ],
+)
+def test_closed_or_failing_standard_streams(redirect: str, code: int, message: str) -> None:
+    source = "-" if redirect == "<&-" else str(CAPTURE)
+    for command in (["parse", source, "--format", "json"], ["validate", source]):
+        script = f'"$0" -m smapsfmt {" ".join(command)} {redirect}'
+        result = subprocess.run(
+            ["bash", "-c", script, sys.executable], capture_output=True, check=False,
+            cwd=tempfile.gettempdir(), timeout=60,
+        )  # fmt: skip
+        assert result.returncode == code, (command, result.stderr)
+        assert result.stderr.decode().rstrip("\n") == message
