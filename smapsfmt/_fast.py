@@ -185,9 +185,17 @@ def _ints(values: tuple[bytes, ...]) -> tuple[int, ...]:
         return result
 
 
+# Python prints ints of at most 4300 decimal digits (sys.get_int_max_str_digits()); a hex
+# number of at most this many digits always stays within that. Longer ones (far beyond any
+# number the kernel prints) are left to the grammar path, which reports them at their column.
+MAX_HEX_DIGITS = 3571
+
+
 def _hex(value: bytes) -> int:
     found = _HEX.get(value)
     if found is None:
+        if len(value) > MAX_HEX_DIGITS:
+            raise ValueError("hex number too long")
         found = int(value, 16)
         if len(_HEX) < _CACHE_LIMIT:
             _HEX[value] = found
@@ -214,6 +222,8 @@ def _device(value: bytes) -> tuple[int, int]:
     found = _DEVICES.get(value)
     if found is None:
         major, minor = value.split(b":")
+        if max(len(major), len(minor)) > MAX_HEX_DIGITS:
+            raise ValueError("hex number too long")
         found = (int(major, 16), int(minor, 16))
         if len(_DEVICES) < _CACHE_LIMIT:
             _DEVICES[value] = found

@@ -194,17 +194,30 @@ class _Builder:
         assert match is not None, "the grammar accepted this header"
         major, minor = match["device"].split(":")
         pathname = match["pathname"] or ""
+        device = match.start("device")
         return {
             "line": self.line(token),
             "start": int(match["start"], 16),
             "end": int(match["end"], 16),
             "perms": match["perms"],
-            "offset": int(match["offset"], 16),
-            "major": int(major, 16),
-            "minor": int(minor, 16),
+            "offset": self.hexadecimal(
+                token, match["offset"], match.start("offset"), "the offset"
+            ),
+            "major": self.hexadecimal(token, major, device, "the device major"),
+            "minor": self.hexadecimal(token, minor, device + len(major) + 1, "the device minor"),
             "inode": self.decimal(token, match["inode"], match.start("inode"), "the inode"),
             "pathname": pathname.lstrip(" ").encode("latin-1"),
         }
+
+    def hexadecimal(self, token: lark.Token, digits: str, start: int, what: str) -> int:
+        """``int(digits, 16)``, or a located error for a number too long for Python to print
+        in decimal (see _fast.MAX_HEX_DIGITS)."""
+        if len(digits) > _fast.MAX_HEX_DIGITS:
+            raise self.error(
+                self.line(token), start + 1,
+                f"{what} has {len(digits)} hex digits: far beyond any number the kernel prints",
+            )  # fmt: skip
+        return int(digits, 16)
 
     def decimal(self, token: lark.Token, digits: str, start: int, what: str) -> int:
         """``int(digits)``, or a located error where Python refuses the conversion (more than
