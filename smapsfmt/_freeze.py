@@ -141,14 +141,16 @@ class Freezer:
     ``list_threads`` lists the tids in the process's ``task`` directory now, and
     ``thread_state`` gives a thread's one-letter state (None once it is gone); both read through
     a held /proc/PID fd, so that a reused pid is never frozen by mistake. ``limit`` is the time
-    limit in seconds, counted from the start of ``freeze()``.
+    limit in seconds, counted from the start of ``freeze()`` (``capture`` checks it: finite,
+    above 0, at most ``threading.TIMEOUT_MAX``). Anything that fails in the tracer thread ends
+    the hold and is said in ``reason``: ``release()`` then returns False, never a false claim.
     """
 
     pid: int
     limit: float
     list_threads: Callable[[], list[int]]
     thread_state: Callable[[int], str | None]
-    reason: str | None = None  # why the target could not be frozen (then it was left as found)
+    reason: str | None = None  # why the target was not held (at all, or not throughout)
     expired: bool = False  # the time limit let the target go before release() was called
     held: dict[int, int] = field(default_factory=dict)  # tid -> signal to give back at detach
     held_from: float = 0.0  # time.monotonic() of the first PTRACE_SEIZE
@@ -156,6 +158,7 @@ class Freezer:
     _frozen: threading.Event = field(default_factory=threading.Event)
     _release: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _stopped: bool = False  # every thread was held when freeze() returned
     _deadline: float = 0.0
 
     def freeze(self) -> bool:
@@ -165,7 +168,7 @@ class Freezer:
         self._thread.daemon = True
         self._thread.start()
         self._frozen.wait()
-        return self.reason is None
+        return self._stopped  # not reason: the thread may already have failed since
 
     def release(self) -> bool:
         """Let the target go; True when it was held from ``freeze()`` until now."""
@@ -177,18 +180,41 @@ class Freezer:
     # --- the tracer thread: every ptrace and waitpid call is made here ------------------------
 
     def _tracer(self) -> None:
+        # Whatever this thread raises is caught and becomes ``reason``: the hold is then never
+        # claimed (release() returns False), the target is let go (or, failing that, detached by
+        # the kernel when this thread ends), and no traceback reaches stderr.
         try:
             try:
                 self._stop_all()
             except BaseException as exc:  # noqa: BLE001 - the target must be let go, whatever
                 self.reason = f"freezing failed: {type(exc).__name__}: {exc}"
             if self.reason is None:
+                self._stopped = True
                 self._frozen.set()
-                remaining = self._deadline - time.monotonic()
-                self.expired = not self._release.wait(timeout=max(remaining, 0.0))
+                self._hold()
         finally:
-            self._detach_all()
-            self._frozen.set()  # freeze() returns even when stopping failed
+            try:
+                self._detach_all()
+            except BaseException as exc:  # noqa: BLE001 - recorded, never raised in a thread
+                self.reason = self.reason or (
+                    f"releasing failed ({type(exc).__name__}: {exc}); the kernel lets the "
+                    "process go when the freezer's thread ends"
+                )
+            finally:
+                self._frozen.set()  # freeze() returns even when stopping failed
+
+    def _hold(self) -> None:
+        """Keep the target held until release() or the time limit, whichever comes first."""
+        try:
+            remaining = self._deadline - time.monotonic()
+            # Event.wait raises OverflowError beyond threading.TIMEOUT_MAX (about 292 years
+            # here); capture() caps its limit there, this thread records whatever it meets.
+            self.expired = not self._release.wait(timeout=max(remaining, 0.0))
+        except BaseException as exc:  # noqa: BLE001 - recorded, never raised in a thread
+            self.reason = (
+                f"the freezer failed while it held the process ({type(exc).__name__}: {exc}) "
+                "and let it go"
+            )
 
     def _stop_all(self) -> None:
         stopped: set[int] = set()

@@ -17,7 +17,9 @@ reading it gives nothing once its address space is gone (same ``m_start``).
 from __future__ import annotations
 
 import errno
+import math
 import os
+import threading
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 if TYPE_CHECKING:
@@ -547,8 +549,7 @@ def capture(
 
     A read cut short by exit or exec raises ProcessExitedError (see the module docstring).
     """
-    if not timeout > 0:
-        raise ValueError(f"the freeze time limit must be positive, not {timeout!r}")
+    timeout = _time_limit(timeout)
     with _ProcDir(pid, root) as proc:
         refusal = _refusal(proc.pid, proc.first)
         if refusal is not None:
@@ -558,6 +559,16 @@ def capture(
             return _read(proc, files, freeze=freeze, timeout=timeout)
         finally:
             _close_files(files)
+
+
+def _time_limit(timeout: float) -> float:
+    """The freeze time limit, checked: finite and above 0, capped at ``threading.TIMEOUT_MAX``
+    (the longest a thread can wait: about 292 years here; ``Event.wait`` raises beyond it)."""
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(
+            f"the freeze time limit must be a finite number of seconds above 0, not {timeout!r}"
+        )
+    return min(float(timeout), threading.TIMEOUT_MAX)
 
 
 def _read(proc: _ProcDir, files: _Files, *, freeze: bool, timeout: float) -> Snapshot:
@@ -589,12 +600,16 @@ def _read(proc: _ProcDir, files: _Files, *, freeze: bool, timeout: float) -> Sna
             raise proc.gone()
     finally:
         if freezer is not None:
+            frozen_at_first = note is None
             held = freezer.release()
             if freezer.reason is None and not held:
                 note = (
                     f"not frozen throughout: the time limit ({timeout:g} s) expired before the "
                     "read ended, and the process was let go"
                 )
+            elif frozen_at_first and not held:
+                # Frozen at first, then the freezer failed: the reads may straddle the release.
+                note = f"not frozen throughout: {freezer.reason}"
     if not smaps_text:
         # A user process always has mappings: an empty smaps means its memory map is gone.
         raise proc.gone(at_start=True)
@@ -660,7 +675,8 @@ def snapshot(pid: int | str, *, freeze: bool = True, timeout: float = DEFAULT_TI
 
     Every thread is stopped with ``PTRACE_SEIZE`` + ``PTRACE_INTERRUPT`` while both files are
     read, then let go with ``PTRACE_DETACH`` (costs about 0.1 ms for one thread). ``timeout``
-    bounds how long the process stays frozen, even if the read is stuck; if smapsfmt dies,
+    bounds how long the process stays frozen, even if the read is stuck: seconds, finite and
+    above 0 (else ValueError), capped at ``threading.TIMEOUT_MAX``; if smapsfmt dies,
     SIGKILL included, the kernel lets the process go. A process already stopped by someone else
     is read as found and never resumed. Where freezing is not permitted (another tracer, no
     right to trace, the caller itself) or not asked for (``freeze=False``), the files are read

@@ -16,6 +16,7 @@ import functools
 import itertools
 import os
 import random
+import re
 import select
 import signal
 import struct
@@ -797,6 +798,88 @@ def test_a_snapshot_past_its_time_limit_says_it_was_not_frozen(tmp_path: Path) -
             "and the process was let go",
             f"not frozen: thread {child.pid} did not stop within the time limit (0.0001 s)",
         )
+
+
+def test_a_time_limit_must_be_finite_and_above_zero(tmp_path: Path) -> None:
+    """No thread can wait an infinite time (Event.wait raises OverflowError), and a limit of 0,
+    below 0 or NaN bounds nothing: each is refused before the target is touched."""
+    with threaded_target(tmp_path, count=2) as (pid, counter):
+        for bad in (float("inf"), float("-inf"), float("nan"), 0, -1.0):
+            with pytest.raises(ValueError) as caught:
+                smapsfmt.snapshot(pid, timeout=bad)
+            assert str(caught.value) == (
+                f"the freeze time limit must be a finite number of seconds above 0, not {bad!r}"
+            )
+        assert_running_and_untraced(pid, counter)
+
+
+LIMIT_PROBE = """
+import sys
+from smapsfmt import snapshot
+snap = snapshot(int(sys.argv[1]), timeout=float(sys.argv[2]))
+print(snap.frozen, snap.consistent, snap.note)
+"""
+
+
+def test_a_huge_time_limit_is_capped_at_what_a_thread_can_wait(tmp_path: Path) -> None:
+    """1e308 s is finite, but a thread can wait at most threading.TIMEOUT_MAX (about 292
+    years): the limit is capped there and the snapshot is frozen for real, with nothing on
+    stderr (run in a process of its own, whose stderr is seen whole)."""
+    with threaded_target(tmp_path, count=4) as (pid, counter):
+        probe = subprocess.run(
+            [sys.executable, "-c", LIMIT_PROBE, str(pid), "1e308"],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert (probe.returncode, probe.stdout, probe.stderr) == (0, "True True None\n", "")
+        result = run_cli("parse", "--pid", str(pid), "--freeze-timeout", "1e308")
+        assert result.returncode == 0 and result.stderr == b""
+        assert result.stdout.endswith(b" mappings\n")
+        assert_running_and_untraced(pid, counter)
+
+
+@contextlib.contextmanager
+def thread_exceptions() -> Iterator[list[BaseException | None]]:
+    """The exceptions that end a thread unhandled while the block runs (threading.excepthook)."""
+    seen: list[BaseException | None] = []
+    previous = threading.excepthook
+    threading.excepthook = lambda args: seen.append(args.exc_value)
+    try:
+        yield seen
+    finally:
+        threading.excepthook = previous
+
+
+def test_a_failure_in_the_freezer_thread_is_never_a_claim_of_frozen(tmp_path: Path) -> None:
+    """Whatever the tracer thread meets while it holds the target ends the hold, is said in
+    ``reason``, and the hold is not claimed. A real failure: a limit of 1e308 s given to the
+    freezer itself (capture() would cap it), which Event.wait refuses in the freezer's thread."""
+    failure = re.compile(
+        r"the freezer failed while it held the process \(OverflowError: .+\) and let it go"
+    )
+    with threaded_target(tmp_path, count=4) as (pid, counter), thread_exceptions() as raised:
+        proc = _ProcDir(pid)
+        freezer = _freezer(proc, limit=1e308)
+        try:
+            assert freezer.freeze()  # every thread was stopped; then the wait failed
+        finally:
+            held = freezer.release()
+            proc.close()
+        assert (held, freezer.expired) == (False, False)
+        assert freezer.reason is not None and failure.fullmatch(freezer.reason), freezer.reason
+        assert_running_and_untraced(pid, counter)
+        # The same failure during a whole read: the snapshot says it was not frozen throughout.
+        with _ProcDir(pid) as proc:
+            files = _open_files(proc)
+            try:
+                snap = _read(proc, files, freeze=True, timeout=1e308)
+            finally:
+                _close_files(files)
+        assert (snap.frozen, snap.consistent) == (False, False)
+        assert snap.note is not None and snap.note.startswith("not frozen throughout: ")
+        assert failure.fullmatch(snap.note.removeprefix("not frozen throughout: ")), snap.note
+        assert len(snap.smaps) > 10 and snap.rollup is not None
+        assert_running_and_untraced(pid, counter)
+    assert raised == []  # recorded, never raised in the thread (no traceback on stderr)
 
 
 def test_the_documented_side_effect_epoll_wait_returns_eintr() -> None:
