@@ -99,8 +99,12 @@ def _field_line(line: Line | None, key: str, value: int, raw: dict[str, str]) ->
         return raw[key] + "\n"
     # A field this kernel does not print: as the newest kernel that prints it does.
     other = latest_line(key)
-    assert other is not None, "every known field is printed by some profile"
-    return other.render(value)
+    if other is not None:
+        return other.render(value)
+    # A field no profile knows and no raw text for it (a model built by hand): as vendor
+    # kernels print their own fields, a 16-column label, the value in 8 columns, kB
+    # (KERNEL-FACTS 11: CONFIG_ZRAM_LRU_WRITEBACK lines).
+    return f"{key + ':':<16}{value:>8} kB\n"
 
 
 @functools.lru_cache(maxsize=64)

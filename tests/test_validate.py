@@ -12,6 +12,7 @@ import pytest
 from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, fixture_id, is_rollup, run_cli
 
 import smapsfmt
+from smapsfmt import Mapping, Rollup, Smaps
 from smapsfmt._abi import ROLLUP_PATH, SMAPS_PATH, load_abi
 from smapsfmt._profiles import profile_named
 from smapsfmt._render import render
@@ -434,3 +435,18 @@ def test_cli_validates_a_running_process_by_pid() -> None:
     assert all("0 errors, 0 warnings; profile Linux " in x for x in lines)
     both = run_cli("validate", "--pid", str(target.pid), "x")
     assert both.returncode == 2 and b"not both" in both.stderr
+
+
+def test_models_built_by_hand_with_unknown_fields_are_validated() -> None:
+    # No raw text for 'Foo': the renderer lays it out as vendor kernels print their fields.
+    mapping = Mapping(
+        line=1, start=0x400000, end=0x401000, perms="r--p", offset=0, major=0, minor=0, inode=0,
+        pathname=b"", fields={"Size": 4, "Foo": 1},
+    )  # fmt: skip
+    rollup = Rollup(
+        line=1, start=0x400000, end=0x401000, perms="---p", offset=0, major=0, minor=0, inode=0,
+        pathname=b"[rollup]", fields={"Rss": 4, "Foo": 1},
+    )  # fmt: skip
+    for model in (Smaps(mappings=(mapping,)), rollup):
+        found = smapsfmt.validate(model)
+        assert [d.rule for d in found if d.line == 3][:1] == ["unknown-field"]
