@@ -7,6 +7,7 @@ very bytes the kernel wrote.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -21,11 +22,29 @@ if TYPE_CHECKING:
 __all__ = ["iter_smaps", "parse_rollup", "parse_smaps"]
 
 
+def _surrogates(exc: UnicodeError) -> tuple[bytes, int]:
+    """Encoding error handler for str input: a lone surrogate U+DC80..U+DCFF is the byte it
+    stands for (PEP 383, as the JSON output writes non-UTF-8 bytes); any other lone surrogate
+    is kept in its UTF-8 form ("surrogatepass"), so that no str input fails to encode."""
+    assert isinstance(exc, UnicodeEncodeError)
+    out = bytearray()
+    for char in exc.object[exc.start : exc.end]:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(code - 0xDC00)
+        else:
+            out += char.encode("utf-8", "surrogatepass")
+    return bytes(out), exc.end
+
+
+codecs.register_error("smapsfmt-surrogates", _surrogates)
+
+
 def _bytes(data: bytes | bytearray | memoryview | str) -> bytes:
     if isinstance(data, bytes):
         return data
     if isinstance(data, str):
-        return data.encode("utf-8", "surrogateescape")
+        return data.encode("utf-8", "smapsfmt-surrogates")
     if isinstance(data, (bytearray, memoryview)):
         return bytes(data)
     raise TypeError(f"expected bytes or str, not {type(data).__name__}")

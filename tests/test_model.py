@@ -107,3 +107,14 @@ def test_models_validate_their_input() -> None:
             pathname=b"",
             fields={},
         )
+
+
+def test_str_input_with_any_surrogate_is_parsed_not_crashed() -> None:
+    # Lone surrogates from PEP 383 decoding come back as their bytes; any other is kept as
+    # its UTF-8 form ("surrogatepass"), so no str input raises an encoding error.
+    text = "00400000-00401000 r--p 00000000 00:00 0 /a\udcff\ud800\nRss: 4 kB\n"
+    assert smapsfmt.parse_smaps(text)[0].pathname == b"/a\xff\xed\xa0\x80"
+    with pytest.raises(smapsfmt.SmapsSyntaxError):
+        smapsfmt.parse_smaps("\ud800")
+    with pytest.raises(TypeError):
+        smapsfmt.parse_smaps(5)  # type: ignore[arg-type]
