@@ -99,12 +99,6 @@ def display_name(name: str) -> str:
     return "<stdin>" if name == "-" else name
 
 
-def detect_kind(data: bytes) -> str:
-    """``rollup`` when the first line is a ``[rollup]`` header, else ``smaps``."""
-    first = data.split(b"\n", 1)[0]
-    return "rollup" if first.rstrip(b" ").endswith(b" [rollup]") else "smaps"
-
-
 # --- live processes: --pid, shared by every command that reads smaps or smaps_rollup ----------
 
 
@@ -193,7 +187,7 @@ def load_source(
 def _cmd_parse(args: argparse.Namespace) -> int:
     from ._errors import SmapsSyntaxError
     from ._model import to_jsonable
-    from ._parser import parse_rollup, parse_smaps
+    from ._parser import detect_kind, parse_rollup, parse_smaps
 
     live_kind = "rollup" if args.kind == "rollup" else "smaps"
     data, path = load_source(args, args.file, kind=live_kind)

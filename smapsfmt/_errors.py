@@ -48,16 +48,6 @@ class SmapsSyntaxError(ValueError):
             (self.msg, self.line, self.column, self.source_line, self.path),
         )
 
-    def with_path(self, path: str | None) -> SmapsSyntaxError:
-        """The same error, naming ``path``."""
-        return SmapsSyntaxError(
-            self.msg,
-            line=self.line,
-            column=self.column,
-            source_line=self.source_line,
-            path=path,
-        )
-
 
 def _rebuild(
     msg: str, line: int, column: int, source_line: str, path: str | None

@@ -50,8 +50,19 @@ def _bytes(data: bytes | bytearray | memoryview | str) -> bytes:
     raise TypeError(f"expected bytes or str, not {type(data).__name__}")
 
 
-def _text(data: bytes | bytearray | memoryview | str) -> str:
+def as_text(data: bytes | bytearray | memoryview | str) -> str:
+    """The input as text, one character per byte (latin-1): what the grammar reads."""
     return _bytes(data).decode("latin-1")
+
+
+def detect_kind(data: bytes | str) -> str:
+    """``rollup`` when the first line is a ``[rollup]`` header, else ``smaps``."""
+    if isinstance(data, bytes):
+        data = (
+            data[: data.find(b"\n")].decode("latin-1") if b"\n" in data else data.decode("latin-1")
+        )
+    first = data.split("\n", 1)[0]
+    return "rollup" if first.rstrip(" ").endswith(" [rollup]") else "smaps"
 
 
 def parse_smaps(data: bytes | str, *, path: str | None = None) -> Smaps:
@@ -79,7 +90,7 @@ def _mappings(raw: bytes, path: str | None, first_line: int = 1) -> list[Mapping
 def parse_smaps_by_grammar(data: bytes | str, *, path: str | None = None) -> Smaps:
     """:func:`parse_smaps` by the lark grammar alone, without the fast path: the normative
     reference the fast path is tested against."""
-    text = _text(data)
+    text = as_text(data)
     mappings = _grammar_mappings(text, path, 1)
     return Smaps(mappings=tuple(mappings), final_newline=text.endswith("\n") or not text)
 

@@ -141,22 +141,16 @@ def validate_report(
     allowed = _allowed_profiles(kernel)
     context = _Context(abi or load_abi(), path, strict)
     if isinstance(data, (bytes, bytearray, memoryview, str)):
-        text = _text(data)
+        from ._parser import as_text, detect_kind
+
+        text = as_text(data)
         if kind == "auto":
-            newline = text.find("\n")
-            first = text if newline < 0 else text[:newline]
-            kind = "rollup" if first.rstrip(" ").endswith(" [rollup]") else "smaps"
+            kind = detect_kind(text)
         report = _validate_text(context, text, kind, allowed, kernel)
     else:
         report = _validate_model(context, data, allowed, kernel)
     report.diagnostics = context.finish()
     return report
-
-
-def _text(data: bytes | bytearray | memoryview | str) -> str:
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
-    return bytes(data).decode("latin-1")
 
 
 def _allowed_profiles(kernel: str | None) -> tuple[Profile, ...]:
@@ -1026,10 +1020,9 @@ class _FastSmaps:
         for index in compiled.check_body(values):
             inv = compiled.body_invariants[index]
             offset, column = result.where.get(_anchor(inv, values), (0, 1))
-            if True:
-                result.problems.append(
-                    (offset, column, inv.id, invariant_message(inv, values), inv.severity)
-                )
+            result.problems.append(
+                (offset, column, inv.id, invariant_message(inv, values), inv.severity)
+            )
         result.problems.sort()
         return result
 
@@ -1039,9 +1032,7 @@ class _FastSmaps:
         for index in self.compiled.check_pair(values):
             inv = self.compiled.pair_invariants[index]
             offset, column = body.where.get(_anchor(inv, values), (0, 1))
-            if True:
-                found.append((offset, column, inv.id, invariant_message(inv, values),
-                              inv.severity))  # fmt: skip
+            found.append((offset, column, inv.id, invariant_message(inv, values), inv.severity))
         self.pairs[tail.id * _PAIR + body.id] = found
         return found
 
