@@ -41,7 +41,6 @@ import datetime
 import hashlib
 import mmap
 import os
-import re
 import select
 import shutil
 import signal
@@ -50,6 +49,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -491,43 +491,28 @@ SCENARIOS = [
 # Consistency check of one smaps/smaps_rollup pair
 # ---------------------------------------------------------------------------
 
-HEADER_RE = re.compile(rb"^[0-9a-f]+-[0-9a-f]+ ", re.M)
-FIELD_RE = re.compile(rb"^([A-Za-z_]+):[ \t]+([0-9]+) kB$", re.M)
-
-# Accumulated in fractions of a page and rounded once per mapping in smaps
-# but only once overall in smaps_rollup.
-PROPORTIONAL = {"Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem", "SwapPss", "Locked"}
-# smaps_rollup-only breakdown of Pss, with no per-mapping counterpart.
-ROLLUP_ONLY = {"Pss_Anon", "Pss_File", "Pss_Shmem"}
+# The pair is checked by smapsfmt itself (the rollup arithmetic of the ABI document and the
+# kernel profiles), so that this tool keeps no second description of the format.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def count_mappings(smaps: bytes) -> int:
-    return len(HEADER_RE.findall(smaps))
+    import smapsfmt
+
+    return len(smapsfmt.parse_smaps(smaps))
 
 
-def kb_fields(data: bytes) -> dict[str, int]:
-    """Sum every "Name: N kB" line of DATA by field name."""
-    totals: dict[str, int] = {}
-    for name, value in FIELD_RE.findall(data):
-        key = name.decode()
-        totals[key] = totals.get(key, 0) + int(value)
-    return totals
+def rollup_fields(rollup: bytes) -> dict[str, int]:
+    import smapsfmt
+
+    return dict(smapsfmt.parse_rollup(rollup).fields)
 
 
 def pair_problems(smaps: bytes, rollup: bytes) -> list[str]:
-    mappings = count_mappings(smaps)
-    sums = kb_fields(smaps)
-    problems = []
-    if count_mappings(rollup) != 1:
-        problems.append("smaps_rollup does not have exactly one header line")
-    for name, value in kb_fields(rollup).items():
-        if name in ROLLUP_ONLY:
-            continue
-        total = sums.get(name, 0)
-        ok = total <= value <= total + mappings if name in PROPORTIONAL else total == value
-        if not ok:
-            problems.append(f"{name}: smaps_rollup {value} kB, sum over smaps {total} kB")
-    return problems
+    import smapsfmt
+
+    found = smapsfmt.check_rollup(smapsfmt.parse_smaps(smaps), smapsfmt.parse_rollup(rollup))
+    return [d.render() for d in found if d.severity == "error"]
 
 
 # ---------------------------------------------------------------------------
@@ -775,7 +760,7 @@ def write_captures_md(outdir: str, captures: list[Capture], notes: list[str]) ->
         )
     lines += ["", "## Selected smaps_rollup values", "", "| Scenario | Values |", "|---|---|"]
     for cap in captures:
-        fields = kb_fields(cap.rollup)
+        fields = rollup_fields(cap.rollup)
         shown = ", ".join(f"{name} {fields.get(name, 0)} kB" for name in cap.scenario.show)
         lines.append(f"| `{cap.scenario.name}` | {shown} |")
     lines += ["", "## Notes", ""]
@@ -828,7 +813,7 @@ def main() -> int:
                 with open(os.path.join(target_dir, filename), "wb") as f:
                     f.write(data)
 
-            fields = kb_fields(cap.rollup)
+            fields = rollup_fields(cap.rollup)
             missing = [name for name in scenario.expect_nonzero if fields.get(name, 0) == 0]
             if missing:
                 notes.append(
