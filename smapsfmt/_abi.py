@@ -57,11 +57,25 @@ class AbiError(ValueError):
     """The ABI document does not follow its own format (with the file and line)."""
 
 
+# A kernel version as ``uname -r`` prints it: VERSION.PATCHLEVEL[.SUBLEVEL] (a fourth number on
+# 2.6.x.y stable trees), then the EXTRAVERSION and local version (top-level Makefile,
+# CONFIG_LOCALVERSION, scripts/setlocalversion: "-rc1", "-91-generic", "+"), at most
+# __NEW_UTS_LEN characters (64, include/uapi/linux/utsname.h). Anything else is not a version:
+# no "v" prefix, no blank or text after the number, no number longer than four digits.
+_VERSION_TEXT = re.compile(
+    r"(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4})(?:\.\d{1,4})?)?(?:[-+_~][0-9A-Za-z._+~-]*)?"
+)
+_UTS_LEN = 64
+
+
 def parse_version(text: str) -> Version:
-    """``"4.14"`` -> ``(4, 14)``; ``"6.18.44-fc"`` -> ``(6, 18, 44)``."""
-    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", text.strip())
+    """``"4.14"`` -> ``(4, 14)``; ``"6.18.44-fc"`` -> ``(6, 18, 44)``; ValueError for anything
+    that is not a whole version (``"v6.1"``, ``"6.1 junk"``, a number of five digits or more)."""
+    stripped = text.strip()
+    match = _VERSION_TEXT.fullmatch(stripped) if len(stripped) <= _UTS_LEN else None
     if match is None:
-        raise ValueError(f"not a kernel version: {text!r}")
+        shown = stripped if len(stripped) <= _UTS_LEN else stripped[:_UTS_LEN] + "..."
+        raise ValueError(f"not a kernel version: {shown!r}")
     return tuple(int(part) for part in match.groups() if part is not None)
 
 

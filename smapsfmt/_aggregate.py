@@ -28,7 +28,6 @@ be aggregated or checked while it is read (``smapsfmt._parser.iter_smaps``).
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -36,8 +35,7 @@ from typing import TYPE_CHECKING, Final
 from ._diagnostics import Diagnostic
 
 if TYPE_CHECKING:
-    from ._abi import ABI
-    from ._abi import KernelRange as AbiRange
+    from ._abi import ABI, KernelRange
     from ._model import Mapping, Rollup
     from ._profiles import Profile
 
@@ -61,23 +59,17 @@ UNRELIABLE: Final = "unreliable"
 
 # --- kernel versions ----------------------------------------------------------------------------
 
-_VERSION = re.compile(r"\s*v?(\d+)\.(\d+)(?:\.(\d+))?")
-
-
-def parse_kernel(text: str) -> Version:
-    """``"6.18"``, ``"5.5.7"`` or ``"6.18.44-fc-v669"`` as a tuple; ValueError otherwise."""
-    match = _VERSION.match(text)
-    if match is None:
-        raise ValueError(f"not a kernel version: {text!r} (expected for example 6.18 or 4.19.78)")
-    return tuple(int(part) for part in match.groups() if part is not None)
-
 
 def show_version(version: Version) -> str:
     return ".".join(str(part) for part in version)
 
 
+# Not smapsfmt._abi.KernelRange: that one is a range as the ABI document writes it (open ends as
+# None, an upper bound "4.11" that includes every 4.11.y), plain data. A Dating is the outcome of
+# dating a text: closed major.minor bounds, the evidence that set them, the kernel profiles that
+# fit, and the intersection of two datings (meet); the document's ranges become Datings in _range.
 @dataclass(frozen=True, slots=True)
-class KernelRange:
+class Dating:
     """Kernels ``lo`` to ``hi`` (by major.minor), with what dates them, and the kernel
     profiles (``kernel/*.profile``) of that range that fit, when some do."""
 
@@ -101,7 +93,7 @@ class KernelRange:
     def contains(self, version: Version) -> bool:
         return self.lo[:2] <= version[:2] <= self.hi[:2]
 
-    def meet(self, other: KernelRange) -> KernelRange | None:
+    def meet(self, other: Dating) -> Dating | None:
         """The kernels in both (profiles: those of both, or of one within the other's range)."""
         lo, hi = max(self.lo[:2], other.lo[:2]), min(self.hi[:2], other.hi[:2])
         if lo > hi:
@@ -117,15 +109,54 @@ class KernelRange:
                 if p.kernels[0][:2] <= hi and lo <= p.kernels[1][:2]
             )
         if not profiles:
-            return None if self.profiles or other.profiles else KernelRange(lo, hi, evidence)
+            return None if self.profiles or other.profiles else Dating(lo, hi, evidence)
         lo = max(lo, min(p.kernels[0][:2] for p in profiles))
         hi = min(hi, max(p.kernels[1][:2] for p in profiles))
-        return KernelRange(lo, hi, evidence, profiles)
+        return Dating(lo, hi, evidence, profiles)
 
     @property
     def newest(self) -> Version:
         """The kernel a text of this range is taken to come from, when one must be chosen."""
         return self.hi if self.hi < NEWEST else self.lo
+
+
+def asked_kernels(text: str) -> tuple[Dating, str]:
+    """The kernels that ``kernel=``/``--kernel`` names, and how to name them in a message.
+
+    ``text`` is read as ``validate --kernel`` reads it (one reading for every command): the name
+    of a kernel profile (``android-4.9``), then a version as ``uname -r`` prints it (``5.4``,
+    ``6.18.44-fc-v669``, smapsfmt._abi.parse_version) that some profile covers. ValueError,
+    with the validator's one-line message, for anything else."""
+    from ._profiles import profile_named
+    from ._validate import _allowed_profiles
+
+    if not isinstance(text, str):
+        raise TypeError(f"kernel is a version or a profile name, not {type(text).__name__}")
+    _allowed_profiles(text)  # the validator's check and message
+    named = profile_named(text)
+    if named is not None:
+        low, high = named.kernels
+        return Dating(low[:2], high[:2], (f"{text} asked for",), (named,)), named.describe()
+    from ._abi import parse_version
+
+    version = parse_version(text)[:2]
+    shown = show_version(parse_version(text))
+    return Dating(version, version, (f"kernel {text.strip()} asked for",)), f"kernel {shown}"
+
+
+def _admits(asked: Dating, profile: Profile) -> bool:
+    """``profile`` is one of the kernels asked for: the profile named, or one of the version."""
+    if asked.profiles:
+        return profile in asked.profiles
+    return profile.kernels[0][:2] <= asked.hi and asked.lo <= profile.kernels[1][:2]
+
+
+def _restrict(fitting: Dating, asked: Dating) -> Dating | None:
+    """The kernels of ``fitting`` that are asked for; None when there are none (a profile
+    asked for by name must be one that prints the text)."""
+    if asked.profiles and not fitting.profiles:
+        return None
+    return fitting.meet(asked)
 
 
 # --- the rollup implementations -----------------------------------------------------------------
@@ -164,7 +195,7 @@ class RollupRule:
 
     id: str
     expr: str
-    kernels: tuple[KernelRange, ...]
+    kernels: tuple[Dating, ...]
     names: frozenset[str]
     check: Callable[[dict[str, object]], bool | None]  # None: a name has no value
 
@@ -175,14 +206,14 @@ class Knowledge:
 
     # field -> its (relation, kernels) lines, for example Swap: exact-sum 4.19+, unreliable
     # 4.14..4.18
-    relations: dict[str, tuple[tuple[str, KernelRange], ...]]
+    relations: dict[str, tuple[tuple[str, Dating], ...]]
     # fixed-point field -> the byte fields its per-mapping value is at most the sum of
     caps: dict[str, tuple[str, ...]]
     since: dict[str, Version]
     rules: tuple[RollupRule, ...] = ()
     fixed: frozenset[str] = frozenset()  # the fields summed in fixed point on some kernel
 
-    def relation(self, name: str, kernels: KernelRange) -> str | None:
+    def relation(self, name: str, kernels: Dating) -> str | None:
         """How the rollup value of ``name`` relates to smaps on all of ``kernels``: one
         relation, ``unreliable`` when any of them has a known bug, None for unknown fields."""
         lines = self.relations.get(name)
@@ -200,7 +231,7 @@ class Knowledge:
         return sorted(found)[0] if len(found) > 1 else found.pop()
 
     def in_rollup(self, name: str, version: Version) -> bool:
-        relation = self.relation(name, KernelRange(version, version))
+        relation = self.relation(name, Dating(version, version))
         return relation in (EXACT, FIXED, UNRELIABLE)
 
     def rollup_only(self, version: Version) -> list[str]:
@@ -226,12 +257,14 @@ def knowledge() -> Knowledge:
 
 def knowledge_from(abi: ABI) -> Knowledge:
     """The aggregator's knowledge from a loaded ABI document (``smapsfmt._abi.load_abi()``)."""
-    relations: dict[str, tuple[tuple[str, KernelRange], ...]] = {}
+    from ._abi import parse_version
+
+    relations: dict[str, tuple[tuple[str, Dating], ...]] = {}
     since: dict[str, Version] = {}
     for name, spec in abi.fields.items():
         lines = spec.rollup_by_kernels or ((None, spec.rollup),)
         relations[name] = tuple((rel, _range(where)) for where, rel in lines)
-        since[name] = parse_kernel(spec.since)
+        since[name] = parse_version(spec.since)
     bytes_fields = {n for n, lines in relations.items() if any(r == EXACT for r, _ in lines)}
     fixed_fields = {n for n, lines in relations.items() if any(r == FIXED for r, _ in lines)}
     caps: dict[str, tuple[str, ...]] = {}
@@ -255,10 +288,10 @@ def knowledge_from(abi: ABI) -> Knowledge:
     return Knowledge(relations, caps, since, tuple(rules), frozenset(fixed_fields))
 
 
-def _range(where: AbiRange | None) -> KernelRange:
+def _range(where: KernelRange | None) -> Dating:
     if where is None:
-        return KernelRange(OLDEST, NEWEST)
-    return KernelRange(where.low or OLDEST, where.high or NEWEST)
+        return Dating(OLDEST, NEWEST)
+    return Dating(where.low or OLDEST, where.high or NEWEST)
 
 
 def _caps(expr: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -417,7 +450,7 @@ def _plural(count: int, word: str = "mapping") -> str:
 
 
 def bounds(
-    state: _Pass, names: Sequence[str], kernels: KernelRange, *, pss: int | None = None
+    state: _Pass, names: Sequence[str], kernels: Dating, *, pss: int | None = None
 ) -> dict[str, Interval]:
     """The interval of each rollup field in ``names`` for the kernels ``kernels``. ``pss``:
     the rollup's own Pss, when known (it narrows the rollup-only fields)."""
@@ -444,7 +477,7 @@ def bounds(
     return {name: out[name] for name in names if name in out}
 
 
-def _fixed_bound(state: _Pass, name: str, total: int, kernels: KernelRange) -> Interval:
+def _fixed_bound(state: _Pass, name: str, total: int, kernels: Dating) -> Interval:
     fractions = state.fractions.get(name, 0)
     if name == "Locked" and any("smaps-locked-lo" in p.deviations for p in kernels.profiles):
         # a vendor kernel that counts Locked without VM_LOCKED (kernel/android-4.9.profile)
@@ -527,10 +560,12 @@ def smaps_kernels(
     vmflags: bool = True,
     name_lines: bool = False,
     sample: str | None = None,
-) -> KernelRange:
+    asked: Dating | None = None,
+) -> Dating:
     """The kernels whose smaps prints these field lines, in this order: the kernel profiles
     whose lines they are (with ``sample``, the text of the first entry, also laid out as that
-    profile prints them); dated by fields alone where no profile fits."""
+    profile prints them); dated by fields alone where no profile fits. ``asked``: only the
+    profiles of these kernels (before a mainline profile is preferred to a vendor variant)."""
     lo, hi = OLDEST, NEWEST
     evidence: list[str] = []
     if len(names) > 1 and names[0] == "Size" and names[1] == "KernelPageSize":
@@ -539,12 +574,14 @@ def smaps_kernels(
     elif "KernelPageSize" in names:
         hi = (4, 13)
         evidence.append("KernelPageSize after the counters (before 4.14)")
-    dated = _date(names, _DATING_SMAPS, know, KernelRange(lo, hi, tuple(evidence)))
+    dated = _date(names, _DATING_SMAPS, know, Dating(lo, hi, tuple(evidence)))
     if not names:
         return dated
     from ._profiles import load_profiles
 
     fits = [p for p in load_profiles() if _fits_smaps(p, names, vmflags)]
+    if asked is not None:
+        fits = [p for p in fits if _admits(asked, p)]
     if sample is not None:
         laid_out = [p for p in fits if _fits_layout(p, sample)]
         fits = laid_out or fits
@@ -555,25 +592,28 @@ def smaps_kernels(
     return _with_profiles(dated, fits)
 
 
-def rollup_kernels(names: Sequence[str], know: Knowledge) -> KernelRange:
-    """The kernels whose smaps_rollup prints these field lines, in this order."""
+def rollup_kernels(names: Sequence[str], know: Knowledge, asked: Dating | None = None) -> Dating:
+    """The kernels whose smaps_rollup prints these field lines, in this order (``asked``: as
+    for :func:`smaps_kernels`)."""
     from ._profiles import load_profiles
 
-    dated = _date(names, _DATING_ROLLUP, know, KernelRange(ROLLUP_SINCE, NEWEST))
+    dated = _date(names, _DATING_ROLLUP, know, Dating(ROLLUP_SINCE, NEWEST))
     fits = [
         p
         for p in load_profiles()
-        if p.rollup_lines is not None and [line.field for line in p.rollup_lines] == list(names)
+        if p.rollup_lines is not None
+        and [line.field for line in p.rollup_lines] == list(names)
+        and (asked is None or _admits(asked, p))
     ]
     return _with_profiles(dated, [p for p in fits if p.variant_of is None] or fits)
 
 
-def _with_profiles(dated: KernelRange, fits: list[Profile]) -> KernelRange:
+def _with_profiles(dated: Dating, fits: list[Profile]) -> Dating:
     if not fits:
         return dated
     lo = min(p.kernels[0][:2] for p in fits)
     hi = max(p.kernels[1][:2] for p in fits)
-    return KernelRange(lo, hi, dated.evidence, tuple(fits))
+    return Dating(lo, hi, dated.evidence, tuple(fits))
 
 
 def _fits_smaps(profile: Profile, names: Sequence[str], vmflags: bool) -> bool:
@@ -595,9 +635,7 @@ def _fits_layout(profile: Profile, sample: str) -> bool:
     return True
 
 
-def _date(
-    names: Sequence[str], dating: Sequence[str], know: Knowledge, start: KernelRange
-) -> KernelRange:
+def _date(names: Sequence[str], dating: Sequence[str], know: Knowledge, start: Dating) -> Dating:
     lo, hi, evidence = start.lo, start.hi, list(start.evidence)
     present = set(names)
     for name in dating:
@@ -610,7 +648,7 @@ def _date(
         elif names and since[:2] > lo[:2] and _before(since) < hi:
             hi = _before(since)
             evidence.append(f"no {name} (before {show_version(since)})")
-    return KernelRange(lo, hi, tuple(evidence))
+    return Dating(lo, hi, tuple(evidence))
 
 
 def _before(version: Version) -> Version:
@@ -670,7 +708,7 @@ class Summary:
     mappings: int
     start: int
     end: int
-    kernels: KernelRange  # the kernels the smaps fits (or the one asked for)
+    kernels: Dating  # the kernels the smaps fits (or the one asked for)
     version: Version  # the kernel whose rollup this is (the chosen profile's newest)
     fields: dict[str, Interval]  # in the kernel's rollup order
     unknown: tuple[str, ...]  # smaps fields the specification does not know, left out
@@ -691,6 +729,31 @@ class Summary:
         }
 
 
+def _smaps_dating(state: _Pass, sample: str | None, kernel: str | None) -> Dating:
+    """The kernels that print the smaps of ``state`` (of them, those ``kernel`` names)."""
+    know = state.know
+    fitting = smaps_kernels(
+        state.names, know, vmflags=state.vmflags, name_lines=state.name_lines, sample=sample
+    )
+    if kernel is None:
+        return fitting
+    asked, label = asked_kernels(kernel)
+    restricted = smaps_kernels(
+        state.names,
+        know,
+        vmflags=state.vmflags,
+        name_lines=state.name_lines,
+        sample=sample,
+        asked=asked,
+    )
+    found = _restrict(restricted, asked)
+    if found is None:
+        raise KernelMismatch(
+            f"the smaps cannot come from {label}: it is printed by {fitting} ({fitting.why})"
+        )
+    return found
+
+
 def summarize(
     mappings: Iterable[Mapping],
     *,
@@ -705,29 +768,16 @@ def summarize(
     state = _Pass(know)
     for mapping in mappings:
         state.add(mapping)
-    kernels = smaps_kernels(
-        state.names, know, vmflags=state.vmflags, name_lines=state.name_lines, sample=sample
-    )
-    if kernel is not None:
-        version = parse_kernel(kernel)
-        asked = KernelRange(version, version, (f"kernel {kernel} asked for",))
-        found = kernels.meet(asked)
-        if found is None:
-            raise KernelMismatch(
-                f"the smaps cannot come from kernel {show_version(version)}: it is printed by "
-                f"{kernels} ({kernels.why})"
-            )
-        kernels = KernelRange(version[:2], version[:2], found.evidence, found.profiles)
+    kernels = _smaps_dating(state, sample, kernel)
     profile = _choose(kernels.profiles)
     if profile is not None:
-        version = min(kernels.hi, profile.kernels[1][:2]) if kernel is None else kernels.lo
-        version = max(version, profile.kernels[0][:2])
-        scope = KernelRange(version, version, kernels.evidence, (profile,))
+        version = max(min(kernels.hi, profile.kernels[1][:2]), profile.kernels[0][:2])
+        scope = Dating(version, version, kernels.evidence, (profile,))
     else:
         version = kernels.newest
         if version < ROLLUP_SINCE <= kernels.hi:
             version = ROLLUP_SINCE
-        scope = KernelRange(version, version, kernels.evidence)
+        scope = Dating(version, version, kernels.evidence)
     names = rollup_fields(state.names, version, know, profile)
     start, ends = state.header()
     end = ends[_includes_gate(profile, version)]
@@ -746,7 +796,7 @@ def summarize(
 
 def _notes(
     state: _Pass,
-    kernels: KernelRange,
+    kernels: Dating,
     profile: Profile | None,
     *,
     names: list[str],
@@ -876,7 +926,7 @@ class Proof:
     diagnostics: list[Diagnostic]
     fields: list[FieldProof]
     mappings: int
-    kernels: KernelRange
+    kernels: Dating
 
 
 def check_rollup(
@@ -950,55 +1000,31 @@ class _Checker:
         self.diagnostics.sort(key=lambda d: (d.line, d.column))
         return Proof(self.diagnostics, self.proofs, self.state.count, kernels)
 
-    def _kernels(self) -> KernelRange:
+    def _kernels(self) -> Dating:
         """The kernels both texts (and ``kernel``) fit; a mismatch is reported."""
-        state, rollup = self.state, self.rollup
-        smaps_range = smaps_kernels(
-            state.names,
-            self.know,
-            vmflags=state.vmflags,
-            name_lines=state.name_lines,
-            sample=self.sample,
-        )
-        rollup_range = rollup_kernels(list(rollup.fields), self.know)
-        # The header end dates the rollup too, when the smaps ends with the gate VMA.
-        _, ends = state.header()
-        if ends[True] != ends[False] and rollup.end in ends.values():
-            gate = rollup.end == ends[True]
-            dated = (
-                KernelRange(ROLLUP_SINCE, (4, 18), ("the range ends with the gate VMA",))
-                if gate
-                else KernelRange(GATE_EXCLUDED_SINCE, NEWEST, ("the range ends before the gate",))
-            )
-            if rollup_range.profiles:
-                kept = tuple(
-                    p for p in rollup_range.profiles if _includes_gate(p, p.kernels[0]) == gate
-                )
-                if kept:
-                    rollup_range = _with_profiles(
-                        KernelRange(
-                            rollup_range.lo,
-                            rollup_range.hi,
-                            (*rollup_range.evidence, *dated.evidence),
-                        ),
-                        list(kept),
-                    )
-            else:
-                rollup_range = rollup_range.meet(dated) or rollup_range
-        both = smaps_range.meet(rollup_range)
+        smaps_range = self._smaps_dating(None)
+        rollup_range = self._rollup_dating(None)
+        rollup = self.rollup
         if self.kernel is not None:
-            version = parse_kernel(self.kernel)
-            asked = KernelRange(version[:2], version[:2])
-            for what, fitting in (("smaps", smaps_range), ("rollup", rollup_range)):
-                if fitting.meet(asked) is None:
+            asked, label = asked_kernels(self.kernel)
+            found: list[Dating] = []
+            for what, fitting, restricted in (
+                ("smaps", smaps_range, self._smaps_dating(asked)),
+                ("rollup", rollup_range, self._rollup_dating(asked)),
+            ):
+                kept = _restrict(restricted, asked)
+                if kept is None:
                     self.report(
                         rollup.line,
                         "rollup-kernel-mismatch",
-                        f"the {what} cannot come from kernel {show_version(version)}: it is "
-                        f"printed by {fitting} ({fitting.why})",
+                        f"the {what} cannot come from {label}: it is printed by {fitting} "
+                        f"({fitting.why})",
                     )
-            found = both.meet(asked) if both is not None else None
-            return found or smaps_range
+                else:
+                    found.append(kept)
+            both = found[0].meet(found[1]) if len(found) == 2 else None
+            return both or smaps_range
+        both = smaps_range.meet(rollup_range)
         if both is None:
             self.report(
                 rollup.line,
@@ -1010,7 +1036,48 @@ class _Checker:
             return smaps_range
         return both
 
-    def _expected(self, kernels: KernelRange) -> tuple[set[str], set[str]]:
+    def _smaps_dating(self, asked: Dating | None) -> Dating:
+        state = self.state
+        return smaps_kernels(
+            state.names,
+            self.know,
+            vmflags=state.vmflags,
+            name_lines=state.name_lines,
+            sample=self.sample,
+            asked=asked,
+        )
+
+    def _rollup_dating(self, asked: Dating | None) -> Dating:
+        """The kernels whose rollup prints these lines, and its header range, when the smaps
+        ends with the gate VMA (the range includes it up to 4.18 only)."""
+        rollup = self.rollup
+        rollup_range = rollup_kernels(list(rollup.fields), self.know, asked)
+        _, ends = self.state.header()
+        if ends[True] != ends[False] and rollup.end in ends.values():
+            gate = rollup.end == ends[True]
+            dated = (
+                Dating(ROLLUP_SINCE, (4, 18), ("the range ends with the gate VMA",))
+                if gate
+                else Dating(GATE_EXCLUDED_SINCE, NEWEST, ("the range ends before the gate",))
+            )
+            if rollup_range.profiles:
+                kept = tuple(
+                    p for p in rollup_range.profiles if _includes_gate(p, p.kernels[0]) == gate
+                )
+                if kept:
+                    rollup_range = _with_profiles(
+                        Dating(
+                            rollup_range.lo,
+                            rollup_range.hi,
+                            (*rollup_range.evidence, *dated.evidence),
+                        ),
+                        list(kept),
+                    )
+            else:
+                rollup_range = rollup_range.meet(dated) or rollup_range
+        return rollup_range
+
+    def _expected(self, kernels: Dating) -> tuple[set[str], set[str]]:
         """The rollup lines some, and every, kernel of ``kernels`` prints for this smaps."""
         state, know = self.state, self.know
         lists = [
@@ -1023,7 +1090,7 @@ class _Checker:
         ]
         return set().union(*lists), set(lists[0]).intersection(*lists[1:])
 
-    def _check_header(self, kernels: KernelRange) -> None:
+    def _check_header(self, kernels: Dating) -> None:
         rollup = self.rollup
         start, ends = self.state.header()
         allowed: dict[int, str] = {}
@@ -1053,7 +1120,7 @@ class _Checker:
                 column=len(f"{rollup.start:08x}-") + 1,
             )
 
-    def _check_fields(self, kernels: KernelRange) -> None:
+    def _check_fields(self, kernels: Dating) -> None:
         state, know, rollup = self.state, self.know, self.rollup
         possible, certain = self._expected(kernels)
         pss = rollup.fields.get("Pss")
@@ -1104,7 +1171,7 @@ class _Checker:
                     "has no such line; not checked",
                 )
 
-    def _extra(self, name: str, relation: str, kernels: KernelRange) -> str:
+    def _extra(self, name: str, relation: str, kernels: Dating) -> str:
         if relation == NOT_IN_ROLLUP:
             why = "no kernel prints it in smaps_rollup"
         elif relation == ROLLUP_ONLY:
@@ -1117,7 +1184,7 @@ class _Checker:
         since = self.know.since.get(name)
         return show_version(since) if since else "an unknown version"
 
-    def _check_rules(self, kernels: KernelRange) -> None:
+    def _check_rules(self, kernels: Dating) -> None:
         """The ABI document's invariants of the rollup entry that name a rollup-only field (the
         split of Pss): they tie those fields to the rollup's Pss."""
         values = dict(self.rollup.fields)

@@ -147,20 +147,28 @@ def first_entry(head: bytes) -> str | None:
     return text[starts[0] : starts[1] if len(starts) > 1 else len(text)].rstrip("\n")
 
 
+def _check_kernel(kernel: str | None) -> None:
+    """``--kernel`` as ``validate`` reads it: a usage error (exit 2) when no profile has it."""
+    from ._aggregate import asked_kernels
+    from ._cli import UsageError
+
+    if kernel is not None:
+        try:
+            asked_kernels(kernel)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+
 # --- rollup ------------------------------------------------------------------------------------
 
 
 def _cmd_rollup(args: argparse.Namespace) -> int:
-    from ._aggregate import KernelMismatch, parse_kernel, render_text, summarize
-    from ._cli import EXIT_INVALID, EXIT_OK, UsageError, _err, _out, load_source
+    from ._aggregate import KernelMismatch, render_text, summarize
+    from ._cli import EXIT_INVALID, EXIT_OK, _err, _out, load_source
     from ._errors import SmapsSyntaxError
     from ._render import word_size
 
-    if args.kernel is not None:
-        try:
-            parse_kernel(args.kernel)
-        except ValueError as exc:
-            raise UsageError(f"--kernel: {exc}") from None
+    _check_kernel(args.kernel)
     if getattr(args, "pid", None) is not None:
         data, name = load_source(args, args.smaps, kind="smaps")
         source = _Source(name, io.BytesIO(data))
@@ -209,7 +217,7 @@ def _notes(summary: Summary) -> list[str]:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from ._aggregate import check, parse_kernel
+    from ._aggregate import check
     from ._cli import (
         EXIT_INVALID,
         EXIT_OK,
@@ -222,11 +230,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from ._errors import SmapsSyntaxError
     from ._parser import parse_rollup
 
-    if args.kernel is not None:
-        try:
-            parse_kernel(args.kernel)
-        except ValueError as exc:
-            raise UsageError(f"--kernel: {exc}") from None
+    _check_kernel(args.kernel)
     if getattr(args, "pid", None) is not None:
         if args.smaps is not None or args.rollup is not None:
             raise UsageError("give either SMAPS_FILE ROLLUP_FILE or --pid PID, not both")

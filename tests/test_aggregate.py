@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from support import EXTERNAL, LIVE, VALID, fixture_id, run_cli
 
 import smapsfmt
 from smapsfmt import _aggregate
-from smapsfmt._abi import load_abi
+from smapsfmt._abi import load_abi, parse_version
 from smapsfmt._aggregate import check, knowledge_from, render_text, show_version, summarize
 from smapsfmt._parser import iter_smaps
 from smapsfmt._render import word_size
@@ -519,7 +520,7 @@ def test_check_cli_reads_the_smaps_from_stdin() -> None:
         (["rollup", "/nonexistent"], "cannot read /nonexistent: No such file or directory"),
         (["check", str(PCP1 / "smaps"), "/nonexistent"], "cannot read /nonexistent"),
         (["check", "/nonexistent", str(PCP1 / "smaps_rollup")], "cannot read /nonexistent"),
-        (["rollup", "--kernel", "latest", str(PCP1 / "smaps")], "--kernel: not a kernel version"),
+        (["rollup", "--kernel", "latest", str(PCP1 / "smaps")], "unknown kernel 'latest'"),
         (["check", "-", "-"], "only one of SMAPS_FILE and ROLLUP_FILE can be standard input"),
         (["check", str(PCP1 / "smaps")], "SMAPS_FILE and ROLLUP_FILE, or --pid PID, are required"),
     ],
@@ -557,3 +558,83 @@ def test_rollup_cli_kernel_mismatch_exits_1() -> None:
         "kernel 4.19: it is printed by Linux 6.6-6.18 (KernelPageSize right after Size (4.14+); "
         "THPeligible (5.0+); FilePmdMapped (5.4+); Pss_Dirty (6.0+); KSM (6.6+))\n"
     )
+
+
+# --- --kernel: one reading for every command -----------------------------------------------------
+
+ANDROID_SHORT = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["v6.1", "6.1 junk", "6.1junk", "6", "android-4.9", "1" * 5000 + ".1", "99999.0"],
+    ids=["v-prefix", "blank-junk", "junk", "one-number", "a-name", "5000-digits", "5-digits"],
+)
+def test_parse_version_takes_a_whole_version_only(text: str) -> None:
+    with pytest.raises(ValueError, match=r"^not a kernel version: '") as info:
+        parse_version(text)
+    assert len(str(info.value)) < 120
+
+
+def test_parse_version_takes_what_uname_prints() -> None:
+    assert parse_version("6.18.44-fc-v669") == (6, 18, 44)
+    assert parse_version("5.15.0-91-generic") == (5, 15, 0)
+    assert parse_version("4.9.159-perf+") == (4, 9, 159)
+    assert parse_version("2.6.32.71") == (2, 6, 32)
+    assert parse_version(" 6.1-rc1\n") == (6, 1)
+
+
+def _kernel_runs(kernel: str) -> dict[str, subprocess.CompletedProcess[bytes]]:
+    smaps, rollup = str(LIVE_SLEEP / "smaps"), str(LIVE_SLEEP / "smaps_rollup")
+    return {
+        "validate": run_cli("validate", "--kernel", kernel, smaps),
+        "rollup": run_cli("rollup", "--kernel", kernel, smaps),
+        "check": run_cli("check", "--kernel", kernel, smaps, rollup),
+    }
+
+
+@pytest.mark.parametrize(
+    ("kernel", "message"),
+    [
+        ("v6.1", "unknown kernel 'v6.1': give a version such as 5.4 or a profile ("),
+        ("6.1 junk", "unknown kernel '6.1 junk': give a version such as 5.4 or a profile ("),
+        ("latest", "unknown kernel 'latest': give a version such as 5.4 or a profile ("),
+        ("99.0", "no profile for Linux 99.0: the profiles cover 2.6.20 to 6.18"),
+        ("1" * 5000 + ".1", "unknown kernel '1111"),
+    ],
+    ids=["v-prefix", "trailing-junk", "a-word", "too-new", "5000-digits"],
+)
+def test_an_unknown_kernel_is_the_same_usage_error_in_every_command(
+    kernel: str, message: str
+) -> None:
+    runs = _kernel_runs(kernel)
+    for command, result in runs.items():
+        err = result.stderr.decode()
+        assert (result.returncode, result.stdout) == (2, b""), (command, err)
+        assert err.startswith("smapsfmt: error: " + message), (command, err)
+        assert err.count("\n") == 1 and "Exceeds the limit" not in err, command
+    assert len({r.stderr for r in runs.values()}) == 1
+
+
+def test_a_profile_name_and_a_uname_release_are_kernels_for_every_command() -> None:
+    for kernel in ("6.6-6.18", "6.18.44-fc-v669"):
+        runs = _kernel_runs(kernel)
+        assert [r.returncode for r in runs.values()] == [0, 0, 0], kernel
+    # Android's backport of smaps_rollup to 4.9: its profile, by name or by version.
+    by_name = run_cli("rollup", "--kernel", "android-4.9", str(ANDROID_SHORT))
+    by_version = run_cli("rollup", "--kernel", "4.9", str(ANDROID_SHORT))
+    unasked = run_cli("rollup", str(ANDROID_SHORT))
+    assert by_name.returncode == by_version.returncode == 0, by_name.stderr
+    assert by_name.stdout == by_version.stdout == unasked.stdout
+    assert by_name.stdout.startswith(b"54c00000-ffffffffff601000 ---p ")
+    validate = run_cli("validate", "--kernel", "android-4.9", str(ANDROID_SHORT))
+    assert validate.returncode == 0, validate.stdout
+    # A profile the smaps is not printed by: the mismatch, named by the profile.
+    other = run_cli("rollup", "--kernel", "android-4.9", str(LIVE_SLEEP / "smaps"))
+    assert other.returncode == 1
+    assert other.stdout.decode().startswith(
+        f"{LIVE_SLEEP / 'smaps'}:1:1: rollup-kernel-mismatch: the smaps cannot come from "
+        "android-4.9 (a variant of Linux 4.9-4.11): it is printed by Linux 6.6-6.18 ("
+    )
+    smaps = smapsfmt.parse_smaps(ANDROID_SHORT.read_bytes())
+    assert summarize(smaps, kernel="android-4.9").profile.name == "android-4.9"  # type: ignore[union-attr]
