@@ -12,21 +12,151 @@
                                                     prints its result and errno, N times
 
 Every target dies with its parent (PR_SET_PDEATHSIG), so a failed test leaves nothing behind.
+
+Imported by the tests, ``gated`` runs a reader in a fork of the test process and holds it,
+between two of its system calls, at a chosen point of its read of a /proc file, while the test
+acts on the target (kills it, makes it exec): a race made deterministic.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import mmap
 import os
+import select
 import signal
 import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 PR_SET_PDEATHSIG = 1
+
+
+# --- a reader held at a chosen point of its read ---------------------------------------------
+
+# include/uapi/linux/ptrace.h
+PTRACE_SYSCALL = 24
+PTRACE_DETACH = 17
+PTRACE_SEIZE = 0x4206
+PTRACE_INTERRUPT = 0x4207
+PTRACE_O_TRACESYSGOOD = 1
+WALL = 0x40000000  # __WALL (include/uapi/linux/wait.h)
+
+
+def _ptrace(request: int, pid: int, data: int = 0) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.restype = ctypes.c_long
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+    if libc.ptrace(request, pid, None, ctypes.c_void_p(data) if data else None) == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, f"ptrace({request:#x}, {pid}): {os.strerror(err)}")
+
+
+def position(pid: int, path: str) -> int | None:
+    """How far process ``pid`` has read ``path`` (its fd's ``pos:`` in /proc/PID/fdinfo, proc(5)),
+    None while it has no fd of it."""
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") != path:
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}") as info:
+                for line in info:
+                    if line.startswith("pos:"):
+                        return int(line.split()[1])
+        except OSError:  # closed since the listing
+            continue
+    return None
+
+
+def _fork_reader(reader: Callable[[], str]) -> tuple[int, int, int]:
+    """A fork that waits for a byte on its go pipe, runs ``reader`` and writes what it returned
+    (or ``"Name: message"`` of what it raised) to its out pipe; (pid, go fd, out fd)."""
+    go_r, go_w = os.pipe()
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the fork
+        try:
+            os.close(go_w)
+            os.close(out_r)
+            os.read(go_r, 1)
+            try:
+                text = reader()
+            except BaseException as exc:  # noqa: BLE001 - reported to the test
+                text = f"{type(exc).__name__}: {exc}"
+            os.write(out_w, text.encode("utf-8", "backslashreplace"))
+        finally:
+            os._exit(0)
+    os.close(go_r)
+    os.close(out_w)
+    return pid, go_w, out_r
+
+
+def _read_all(fd: int, deadline: float) -> str:
+    chunks = []
+    while select.select([fd], [], [], max(deadline - time.monotonic(), 0))[0]:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def gated(
+    reader: Callable[[], str],
+    path: str,
+    when: Callable[[int], bool],
+    action: Callable[[], None],
+    *,
+    timeout: float = 60.0,
+) -> tuple[str, int | None]:
+    """Run ``reader`` in a fork of this process, traced system call by system call
+    (PTRACE_SYSCALL, ptrace(2)); at the first stop where its position in ``path`` satisfies
+    ``when``, it is held there (between two system calls: it runs no code) while ``action``
+    runs, then let go.
+
+    Returns what ``reader`` returned (or ``"Name: message"`` of what it raised) and the
+    position at which ``action`` ran (None: never). The fork is killed if it is not done within
+    ``timeout`` seconds; it is never left traced: PTRACE_DETACH, its end, or the kill ends it.
+    """
+    deadline = time.monotonic() + timeout
+    pid, go, out = _fork_reader(reader)
+    acted_at: int | None = None
+    traced = False
+    try:
+        _ptrace(PTRACE_SEIZE, pid, PTRACE_O_TRACESYSGOOD)
+        traced = True
+        _ptrace(PTRACE_INTERRUPT, pid)
+        os.waitpid(pid, WALL)  # the interrupt's stop
+        os.write(go, b"g")
+        give = 0
+        while traced and time.monotonic() < deadline:
+            _ptrace(PTRACE_SYSCALL, pid, give)
+            _, status = os.waitpid(pid, WALL)
+            if not os.WIFSTOPPED(status):
+                traced = False  # it ended
+                continue
+            # A system call stop (SIGTRAP | 0x80 with PTRACE_O_TRACESYSGOOD) or an event stop
+            # passes nothing on; a signal-delivery-stop passes its signal on.
+            stop = os.WSTOPSIG(status)
+            give = 0 if stop == signal.SIGTRAP | 0x80 or status >> 16 else stop
+            at = position(pid, path)
+            if at is not None and when(at):
+                acted_at = at
+                action()
+                _ptrace(PTRACE_DETACH, pid, give)
+                traced = False
+        return _read_all(out, deadline), acted_at
+    finally:
+        os.close(go)
+        os.close(out)
+        if traced or time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, WALL)
 
 
 def _die_with_parent() -> None:
