@@ -32,6 +32,7 @@ read before and after the pages, and only a value equal to both reads counts as 
 
 from __future__ import annotations
 
+import errno
 import gzip
 import os
 import struct
@@ -40,9 +41,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ._aggregate import PSS_SHIFT
+from ._live import _ROLLUP_BUFFER, _SMAPS_BUFFER
 
 if TYPE_CHECKING:
-    from ._model import Mapping, Rollup
+    from ._live import _ProcDir
+    from ._model import Mapping, Rollup, Smaps
 
 __all__ = ["ExactPss", "exact_pss"]
 
@@ -71,7 +74,9 @@ _BATCH = 1 << 16  # pagemap entries read at once (512 KiB)
 
 
 class ExactUnavailable(OSError):
-    """The pages of the process cannot be read (not root, no pagemap, no kpagecount)."""
+    """What exact mode alone needs is missing: /proc/kpagecount or /proc/kpageflags is not
+    readable (not root) or absent, or /proc/PID/pagemap is absent (no
+    CONFIG_PROC_PAGE_MONITOR). Whatever concerns the process itself is a ProcError."""
 
 
 @dataclass(frozen=True)
@@ -209,19 +214,24 @@ class _Frames:
     hidden: int = 0  # present entries without a frame number (not CAP_SYS_ADMIN)
     not_present: int = 0  # swap or migration entries in mappings with Swap 0
 
-    def read(self, pagemap: int, mapping: Mapping) -> None:
+    def read(self, pagemap: int, mapping: Mapping) -> bool:
+        """Add the frames of ``mapping``; False when pagemap reads short: its address space
+        is gone (fs/proc/task_mmu.c pagemap_read returns 0 once mmget_not_zero fails)."""
         flags = mapping.vmflags or ()
         # hugetlb pages feed Shared_/Private_Hugetlb only, PFN-mapped ones nothing
         # (task_mmu.c 6.18 smaps_hugetlb_range; vm_normal_page is NULL for VM_PFNMAP).
         if "ht" in flags or "pf" in flags:
-            return
+            return True
         first = mapping.start // PAGE_SIZE
         count = (mapping.end - mapping.start) // PAGE_SIZE
         frames: list[int] = []
         swap_entries = 0
         for at in range(first, first + count, _BATCH):
             n = min(_BATCH, first + count - at)
-            entries = struct.unpack(f"<{n}Q", os.pread(pagemap, n * 8, at * 8))
+            data = os.pread(pagemap, n * 8, at * 8)
+            if len(data) != n * 8:
+                return False
+            entries = struct.unpack(f"<{n}Q", data)
             present = [e & _PM_PFN_MASK for e in entries if e & _PM_PRESENT]
             swap_entries += sum(1 for e in entries if e & _PM_SWAP and not e & _PM_PRESENT)
             if 0 in present:  # task_mmu.c pagemap_read: no frame without CAP_SYS_ADMIN
@@ -231,6 +241,7 @@ class _Frames:
         if swap_entries and not mapping.fields.get("Swap"):
             self.not_present += swap_entries
         self.frames.append((mapping, frames))
+        return True
 
 
 def _shares(
@@ -276,51 +287,98 @@ def _shares(
     return fixed, pages, differing
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
 def _open(path: str) -> int:
+    """An fd of a machine-wide page file (/proc/kpagecount, /proc/kpageflags)."""
     try:
-        return os.open(path, os.O_RDONLY)
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
-        raise ExactUnavailable(
-            exc.errno, f"cannot read {path}: {exc.strerror} (root is needed)"
-        ) from None
+        raise ExactUnavailable(exc.errno, f"cannot read {path}: {_why_not(exc)}") from None
 
 
-def _once(pid: int) -> ExactPss:
-    from ._aggregate import is_gate
-    from ._parser import parse_rollup, parse_smaps
+def _why_not(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        # fs/proc/Makefile: page.o (kpagecount, kpageflags) and base.c's pagemap exist only
+        # with CONFIG_PROC_PAGE_MONITOR.
+        return "this kernel has no page monitoring (CONFIG_PROC_PAGE_MONITOR is off)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        # fs/proc/page.c 6.18 proc_page_init: kpagecount and kpageflags are mode 0400, root's.
+        return f"{exc.strerror} (root is needed)"
+    return str(exc.strerror)
 
-    base = f"/proc/{pid}"
-    smaps = parse_smaps(_read(f"{base}/smaps"), path=f"{base}/smaps")
-    frames = _Frames()
-    pagemap = _open(f"{base}/pagemap")
+
+def _open_pagemap(proc: _ProcDir) -> int:
+    """/proc/PID/pagemap through the held directory: its errors are the process's (ESRCH,
+    EACCES: the same ptrace-read check as smaps, fs/proc/task_mmu.c pagemap_open), except a
+    missing file, which is the kernel's (no CONFIG_PROC_PAGE_MONITOR)."""
     try:
+        return os.open("pagemap", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc.fd)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            path = proc.path("pagemap")
+            raise ExactUnavailable(exc.errno, f"cannot read {path}: {_why_not(exc)}") from None
+        raise proc.error(exc, "pagemap", at_start=True) from None
+
+
+def _reread(proc: _ProcDir, fd: int) -> bytes:
+    """smaps_rollup again, through the fd opened before smaps: each read from offset 0 shows
+    it anew (fs/seq_file.c seq_lseek), and fails with ESRCH once the address space it was
+    opened on is gone (fs/proc/task_mmu.c show_smaps_rollup), exit or exec alike."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    return proc.read(fd, "smaps_rollup", _ROLLUP_BUFFER)
+
+
+def _frames_of(proc: _ProcDir) -> tuple[Smaps, _Frames]:
+    """smaps, then the page frames of each of its mappings from pagemap (opened first)."""
+    from ._aggregate import is_gate
+    from ._parser import parse_smaps
+
+    pagemap = _open_pagemap(proc)
+    try:
+        smaps_fd = proc.open("smaps", at_start=True)
+        try:
+            smaps_text = proc.read(smaps_fd, "smaps", _SMAPS_BUFFER)
+        finally:
+            os.close(smaps_fd)
+        if not smaps_text:  # a user process always has mappings (see _live.capture)
+            raise proc.gone(at_start=True)
+        smaps = parse_smaps(smaps_text, path=proc.path("smaps"))
+        frames = _Frames()
         for mapping in smaps:
-            if not is_gate(mapping):
-                frames.read(pagemap, mapping)
+            if not is_gate(mapping) and not frames.read(pagemap, mapping):
+                raise proc.gone()
     finally:
         os.close(pagemap)
-    every = sorted({pfn for _, pfns in frames.frames for pfn in pfns})
-    rollup_path = f"{base}/smaps_rollup"
-    kpageflags = _open("/proc/kpageflags")
+    return smaps, frames
+
+
+def _once(proc: _ProcDir) -> ExactPss:
+    from ._parser import parse_rollup
+
+    assert isinstance(proc.pid, int)
+    # smaps_rollup and pagemap are opened before smaps is read, and read after it: both refuse
+    # (ESRCH, or an empty pagemap read) once the address space smaps came from is gone.
+    rollup = proc.open("smaps_rollup", at_start=True)
     try:
-        kinds = _read_u64s(kpageflags, every)
+        smaps, frames = _frames_of(proc)
+        every = sorted({pfn for _, pfns in frames.frames for pfn in pfns})
+        kpageflags = _open("/proc/kpageflags")
+        try:
+            kinds = _read_u64s(kpageflags, every)
+        finally:
+            os.close(kpageflags)
+        kpagecount = _open("/proc/kpagecount")
+        try:
+            # As short as possible: while the process is stopped only mapcounts change (other
+            # processes map and unmap the pages it shares with them); the rollup is read right
+            # before and right after them, and parsed later.
+            before_text = _reread(proc, rollup)
+            counts = _read_u64s(kpagecount, every)
+            after_text = _reread(proc, rollup)
+        finally:
+            os.close(kpagecount)
     finally:
-        os.close(kpageflags)
-    kpagecount = _open("/proc/kpagecount")
-    try:
-        # As short as possible: while the process is stopped only mapcounts change (other
-        # processes map and unmap the pages it shares with them); the rollup is read right
-        # before and right after them, and parsed later.
-        before_text = _read(rollup_path)
-        counts = _read_u64s(kpagecount, every)
-        after_text = _read(rollup_path)
-    finally:
-        os.close(kpagecount)
+        os.close(rollup)
+    rollup_path = proc.path("smaps_rollup")
     before = parse_rollup(before_text, path=rollup_path)
     after = parse_rollup(after_text, path=rollup_path)
     fixed, pages, differing = _shares(frames, kinds, counts)
@@ -339,7 +397,7 @@ def _once(pid: int) -> ExactPss:
             "shares with running processes changed mapcount between the reads"
         )
     return ExactPss(
-        pid=pid,
+        pid=proc.pid,
         rollup=before,
         rollup_after=after,
         fixed=fixed,
@@ -353,27 +411,47 @@ def _once(pid: int) -> ExactPss:
     )
 
 
-def exact_pss(pid: int, *, attempts: int = 3) -> ExactPss:
+def exact_pss(pid: int | str, *, attempts: int = 3) -> ExactPss:
     """Recompute the rollup's Pss (and Pss_Anon, Pss_File, Pss_Shmem, Locked) of process
-    ``pid`` page by page, with the kernel's fixed-point rule, and compare.
+    ``pid`` (an int, or ``"self"``) page by page, with the kernel's fixed-point rule, and
+    compare.
 
     Needs root (page frames in pagemap, /proc/kpagecount). Stop the process (and the processes
     sharing memory with it) first; pages shared with running processes may still change
     mapcount during the read, so a read whose rollup changed, or whose values differ, is
     repeated up to ``attempts`` times. ``result.proven`` is true only when the rollup's Pss,
     read before and after the pages, equals the page-by-page sum and nothing limits the rule;
-    ``result.report()`` says what was shown and what was not. Raises ``ExactUnavailable`` (an
-    OSError) when the pages cannot be read.
+    ``result.report()`` says what was shown and what was not.
+
+    The process is opened as ``read_smaps`` opens it (one held /proc/PID fd), and each
+    situation raises what ``read_smaps`` raises for it:
+
+    * ``ValueError``: ``pid`` is not a positive int or ``"self"``;
+    * ``NoSuchProcessError``, ``ProcPermissionError`` (no ptrace-read access: smaps_rollup and
+      pagemap are refused alike), ``ProcUnavailableError`` (/proc not mounted, hidepid),
+      ``KernelThreadError``, ``ZombieProcessError``, ``ProcessExitedError`` (exited or
+      exec'd during the read), ``PidReusedError``, ``RollupMissingError`` (no smaps_rollup to
+      compare with: kernel older than 4.14); all ``ProcError`` subclasses;
+    * ``ExactUnavailable`` (an OSError), only for what exact mode alone needs:
+      /proc/kpagecount and /proc/kpageflags readable (root) and present, and /proc/PID/pagemap
+      present (CONFIG_PROC_PAGE_MONITOR).
     """
-    result = _once(pid)
-    tries = 1
-    while (
-        tries < attempts
-        and not result.limits
-        and not (
-            result.stable and all(result.equal(n) for n in REPRODUCED if n in result.rollup.fields)
-        )
-    ):
-        result = _once(pid)
-        tries += 1
+    from ._live import _ProcDir, _refusal
+
+    with _ProcDir(pid) as proc:
+        refusal = _refusal(proc.pid, proc.first)
+        if refusal is not None:
+            raise refusal
+        result = _once(proc)
+        tries = 1
+        while (
+            tries < attempts
+            and not result.limits
+            and not (
+                result.stable
+                and all(result.equal(n) for n in REPRODUCED if n in result.rollup.fields)
+            )
+        ):
+            result = _once(proc)
+            tries += 1
     return replace(result, attempts=tries)

@@ -7,30 +7,39 @@ with any process outside its frozen group, so its mapcounts cannot change during
 rollup must be proven equal. The second, a Python interpreter shaped the same way, shares its
 libraries' pages with every Python process of the machine, whose starts and exits change their
 mapcounts even while the target is stopped: there exact mode must prove the fields of the
-group's own pages, and prove Pss or say that the rollup changed during the read."""
+group's own pages, and prove Pss or say that the rollup changed during the read.
+
+Then what exact mode raises, on real processes: the live reader's typed errors wherever the
+process is the cause (no such process, kernel thread, zombie, no access, exit or exec during
+the read), ExactUnavailable only for the page files it alone needs."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from proc_targets import gated
 from support import ROOT
 
 import smapsfmt
 from smapsfmt._aggregate import check
-from smapsfmt._exact import REPRODUCED, ExactPss, _limits, exact_pss
+from smapsfmt._exact import REPRODUCED, ExactPss, ExactUnavailable, _limits, exact_pss
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="exact mode reads /proc/kpagecount and page frames: root only"
+IS_ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(
+    not IS_ROOT, reason="exact mode reads /proc/kpagecount and page frames: root only"
 )
+NOBODY = 65534
 
 MIB = 1 << 20
 
@@ -135,6 +144,7 @@ def python_target(data_file: Path) -> Iterator[int]:
     yield from _start([sys.executable, "-c", PYTHON_TARGET, str(data_file)])
 
 
+@needs_root
 def test_the_rollup_pss_equals_the_page_by_page_sum(isolated: int) -> None:
     result = exact_pss(isolated)
     report = "\n".join(result.report())
@@ -166,6 +176,7 @@ def test_the_rollup_pss_equals_the_page_by_page_sum(isolated: int) -> None:
     assert any(line.startswith("SwapPss: not reproduced: ") for line in lines)
 
 
+@needs_root
 def test_a_fresh_frozen_pair_is_proven_by_check_and_exact_mode(isolated: int) -> None:
     """A pair this test reads itself, from a process no other process shares a page with:
     `check` proves it within the intervals, exact mode pins Pss inside them."""
@@ -180,6 +191,7 @@ def test_a_fresh_frozen_pair_is_proven_by_check_and_exact_mode(isolated: int) ->
     assert result.proven and result.fields["Pss"] == pss.value  # ... the pages close it
 
 
+@needs_root
 def test_a_process_sharing_libraries_is_proven_or_told_why_not(python_target: int) -> None:
     """Its own pages (anonymous, shmem, locked) are proven; Pss also when the libraries'
     mapcounts hold still long enough, else the report says that the rollup changed."""
@@ -202,6 +214,7 @@ def test_a_process_sharing_libraries_is_proven_or_told_why_not(python_target: in
         assert name.startswith("/") or name == "[vdso]", (mapping.header, report)
 
 
+@needs_root
 def test_a_rollup_that_differs_is_not_proven(isolated: int) -> None:
     result = exact_pss(isolated)
     assert result.proven
@@ -217,6 +230,7 @@ def test_a_rollup_that_differs_is_not_proven(isolated: int) -> None:
     assert "the rollup changed during the read (the process is not still)" in unstable.report()
 
 
+@needs_root
 def test_this_kernel_counts_mapcounts_per_page() -> None:
     """Exact mode reproduces the kernel only with per-page mapcounts (CONFIG_PAGE_MAPCOUNT);
     this machine's kernel has them, and _limits() says so by finding no limit."""
@@ -228,3 +242,183 @@ def test_this_kernel_counts_mapcounts_per_page() -> None:
     text = gzip.decompress(config.read_bytes()).decode("ascii", "replace")
     assert "CONFIG_PAGE_MAPCOUNT=y" in text.splitlines()
     assert _limits() == []
+
+
+# --- what exact mode raises: the live reader's typed errors, and its own for the rest -----------
+
+
+def _a_kernel_thread() -> int:
+    for entry in sorted(os.listdir("/proc"), key=lambda name: (len(name), name)):
+        if entry.isdecimal():
+            with contextlib.suppress(OSError):
+                if "Kthread:\t1" in Path(f"/proc/{entry}/status").read_text():
+                    return int(entry)
+    pytest.fail("no kernel thread is visible in /proc (every Linux has kthreadd)")
+
+
+def _raised(call: Callable[[], object]) -> BaseException:
+    with pytest.raises(Exception) as caught:  # compared by class and text by the caller
+        call()
+    return caught.value
+
+
+def _same_error(pid: int | str) -> BaseException:
+    """exact_pss(pid) raises what read_smaps(pid) raises: the same class, the same message."""
+    expected = _raised(lambda: smapsfmt.read_smaps(pid))  # type: ignore[arg-type]
+    got = _raised(lambda: exact_pss(pid))  # type: ignore[arg-type]
+    assert (type(got), str(got)) == (type(expected), str(expected))
+    return got
+
+
+def test_a_pid_that_is_not_one_or_not_there_is_refused_as_read_smaps_refuses_it() -> None:
+    for pid in (0, -1, "12"):
+        error = _same_error(pid)  # type: ignore[arg-type]
+        assert type(error) is ValueError
+        assert str(error) == f"a pid is a positive int or 'self', not {pid!r}"
+    missing = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1  # never a pid
+    error = _same_error(missing)
+    assert isinstance(error, smapsfmt.NoSuchProcessError) and error.exit_code == 4
+    assert str(error) == f"no process {missing}: /proc/{missing} does not exist"
+
+
+def test_a_kernel_thread_is_named_as_such() -> None:
+    """kthreadd and its kind have no memory map: not a missing privilege."""
+    pid = _a_kernel_thread()
+    error = _same_error(pid)
+    assert isinstance(error, smapsfmt.KernelThreadError) and error.exit_code == 7
+    assert "root is needed" not in str(error)
+
+
+def test_a_zombie_is_named_as_such() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child.pid}/stat").read_bytes().rpartition(b") ")[2][:1] != b"Z":
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.005)
+        error = _same_error(child.pid)
+        assert isinstance(error, smapsfmt.ZombieProcessError) and error.exit_code == 8
+    finally:
+        child.wait()
+
+
+def test_pid_1_of_this_machine_is_a_permission_error_as_for_read_smaps() -> None:
+    """pid 1 here is the sandbox's own process, whose memory map the kernel refuses even to
+    root (EACCES at open)."""
+    try:
+        os.close(os.open("/proc/1/smaps", os.O_RDONLY))
+    except PermissionError:
+        pass
+    else:
+        pytest.skip("pid 1 of this machine lets this reader read its memory map")
+    error = _same_error(1)
+    assert isinstance(error, smapsfmt.ProcPermissionError) and error.exit_code == 5
+
+
+PR_SET_DUMPABLE = 4  # include/uapi/linux/prctl.h
+
+
+def _as_nobody(work: Callable[[], str]) -> str:
+    """What ``work`` returns in a fork of this process that became nobody (or what it raised,
+    as ``Name: message``). Dumpable again, as any process nobody starts would be: a change of
+    user makes a process undumpable, and its /proc/PID files root's (proc(5), "dumpable")."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the fork
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+            try:
+                text = work()
+            except BaseException as exc:  # noqa: BLE001 - reported to the test
+                text = f"{type(exc).__name__}: {exc}"
+            os.write(write_end, text.encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as said:
+        text = said.read().decode()
+    os.waitpid(pid, 0)
+    return text
+
+
+def _raise_name(call: Callable[[], object]) -> Callable[[], str]:
+    def run() -> str:
+        call()
+        return "no error"
+
+    return run
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="only root can start a reader as another user")
+def test_another_users_process_and_the_page_files_without_root() -> None:
+    """A reader that is not root: another user's process is a ProcPermissionError, as for
+    read_smaps; its own process opens, and what only exact mode needs (/proc/kpageflags, mode
+    0400 root) is the one ExactUnavailable."""
+    with subprocess.Popen(["sleep", "1000"]) as child:
+        try:
+            smaps = _as_nobody(_raise_name(lambda: smapsfmt.read_smaps(child.pid)))
+            exact = _as_nobody(_raise_name(lambda: exact_pss(child.pid)))
+        finally:
+            child.kill()
+    assert smaps.startswith("ProcPermissionError: permission denied: ")
+    assert exact == smaps
+    own = _as_nobody(_raise_name(lambda: exact_pss("self")))
+    assert own == (
+        "ExactUnavailable: [Errno 13] cannot read /proc/kpageflags: Permission denied (root is "
+        "needed)"
+    )
+    assert issubclass(ExactUnavailable, OSError)
+    assert not issubclass(ExactUnavailable, smapsfmt.ProcError)
+
+
+@needs_root
+@pytest.mark.parametrize("how", ["exit", "exec"])
+def test_an_exit_or_exec_during_the_page_walk_is_named(tmp_path: Path, how: str) -> None:
+    """exact_pss runs in a fork held by ptrace once it has read the target's smaps whole (see
+    proc_targets.gated); meanwhile the target exits, or calls exec. Let go, exact mode must say
+    so, as read_smaps does, instead of walking pages that are gone or another program's."""
+    pages = tmp_path / "pages"
+    pages.write_bytes(bytes(200 * 4096))
+    command = [sys.executable, str(ROOT / "tests/proc_targets.py"), "mappings", "200", str(pages)]
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        assert child.stdout.readline() == "ready\n"
+        size = len(Path(f"/proc/{child.pid}/smaps").read_bytes())
+        comm = Path(f"/proc/{child.pid}/comm").read_text().strip()
+
+        def act() -> None:
+            if how == "exit":
+                child.kill()
+                child.wait()
+                return
+            assert child.stdin is not None
+            child.stdin.write("exec\n")
+            child.stdin.flush()
+            deadline = time.monotonic() + 10
+            while Path(f"/proc/{child.pid}/comm").read_text() != "sleep\n":
+                assert time.monotonic() < deadline, "the target did not exec"
+                time.sleep(0.005)
+
+        def read() -> str:
+            return f"complete: {exact_pss(child.pid).mappings} mappings"
+
+        said, acted_at = gated(read, f"/proc/{child.pid}/smaps", lambda at: at >= size, act)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        child.wait()
+    assert acted_at == size, said
+    if how == "exit":
+        assert said == (
+            f"ProcessExitedError: process {child.pid} ({comm}) exited while it was being read"
+        )
+    else:
+        assert said == (
+            f"ProcessExitedError: process {child.pid} ({comm}) exited or called exec while it "
+            "was being read; what was read may be cut short, so it is not used"
+        )
