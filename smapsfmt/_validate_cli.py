@@ -80,6 +80,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     elif not args.files:
         raise UsageError("FILE... or --pid PID is required (see 'smapsfmt validate --help')")
     else:
+        if args.files.count("-") > 1:
+            raise UsageError("standard input ('-') can be given only once")
         inputs = [(display_name(name), read_input(name)) for name in args.files]
     failed = False
     found: list[dict[str, object]] = []

@@ -173,3 +173,11 @@ def test_closed_or_failing_standard_streams(redirect: str, code: int, message: s
         )  # fmt: skip
         assert result.returncode == code, (command, result.stderr)
         assert result.stderr.decode().rstrip("\n") == message
+
+
+def test_standard_input_only_once() -> None:
+    result = run_cli("validate", "-", "-", stdin=b"")
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "smapsfmt: error: standard input ('-') can be given only once\n"
+    )
