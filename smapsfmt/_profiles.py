@@ -23,7 +23,7 @@ class ProfileError(ValueError):
     """A profile file does not follow kernel/README.md (with the file and line)."""
 
 
-_CONVERSION = re.compile(r"%(0?)(\d*)(l{0,2})([udxcs])")
+CONVERSION = re.compile(r"%(0?)(\d*)(l{0,2})([udxcs])")
 
 
 def c_unescape(literal: str) -> str:
@@ -48,7 +48,7 @@ class Line:
     @classmethod
     def parse(cls, fmt: str, optional: bool, where: str) -> Line:
         text = c_unescape(fmt)
-        matches = list(_CONVERSION.finditer(text))
+        matches = list(CONVERSION.finditer(text))
         if len(matches) != 1 or not text.endswith("\n"):
             raise ProfileError(f"{where}: a line format has one conversion and ends in \\n")
         match = matches[0]

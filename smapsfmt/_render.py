@@ -13,11 +13,12 @@ import re
 from collections.abc import Sequence
 
 from ._model import Mapping, Rollup, Smaps
-from ._profiles import Line, Profile, load_profiles
+from ._profiles import CONVERSION, Line, Profile, load_profiles
 
 __all__ = ["header_lines", "header_text", "name_column", "render", "render_entry", "word_size"]
 
-_SPEC = re.compile(r"%(0?)(\d*)(l{0,2})([udxcs])|%%")
+# A conversion of the profiles' printf formats (the profiles' own pattern), or a literal %%.
+_SPEC = re.compile(CONVERSION.pattern + "|%%")
 
 
 def printf(fmt: str, args: Sequence[int | str]) -> str:
