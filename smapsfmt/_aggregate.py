@@ -57,6 +57,21 @@ NOT_IN_ROLLUP: Final = "not-in-rollup"
 UNRELIABLE: Final = "unreliable"
 
 
+# --- what stops a rollup -------------------------------------------------------------------------
+
+
+class KernelMismatch(ValueError):
+    """No kernel prints this smaps (field lines that no kernel prints together, or a
+    smaps_rollup entry), or not the kernel asked for. ``line``: the line of the smaps it shows
+    at (1: the smaps as a whole); ``rule``: the rule id of its diagnostic."""
+
+    rule = "rollup-kernel-mismatch"
+
+    def __init__(self, message: str, line: int = 1) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 # --- kernel versions ----------------------------------------------------------------------------
 
 
@@ -225,6 +240,10 @@ class Knowledge:
             # as Android 4.9's rollup of 4.14): the relation of the nearest range.
             older = [(where.lo, rel) for rel, where in lines if where.lo[:2] > kernels.hi[:2]]
             newer = [(where.hi, rel) for rel, where in lines if where.hi[:2] < kernels.lo[:2]]
+            if kernels.lo[:2] > kernels.hi[:2] or not (older or newer):
+                # No kernel at all (a range whose low end is above its high end): the relation
+                # of the newest range, the one the kernel keeps.
+                return max((where.hi, rel) for rel, where in lines)[1]
             return min(older)[1] if older else max(newer)[1]
         if UNRELIABLE in found:
             return UNRELIABLE
@@ -347,6 +366,7 @@ class _Pass:
     vmflags: bool = False  # some mapping has a VmFlags line
     name_lines: bool = False  # some mapping has an Android Name: line
     locked_any: int = 0  # mappings whose Locked can carry a fraction, lo flag or not
+    rollup_entry: int | None = None  # the line of a smaps_rollup entry among the mappings
 
     def add(self, mapping: Mapping) -> None:
         if self.last is not None:
@@ -363,6 +383,12 @@ class _Pass:
                 sums[name] = value
             else:
                 sums[name] += value
+        # Every smaps entry starts with Size (task_mmu.c 2.6.14+ show_smap); the smaps_rollup
+        # entry never has it, and its name is "[rollup]" (4.14.78 show_smap, 4.19+
+        # show_smaps_rollup), a name no VMA has (files print absolute paths, anonymous
+        # names print as [anon:NAME]).
+        if mapping.pathname == b"[rollup]" and "Size" not in values:
+            self.rollup_entry = self.rollup_entry or mapping.line
         flags = mapping.vmflags
         self.vmflags |= flags is not None
         self.name_lines |= mapping.name is not None
@@ -396,6 +422,22 @@ class _Pass:
                 self.shmem_high += min(rss - anon, pss + (pss < rss))
             else:
                 self.file_low += max(0, pss - anon)
+
+    def finish(self) -> None:
+        """KernelMismatch when no kernel prints these entries as smaps."""
+        line = self.rollup_entry
+        if line is not None:
+            if self.count == 1:
+                raise KernelMismatch(
+                    "this is a smaps_rollup, not a smaps: its one entry is the [rollup] entry, "
+                    "which no kernel prints in smaps",
+                    line,
+                )
+            raise KernelMismatch(
+                f"the entry at line {line} is the [rollup] entry of a smaps_rollup, which no "
+                "kernel prints in smaps",
+                line,
+            )
 
     def header(self) -> tuple[int, dict[bool, int]]:
         """The rollup header's start, and its end by "the gate VMA counts"."""
@@ -568,13 +610,25 @@ def smaps_kernels(
     profiles of these kernels (before a mainline profile is preferred to a vendor variant)."""
     lo, hi = OLDEST, NEWEST
     evidence: list[str] = []
+    cause = None
     if len(names) > 1 and names[0] == "Size" and names[1] == "KernelPageSize":
         lo = ROLLUP_SINCE
         evidence.append("KernelPageSize right after Size (4.14+)")
     elif "KernelPageSize" in names:
         hi = (4, 13)
         evidence.append("KernelPageSize after the counters (before 4.14)")
-    dated = _date(names, _DATING_SMAPS, know, Dating(lo, hi, tuple(evidence)))
+        cause = (
+            "with KernelPageSize after the counters",
+            "KernelPageSize is right after Size from 4.14 on",
+        )
+    dated = _date(
+        names,
+        _DATING_SMAPS,
+        know,
+        Dating(lo, hi, tuple(evidence)),
+        file="smaps",
+        start_cause=cause,
+    )
     if not names:
         return dated
     from ._profiles import load_profiles
@@ -597,7 +651,7 @@ def rollup_kernels(names: Sequence[str], know: Knowledge, asked: Dating | None =
     for :func:`smaps_kernels`)."""
     from ._profiles import load_profiles
 
-    dated = _date(names, _DATING_ROLLUP, know, Dating(ROLLUP_SINCE, NEWEST))
+    dated = _date(names, _DATING_ROLLUP, know, Dating(ROLLUP_SINCE, NEWEST), file="smaps_rollup")
     fits = [
         p
         for p in load_profiles()
@@ -635,8 +689,20 @@ def _fits_layout(profile: Profile, sample: str) -> bool:
     return True
 
 
-def _date(names: Sequence[str], dating: Sequence[str], know: Knowledge, start: Dating) -> Dating:
+def _date(
+    names: Sequence[str],
+    dating: Sequence[str],
+    know: Knowledge,
+    start: Dating,
+    *,
+    file: str,
+    start_cause: tuple[str, str] | None = None,
+) -> Dating:
+    """``start`` narrowed by the fields of ``dating`` that ``names`` has or lacks.
+    KernelMismatch when no kernel is left: a field newer than a field it lacks (or than what
+    ``start_cause`` says: the cause of ``start.hi``, and why, in words)."""
     lo, hi, evidence = start.lo, start.hi, list(start.evidence)
+    cause = start_cause
     present = set(names)
     for name in dating:
         since = know.since.get(name)
@@ -645,9 +711,16 @@ def _date(names: Sequence[str], dating: Sequence[str], know: Knowledge, start: D
         if name in present:
             lo = max(lo, since[:2])
             evidence.append(f"{name} ({show_version(since)}+)")
+            if lo > hi and cause is not None:
+                without, why = cause
+                raise KernelMismatch(
+                    f"no kernel prints {name} {without} in {file}: {name} appeared in "
+                    f"{show_version(since)}; {why}"
+                )
         elif names and since[:2] > lo[:2] and _before(since) < hi:
             hi = _before(since)
             evidence.append(f"no {name} (before {show_version(since)})")
+            cause = (f"without {name}", f"{name} is printed from {show_version(since)} on")
     return Dating(lo, hi, tuple(evidence))
 
 
@@ -695,10 +768,6 @@ def _choose(profiles: Sequence[Profile]) -> Profile | None:
 
 
 # --- aggregate ----------------------------------------------------------------------------------
-
-
-class KernelMismatch(ValueError):
-    """A smaps that cannot come from the kernel version asked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -768,6 +837,7 @@ def summarize(
     state = _Pass(know)
     for mapping in mappings:
         state.add(mapping)
+    state.finish()
     kernels = _smaps_dating(state, sample, kernel)
     profile = _choose(kernels.profiles)
     if profile is not None:
@@ -964,6 +1034,7 @@ def check(
     state = _Pass(know)
     for mapping in smaps:
         state.add(mapping)
+    state.finish()
     return _Checker(state, rollup, kernel, path, sample).run()
 
 
@@ -1003,15 +1074,19 @@ class _Checker:
     def _kernels(self) -> Dating:
         """The kernels both texts (and ``kernel``) fit; a mismatch is reported."""
         smaps_range = self._smaps_dating(None)
-        rollup_range = self._rollup_dating(None)
         rollup = self.rollup
+        try:
+            rollup_range: Dating | None = self._rollup_dating(None)
+        except KernelMismatch as exc:  # lines that no kernel prints together
+            self.report(rollup.line, exc.rule, str(exc))
+            rollup_range = None
         if self.kernel is not None:
             asked, label = asked_kernels(self.kernel)
             found: list[Dating] = []
-            for what, fitting, restricted in (
-                ("smaps", smaps_range, self._smaps_dating(asked)),
-                ("rollup", rollup_range, self._rollup_dating(asked)),
-            ):
+            candidates = [("smaps", smaps_range, self._smaps_dating(asked))]
+            if rollup_range is not None:
+                candidates.append(("rollup", rollup_range, self._rollup_dating(asked)))
+            for what, fitting, restricted in candidates:
                 kept = _restrict(restricted, asked)
                 if kept is None:
                     self.report(
@@ -1022,8 +1097,11 @@ class _Checker:
                     )
                 else:
                     found.append(kept)
-            both = found[0].meet(found[1]) if len(found) == 2 else None
-            return both or smaps_range
+            if len(found) != len(candidates):
+                return smaps_range
+            return (found[0].meet(found[1]) if len(found) == 2 else found[0]) or smaps_range
+        if rollup_range is None:
+            return smaps_range
         both = smaps_range.meet(rollup_range)
         if both is None:
             self.report(

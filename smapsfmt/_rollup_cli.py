@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
-    from ._aggregate import Interval, Proof, Summary
+    from ._aggregate import Interval, KernelMismatch, Proof, Summary
     from ._model import Mapping
 
 _CHUNK = 1 << 20
@@ -184,7 +184,7 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
         _out(f"{exc.location}: syntax: {exc.msg}\n")
         return EXIT_INVALID
     except KernelMismatch as exc:
-        _out(f"{source.name}:1:1: rollup-kernel-mismatch: {exc}\n")
+        _out(_refusal(source.name, exc))
         return EXIT_INVALID
     finally:
         source.handle.close()
@@ -195,6 +195,13 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
     else:
         _out(render_text(summary, word_size(source.head)))
     return EXIT_OK
+
+
+def _refusal(smaps_name: str, exc: KernelMismatch) -> str:
+    """Why no kernel prints a rollup of the smaps: one diagnostic line on the smaps."""
+    from ._diagnostics import Diagnostic
+
+    return Diagnostic(smaps_name, exc.line, 1, exc.rule, "error", str(exc)).render() + "\n"
 
 
 def _notes(summary: Summary) -> list[str]:
@@ -217,7 +224,7 @@ def _notes(summary: Summary) -> list[str]:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from ._aggregate import check
+    from ._aggregate import KernelMismatch, check
     from ._cli import (
         EXIT_INVALID,
         EXIT_OK,
@@ -268,6 +275,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         )
     except SmapsSyntaxError as exc:
         _out(f"{exc.location}: syntax: {exc.msg}\n")
+        return EXIT_INVALID
+    except KernelMismatch as exc:
+        _out(_refusal(source.name, exc))
         return EXIT_INVALID
     finally:
         source.handle.close()

@@ -638,3 +638,91 @@ def test_a_profile_name_and_a_uname_release_are_kernels_for_every_command() -> N
     )
     smaps = smapsfmt.parse_smaps(ANDROID_SHORT.read_bytes())
     assert summarize(smaps, kernel="android-4.9").profile.name == "android-4.9"  # type: ignore[union-attr]
+
+
+# --- texts no kernel prints: a located refusal, never a crash ------------------------------------
+
+
+def test_a_smaps_rollup_given_as_the_smaps_is_named_so(tmp_path: Path) -> None:
+    rollup = LIVE_SLEEP / "smaps_rollup"
+    expected = (
+        f"{rollup}:1:1: rollup-kernel-mismatch: this is a smaps_rollup, not a smaps: its one "
+        "entry is the [rollup] entry, which no kernel prints in smaps\n"
+    )
+    for args in (["rollup", str(rollup)], ["check", str(rollup), str(rollup)]):
+        result = run_cli(*args)
+        assert (result.returncode, result.stdout.decode(), result.stderr) == (1, expected, b"")
+    as_smaps = smapsfmt.parse_smaps(rollup.read_bytes())
+    with pytest.raises(_aggregate.KernelMismatch, match=r"^this is a smaps_rollup, not a smaps"):
+        smapsfmt.aggregate(as_smaps)
+    with pytest.raises(ValueError, match=r"^this is a smaps_rollup, not a smaps"):
+        smapsfmt.check_rollup(as_smaps, smapsfmt.parse_rollup(rollup.read_bytes()))
+    # A smaps_rollup entry after real mappings (two files joined): located at its header.
+    joined = tmp_path / "joined"
+    joined.write_bytes((LIVE_SLEEP / "smaps").read_bytes() + rollup.read_bytes())
+    result = run_cli("rollup", str(joined))
+    line = (LIVE_SLEEP / "smaps").read_bytes().count(b"\n") + 1
+    assert result.returncode == 1
+    assert result.stdout.decode() == (
+        f"{joined}:{line}:1: rollup-kernel-mismatch: the entry at line {line} is the [rollup] "
+        "entry of a smaps_rollup, which no kernel prints in smaps\n"
+    )
+
+
+def _without(text: bytes, label: bytes) -> bytes:
+    return b"".join(line for line in text.splitlines(True) if not line.startswith(label))
+
+
+def test_field_lines_no_kernel_prints_together_are_refused_not_a_crash(tmp_path: Path) -> None:
+    """THPeligible (5.0+) removed from a 6.18 smaps: FilePmdMapped (5.4+) without it is no
+    kernel's smaps. That range, 5.4 to 4.20, used to crash the aggregator."""
+    smaps = tmp_path / "smaps"
+    smaps.write_bytes(_without((LIVE_SLEEP / "smaps").read_bytes(), b"THPeligible:"))
+    expected = (
+        f"{smaps}:1:1: rollup-kernel-mismatch: no kernel prints FilePmdMapped without "
+        "THPeligible in smaps: FilePmdMapped appeared in 5.4; THPeligible is printed from 5.0 on\n"
+    )
+    for args in (["rollup", str(smaps)], ["check", str(smaps), str(LIVE_SLEEP / "smaps_rollup")]):
+        result = run_cli(*args)
+        assert (result.returncode, result.stdout.decode(), result.stderr) == (1, expected, b"")
+    model = smapsfmt.parse_smaps(smaps.read_bytes())
+    with pytest.raises(_aggregate.KernelMismatch) as info:
+        smapsfmt.aggregate(model)
+    assert (info.value.line, info.value.rule) == (1, "rollup-kernel-mismatch")
+
+
+def test_kernel_page_size_after_the_counters_with_a_newer_field_is_refused() -> None:
+    """KernelPageSize after the counters dates a smaps before 4.14; THPeligible (5.0+) then
+    cannot be in it."""
+    first = (LIVE_SLEEP / "smaps").read_bytes().split(b"\n")
+    header, size, kps, mmu, *rest = first[:24]
+    moved = b"\n".join([header, size, *rest[:-1], kps, mmu, rest[-1]]) + b"\n"
+    assert b"THPeligible" in moved and moved.index(b"KernelPageSize") > moved.index(b"Locked")
+    with pytest.raises(ValueError) as info:
+        summarize(smapsfmt.parse_smaps(moved))
+    assert str(info.value) == (
+        "no kernel prints THPeligible with KernelPageSize after the counters in smaps: "
+        "THPeligible appeared in 5.0; KernelPageSize is right after Size from 4.14 on"
+    )
+
+
+def test_a_rollup_no_kernel_prints_is_a_diagnostic_of_check() -> None:
+    text = _without((LIVE_SLEEP / "smaps_rollup").read_bytes(), b"Pss_Anon:")
+    smaps = smapsfmt.parse_smaps((LIVE_SLEEP / "smaps").read_bytes())
+    found = errors(check(smaps, smapsfmt.parse_rollup(text), path="R"))
+    assert [d.render() for d in found] == [
+        "R:1:1: rollup-kernel-mismatch: no kernel prints FilePmdMapped without Pss_Anon in "
+        "smaps_rollup: FilePmdMapped appeared in 5.4; Pss_Anon is printed from 5.3 on",
+        "R:1:1: rollup-fields: the rollup has no Pss_Anon line, which Linux 6.6-6.18 prints in "
+        "the rollup of this smaps",
+    ]
+    asked = errors(check(smaps, smapsfmt.parse_rollup(text), kernel="6.18", path="R"))
+    assert [d.rule for d in asked] == ["rollup-kernel-mismatch", "rollup-fields"]
+
+
+def test_the_relation_of_an_empty_kernel_range_is_the_newest() -> None:
+    know = _aggregate.knowledge()
+    empty = _aggregate.Dating((5, 4), (4, 20))
+    assert know.relation("Swap", empty) == "exact-sum"
+    assert know.relation("Locked", empty) == "fixed-point-sum"
+    assert know.relation("Rss", empty) == "exact-sum"
