@@ -453,6 +453,34 @@ class _Pass:
         return start, ends
 
 
+def _is_text(value: object) -> bool:
+    return isinstance(value, (str, bytes, bytearray, memoryview))
+
+
+def _read(smaps: object, know: Knowledge) -> _Pass:
+    """One pass over ``smaps``; TypeError for anything but mappings, KernelMismatch (see
+    _Pass.finish) for entries no kernel prints in smaps."""
+    from ._model import Mapping
+
+    wanted = "expected a Smaps or an iterable of Mapping"
+    if _is_text(smaps):
+        raise TypeError(
+            f"{wanted}, not {type(smaps).__name__}: parse the text first "
+            "(smapsfmt.parse_smaps, or smapsfmt.iter_smaps for a stream)"
+        )
+    try:
+        items = iter(smaps)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"{wanted}, not {type(smaps).__name__}") from None
+    state = _Pass(know)
+    for mapping in items:
+        if not isinstance(mapping, Mapping):
+            raise TypeError(f"{wanted}, not an iterable of {type(mapping).__name__}")
+        state.add(mapping)
+    state.finish()
+    return state
+
+
 # --- intervals ----------------------------------------------------------------------------------
 
 
@@ -833,11 +861,10 @@ def summarize(
     """One pass over ``mappings``: the rollup that their kernel prints, as intervals.
     ``sample``: the text of the first entry, to tell apart kernels that print the same lines
     in different layouts."""
+    if kernel is not None:
+        asked_kernels(kernel)  # a TypeError or ValueError before the mappings are read
     know = know or knowledge()
-    state = _Pass(know)
-    for mapping in mappings:
-        state.add(mapping)
-    state.finish()
+    state = _read(mappings, know)
     kernels = _smaps_dating(state, sample, kernel)
     profile = _choose(kernels.profiles)
     if profile is not None:
@@ -1030,11 +1057,16 @@ def check(
     sample: str | None = None,
 ) -> Proof:
     """:func:`check_rollup`, with the per-field proof (``sample``: see :func:`summarize`)."""
-    know = know or knowledge()
-    state = _Pass(know)
-    for mapping in smaps:
-        state.add(mapping)
-    state.finish()
+    from ._model import Rollup
+
+    if not isinstance(rollup, Rollup):
+        raise TypeError(
+            f"expected a Rollup for rollup, not {type(rollup).__name__}"
+            + (": parse the text first (smapsfmt.parse_rollup)" if _is_text(rollup) else "")
+        )
+    if kernel is not None:
+        asked_kernels(kernel)
+    state = _read(smaps, know or knowledge())
     return _Checker(state, rollup, kernel, path, sample).run()
 
 

@@ -726,3 +726,30 @@ def test_the_relation_of_an_empty_kernel_range_is_the_newest() -> None:
     assert know.relation("Swap", empty) == "exact-sum"
     assert know.relation("Locked", empty) == "fixed-point-sum"
     assert know.relation("Rss", empty) == "exact-sum"
+
+
+def test_text_instead_of_a_model_is_a_type_error() -> None:
+    smaps_bytes = (LIVE_SLEEP / "smaps").read_bytes()
+    rollup_bytes = (LIVE_SLEEP / "smaps_rollup").read_bytes()
+    smaps, rollup = smapsfmt.parse_smaps(smaps_bytes), smapsfmt.parse_rollup(rollup_bytes)
+    expected = "expected a Smaps or an iterable of Mapping, not bytes: parse the text first "
+    with pytest.raises(TypeError, match=re.escape(expected + "(smapsfmt.parse_smaps, or")):
+        smapsfmt.aggregate(smaps_bytes)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=re.escape(expected)):
+        smapsfmt.check_rollup(smaps_bytes, rollup)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^expected a Smaps or an iterable of Mapping, not str"):
+        smapsfmt.aggregate(smaps_bytes.decode())  # type: ignore[arg-type]
+    with pytest.raises(
+        TypeError, match=r"^expected a Smaps or an iterable of Mapping, not Rollup"
+    ):
+        smapsfmt.aggregate(rollup)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"an iterable of Mapping, not an iterable of Rollup$"):
+        smapsfmt.aggregate([rollup])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"^expected a Smaps or an iterable of Mapping, not int$"):
+        smapsfmt.aggregate(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=re.escape(
+        "expected a Rollup for rollup, not bytes: parse the text first (smapsfmt.parse_rollup)"
+    )):  # fmt: skip
+        smapsfmt.check_rollup(smaps, rollup_bytes)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^kernel is a version or a profile name, not float$"):
+        smapsfmt.aggregate(smaps, kernel=6.1)  # type: ignore[arg-type]
