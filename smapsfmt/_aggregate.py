@@ -72,6 +72,18 @@ class KernelMismatch(ValueError):
         self.line = line
 
 
+class OutOfRange(KernelMismatch):
+    """A sum beyond what a smaps_rollup can print: no kernel prints a rollup of this smaps."""
+
+    rule = "value-range"
+
+
+# The largest value a smaps_rollup line can hold: the kernel's counters are u64 byte counts
+# printed >> 10 (task_mmu.c; invariant value-range of procfs-smaps_rollup). A sum above it is
+# no kernel's rollup; refusing it also keeps every number printed short.
+KB_MAX: Final = (2**64 - 1) >> 10
+
+
 # --- kernel versions ----------------------------------------------------------------------------
 
 
@@ -367,6 +379,8 @@ class _Pass:
     name_lines: bool = False  # some mapping has an Android Name: line
     locked_any: int = 0  # mappings whose Locked can carry a fraction, lo flag or not
     rollup_entry: int | None = None  # the line of a smaps_rollup entry among the mappings
+    grand: int = 0  # the sum of every value: no field's sum is above it
+    beyond: tuple[str, int] | None = None  # the first sum above KB_MAX, and where
 
     def add(self, mapping: Mapping) -> None:
         if self.last is not None:
@@ -383,6 +397,12 @@ class _Pass:
                 sums[name] = value
             else:
                 sums[name] += value
+        self.grand += sum(values.values())
+        if self.grand > KB_MAX and self.beyond is None:
+            for name in values:
+                if sums[name] > KB_MAX:
+                    self.beyond = (name, mapping.line)
+                    break
         # Every smaps entry starts with Size (task_mmu.c 2.6.14+ show_smap); the smaps_rollup
         # entry never has it, and its name is "[rollup]" (4.14.78 show_smap, 4.19+
         # show_smaps_rollup), a name no VMA has (files print absolute paths, anonymous
@@ -424,7 +444,8 @@ class _Pass:
                 self.file_low += max(0, pss - anon)
 
     def finish(self) -> None:
-        """KernelMismatch when no kernel prints these entries as smaps."""
+        """KernelMismatch when no kernel prints these entries as smaps, OutOfRange when no
+        kernel prints a rollup of them."""
         line = self.rollup_entry
         if line is not None:
             if self.count == 1:
@@ -436,6 +457,14 @@ class _Pass:
             raise KernelMismatch(
                 f"the entry at line {line} is the [rollup] entry of a smaps_rollup, which no "
                 "kernel prints in smaps",
+                line,
+            )
+        if self.beyond is not None:
+            name, line = self.beyond
+            raise OutOfRange(
+                f"the {name} values up to this mapping sum to more than {KB_MAX} kB, beyond "
+                "what a smaps_rollup can print (u64 byte counters >> 10): no kernel prints a "
+                "rollup of this smaps",
                 line,
             )
 

@@ -753,3 +753,50 @@ def test_text_instead_of_a_model_is_a_type_error() -> None:
         smapsfmt.check_rollup(smaps, rollup_bytes)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^kernel is a version or a profile name, not float$"):
         smapsfmt.aggregate(smaps, kernel=6.1)  # type: ignore[arg-type]
+
+
+def _with_rss(values: list[str]) -> tuple[bytes, list[int]]:
+    """The sleep capture with the Rss of its first mappings replaced by ``values``, and the
+    header lines of those mappings."""
+    lines = (LIVE_SLEEP / "smaps").read_bytes().split(b"\n")
+    headers: list[int] = []
+    header = 0
+    for number, line in enumerate(lines, start=1):
+        if b" " in line and not line.endswith(b" kB") and b":" not in line.split(b" ")[0]:
+            header = number
+        if line.startswith(b"Rss:") and len(headers) < len(values):
+            lines[number - 1] = b"Rss:            " + values[len(headers)].encode() + b" kB"
+            headers.append(header)
+    return b"\n".join(lines), headers
+
+
+def test_sums_beyond_what_a_rollup_can_print_are_refused_at_the_mapping(tmp_path: Path) -> None:
+    """Six Rss values of 4300 digits: their sum has 4301, more than Python converts to text.
+    The rollup's counters are u64 bytes (value-range): refused where the sum goes beyond."""
+    kb_max = (2**64 - 1) >> 10
+    smaps = tmp_path / "smaps"
+    text, headers = _with_rss(["9" * 4300] * 6)
+    smaps.write_bytes(text)
+    expected = (
+        f"{smaps}:{headers[0]}:1: value-range: the Rss values up to this mapping sum to more "
+        f"than {kb_max} kB, beyond what a smaps_rollup can print (u64 byte counters >> 10): no "
+        "kernel prints a rollup of this smaps\n"
+    )
+    for args in (
+        ["rollup", str(smaps)],
+        ["rollup", "--format", "json", str(smaps)],
+        ["check", str(smaps), str(LIVE_SLEEP / "smaps_rollup")],
+    ):
+        result = run_cli(*args)
+        assert (result.returncode, result.stdout.decode(), result.stderr) == (1, expected, b"")
+    # Each value within the range, their sum not: located at the mapping that crosses it.
+    text, headers = _with_rss([str(kb_max), "0", str(kb_max)])
+    with pytest.raises(ValueError, match=r"^the Rss values up to this mapping") as info:
+        smapsfmt.aggregate(smapsfmt.parse_smaps(text))
+    assert (info.value.line, info.value.rule) == (headers[2], "value-range")  # type: ignore[attr-defined]
+    # At the limit: a rollup, printed in full.
+    text, _ = _with_rss([str(kb_max - 1812), "0"])
+    parsed = smapsfmt.parse_smaps(text)
+    total = sum(m.rss or 0 for m in parsed)
+    assert kb_max - 1812 < total <= kb_max
+    assert smapsfmt.aggregate(parsed).rss == total
