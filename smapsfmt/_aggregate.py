@@ -686,11 +686,11 @@ def smaps_kernels(
         file="smaps",
         start_cause=cause,
     )
-    if not names:
-        return dated
     from ._profiles import load_profiles
 
-    fits = [p for p in load_profiles() if _fits_smaps(p, names, vmflags)]
+    # Without a mapping (an mm without VMAs, a kernel thread) every kernel prints the same
+    # empty smaps.
+    fits = [p for p in load_profiles() if not names or _fits_smaps(p, names, vmflags)]
     if asked is not None:
         fits = [p for p in fits if _admits(asked, p)]
     if sample is not None:
@@ -896,6 +896,7 @@ def summarize(
     state = _read(mappings, know)
     kernels = _smaps_dating(state, sample, kernel)
     profile = _choose(kernels.profiles)
+    layout = profile
     if profile is not None:
         version = max(min(kernels.hi, profile.kernels[1][:2]), profile.kernels[0][:2])
         scope = Dating(version, version, kernels.evidence, (profile,))
@@ -904,39 +905,81 @@ def summarize(
         if version < ROLLUP_SINCE <= kernels.hi:
             version = ROLLUP_SINCE
         scope = Dating(version, version, kernels.evidence)
+        if kernels.hi < ROLLUP_SINCE:
+            # A kernel without smaps_rollup (before 4.14): the sum of its smaps as the kernel
+            # sums them where no known bug intervenes (the newest kernel's relations), in the
+            # layout of the oldest smaps_rollup (4.14.78: its header range and line formats).
+            layout = rollup_layout(version)
+            newest = rollup_layout(NEWEST).kernels[1][:2]
+            scope = Dating(newest, newest, kernels.evidence)
     names = rollup_fields(state.names, version, know, profile)
+    if not state.count and layout is not None and layout.rollup_lines is not None:
+        names = [line.field for line in layout.rollup_lines]
     start, ends = state.header()
-    end = ends[_includes_gate(profile, version)]
+    end = ends[_includes_gate(layout, version)]
+    if state.count:
+        fields = bounds(state, names, scope)
+    else:  # task_mmu.c 6.1.119+ show_smaps_rollup: empty_set, every counter still 0
+        fields = {name: Interval(0, 0, "no mapping: every counter stays 0") for name in names}
     return Summary(
         mappings=state.count,
         start=start,
         end=end,
         kernels=kernels,
         version=version,
-        fields=bounds(state, names, scope),
+        fields=fields,
         unknown=tuple(n for n in state.names if know.relation(n, kernels) is None),
-        notes=tuple(_notes(state, kernels, profile, names=names, end=end, ends=ends)),
+        notes=tuple(_notes(state, kernels, profile, layout, names=names, end=end, ends=ends)),
         profile=profile,
     )
+
+
+def rollup_layout(version: Version) -> Profile:
+    """The mainline profile whose smaps_rollup layout is used for a text no profile prints a
+    rollup of: the oldest one for a kernel before 4.14 (which has no smaps_rollup), else the
+    newest."""
+    from ._profiles import load_profiles
+
+    with_rollup = [
+        p for p in load_profiles() if p.rollup_lines is not None and p.variant_of is None
+    ]
+    return with_rollup[0] if version[:2] < ROLLUP_SINCE else with_rollup[-1]
 
 
 def _notes(
     state: _Pass,
     kernels: Dating,
     profile: Profile | None,
+    layout: Profile | None,
     *,
     names: list[str],
     end: int,
     ends: dict[bool, int],
 ) -> list[str]:
-    if profile is None:
-        if not state.count:
-            return []
+    notes = []
+    if not state.count:
+        # KERNEL-FACTS section 8: 6.1.119+ (and the 5.4.273, 5.15.85, 6.0.19 stable trees);
+        # 4.19-6.0 read the first VMA's start without checking that there is one.
+        notes.append(
+            "the smaps has no mapping: this is the smaps_rollup of an address space without "
+            "VMAs, as Linux 6.1 and later print it (a kernel thread's smaps is empty too, but it "
+            "has no smaps_rollup)"
+        )
+    if profile is None and kernels.hi < ROLLUP_SINCE:
+        where = f"{layout.describe()}'s" if layout is not None else "the oldest"
         return [
-            f"no kernel profile prints these smaps lines; dated {kernels} ({kernels.why}), and "
-            "the rollup has the summed fields in smaps order"
-            + ("" if kernels.hi >= ROLLUP_SINCE else ": mainline kernels before 4.14 have none")
+            *notes,
+            f"{kernels} has no smaps_rollup (it appeared in Linux 4.14): this is the sum of the "
+            f"smaps laid out as the oldest smaps_rollup, {where}",
         ]
+    if profile is None:
+        return [
+            *notes,
+            f"no kernel profile prints these smaps lines; dated {kernels} ({kernels.why}), and "
+            "the rollup has the summed fields in smaps order",
+        ]
+    if not state.count:
+        return notes
     others = []
     for other in kernels.profiles:
         if other is profile or other.rollup_lines is None:
@@ -1006,12 +1049,9 @@ def render_text(summary: Summary, word_size: int = 64) -> str:
     """The rollup as its kernel prints it, through the exact renderer and the kernel profile:
     every field smaps determines byte for byte; ``LO..HI`` for an open field and ``?`` for an
     unreliable one, where the kernel puts the number."""
-    from ._profiles import load_profiles
     from ._render import header_text, latest_line
 
-    profile = summary.profile or next(
-        p for p in reversed(load_profiles()) if p.rollup_header is not None
-    )
+    profile = summary.profile or rollup_layout(summary.version)
     text = [header_text(to_rollup(summary), profile, word_size)]
     for name, bound in summary.fields.items():
         line = profile.line_of.get(("rollup", name)) or latest_line(name)

@@ -22,6 +22,7 @@ from smapsfmt import _aggregate
 from smapsfmt._abi import load_abi, parse_version
 from smapsfmt._aggregate import check, knowledge_from, render_text, show_version, summarize
 from smapsfmt._parser import iter_smaps
+from smapsfmt._profiles import load_profiles
 from smapsfmt._render import word_size
 from smapsfmt._rollup_cli import first_entry
 
@@ -463,12 +464,44 @@ def test_a_vendor_backport_gets_the_rollup_of_its_implementation() -> None:
 
 
 def test_an_empty_smaps_has_the_empty_rollup() -> None:
-    """No mapping: the header 00000000-00000000 (task_mmu.c 6.1+). A kernel thread's smaps is
-    empty too, but it has no smaps_rollup at all (ESRCH)."""
+    """No mapping: the header 00000000-00000000 and every field 0 (task_mmu.c 6.1+, KERNEL-FACTS
+    section 8), in the lines of the newest kernel, or of the kernel asked for. A kernel thread's
+    smaps is empty too, but it has no smaps_rollup at all (ESRCH)."""
     summary = summarize(smapsfmt.parse_smaps(b""))
     assert (summary.mappings, summary.start, summary.end) == (0, 0, 0)
-    # without a mapping, the smaps does not show which fields its kernel prints
-    assert summary.fields == {}
+    newest = {p.name: p for p in load_profiles()}["6.6-6.18"]
+    assert summary.profile == newest
+    assert list(summary.fields) == [line.field for line in newest.rollup_lines or ()]
+    assert summary.values() == dict.fromkeys(summary.fields, 0) and len(summary.fields) == 22
+    older = summarize(smapsfmt.parse_smaps(b""), kernel="5.4")
+    assert older.profile is not None and older.profile.name == "5.4-5.8"
+    assert "KSM" not in older.fields and "FilePmdMapped" in older.fields
+    assert summarize([], kernel="android-4.9").profile.name == "android-4.9"  # type: ignore[union-attr]
+
+
+def test_rollup_cli_of_an_empty_smaps_is_a_valid_smaps_rollup(tmp_path: Path) -> None:
+    result = run_cli("rollup", "/dev/null")
+    assert result.returncode == 0
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == "00000000-00000000 ---p 00000000 00:00 0" + " " * 34 + "[rollup]"
+    assert lines[1:4] == ["Rss:                   0 kB", "Pss:                   0 kB",
+                          "Pss_Dirty:             0 kB"]  # fmt: skip
+    assert len(lines) == 23 and all(line.endswith(" 0 kB") for line in lines[1:])
+    assert result.stderr.decode() == (
+        "smapsfmt: note: the smaps has no mapping: this is the smaps_rollup of an address space "
+        "without VMAs, as Linux 6.1 and later print it (a kernel thread's smaps is empty too, "
+        "but it has no smaps_rollup)\n"
+    )
+    rollup = tmp_path / "smaps_rollup"
+    rollup.write_bytes(result.stdout)
+    validated = run_cli("validate", str(rollup))
+    assert validated.returncode == 0, validated.stdout
+    assert b"0 errors, 0 warnings; profile Linux 6.6-6.18 (matched)" in validated.stdout
+    checked = run_cli("check", "/dev/null", str(rollup))
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.decode().splitlines()[-1] == (
+        f"{rollup}: consistent with /dev/null (0 mappings, Linux 6.6-6.18): 22 of 22 fields proven"
+    )
 
 
 # --- the command line --------------------------------------------------------------------------
@@ -800,3 +833,64 @@ def test_sums_beyond_what_a_rollup_can_print_are_refused_at_the_mapping(tmp_path
     total = sum(m.rss or 0 for m in parsed)
     assert kb_max - 1812 < total <= kb_max
     assert smapsfmt.aggregate(parsed).rss == total
+
+
+def _printed_by(name: str) -> bytes:
+    """The sleep capture as the kernel of profile ``name`` prints it: that profile's lines in
+    its order (0 for a field the capture lacks), its VmFlags mnemonics, its formats."""
+    from smapsfmt._model import Mapping, Smaps
+    from smapsfmt._profiles import profile_named
+    from smapsfmt._render import render
+
+    profile = profile_named(name)
+    assert profile is not None
+    wanted = [line.field for line in profile.smaps_lines if not line.optional]
+    mappings = []
+    for m in smapsfmt.parse_smaps((LIVE_SLEEP / "smaps").read_bytes()):
+        vmflags = None
+        if profile.vmflags_prefix is not None:
+            vmflags = tuple(f for f in m.vmflags or () if f in profile.vmflags)
+        mappings.append(
+            Mapping(
+                line=m.line, start=m.start, end=m.end, perms=m.perms, offset=m.offset,
+                major=m.major, minor=m.minor, inode=m.inode, pathname=m.pathname,
+                fields={f: m.fields.get(f, 0) for f in wanted}, vmflags=vmflags,
+            )
+        )  # fmt: skip
+    return render(Smaps(mappings=tuple(mappings)), profile)
+
+
+def test_a_kernel_before_4_14_has_no_rollup_and_gets_the_sum_in_the_oldest_layout(
+    tmp_path: Path,
+) -> None:
+    """Linux 3.0 prints no smaps_rollup: `rollup` says so, and prints the sum of the smaps in
+    the layout of 4.14, the first smaps_rollup (its range ends with the gate VMA)."""
+    smaps = tmp_path / "smaps"
+    smaps.write_bytes(_printed_by("3.0-3.7"))
+    validated = run_cli("validate", str(smaps))
+    assert b"0 errors, 0 warnings; profile Linux 3.0-3.7 (matched)" in validated.stdout
+    result = run_cli("rollup", str(smaps))
+    assert result.returncode == 0
+    assert result.stderr.decode().splitlines()[0] == (
+        "smapsfmt: note: Linux 3.0-3.7 has no smaps_rollup (it appeared in Linux 4.14): this is "
+        "the sum of the smaps laid out as the oldest smaps_rollup, Linux 4.14-4.18's"
+    )
+    model = smapsfmt.parse_smaps(smaps.read_bytes())
+    lines = result.stdout.decode().splitlines()
+    header = f"{model[0].start:08x}-ffffffffff601000 ---p 00000000 00:00 0 "
+    assert lines[0] == header.ljust(73) + "[rollup]"
+    labels = [line.split(":")[0] for line in lines[1:]]
+    assert labels == [n for n in model[0].fields if n not in ("Size", "KernelPageSize",
+                                                               "MMUPageSize")]  # fmt: skip
+    # Fields summed in bytes are the plain sums; no 4.14 bug applies to a kernel without one.
+    for name in ("Rss", "Shared_Clean", "Private_Dirty", "Swap"):
+        total = sum(m.fields[name] for m in model)
+        assert f"{name + ':':<16}{total:>8} kB" in lines, name
+    summary = summarize(model)
+    assert summary.profile is None and summary.version == (3, 7)
+    assert all(bound.hi is not None for bound in summary.fields.values())
+    assert smapsfmt.aggregate(model).fields["Rss"] == sum(m.fields["Rss"] for m in model)
+    # The pair check still refuses it with a real rollup: no kernel prints both.
+    checked = run_cli("check", str(smaps), str(LIVE_SLEEP / "smaps_rollup"))
+    assert checked.returncode == 1
+    assert "rollup-kernel-mismatch" in checked.stdout.decode().splitlines()[0]
