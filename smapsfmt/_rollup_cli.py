@@ -164,7 +164,7 @@ def _check_kernel(kernel: str | None) -> None:
 
 def _cmd_rollup(args: argparse.Namespace) -> int:
     from ._aggregate import KernelMismatch, render_text, summarize
-    from ._cli import EXIT_INVALID, EXIT_OK, _err, _out, load_source
+    from ._cli import EXIT_INVALID, EXIT_OK, _err, _out, _syntax_line, load_source
     from ._errors import SmapsSyntaxError
     from ._render import word_size
 
@@ -181,7 +181,7 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
             _chain(first, mappings), kernel=args.kernel, sample=first_entry(source.head)
         )
     except SmapsSyntaxError as exc:
-        _out(f"{exc.location}: syntax: {exc.msg}\n")
+        _out(_syntax_line(exc) + "\n")
         return EXIT_INVALID
     except KernelMismatch as exc:
         _out(_refusal(source.name, exc))
@@ -230,6 +230,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         EXIT_OK,
         UsageError,
         _out,
+        _syntax_line,
         display_name,
         load_snapshot,
         read_input,
@@ -274,7 +275,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             sample=first_entry(source.head),
         )
     except SmapsSyntaxError as exc:
-        _out(f"{exc.location}: syntax: {exc.msg}\n")
+        _out(_syntax_line(exc) + "\n")
         return EXIT_INVALID
     except KernelMismatch as exc:
         _out(_refusal(source.name, exc))

@@ -573,14 +573,21 @@ def test_syntax_errors_are_located_and_exit_1(tmp_path: Path) -> None:
     result = run_cli("rollup", str(broken))
     assert result.returncode == 1
     assert result.stdout.decode().startswith(f"{broken}:5:1: syntax: ")
+    # as parse prints it: the location and message, then the line and a caret under the column
+    parsed = run_cli("parse", str(broken))
+    assert parsed.returncode == 1
+    assert result.stdout == parsed.stdout
+    assert result.stdout.decode().splitlines()[1:] == ["    Rss;                   8 kB", "    ^"]
     bad_rollup = tmp_path / "smaps_rollup"
     bad_rollup.write_bytes((LIVE_SLEEP / "smaps_rollup").read_bytes().replace(b"Pss:", b"Pss;"))
     result = run_cli("check", str(LIVE_SLEEP / "smaps"), str(bad_rollup))
     assert result.returncode == 1
     assert result.stdout.decode().startswith(f"{bad_rollup}:3:1: syntax: ")
+    assert result.stdout == run_cli("parse", str(bad_rollup)).stdout
+    assert result.stdout.decode().splitlines()[-1] == "    ^"
     result = run_cli("check", str(broken), str(LIVE_SLEEP / "smaps_rollup"))
     assert result.returncode == 1
-    assert result.stdout.decode().startswith(f"{broken}:5:1: syntax: ")
+    assert result.stdout == parsed.stdout
 
 
 def test_rollup_cli_kernel_mismatch_exits_1() -> None:
