@@ -170,15 +170,21 @@ def load_source(
         return read_input(file), display_name(file)
     snap = load_snapshot(args)
     if kind == "rollup":
-        if snap.rollup_text is None:
-            from ._live import RollupMissingError
-
-            raise RollupMissingError(
-                f"{snap.rollup_path} does not exist: this kernel has no smaps_rollup (it "
-                "appeared in Linux 4.14)", pid=snap.pid,
-            )  # fmt: skip
-        return snap.rollup_text, snap.rollup_path
+        return snapshot_rollup(snap)
     return snap.smaps_text, snap.smaps_path
+
+
+def snapshot_rollup(snap: Any) -> tuple[bytes, str]:
+    """The smaps_rollup text of a ``--pid`` snapshot and its path; RollupMissingError (exit 11)
+    where the kernel has none."""
+    if snap.rollup_text is None:
+        from ._live import RollupMissingError
+
+        raise RollupMissingError(
+            f"{snap.rollup_path} does not exist: this kernel has no smaps_rollup (it "
+            "appeared in Linux 4.14)", pid=snap.pid,
+        )  # fmt: skip
+    return snap.rollup_text, snap.rollup_path
 
 
 # --- parse ------------------------------------------------------------------------------------
