@@ -234,6 +234,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         display_name,
         load_snapshot,
         read_input,
+        snapshot_rollup,
     )  # fmt: skip
     from ._errors import SmapsSyntaxError
     from ._parser import parse_rollup
@@ -243,14 +244,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if args.smaps is not None or args.rollup is not None:
             raise UsageError("give either SMAPS_FILE ROLLUP_FILE or --pid PID, not both")
         snap = load_snapshot(args)
-        if snap.rollup_text is None:
-            from ._live import RollupMissingError
-
-            raise RollupMissingError(
-                f"{snap.rollup_path} does not exist: this kernel has no smaps_rollup (it "
-                "appeared in Linux 4.14)", pid=snap.pid,
-            )  # fmt: skip
-        rollup_data, rollup_path = snap.rollup_text, snap.rollup_path
+        rollup_data, rollup_path = snapshot_rollup(snap)
         source = _Source(snap.smaps_path, io.BytesIO(snap.smaps_text))
     else:
         if args.smaps is None or args.rollup is None:
