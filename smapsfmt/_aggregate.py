@@ -1013,17 +1013,34 @@ def aggregate(smaps: Iterable[Mapping], *, kernel: str | None = None) -> Rollup:
 
     ``smaps`` is a :class:`~smapsfmt.Smaps` or any iterable of mappings, read once (a stream of
     mappings is aggregated in constant memory). The kernel is the newest one whose profile
-    prints these smaps lines, or ``kernel`` (for example ``"4.14"``): its rollup lines, and its
-    header range rule (the gate VMA ``[vsyscall]`` ends the range in 4.14 to 4.18, not from 4.19
-    on).
+    prints these smaps lines, or ``kernel``, read as ``validate --kernel`` reads it: a version
+    (``"4.14"``, ``"6.18.44-fc-v669"``) or a profile name (``"android-4.9"``). Its rollup lines,
+    and its header range rule (the gate VMA ``[vsyscall]`` ends the range in 4.14 to 4.18, not
+    from 4.19 on).
 
     Fields summed in bytes are exact. Fixed-point fields (Pss, Pss_Dirty, SwapPss, Locked) hold
     the sum of the smaps values, the low end of the interval the kernel's value lies in;
     rollup-only fields (Pss_Anon, Pss_File, Pss_Shmem) the low end of theirs; fields with a known
     kernel bug the plain sum. ``smapsfmt rollup`` prints the intervals, and :func:`check_rollup`
     checks a rollup against them. Fields the specification does not know (vendor additions it
-    has not described) are not in the result. Raises ``ValueError`` when the smaps cannot come
-    from ``kernel``.
+    has not described) are not in the result.
+
+    An empty smaps gives the rollup of an address space without VMAs, as 6.1+ prints it: range
+    00000000-00000000, every field 0, in the lines of the newest kernel (or ``kernel``). A
+    kernel before 4.14 prints no smaps_rollup: its smaps gives the sum of its fields in smaps
+    order, the fixed-point ones as the kernel sums them, with the header range of the oldest
+    smaps_rollup (4.14: up to the gate VMA).
+
+    Raises ``TypeError`` when ``smaps`` is not mappings (bytes or text: parse them first with
+    :func:`~smapsfmt.parse_smaps` or :func:`~smapsfmt.iter_smaps`) or ``kernel`` is not a
+    string; ``ValueError`` when ``kernel`` is neither a profile's name nor a version a profile
+    covers, and when no kernel prints a rollup of this smaps. That last ``ValueError`` has a
+    ``line`` (in the smaps; 1 for the whole text) and a ``rule``: ``rollup-kernel-mismatch``
+    for field lines no kernel prints together (FilePmdMapped without THPeligible), a
+    smaps_rollup entry given as the smaps, or a smaps that ``kernel`` does not print;
+    ``value-range`` for a field whose sum is beyond what a rollup can print,
+    ``(2**64 - 1) >> 10`` kB (the mapping where the sum goes beyond it). The mappings are read
+    before that error is raised.
     """
     return to_rollup(summarize(smaps, kernel=kernel))
 
@@ -1110,8 +1127,15 @@ def check_rollup(
     arithmetic allows; the message states it), ``rollup-header-range`` (the header's range
     against the mappings), ``rollup-fields`` (a line one side has that the other side's kernel
     would not print), and
-    ``rollup-kernel-mismatch`` (the smaps, the rollup and ``kernel`` cannot all be one kernel).
+    ``rollup-kernel-mismatch`` (the smaps, the rollup and ``kernel`` cannot all be one kernel,
+    or no kernel prints the rollup's lines together).
     ``smaps`` is any iterable of mappings, read once.
+
+    Raises ``TypeError`` when ``smaps`` is not mappings, ``rollup`` not a
+    :class:`~smapsfmt.Rollup` (bytes: parse them with :func:`~smapsfmt.parse_rollup`) or
+    ``kernel`` not a string; ``ValueError`` for a ``kernel`` no profile has, and, as
+    :func:`aggregate` does (with ``line`` and ``rule``), when no kernel prints this smaps or a
+    rollup of it: those are problems of the smaps, not of ``rollup``.
     """
     return check(smaps, rollup, kernel=kernel, path=path).diagnostics
 
