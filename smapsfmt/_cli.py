@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -105,7 +106,7 @@ def display_name(name: str) -> str:
 def _pid_argument(text: str) -> int | str:
     if text == "self":
         return text
-    if text.isdecimal() and int(text) > 0:
+    if text.isascii() and text.isdigit() and int(text) > 0:  # not full-width digits
         return int(text)
     raise argparse.ArgumentTypeError(f"expected a process id or 'self', not {text!r}")
 
@@ -146,8 +147,11 @@ def load_snapshot(args: argparse.Namespace) -> Any:
 
     if getattr(args, "pid", None) is None:
         raise UsageError("--pid PID is required")
-    if not args.freeze_timeout > 0:
-        raise UsageError(f"--freeze-timeout must be positive, not {args.freeze_timeout:g}")
+    if not (math.isfinite(args.freeze_timeout) and args.freeze_timeout > 0):
+        raise UsageError(
+            "--freeze-timeout must be a finite number of seconds above 0, "
+            f"not {args.freeze_timeout:g}"
+        )
     snap = capture(args.pid, freeze=not args.no_freeze, timeout=args.freeze_timeout)
     if not snap.consistent:
         _err(f"smapsfmt: warning: process {snap.pid} {snap.note}: the text may be inconsistent\n")

@@ -1022,7 +1022,18 @@ def test_parse_pid_prints_the_live_process(tmp_path: Path) -> None:
         (["--pid", "x"], "argument --pid: expected a process id or 'self', not 'x'"),
         (["--pid", "0"], "argument --pid: expected a process id or 'self', not '0'"),
         (["FILE", "--pid", "self"], "give either FILE or --pid PID, not both"),
-        (["--pid", "self", "--freeze-timeout", "0"], "--freeze-timeout must be positive, not 0"),
+        (
+            ["--pid", "self", "--freeze-timeout", "0"],
+            "--freeze-timeout must be a finite number of seconds above 0, not 0",
+        ),
+        (
+            ["--pid", "self", "--freeze-timeout", "inf"],
+            "--freeze-timeout must be a finite number of seconds above 0, not inf",
+        ),
+        (
+            ["--pid", "\uff11\uff12"],
+            "argument --pid: expected a process id or 'self', not '\uff11\uff12'",
+        ),
     ],
 )
 def test_pid_usage_errors(args: list[str], message: str) -> None:
