@@ -47,9 +47,20 @@ def target() -> Iterator[int]:
 
 
 def test_check_pid_proves_a_frozen_pair(target: int) -> None:
-    result = run_cli("check", "--pid", str(target))
-    out = result.stdout.decode()
-    assert result.returncode == 0, out + result.stderr.decode()
+    # The target is frozen while both files are read, so what only it changes (Rss,
+    # Anonymous, Private_Dirty, Locked...) is always proven. Shared library pages also count
+    # other processes' mappings, which a process starting or exiting elsewhere can change
+    # between the two reads (README, "Freezing"): such a pair is re-read, a few times at most.
+    outputs = []
+    for _ in range(5):
+        result = run_cli("check", "--pid", str(target))
+        out = result.stdout.decode()
+        outputs.append(out)
+        for field in ("Rss", "Anonymous", "Private_Dirty", "Locked", "Swap"):
+            assert f"rollup-sum: {field} is" not in out, out
+        if result.returncode == 0:
+            break
+    assert result.returncode == 0, outputs
     assert (
         out.rstrip()
         .splitlines()[-1]
@@ -60,7 +71,10 @@ def test_check_pid_proves_a_frozen_pair(target: int) -> None:
 
 
 def test_check_pid_json(target: int) -> None:
-    result = run_cli("check", "--pid", str(target), "--format", "json")
+    for _ in range(5):  # re-read as above when another process moved a shared page's count
+        result = run_cli("check", "--pid", str(target), "--format", "json")
+        if result.returncode == 0:
+            break
     assert result.returncode == 0
     assert json.loads(result.stdout) == []
 
