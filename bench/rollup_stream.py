@@ -31,30 +31,10 @@ import textwrap
 import time
 from pathlib import Path
 
+from _targets import start_target, stop
+
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "tests/fixtures/valid/live/6.18/sleep"
-
-# N one-page mappings kept apart by alternating protections, each with its page resident.
-TARGET = textwrap.dedent(
-    """
-    import ctypes, sys
-    n = int(sys.argv[1])
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                          ctypes.c_int, ctypes.c_long]
-    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    page = 4096
-    base = libc.mmap(None, n * page, 3, 0x22, -1, 0)  # RW, MAP_PRIVATE|MAP_ANONYMOUS
-    for i in range(n):
-        ctypes.memset(base + i * page, 1, 8)
-    for i in range(1, n, 2):
-        if libc.mprotect(base + i * page, page, 1) != 0:  # PROT_READ: a VMA of its own
-            raise SystemExit("mprotect failed")
-    print("ready", flush=True)
-    sys.stdin.read()
-    """
-)
 
 MEASURE = textwrap.dedent(
     """
@@ -93,20 +73,15 @@ MEASURE = textwrap.dedent(
 
 def capture(mappings: int, folder: Path) -> tuple[Path, Path]:
     """The smaps and smaps_rollup of a stopped process with ``mappings`` mappings."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", TARGET, str(mappings)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = start_target(mappings, pages=1)
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         os.kill(proc.pid, signal.SIGSTOP)
         time.sleep(0.05)
         smaps, rollup = folder / "smaps", folder / "smaps_rollup"
         smaps.write_bytes(Path(f"/proc/{proc.pid}/smaps").read_bytes())
         rollup.write_bytes(Path(f"/proc/{proc.pid}/smaps_rollup").read_bytes())
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        stop(proc)
     return smaps, rollup
 
 

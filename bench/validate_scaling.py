@@ -21,9 +21,7 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,27 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _targets import start_target, stop  # noqa: E402
+
 import smapsfmt  # noqa: E402
 
 MANY_SMALL = ROOT / "tests/fixtures/valid/live/6.18/many-small/smaps"
-
-TARGET = textwrap.dedent(
-    """
-    import ctypes, sys
-    n = int(sys.argv[1])
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                          ctypes.c_int, ctypes.c_long]
-    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    base = libc.mmap(None, n * 4096, 1, 0x22, -1, 0)  # PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS
-    for i in range(0, n, 2):  # every second page writable and written: unmergeable mappings
-        libc.mprotect(base + i * 4096, 4096, 3)
-        ctypes.memset(base + i * 4096, 1, 1)
-    sys.stdout.write("ready\\n"); sys.stdout.flush()
-    sys.stdin.read()
-    """
-)
 
 
 def _median(job: Callable[[], object], rounds: int) -> float:
@@ -71,11 +53,8 @@ def _read(path: str) -> bytes:
 def per_mapping(rounds: int) -> None:
     data = MANY_SMALL.read_bytes()
     mappings = len(re.findall(rb"(?m)^[0-9a-f]{8,16}-", data))
-    child = subprocess.Popen(
-        [sys.executable, "-c", TARGET, "3000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
+    child = start_target(3000, pages=1)
     try:
-        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
         live_path = f"/proc/{child.pid}/smaps"
         live = _read(live_path)
         live_mappings = len(re.findall(rb"(?m)^[0-9a-f]{8,16}-", live))
@@ -86,8 +65,7 @@ def per_mapping(rounds: int) -> None:
             corpus.append(_median(lambda: smapsfmt.validate(data), 1))
             fresh.append(_median(lambda: smapsfmt.validate(live), 1))
     finally:
-        child.kill()
-        child.wait()
+        stop(child)
     read_us = statistics.median(reads) / live_mappings * 1e6
     corpus_us = statistics.median(corpus) / mappings * 1e6
     live_us = statistics.median(fresh) / live_mappings * 1e6
