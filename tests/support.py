@@ -50,3 +50,32 @@ def run_cli(
         timeout=120,
         check=False,
     )
+
+
+def as_printed_by(profile: object, data: bytes) -> bytes:
+    """A real capture's entries as the kernel of ``profile`` prints them: its lines, in its
+    order, values from the capture (0 for a field the capture lacks), its VmFlags mnemonics."""
+    import smapsfmt
+    from smapsfmt._model import Mapping, Smaps
+    from smapsfmt._profiles import Profile
+    from smapsfmt._render import render
+
+    assert isinstance(profile, Profile)
+    mappings = []
+    for m in smapsfmt.parse_smaps(data):
+        fields = {
+            line.field: m.fields.get(line.field, 0)
+            for line in profile.smaps_lines
+            if not line.optional
+        }
+        vmflags = None
+        if profile.vmflags_prefix is not None:
+            vmflags = tuple(f for f in m.vmflags or () if f in profile.vmflags)
+        mappings.append(
+            Mapping(
+                line=m.line, start=m.start, end=m.end, perms=m.perms, offset=m.offset,
+                major=m.major, minor=m.minor, inode=m.inode, pathname=m.pathname,
+                fields=fields, vmflags=vmflags,
+            )
+        )  # fmt: skip
+    return render(Smaps(mappings=tuple(mappings)), profile)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import EXTERNAL, LIVE, VALID, fixture_id, run_cli
+from support import EXTERNAL, LIVE, VALID, as_printed_by, fixture_id, run_cli
 
 import smapsfmt
 from smapsfmt import _aggregate
@@ -843,28 +843,10 @@ def test_sums_beyond_what_a_rollup_can_print_are_refused_at_the_mapping(tmp_path
 
 
 def _printed_by(name: str) -> bytes:
-    """The sleep capture as the kernel of profile ``name`` prints it: that profile's lines in
-    its order (0 for a field the capture lacks), its VmFlags mnemonics, its formats."""
-    from smapsfmt._model import Mapping, Smaps
+    """The sleep capture as the kernel of profile ``name`` prints it."""
     from smapsfmt._profiles import profile_named
-    from smapsfmt._render import render
 
-    profile = profile_named(name)
-    assert profile is not None
-    wanted = [line.field for line in profile.smaps_lines if not line.optional]
-    mappings = []
-    for m in smapsfmt.parse_smaps((LIVE_SLEEP / "smaps").read_bytes()):
-        vmflags = None
-        if profile.vmflags_prefix is not None:
-            vmflags = tuple(f for f in m.vmflags or () if f in profile.vmflags)
-        mappings.append(
-            Mapping(
-                line=m.line, start=m.start, end=m.end, perms=m.perms, offset=m.offset,
-                major=m.major, minor=m.minor, inode=m.inode, pathname=m.pathname,
-                fields={f: m.fields.get(f, 0) for f in wanted}, vmflags=vmflags,
-            )
-        )  # fmt: skip
-    return render(Smaps(mappings=tuple(mappings)), profile)
+    return as_printed_by(profile_named(name), (LIVE_SLEEP / "smaps").read_bytes())
 
 
 def test_a_kernel_before_4_14_has_no_rollup_and_gets_the_sum_in_the_oldest_layout(

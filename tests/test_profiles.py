@@ -6,7 +6,7 @@ import itertools
 import re
 
 import pytest
-from support import ROOT
+from support import ROOT, as_printed_by
 
 import smapsfmt
 from smapsfmt._abi import Version, load_abi, parse_version
@@ -161,40 +161,13 @@ def test_render_a_whole_file_for_another_kernel() -> None:
     assert render(smaps, {p.name: p for p in PROFILES}["6.6-6.18"]) == sleep
 
 
-def _as_printed_by(profile: object, data: bytes) -> bytes:
-    """A real capture's entries as the kernel of ``profile`` prints them: its lines, in its
-    order, values from the capture (0 for a field the capture lacks), its VmFlags mnemonics."""
-    from smapsfmt._model import Mapping, Smaps
-    from smapsfmt._profiles import Profile
-
-    assert isinstance(profile, Profile)
-    mappings = []
-    for m in smapsfmt.parse_smaps(data):
-        fields = {
-            line.field: m.fields.get(line.field, 0)
-            for line in profile.smaps_lines
-            if not line.optional
-        }
-        vmflags = None
-        if profile.vmflags_prefix is not None:
-            vmflags = tuple(f for f in m.vmflags or () if f in profile.vmflags)
-        mappings.append(
-            Mapping(
-                line=m.line, start=m.start, end=m.end, perms=m.perms, offset=m.offset,
-                major=m.major, minor=m.minor, inode=m.inode, pathname=m.pathname,
-                fields=fields, vmflags=vmflags,
-            )
-        )  # fmt: skip
-    return render(Smaps(mappings=tuple(mappings)), profile)
-
-
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_every_profiles_text_is_recognised_as_that_profile(profile: object) -> None:
     from smapsfmt._profiles import Profile
     from smapsfmt._validate import validate_report
 
     assert isinstance(profile, Profile)
-    text = _as_printed_by(
+    text = as_printed_by(
         profile, (ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps").read_bytes()
     )
     report = validate_report(text)
