@@ -7,7 +7,7 @@ resident; a plain Python process for the rollup sample), reads their /proc files
 interleaved round by round (medians), each job against the kernel's read of the same file:
 
   parse    parse_smaps(data), then every field of every mapping read as a typed value
-  totals   the sum of every field over all mappings, from the bytes (what the aggregator does)
+  rollup   the aggregator's rollup of the smaps, from the bytes (streaming)
   validate validate(data) with every rule of the ABI document (where validate exists)
   rollup   reading and parsing smaps_rollup, against the bare read and psutil's rollup call
   peers    psutil memory_maps(), jc's proc_pid_smaps parser, a plain line loop
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import os
 import statistics
 import subprocess
@@ -37,7 +38,6 @@ sys.path.insert(0, str(ROOT))
 from _targets import start_target, stop  # noqa: E402
 
 import smapsfmt  # noqa: E402
-from smapsfmt import _fast  # noqa: E402
 
 
 def read(path: str) -> bytes:
@@ -125,7 +125,9 @@ def smaps_table(mappings: int, rounds: int) -> list[str]:
             "parse_smaps + every field typed": lambda: read_every_field(
                 smapsfmt.parse_smaps(data)
             ),
-            "totals of every field, from the bytes": lambda: _fast.fast_totals(data),
+            "aggregate(iter_smaps(bytes)): the rollup from the bytes": lambda: smapsfmt.aggregate(
+                smapsfmt.iter_smaps(io.BytesIO(data))
+            ),
         }
         validate = getattr(smapsfmt, "validate", None)
         if validate is not None:
@@ -137,7 +139,7 @@ def smaps_table(mappings: int, rounds: int) -> list[str]:
     base = medians["kernel read of smaps"]
     targets = {
         "parse_smaps + every field typed": "<= 2.0",
-        "totals of every field, from the bytes": "<= 1.5",
+        "aggregate(iter_smaps(bytes)): the rollup from the bytes": "<= 1.5",
         "validate(data), every rule": "<= 3.0",
     }
     lines = [
@@ -210,19 +212,19 @@ STREAM = textwrap.dedent(
     import resource, sys, tracemalloc
     sys.path.insert(0, sys.argv[2])
     import smapsfmt
-    from smapsfmt import _parser
-    def sum_streaming(path):
-        totals, count = {}, 0
+    def rollup_streaming(path):
+        seen = [0]
+        def counted(mappings):
+            for mapping in mappings:
+                seen[0] += 1
+                yield mapping
         with open(path, "rb") as handle:
-            for mapping in _parser.iter_smaps(handle):
-                count += 1
-                for key, value in mapping.fields.items():
-                    totals[key] = totals.get(key, 0) + value
-        return count, totals
-    sum_streaming(sys.argv[3])  # warm up lazy imports on a small file
+            smapsfmt.aggregate(counted(smapsfmt.iter_smaps(handle)))
+        return seen[0]
+    rollup_streaming(sys.argv[3])  # warm up lazy imports on a small file
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
-    count, totals = sum_streaming(sys.argv[1])
+    count = rollup_streaming(sys.argv[1])
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -247,7 +249,8 @@ def streaming_table() -> list[str]:
         ).stdout.split()  # fmt: skip
     count, peak, rss = int(out[0]), int(out[1]), int(out[2])
     return [
-        f"Streaming sum of a {count}-mapping smaps ({len(data) / 1e6:.1f} MB) from a file:",
+        f"aggregate(iter_smaps(file)), streaming, of a {count}-mapping smaps "
+        f"({len(data) / 1e6:.1f} MB):",
         "",
         "| measure | MB | target |",
         "|---|---:|---|",

@@ -25,7 +25,7 @@ from typing import NamedTuple, ParamSpec, TypeVar
 from . import _grammar
 from ._model import KNOWN_FIELDS, Mapping, Rollup
 
-__all__ = ["fast_mappings", "fast_rollup", "fast_totals", "split_complete"]
+__all__ = ["fast_mappings", "fast_rollup", "split_complete"]
 
 
 class _Shape(NamedTuple):
@@ -320,30 +320,6 @@ def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
         append(mapping)
         line += lines
     return out
-
-
-@_give_up_on_value_error
-def fast_totals(data: bytes) -> tuple[int, dict[str, int]] | None:
-    """The number of mappings of ``data`` and the sum of each field over them (in order of
-    first appearance), without building a model; None to let the grammar decide."""
-    from operator import add
-
-    totals: dict[tuple[str, ...], list[int]] = {}
-    count = 0
-    for entry in _entries(data):
-        if entry is None:
-            return None
-        m, shape = entry
-        first = shape.first_value
-        values = _ints(m.groups()[first : first + len(shape.labels)])
-        acc = totals.get(shape.labels)
-        totals[shape.labels] = list(values) if acc is None else list(map(add, acc, values))
-        count += 1
-    merged: dict[str, int] = {}
-    for labels, sums in totals.items():
-        for label, value in zip(labels, sums, strict=True):
-            merged[label] = merged.get(label, 0) + value
-    return count, merged
 
 
 def _entries(data: bytes) -> Iterator[tuple[re.Match[bytes], _Shape] | None]:

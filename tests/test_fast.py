@@ -147,12 +147,3 @@ def test_streaming_from_a_file_object_holds_one_piece() -> None:
     got = list(_parser.iter_smaps(io.BytesIO(data)))
     assert got == list(smapsfmt.parse_smaps(data))
     assert got[-1].line == data.count(b"\n") - 25 + 1  # 6.18: a header and 24 lines
-
-
-@pytest.mark.parametrize("path", [p for p in corpus(VALID) if not is_rollup(p)], ids=fixture_id)
-def test_fast_totals_equal_the_model_totals(path: Path) -> None:
-    from smapsfmt import _fast
-
-    data = path.read_bytes()
-    parsed = smapsfmt.parse_smaps(data)
-    assert _fast.fast_totals(data) == (len(parsed), parsed.totals())
