@@ -413,21 +413,21 @@ def _unknown_lines(entry: bytes, shape: _Shape) -> tuple[str, ...]:
     )
 
 
-_HEADER_START: re.Pattern[bytes] | None = None
+@cache
+def _header_start() -> re.Pattern[bytes]:
+    """A newline followed by the start of a header (two addresses)."""
+    return _bytes_pattern(f"\\n(?={_lines().address}-{_lines().address} )")
 
 
 def split_complete(text: bytes) -> int:
     """Where the last header of ``text`` starts (0 if none after the first line): everything
     before it is a whole number of entries, when ``text`` is the start of a smaps."""
-    global _HEADER_START  # noqa: PLW0603 - compiled once, on first use
-    if _HEADER_START is None:
-        _HEADER_START = _bytes_pattern(f"\\n(?={_lines().address}-{_lines().address} )")
     last = 0
     # Search backwards in growing windows: the last header is usually near the end.
     window = 4096
     while True:
         start = max(0, len(text) - window)
-        found = [m.start() for m in _HEADER_START.finditer(text, start)]
+        found = [m.start() for m in _header_start().finditer(text, start)]
         if found:
             last = found[-1] + 1
             break
