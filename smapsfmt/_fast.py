@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from functools import cache, lru_cache, wraps
 from itertools import islice
 from types import MappingProxyType
-from typing import NamedTuple, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
-from . import _grammar
+from . import _accel, _grammar
 from ._model import KNOWN_FIELDS, Mapping, Rollup
 
 __all__ = ["fast_mappings", "fast_rollup", "split_complete"]
@@ -37,6 +37,7 @@ class _Shape(NamedTuple):
     name_last: bool
     lines: int
     first_value: int  # index of the first value among the match's groups
+    program: Any  # the pattern run in C (smapsfmt._accel), building Mappings; None: re runs it
 
 
 class _Lines(NamedTuple):
@@ -111,16 +112,69 @@ def _compile(  # noqa: PLR0917 - positional: the arguments are the lru_cache key
     source = "".join(line + end for line, end in zip(body, line_ends, strict=True))
     # The entry must end where the next header, or the input, begins.
     source += f"(?={parts.address}-|\\Z)"
+    regex = _bytes_pattern(source)
+    unknown = any(label not in KNOWN_FIELDS for label in labels)
+    first = 8 if name_first else 7
     return _Shape(
-        regex=_bytes_pattern(source),
+        regex=regex,
         labels=labels,
-        unknown=any(label not in KNOWN_FIELDS for label in labels),
+        unknown=unknown,
         name_first=name_first,
         vmflags=vmflags,
         name_last=name_last,
         lines=len(body),
-        first_value=8 if name_first else 7,
+        first_value=first,
+        # Raw text of unknown field lines is kept by the Python code only.
+        program=None
+        if unknown
+        else _mapping_program(regex, labels, name_first, vmflags, name_last),
     )
+
+
+# The attributes of a Mapping the C module fills, and how each group of an entry pattern is
+# converted: what fast_mappings below does in Python, said once more as data.
+_SLOTS = (
+    "line", "start", "end", "perms", "offset", "major", "minor", "inode", "pathname", "fields",
+    "unknown_lines", "vmflags", "name", "name_after_fields",
+)  # fmt: skip
+_HEADER_RECIPE = (
+    (_accel.SKIP, 0, 0),
+    (_accel.HEX, _SLOTS.index("start"), 0),
+    (_accel.HEX, _SLOTS.index("end"), 0),
+    (_accel.TEXT, _SLOTS.index("perms"), 0),
+    (_accel.HEX, _SLOTS.index("offset"), 0),
+    (_accel.DEVICE, _SLOTS.index("major"), _SLOTS.index("minor")),
+    (_accel.DEC, _SLOTS.index("inode"), 0),
+    (_accel.PATH, _SLOTS.index("pathname"), 0),
+)
+
+
+def _mapping_program(
+    regex: re.Pattern[bytes],
+    labels: tuple[str, ...],
+    name_first: bool,
+    vmflags: bool,
+    name_last: bool,
+) -> Any:
+    recipe = list(_HEADER_RECIPE)
+    name = (_accel.RAW, _SLOTS.index("name"), 0)
+    if name_first:
+        recipe.append(name)
+    recipe += [(_accel.FIELD, i, 0) for i in range(len(labels))]
+    if vmflags:
+        recipe.append((_accel.FLAGS, _SLOTS.index("vmflags"), 0))
+    if name_last:
+        recipe.append(name)
+    constants: list[tuple[str, object]] = [("unknown_lines", _EMPTY)]
+    constants.append(("name_after_fields", name_last))
+    if not vmflags:
+        constants.append(("vmflags", None))
+    if not (name_first or name_last):
+        constants.append(("name", None))
+    return _accel.program(
+        regex, recipe, Mapping, _SLOTS, labels, constants, 1 + name_first + len(labels)
+        + vmflags + name_last, MAX_HEX_DIGITS,
+    )  # fmt: skip
 
 
 def _learn(data: bytes, pos: int) -> _Shape | None:
@@ -278,48 +332,65 @@ def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
     """Every mapping of ``data`` (a whole number of entries), or None to let the grammar
     decide (unknown shapes that are not plainly grammatical, or broken input)."""
     out: list[Mapping] = []
-    append = out.append
-    line = first_line
-    hexes, ints, texts, devices, paths, flags = _HEX, _INTS, _TEXT, _DEVICES, _PATHS, _FLAGS
-    proxy = MappingProxyType
-    for entry in _entries(data):
-        if entry is None:
-            return None
-        m, shape = entry
-        # Unpack the shape once per entry: these are plain tuple reads.
-        _regex, labels, unknown, name_first, has_flags, name_last, lines, first = shape
-        groups = m.groups()
-        after = first + len(labels)
-        mapping = _new(Mapping)
-        mapping.line = line
-        mapping.start = int(groups[0], 16)
-        mapping.end = int(groups[1], 16)
-        mapping.perms = texts.get(groups[2]) or _text(groups[2])
-        mapping.offset = hexes.get(groups[3]) or _hex(groups[3])
-        mapping.major, mapping.minor = devices.get(groups[4]) or _device(groups[4])
-        mapping.inode = ints.get(groups[5]) or _int(groups[5])
-        mapping.pathname = paths.get(groups[6]) or _path(groups[6])
-        values = groups[first:after]
-        try:
-            mapping.fields = proxy(dict(zip(labels, map(ints.__getitem__, values))))  # noqa: B905
-        except KeyError:
-            mapping.fields = proxy(dict(zip(labels, _ints(values))))  # noqa: B905
-        mapping.unknown_lines = _unknown_lines(m.group(), shape) if unknown else _EMPTY
-        if has_flags:
-            mapping.vmflags = flags.get(groups[after]) or _flags(groups[after])
-            after += 1
-        else:
-            mapping.vmflags = None
-        if name_first:
-            mapping.name = groups[7]
-        elif name_last:
-            mapping.name = groups[after]
-        else:
-            mapping.name = None
-        mapping.name_after_fields = name_last
-        append(mapping)
-        line += lines
+    pos, size, line = 0, len(data), first_line
+    shape = _RECENT[0] if _RECENT else None
+    while pos < size:
+        if shape is not None and shape.program is not None:
+            # The C module takes every entry of this shape it can; it stops before an entry
+            # of another shape, or one it leaves to the code below.
+            pos, line, _status = shape.program.run(data, pos, line, out)
+            if pos >= size:
+                break
+        m = shape.regex.match(data, pos) if shape is not None else None
+        if m is None:
+            shape = _find_shape(data, pos)
+            m = shape.regex.match(data, pos) if shape is not None else None
+            if m is None or shape is None:
+                return None
+            if shape.program is not None:
+                continue
+        assert shape is not None
+        out.append(_mapping(m, shape, line))
+        line += shape.lines
+        pos = m.end()
     return out
+
+
+def _mapping(m: re.Match[bytes], shape: _Shape, line: int) -> Mapping:
+    """The mapping of one matched entry (ValueError: a number Python does not convert)."""
+    hexes, ints, texts, devices, paths, flags = _HEX, _INTS, _TEXT, _DEVICES, _PATHS, _FLAGS
+    # Unpack the shape once per entry: these are plain tuple reads.
+    _regex, labels, unknown, name_first, has_flags, name_last, _lines, first, _program = shape
+    groups = m.groups()
+    after = first + len(labels)
+    mapping = _new(Mapping)
+    mapping.line = line
+    mapping.start = int(groups[0], 16)
+    mapping.end = int(groups[1], 16)
+    mapping.perms = texts.get(groups[2]) or _text(groups[2])
+    mapping.offset = hexes.get(groups[3]) or _hex(groups[3])
+    mapping.major, mapping.minor = devices.get(groups[4]) or _device(groups[4])
+    mapping.inode = ints.get(groups[5]) or _int(groups[5])
+    mapping.pathname = paths.get(groups[6]) or _path(groups[6])
+    values = groups[first:after]
+    try:
+        mapping.fields = MappingProxyType(dict(zip(labels, map(ints.__getitem__, values))))  # noqa: B905
+    except KeyError:
+        mapping.fields = MappingProxyType(dict(zip(labels, _ints(values))))  # noqa: B905
+    mapping.unknown_lines = _unknown_lines(m.group(), shape) if unknown else _EMPTY
+    if has_flags:
+        mapping.vmflags = flags.get(groups[after]) or _flags(groups[after])
+        after += 1
+    else:
+        mapping.vmflags = None
+    if name_first:
+        mapping.name = groups[7]
+    elif name_last:
+        mapping.name = groups[after]
+    else:
+        mapping.name = None
+    mapping.name_after_fields = name_last
+    return mapping
 
 
 def _entries(data: bytes) -> Iterator[tuple[re.Match[bytes], _Shape] | None]:

@@ -1,0 +1,265 @@
+"""Entry patterns run in C: the optional accelerator of the fast path (smapsfmt._match).
+
+The fast path (smapsfmt._fast) composes one regular expression per entry shape from the
+grammar's own terminals. This module translates such a compiled pattern, through Python's own
+regex parser (``re._parser``), into a program for the C module ``smapsfmt._match``, which
+matches it with the backtracking semantics of ``re`` and builds the models of the entries it
+matches. The C module holds no knowledge of the format: the pattern is the one ``re`` runs, and
+the recipe (which group fills which attribute, converted how) is the one _fast.py applies.
+
+A pattern using anything this translation does not cover (lazy repetition, back references,
+look-behind, flags...) gets no program: ``re`` runs it, as when the C module is not built.
+``tests/test_accel.py`` proves both equal on the corpus and on generated inputs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+# Python's own regex parser (re._parser; sre_parse before 3.11).
+_sre: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+_c: Any = importlib.import_module(
+    "re._constants" if sys.version_info >= (3, 11) else "sre_constants"
+)
+
+__all__ = [
+    "DEC",
+    "DEVICE",
+    "FIELD",
+    "FLAGS",
+    "HEX",
+    "PATH",
+    "RAW",
+    "SKIP",
+    "TEXT",
+    "available",
+    "program",
+    "translate",
+]
+
+# Node kinds and conversions: the numbering of smapsfmt/_match.c.
+LIT, SET, REP, OPEN, CLOSE, ALT, END, LOOK = range(8)
+SKIP, HEX, DEC, TEXT, PATH, DEVICE, FIELD, FLAGS, RAW = range(9)
+
+_match: Any = None
+if os.environ.get("SMAPSFMT_PURE_PYTHON", "") in ("", "0"):
+    try:
+        _match = importlib.import_module("smapsfmt._match")
+    except ImportError:  # not built (no C compiler where it was installed): re runs the patterns
+        _match = None
+
+
+def available() -> bool:
+    """The C module is built and in use (SMAPSFMT_PURE_PYTHON=1 turns it off)."""
+    return _match is not None
+
+
+class Unsupported(ValueError):
+    """A pattern construct the C module does not run."""
+
+
+_Node = tuple[Any, ...]
+
+
+def translate(pattern: re.Pattern[bytes]) -> tuple[_Node, ...]:
+    """The program nodes of a compiled bytes pattern (Unsupported for what they cannot say)."""
+    if not isinstance(pattern.pattern, bytes) or pattern.flags & ~re.ASCII:
+        raise Unsupported("a bytes pattern without flags")
+    return _mark(_seq(_sre.parse(pattern.pattern, pattern.flags)), _ALL)
+
+
+def _set_of(items: Sequence[tuple[Any, Any]]) -> bytes:
+    """The 256-bit set of a character class (sre IN items, or one LITERAL/NOT_LITERAL)."""
+    chars = [False] * 256
+    negate = False
+    for op, av in items:
+        if op is _c.NEGATE:
+            negate = True
+        elif op is _c.LITERAL:
+            chars[av] = True
+        elif op is _c.RANGE:
+            for c in range(av[0], av[1] + 1):
+                chars[c] = True
+        elif op is _c.CATEGORY and av is _c.CATEGORY_DIGIT:
+            for c in range(0x30, 0x3A):
+                chars[c] = True
+        else:
+            raise Unsupported(f"class item {op}")
+    if negate:
+        chars = [not x for x in chars]
+    return bytes(sum(1 << b for b in range(8) if chars[8 * i + b]) for i in range(32))
+
+
+def _single(op: Any, av: Any) -> bytes | None:
+    """The set of a one-character item, None for anything else."""
+    if op is _c.LITERAL:
+        return _set_of([(op, av)])
+    if op is _c.NOT_LITERAL:
+        return _set_of([(_c.NEGATE, None), (_c.LITERAL, av)])
+    if op is _c.IN:
+        return _set_of(av)
+    if op is _c.ANY:
+        return _set_of([(_c.NEGATE, None), (_c.LITERAL, 10)])
+    return None
+
+
+def _seq(items: Any) -> tuple[_Node, ...]:
+    nodes: list[_Node] = []
+    for op, av in items:
+        if op is _c.LITERAL:
+            if nodes and nodes[-1][0] == LIT:
+                nodes[-1] = (LIT, nodes[-1][1] + bytes([av]))
+            else:
+                nodes.append((LIT, bytes([av])))
+            continue
+        single = _single(op, av)
+        if single is not None:
+            nodes.append((SET, single))
+        elif op is _c.MAX_REPEAT:
+            low, high, body = av
+            inner = _seq(body)
+            if len(inner) == 1 and inner[0][0] == LIT and len(inner[0][1]) == 1:
+                inner = ((SET, _set_of([(_c.LITERAL, inner[0][1][0])])),)  # one character
+            nodes.append((REP, low, -1 if high is _c.MAXREPEAT else high, False, inner))
+        elif op is _c.SUBPATTERN:
+            group, add_flags, del_flags, body = av
+            if add_flags or del_flags:
+                raise Unsupported("inline flags")
+            inner = _seq(body)
+            nodes += [(OPEN, group), *inner, (CLOSE, group)] if group else inner
+        elif op is _c.BRANCH:
+            nodes.append((ALT, tuple(_seq(alt) for alt in av[1])))
+        elif op is _c.AT and av is _c.AT_END_STRING:
+            nodes.append((END,))
+        elif op is _c.ASSERT and av[0] == 1:
+            body = _seq(av[1])
+            if any(node[0] in (OPEN, CLOSE) for node in _walk(body)):
+                raise Unsupported("a group inside a look-ahead")
+            nodes.append((LOOK, body))
+        else:
+            raise Unsupported(f"{op} {av!r}")
+    return tuple(nodes)
+
+
+def _walk(nodes: tuple[_Node, ...]) -> list[_Node]:
+    out: list[_Node] = []
+    for node in nodes:
+        out.append(node)
+        if node[0] == REP:
+            out += _walk(node[4])
+        elif node[0] == LOOK:
+            out += _walk(node[1])
+        elif node[0] == ALT:
+            for alt in node[1]:
+                out += _walk(alt)
+    return out
+
+
+_ALL = (1 << 256) - 1  # the set of every character: nothing known of what follows
+
+
+def _bits(set_: bytes) -> int:
+    return int.from_bytes(set_, "little")
+
+
+def _first(node: _Node) -> tuple[int, bool]:
+    """The characters ``node`` can start with, and whether it can match empty."""
+    op = node[0]
+    if op == LIT:
+        return 1 << node[1][0], False
+    if op == SET:
+        return _bits(node[1]), False
+    if op == REP:
+        chars, empty = _seq_first(node[4], 0, 0)
+        return chars, empty or node[1] == 0
+    if op == ALT:
+        firsts = [_seq_first(alt, 0, 0) for alt in node[1]]
+        return _union(f for f, _ in firsts), any(e for _, e in firsts)
+    return 0, True  # group marks, \Z and look-aheads consume nothing
+
+
+def _union(values: Any) -> int:
+    out = 0
+    for value in values:
+        out |= value
+    return out
+
+
+def _seq_first(nodes: tuple[_Node, ...], i: int, follow: int) -> tuple[int, bool]:
+    """The characters what starts at ``nodes[i]`` can start with (``follow``: those of what
+    comes after the sequence), and whether all of it can match empty."""
+    chars = 0
+    for node in nodes[i:]:
+        first, empty = _first(node)
+        chars |= first
+        if not empty:
+            return chars, False
+    return chars | follow, True
+
+
+def _mark(nodes: tuple[_Node, ...], follow: int) -> tuple[_Node, ...]:
+    """Mark the repetitions of one set whose continuation can never start with a character of
+    that set: giving characters back to it cannot make it match, so the C module does not try.
+    ``follow``: the characters what comes after ``nodes`` can start with."""
+    out: list[_Node] = []
+    for i, node in enumerate(nodes):
+        rest, _ = _seq_first(nodes, i + 1, follow)
+        op = node[0]
+        marked = node
+        if op == REP:
+            low, high, _, body = node[1:]
+            if len(body) == 1 and body[0][0] == SET:
+                marked = (REP, low, high, not (_bits(body[0][1]) & rest), body)
+            else:
+                again = _seq_first(body, 0, 0)[0] if high != 1 else 0
+                marked = (REP, low, high, False, _mark(body, rest | again))
+        elif op == ALT:
+            marked = (ALT, tuple(_mark(alt, rest) for alt in node[1]))
+        elif op == LOOK:
+            marked = (LOOK, _mark(node[1], _ALL))
+        out.append(marked)
+    return tuple(out)
+
+
+def program(  # noqa: PLR0917 - the C constructor's arguments, in its order
+    pattern: re.Pattern[bytes],
+    recipe: Sequence[tuple[int, int, int]],
+    cls: type | None,
+    slots: Sequence[str],
+    labels: tuple[str, ...],
+    constants: Sequence[tuple[str, object]],
+    lines: int,
+    max_hex: int,
+) -> Any:
+    """A ``smapsfmt._match.Program`` for ``pattern``, or None (no C module, or a pattern it
+    does not run). ``recipe``: one ``(conversion, slot or label index, second slot)`` per
+    group, from group 0; ``slots``: attribute names of ``cls`` (``line`` and ``fields`` among
+    them); ``constants``: attributes set alike on every object; ``lines``: lines per entry;
+    ``max_hex``: hex numbers longer than this are left to the Python code (decimal ones past
+    Python's digit limit are, too)."""
+    if _match is None:
+        return None
+    try:
+        nodes = translate(pattern)
+    except Unsupported:
+        return None
+    descriptors = tuple(getattr(cls, name) for name in slots) if cls is not None else ()
+    index = {name: i for i, name in enumerate(slots)}
+    return _match.Program(
+        nodes,
+        pattern.groups,
+        tuple(recipe),
+        cls,
+        descriptors if cls is not None else tuple(slots),
+        labels,
+        tuple((index[name], value) for name, value in constants),
+        index["line"],
+        index["fields"],
+        lines,
+        max_hex,
+    )

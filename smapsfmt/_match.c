@@ -1,0 +1,925 @@
+/* smapsfmt._match: runs the fast path's entry patterns in C and builds their models.
+ *
+ * This module knows nothing of the smaps format. smapsfmt._accel translates a compiled Python
+ * regular expression (an entry pattern of smapsfmt._fast, composed from the grammar's own
+ * terminals) into a program of a few node kinds, and says what to do with each capture group:
+ * which attribute of which class it fills, and how it is converted. A Program matches entries
+ * one after another, with the backtracking semantics of Python's re for these node kinds, and
+ * builds one object per entry (or appends the converted values to lists, column by column).
+ * It stops at the first entry its pattern does not match, and gives up (status 1) where a
+ * conversion is beyond it, leaving that entry to the Python code.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+#include <string.h>
+
+enum { OP_LIT, OP_SET, OP_REP, OP_OPEN, OP_CLOSE, OP_ALT, OP_END, OP_LOOK };
+enum { K_SKIP, K_HEX, K_DEC, K_TEXT, K_PATH, K_DEVICE, K_FIELD, K_FLAGS, K_RAW };
+enum { ST_STOP = 0, ST_GIVE_UP = 1 };
+
+#define MAX_DEPTH 4000
+#define MEMO 8
+
+typedef struct Node Node;
+typedef struct {
+    Py_ssize_t n;
+    Node *v;
+} Seq;
+
+struct Node {
+    int op;
+    int possessive; /* OP_REP of one set: giving characters back can never help */
+    Py_ssize_t min, max; /* OP_REP; max < 0: unbounded */
+    Py_ssize_t group;    /* OP_OPEN, OP_CLOSE */
+    unsigned char set[32];
+    unsigned char table[256]; /* OP_SET: the set, one byte per character (faster to test) */
+    unsigned char *lit;
+    Py_ssize_t litlen;
+    Seq body;        /* OP_REP, OP_LOOK */
+    Py_ssize_t nalts; /* OP_ALT */
+    Seq *alts;
+};
+
+#define IN_SET(set, c) ((set)[(c) >> 3] & (1u << ((c) & 7)))
+
+/* ---- building a program from its description (nested tuples, see smapsfmt._accel) ---- */
+
+static void free_seq(Seq *seq);
+
+static void free_node(Node *n) {
+    PyMem_Free(n->lit);
+    free_seq(&n->body);
+    for (Py_ssize_t i = 0; i < n->nalts; i++)
+        free_seq(&n->alts[i]);
+    PyMem_Free(n->alts);
+}
+
+static void free_seq(Seq *seq) {
+    for (Py_ssize_t i = 0; i < seq->n; i++)
+        free_node(&seq->v[i]);
+    PyMem_Free(seq->v);
+    seq->v = NULL;
+    seq->n = 0;
+}
+
+static int build_seq(PyObject *spec, Seq *seq, int depth);
+
+static int build_node(PyObject *spec, Node *n, int depth) {
+    memset(n, 0, sizeof *n);
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) < 1) {
+        PyErr_SetString(PyExc_ValueError, "a node is a tuple (op, ...)");
+        return -1;
+    }
+    n->op = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
+    Py_ssize_t size = PyTuple_GET_SIZE(spec);
+    PyObject *a = size > 1 ? PyTuple_GET_ITEM(spec, 1) : NULL;
+    switch (n->op) {
+    case OP_LIT:
+    case OP_SET: {
+        char *text;
+        Py_ssize_t len;
+        if (!a || PyBytes_AsStringAndSize(a, &text, &len) < 0)
+            return -1;
+        if (n->op == OP_SET) {
+            if (len != 32) {
+                PyErr_SetString(PyExc_ValueError, "a set is 32 bytes");
+                return -1;
+            }
+            memcpy(n->set, text, 32);
+            for (int c = 0; c < 256; c++)
+                n->table[c] = IN_SET(n->set, c) ? 1 : 0;
+        } else {
+            if (len < 1) {
+                PyErr_SetString(PyExc_ValueError, "an empty literal");
+                return -1;
+            }
+            n->lit = PyMem_Malloc((size_t)len);
+            if (!n->lit) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            memcpy(n->lit, text, (size_t)len);
+            n->litlen = len;
+        }
+        return 0;
+    }
+    case OP_REP:
+        if (size != 5) {
+            PyErr_SetString(PyExc_ValueError, "(REP, min, max, possessive, body)");
+            return -1;
+        }
+        n->min = PyLong_AsSsize_t(a);
+        n->max = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 2));
+        n->possessive = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 3));
+        if (PyErr_Occurred())
+            return -1;
+        return build_seq(PyTuple_GET_ITEM(spec, 4), &n->body, depth + 1);
+    case OP_OPEN:
+    case OP_CLOSE:
+        n->group = a ? PyLong_AsSsize_t(a) : -1;
+        if (n->group < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "a group number");
+            return -1;
+        }
+        return 0;
+    case OP_ALT: {
+        if (!a || !PyTuple_Check(a)) {
+            PyErr_SetString(PyExc_ValueError, "(ALT, (seq, ...))");
+            return -1;
+        }
+        n->nalts = PyTuple_GET_SIZE(a);
+        n->alts = PyMem_Calloc((size_t)n->nalts + 1, sizeof(Seq));
+        if (!n->alts) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < n->nalts; i++)
+            if (build_seq(PyTuple_GET_ITEM(a, i), &n->alts[i], depth + 1) < 0)
+                return -1;
+        return 0;
+    }
+    case OP_END:
+        return 0;
+    case OP_LOOK:
+        if (!a) {
+            PyErr_SetString(PyExc_ValueError, "(LOOK, seq)");
+            return -1;
+        }
+        return build_seq(a, &n->body, depth + 1);
+    }
+    PyErr_Format(PyExc_ValueError, "unknown node %d", n->op);
+    return -1;
+}
+
+static int build_seq(PyObject *spec, Seq *seq, int depth) {
+    seq->n = 0;
+    seq->v = NULL;
+    if (depth > 64) {
+        PyErr_SetString(PyExc_ValueError, "nodes nested too deep");
+        return -1;
+    }
+    if (!PyTuple_Check(spec)) {
+        PyErr_SetString(PyExc_ValueError, "a sequence is a tuple of nodes");
+        return -1;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(spec);
+    seq->v = PyMem_Calloc((size_t)n + 1, sizeof(Node));
+    if (!seq->v) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        seq->n = i + 1; /* what free_seq frees if this node fails half built */
+        if (build_node(PyTuple_GET_ITEM(spec, i), &seq->v[i], depth) < 0)
+            return -1;
+    }
+    seq->n = n;
+    return 0;
+}
+
+/* ---- matching ---- */
+
+typedef struct Cont {
+    const Seq *seq; /* resume this sequence at index i ... */
+    Py_ssize_t i;
+    const Node *rep; /* ... or, when rep is set, go on with iteration `count` of rep */
+    Py_ssize_t count;
+    Py_ssize_t from; /* where that iteration started */
+    const struct Cont *next;
+} Cont;
+
+typedef struct {
+    const unsigned char *s;
+    Py_ssize_t end;
+    Py_ssize_t *marks; /* 2 per group, -1 when unset */
+    Py_ssize_t *trail; /* (index, old value) pairs, undone on backtracking */
+    Py_ssize_t trail_len, trail_cap;
+    int depth;
+    int overflow;
+    int choices; /* backtracking points open: marks set meanwhile must be undoable */
+} State;
+
+static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, const Cont *k);
+
+/* The literal at `at`, compared 8 bytes at a time (labels are short; no call to memcmp). */
+static inline int same(const unsigned char *at, const unsigned char *lit, Py_ssize_t len) {
+    while (len >= 8) {
+        uint64_t a, b;
+        memcpy(&a, at, 8);
+        memcpy(&b, lit, 8);
+        if (a != b)
+            return 0;
+        at += 8, lit += 8, len -= 8;
+    }
+    while (len-- > 0)
+        if (*at++ != *lit++)
+            return 0;
+    return 1;
+}
+
+static void undo(State *st, Py_ssize_t height) {
+    while (st->trail_len > height) {
+        st->trail_len -= 2;
+        st->marks[st->trail[st->trail_len]] = st->trail[st->trail_len + 1];
+    }
+}
+
+static Py_ssize_t rep(State *st, const Node *n, Py_ssize_t count, Py_ssize_t pos,
+                      const Cont *after);
+
+static Py_ssize_t resume(State *st, const Cont *k, Py_ssize_t pos) {
+    if (!k)
+        return pos;
+    if (k->rep) {
+        if (pos == k->from) /* an empty iteration: re stops repeating */
+            return k->count - 1 >= k->rep->min ? resume(st, k->next, pos) : -1;
+        return rep(st, k->rep, k->count, pos, k->next);
+    }
+    return run(st, k->seq, k->i, pos, k->next);
+}
+
+/* Greedy repetition of a sequence: iteration number `count` + 1 if allowed, else what follows. */
+static Py_ssize_t rep(State *st, const Node *n, Py_ssize_t count, Py_ssize_t pos,
+                      const Cont *after) {
+    if (++st->depth > MAX_DEPTH) {
+        st->overflow = 1;
+        st->depth--;
+        return -1;
+    }
+    Py_ssize_t r = -1;
+    Py_ssize_t height = st->trail_len;
+    if (n->max < 0 || count < n->max) {
+        Cont c = {NULL, 0, n, count + 1, pos, after};
+        st->choices++;
+        r = run(st, &n->body, 0, pos, &c);
+        st->choices--;
+        if (r >= 0 || st->overflow)
+            goto done;
+        undo(st, height);
+    }
+    r = count >= n->min ? resume(st, after, pos) : -1;
+done:
+    st->depth--;
+    return r;
+}
+
+static int set_mark(State *st, Py_ssize_t index, Py_ssize_t pos) {
+    if (!st->choices) {
+        st->marks[index] = pos;
+        return 0;
+    }
+    if (st->trail_len + 2 > st->trail_cap) {
+        Py_ssize_t cap = st->trail_cap * 2 + 64;
+        Py_ssize_t *t = PyMem_Realloc(st->trail, (size_t)cap * sizeof(Py_ssize_t));
+        if (!t)
+            return -1;
+        st->trail = t;
+        st->trail_cap = cap;
+    }
+    st->trail[st->trail_len++] = index;
+    st->trail[st->trail_len++] = st->marks[index];
+    st->marks[index] = pos;
+    return 0;
+}
+
+static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, const Cont *k) {
+    if (++st->depth > MAX_DEPTH) {
+        st->overflow = 1;
+        st->depth--;
+        return -1;
+    }
+    const unsigned char *s = st->s;
+    const Py_ssize_t end = st->end;
+    Py_ssize_t r = -1;
+    for (; i < seq->n; i++) {
+        const Node *n = &seq->v[i];
+        switch (n->op) {
+        case OP_LIT:
+            if (end - pos < n->litlen || !same(s + pos, n->lit, n->litlen))
+                goto fail;
+            pos += n->litlen;
+            continue;
+        case OP_SET:
+            if (pos >= end || !n->table[s[pos]])
+                goto fail;
+            pos++;
+            continue;
+        case OP_END:
+            if (pos != end)
+                goto fail;
+            continue;
+        case OP_OPEN:
+        case OP_CLOSE:
+            if (set_mark(st, 2 * n->group + (n->op == OP_CLOSE), pos) < 0) {
+                st->overflow = 1; /* out of memory: give up, the caller decides */
+                goto fail;
+            }
+            continue;
+        case OP_LOOK:
+            if (run(st, &n->body, 0, pos, NULL) < 0)
+                goto fail;
+            continue;
+        case OP_REP:
+            if (n->body.n == 1 && n->body.v[0].op == OP_SET) {
+                const unsigned char *table = n->body.v[0].table;
+                Py_ssize_t limit = end - pos;
+                if (n->max >= 0 && n->max < limit)
+                    limit = n->max;
+                const unsigned char *from = s + pos;
+                Py_ssize_t c = 0;
+                while (c < limit && table[from[c]])
+                    c++;
+                if (c < n->min)
+                    goto fail;
+                if (n->possessive) {
+                    pos += c;
+                    continue;
+                }
+                Py_ssize_t height = st->trail_len; /* marks set from here on are undone */
+                st->choices++;
+                for (; c >= n->min; c--) {
+                    r = run(st, seq, i + 1, pos + c, k);
+                    if (r >= 0 || st->overflow)
+                        break;
+                    undo(st, height);
+                }
+                st->choices--;
+                if (r >= 0 || st->overflow)
+                    goto done;
+                goto fail;
+            } else {
+                Cont after = {seq, i + 1, NULL, 0, 0, k};
+                r = rep(st, n, 0, pos, &after);
+                goto done;
+            }
+        case OP_ALT: {
+            Cont after = {seq, i + 1, NULL, 0, 0, k};
+            Py_ssize_t height = st->trail_len; /* marks set from here on are undone */
+            st->choices++;
+            for (Py_ssize_t a = 0; a < n->nalts; a++) {
+                r = run(st, &n->alts[a], 0, pos, &after);
+                if (r >= 0 || st->overflow)
+                    break;
+                undo(st, height);
+            }
+            st->choices--;
+            if (r >= 0 || st->overflow)
+                goto done;
+            goto fail;
+        }
+        default:
+            goto fail;
+        }
+    }
+    r = resume(st, k, pos);
+    goto done;
+fail:
+    r = -1;
+done:
+    st->depth--;
+    return r;
+}
+
+/* ---- the Program object ---- */
+
+typedef struct {
+    PyObject_HEAD
+    Seq seq;
+    Py_ssize_t ngroups;
+    Py_ssize_t *kind;   /* per group: K_* */
+    Py_ssize_t *arg;    /* per group: slot index, or label index for K_FIELD */
+    Py_ssize_t *arg2;   /* per group: second slot (K_DEVICE minor) or -1 */
+    PyTypeObject *cls;  /* NULL: columns only */
+    Py_ssize_t nslots;
+    Py_ssize_t *offset; /* per slot: the member's offset in cls */
+    PyObject *labels;   /* tuple of str */
+    PyObject *template; /* dict: label -> None, copied for each entry */
+    PyObject *constants; /* tuple of (slot, value) */
+    Py_ssize_t line_slot, fields_slot;
+    Py_ssize_t lines; /* lines per entry */
+    Py_ssize_t max_hex; /* hex numbers longer than this: give up */
+} Program;
+
+static void Program_dealloc(Program *self) {
+    free_seq(&self->seq);
+    PyMem_Free(self->kind);
+    PyMem_Free(self->arg);
+    PyMem_Free(self->arg2);
+    PyMem_Free(self->offset);
+    Py_XDECREF(self->cls);
+    Py_XDECREF(self->labels);
+    Py_XDECREF(self->template);
+    Py_XDECREF(self->constants);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Program_init(Program *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"nodes", "groups", "recipe", "cls", "slots", "labels",
+                            "constants", "line_slot", "fields_slot", "lines", "max_hex",
+                            NULL};
+    PyObject *nodes, *recipe, *cls, *slots, *labels, *constants;
+    Py_ssize_t groups;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnOOOO!O!nnnn", names, &nodes, &groups,
+                                     &recipe, &cls, &slots, &PyTuple_Type, &labels,
+                                     &PyTuple_Type, &constants, &self->line_slot,
+                                     &self->fields_slot, &self->lines, &self->max_hex))
+        return -1;
+    if (self->kind) {
+        PyErr_SetString(PyExc_TypeError, "a Program is built once");
+        return -1;
+    }
+    if (build_seq(nodes, &self->seq, 0) < 0)
+        return -1;
+    if (!PyTuple_Check(recipe) || PyTuple_GET_SIZE(recipe) != groups + 1) {
+        PyErr_SetString(PyExc_ValueError, "recipe: one (kind, arg, arg2) per group, from 0");
+        return -1;
+    }
+    self->ngroups = groups;
+    self->kind = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
+    self->arg = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
+    self->arg2 = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
+    if (!self->kind || !self->arg || !self->arg2) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (!PyTuple_Check(slots)) {
+        PyErr_SetString(PyExc_TypeError, "slots: a tuple of member descriptors");
+        return -1;
+    }
+    self->nslots = PyTuple_GET_SIZE(slots);
+    for (Py_ssize_t g = 0; g <= groups; g++) {
+        PyObject *item = PyTuple_GET_ITEM(recipe, g);
+        if (!PyArg_ParseTuple(item, "nnn", &self->kind[g], &self->arg[g], &self->arg2[g]))
+            return -1;
+        Py_ssize_t limit = self->kind[g] == K_FIELD ? PyTuple_GET_SIZE(labels) : self->nslots;
+        if (self->kind[g] < K_SKIP || self->kind[g] > K_RAW ||
+            (self->kind[g] != K_SKIP && (self->arg[g] < 0 || self->arg[g] >= limit)) ||
+            (self->kind[g] == K_DEVICE && (self->arg2[g] < 0 || self->arg2[g] >= limit))) {
+            PyErr_Format(PyExc_ValueError, "recipe of group %zd out of range", g);
+            return -1;
+        }
+    }
+    if (self->line_slot < 0 || self->line_slot >= self->nslots || self->fields_slot < 0 ||
+        self->fields_slot >= self->nslots) {
+        PyErr_SetString(PyExc_ValueError, "line_slot and fields_slot are slots");
+        return -1;
+    }
+    self->offset = PyMem_Calloc((size_t)self->nslots + 1, sizeof(Py_ssize_t));
+    if (!self->offset) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (cls != Py_None) {
+        if (!PyType_Check(cls)) {
+            PyErr_SetString(PyExc_TypeError, "cls: a class or None");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < self->nslots; i++) {
+            PyObject *d = PyTuple_GET_ITEM(slots, i);
+            if (!PyObject_TypeCheck(d, &PyMemberDescr_Type)) {
+                PyErr_SetString(PyExc_TypeError, "slots: member descriptors (__slots__)");
+                return -1;
+            }
+            PyMemberDescrObject *m = (PyMemberDescrObject *)d;
+            if (m->d_member->type != T_OBJECT_EX ||
+                !PyType_IsSubtype((PyTypeObject *)cls, PyDescr_TYPE(m))) {
+                PyErr_SetString(PyExc_TypeError, "slots: object slots of cls");
+                return -1;
+            }
+            self->offset[i] = m->d_member->offset;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(constants); i++) {
+            Py_ssize_t slot;
+            PyObject *value;
+            if (!PyArg_ParseTuple(PyTuple_GET_ITEM(constants, i), "nO", &slot, &value))
+                return -1;
+            if (slot < 0 || slot >= self->nslots) {
+                PyErr_SetString(PyExc_ValueError, "constant slot out of range");
+                return -1;
+            }
+        }
+        Py_INCREF(cls);
+        self->cls = (PyTypeObject *)cls;
+    }
+    self->template = PyDict_New();
+    if (!self->template)
+        return -1;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(labels); i++)
+        if (PyDict_SetItem(self->template, PyTuple_GET_ITEM(labels, i), Py_None) < 0)
+            return -1;
+    if (PyDict_GET_SIZE(self->template) != PyTuple_GET_SIZE(labels)) {
+        PyErr_SetString(PyExc_ValueError, "labels repeat");
+        return -1;
+    }
+    Py_INCREF(labels);
+    self->labels = labels;
+    Py_INCREF(constants);
+    self->constants = constants;
+    return 0;
+}
+
+/* A small memo of converted texts: the same perms, paths and flags repeat across entries. */
+typedef struct {
+    const unsigned char *at;
+    Py_ssize_t len;
+    Py_ssize_t kind; /* the conversion: the same text converts differently by kind */
+    PyObject *value;
+} Memo;
+
+typedef struct {
+    Memo m[MEMO];
+    int next;
+} Memos;
+
+static PyObject *memo_get(Memos *memos, Py_ssize_t kind, const unsigned char *at,
+                          Py_ssize_t len) {
+    for (int i = 0; i < MEMO; i++) {
+        Memo *m = &memos->m[i];
+        if (m->value && m->len == len && m->kind == kind &&
+            (m->at == at || memcmp(m->at, at, (size_t)len) == 0)) {
+            Py_INCREF(m->value);
+            return m->value;
+        }
+    }
+    return NULL;
+}
+
+static void memo_put(Memos *memos, Py_ssize_t kind, const unsigned char *at, Py_ssize_t len,
+                     PyObject *value) {
+    Memo *m = &memos->m[memos->next];
+    memos->next = (memos->next + 1) % MEMO;
+    Py_XDECREF(m->value);
+    m->at = at;
+    m->len = len;
+    m->kind = kind;
+    Py_INCREF(value);
+    m->value = value;
+}
+
+static void memo_clear(Memos *memos) {
+    for (int i = 0; i < MEMO; i++)
+        Py_CLEAR(memos->m[i].value);
+}
+
+/* An unsigned number in base 10 or 16; NULL with no exception set: give up. */
+static PyObject *number(const unsigned char *at, Py_ssize_t len, int base, Py_ssize_t max_hex) {
+    if (len <= (base == 16 ? 16 : 19)) {
+        unsigned long long v = 0;
+        for (Py_ssize_t i = 0; i < len; i++) {
+            unsigned c = at[i];
+            v = v * (unsigned)base + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+        }
+        return PyLong_FromUnsignedLongLong(v);
+    }
+    if (base == 16 && len > max_hex)
+        return NULL;
+    char *text = PyMem_Malloc((size_t)len + 1);
+    if (!text)
+        return PyErr_NoMemory();
+    memcpy(text, at, (size_t)len);
+    text[len] = '\0';
+    PyObject *v = PyLong_FromString(text, NULL, base);
+    PyMem_Free(text);
+    if (!v && PyErr_ExceptionMatches(PyExc_ValueError))
+        PyErr_Clear(); /* beyond int's digit limit: give up, the grammar reports it */
+    return v;
+}
+
+static PyObject *flags(const unsigned char *at, Py_ssize_t len) {
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (at[i] != ' ' && (i == 0 || at[i - 1] == ' '))
+            count++;
+    PyObject *t = PyTuple_New(count);
+    if (!t)
+        return NULL;
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < len;) {
+        if (at[i] == ' ') {
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i;
+        while (j < len && at[j] != ' ')
+            j++;
+        PyObject *word = PyUnicode_DecodeLatin1((const char *)at + i, j - i, NULL);
+        if (!word) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, k++, word);
+        i = j;
+    }
+    return t;
+}
+
+/* One converted group value; NULL with an exception: error; NULL without: give up. */
+static PyObject *convert(Program *p, Py_ssize_t kind, const unsigned char *at, Py_ssize_t len,
+                         Memos *memos) {
+    PyObject *v;
+    switch (kind) {
+    case K_HEX:
+        return number(at, len, 16, p->max_hex);
+    case K_DEC:
+    case K_FIELD:
+        return number(at, len, 10, p->max_hex);
+    case K_TEXT:
+    case K_FLAGS:
+    case K_PATH:
+        if (kind == K_PATH)
+            while (len > 0 && *at == ' ')
+                at++, len--;
+        v = memo_get(memos, kind, at, len);
+        if (v)
+            return v;
+        if (kind == K_TEXT)
+            v = PyUnicode_DecodeLatin1((const char *)at, len, NULL);
+        else if (kind == K_FLAGS)
+            v = flags(at, len);
+        else
+            v = PyBytes_FromStringAndSize((const char *)at, len);
+        if (v)
+            memo_put(memos, kind, at, len, v);
+        return v;
+    case K_RAW:
+        return PyBytes_FromStringAndSize((const char *)at, len);
+    }
+    PyErr_SetString(PyExc_SystemError, "no such conversion");
+    return NULL;
+}
+
+/* Store `value` (a new reference) as slot i: on the object, or appended to column i. */
+static int store(Program *p, PyObject *obj, PyObject *sinks, Py_ssize_t i, PyObject *value) {
+    if (obj) {
+        PyObject **at = (PyObject **)((char *)obj + p->offset[i]);
+        Py_XSETREF(*at, value);
+        return 0;
+    }
+    PyObject *sink = PyTuple_GET_ITEM(sinks, i);
+    int rc = sink == Py_None ? 0 : PyList_Append(sink, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+/* Convert the groups of one matched entry: -1 error, 1 give up, 0 done. */
+static int emit(Program *p, State *st, PyObject *out, PyObject *sinks, PyObject *columns,
+                Py_ssize_t line, Memos *memos) {
+    PyObject *obj = NULL, *fields = NULL;
+    const unsigned char *s = st->s;
+    int rc = -1;
+    if (out != Py_None) {
+        obj = p->cls->tp_alloc(p->cls, 0);
+        if (!obj)
+            return -1;
+        fields = PyDict_Copy(p->template);
+        if (!fields)
+            goto finish;
+    }
+    for (Py_ssize_t g = 1; g <= p->ngroups; g++) {
+        Py_ssize_t kind = p->kind[g];
+        if (kind == K_SKIP)
+            continue;
+        Py_ssize_t a = st->marks[2 * g], b = st->marks[2 * g + 1];
+        if (a < 0 || b < a) { /* the group did not take part */
+            if (kind == K_PATH) {
+                PyObject *empty = PyBytes_FromStringAndSize("", 0);
+                if (!empty || store(p, obj, sinks, p->arg[g], empty) < 0)
+                    goto finish;
+            } else if (kind == K_RAW || kind == K_FLAGS) {
+                Py_INCREF(Py_None);
+                if (store(p, obj, sinks, p->arg[g], Py_None) < 0)
+                    goto finish;
+            } else {
+                rc = 1; /* a number the pattern made optional: not this program's case */
+                goto finish;
+            }
+            continue;
+        }
+        if (kind == K_DEVICE) {
+            const unsigned char *colon = memchr(s + a, ':', (size_t)(b - a));
+            if (!colon) {
+                rc = 1;
+                goto finish;
+            }
+            PyObject *major = number(s + a, colon - (s + a), 16, p->max_hex);
+            if (!major) {
+                rc = PyErr_Occurred() ? -1 : 1;
+                goto finish;
+            }
+            if (store(p, obj, sinks, p->arg[g], major) < 0)
+                goto finish;
+            PyObject *minor = number(colon + 1, s + b - colon - 1, 16, p->max_hex);
+            if (!minor) {
+                rc = PyErr_Occurred() ? -1 : 1;
+                goto finish;
+            }
+            if (store(p, obj, sinks, p->arg2[g], minor) < 0)
+                goto finish;
+            continue;
+        }
+        PyObject *v = convert(p, kind, s + a, b - a, memos);
+        if (!v) {
+            rc = PyErr_Occurred() ? -1 : 1;
+            goto finish;
+        }
+        if (kind == K_FIELD) {
+            if (obj) {
+                int r = PyDict_SetItem(fields, PyTuple_GET_ITEM(p->labels, p->arg[g]), v);
+                Py_DECREF(v);
+                if (r < 0)
+                    goto finish;
+            } else {
+                int r = PyList_Append(PyTuple_GET_ITEM(columns, p->arg[g]), v);
+                Py_DECREF(v);
+                if (r < 0)
+                    goto finish;
+            }
+        } else if (store(p, obj, sinks, p->arg[g], v) < 0) {
+            goto finish;
+        }
+    }
+    PyObject *n = PyLong_FromSsize_t(line);
+    if (!n || store(p, obj, sinks, p->line_slot, n) < 0)
+        goto finish;
+    if (obj) {
+        PyObject *proxy = PyDictProxy_New(fields);
+        if (!proxy || store(p, obj, sinks, p->fields_slot, proxy) < 0)
+            goto finish;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(p->constants); i++) {
+            PyObject *pair = PyTuple_GET_ITEM(p->constants, i);
+            PyObject *value = PyTuple_GET_ITEM(pair, 1);
+            Py_INCREF(value);
+            store(p, obj, sinks, PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0)), value);
+        }
+        if (PyList_Append(out, obj) < 0)
+            goto finish;
+    }
+    rc = 0;
+finish:
+    Py_XDECREF(fields);
+    Py_XDECREF(obj);
+    return rc;
+}
+
+/* Columns: every list given must have the same length (what a give-up truncates back to). */
+static int equal_lengths(PyObject *sinks, PyObject *columns, Py_ssize_t *filled) {
+    Py_ssize_t n = -1;
+    PyObject *groups[2] = {sinks, columns};
+    for (int t = 0; t < 2; t++)
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(groups[t]); i++) {
+            PyObject *list = PyTuple_GET_ITEM(groups[t], i);
+            if (list == Py_None)
+                continue;
+            if (n >= 0 && PyList_GET_SIZE(list) != n) {
+                PyErr_SetString(PyExc_ValueError, "sinks and columns of unequal lengths");
+                return -1;
+            }
+            n = PyList_GET_SIZE(list);
+        }
+    *filled = n < 0 ? 0 : n;
+    return 0;
+}
+
+static int cut_back(PyObject *sinks, PyObject *columns, Py_ssize_t length) {
+    PyObject *groups[2] = {sinks, columns};
+    for (int t = 0; t < 2; t++)
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(groups[t]); i++) {
+            PyObject *list = PyTuple_GET_ITEM(groups[t], i);
+            if (list != Py_None && PyList_GET_SIZE(list) > length &&
+                PyList_SetSlice(list, length, PyList_GET_SIZE(list), NULL) < 0)
+                return -1;
+        }
+    return 0;
+}
+
+static PyObject *Program_run(Program *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"data", "pos", "line", "out", "sinks", "columns", "limit", NULL};
+    PyObject *data, *out = Py_None, *sinks = Py_None, *columns = Py_None;
+    Py_ssize_t pos, line, limit = -1, filled = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!nn|OOOn", names, &PyBytes_Type, &data,
+                                     &pos, &line, &out, &sinks, &columns, &limit))
+        return NULL;
+    int columns_mode = out == Py_None;
+    if (columns_mode) {
+        if (!PyTuple_Check(sinks) || PyTuple_GET_SIZE(sinks) != self->nslots ||
+            !PyTuple_Check(columns) || PyTuple_GET_SIZE(columns) != PyTuple_GET_SIZE(self->labels)) {
+            PyErr_SetString(PyExc_TypeError, "columns: sinks (one per slot) and columns");
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(columns); i++)
+            if (!PyList_Check(PyTuple_GET_ITEM(columns, i))) {
+                PyErr_SetString(PyExc_TypeError, "columns: lists");
+                return NULL;
+            }
+        for (Py_ssize_t i = 0; i < self->nslots; i++) {
+            PyObject *sink = PyTuple_GET_ITEM(sinks, i);
+            if (sink != Py_None && !PyList_Check(sink)) {
+                PyErr_SetString(PyExc_TypeError, "sinks: lists or None");
+                return NULL;
+            }
+        }
+        if (equal_lengths(sinks, columns, &filled) < 0)
+            return NULL;
+    } else if (!self->cls || !PyList_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "out: a list, for a program with a class");
+        return NULL;
+    }
+    Py_ssize_t size = PyBytes_GET_SIZE(data);
+    if (pos < 0 || pos > size) {
+        PyErr_SetString(PyExc_ValueError, "pos out of range");
+        return NULL;
+    }
+    State st = {(const unsigned char *)PyBytes_AS_STRING(data), size, NULL, NULL, 0, 0, 0, 0};
+    Py_ssize_t nmarks = 2 * (self->ngroups + 1);
+    st.marks = PyMem_Malloc((size_t)nmarks * sizeof(Py_ssize_t));
+    if (!st.marks)
+        return PyErr_NoMemory();
+    Memos memos;
+    memset(&memos, 0, sizeof memos);
+    /* The objects built here hold no reference cycles; collecting while they are made would
+     * only walk them again and again. */
+    int gc_was = PyGC_Disable();
+    int status = ST_STOP, failed = 0;
+    Py_ssize_t done = 0;
+    while (pos < size && (limit < 0 || done < limit)) {
+        for (Py_ssize_t i = 0; i < nmarks; i++)
+            st.marks[i] = -1;
+        st.trail_len = 0;
+        st.depth = 0;
+        st.choices = 0;
+        Py_ssize_t end = run(&st, &self->seq, 0, pos, NULL);
+        if (st.overflow) {
+            status = ST_GIVE_UP;
+            break;
+        }
+        if (end <= pos)
+            break;
+        int rc = emit(self, &st, out, sinks, columns, line, &memos);
+        if (rc < 0) {
+            failed = 1;
+            break;
+        }
+        if (rc > 0) {
+            status = ST_GIVE_UP;
+            break;
+        }
+        pos = end;
+        line += self->lines;
+        done++;
+    }
+    if (columns_mode && (failed || status == ST_GIVE_UP) &&
+        cut_back(sinks, columns, filled + done) < 0)
+        failed = 1;
+    if (gc_was)
+        PyGC_Enable();
+    memo_clear(&memos);
+    PyMem_Free(st.marks);
+    PyMem_Free(st.trail);
+    if (failed)
+        return NULL;
+    return Py_BuildValue("nni", pos, line, status);
+}
+
+static PyMethodDef Program_methods[] = {
+    {"run", (PyCFunction)(void (*)(void))Program_run, METH_VARARGS | METH_KEYWORDS,
+     "run(data, pos, line, out=None, sinks=None, columns=None, limit=-1) -> (pos, line, status)"
+     "\n\nMatch entries from pos on and build one object each (appended to out), or, with out "
+     "None, append their values to sinks (one list or None per slot) and columns (one list per "
+     "label). Stops before the first entry that does not match (status 0) or that it cannot "
+     "convert (status 1), or after `limit` entries."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ProgramType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "smapsfmt._match.Program",
+    .tp_basicsize = sizeof(Program),
+    .tp_dealloc = (destructor)Program_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An entry pattern, translated by smapsfmt._accel, and what to build of a match.",
+    .tp_methods = Program_methods,
+    .tp_init = (initproc)Program_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "smapsfmt._match",
+    "Entry patterns run in C (see smapsfmt._accel).", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__match(void) {
+    if (PyType_Ready(&ProgramType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m)
+        return NULL;
+    Py_INCREF(&ProgramType);
+    if (PyModule_AddObject(m, "Program", (PyObject *)&ProgramType) < 0) {
+        Py_DECREF(&ProgramType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

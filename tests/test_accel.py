@@ -1,0 +1,199 @@
+"""The C module (smapsfmt._match) runs the fast path's entry patterns exactly as re runs them:
+the same entries, the same models, the same places where it stops; and where it gives up (a
+number Python does not convert, a line too deep for it), the Python code decides as before."""
+
+from __future__ import annotations
+
+import random
+import re
+import shlex
+import shutil
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support import INVALID, VALID, corpus, fixture_id
+from test_fast import SEEDS, _both, _mutate
+
+import smapsfmt
+from smapsfmt import _accel, _fast
+
+needs_c = pytest.mark.skipif(not _accel.available(), reason="smapsfmt._match is not built")
+
+
+def _by_re(data: bytes) -> list[Any] | None:
+    """fast_mappings with re alone: every entry matched by re and built in Python."""
+    out = []
+    line = 1
+    for entry in _fast._entries(data):
+        if entry is None:
+            return None
+        m, shape = entry
+        try:
+            out.append(_fast._mapping(m, shape, line))
+        except ValueError:
+            return None
+        line += shape.lines
+    return out
+
+
+def _rows(mappings: list[Any] | None) -> list[tuple[object, ...]] | None:
+    if mappings is None:
+        return None
+    return [
+        (m.line, m.start, m.end, m.perms, m.offset, m.major, m.minor, m.inode, m.pathname,
+         dict(m.fields), m.unknown_lines, m.vmflags, m.name, m.name_after_fields)
+        for m in mappings
+    ]  # fmt: skip
+
+
+def _same(data: bytes) -> None:
+    assert _rows(_fast.fast_mappings(data)) == _rows(_by_re(data))
+
+
+def test_the_c_module_is_built_where_a_c_compiler_is() -> None:
+    compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}) on this machine")
+    assert _accel.available(), "a C compiler is here, yet smapsfmt._match was not built"
+
+
+@pytest.mark.parametrize("path", corpus(VALID) + corpus(INVALID), ids=fixture_id)
+def test_c_equals_re_on_the_corpus(path: Path) -> None:
+    _same(path.read_bytes())
+
+
+@needs_c
+def test_the_c_module_takes_every_entry_of_real_captures() -> None:
+    for path in corpus(VALID):
+        data = path.read_bytes()
+        _fast.fast_mappings(data)  # learns the shapes
+        pos, line, out, by_re = 0, 1, [], 0
+        while pos < len(data):
+            shape = next(s for s in _fast._RECENT if s.regex.match(data, pos))
+            if shape.program is None:
+                assert shape.unknown, path  # only shapes with vendor fields stay with re
+                pos = shape.regex.match(data, pos).end()
+                by_re += 1
+                continue
+            pos, line, status = shape.program.run(data, pos, line, out)
+            assert status == 0, path
+        assert len(out) + by_re == len(smapsfmt.parse_smaps(data)), path
+        assert len(out) > by_re, path
+
+
+@pytest.mark.property
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.sampled_from(SEEDS), salt=st.integers(0, 2**32), rounds=st.integers(1, 3))
+def test_c_equals_re_on_mutations(seed: Path, salt: int, rounds: int) -> None:
+    rng = random.Random(salt)
+    data = seed.read_bytes()
+    for _ in range(rounds):
+        data = _mutate(data, rng)
+    _same(data)
+
+
+ENTRY = (VALID / "live/6.18/sleep/smaps").read_bytes().split(b"\n")
+
+
+def _entry(**replace: bytes) -> bytes:
+    """The first entry of a real capture, with some lines replaced (by their label)."""
+    lines = ENTRY[: ENTRY.index(next(x for x in ENTRY if x.startswith(b"VmFlags"))) + 1]
+    out = []
+    for line in lines:
+        label = line.split(b":")[0].decode() if b":" in line[:20] else "header"
+        out.append(replace.get(label, line))
+    return b"\n".join(out) + b"\n"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        {"Rss": b"Rss: " + b"7" * 5000 + b" kB"},  # beyond Python's int digit limit
+        {"Rss": b"Rss: " + b"9" * 40 + b" kB"},  # beyond u64: a Python int still
+        {"VmFlags": b"VmFlags:" + b" rd" * 5000 + b" "},  # deeper than the C module goes
+        {"header": ENTRY[0].replace(b" 00000000 ", b" " + b"f" * 4000 + b" ", 1)},
+        {"header": ENTRY[0].replace(b" 00000000 ", b" " + b"f" * 30 + b" ", 1)},
+    ],
+    ids=["5000-digit", "40-digit", "deep-vmflags", "4000-hex-digit", "30-hex-digit"],
+)
+def test_what_the_c_module_gives_up_the_python_code_decides(case: dict[str, bytes]) -> None:
+    data = _entry() + _entry(**case) + _entry()
+    _same(data)
+    _both(data, rollup=False)  # and the whole parser still equals the grammar
+
+
+# --- the matcher itself, on patterns of the same kinds as the entry patterns -----------------
+
+PATTERNS = [
+    rb"(?:\ [!-~]{2})*(?:\ )?(?:\n|\Z)",
+    rb"([0-9]+)(?:\ ([^\n\x00]*))?\n",
+    rb"(a|ab)(c|bcd)(d*)",
+    rb"(?:ab)*a(b?)",
+    rb"([a-c]{2,3})([b-d]+)(?=d|\Z)",
+    rb"x([ \t]+)([0-9]+)(?: kB)?(?:\n|\Z)",
+]
+
+
+def _groups_program(pattern: re.Pattern[bytes]) -> Any:
+    recipe = [(_accel.SKIP, 0, 0)] + [(_accel.RAW, 2 + g, 0) for g in range(pattern.groups)]
+    slots = ("line", "fields", *(f"g{g}" for g in range(pattern.groups)))
+    return _accel.program(pattern, recipe, None, slots, (), (), 1, 3571)
+
+
+@needs_c
+@settings(max_examples=600, deadline=None)
+@given(
+    which=st.integers(0, len(PATTERNS) - 1),
+    text=st.text(alphabet="abcdx 0123\t\nkB!~", max_size=24).map(str.encode),
+)
+def test_the_matcher_matches_as_re_does(which: int, text: bytes) -> None:
+    pattern = re.compile(PATTERNS[which])
+    program = _groups_program(pattern)
+    assert program is not None
+    sinks: tuple[list[object] | None, ...] = ([], None, *([] for _ in range(pattern.groups)))
+    pos, _line, status = program.run(text, 0, 1, None, sinks, (), 1)
+    assert status == 0
+    m = pattern.match(text)
+    if m is None or m.end() == 0:
+        assert pos == 0
+        return
+    assert pos == m.end()
+    assert [sink[0] for sink in sinks[2:]] == list(m.groups())  # type: ignore[index]
+
+
+def test_patterns_beyond_the_c_module_stay_with_re() -> None:
+    for source in (rb"a+?b", rb"(?i)ab", rb"(a)\1", rb"(?<=a)b", rb"(?!a)b"):
+        pattern = re.compile(source)
+        assert _groups_program(pattern) is None
+
+
+@needs_c
+def test_a_program_refuses_a_bad_recipe() -> None:
+    pattern = re.compile(rb"(a)")
+    with pytest.raises(ValueError, match="recipe"):
+        _accel.program(pattern, [(_accel.SKIP, 0, 0)], None, ("line", "fields"), (), (), 1, 9)
+    with pytest.raises(ValueError, match="out of range"):
+        _accel.program(
+            pattern, [(_accel.SKIP, 0, 0), (_accel.RAW, 7, 0)], None, ("line", "fields"),
+            (), (), 1, 9,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"00400000-00401000 r--p 00000000 00:00 0\nRss: 0 kB\nVmFlags:\n",  # empty name, flags
+        b"00400000-00401000 r--p 00000000 00:00 0 r--p\nRss: 0 kB\nVmFlags: rd\n",  # perms twice
+        b"00400000-00401000 r--p 00000000 00:00 0  rd\nRss: 0 kB\nVmFlags: rd\nName: rd\n",
+    ],
+    ids=["empty-path-and-flags", "path-like-perms", "path-like-flags"],
+)
+def test_equal_texts_of_different_parts_convert_apart(data: bytes) -> None:
+    _same(data + data)
+    mapping = smapsfmt.parse_smaps(data)[0]
+    assert isinstance(mapping.pathname, bytes) and isinstance(mapping.perms, str)
+    assert isinstance(mapping.vmflags, tuple)
