@@ -427,6 +427,14 @@ def _find_shape(data: bytes, pos: int) -> _Shape | None:
 def fast_rollup(data: bytes) -> Rollup | None:
     """The smaps_rollup entry of ``data``, or None to let the grammar decide: anything but
     exactly one entry naming [rollup], without VmFlags or Name lines."""
+    program = _ROLLUP_PROGRAM[0] if _ROLLUP_PROGRAM else None
+    if program is not None:
+        # The C module, when the shape is the one of the last call: one entry, to the end.
+        out: list[Rollup] = []
+        end, _line, _status = program.run(data, 0, 1, out, limit=1)
+        if end == len(data) and out and out[0].pathname == b"[rollup]":
+            out[0].final_newline = data.endswith(b"\n")
+            return out[0]
     # A sampler reads the same process's rollup again and again: its shape and, while its
     # range does not change, its header are remembered from the last call.
     shape = _ROLLUP_SHAPE[0] if _ROLLUP_SHAPE else None
@@ -439,6 +447,7 @@ def fast_rollup(data: bytes) -> Rollup | None:
         if shape.vmflags or shape.name_first or shape.name_last:
             return None
         _ROLLUP_SHAPE[:] = [shape]
+        _ROLLUP_PROGRAM[:] = [_rollup_program(shape)]
     assert shape is not None
     header_end = m.end(6)
     header = _ROLLUP_HEADERS.get(data[:header_end])
@@ -472,6 +481,20 @@ def fast_rollup(data: bytes) -> Rollup | None:
 
 
 _ROLLUP_SHAPE: list[_Shape] = []
+_ROLLUP_PROGRAM: list[Any] = []  # the C module's program of that shape (None: not run in C)
+
+
+def _rollup_program(shape: _Shape) -> Any:
+    if shape.unknown:
+        return None
+    recipe = [*_HEADER_RECIPE, *((_accel.FIELD, i, 0) for i in range(len(shape.labels)))]
+    slots = (*_SLOTS[:11], "final_newline")
+    return _accel.program(
+        shape.regex, recipe, Rollup, slots, shape.labels, [("unknown_lines", _EMPTY)],
+        shape.lines, MAX_HEX_DIGITS,
+    )  # fmt: skip
+
+
 _ROLLUP_HEADERS: dict[bytes, tuple[int, int, str, int, int, int, int]] = {}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import INVALID, VALID, corpus, fixture_id
+from support import INVALID, VALID, corpus, fixture_id, is_rollup
 from test_fast import SEEDS, _both, _mutate
 
 import smapsfmt
@@ -197,3 +197,14 @@ def test_equal_texts_of_different_parts_convert_apart(data: bytes) -> None:
     mapping = smapsfmt.parse_smaps(data)[0]
     assert isinstance(mapping.pathname, bytes) and isinstance(mapping.perms, str)
     assert isinstance(mapping.vmflags, tuple)
+
+
+@needs_c
+@pytest.mark.parametrize("path", [p for p in corpus(VALID) if is_rollup(p)], ids=fixture_id)
+def test_a_rollup_sampled_again_is_parsed_in_c_as_by_the_grammar(path: Path) -> None:
+    data = path.read_bytes()
+    for _ in range(2):  # the second time, the C program of the first call's shape runs
+        _both(data, rollup=True)
+        assert _fast._ROLLUP_PROGRAM and _fast._ROLLUP_PROGRAM[0] is not None
+    tampered = data.replace(b"[rollup]", b"[rollux]")
+    _both(tampered, rollup=True)
