@@ -35,6 +35,7 @@ struct Node {
     Py_ssize_t group;    /* OP_OPEN, OP_CLOSE */
     unsigned char set[32];
     unsigned char table[256]; /* OP_SET: the set, one byte per character (faster to test) */
+    int single;               /* OP_SET: its one character, or -1 when it has several */
     unsigned char *lit;
     Py_ssize_t litlen;
     Seq body;        /* OP_REP, OP_LOOK */
@@ -88,8 +89,17 @@ static int build_node(PyObject *spec, Node *n, int depth) {
                 return -1;
             }
             memcpy(n->set, text, 32);
-            for (int c = 0; c < 256; c++)
+            int members = 0;
+            n->single = -1;
+            for (int c = 0; c < 256; c++) {
                 n->table[c] = IN_SET(n->set, c) ? 1 : 0;
+                if (n->table[c]) {
+                    members++;
+                    n->single = c;
+                }
+            }
+            if (members != 1)
+                n->single = -1;
         } else {
             if (len < 1) {
                 PyErr_SetString(PyExc_ValueError, "an empty literal");
@@ -330,6 +340,16 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
                     limit = n->max;
                 const unsigned char *from = s + pos;
                 Py_ssize_t c = 0;
+                if (n->body.v[0].single >= 0) { /* a run of one character: 8 at a time */
+                    uint64_t eight = 0x0101010101010101ull * (uint64_t)n->body.v[0].single;
+                    while (c + 8 <= limit) {
+                        uint64_t word;
+                        memcpy(&word, from + c, 8);
+                        if (word != eight)
+                            break;
+                        c += 8;
+                    }
+                }
                 while (c < limit && table[from[c]])
                     c++;
                 if (c < n->min)
