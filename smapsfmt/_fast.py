@@ -23,9 +23,10 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from . import _accel, _grammar
+from ._batch import Batch
 from ._model import KNOWN_FIELDS, Mapping, Rollup
 
-__all__ = ["fast_mappings", "fast_rollup", "split_complete"]
+__all__ = ["fast_batches", "fast_mappings", "fast_rollup", "split_complete"]
 
 
 class _Shape(NamedTuple):
@@ -331,14 +332,28 @@ def _give_up_on_value_error(
 def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
     """Every mapping of ``data`` (a whole number of entries), or None to let the grammar
     decide (unknown shapes that are not plainly grammatical, or broken input)."""
-    out: list[Mapping] = []
+    return _fast_entries(data, first_line, False)  # type: ignore[return-value]
+
+
+@_give_up_on_value_error
+def fast_batches(data: bytes, first_line: int = 1) -> list[Mapping | Batch] | None:
+    """What fast_mappings gives, but each run of entries the C module takes as one Batch
+    (smapsfmt._batch): for the aggregator, which reads columns."""
+    return _fast_entries(data, first_line, True)
+
+
+def _fast_entries(data: bytes, first_line: int, batches: bool) -> list[Mapping | Batch] | None:
+    out: list[Any] = []
     pos, size, line = 0, len(data), first_line
     shape = _RECENT[0] if _RECENT else None
     while pos < size:
         if shape is not None and shape.program is not None:
             # The C module takes every entry of this shape it can; it stops before an entry
             # of another shape, or one it leaves to the code below.
-            pos, line, _status = shape.program.run(data, pos, line, out)
+            if batches:
+                pos, line = _run_batch(shape, data, pos, line, out)
+            else:
+                pos, line, _status = shape.program.run(data, pos, line, out)
             if pos >= size:
                 break
         m = shape.regex.match(data, pos) if shape is not None else None
@@ -354,6 +369,37 @@ def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
         line += shape.lines
         pos = m.end()
     return out
+
+
+_SMALL_BATCH = 3  # runs shorter than this go to the aggregator as Mappings
+
+
+def _run_batch(shape: _Shape, data: bytes, pos: int, line: int, out: list[Any]) -> tuple[int, int]:
+    """Run the shape's program in columns mode from ``pos``; append the Batch it makes."""
+    lines: list[int] = []
+    start: list[int] = []
+    end: list[int] = []
+    major: list[int] = []
+    inode: list[int] = []
+    pathname: list[bytes] = []
+    vmflags: list[tuple[str, ...] | None] = []
+    # One list (or None: not kept) per slot of _SLOTS.
+    sinks = (lines, start, end, None, None, major, None, inode, pathname, None, None,
+             vmflags, None, None)  # fmt: skip
+    columns: tuple[list[int], ...] = tuple([] for _ in shape.labels)
+    new_pos, new_line, _status = shape.program.run(data, pos, line, None, sinks, columns)
+    if 0 < len(lines) < _SMALL_BATCH:
+        # A short run (entries of several shapes taking turns): Mappings cost the aggregator
+        # less than a Batch of one or two.
+        return shape.program.run(data, pos, line, out, limit=len(lines))[:2]  # type: ignore[no-any-return]
+    if new_pos > pos:
+        if not shape.vmflags:
+            vmflags = [None] * len(lines)
+        named = shape.name_first or shape.name_last
+        out.append(
+            Batch(shape.labels, columns, lines, start, end, major, inode, pathname, vmflags, named)
+        )
+    return new_pos, new_line
 
 
 def _mapping(m: re.Match[bytes], shape: _Shape, line: int) -> Mapping:

@@ -19,6 +19,8 @@ from ._model import KNOWN_FIELDS, Mapping, Rollup, Smaps
 if TYPE_CHECKING:
     import lark
 
+    from ._batch import Batch
+
 __all__ = ["iter_smaps", "parse_rollup", "parse_smaps"]
 
 
@@ -115,6 +117,35 @@ def iter_smaps(
     a syntax error raises :class:`SmapsSyntaxError` with the same line and column as
     :func:`parse_smaps` would give, after the mappings before it have been yielded.
     """
+    return _Stream(source, path)
+
+
+class _Stream(Iterator[Mapping]):
+    """The iterator iter_smaps returns. :func:`smapsfmt.aggregate` and
+    :func:`smapsfmt.check_rollup` read it through ``_batches()``: the same entries, runs of
+    one shape as column Batches (smapsfmt._batch) instead of one Mapping each."""
+
+    def __init__(self, source: BinaryIO | Iterable[bytes], path: str | None) -> None:
+        self._source = source
+        self._path = path
+        self._mappings: Iterator[Mapping] | None = None
+
+    def __next__(self) -> Mapping:
+        if self._mappings is None:
+            self._mappings = _stream(self._source, self._path, batches=False)  # type: ignore[assignment]
+        assert self._mappings is not None
+        return next(self._mappings)
+
+    def _batches(self) -> Iterator[Mapping | Batch]:
+        if self._mappings is not None:  # iteration has begun: the rest, mapping by mapping
+            return self._mappings
+        self._mappings = iter(())  # the stream is consumed by this call
+        return _stream(self._source, self._path, batches=True)
+
+
+def _stream(
+    source: BinaryIO | Iterable[bytes], path: str | None, *, batches: bool
+) -> Iterator[Mapping | Batch]:
     chunks: Iterator[bytes]
     if hasattr(source, "read"):
         reader = cast("BinaryIO", source)
@@ -123,6 +154,7 @@ def iter_smaps(
         chunks = iter(source)
     pending = b""
     line = 1
+    fast_entries = _fast.fast_batches if batches else _fast.fast_mappings
     for chunk in chunks:
         if not chunk:
             continue
@@ -131,7 +163,7 @@ def iter_smaps(
         if cut == 0:
             continue
         complete, pending = pending[:cut], pending[cut:]
-        fast = _fast.fast_mappings(complete, line)
+        fast = fast_entries(complete, line)
         if fast is None:
             # Let the grammar see this text with everything after it, so that the error it
             # reports is exactly the one the whole text gives.

@@ -4,6 +4,7 @@ number Python does not convert, a line too deep for it), the Python code decides
 
 from __future__ import annotations
 
+import io
 import random
 import re
 import shlex
@@ -20,6 +21,7 @@ from test_fast import SEEDS, _both, _mutate
 
 import smapsfmt
 from smapsfmt import _accel, _fast
+from smapsfmt._batch import Batch
 
 needs_c = pytest.mark.skipif(not _accel.available(), reason="smapsfmt._match is not built")
 
@@ -208,3 +210,49 @@ def test_a_rollup_sampled_again_is_parsed_in_c_as_by_the_grammar(path: Path) -> 
         assert _fast._ROLLUP_PROGRAM and _fast._ROLLUP_PROGRAM[0] is not None
     tampered = data.replace(b"[rollup]", b"[rollux]")
     _both(tampered, rollup=True)
+
+
+# --- columns for the aggregator -----------------------------------------------------------------
+
+SMAPS = [p for p in corpus(VALID) if not is_rollup(p) and p.suffix not in (".json", ".md")]
+
+
+def _summary(smaps: Any) -> object:
+    try:
+        return smapsfmt.aggregate(smaps)
+    except ValueError as exc:
+        return (type(exc).__name__, str(exc))
+
+
+@pytest.mark.parametrize("path", SMAPS, ids=fixture_id)
+def test_the_aggregator_reads_the_stream_in_columns_as_mapping_by_mapping(path: Path) -> None:
+    data = path.read_bytes()
+    by_mapping = _summary(list(smapsfmt.iter_smaps(io.BytesIO(data))))
+    assert _summary(smapsfmt.iter_smaps(io.BytesIO(data))) == by_mapping
+    # cut into small pieces: entries of one run arrive in several calls
+    pieces = [data[i : i + 1000] for i in range(0, len(data), 1000)]
+    assert _summary(smapsfmt.iter_smaps(pieces)) == by_mapping
+
+
+@needs_c
+def test_a_stream_of_many_mappings_reaches_the_aggregator_in_batches() -> None:
+    data = (VALID / "live/6.18/many-small/smaps").read_bytes()
+    items = _fast.fast_batches(data)
+    assert items is not None
+    batches = [item for item in items if isinstance(item, Batch)]
+    assert batches and sum(len(b.line) for b in batches) > 0.9 * len(smapsfmt.parse_smaps(data))
+    assert all(len(b.line) >= 3 for b in batches)  # short runs come as Mappings
+    flat = [m for m in smapsfmt.parse_smaps(data)]
+    first = batches[0]
+    at = next(i for i, m in enumerate(flat) if m.line == first.line[0])
+    for j, label in enumerate(first.labels):
+        assert first.columns[j] == [m.fields[label] for m in flat[at : at + len(first.line)]]
+
+
+def test_a_stream_partly_iterated_is_aggregated_from_where_it_stands() -> None:
+    data = (VALID / "live/6.18/sleep/smaps").read_bytes()
+    stream = smapsfmt.iter_smaps(io.BytesIO(data))
+    skipped = next(stream)
+    rest = smapsfmt.parse_smaps(data)[1:]
+    assert skipped == smapsfmt.parse_smaps(data)[0]
+    assert _summary(stream) == _summary(list(rest))
