@@ -248,14 +248,15 @@ def program(  # noqa: PLR0917 - the C constructor's arguments, in its order
         nodes = translate(pattern)
     except Unsupported:
         return None
-    descriptors = tuple(getattr(cls, name) for name in slots) if cls is not None else ()
+    # The slots' member descriptors, where objects are built; their names, for columns only.
+    slot_args = tuple(getattr(cls, name) for name in slots) if cls is not None else tuple(slots)
     index = {name: i for i, name in enumerate(slots)}
     return _match.Program(
         nodes,
         pattern.groups,
         tuple(recipe),
         cls,
-        descriptors if cls is not None else tuple(slots),
+        slot_args,
         labels,
         tuple((index[name], value) for name, value in constants),
         index["line"],

@@ -418,6 +418,7 @@ typedef struct {
     PyObject *labels;   /* tuple of str */
     PyObject *template; /* dict: label -> None, copied for each entry */
     PyObject *constants; /* tuple of (slot, value) */
+    Py_ssize_t *constant_slot; /* the slot of each constant, read once */
     Py_ssize_t line_slot, fields_slot;
     Py_ssize_t lines; /* lines per entry */
     Py_ssize_t max_hex; /* hex numbers longer than this: give up */
@@ -429,6 +430,7 @@ static void Program_dealloc(Program *self) {
     PyMem_Free(self->arg);
     PyMem_Free(self->arg2);
     PyMem_Free(self->offset);
+    PyMem_Free(self->constant_slot);
     Py_XDECREF(self->cls);
     Py_XDECREF(self->labels);
     Py_XDECREF(self->template);
@@ -511,6 +513,12 @@ static int Program_init(Program *self, PyObject *args, PyObject *kwargs) {
             }
             self->offset[i] = m->d_member->offset;
         }
+        self->constant_slot =
+            PyMem_Calloc((size_t)PyTuple_GET_SIZE(constants) + 1, sizeof(Py_ssize_t));
+        if (!self->constant_slot) {
+            PyErr_NoMemory();
+            return -1;
+        }
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(constants); i++) {
             Py_ssize_t slot;
             PyObject *value;
@@ -520,6 +528,7 @@ static int Program_init(Program *self, PyObject *args, PyObject *kwargs) {
                 PyErr_SetString(PyExc_ValueError, "constant slot out of range");
                 return -1;
             }
+            self->constant_slot[i] = slot;
         }
         Py_INCREF(cls);
         self->cls = (PyTypeObject *)cls;
@@ -769,10 +778,9 @@ static int emit(Program *p, State *st, PyObject *out, PyObject *sinks, PyObject 
         if (!proxy || store(p, obj, sinks, p->fields_slot, proxy) < 0)
             goto finish;
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(p->constants); i++) {
-            PyObject *pair = PyTuple_GET_ITEM(p->constants, i);
-            PyObject *value = PyTuple_GET_ITEM(pair, 1);
+            PyObject *value = PyTuple_GET_ITEM(PyTuple_GET_ITEM(p->constants, i), 1);
             Py_INCREF(value);
-            store(p, obj, sinks, PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0)), value);
+            store(p, obj, sinks, p->constant_slot[i], value);
         }
         if (PyList_Append(out, obj) < 0)
             goto finish;
