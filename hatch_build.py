@@ -26,6 +26,7 @@ def compile_module(root: Path, out_dir: Path) -> Path | None:
     compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")
     command = [
         *compiler, "-O2", "-shared", "-fPIC", "-fvisibility=hidden",
+        "-Werror=implicit-function-declaration",  # an undeclared name is a failed build
         f"-I{sysconfig.get_paths()['include']}", str(root / SOURCE), "-o", str(target),
     ]  # fmt: skip
     try:

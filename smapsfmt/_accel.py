@@ -202,9 +202,19 @@ def _seq_first(nodes: tuple[_Node, ...], i: int, follow: int) -> tuple[int, bool
     return chars | follow, True
 
 
+def _one_way(nodes: tuple[_Node, ...]) -> bool:
+    """The sequence can match a given text in one way at most: no alternatives, and no
+    repetition but of one set, which never gives characters back."""
+    return all(
+        node[0] in (LIT, SET, OPEN, CLOSE) or (node[0] == REP and node[3] and node[4][0][0] == SET)
+        for node in nodes
+    )
+
+
 def _mark(nodes: tuple[_Node, ...], follow: int) -> tuple[_Node, ...]:
     """Mark the repetitions of one set whose continuation can never start with a character of
     that set: giving characters back to it cannot make it match, so the C module does not try.
+    Mark, too, the optional parts (``(...)?``) that, once matched, are never given back.
     ``follow``: the characters what comes after ``nodes`` can start with."""
     out: list[_Node] = []
     for i, node in enumerate(nodes):
@@ -217,7 +227,12 @@ def _mark(nodes: tuple[_Node, ...], follow: int) -> tuple[_Node, ...]:
                 marked = (REP, low, high, not (_bits(body[0][1]) & rest), body)
             else:
                 again = _seq_first(body, 0, 0)[0] if high != 1 else 0
-                marked = (REP, low, high, False, _mark(body, rest | again))
+                inner = _mark(body, rest | again)
+                first, empty = _seq_first(inner, 0, 0)
+                # An optional part that matches in one way only and that what follows can
+                # never start like: once it matches, skipping it cannot help.
+                once = low == 0 and high == 1 and not empty and not first & rest
+                marked = (REP, low, high, once and _one_way(inner), inner)
         elif op == ALT:
             marked = (ALT, tuple(_mark(alt, rest) for alt in node[1]))
         elif op == LOOK:

@@ -391,7 +391,7 @@ def _run_batch(shape: _Shape, data: bytes, pos: int, line: int, out: list[Any]) 
     if 0 < len(lines) < _SMALL_BATCH:
         # A short run (entries of several shapes taking turns): Mappings cost the aggregator
         # less than a Batch of one or two.
-        return shape.program.run(data, pos, line, out, limit=len(lines))[:2]  # type: ignore[no-any-return]
+        return shape.program.run(data, pos, line, out, None, None, len(lines))[:2]  # type: ignore[no-any-return]
     if new_pos > pos:
         if not shape.vmflags:
             vmflags = [None] * len(lines)
@@ -469,18 +469,20 @@ def _find_shape(data: bytes, pos: int) -> _Shape | None:
     return learned
 
 
-@_give_up_on_value_error
 def fast_rollup(data: bytes) -> Rollup | None:
     """The smaps_rollup entry of ``data``, or None to let the grammar decide: anything but
     exactly one entry naming [rollup], without VmFlags or Name lines."""
-    program = _ROLLUP_PROGRAM[0] if _ROLLUP_PROGRAM else None
-    if program is not None:
+    if _ROLLUP_PROGRAM and _ROLLUP_PROGRAM[0] is not None:
         # The C module, when the shape is the one of the last call: one entry, to the end.
-        out: list[Rollup] = []
-        end, _line, _status = program.run(data, 0, 1, out, limit=1)
-        if end == len(data) and out and out[0].pathname == b"[rollup]":
-            out[0].final_newline = data.endswith(b"\n")
-            return out[0]
+        rollup: Rollup | None = _ROLLUP_PROGRAM[0].entire(data, 1)
+        if rollup is not None and rollup.pathname == b"[rollup]":
+            rollup.final_newline = data.endswith(b"\n")
+            return rollup
+    return _rollup_by_re(data)
+
+
+@_give_up_on_value_error
+def _rollup_by_re(data: bytes) -> Rollup | None:
     # A sampler reads the same process's rollup again and again: its shape and, while its
     # range does not change, its header are remembered from the last call.
     shape = _ROLLUP_SHAPE[0] if _ROLLUP_SHAPE else None

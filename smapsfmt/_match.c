@@ -21,6 +21,9 @@ enum { ST_STOP = 0, ST_GIVE_UP = 1 };
 
 #define MAX_DEPTH 4000
 #define MEMO 8
+#define LOCAL_MARKS 128 /* marks kept on the stack: patterns of up to 63 groups */
+
+#define IN_SET(set, c) ((set)[(c) >> 3] & (1u << ((c) & 7)))
 
 typedef struct Node Node;
 typedef struct {
@@ -28,14 +31,16 @@ typedef struct {
     Node *v;
 } Seq;
 
+/* Nodes are kept small (the whole program of an entry stays in the first-level cache): the
+ * 256-byte tables of the sets are shared within a program (see Tables). */
 struct Node {
     int op;
-    int possessive; /* OP_REP of one set: giving characters back can never help */
+    int possessive; /* OP_REP: giving characters back (or the optional part) never helps */
+    int one_set;    /* OP_REP: the body is one set, which `table` and `single` describe */
+    int single;     /* OP_SET, one-set OP_REP: the set's one character, or -1 */
+    const unsigned char *table; /* the set, one byte per character (faster to test) */
     Py_ssize_t min, max; /* OP_REP; max < 0: unbounded */
     Py_ssize_t group;    /* OP_OPEN, OP_CLOSE */
-    unsigned char set[32];
-    unsigned char table[256]; /* OP_SET: the set, one byte per character (faster to test) */
-    int single;               /* OP_SET: its one character, or -1 when it has several */
     unsigned char *lit;
     Py_ssize_t litlen;
     Seq body;        /* OP_REP, OP_LOOK */
@@ -43,7 +48,42 @@ struct Node {
     Seq *alts;
 };
 
-#define IN_SET(set, c) ((set)[(c) >> 3] & (1u << ((c) & 7)))
+/* The distinct sets of a program, one 256-byte table each. */
+typedef struct {
+    unsigned char **v;
+    Py_ssize_t n;
+} Tables;
+
+static void free_tables(Tables *tables) {
+    for (Py_ssize_t i = 0; i < tables->n; i++)
+        PyMem_Free(tables->v[i]);
+    PyMem_Free(tables->v);
+    tables->v = NULL;
+    tables->n = 0;
+}
+
+/* The shared table of the 32-byte set `bits`. */
+static const unsigned char *table_of(Tables *tables, const unsigned char *bits) {
+    unsigned char table[256];
+    for (int c = 0; c < 256; c++)
+        table[c] = IN_SET(bits, c) ? 1 : 0;
+    for (Py_ssize_t i = 0; i < tables->n; i++)
+        if (memcmp(tables->v[i], table, 256) == 0)
+            return tables->v[i];
+    unsigned char **v = PyMem_Realloc(tables->v, (size_t)(tables->n + 1) * sizeof *v);
+    if (!v) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    tables->v = v;
+    if (!(v[tables->n] = PyMem_Malloc(256))) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    memcpy(v[tables->n], table, 256);
+    return v[tables->n++];
+}
+
 
 /* ---- building a program from its description (nested tuples, see smapsfmt._accel) ---- */
 
@@ -65,9 +105,9 @@ static void free_seq(Seq *seq) {
     seq->n = 0;
 }
 
-static int build_seq(PyObject *spec, Seq *seq, int depth);
+static int build_seq(PyObject *spec, Seq *seq, int depth, Tables *tables);
 
-static int build_node(PyObject *spec, Node *n, int depth) {
+static int build_node(PyObject *spec, Node *n, int depth, Tables *tables) {
     memset(n, 0, sizeof *n);
     if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) < 1) {
         PyErr_SetString(PyExc_ValueError, "a node is a tuple (op, ...)");
@@ -88,16 +128,14 @@ static int build_node(PyObject *spec, Node *n, int depth) {
                 PyErr_SetString(PyExc_ValueError, "a set is 32 bytes");
                 return -1;
             }
-            memcpy(n->set, text, 32);
+            if (!(n->table = table_of(tables, (const unsigned char *)text)))
+                return -1;
             int members = 0;
-            n->single = -1;
-            for (int c = 0; c < 256; c++) {
-                n->table[c] = IN_SET(n->set, c) ? 1 : 0;
+            for (int c = 0; c < 256; c++)
                 if (n->table[c]) {
                     members++;
                     n->single = c;
                 }
-            }
             if (members != 1)
                 n->single = -1;
         } else {
@@ -125,7 +163,14 @@ static int build_node(PyObject *spec, Node *n, int depth) {
         n->possessive = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 3));
         if (PyErr_Occurred())
             return -1;
-        return build_seq(PyTuple_GET_ITEM(spec, 4), &n->body, depth + 1);
+        if (build_seq(PyTuple_GET_ITEM(spec, 4), &n->body, depth + 1, tables) < 0)
+            return -1;
+        if (n->body.n == 1 && n->body.v[0].op == OP_SET) {
+            n->one_set = 1;
+            n->table = n->body.v[0].table;
+            n->single = n->body.v[0].single;
+        }
+        return 0;
     case OP_OPEN:
     case OP_CLOSE:
         n->group = a ? PyLong_AsSsize_t(a) : -1;
@@ -147,7 +192,7 @@ static int build_node(PyObject *spec, Node *n, int depth) {
             return -1;
         }
         for (Py_ssize_t i = 0; i < n->nalts; i++)
-            if (build_seq(PyTuple_GET_ITEM(a, i), &n->alts[i], depth + 1) < 0)
+            if (build_seq(PyTuple_GET_ITEM(a, i), &n->alts[i], depth + 1, tables) < 0)
                 return -1;
         return 0;
     }
@@ -158,13 +203,13 @@ static int build_node(PyObject *spec, Node *n, int depth) {
             PyErr_SetString(PyExc_ValueError, "(LOOK, seq)");
             return -1;
         }
-        return build_seq(a, &n->body, depth + 1);
+        return build_seq(a, &n->body, depth + 1, tables);
     }
     PyErr_Format(PyExc_ValueError, "unknown node %d", n->op);
     return -1;
 }
 
-static int build_seq(PyObject *spec, Seq *seq, int depth) {
+static int build_seq(PyObject *spec, Seq *seq, int depth, Tables *tables) {
     seq->n = 0;
     seq->v = NULL;
     if (depth > 64) {
@@ -183,7 +228,7 @@ static int build_seq(PyObject *spec, Seq *seq, int depth) {
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         seq->n = i + 1; /* what free_seq frees if this node fails half built */
-        if (build_node(PyTuple_GET_ITEM(spec, i), &seq->v[i], depth) < 0)
+        if (build_node(PyTuple_GET_ITEM(spec, i), &seq->v[i], depth, tables) < 0)
             return -1;
     }
     seq->n = n;
@@ -333,25 +378,34 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
                 goto fail;
             continue;
         case OP_REP:
-            if (n->body.n == 1 && n->body.v[0].op == OP_SET) {
-                const unsigned char *table = n->body.v[0].table;
+            if (n->one_set) {
+                const unsigned char *table = n->table;
                 Py_ssize_t limit = end - pos;
                 if (n->max >= 0 && n->max < limit)
                     limit = n->max;
                 const unsigned char *from = s + pos;
                 Py_ssize_t c = 0;
-                if (n->body.v[0].single >= 0) { /* a run of one character: 8 at a time */
-                    uint64_t eight = 0x0101010101010101ull * (uint64_t)n->body.v[0].single;
+                if (n->single >= 0) { /* a run of one character: 8 at a time */
+                    uint64_t eight = 0x0101010101010101ull * (uint64_t)n->single;
                     while (c + 8 <= limit) {
                         uint64_t word;
                         memcpy(&word, from + c, 8);
-                        if (word != eight)
+                        if (word != eight) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                            c += __builtin_ctzll(word ^ eight) >> 3; /* the first other byte */
+                            goto counted;
+#else
                             break;
+#endif
+                        }
                         c += 8;
                     }
                 }
                 while (c < limit && table[from[c]])
                     c++;
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            counted:
+#endif
                 if (c < n->min)
                     goto fail;
                 if (n->possessive) {
@@ -370,6 +424,20 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
                 if (r >= 0 || st->overflow)
                     goto done;
                 goto fail;
+            } else if (n->possessive && n->min == 0 && n->max == 1) {
+                /* An optional part never given back once matched (see smapsfmt._accel):
+                 * no choice stays open for what follows. */
+                Py_ssize_t height = st->trail_len;
+                st->choices++;
+                Py_ssize_t e = run(st, &n->body, 0, pos, NULL);
+                st->choices--;
+                if (st->overflow)
+                    goto fail;
+                if (e >= 0)
+                    pos = e;
+                else
+                    undo(st, height);
+                continue;
             } else {
                 Cont after = {seq, i + 1, NULL, 0, 0, k};
                 r = rep(st, n, 0, pos, &after);
@@ -403,11 +471,64 @@ done:
     return r;
 }
 
+/* A small memo of converted texts: the same perms, paths and flags repeat across entries,
+ * and across the runs of one program (a sampler parses the same process again and again).
+ * The values are immutable; each is kept with its own copy of the text it came from. */
+typedef struct {
+    PyObject *text;  /* bytes: the text converted */
+    Py_ssize_t kind; /* the conversion: the same text converts differently by kind */
+    PyObject *value;
+} Memo;
+
+typedef struct {
+    Memo m[MEMO];
+    int next;
+} Memos;
+
+static PyObject *memo_get(Memos *memos, Py_ssize_t kind, const unsigned char *at,
+                          Py_ssize_t len) {
+    for (int i = 0; i < MEMO; i++) {
+        Memo *m = &memos->m[i];
+        if (m->value && m->kind == kind && PyBytes_GET_SIZE(m->text) == len &&
+            memcmp(PyBytes_AS_STRING(m->text), at, (size_t)len) == 0) {
+            Py_INCREF(m->value);
+            return m->value;
+        }
+    }
+    return NULL;
+}
+
+static int memo_put(Memos *memos, Py_ssize_t kind, const unsigned char *at, Py_ssize_t len,
+                    PyObject *value) {
+    PyObject *text;
+    if (PyBytes_CheckExact(value)) { /* a pathname: the value is its own text */
+        text = value;
+        Py_INCREF(text);
+    } else if (!(text = PyBytes_FromStringAndSize((const char *)at, len))) {
+        return -1;
+    }
+    Memo *m = &memos->m[memos->next];
+    memos->next = (memos->next + 1) % MEMO;
+    Py_XSETREF(m->text, text);
+    m->kind = kind;
+    Py_INCREF(value);
+    Py_XSETREF(m->value, value);
+    return 0;
+}
+
+static void memo_clear(Memos *memos) {
+    for (int i = 0; i < MEMO; i++) {
+        Py_CLEAR(memos->m[i].value);
+        Py_CLEAR(memos->m[i].text);
+    }
+}
+
 /* ---- the Program object ---- */
 
 typedef struct {
     PyObject_HEAD
     Seq seq;
+    Tables tables;
     Py_ssize_t ngroups;
     Py_ssize_t *kind;   /* per group: K_* */
     Py_ssize_t *arg;    /* per group: slot index, or label index for K_FIELD */
@@ -422,10 +543,13 @@ typedef struct {
     Py_ssize_t line_slot, fields_slot;
     Py_ssize_t lines; /* lines per entry */
     Py_ssize_t max_hex; /* hex numbers longer than this: give up */
+    Memos memos;
 } Program;
 
 static void Program_dealloc(Program *self) {
+    memo_clear(&self->memos);
     free_seq(&self->seq);
+    free_tables(&self->tables);
     PyMem_Free(self->kind);
     PyMem_Free(self->arg);
     PyMem_Free(self->arg2);
@@ -453,7 +577,7 @@ static int Program_init(Program *self, PyObject *args, PyObject *kwargs) {
         PyErr_SetString(PyExc_TypeError, "a Program is built once");
         return -1;
     }
-    if (build_seq(nodes, &self->seq, 0) < 0)
+    if (build_seq(nodes, &self->seq, 0, &self->tables) < 0)
         return -1;
     if (!PyTuple_Check(recipe) || PyTuple_GET_SIZE(recipe) != groups + 1) {
         PyErr_SetString(PyExc_ValueError, "recipe: one (kind, arg, arg2) per group, from 0");
@@ -550,49 +674,6 @@ static int Program_init(Program *self, PyObject *args, PyObject *kwargs) {
     return 0;
 }
 
-/* A small memo of converted texts: the same perms, paths and flags repeat across entries. */
-typedef struct {
-    const unsigned char *at;
-    Py_ssize_t len;
-    Py_ssize_t kind; /* the conversion: the same text converts differently by kind */
-    PyObject *value;
-} Memo;
-
-typedef struct {
-    Memo m[MEMO];
-    int next;
-} Memos;
-
-static PyObject *memo_get(Memos *memos, Py_ssize_t kind, const unsigned char *at,
-                          Py_ssize_t len) {
-    for (int i = 0; i < MEMO; i++) {
-        Memo *m = &memos->m[i];
-        if (m->value && m->len == len && m->kind == kind &&
-            (m->at == at || memcmp(m->at, at, (size_t)len) == 0)) {
-            Py_INCREF(m->value);
-            return m->value;
-        }
-    }
-    return NULL;
-}
-
-static void memo_put(Memos *memos, Py_ssize_t kind, const unsigned char *at, Py_ssize_t len,
-                     PyObject *value) {
-    Memo *m = &memos->m[memos->next];
-    memos->next = (memos->next + 1) % MEMO;
-    Py_XDECREF(m->value);
-    m->at = at;
-    m->len = len;
-    m->kind = kind;
-    Py_INCREF(value);
-    m->value = value;
-}
-
-static void memo_clear(Memos *memos) {
-    for (int i = 0; i < MEMO; i++)
-        Py_CLEAR(memos->m[i].value);
-}
-
 /* An unsigned number in base 10 or 16; NULL with no exception set: give up. */
 static PyObject *number(const unsigned char *at, Py_ssize_t len, int base, Py_ssize_t max_hex) {
     if (len <= (base == 16 ? 16 : 19)) {
@@ -670,8 +751,8 @@ static PyObject *convert(Program *p, Py_ssize_t kind, const unsigned char *at, P
             v = flags(at, len);
         else
             v = PyBytes_FromStringAndSize((const char *)at, len);
-        if (v)
-            memo_put(memos, kind, at, len, v);
+        if (v && memo_put(memos, kind, at, len, v) < 0)
+            Py_CLEAR(v);
         return v;
     case K_RAW:
         return PyBytes_FromStringAndSize((const char *)at, len);
@@ -823,50 +904,52 @@ static int cut_back(PyObject *sinks, PyObject *columns, Py_ssize_t length) {
     return 0;
 }
 
-static PyObject *Program_run(Program *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"data", "pos", "line", "out", "sinks", "columns", "limit", NULL};
-    PyObject *data, *out = Py_None, *sinks = Py_None, *columns = Py_None;
-    Py_ssize_t pos, line, limit = -1, filled = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!nn|OOOn", names, &PyBytes_Type, &data,
-                                     &pos, &line, &out, &sinks, &columns, &limit))
-        return NULL;
+/* Match and build entries from pos on (see Program.run); the end position and line. */
+static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssize_t *line_io,
+                       PyObject *out, PyObject *sinks, PyObject *columns, Py_ssize_t limit,
+                       int *status_out) {
+    Py_ssize_t pos = *pos_io, line = *line_io, filled = 0;
     int columns_mode = out == Py_None;
     if (columns_mode) {
         if (!PyTuple_Check(sinks) || PyTuple_GET_SIZE(sinks) != self->nslots ||
             !PyTuple_Check(columns) || PyTuple_GET_SIZE(columns) != PyTuple_GET_SIZE(self->labels)) {
             PyErr_SetString(PyExc_TypeError, "columns: sinks (one per slot) and columns");
-            return NULL;
+            return -1;
         }
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(columns); i++)
             if (!PyList_Check(PyTuple_GET_ITEM(columns, i))) {
                 PyErr_SetString(PyExc_TypeError, "columns: lists");
-                return NULL;
+                return -1;
             }
         for (Py_ssize_t i = 0; i < self->nslots; i++) {
             PyObject *sink = PyTuple_GET_ITEM(sinks, i);
             if (sink != Py_None && !PyList_Check(sink)) {
                 PyErr_SetString(PyExc_TypeError, "sinks: lists or None");
-                return NULL;
+                return -1;
             }
         }
         if (equal_lengths(sinks, columns, &filled) < 0)
-            return NULL;
+            return -1;
     } else if (!self->cls || !PyList_Check(out)) {
         PyErr_SetString(PyExc_TypeError, "out: a list, for a program with a class");
-        return NULL;
+        return -1;
     }
     Py_ssize_t size = PyBytes_GET_SIZE(data);
     if (pos < 0 || pos > size) {
         PyErr_SetString(PyExc_ValueError, "pos out of range");
-        return NULL;
+        return -1;
     }
-    State st = {(const unsigned char *)PyBytes_AS_STRING(data), size, NULL, NULL, 0, 0, 0, 0};
+    State st;
+    memset(&st, 0, sizeof st);
+    st.s = (const unsigned char *)PyBytes_AS_STRING(data);
+    st.end = size;
     Py_ssize_t nmarks = 2 * (self->ngroups + 1);
-    st.marks = PyMem_Malloc((size_t)nmarks * sizeof(Py_ssize_t));
-    if (!st.marks)
-        return PyErr_NoMemory();
-    Memos memos;
-    memset(&memos, 0, sizeof memos);
+    Py_ssize_t local[LOCAL_MARKS]; /* most patterns: no allocation for the marks */
+    st.marks = nmarks <= LOCAL_MARKS ? local : PyMem_Malloc((size_t)nmarks * sizeof(Py_ssize_t));
+    if (!st.marks) {
+        PyErr_NoMemory();
+        return -1;
+    }
     /* The objects built here hold no reference cycles; collecting while they are made would
      * only walk them again and again. */
     int gc_was = PyGC_Disable();
@@ -885,7 +968,7 @@ static PyObject *Program_run(Program *self, PyObject *args, PyObject *kwargs) {
         }
         if (end <= pos)
             break;
-        int rc = emit(self, &st, out, sinks, columns, line, &memos);
+        int rc = emit(self, &st, out, sinks, columns, line, &self->memos);
         if (rc < 0) {
             failed = 1;
             break;
@@ -903,21 +986,82 @@ static PyObject *Program_run(Program *self, PyObject *args, PyObject *kwargs) {
         failed = 1;
     if (gc_was)
         PyGC_Enable();
-    memo_clear(&memos);
-    PyMem_Free(st.marks);
+    if (st.marks != local)
+        PyMem_Free(st.marks);
     PyMem_Free(st.trail);
     if (failed)
+        return -1;
+    *pos_io = pos;
+    *line_io = line;
+    *status_out = status;
+    return 0;
+}
+
+static int index_arg(PyObject *arg, Py_ssize_t *value) {
+    *value = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
+    return *value == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* run(data, pos, line, out=None, sinks=None, columns=None, limit=-1), positional only. */
+static PyObject *Program_run(Program *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs < 3 || nargs > 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "run(data, pos, line, out=None, sinks=None, columns=None, limit=-1)");
+        return NULL;
+    }
+    PyObject *data = args[0];
+    Py_ssize_t pos, line, limit = -1;
+    if (!PyBytes_Check(data)) {
+        PyErr_SetString(PyExc_TypeError, "data: bytes");
+        return NULL;
+    }
+    if (index_arg(args[1], &pos) < 0 || index_arg(args[2], &line) < 0 ||
+        (nargs > 6 && index_arg(args[6], &limit) < 0))
+        return NULL;
+    PyObject *out = nargs > 3 ? args[3] : Py_None;
+    PyObject *sinks = nargs > 4 ? args[4] : Py_None;
+    PyObject *columns = nargs > 5 ? args[5] : Py_None;
+    int status;
+    if (run_entries(self, data, &pos, &line, out, sinks, columns, limit, &status) < 0)
         return NULL;
     return Py_BuildValue("nni", pos, line, status);
 }
 
+/* entire(data, line): the object of data when data is exactly one entry, else None. */
+static PyObject *Program_entire(Program *self, PyObject *const *args, Py_ssize_t nargs) {
+    Py_ssize_t pos = 0, line;
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "entire(data: bytes, line: int)");
+        return NULL;
+    }
+    if (index_arg(args[1], &line) < 0)
+        return NULL;
+    PyObject *out = PyList_New(0);
+    if (!out)
+        return NULL;
+    int status;
+    PyObject *found = NULL;
+    if (run_entries(self, args[0], &pos, &line, out, Py_None, Py_None, 1, &status) == 0) {
+        found = pos == PyBytes_GET_SIZE(args[0]) && PyList_GET_SIZE(out) == 1
+                    ? PyList_GET_ITEM(out, 0)
+                    : Py_None;
+        Py_INCREF(found);
+    }
+    Py_DECREF(out);
+    return found;
+}
+
 static PyMethodDef Program_methods[] = {
-    {"run", (PyCFunction)(void (*)(void))Program_run, METH_VARARGS | METH_KEYWORDS,
-     "run(data, pos, line, out=None, sinks=None, columns=None, limit=-1) -> (pos, line, status)"
+    {"run", (PyCFunction)(void (*)(void))Program_run, METH_FASTCALL,
+     "run(data, pos, line, out=None, sinks=None, columns=None, limit=-1, /) -> (pos, line, "
+     "status)"
      "\n\nMatch entries from pos on and build one object each (appended to out), or, with out "
      "None, append their values to sinks (one list or None per slot) and columns (one list per "
      "label). Stops before the first entry that does not match (status 0) or that it cannot "
      "convert (status 1), or after `limit` entries."},
+    {"entire", (PyCFunction)(void (*)(void))Program_entire, METH_FASTCALL,
+     "entire(data, line, /) -> object or None\n\nThe object of data when data is exactly one "
+     "entry (its first line numbered `line`); None when it is not, or cannot be converted."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -181,15 +181,18 @@ def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:
 
     Raises :class:`SmapsSyntaxError` when the text is not one ``[rollup]`` entry.
     """
-    return _rollup(_bytes(data), path, fast=True)
+    raw = _bytes(data)
+    # A sampler calls this again and again on a few hundred bytes: one call into the fast path.
+    found = _fast.fast_rollup(raw)
+    return found if found is not None else _rollup(raw, path)
 
 
 def parse_rollup_by_grammar(data: bytes | str, *, path: str | None = None) -> Rollup:
     """:func:`parse_rollup` by the lark grammar alone (the fast path's reference)."""
-    return _rollup(_bytes(data), path, fast=False)
+    return _rollup(_bytes(data), path)
 
 
-def _rollup(raw: bytes, path: str | None, *, fast: bool) -> Rollup:
+def _rollup(raw: bytes, path: str | None) -> Rollup:
     if not raw:
         raise SmapsSyntaxError(
             "empty input: a smaps_rollup has one entry, starting with its [rollup] header",
@@ -197,8 +200,6 @@ def _rollup(raw: bytes, path: str | None, *, fast: bool) -> Rollup:
             column=1,
             path=path,
         )
-    if fast and (found := _fast.fast_rollup(raw)) is not None:
-        return found
     text = raw.decode("latin-1")
     builder = _Builder(text, path)
     tokens = _parse(text, "rollup", path)[0]

@@ -137,7 +137,21 @@ PATTERNS = [
     rb"(?:ab)*a(b?)",
     rb"([a-c]{2,3})([b-d]+)(?=d|\Z)",
     rb"x([ \t]+)([0-9]+)(?: kB)?(?:\n|\Z)",
+    rb"(?:x([0-9]+))?(?:\n|y)",  # an optional part taken once and for all
+    rb"(?:\ ([a-c]+))?([a-d ]*)\n",  # what follows may start like it: not so
+    rb"(?:a(b|cd))?(d?)\n",  # with alternatives inside: not so
+    rb"(?:a(b*))?(b)",  # its repetition gives back: not so
 ]
+
+
+def test_optional_parts_taken_once_and_for_all() -> None:
+    def once(pattern: bytes) -> list[bool]:
+        nodes = _accel.translate(re.compile(pattern))
+        return [n[3] for n in nodes if n[0] == _accel.REP and n[4][0][0] != _accel.SET]
+
+    assert once(PATTERNS[1]) == [True]  # the header's pathname part
+    assert once(PATTERNS[6]) == [True]
+    assert once(PATTERNS[7]) == once(PATTERNS[8]) == once(PATTERNS[9]) == [False]
 
 
 def _groups_program(pattern: re.Pattern[bytes]) -> Any:
