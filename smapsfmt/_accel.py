@@ -32,7 +32,10 @@ __all__ = [
     "DEVICE",
     "FIELD",
     "FLAGS",
+    "GENERAL",
     "HEX",
+    "ITERATE",
+    "KEEP",
     "PATH",
     "RAW",
     "SKIP",
@@ -43,7 +46,10 @@ __all__ = [
 ]
 
 # Node kinds and conversions: the numbering of smapsfmt/_match.c.
-LIT, SET, REP, OPEN, CLOSE, ALT, END, LOOK = range(8)
+LIT, SET, REP, OPEN, CLOSE, ALT, END, LOOK, SPAN = range(9)
+# How a repetition is run: by backtracking (any body); never giving back what it took; one
+# iteration after another, giving back whole iterations only (a body matching in one way).
+GENERAL, KEEP, ITERATE = range(3)
 SKIP, HEX, DEC, TEXT, PATH, DEVICE, FIELD, FLAGS, RAW = range(9)
 
 _match: Any = None
@@ -70,7 +76,7 @@ def translate(pattern: re.Pattern[bytes]) -> tuple[_Node, ...]:
     """The program nodes of a compiled bytes pattern (Unsupported for what they cannot say)."""
     if not isinstance(pattern.pattern, bytes) or pattern.flags & ~re.ASCII:
         raise Unsupported("a bytes pattern without flags")
-    return _mark(_seq(_sre.parse(pattern.pattern, pattern.flags)), _ALL)
+    return _fuse(_mark(_seq(_sre.parse(pattern.pattern, pattern.flags)), _ALL))
 
 
 def _set_of(items: Sequence[tuple[Any, Any]]) -> bytes:
@@ -180,7 +186,9 @@ def _first(node: _Node) -> tuple[int, bool]:
     if op == ALT:
         firsts = [_seq_first(alt, 0, 0) for alt in node[1]]
         return _union(f for f, _ in firsts), any(e for _, e in firsts)
-    return 0, True  # group marks, \Z and look-aheads consume nothing
+    if op == END:
+        return 0, False  # \Z: nothing can be matched after it
+    return 0, True  # group marks and look-aheads consume nothing
 
 
 def _union(values: Any) -> int:
@@ -204,9 +212,9 @@ def _seq_first(nodes: tuple[_Node, ...], i: int, follow: int) -> tuple[int, bool
 
 def _one_way(nodes: tuple[_Node, ...]) -> bool:
     """The sequence can match a given text in one way at most: no alternatives, and no
-    repetition but of one set, which never gives characters back."""
+    repetition but those that never give back what they took."""
     return all(
-        node[0] in (LIT, SET, OPEN, CLOSE) or (node[0] == REP and node[3] and node[4][0][0] == SET)
+        node[0] in (LIT, SET, OPEN, CLOSE) or (node[0] == REP and node[3] == KEEP)
         for node in nodes
     )
 
@@ -214,7 +222,9 @@ def _one_way(nodes: tuple[_Node, ...]) -> bool:
 def _mark(nodes: tuple[_Node, ...], follow: int) -> tuple[_Node, ...]:
     """Mark the repetitions of one set whose continuation can never start with a character of
     that set: giving characters back to it cannot make it match, so the C module does not try.
-    Mark, too, the optional parts (``(...)?``) that, once matched, are never given back.
+    Repetitions of a sequence that matches in one way only are run one iteration after
+    another (ITERATE), or never give back an iteration (KEEP) when what follows cannot start
+    like one.
     ``follow``: the characters what comes after ``nodes`` can start with."""
     out: list[_Node] = []
     for i, node in enumerate(nodes):
@@ -224,20 +234,60 @@ def _mark(nodes: tuple[_Node, ...], follow: int) -> tuple[_Node, ...]:
         if op == REP:
             low, high, _, body = node[1:]
             if len(body) == 1 and body[0][0] == SET:
-                marked = (REP, low, high, not (_bits(body[0][1]) & rest), body)
+                # A fixed count, or what follows never starts with a character of the set.
+                keep = low == high or not _bits(body[0][1]) & rest
+                marked = (REP, low, high, KEEP if keep else GENERAL, body)
             else:
                 again = _seq_first(body, 0, 0)[0] if high != 1 else 0
                 inner = _mark(body, rest | again)
                 first, empty = _seq_first(inner, 0, 0)
-                # An optional part that matches in one way only and that what follows can
-                # never start like: once it matches, skipping it cannot help.
-                once = low == 0 and high == 1 and not empty and not first & rest
-                marked = (REP, low, high, once and _one_way(inner), inner)
+                mode = GENERAL
+                if _one_way(inner) and not empty:
+                    # Its only choice is how many iterations; and when what follows can never
+                    # start like an iteration, giving one back cannot help.
+                    mode = ITERATE if first & rest else KEEP
+                marked = (REP, low, high, mode, inner)
         elif op == ALT:
             marked = (ALT, tuple(_mark(alt, rest) for alt in node[1]))
         elif op == LOOK:
             marked = (LOOK, _mark(node[1], _ALL))
         out.append(marked)
+    return tuple(out)
+
+
+def _kept_run(node: _Node) -> bool:
+    return node[0] == REP and node[3] == KEEP and len(node[4]) == 1 and node[4][0][0] == SET
+
+
+def _fuse(nodes: tuple[_Node, ...]) -> tuple[_Node, ...]:
+    """Join a literal and the run of one set that follows it, kept whole and captured or not
+    (a field line's label, blanks and digits), into SPAN nodes: fewer nodes to dispatch."""
+    out: list[_Node] = []
+    i = 0
+    while i < len(nodes):
+        node = nodes[i]
+        lit = node[1] if node[0] == LIT else b""
+        j = i + 1 if lit else i
+        group, at = -1, j
+        if (
+            at + 2 < len(nodes)
+            and nodes[at][0] == OPEN
+            and nodes[at + 2][:2] == (CLOSE, nodes[at][1])
+        ):
+            group, at = nodes[at][1], at + 1
+        if at < len(nodes) and _kept_run(nodes[at]):
+            low, high, _, body = nodes[at][1:]
+            out.append((SPAN, lit, body[0][1], low, high, group))
+            i = at + (2 if group >= 0 else 1)
+            continue
+        if node[0] == REP:
+            node = (*node[:4], _fuse(node[4]))
+        elif node[0] == LOOK:
+            node = (LOOK, _fuse(node[1]))
+        elif node[0] == ALT:
+            node = (ALT, tuple(_fuse(alt) for alt in node[1]))
+        out.append(node)
+        i += 1
     return tuple(out)
 
 

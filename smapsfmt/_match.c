@@ -15,9 +15,11 @@
 #include <stdint.h>
 #include <string.h>
 
-enum { OP_LIT, OP_SET, OP_REP, OP_OPEN, OP_CLOSE, OP_ALT, OP_END, OP_LOOK };
+enum { OP_LIT, OP_SET, OP_REP, OP_OPEN, OP_CLOSE, OP_ALT, OP_END, OP_LOOK, OP_SPAN };
 enum { K_SKIP, K_HEX, K_DEC, K_TEXT, K_PATH, K_DEVICE, K_FIELD, K_FLAGS, K_RAW };
 enum { ST_STOP = 0, ST_GIVE_UP = 1 };
+/* How a repetition runs: backtracking; never giving back; giving back whole iterations. */
+enum { REP_GENERAL, REP_KEEP, REP_ITERATE };
 
 #define MAX_DEPTH 4000
 #define MEMO 8
@@ -35,7 +37,7 @@ typedef struct {
  * 256-byte tables of the sets are shared within a program (see Tables). */
 struct Node {
     int op;
-    int possessive; /* OP_REP: giving characters back (or the optional part) never helps */
+    int mode;       /* OP_REP: REP_GENERAL, REP_KEEP or REP_ITERATE (see smapsfmt._accel) */
     int one_set;    /* OP_REP: the body is one set, which `table` and `single` describe */
     int single;     /* OP_SET, one-set OP_REP: the set's one character, or -1 */
     const unsigned char *table; /* the set, one byte per character (faster to test) */
@@ -155,12 +157,12 @@ static int build_node(PyObject *spec, Node *n, int depth, Tables *tables) {
     }
     case OP_REP:
         if (size != 5) {
-            PyErr_SetString(PyExc_ValueError, "(REP, min, max, possessive, body)");
+            PyErr_SetString(PyExc_ValueError, "(REP, min, max, mode, body)");
             return -1;
         }
         n->min = PyLong_AsSsize_t(a);
         n->max = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 2));
-        n->possessive = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 3));
+        n->mode = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 3));
         if (PyErr_Occurred())
             return -1;
         if (build_seq(PyTuple_GET_ITEM(spec, 4), &n->body, depth + 1, tables) < 0)
@@ -198,6 +200,34 @@ static int build_node(PyObject *spec, Node *n, int depth, Tables *tables) {
     }
     case OP_END:
         return 0;
+    case OP_SPAN: { /* (SPAN, literal, set, min, max, group or -1) */
+        char *text, *bits;
+        Py_ssize_t len, nbits;
+        if (size != 6 || PyBytes_AsStringAndSize(a, &text, &len) < 0 ||
+            PyBytes_AsStringAndSize(PyTuple_GET_ITEM(spec, 2), &bits, &nbits) < 0 || nbits != 32) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "(SPAN, literal, set, min, max, group)");
+            return -1;
+        }
+        if (len) {
+            if (!(n->lit = PyMem_Malloc((size_t)len))) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            memcpy(n->lit, text, (size_t)len);
+            n->litlen = len;
+        }
+        if (!(n->table = table_of(tables, (const unsigned char *)bits)))
+            return -1;
+        n->single = -1;
+        for (int c = 0, members = 0; c < 256; c++)
+            if (n->table[c])
+                n->single = ++members == 1 ? c : -1;
+        n->min = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 3));
+        n->max = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 4));
+        n->group = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 5));
+        return PyErr_Occurred() ? -1 : 0;
+    }
     case OP_LOOK:
         if (!a) {
             PyErr_SetString(PyExc_ValueError, "(LOOK, seq)");
@@ -258,6 +288,32 @@ typedef struct {
 } State;
 
 static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, const Cont *k);
+
+/* How many characters from `from` (at most `limit`) are in the set of n (a one-set repetition
+ * or a span): a run of one character is compared eight bytes at a time. */
+static inline Py_ssize_t run_length(const Node *n, const unsigned char *from, Py_ssize_t limit) {
+    Py_ssize_t c = 0;
+    if (n->max >= 0 && n->max < limit)
+        limit = n->max;
+    if (n->single >= 0) {
+        uint64_t eight = 0x0101010101010101ull * (uint64_t)n->single;
+        while (c + 8 <= limit) {
+            uint64_t word;
+            memcpy(&word, from + c, 8);
+            if (word != eight) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                return c + (__builtin_ctzll(word ^ eight) >> 3); /* the first other byte */
+#else
+                break;
+#endif
+            }
+            c += 8;
+        }
+    }
+    while (c < limit && n->table[from[c]])
+        c++;
+    return c;
+}
 
 /* The literal at `at`, compared 8 bytes at a time (labels are short; no call to memcmp). */
 static inline int same(const unsigned char *at, const unsigned char *lit, Py_ssize_t len) {
@@ -321,6 +377,54 @@ done:
     return r;
 }
 
+/* A repetition of a body that matches in one way (see smapsfmt._accel): its iterations are
+ * taken one after another, and only whole iterations are given back, last first, until what
+ * follows (seq from i + 1, then k) matches. No recursion per iteration. */
+static Py_ssize_t iterate(State *st, const Node *n, const Seq *seq, Py_ssize_t i, Py_ssize_t pos,
+                          const Cont *k) {
+    /* Where each iteration ended, and the height of the trail then. */
+    Py_ssize_t local[2 * 32], *at = local, cap = 32, count = 0, r = -1;
+    at[0] = pos;
+    at[1] = st->trail_len;
+    st->choices++;
+    while (n->max < 0 || count < n->max) {
+        Py_ssize_t e = run(st, &n->body, 0, at[2 * count], NULL);
+        if (e == at[2 * count])
+            st->overflow = 1; /* an empty iteration: not this module's case */
+        if (st->overflow)
+            break;
+        if (e < 0) {
+            undo(st, at[2 * count + 1]);
+            break;
+        }
+        if (count + 1 == cap) {
+            Py_ssize_t *more = PyMem_Malloc((size_t)(4 * cap) * sizeof(Py_ssize_t));
+            if (!more) {
+                st->overflow = 1; /* out of memory: give up, the caller decides */
+                break;
+            }
+            memcpy(more, at, (size_t)(2 * cap) * sizeof(Py_ssize_t));
+            if (at != local)
+                PyMem_Free(at);
+            at = more;
+            cap *= 2;
+        }
+        count++;
+        at[2 * count] = e;
+        at[2 * count + 1] = st->trail_len;
+    }
+    for (; !st->overflow && count >= n->min; count--) {
+        undo(st, at[2 * count + 1]);
+        r = run(st, seq, i + 1, at[2 * count], k);
+        if (r >= 0)
+            break;
+    }
+    st->choices--;
+    if (at != local)
+        PyMem_Free(at);
+    return st->overflow ? -1 : r;
+}
+
 static int set_mark(State *st, Py_ssize_t index, Py_ssize_t pos) {
     if (!st->choices) {
         st->marks[index] = pos;
@@ -377,38 +481,27 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
             if (run(st, &n->body, 0, pos, NULL) < 0)
                 goto fail;
             continue;
+        case OP_SPAN: { /* a literal, then a run never given back, captured or not */
+            if (end - pos < n->litlen || !same(s + pos, n->lit, n->litlen))
+                goto fail;
+            pos += n->litlen;
+            Py_ssize_t c = run_length(n, s + pos, end - pos);
+            if (c < n->min)
+                goto fail;
+            if (n->group >= 0 && (set_mark(st, 2 * n->group, pos) < 0 ||
+                                  set_mark(st, 2 * n->group + 1, pos + c) < 0)) {
+                st->overflow = 1; /* out of memory: give up, the caller decides */
+                goto fail;
+            }
+            pos += c;
+            continue;
+        }
         case OP_REP:
             if (n->one_set) {
-                const unsigned char *table = n->table;
-                Py_ssize_t limit = end - pos;
-                if (n->max >= 0 && n->max < limit)
-                    limit = n->max;
-                const unsigned char *from = s + pos;
-                Py_ssize_t c = 0;
-                if (n->single >= 0) { /* a run of one character: 8 at a time */
-                    uint64_t eight = 0x0101010101010101ull * (uint64_t)n->single;
-                    while (c + 8 <= limit) {
-                        uint64_t word;
-                        memcpy(&word, from + c, 8);
-                        if (word != eight) {
-#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-                            c += __builtin_ctzll(word ^ eight) >> 3; /* the first other byte */
-                            goto counted;
-#else
-                            break;
-#endif
-                        }
-                        c += 8;
-                    }
-                }
-                while (c < limit && table[from[c]])
-                    c++;
-#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            counted:
-#endif
+                Py_ssize_t c = run_length(n, s + pos, end - pos);
                 if (c < n->min)
                     goto fail;
-                if (n->possessive) {
+                if (n->mode == REP_KEEP) {
                     pos += c;
                     continue;
                 }
@@ -424,20 +517,31 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
                 if (r >= 0 || st->overflow)
                     goto done;
                 goto fail;
-            } else if (n->possessive && n->min == 0 && n->max == 1) {
-                /* An optional part never given back once matched (see smapsfmt._accel):
-                 * no choice stays open for what follows. */
-                Py_ssize_t height = st->trail_len;
+            } else if (n->mode == REP_KEEP) {
+                /* A body that matches in one way, whose iterations are never given back
+                 * (see smapsfmt._accel): they are taken one after another, and no choice
+                 * stays open for what follows. */
+                Py_ssize_t count = 0;
                 st->choices++;
-                Py_ssize_t e = run(st, &n->body, 0, pos, NULL);
-                st->choices--;
-                if (st->overflow)
-                    goto fail;
-                if (e >= 0)
+                while (n->max < 0 || count < n->max) {
+                    Py_ssize_t height = st->trail_len;
+                    Py_ssize_t e = run(st, &n->body, 0, pos, NULL);
+                    if (e == pos)
+                        st->overflow = 1; /* an empty iteration: not this module's case */
+                    if (e < 0 || st->overflow) {
+                        undo(st, height);
+                        break;
+                    }
                     pos = e;
-                else
-                    undo(st, height);
+                    count++;
+                }
+                st->choices--;
+                if (st->overflow || count < n->min)
+                    goto fail;
                 continue;
+            } else if (n->mode == REP_ITERATE) {
+                r = iterate(st, n, seq, i, pos, k);
+                goto done;
             } else {
                 Cont after = {seq, i + 1, NULL, 0, 0, k};
                 r = rep(st, n, 0, pos, &after);

@@ -137,21 +137,29 @@ PATTERNS = [
     rb"(?:ab)*a(b?)",
     rb"([a-c]{2,3})([b-d]+)(?=d|\Z)",
     rb"x([ \t]+)([0-9]+)(?: kB)?(?:\n|\Z)",
-    rb"(?:x([0-9]+))?(?:\n|y)",  # an optional part taken once and for all
-    rb"(?:\ ([a-c]+))?([a-d ]*)\n",  # what follows may start like it: not so
-    rb"(?:a(b|cd))?(d?)\n",  # with alternatives inside: not so
-    rb"(?:a(b*))?(b)",  # its repetition gives back: not so
+    rb"(?:x([0-9]+))?(?:\n|y)",  # an optional part never given back
+    rb"(?:\ ([0-9]+))?([a-d ]*)\n",  # what follows may start like it: given back whole
+    rb"(?:a(b|cd))?(d?)\n",  # with alternatives inside: backtracking
+    rb"(?:a(b*))?(b)",  # its repetition gives back characters: backtracking
+    rb"((?:ab)*)(ab)c",  # iterations given back, last first
+    rb"((?:x([0-9]))+)(\n)",  # iterations never given back
+    rb"((?:a[0-9])*)(a1)?(\n|\Z)",  # given back whole, before the end of the text
 ]
 
 
-def test_optional_parts_taken_once_and_for_all() -> None:
-    def once(pattern: bytes) -> list[bool]:
+def test_repetitions_run_by_the_least_backtracking_that_is_exact() -> None:
+    def modes(pattern: bytes) -> list[int]:
         nodes = _accel.translate(re.compile(pattern))
         return [n[3] for n in nodes if n[0] == _accel.REP and n[4][0][0] != _accel.SET]
 
-    assert once(PATTERNS[1]) == [True]  # the header's pathname part
-    assert once(PATTERNS[6]) == [True]
-    assert once(PATTERNS[7]) == once(PATTERNS[8]) == once(PATTERNS[9]) == [False]
+    keep, iterate, general = _accel.KEEP, _accel.ITERATE, _accel.GENERAL
+    assert modes(PATTERNS[0]) == [iterate]  # VmFlags: a blank may follow its mnemonics
+    assert modes(PATTERNS[1]) == [keep]  # the header's pathname part
+    assert modes(PATTERNS[6]) == [keep]
+    assert modes(PATTERNS[7]) == [iterate]
+    assert modes(PATTERNS[8]) == modes(PATTERNS[9]) == [general]
+    assert modes(PATTERNS[10]) == [iterate]
+    assert modes(PATTERNS[11]) == [keep]
 
 
 def _groups_program(pattern: re.Pattern[bytes]) -> Any:
