@@ -116,7 +116,7 @@ def _entry(**replace: bytes) -> bytes:
     [
         {"Rss": b"Rss: " + b"7" * 5000 + b" kB"},  # beyond Python's int digit limit
         {"Rss": b"Rss: " + b"9" * 40 + b" kB"},  # beyond u64: a Python int still
-        {"VmFlags": b"VmFlags:" + b" rd" * 5000 + b" "},  # deeper than the C module goes
+        {"VmFlags": b"VmFlags:" + b" rd" * 5000 + b" "},  # iterated: no recursion per flag
         {"header": ENTRY[0].replace(b" 00000000 ", b" " + b"f" * 4000 + b" ", 1)},
         {"header": ENTRY[0].replace(b" 00000000 ", b" " + b"f" * 30 + b" ", 1)},
     ],
@@ -187,6 +187,18 @@ def test_the_matcher_matches_as_re_does(which: int, text: bytes) -> None:
         return
     assert pos == m.end()
     assert [sink[0] for sink in sinks[2:]] == list(m.groups())  # type: ignore[index]
+
+
+@needs_c
+def test_backtracking_deeper_than_the_c_module_goes_gives_up() -> None:
+    pattern = re.compile(rb"((?:a|ab)*)c")  # alternatives: one level of recursion per "a"
+    program = _groups_program(pattern)
+    sinks: tuple[list[object] | None, ...] = ([], None, [])
+    assert program.run(b"a" * 100 + b"c", 0, 1, None, sinks, (), 1) == (101, 2, 0)
+    assert sinks[2] == [b"a" * 100]
+    sinks = ([], None, [])
+    assert program.run(b"a" * 5000 + b"c", 0, 1, None, sinks, (), 1) == (0, 1, 1)
+    assert sinks == ([], None, [])  # nothing is kept of an entry it gives up
 
 
 def test_patterns_beyond_the_c_module_stay_with_re() -> None:
