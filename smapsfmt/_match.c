@@ -165,6 +165,10 @@ static int build_node(PyObject *spec, Node *n, int depth, Tables *tables) {
         n->mode = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 3));
         if (PyErr_Occurred())
             return -1;
+        if (n->mode < REP_GENERAL || n->mode > REP_ITERATE) {
+            PyErr_SetString(PyExc_ValueError, "a repetition's mode is 0, 1 or 2");
+            return -1;
+        }
         if (build_seq(PyTuple_GET_ITEM(spec, 4), &n->body, depth + 1, tables) < 0)
             return -1;
         if (n->body.n == 1 && n->body.v[0].op == OP_SET) {

@@ -217,6 +217,11 @@ def test_a_program_refuses_a_bad_recipe() -> None:
             pattern, [(_accel.SKIP, 0, 0), (_accel.RAW, 7, 0)], None, ("line", "fields"),
             (), (), 1, 9,
         )  # fmt: skip
+    with pytest.raises(ValueError, match="mode"):
+        _accel._match.Program(
+            ((_accel.REP, 0, -1, 3, ((_accel.LIT, b"a"),)),), 0, ((_accel.SKIP, 0, 0),), None,
+            ("line", "fields"), (), (), 0, 1, 1, 9,
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(
