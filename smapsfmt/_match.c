@@ -883,8 +883,18 @@ static int store(Program *p, PyObject *obj, PyObject *sinks, Py_ssize_t i, PyObj
 }
 
 /* Convert the groups of one matched entry: -1 error, 1 give up, 0 done. */
+/* The last entry built in this run: its fields (object mode) and where each group's text
+ * was. Consecutive entries share many field values (zeros, page sizes): a field whose text is
+ * the same keeps the value of the last entry, with neither conversion nor insertion. */
+typedef struct {
+    int valid;                /* an entry was built in this run */
+    PyObject *fields;         /* object mode: its fields dict (owned) */
+    const unsigned char **at; /* per group */
+    Py_ssize_t *len;
+} Last;
+
 static int emit(Program *p, State *st, PyObject *out, PyObject *sinks, PyObject *columns,
-                Py_ssize_t line, Memos *memos) {
+                Py_ssize_t line, Memos *memos, Last *last) {
     PyObject *obj = NULL, *fields = NULL;
     const unsigned char *s = st->s;
     int rc = -1;
@@ -892,7 +902,7 @@ static int emit(Program *p, State *st, PyObject *out, PyObject *sinks, PyObject 
         obj = p->cls->tp_alloc(p->cls, 0);
         if (!obj)
             return -1;
-        fields = PyDict_Copy(p->template);
+        fields = PyDict_Copy(last->valid ? last->fields : p->template);
         if (!fields)
             goto finish;
     }
@@ -938,6 +948,15 @@ static int emit(Program *p, State *st, PyObject *out, PyObject *sinks, PyObject 
                 goto finish;
             continue;
         }
+        if (kind == K_FIELD && last->valid && last->len[g] == b - a &&
+            memcmp(last->at[g], s + a, (size_t)(b - a)) == 0) {
+            if (obj)
+                continue; /* the value came with the copy of the last entry's fields */
+            PyObject *column = PyTuple_GET_ITEM(columns, p->arg[g]);
+            if (PyList_Append(column, PyList_GET_ITEM(column, PyList_GET_SIZE(column) - 1)) < 0)
+                goto finish;
+            continue;
+        }
         PyObject *v = convert(p, kind, s + a, b - a, memos);
         if (!v) {
             rc = PyErr_Occurred() ? -1 : 1;
@@ -973,7 +992,15 @@ static int emit(Program *p, State *st, PyObject *out, PyObject *sinks, PyObject 
         }
         if (PyList_Append(out, obj) < 0)
             goto finish;
+        Py_INCREF(fields);
+        Py_XSETREF(last->fields, fields);
     }
+    for (Py_ssize_t g = 1; g <= p->ngroups; g++)
+        if (p->kind[g] == K_FIELD) {
+            last->at[g] = s + st->marks[2 * g];
+            last->len[g] = st->marks[2 * g + 1] - st->marks[2 * g];
+        }
+    last->valid = 1;
     rc = 0;
 finish:
     Py_XDECREF(fields);
@@ -1054,7 +1081,22 @@ static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssi
     Py_ssize_t nmarks = 2 * (self->ngroups + 1);
     Py_ssize_t local[LOCAL_MARKS]; /* most patterns: no allocation for the marks */
     st.marks = nmarks <= LOCAL_MARKS ? local : PyMem_Malloc((size_t)nmarks * sizeof(Py_ssize_t));
-    if (!st.marks) {
+    Last last = {0, NULL, NULL, NULL};
+    const unsigned char *local_at[LOCAL_MARKS / 2];
+    Py_ssize_t local_len[LOCAL_MARKS / 2];
+    if (nmarks <= LOCAL_MARKS) {
+        last.at = local_at;
+        last.len = local_len;
+    } else {
+        last.at = PyMem_Malloc((size_t)nmarks / 2 * sizeof *last.at);
+        last.len = PyMem_Malloc((size_t)nmarks / 2 * sizeof *last.len);
+    }
+    if (!st.marks || !last.at || !last.len) {
+        if (nmarks > LOCAL_MARKS) {
+            PyMem_Free(st.marks);
+            PyMem_Free(last.at);
+            PyMem_Free(last.len);
+        }
         PyErr_NoMemory();
         return -1;
     }
@@ -1076,7 +1118,7 @@ static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssi
         }
         if (end <= pos)
             break;
-        int rc = emit(self, &st, out, sinks, columns, line, &self->memos);
+        int rc = emit(self, &st, out, sinks, columns, line, &self->memos, &last);
         if (rc < 0) {
             failed = 1;
             break;
@@ -1094,8 +1136,12 @@ static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssi
         failed = 1;
     if (gc_was)
         PyGC_Enable();
-    if (st.marks != local)
+    Py_XDECREF(last.fields);
+    if (st.marks != local) {
         PyMem_Free(st.marks);
+        PyMem_Free(last.at);
+        PyMem_Free(last.len);
+    }
     PyMem_Free(st.trail);
     if (failed)
         return -1;
