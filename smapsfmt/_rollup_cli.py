@@ -31,7 +31,6 @@ import io
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
@@ -87,14 +86,16 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
 # --- reading the smaps as a stream ---------------------------------------------------------------
 
 
-@dataclass
 class _Source:
     """The smaps input, read in pieces; the first piece is kept to learn the layout."""
 
-    name: str
-    handle: BinaryIO
-    head: bytes = b""
-    pieces: int = 0
+    __slots__ = ("handle", "head", "name", "pieces")
+
+    def __init__(self, name: str, handle: BinaryIO) -> None:
+        self.name = name
+        self.handle = handle
+        self.head = b""
+        self.pieces = 0
 
     def chunks(self) -> Iterator[bytes]:
         from ._cli import UsageError
