@@ -349,13 +349,13 @@ def _fast_entries(data: bytes, first_line: int, batches: bool) -> list[Mapping |
     while pos < size:
         if shape is not None and shape.program is not None:
             # The C module takes every entry of this shape it can; it stops before an entry
-            # of another shape, or one it leaves to the code below.
-            if batches:
-                pos, line = _run_batch(shape, data, pos, line, out)
-            else:
-                pos, line, _status = shape.program.run(data, pos, line, out)
+            # of another shape (status 0), or one it leaves to the code below (status 1).
+            pos, line, status = _run(shape, data, pos, line, out, batches=batches)
             if pos >= size:
                 break
+            if status == 0 and (other := _run_other(shape, data, pos, line, out, batches=batches)):
+                shape, pos, line = other
+                continue
         m = shape.regex.match(data, pos) if shape is not None else None
         if m is None:
             shape = _find_shape(data, pos)
@@ -371,11 +371,35 @@ def _fast_entries(data: bytes, first_line: int, batches: bool) -> list[Mapping |
     return out
 
 
+def _run(
+    shape: _Shape, data: bytes, pos: int, line: int, out: list[Any], *, batches: bool
+) -> tuple[int, int, int]:
+    if batches:
+        return _run_batch(shape, data, pos, line, out)
+    return shape.program.run(data, pos, line, out)  # type: ignore[no-any-return]
+
+
+def _run_other(
+    shape: _Shape, data: bytes, pos: int, line: int, out: list[Any], *, batches: bool
+) -> tuple[_Shape, int, int] | None:
+    """Entries of shapes taking turns (Android's Name lines come and go): the programs of the
+    other recent shapes are tried before any regular expression."""
+    for other in _RECENT:
+        if other is not shape and other.program is not None:
+            new_pos, new_line, _status = _run(other, data, pos, line, out, batches=batches)
+            if new_pos > pos:
+                return other, new_pos, new_line
+    return None
+
+
 _SMALL_BATCH = 3  # runs shorter than this go to the aggregator as Mappings
 
 
-def _run_batch(shape: _Shape, data: bytes, pos: int, line: int, out: list[Any]) -> tuple[int, int]:
-    """Run the shape's program in columns mode from ``pos``; append the Batch it makes."""
+def _run_batch(
+    shape: _Shape, data: bytes, pos: int, line: int, out: list[Any]
+) -> tuple[int, int, int]:
+    """Run the shape's program in columns mode from ``pos``; append the Batch it makes. The
+    end, its line, and the status of the stop (as Program.run)."""
     lines: list[int] = []
     start: list[int] = []
     end: list[int] = []
@@ -387,11 +411,12 @@ def _run_batch(shape: _Shape, data: bytes, pos: int, line: int, out: list[Any]) 
     sinks = (lines, start, end, None, None, major, None, inode, pathname, None, None,
              vmflags, None, None)  # fmt: skip
     columns: tuple[list[int], ...] = tuple([] for _ in shape.labels)
-    new_pos, new_line, _status = shape.program.run(data, pos, line, None, sinks, columns)
+    new_pos, new_line, status = shape.program.run(data, pos, line, None, sinks, columns)
     if 0 < len(lines) < _SMALL_BATCH:
         # A short run (entries of several shapes taking turns): Mappings cost the aggregator
         # less than a Batch of one or two.
-        return shape.program.run(data, pos, line, out, None, None, len(lines))[:2]  # type: ignore[no-any-return]
+        stop, stop_line, _ = shape.program.run(data, pos, line, out, None, None, len(lines))
+        return stop, stop_line, status
     if new_pos > pos:
         if not shape.vmflags:
             vmflags = [None] * len(lines)
@@ -399,7 +424,7 @@ def _run_batch(shape: _Shape, data: bytes, pos: int, line: int, out: list[Any]) 
         out.append(
             Batch(shape.labels, columns, lines, start, end, major, inode, pathname, vmflags, named)
         )
-    return new_pos, new_line
+    return new_pos, new_line, status
 
 
 def _mapping(m: re.Match[bytes], shape: _Shape, line: int) -> Mapping:
