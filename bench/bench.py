@@ -12,6 +12,9 @@ interleaved round by round (medians), each job against the kernel's read of the 
   rollup   reading and parsing smaps_rollup, against the bare read and psutil's rollup call
   peers    psutil memory_maps(), jc's proc_pid_smaps parser, a plain line loop
 
+then the first three jobs on the largest captures of the corpus, per mapping, against the
+kernel's read time per mapping of the live process (the captured processes are gone),
+
 then the peak memory growth of computing a rollup from a 60,000-mapping smaps, streaming, and
 the import time of smapsfmt and of `smapsfmt --help`. Peers not installed are reported as such.
 Absolute times vary with the machine and its load; the ratios are the result.
@@ -114,34 +117,47 @@ def row(name: str, seconds: float, base: float, target: str = "", unit: str = "m
     return f"| {name} | {seconds * scale:9.2f} | {seconds / base:6.2f} | {target} |"
 
 
-def smaps_table(mappings: int, rounds: int) -> list[str]:
+TARGETS = {
+    "parse_smaps + every field typed": "<= 2.0",
+    "aggregate(iter_smaps(bytes)): the rollup from the bytes": "<= 1.5",
+    "validate(data), every rule": "<= 3.0",
+}
+
+# The largest captures of the corpus: many small mappings (6.18), and Android with Name lines.
+CORPUS = (
+    ROOT / "tests/fixtures/valid/live/6.18/many-small/smaps",
+    ROOT / "tests/fixtures/valid/external/android-libmeminfo/testdata1/smaps",
+)
+
+
+def smapsfmt_jobs(data: bytes) -> dict[str, Callable[[], object]]:
+    jobs: dict[str, Callable[[], object]] = {
+        "parse_smaps + every field typed": lambda: read_every_field(smapsfmt.parse_smaps(data)),
+        "aggregate(iter_smaps(bytes)): the rollup from the bytes": lambda: smapsfmt.aggregate(
+            smapsfmt.iter_smaps(io.BytesIO(data))
+        ),
+    }
+    validate = getattr(smapsfmt, "validate", None)
+    if validate is not None:
+        jobs["validate(data), every rule"] = lambda: validate(data)
+    return jobs
+
+
+def smaps_table(mappings: int, rounds: int) -> tuple[list[str], float]:
+    """The table of the live process, and the kernel's read time per mapping."""
     proc = start_target(mappings)
     try:
         path = f"/proc/{proc.pid}/smaps"
         data = read(path)
         count = len(smapsfmt.parse_smaps(data))
-        jobs: dict[str, Callable[[], object]] = {
-            "kernel read of smaps": lambda: read(path),
-            "parse_smaps + every field typed": lambda: read_every_field(
-                smapsfmt.parse_smaps(data)
-            ),
-            "aggregate(iter_smaps(bytes)): the rollup from the bytes": lambda: smapsfmt.aggregate(
-                smapsfmt.iter_smaps(io.BytesIO(data))
-            ),
-        }
-        validate = getattr(smapsfmt, "validate", None)
-        if validate is not None:
-            jobs["validate(data), every rule"] = lambda: validate(data)
+        jobs: dict[str, Callable[[], object]] = {"kernel read of smaps": lambda: read(path)}
+        jobs.update(smapsfmt_jobs(data))
         jobs.update(optional_peers(proc.pid, data))
         medians = measure(jobs, rounds)
     finally:
         stop(proc)
     base = medians["kernel read of smaps"]
-    targets = {
-        "parse_smaps + every field typed": "<= 2.0",
-        "aggregate(iter_smaps(bytes)): the rollup from the bytes": "<= 1.5",
-        "validate(data), every rule": "<= 3.0",
-    }
+    targets = TARGETS
     lines = [
         f"smaps of a live process with {count} mappings ({len(data) / 1e6:.1f} MB), "
         f"{rounds} interleaved rounds, medians:",
@@ -150,6 +166,30 @@ def smaps_table(mappings: int, rounds: int) -> list[str]:
         "|---|---:|---:|---|",
     ]
     lines += [row(name, s, base, targets.get(name, "")) for name, s in medians.items()]
+    return lines, base / count
+
+
+def corpus_table(rounds: int, kernel_per_mapping: float) -> list[str]:
+    """The same jobs on the largest corpus captures. Their processes are gone, so each time
+    per mapping is set against the kernel's read time per mapping of the live process above."""
+    lines = [
+        f"The largest corpus captures, {rounds} interleaved rounds, medians; time per mapping "
+        f"against the kernel's read per mapping of the live process above "
+        f"({kernel_per_mapping * 1e6:.2f} us):",
+        "",
+        "| capture | job | us per mapping | ratio to the kernel read | target |",
+        "|---|---|---:|---:|---|",
+    ]
+    for path in CORPUS:
+        data = path.read_bytes()
+        count = len(smapsfmt.parse_smaps(data))
+        name = f"{path.parent.name}/{path.name} ({count} mappings)"
+        for job, seconds in measure(smapsfmt_jobs(data), rounds).items():
+            per = seconds / count
+            lines.append(
+                f"| {name} | {job} | {per * 1e6:.2f} | {per / kernel_per_mapping:.2f} "
+                f"| {TARGETS.get(job, '')} |"
+            )
     return lines
 
 
@@ -300,8 +340,10 @@ def main() -> int:
     args = ap.parse_args()
     print(f"smapsfmt {smapsfmt.__version__}, Python {sys.version.split()[0]}, "
           f"Linux {os.uname().release}, {os.cpu_count()} CPUs\n")  # fmt: skip
+    live, kernel_per_mapping = smaps_table(args.mappings, args.rounds)
     for table in (
-        smaps_table(args.mappings, args.rounds),
+        live,
+        corpus_table(args.rounds, kernel_per_mapping),
         rollup_table(args.rounds),
         [] if args.skip_streaming else streaming_table(),
         import_table(args.rounds),
