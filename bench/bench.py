@@ -157,7 +157,6 @@ def smaps_table(mappings: int, rounds: int) -> tuple[list[str], float]:
     finally:
         stop(proc)
     base = medians["kernel read of smaps"]
-    targets = TARGETS
     lines = [
         f"smaps of a live process with {count} mappings ({len(data) / 1e6:.1f} MB), "
         f"{rounds} interleaved rounds, medians:",
@@ -165,7 +164,7 @@ def smaps_table(mappings: int, rounds: int) -> tuple[list[str], float]:
         "| job | ms | ratio to the kernel read | target |",
         "|---|---:|---:|---|",
     ]
-    lines += [row(name, s, base, targets.get(name, "")) for name, s in medians.items()]
+    lines += [row(name, s, base, TARGETS.get(name, "")) for name, s in medians.items()]
     return lines, base / count
 
 
