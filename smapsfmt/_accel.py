@@ -304,7 +304,8 @@ def program(  # noqa: PLR0917 - the C constructor's arguments, in its order
     """A ``smapsfmt._match.Program`` for ``pattern``, or None (no C module, or a pattern it
     does not run). ``recipe``: one ``(conversion, slot or label index, second slot)`` per
     group, from group 0; ``slots``: attribute names of ``cls`` (``line`` and ``fields`` among
-    them); ``constants``: attributes set alike on every object; ``lines``: lines per entry;
+    them); ``constants``: attributes set alike on every object; ``lines``: lines per entry (0:
+    as many as each entry has, for a pattern with an optional line);
     ``max_hex``: hex numbers longer than this are left to the Python code (decimal ones past
     Python's digit limit are, too)."""
     if _match is None:

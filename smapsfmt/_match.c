@@ -22,7 +22,7 @@ enum { ST_STOP = 0, ST_GIVE_UP = 1 };
 enum { REP_GENERAL, REP_KEEP, REP_ITERATE };
 
 #define MAX_DEPTH 4000
-#define MEMO 8
+#define MEMO 256 /* slots of the memo of converted texts: a power of 2 */
 #define LOCAL_MARKS 128 /* marks kept on the stack: patterns of up to 63 groups */
 
 #define IN_SET(set, c) ((set)[(c) >> 3] & (1u << ((c) & 7)))
@@ -579,9 +579,11 @@ done:
     return r;
 }
 
-/* A small memo of converted texts: the same perms, paths and flags repeat across entries,
- * and across the runs of one program (a sampler parses the same process again and again).
- * The values are immutable; each is kept with its own copy of the text it came from. */
+/* A memo of converted texts: the same perms, paths and flags repeat across entries, and
+ * across the runs of one program (a sampler parses the same process again and again). A slot
+ * is chosen by a hash of the kind and the text, and a new text takes the slot over: the many
+ * distinct paths of a process do not push its few flags and perms out. The values are
+ * immutable; each is kept with its own copy of the text it came from. */
 typedef struct {
     PyObject *text;  /* bytes: the text converted */
     Py_ssize_t kind; /* the conversion: the same text converts differently by kind */
@@ -590,23 +592,25 @@ typedef struct {
 
 typedef struct {
     Memo m[MEMO];
-    int next;
 } Memos;
 
-static PyObject *memo_get(Memos *memos, Py_ssize_t kind, const unsigned char *at,
-                          Py_ssize_t len) {
-    for (int i = 0; i < MEMO; i++) {
-        Memo *m = &memos->m[i];
-        if (m->value && m->kind == kind && PyBytes_GET_SIZE(m->text) == len &&
-            memcmp(PyBytes_AS_STRING(m->text), at, (size_t)len) == 0) {
-            Py_INCREF(m->value);
-            return m->value;
-        }
+static Memo *memo_slot(Memos *memos, Py_ssize_t kind, const unsigned char *at, Py_ssize_t len) {
+    uint64_t h = 14695981039346656037ULL ^ (uint64_t)kind; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < len; i++)
+        h = (h ^ at[i]) * 1099511628211ULL;
+    return &memos->m[(h ^ (h >> 32)) & (MEMO - 1)];
+}
+
+static PyObject *memo_get(Memo *m, Py_ssize_t kind, const unsigned char *at, Py_ssize_t len) {
+    if (m->value && m->kind == kind && PyBytes_GET_SIZE(m->text) == len &&
+        memcmp(PyBytes_AS_STRING(m->text), at, (size_t)len) == 0) {
+        Py_INCREF(m->value);
+        return m->value;
     }
     return NULL;
 }
 
-static int memo_put(Memos *memos, Py_ssize_t kind, const unsigned char *at, Py_ssize_t len,
+static int memo_put(Memo *m, Py_ssize_t kind, const unsigned char *at, Py_ssize_t len,
                     PyObject *value) {
     PyObject *text;
     if (PyBytes_CheckExact(value)) { /* a pathname: the value is its own text */
@@ -615,8 +619,6 @@ static int memo_put(Memos *memos, Py_ssize_t kind, const unsigned char *at, Py_s
     } else if (!(text = PyBytes_FromStringAndSize((const char *)at, len))) {
         return -1;
     }
-    Memo *m = &memos->m[memos->next];
-    memos->next = (memos->next + 1) % MEMO;
     Py_XSETREF(m->text, text);
     m->kind = kind;
     Py_INCREF(value);
@@ -649,7 +651,7 @@ typedef struct {
     PyObject *constants; /* tuple of (slot, value) */
     Py_ssize_t *constant_slot; /* the slot of each constant, read once */
     Py_ssize_t line_slot, fields_slot;
-    Py_ssize_t lines; /* lines per entry */
+    Py_ssize_t lines; /* lines per entry; 0: as many as each entry's newlines */
     Py_ssize_t max_hex; /* hex numbers longer than this: give up */
     Memos memos;
 } Program;
@@ -719,6 +721,10 @@ static int Program_init(Program *self, PyObject *args, PyObject *kwargs) {
     if (self->line_slot < 0 || self->line_slot >= self->nslots || self->fields_slot < 0 ||
         self->fields_slot >= self->nslots) {
         PyErr_SetString(PyExc_ValueError, "line_slot and fields_slot are slots");
+        return -1;
+    }
+    if (self->lines < 0) {
+        PyErr_SetString(PyExc_ValueError, "lines: a count, or 0 to count each entry's lines");
         return -1;
     }
     self->offset = PyMem_Calloc((size_t)self->nslots + 1, sizeof(Py_ssize_t));
@@ -838,6 +844,7 @@ static PyObject *flags(const unsigned char *at, Py_ssize_t len) {
 static PyObject *convert(Program *p, Py_ssize_t kind, const unsigned char *at, Py_ssize_t len,
                          Memos *memos) {
     PyObject *v;
+    Memo *slot;
     switch (kind) {
     case K_HEX:
         return number(at, len, 16, p->max_hex);
@@ -850,7 +857,8 @@ static PyObject *convert(Program *p, Py_ssize_t kind, const unsigned char *at, P
         if (kind == K_PATH)
             while (len > 0 && *at == ' ')
                 at++, len--;
-        v = memo_get(memos, kind, at, len);
+        slot = memo_slot(memos, kind, at, len);
+        v = memo_get(slot, kind, at, len);
         if (v)
             return v;
         if (kind == K_TEXT)
@@ -859,7 +867,7 @@ static PyObject *convert(Program *p, Py_ssize_t kind, const unsigned char *at, P
             v = flags(at, len);
         else
             v = PyBytes_FromStringAndSize((const char *)at, len);
-        if (v && memo_put(memos, kind, at, len, v) < 0)
+        if (v && memo_put(slot, kind, at, len, v) < 0)
             Py_CLEAR(v);
         return v;
     case K_RAW:
@@ -1039,10 +1047,33 @@ static int cut_back(PyObject *sinks, PyObject *columns, Py_ssize_t length) {
     return 0;
 }
 
+/* The newlines among n bytes, 8 at a time: a byte of x is 0 where the byte was a newline;
+ * adding 0x7f to its low 7 bits sets its high bit unless it is 0, with no carry between
+ * bytes, so the high bits left clear mark the newlines exactly. Up to 31 words' marks are
+ * summed byte by byte (at most 31 per byte, 248 in all), then added up by one multiply. */
+static Py_ssize_t count_newlines(const unsigned char *c, Py_ssize_t n) {
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL, newlines = 0x0a0a0a0a0a0a0a0aULL;
+    const uint64_t ones = 0x0101010101010101ULL;
+    Py_ssize_t count = 0, i = 0;
+    while (i + 8 <= n) {
+        uint64_t sums = 0;
+        for (int words = 0; words < 31 && i + 8 <= n; words++, i += 8) {
+            uint64_t w;
+            memcpy(&w, c + i, 8);
+            uint64_t x = w ^ newlines;
+            sums += (~(((x & low7) + low7) | x) & ~low7) >> 7;
+        }
+        count += (Py_ssize_t)((sums * ones) >> 56);
+    }
+    for (; i < n; i++)
+        count += c[i] == '\n';
+    return count;
+}
+
 /* Match and build entries from pos on (see Program.run); the end position and line. */
 static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssize_t *line_io,
                        PyObject *out, PyObject *sinks, PyObject *columns, Py_ssize_t limit,
-                       int *status_out) {
+                       Py_ssize_t size, int *status_out) {
     Py_ssize_t pos = *pos_io, line = *line_io, filled = 0;
     int columns_mode = out == Py_None;
     if (columns_mode) {
@@ -1069,7 +1100,8 @@ static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssi
         PyErr_SetString(PyExc_TypeError, "out: a list, for a program with a class");
         return -1;
     }
-    Py_ssize_t size = PyBytes_GET_SIZE(data);
+    if (size < 0 || size > PyBytes_GET_SIZE(data))
+        size = PyBytes_GET_SIZE(data);
     if (pos < 0 || pos > size) {
         PyErr_SetString(PyExc_ValueError, "pos out of range");
         return -1;
@@ -1127,8 +1159,13 @@ static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssi
             status = ST_GIVE_UP;
             break;
         }
+        if (self->lines > 0) {
+            line += self->lines;
+        } else { /* an entry with an optional line: count its newlines */
+            line += count_newlines(st.s + pos, end - pos);
+            line += st.s[end - 1] != '\n'; /* the last line, ended by the end of the data */
+        }
         pos = end;
-        line += self->lines;
         done++;
     }
     if (columns_mode && (failed || status == ST_GIVE_UP) &&
@@ -1156,27 +1193,29 @@ static int index_arg(PyObject *arg, Py_ssize_t *value) {
     return *value == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
-/* run(data, pos, line, out=None, sinks=None, columns=None, limit=-1), positional only. */
+/* run(data, pos, line, out=None, sinks=None, columns=None, limit=-1, end=-1), positional
+ * only. */
 static PyObject *Program_run(Program *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs < 3 || nargs > 7) {
-        PyErr_SetString(PyExc_TypeError,
-                        "run(data, pos, line, out=None, sinks=None, columns=None, limit=-1)");
+    if (nargs < 3 || nargs > 8) {
+        PyErr_SetString(PyExc_TypeError, "run(data, pos, line, out=None, sinks=None, "
+                                         "columns=None, limit=-1, end=-1)");
         return NULL;
     }
     PyObject *data = args[0];
-    Py_ssize_t pos, line, limit = -1;
+    Py_ssize_t pos, line, limit = -1, end = -1;
     if (!PyBytes_Check(data)) {
         PyErr_SetString(PyExc_TypeError, "data: bytes");
         return NULL;
     }
     if (index_arg(args[1], &pos) < 0 || index_arg(args[2], &line) < 0 ||
-        (nargs > 6 && index_arg(args[6], &limit) < 0))
+        (nargs > 6 && index_arg(args[6], &limit) < 0) ||
+        (nargs > 7 && index_arg(args[7], &end) < 0))
         return NULL;
     PyObject *out = nargs > 3 ? args[3] : Py_None;
     PyObject *sinks = nargs > 4 ? args[4] : Py_None;
     PyObject *columns = nargs > 5 ? args[5] : Py_None;
     int status;
-    if (run_entries(self, data, &pos, &line, out, sinks, columns, limit, &status) < 0)
+    if (run_entries(self, data, &pos, &line, out, sinks, columns, limit, end, &status) < 0)
         return NULL;
     return Py_BuildValue("nni", pos, line, status);
 }
@@ -1195,7 +1234,7 @@ static PyObject *Program_entire(Program *self, PyObject *const *args, Py_ssize_t
         return NULL;
     int status;
     PyObject *found = NULL;
-    if (run_entries(self, args[0], &pos, &line, out, Py_None, Py_None, 1, &status) == 0) {
+    if (run_entries(self, args[0], &pos, &line, out, Py_None, Py_None, 1, -1, &status) == 0) {
         found = pos == PyBytes_GET_SIZE(args[0]) && PyList_GET_SIZE(out) == 1
                     ? PyList_GET_ITEM(out, 0)
                     : Py_None;
@@ -1207,12 +1246,13 @@ static PyObject *Program_entire(Program *self, PyObject *const *args, Py_ssize_t
 
 static PyMethodDef Program_methods[] = {
     {"run", (PyCFunction)(void (*)(void))Program_run, METH_FASTCALL,
-     "run(data, pos, line, out=None, sinks=None, columns=None, limit=-1, /) -> (pos, line, "
-     "status)"
+     "run(data, pos, line, out=None, sinks=None, columns=None, limit=-1, end=-1, /) -> (pos, "
+     "line, status)"
      "\n\nMatch entries from pos on and build one object each (appended to out), or, with out "
      "None, append their values to sinks (one list or None per slot) and columns (one list per "
      "label). Stops before the first entry that does not match (status 0) or that it cannot "
-     "convert (status 1), or after `limit` entries."},
+     "convert (status 1), or after `limit` entries. With `end` from 0 to len(data), the data "
+     "is read as if it were data[:end]."},
     {"entire", (PyCFunction)(void (*)(void))Program_entire, METH_FASTCALL,
      "entire(data, line, /) -> object or None\n\nThe object of data when data is exactly one "
      "entry (its first line numbered `line`); None when it is not, or cannot be converted."},
