@@ -368,8 +368,7 @@ def _sum_of_names(node: ast.expr) -> tuple[str, ...]:
 
 
 class _Row(NamedTuple):
-    """One entry of a Batch, as _Pass.add reads a Mapping (``name``: b"" for an entry with a
-    Name line, whose value a Batch does not carry)."""
+    """One entry of a Batch, as _Pass.add reads a Mapping."""
 
     line: int
     start: int
@@ -488,6 +487,7 @@ class _Pass:
             batch.inode,
             batch.pathname,
             flags,
+            batch.name,
         )
         if (
             len(columns) != len(labels)
@@ -510,7 +510,7 @@ class _Pass:
                     batch.inode[0],
                     batch.pathname[0],
                     flags[0],
-                    b"" if batch.named else None,
+                    batch.name[0],
                     dict(zip(labels, [column[0] for column in columns], strict=True)),
                 )
             )
@@ -545,7 +545,7 @@ class _Pass:
                 self.rollup_entry = self.rollup_entry or batch.line[at]
         nones = flags.count(None)
         self.vmflags |= nones != n
-        self.name_lines |= bool(batch.named)
+        self.name_lines |= batch.name.count(None) != n
 
         cols = dict(zip(labels, columns, strict=True))
         col_totals = dict(zip(labels, totals, strict=True))

@@ -8,17 +8,16 @@ column at C speed (``smapsfmt._aggregate._Pass.add_batch``), with exactly the ou
 the entries one by one.
 
 A Batch carries what the aggregator reads of an entry, and nothing else: not the permissions,
-the offset, the minor device number, the value of the Android ``Name:`` line (only that there is
-one) or the raw text of unknown field lines. It is not a model of the text (that is
-:class:`~smapsfmt.Mapping`), only a faster way to feed the sums.
+the offset, the minor device number or the raw text of unknown field lines. It is not a model
+of the text (that is :class:`~smapsfmt.Mapping`), only a faster way to feed the sums.
 
 What every Batch holds (a parser that makes Batches keeps to it; :func:`batches_of` does):
 
 * ``labels`` are distinct; ``columns`` has one list per label, and every list of the Batch
   (columns and header parts) has one item per entry, in the order of the text;
 * values, addresses, device numbers and inodes are non-negative ints, lines are 1-based, as in
-  a Mapping; ``pathname`` and ``vmflags`` are what ``Mapping.pathname`` and ``Mapping.vmflags``
-  would be.
+  a Mapping; ``pathname``, ``vmflags`` and ``name`` are what ``Mapping.pathname``,
+  ``Mapping.vmflags`` and ``Mapping.name`` would be.
 """
 
 from __future__ import annotations
@@ -43,12 +42,12 @@ class Batch(NamedTuple):
     inode: list[int]
     pathname: list[bytes]  # as Mapping.pathname
     vmflags: list[tuple[str, ...] | None]  # as Mapping.vmflags
-    named: bool  # every entry has an Android Name: line (else none has)
+    name: list[bytes | None]  # as Mapping.name: an Android Name: line's value, or None
 
 
 def batches_of(mappings: Iterable[Mapping]) -> Iterator[Batch | Mapping]:
     """The reference batching of ``mappings``: each run of consecutive mappings with the same
-    field labels in the same order, and with or without a ``Name:`` line alike, as one Batch.
+    field labels in the same order as one Batch (with a ``Name:`` line or without).
 
     A mapping with raw text a Batch does not carry (``unknown_lines``: the lines of fields the
     specification does not name) comes out as itself, between the Batches before and after
@@ -56,7 +55,7 @@ def batches_of(mappings: Iterable[Mapping]) -> Iterator[Batch | Mapping]:
     entries is kept.
     """
     run: list[Mapping] = []
-    shape: tuple[tuple[str, ...], bool] | None = None
+    shape: tuple[str, ...] | None = None
     for mapping in mappings:
         if not isinstance(mapping, Mapping) or mapping.unknown_lines:
             if run:
@@ -65,7 +64,7 @@ def batches_of(mappings: Iterable[Mapping]) -> Iterator[Batch | Mapping]:
             shape = None
             yield mapping
             continue
-        key = (tuple(mapping.fields), mapping.name is not None)
+        key = tuple(mapping.fields)
         if key != shape:
             if run:
                 yield _batch(run)
@@ -77,8 +76,7 @@ def batches_of(mappings: Iterable[Mapping]) -> Iterator[Batch | Mapping]:
 
 
 def _batch(run: list[Mapping]) -> Batch:
-    first = run[0]
-    labels = tuple(first.fields)
+    labels = tuple(run[0].fields)
     return Batch(
         labels=labels,
         columns=tuple([m.fields[label] for m in run] for label in labels),
@@ -89,5 +87,5 @@ def _batch(run: list[Mapping]) -> Batch:
         inode=[m.inode for m in run],
         pathname=[m.pathname for m in run],
         vmflags=[m.vmflags for m in run],
-        named=first.name is not None,
+        name=[m.name for m in run],
     )

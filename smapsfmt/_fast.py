@@ -4,7 +4,10 @@ Real smaps files repeat one entry shape (the same field lines in the same order)
 times. For each shape met, this module composes one regular expression for a whole entry from
 the grammar's own terminals (grammar/smaps.lark, through _grammar.line_patterns and
 _grammar.terminal_regexps): the header terminal, then each field line with its label as a
-literal, the VmFlags and Name lines where the shape has them. A composed entry pattern accepts
+literal, the VmFlags and Name lines where the shape has them. A Name line before the fields
+is optional in the pattern: Android prints it for some mappings of a process and not for
+others, and one pattern for both lets entries of the two kinds run in C as one run. A composed
+entry pattern accepts
 a subset of what the grammar accepts (a literal label is one LABEL; a single blank is one SEP),
 so whatever the fast path accepts, the grammar accepts too, with the same parts. Anything the
 fast path does not recognise -- a new shape whose lines are not all grammar lines, a broken
@@ -26,7 +29,7 @@ from . import _accel, _grammar
 from ._batch import Batch
 from ._model import KNOWN_FIELDS, Mapping, Rollup
 
-__all__ = ["fast_batches", "fast_mappings", "fast_rollup", "split_complete"]
+__all__ = ["fast_batches", "fast_mappings", "fast_rollup", "fast_until", "split_complete"]
 
 
 class _Shape(NamedTuple):
@@ -36,7 +39,7 @@ class _Shape(NamedTuple):
     name_first: bool
     vmflags: bool
     name_last: bool
-    lines: int
+    lines: int  # lines of an entry, its Name line counted (see _lines_in)
     first_value: int  # index of the first value among the match's groups
     program: Any  # the pattern run in C (smapsfmt._accel), building Mappings; None: re runs it
 
@@ -100,8 +103,6 @@ def _compile(  # noqa: PLR0917 - positional: the arguments are the lru_cache key
     """The entry pattern of one shape (cached: a file has few shapes)."""
     parts = _lines()
     body = [parts.header]
-    if name_first:
-        body.append(parts.name)
     sep = parts.field_sep if tabs else " +"  # " +": one SEP made of blanks only
     for label, kb in zip(labels, units, strict=True):
         body.append(f"{re.escape(label)}:{sep}({parts.value}){' kB' if kb else ''}")
@@ -110,7 +111,10 @@ def _compile(  # noqa: PLR0917 - positional: the arguments are the lru_cache key
     if name_last:
         body.append(parts.name)
     line_ends = ["\\n"] * (len(body) - 1) + [parts.eol]
-    source = "".join(line + end for line, end in zip(body, line_ends, strict=True))
+    lines = [line + end for line, end in zip(body, line_ends, strict=True)]
+    if name_first:  # optional, and never the last line: at least one field line follows
+        lines.insert(1, f"(?:{parts.name}\\n)?")
+    source = "".join(lines)
     # The entry must end where the next header, or the input, begins.
     source += f"(?={parts.address}-|\\Z)"
     regex = _bytes_pattern(source)
@@ -123,7 +127,7 @@ def _compile(  # noqa: PLR0917 - positional: the arguments are the lru_cache key
         name_first=name_first,
         vmflags=vmflags,
         name_last=name_last,
-        lines=len(body),
+        lines=len(lines),
         first_value=first,
         # Raw text of unknown field lines is kept by the Python code only.
         program=None
@@ -172,16 +176,16 @@ def _mapping_program(
         constants.append(("vmflags", None))
     if not (name_first or name_last):
         constants.append(("name", None))
-    return _accel.program(
-        regex, recipe, Mapping, _SLOTS, labels, constants, 1 + name_first + len(labels)
-        + vmflags + name_last, MAX_HEX_DIGITS,
-    )  # fmt: skip
+    # Lines per entry: counted entry by entry where the Name line is optional.
+    lines = 0 if name_first else 1 + len(labels) + vmflags + name_last
+    return _accel.program(regex, recipe, Mapping, _SLOTS, labels, constants, lines, MAX_HEX_DIGITS)
 
 
-def _learn(data: bytes, pos: int) -> _Shape | None:
-    """The shape of the entry at ``pos``, or None if it is not plainly grammatical."""
+def _learn(data: bytes, pos: int, end: int) -> _Shape | None:
+    """The shape of the entry at ``pos`` of ``data[:end]``, or None if it is not plainly
+    grammatical."""
     learn = _learners()
-    header = learn["HEADER"].match(data, pos)
+    header = learn["HEADER"].match(data, pos, end)
     if header is None or not header.group().endswith(b"\n"):
         return None
     pos = header.end()
@@ -189,15 +193,15 @@ def _learn(data: bytes, pos: int) -> _Shape | None:
     units: list[bool] = []
     tabs = False
     name_first = name_last = vmflags = False
-    if (m := learn["NAME_LINE"].match(data, pos)) is not None:
+    if (m := learn["NAME_LINE"].match(data, pos, end)) is not None:
         name_first = True
         pos = m.end()
-    while pos < len(data):
+    while pos < end:
         # The grammar lexes the VmFlags and Name lines before field lines (their terminals
         # have priority), so "VmFlags: 12 kB" is never a field.
-        if learn["VMFLAGS_LINE"].match(data, pos) or learn["NAME_LINE"].match(data, pos):
+        if learn["VMFLAGS_LINE"].match(data, pos, end) or learn["NAME_LINE"].match(data, pos, end):
             break
-        m = learn["KB_FIELD"].match(data, pos) or learn["PLAIN_FIELD"].match(data, pos)
+        m = learn["KB_FIELD"].match(data, pos, end) or learn["PLAIN_FIELD"].match(data, pos, end)
         if m is None:
             break
         line = m.group()
@@ -211,10 +215,10 @@ def _learn(data: bytes, pos: int) -> _Shape | None:
         pos = m.end()
     if not labels:
         return None
-    if (m := learn["VMFLAGS_LINE"].match(data, pos)) is not None:
+    if (m := learn["VMFLAGS_LINE"].match(data, pos, end)) is not None:
         vmflags = True
         pos = m.end()
-    if not name_first and (m := learn["NAME_LINE"].match(data, pos)) is not None:
+    if not name_first and (m := learn["NAME_LINE"].match(data, pos, end)) is not None:
         name_last = True
     return _compile(tuple(labels), tuple(units), tabs, name_first, vmflags, name_last)
 
@@ -328,65 +332,72 @@ def _give_up_on_value_error(
     return wrapper
 
 
-@_give_up_on_value_error
 def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
     """Every mapping of ``data`` (a whole number of entries), or None to let the grammar
     decide (unknown shapes that are not plainly grammatical, or broken input)."""
-    return _fast_entries(data, first_line, False)  # type: ignore[return-value]
+    found = fast_until(data, len(data), first_line, batches=False)
+    return None if found is None else found[0]  # type: ignore[return-value]
 
 
-@_give_up_on_value_error
 def fast_batches(data: bytes, first_line: int = 1) -> list[Mapping | Batch] | None:
     """What fast_mappings gives, but each run of entries the C module takes as one Batch
     (smapsfmt._batch): for the aggregator, which reads columns."""
-    return _fast_entries(data, first_line, True)
+    found = fast_until(data, len(data), first_line, batches=True)
+    return None if found is None else found[0]
 
 
-def _fast_entries(data: bytes, first_line: int, batches: bool) -> list[Mapping | Batch] | None:
+@_give_up_on_value_error
+def fast_until(
+    data: bytes, end: int, first_line: int, *, batches: bool
+) -> tuple[list[Mapping | Batch], int] | None:
+    """What fast_batches (or, without ``batches``, fast_mappings) gives of ``data[:end]``,
+    without copying it, and the line after it; None to let the grammar decide."""
     out: list[Any] = []
-    pos, size, line = 0, len(data), first_line
+    pos, size, line = 0, end, first_line
     shape = _RECENT[0] if _RECENT else None
     while pos < size:
         if shape is not None and shape.program is not None:
             # The C module takes every entry of this shape it can; it stops before an entry
             # of another shape (status 0), or one it leaves to the code below (status 1).
-            pos, line, status = _run(shape, data, pos, line, out, batches=batches)
+            pos, line, status = _run(shape, data, pos, line, size, out, batches=batches)
             if pos >= size:
                 break
-            if status == 0 and (other := _run_other(shape, data, pos, line, out, batches=batches)):
+            if status == 0 and (
+                other := _run_other(shape, data, pos, line, size, out, batches=batches)
+            ):
                 shape, pos, line = other
                 continue
-        m = shape.regex.match(data, pos) if shape is not None else None
+        m = shape.regex.match(data, pos, size) if shape is not None else None
         if m is None:
-            shape = _find_shape(data, pos)
-            m = shape.regex.match(data, pos) if shape is not None else None
+            shape = _find_shape(data, pos, size)
+            m = shape.regex.match(data, pos, size) if shape is not None else None
             if m is None or shape is None:
                 return None
             if shape.program is not None:
                 continue
         assert shape is not None
         out.append(_mapping(m, shape, line))
-        line += shape.lines
+        line += _lines_in(m, shape)
         pos = m.end()
-    return out
+    return out, line
 
 
-def _run(
-    shape: _Shape, data: bytes, pos: int, line: int, out: list[Any], *, batches: bool
+def _run(  # noqa: PLR0917 - positional, as Program.run
+    shape: _Shape, data: bytes, pos: int, line: int, end: int, out: list[Any], *, batches: bool
 ) -> tuple[int, int, int]:
     if batches:
-        return _run_batch(shape, data, pos, line, out)
-    return shape.program.run(data, pos, line, out)  # type: ignore[no-any-return]
+        return _run_batch(shape, data, pos, line, end, out)
+    return shape.program.run(data, pos, line, out, None, None, -1, end)  # type: ignore[no-any-return]
 
 
-def _run_other(
-    shape: _Shape, data: bytes, pos: int, line: int, out: list[Any], *, batches: bool
+def _run_other(  # noqa: PLR0917 - positional, as Program.run
+    shape: _Shape, data: bytes, pos: int, line: int, end: int, out: list[Any], *, batches: bool
 ) -> tuple[_Shape, int, int] | None:
     """Entries of shapes taking turns (Android's Name lines come and go): the programs of the
     other recent shapes are tried before any regular expression."""
     for other in _RECENT:
         if other is not shape and other.program is not None:
-            new_pos, new_line, _status = _run(other, data, pos, line, out, batches=batches)
+            new_pos, new_line, _status = _run(other, data, pos, line, end, out, batches=batches)
             if new_pos > pos:
                 return other, new_pos, new_line
     return None
@@ -395,11 +406,11 @@ def _run_other(
 _SMALL_BATCH = 3  # runs shorter than this go to the aggregator as Mappings
 
 
-def _run_batch(
-    shape: _Shape, data: bytes, pos: int, line: int, out: list[Any]
+def _run_batch(  # noqa: PLR0917 - positional, as Program.run
+    shape: _Shape, data: bytes, pos: int, line: int, until: int, out: list[Any]
 ) -> tuple[int, int, int]:
-    """Run the shape's program in columns mode from ``pos``; append the Batch it makes. The
-    end, its line, and the status of the stop (as Program.run)."""
+    """Run the shape's program in columns mode from ``pos`` to ``until``; append the Batch it
+    makes. The end, its line, and the status of the stop (as Program.run)."""
     lines: list[int] = []
     start: list[int] = []
     end: list[int] = []
@@ -407,24 +418,32 @@ def _run_batch(
     inode: list[int] = []
     pathname: list[bytes] = []
     vmflags: list[tuple[str, ...] | None] = []
+    name: list[bytes | None] = []
     # One list (or None: not kept) per slot of _SLOTS.
     sinks = (lines, start, end, None, None, major, None, inode, pathname, None, None,
-             vmflags, None, None)  # fmt: skip
+             vmflags, name, None)  # fmt: skip
     columns: tuple[list[int], ...] = tuple([] for _ in shape.labels)
-    new_pos, new_line, status = shape.program.run(data, pos, line, None, sinks, columns)
+    new_pos, new_line, status = shape.program.run(data, pos, line, None, sinks, columns, -1, until)
     if 0 < len(lines) < _SMALL_BATCH:
         # A short run (entries of several shapes taking turns): Mappings cost the aggregator
         # less than a Batch of one or two.
-        stop, stop_line, _ = shape.program.run(data, pos, line, out, None, None, len(lines))
+        stop, stop_line, _ = shape.program.run(data, pos, line, out, None, None, len(lines), until)
         return stop, stop_line, status
     if new_pos > pos:
         if not shape.vmflags:
             vmflags = [None] * len(lines)
-        named = shape.name_first or shape.name_last
+        if not (shape.name_first or shape.name_last):
+            name = [None] * len(lines)
         out.append(
-            Batch(shape.labels, columns, lines, start, end, major, inode, pathname, vmflags, named)
+            Batch(shape.labels, columns, lines, start, end, major, inode, pathname, vmflags, name)
         )
     return new_pos, new_line, status
+
+
+def _lines_in(m: re.Match[bytes], shape: _Shape) -> int:
+    """The lines of the entry ``m`` matched: a shape's Name line before the fields is
+    optional (group 8, after the header's 7)."""
+    return shape.lines - (shape.name_first and m.start(8) < 0)
 
 
 def _mapping(m: re.Match[bytes], shape: _Shape, line: int) -> Mapping:
@@ -473,7 +492,7 @@ def _entries(data: bytes) -> Iterator[tuple[re.Match[bytes], _Shape] | None]:
     while pos < size:
         m = shape.regex.match(data, pos) if shape is not None else None
         if m is None:
-            shape = _find_shape(data, pos)
+            shape = _find_shape(data, pos, size)
             m = shape.regex.match(data, pos) if shape is not None else None
             if m is None or shape is None:
                 yield None
@@ -483,11 +502,11 @@ def _entries(data: bytes) -> Iterator[tuple[re.Match[bytes], _Shape] | None]:
         pos = m.end()
 
 
-def _find_shape(data: bytes, pos: int) -> _Shape | None:
+def _find_shape(data: bytes, pos: int, end: int) -> _Shape | None:
     for recent in _RECENT:
-        if recent.regex.match(data, pos):
+        if recent.regex.match(data, pos, end):
             return recent
-    learned = _learn(data, pos)
+    learned = _learn(data, pos, end)
     if learned is not None:
         _RECENT.insert(0, learned)
         del _RECENT[8:]
@@ -573,7 +592,8 @@ _ROLLUP_HEADERS: dict[bytes, tuple[int, int, str, int, int, int, int]] = {}
 
 def _unknown_lines(entry: bytes, shape: _Shape) -> tuple[str, ...]:
     """The raw text of the entry's field lines whose label is not a known kernel field."""
-    first = 2 if shape.name_first else 1  # field lines follow the header (and a Name line)
+    # Field lines follow the header, and the Name line where there is one.
+    first = 2 if shape.name_first and entry.startswith(b"Name:", entry.index(b"\n") + 1) else 1
     lines = entry.decode("latin-1").split("\n")[first : first + len(shape.labels)]
     return tuple(
         line for line, label in zip(lines, shape.labels, strict=True) if label not in KNOWN_FIELDS

@@ -154,7 +154,6 @@ def _stream(
         chunks = iter(source)
     pending = b""
     line = 1
-    fast_entries = _fast.fast_batches if batches else _fast.fast_mappings
     for chunk in chunks:
         if not chunk:
             continue
@@ -162,16 +161,17 @@ def _stream(
         cut = _fast.split_complete(pending)
         if cut == 0:
             continue
-        complete, pending = pending[:cut], pending[cut:]
-        fast = fast_entries(complete, line)
+        # The entries before the cut, read where they are: only what follows is copied.
+        fast = _fast.fast_until(pending, cut, line, batches=batches)
         if fast is None:
             # Let the grammar see this text with everything after it, so that the error it
             # reports is exactly the one the whole text gives.
             rest = b"".join(_bytes(c) for c in chunks)
-            yield from _mappings(complete + pending + rest, path, line)
+            yield from _mappings(pending + rest, path, line)
             return
-        yield from fast
-        line += complete.count(b"\n")
+        entries, line = fast
+        pending = pending[cut:]
+        yield from entries
     if pending:
         yield from _mappings(pending, path, line)
 

@@ -23,6 +23,7 @@ import smapsfmt
 from smapsfmt import _accel, _fast
 from smapsfmt._batch import Batch
 
+ANDROID = "external/android-libmeminfo/testdata1/smaps"  # Name: lines in some entries
 needs_c = pytest.mark.skipif(not _accel.available(), reason="smapsfmt._match is not built")
 
 
@@ -38,7 +39,7 @@ def _by_re(data: bytes) -> list[Any] | None:
             out.append(_fast._mapping(m, shape, line))
         except ValueError:
             return None
-        line += shape.lines
+        line += _fast._lines_in(m, shape)
     return out
 
 
@@ -217,6 +218,9 @@ def test_a_program_refuses_a_bad_recipe() -> None:
             pattern, [(_accel.SKIP, 0, 0), (_accel.RAW, 7, 0)], None, ("line", "fields"),
             (), (), 1, 9,
         )  # fmt: skip
+    with pytest.raises(ValueError, match="lines"):
+        _accel.program(pattern, [(_accel.SKIP, 0, 0), (_accel.RAW, 0, 0)], None,
+                       ("line", "fields"), (), (), -1, 9)  # fmt: skip
     with pytest.raises(ValueError, match="mode"):
         _accel._match.Program(
             ((_accel.REP, 0, -1, 3, ((_accel.LIT, b"a"),)),), 0, ((_accel.SKIP, 0, 0),), None,
@@ -286,6 +290,43 @@ def test_a_stream_of_many_mappings_reaches_the_aggregator_in_batches() -> None:
     at = next(i for i, m in enumerate(flat) if m.line == first.line[0])
     for j, label in enumerate(first.labels):
         assert first.columns[j] == [m.fields[label] for m in flat[at : at + len(first.line)]]
+
+
+@needs_c
+@pytest.mark.parametrize("capture", [ANDROID, "live/6.18/many-small/smaps"])
+def test_a_program_reads_the_data_up_to_end_as_if_it_were_cut_there(capture: str) -> None:
+    data = (VALID / capture).read_bytes()
+    _fast.fast_mappings(data)  # learns the shape
+    program = _fast._RECENT[0].program
+    rng = random.Random(capture)
+    headers = [m.start() + 1 for m in re.finditer(rb"\n(?=[0-9a-f]+-)", data)]
+    cuts = [0, 1, len(data) - 1, *rng.sample(range(len(data)), 40), *rng.sample(headers, 10)]
+    for cut in cuts:
+        out: list[Any] = []
+        got = program.run(data, 0, 1, out, None, None, -1, cut)
+        want_out: list[Any] = []
+        assert got == program.run(data[:cut], 0, 1, want_out), cut
+        assert _rows(out) == _rows(want_out), cut
+    for end in (-1, len(data), len(data) + 5):  # no end, or one past the data: all of it
+        assert program.run(data, 0, 1, [], None, None, -1, end) == program.run(data, 0, 1, [])
+
+
+@needs_c
+def test_entries_with_and_without_a_name_line_are_one_run() -> None:
+    """Android prints a Name: line for some mappings only: the two kinds take turns, and one
+    program takes both, each entry with its own number of lines."""
+    data = (VALID / ANDROID).read_bytes()
+    mappings = smapsfmt.parse_smaps(data)
+    named = sum(m.name is not None for m in mappings)
+    assert 0 < named < len(mappings)
+    items = _fast.fast_batches(data)
+    assert items is not None and [type(item) for item in items] == [Batch]
+    (batch,) = items
+    assert batch.line == [m.line for m in mappings]
+    assert batch.name == [m.name for m in mappings]
+    assert batch.start == [m.start for m in mappings]
+    for label, column in zip(batch.labels, batch.columns, strict=True):
+        assert column == [m.fields[label] for m in mappings]
 
 
 def test_a_stream_partly_iterated_is_aggregated_from_where_it_stands() -> None:

@@ -92,7 +92,7 @@ def piece(batch: Batch, lo: int, hi: int) -> Batch:
         batch.inode[lo:hi],
         batch.pathname[lo:hi],
         batch.vmflags[lo:hi],
-        batch.named,
+        batch.name[lo:hi],
     )
 
 
@@ -176,7 +176,7 @@ def parse(data: bytes) -> list[Mapping]:
 def test_a_batch_is_filled_positionally_in_this_order() -> None:
     assert Batch._fields == (
         "labels", "columns", "line", "start", "end", "major", "inode", "pathname", "vmflags",
-        "named",
+        "name",
     )  # fmt: skip
 
 
@@ -194,7 +194,7 @@ def test_batches_of_keeps_every_entry_in_order(path: Path) -> None:
             flat.append(
                 (
                     item.line[i], item.start[i], item.end[i], item.major[i], item.inode[i],
-                    item.pathname[i], item.vmflags[i], item.named,
+                    item.pathname[i], item.vmflags[i], item.name[i],
                     dict(zip(item.labels, (column[i] for column in item.columns), strict=True)),
                 )
             )  # fmt: skip
@@ -203,7 +203,7 @@ def test_batches_of_keeps_every_entry_in_order(path: Path) -> None:
 
 def entry(m: Mapping) -> tuple[object, ...]:
     return (
-        m.line, m.start, m.end, m.major, m.inode, m.pathname, m.vmflags, m.name is not None,
+        m.line, m.start, m.end, m.major, m.inode, m.pathname, m.vmflags, m.name,
         dict(m.fields),
     )  # fmt: skip
 
@@ -421,7 +421,7 @@ def test_shapes_that_alternate_make_batches_of_one() -> None:
     items = list(batches_of(mappings))
     assert sum(isinstance(i, Mapping) for i in items) == (len(entries) + 4) // 5
     assert {len(i.line) for i in items if isinstance(i, Batch)} == {1}
-    assert any(i.named for i in items if isinstance(i, Batch))
+    assert any(name is not None for i in items if isinstance(i, Batch) for name in i.name)
     state = assert_same(mappings, SLEEP_ROLLUP)
     assert state.name_lines and state.sums["VendorCount"] == 4 * ((len(entries) + 4) // 5)
 
