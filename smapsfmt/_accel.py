@@ -30,12 +30,14 @@ _c: Any = importlib.import_module(
 __all__ = [
     "DEC",
     "DEVICE",
+    "EXCLUSIVE",
     "FIELD",
     "FLAGS",
     "GENERAL",
     "HEX",
     "ITERATE",
     "KEEP",
+    "LEN",
     "PATH",
     "RAW",
     "SKIP",
@@ -50,7 +52,10 @@ LIT, SET, REP, OPEN, CLOSE, ALT, END, LOOK, SPAN = range(9)
 # How a repetition is run: by backtracking (any body); never giving back what it took; one
 # iteration after another, giving back whole iterations only (a body matching in one way).
 GENERAL, KEEP, ITERATE = range(3)
-SKIP, HEX, DEC, TEXT, PATH, DEVICE, FIELD, FLAGS, RAW = range(9)
+# How an alternation is run: each branch with what follows, backtracking; or, where at most
+# one branch can match at any place and in one way only, the first that matches, alone.
+EXCLUSIVE = 1
+SKIP, HEX, DEC, TEXT, PATH, DEVICE, FIELD, FLAGS, RAW, LEN = range(10)
 
 _match: Any = None
 if os.environ.get("SMAPSFMT_PURE_PYTHON", "") in ("", "0"):
@@ -248,11 +253,44 @@ def _mark(nodes: tuple[_Node, ...], follow: int) -> tuple[_Node, ...]:
                     mode = ITERATE if first & rest else KEEP
                 marked = (REP, low, high, mode, inner)
         elif op == ALT:
-            marked = (ALT, tuple(_mark(alt, rest) for alt in node[1]))
+            alts = tuple(_mark(alt, rest) for alt in node[1])
+            marked = (ALT, alts, EXCLUSIVE if _exclusive(alts) else GENERAL)
         elif op == LOOK:
             marked = (LOOK, _mark(node[1], _ALL))
         out.append(marked)
     return tuple(out)
+
+
+def _exclusive(alts: tuple[tuple[_Node, ...], ...]) -> bool:
+    """At most one branch can match at any place, in one way: each branch is one way (and
+    sets no group mark, which a failed branch would leave set), and any two branches need
+    characters of disjoint sets at some place counted from their start."""
+    if not all(_one_way(alt) and all(n[0] not in (OPEN, CLOSE) for n in alt) for alt in alts):
+        return False
+    fixed = [_fixed_places(alt) for alt in alts]
+    return all(
+        any(not a & b for a, b in zip(one, other, strict=False))
+        for i, one in enumerate(fixed)
+        for other in fixed[i + 1 :]
+    )
+
+
+def _fixed_places(nodes: tuple[_Node, ...]) -> list[int]:
+    """The set of the character at each place from the start of a sequence, as far as places
+    are fixed (up to the first repetition of varying count, and its least count)."""
+    out: list[int] = []
+    for node in nodes:
+        if node[0] == LIT:
+            out += [1 << c for c in node[1]]
+        elif node[0] == SET:
+            out.append(_bits(node[1]))
+        elif node[0] == REP and len(node[4]) == 1 and node[4][0][0] == SET:
+            out += [_bits(node[4][0][1])] * node[1]
+            if node[1] != node[2]:
+                break
+        else:
+            break
+    return out
 
 
 def _kept_run(node: _Node) -> bool:
@@ -285,7 +323,7 @@ def _fuse(nodes: tuple[_Node, ...]) -> tuple[_Node, ...]:
         elif node[0] == LOOK:
             node = (LOOK, _fuse(node[1]))
         elif node[0] == ALT:
-            node = (ALT, tuple(_fuse(alt) for alt in node[1]))
+            node = (ALT, tuple(_fuse(alt) for alt in node[1]), *node[2:])
         out.append(node)
         i += 1
     return tuple(out)

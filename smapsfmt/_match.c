@@ -16,10 +16,13 @@
 #include <string.h>
 
 enum { OP_LIT, OP_SET, OP_REP, OP_OPEN, OP_CLOSE, OP_ALT, OP_END, OP_LOOK, OP_SPAN };
-enum { K_SKIP, K_HEX, K_DEC, K_TEXT, K_PATH, K_DEVICE, K_FIELD, K_FLAGS, K_RAW };
+enum { K_SKIP, K_HEX, K_DEC, K_TEXT, K_PATH, K_DEVICE, K_FIELD, K_FLAGS, K_RAW, K_LEN };
 enum { ST_STOP = 0, ST_GIVE_UP = 1 };
 /* How a repetition runs: backtracking; never giving back; giving back whole iterations. */
 enum { REP_GENERAL, REP_KEEP, REP_ITERATE };
+/* How alternatives run: each with what follows, backtracking; or, where at most one can match
+ * at any place and in one way only, the first that matches, with no choice left open. */
+enum { ALT_GENERAL, ALT_EXCLUSIVE };
 
 #define MAX_DEPTH 4000
 #define MEMO 256 /* slots of the memo of converted texts: a power of 2 */
@@ -30,6 +33,7 @@ enum { REP_GENERAL, REP_KEEP, REP_ITERATE };
 typedef struct Node Node;
 typedef struct {
     Py_ssize_t n;
+    int simple; /* only literals, sets and runs never given back, none captured */
     Node *v;
 } Seq;
 
@@ -37,7 +41,7 @@ typedef struct {
  * 256-byte tables of the sets are shared within a program (see Tables). */
 struct Node {
     int op;
-    int mode;       /* OP_REP: REP_GENERAL, REP_KEEP or REP_ITERATE (see smapsfmt._accel) */
+    int mode;       /* OP_REP: REP_*; OP_ALT: ALT_* (see smapsfmt._accel) */
     int one_set;    /* OP_REP: the body is one set, which `table` and `single` describe */
     int single;     /* OP_SET, one-set OP_REP: the set's one character, or -1 */
     const unsigned char *table; /* the set, one byte per character (faster to test) */
@@ -186,10 +190,19 @@ static int build_node(PyObject *spec, Node *n, int depth, Tables *tables) {
             return -1;
         }
         return 0;
-    case OP_ALT: {
-        if (!a || !PyTuple_Check(a)) {
-            PyErr_SetString(PyExc_ValueError, "(ALT, (seq, ...))");
+    case OP_ALT: { /* (ALT, (seq, ...)[, mode]) */
+        if (!a || !PyTuple_Check(a) || size > 3) {
+            PyErr_SetString(PyExc_ValueError, "(ALT, (seq, ...)[, mode])");
             return -1;
+        }
+        if (size == 3) {
+            long mode = PyLong_AsLong(PyTuple_GET_ITEM(spec, 2));
+            if (mode != ALT_GENERAL && mode != ALT_EXCLUSIVE) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "an alternation's mode is 0 or 1");
+                return -1;
+            }
+            n->mode = (int)mode;
         }
         n->nalts = PyTuple_GET_SIZE(a);
         n->alts = PyMem_Calloc((size_t)n->nalts + 1, sizeof(Seq));
@@ -266,6 +279,14 @@ static int build_seq(PyObject *spec, Seq *seq, int depth, Tables *tables) {
             return -1;
     }
     seq->n = n;
+    seq->simple = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const Node *node = &seq->v[i];
+        int kept_run = (node->op == OP_REP && node->one_set && node->mode == REP_KEEP) ||
+                       (node->op == OP_SPAN && node->group < 0);
+        if (node->op != OP_LIT && node->op != OP_SET && !kept_run)
+            seq->simple = 0;
+    }
     return 0;
 }
 
@@ -448,6 +469,33 @@ static int set_mark(State *st, Py_ssize_t index, Py_ssize_t pos) {
     return 0;
 }
 
+/* A simple sequence (see Seq) needs neither recursion nor marks: its end, or -1. */
+static Py_ssize_t run_simple(const State *st, const Seq *seq, Py_ssize_t pos) {
+    const unsigned char *s = st->s;
+    const Py_ssize_t end = st->end;
+    for (Py_ssize_t i = 0; i < seq->n; i++) {
+        const Node *n = &seq->v[i];
+        if (n->op == OP_SET) {
+            if (pos >= end || !n->table[s[pos]])
+                return -1;
+            pos++;
+            continue;
+        }
+        if (n->op == OP_LIT || n->op == OP_SPAN) {
+            if (end - pos < n->litlen || !same(s + pos, n->lit, n->litlen))
+                return -1;
+            pos += n->litlen;
+            if (n->op == OP_LIT)
+                continue;
+        }
+        Py_ssize_t c = run_length(n, s + pos, end - pos); /* a span's run, or a kept one */
+        if (c < n->min)
+            return -1;
+        pos += c;
+    }
+    return pos;
+}
+
 static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, const Cont *k) {
     if (++st->depth > MAX_DEPTH) {
         st->overflow = 1;
@@ -552,6 +600,16 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
                 goto done;
             }
         case OP_ALT: {
+            if (n->mode == ALT_EXCLUSIVE) { /* the branch that matches, alone */
+                Py_ssize_t e = -1;
+                for (Py_ssize_t a = 0; a < n->nalts && e < 0 && !st->overflow; a++)
+                    e = n->alts[a].simple ? run_simple(st, &n->alts[a], pos)
+                                          : run(st, &n->alts[a], 0, pos, NULL);
+                if (e < 0)
+                    goto fail;
+                pos = e;
+                continue;
+            }
             Cont after = {seq, i + 1, NULL, 0, 0, k};
             Py_ssize_t height = st->trail_len; /* marks set from here on are undone */
             st->choices++;
@@ -711,7 +769,7 @@ static int Program_init(Program *self, PyObject *args, PyObject *kwargs) {
         if (!PyArg_ParseTuple(item, "nnn", &self->kind[g], &self->arg[g], &self->arg2[g]))
             return -1;
         Py_ssize_t limit = self->kind[g] == K_FIELD ? PyTuple_GET_SIZE(labels) : self->nslots;
-        if (self->kind[g] < K_SKIP || self->kind[g] > K_RAW ||
+        if (self->kind[g] < K_SKIP || self->kind[g] > K_LEN ||
             (self->kind[g] != K_SKIP && (self->arg[g] < 0 || self->arg[g] >= limit)) ||
             (self->kind[g] == K_DEVICE && (self->arg2[g] < 0 || self->arg2[g] >= limit))) {
             PyErr_Format(PyExc_ValueError, "recipe of group %zd out of range", g);
@@ -850,6 +908,8 @@ static PyObject *convert(Program *p, Py_ssize_t kind, const unsigned char *at, P
         return number(at, len, 16, p->max_hex);
     case K_DEC:
     case K_FIELD:
+        while (len > 0 && *at == ' ') /* a value right-aligned in its group, as %8lu prints */
+            at++, len--;
         return number(at, len, 10, p->max_hex);
     case K_TEXT:
     case K_FLAGS:
@@ -872,6 +932,8 @@ static PyObject *convert(Program *p, Py_ssize_t kind, const unsigned char *at, P
         return v;
     case K_RAW:
         return PyBytes_FromStringAndSize((const char *)at, len);
+    case K_LEN:
+        return PyLong_FromSsize_t(len);
     }
     PyErr_SetString(PyExc_SystemError, "no such conversion");
     return NULL;
@@ -924,9 +986,12 @@ static int emit(Program *p, State *st, PyObject *out, PyObject *sinks, PyObject 
                 PyObject *empty = PyBytes_FromStringAndSize("", 0);
                 if (!empty || store(p, obj, sinks, p->arg[g], empty) < 0)
                     goto finish;
-            } else if (kind == K_RAW || kind == K_FLAGS) {
+            } else if (kind == K_RAW || kind == K_FLAGS || kind == K_TEXT || kind == K_LEN) {
                 Py_INCREF(Py_None);
                 if (store(p, obj, sinks, p->arg[g], Py_None) < 0)
+                    goto finish;
+            } else if (kind == K_FIELD && !obj) { /* columns: None for a line not there */
+                if (PyList_Append(PyTuple_GET_ITEM(columns, p->arg[g]), Py_None) < 0)
                     goto finish;
             } else {
                 rc = 1; /* a number the pattern made optional: not this program's case */
@@ -1005,8 +1070,9 @@ static int emit(Program *p, State *st, PyObject *out, PyObject *sinks, PyObject 
     }
     for (Py_ssize_t g = 1; g <= p->ngroups; g++)
         if (p->kind[g] == K_FIELD) {
-            last->at[g] = s + st->marks[2 * g];
-            last->len[g] = st->marks[2 * g + 1] - st->marks[2 * g];
+            Py_ssize_t a = st->marks[2 * g], b = st->marks[2 * g + 1];
+            last->at[g] = s + (a < 0 ? 0 : a);
+            last->len[g] = a < 0 || b < a ? -1 : b - a; /* -1: not there, equal to no text */
         }
     last->valid = 1;
     rc = 0;

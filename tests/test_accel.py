@@ -145,6 +145,10 @@ PATTERNS = [
     rb"((?:ab)*)(ab)c",  # iterations given back, last first
     rb"((?:x([0-9]))+)(\n)",  # iterations never given back
     rb"((?:a[0-9])*)(a1)?(\n|\Z)",  # given back whole, before the end of the text
+    rb"(0[0-9a-d]{3}|[1-9a-d][0-9a-d]{3,7})-",  # the first digit tells the branch
+    rb"( {3}[0-9]| {2}[0-9]{2}| [0-9]{3}|[0-9]{4,6}) kB",  # the blanks tell the branch
+    rb"([0-9a-d]{2}|[1-9a-d][0-9a-d]{2}):",  # both may match at one place: backtracking
+    rb"(?:a|ab)(c?)",  # one branch starts the other
 ]
 
 
@@ -163,6 +167,16 @@ def test_repetitions_run_by_the_least_backtracking_that_is_exact() -> None:
     assert modes(PATTERNS[11]) == [keep]
 
 
+def test_alternatives_of_which_one_at_most_can_match_leave_no_choice_open() -> None:
+    def modes(pattern: bytes) -> list[int]:
+        return [n[2] for n in _accel.translate(re.compile(pattern)) if n[0] == _accel.ALT]
+
+    exclusive, general = _accel.EXCLUSIVE, _accel.GENERAL
+    assert modes(PATTERNS[13]) == modes(PATTERNS[14]) == [exclusive]
+    assert modes(PATTERNS[15]) == modes(PATTERNS[16]) == [general]
+    assert modes(PATTERNS[2]) == [general, exclusive]  # a|ab, then c|bcd
+
+
 def _groups_program(pattern: re.Pattern[bytes]) -> Any:
     recipe = [(_accel.SKIP, 0, 0)] + [(_accel.RAW, 2 + g, 0) for g in range(pattern.groups)]
     slots = ("line", "fields", *(f"g{g}" for g in range(pattern.groups)))
@@ -173,7 +187,7 @@ def _groups_program(pattern: re.Pattern[bytes]) -> Any:
 @settings(max_examples=600, deadline=None)
 @given(
     which=st.integers(0, len(PATTERNS) - 1),
-    text=st.text(alphabet="abcdx 0123\t\nkB!~", max_size=24).map(str.encode),
+    text=st.text(alphabet="abcdx 0123\t\nkB!~-:", max_size=24).map(str.encode),
 )
 def test_the_matcher_matches_as_re_does(which: int, text: bytes) -> None:
     pattern = re.compile(PATTERNS[which])
@@ -221,6 +235,11 @@ def test_a_program_refuses_a_bad_recipe() -> None:
     with pytest.raises(ValueError, match="lines"):
         _accel.program(pattern, [(_accel.SKIP, 0, 0), (_accel.RAW, 0, 0)], None,
                        ("line", "fields"), (), (), -1, 9)  # fmt: skip
+    with pytest.raises(ValueError, match="alternation's mode"):
+        _accel._match.Program(
+            ((_accel.ALT, (((_accel.LIT, b"a"),),), 2),), 0, ((_accel.SKIP, 0, 0),), None,
+            ("line", "fields"), (), (), 0, 1, 1, 9,
+        )  # fmt: skip
     with pytest.raises(ValueError, match="mode"):
         _accel._match.Program(
             ((_accel.REP, 0, -1, 3, ((_accel.LIT, b"a"),)),), 0, ((_accel.SKIP, 0, 0),), None,
