@@ -10,18 +10,21 @@ Three kinds of checks, each problem one :class:`Diagnostic` with a stable rule i
 * semantics: the invariants of the ABI document (``Documentation/ABI/testing/procfs-smaps*``),
   per entry and between neighbouring entries; their rule ids are the document's.
 
-Speed. The text is matched entry by entry with one regular expression; each distinct header
-tail (permissions to name) and each distinct body (the lines after the header) is checked once
-against the profile's exact line patterns, and the invariants that depend on it are evaluated
-once for it. Only the address range is checked per entry, by a loop compiled once per profile
-from the ABI's expressions. An entry that does not match the profile exactly goes to the slow
-path: it is parsed alone, rendered with the profile and compared line by line, so that the
-diagnostics say where and how it differs.
+Speed. Each distinct header tail (permissions to name) and each distinct body (the lines after
+the header) is checked once against the profile's exact line patterns, and the invariants that
+depend on it are evaluated once for it. Only the address range is checked per entry, by code
+compiled once per profile from the ABI's expressions. Where the C module (smapsfmt._match) is
+built, the profile's exact entry pattern runs there over the whole text, giving the values of
+every entry column by column, and bodies are told apart by their values; elsewhere, a loop
+cuts the text into entries and tells bodies apart by their text. An entry that does not match
+the profile exactly goes to the slow path: it is parsed alone, rendered with the profile and
+compared line by line, so that the diagnostics say where and how it differs.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
 import operator
 import re
@@ -53,8 +56,9 @@ UNKNOWN_VMFLAG = "unknown-vmflag"
 
 # One entry: a header, then lines that start with a capital letter (field lines, VmFlags, the
 # Android Name line). Addresses as %08lx prints them: 8 digits, or more without a leading zero
-# (task_mmu.c show_vma_header_prefix); up to 16 (64-bit kernels).
-_ADDRESS = r"(?:[0-9a-f]{8}|[1-9a-f][0-9a-f]{8,15})"
+# (task_mmu.c show_vma_header_prefix); up to 16 (64-bit kernels). Written so that the first
+# digit tells the branch: 0 starts exactly 8 digits, any other digit 8 to 16.
+_ADDRESS = r"(?:0[0-9a-f]{7}|[1-9a-f][0-9a-f]{7,15})"
 _ENTRY = re.compile(rf"^({_ADDRESS})-({_ADDRESS}) ([^\n]*)\n((?:[A-Z][^\n]*\n)+)", re.M)
 # Where a new entry may start, for cutting text the fast path did not take into entries.
 _HEADER_START = re.compile(r"^[0-9a-fA-F]{4,}-", re.M)
@@ -708,11 +712,13 @@ class _Body:
 # A header after the range, as printed: "%c%c%c%c %08llx %02x:%02x %lu " then the padding and
 # the name (task_mmu.c show_vma_header_prefix; u64 and dev_t bounds). The name starts with a
 # non-blank, so that blanks and name cannot trade characters (no backtracking).
-_TAIL = re.compile(
-    r"([r-][w-][x-][sp]) ([0-9a-f]{8}|[1-9a-f][0-9a-f]{8,15}) "
-    r"([0-9a-f]{2}|[1-9a-f][0-9a-f]{2}):([0-9a-f]{2}|[1-9a-f][0-9a-f]{2,4}) "
-    r"(0|[1-9][0-9]{0,19}) (?:( +)([^ \n\x00][^\n\x00]*))?"
+_TAIL_FIELDS = (
+    r"([r-][w-][x-][sp]) (0[0-9a-f]{7}|[1-9a-f][0-9a-f]{7,15}) "
+    r"(0[0-9a-f]|[1-9a-f][0-9a-f]{1,2}):(0[0-9a-f]|[1-9a-f][0-9a-f]{1,4}) "
+    r"(0|[1-9][0-9]{0,19}) "
 )
+_TAIL_NAME = r"(?:( +)([^ \n\x00][^\n\x00]*))?"
+_TAIL = re.compile(_TAIL_FIELDS + _TAIL_NAME)
 
 
 @dataclass
@@ -729,9 +735,11 @@ class _Compiled:
     loop: Callable[..., Any] = field(default=lambda: None)
     pick: Callable[[tuple[Any, ...]], tuple[str | None, ...]] = field(default=lambda g: ())
     names: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()  # the fields of optional lines
     kb_mask: tuple[bool, ...] = ()
-    check_body: Callable[[dict[str, Any]], list[int]] = field(default=lambda v: [])
-    check_pair: Callable[[dict[str, Any]], list[int]] = field(default=lambda v: [])
+    check_body: Callable[..., list[int]] = field(default=lambda v, t: [])
+    check_pair: Callable[..., list[int]] = field(default=lambda v, t: [])
+    columns: _Columns | None = None  # the C module's way, where it runs (see _columns)
 
 
 _HEADER_NAMES = frozenset({"perms", "offset", "major", "minor", "inode", "name"})
@@ -760,6 +768,7 @@ def _build(checker: _Checker) -> _Compiled:
     profile = checker.profile
     parts: list[str] = []
     fields: list[tuple[str, int]] = []
+    optional: list[str] = []
     group = 0
     name_group = 0
     for line in profile.smaps_lines:
@@ -770,6 +779,8 @@ def _build(checker: _Checker) -> _Compiled:
             piece = re.escape(line.label) + r"([^\n\x00]*)\n"
         else:
             fields.append((line.field, group))
+            if line.optional:
+                optional.append(line.field)
         parts.append(f"(?:{piece})?" if line.optional else piece)
     vmflags_group = 0
     if profile.vmflags_prefix is not None:
@@ -792,6 +803,7 @@ def _build(checker: _Checker) -> _Compiled:
         range_invariants=classes["range"],
     )  # fmt: skip
     compiled.names = tuple(name for name, _ in fields)
+    compiled.optional = tuple(optional)
     compiled.kb_mask = tuple(name in checker.kb_fields for name in compiled.names)
     indexes = [group - 1 for _, group in fields]
     compiled.pick = lambda groups: tuple(groups[i] for i in indexes)
@@ -806,12 +818,15 @@ def _build(checker: _Checker) -> _Compiled:
     return compiled
 
 
-def _generate_checker(invariants: list[Invariant]) -> Callable[[dict[str, Any]], list[int]]:
-    """One function that evaluates every invariant on a dict of values and returns the indexes
-    of those that do not hold (an invariant naming a value that is absent is not checked)."""
+def _generate_checker(invariants: list[Invariant]) -> Callable[..., list[int]]:
+    """One function that evaluates every invariant on the values of a body ``v`` and of a
+    header tail ``t`` and returns the indexes of those that do not hold (an invariant naming a
+    value that is absent is not checked)."""
     names = sorted({n for inv in invariants for n in inv.arguments()})
-    lines = ["def check(v):\n"]
-    lines += [f"    {name} = v.get({name!r})\n" for name in names]
+    lines = ["def check(v, t):\n"]
+    lines += [
+        f"    {name} = {'t' if name in _HEADER_NAMES else 'v'}.get({name!r})\n" for name in names
+    ]
     lines.append("    bad = []\n")
     for index, inv in enumerate(invariants):
         guards = " and ".join(f"{n} is not None" for n in inv.arguments()) or "True"
@@ -942,6 +957,12 @@ class _FastSmaps:
         self.tails: dict[str, _Tail] = {}
         self.bodies: dict[str, _Body] = {}
         self.pairs: dict[int, list[_Problem]] = {}
+        # VmFlags text -> what _unknown_flags finds in it
+        self.flag_problems: dict[str, list[tuple[int, str, str, Severity]]] = {}
+        # the C module's way: problems of each distinct body, verdicts of each distinct pair
+        self.body_keys: dict[tuple[Any, ...], list[_Problem]] = {}
+        self.pair_keys: dict[tuple[Any, ...], list[int]] = {}
+        self._starts: list[int] | None = None
         self.column = _render.name_column(checker.profile, checker.word_size)
 
     def first_error(self) -> SmapsSyntaxError | None:
@@ -951,6 +972,17 @@ class _FastSmaps:
         return self._first_error
 
     def run(self) -> int:
+        columns = _columns(self.compiled, self.checker)
+        if columns is not None:
+            # The lists and tuples made here hold no reference cycles: collecting while they
+            # are made would only walk them again and again.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                return self.run_columns(columns)
+            finally:
+                if collecting:
+                    gc.enable()
         return int(
             self.compiled.loop(
                 self.text, _ENTRY.finditer, _HEAD.match, _NEXT_HEAD.search, self.tails,
@@ -958,6 +990,172 @@ class _FastSmaps:
                 self.problems, self.fail, self.column,
             )
         )  # fmt: skip
+
+    # ---- the C module's way (see _Columns)
+
+    def run_columns(self, columns: _Columns) -> int:
+        text = self.text
+        data = text.encode("latin-1")
+        size = len(data)
+        marker = "\n" + (self.checker.profile.vmflags_prefix or "").rstrip(" ")
+        pos, line, count = 0, 1, 0
+        prev: tuple[Any, Any] = (None, None)
+        while pos < size:
+            sinks: tuple[list[Any] | None, ...] = tuple(
+                None if name == "fields" else [] for name in _COLUMN_SLOTS
+            )
+            fields: tuple[list[Any], ...] = tuple([] for _ in columns.names)
+            end, end_line, _status = columns.program.run(data, pos, line, None, sinks, fields)
+            got: dict[str, Any] = dict(zip(_COLUMN_SLOTS, sinks, strict=True))
+            got.update(zip(columns.names, fields, strict=True))
+            lines: list[int] = got["line"]
+            if lines:
+                n = len(lines)
+                k = _first_misplaced(got["q"], got["pad"], self.column)
+                stop = end
+                if k < n:  # entry k's name is not where the kernel pads it to
+                    stop = self.line_start(lines[k + 1]) if k + 1 < n else end
+                    end, end_line = self.line_start(lines[k]), lines[k]
+                    for column in got.values():
+                        if column is not None:
+                            del column[k:]
+                if k:
+                    prev = self.check_columns(columns, got, end_line, prev)
+                    count += k
+                pos, line = end, end_line
+                if k == n:
+                    continue
+            else:
+                # Not an exact entry: cut it as the loop does, for the slow path to say why.
+                head = _HEAD.match(text, pos)
+                nl = text.find("\n", pos)
+                mark = text.find(marker, nl)
+                if head is None or mark < 0:
+                    found = _NEXT_HEAD.search(text, nl + 1) if head is None else None
+                    stop = found.start() if found is not None else size
+                else:
+                    stop = text.find("\n", mark + 1) + 1
+            line, prev_start, prev_end, taken = self.slow(pos, stop, line, *prev)
+            prev = (prev_start, prev_end)
+            count += taken
+            pos = stop
+        return count
+
+    def line_start(self, line: int) -> int:
+        """Where line ``line`` (1-based) starts; the text's length for the line after the
+        last (the text ends with a newline)."""
+        if self._starts is None:
+            self._starts = [0, 0, *(m.end() for m in re.finditer("\n", self.text))]
+        return self._starts[line]
+
+    def check_columns(
+        self, columns: _Columns, got: dict[str, Any], end_line: int, prev: tuple[Any, Any]
+    ) -> tuple[Any, Any]:
+        """Check a run of exact entries; the last range, for the next entry."""
+        lines: list[int] = got["line"]
+        n = len(lines)
+
+        def column(name: str) -> list[Any]:
+            found = got.get(name)
+            return found if found is not None and len(found) == n else [None] * n
+
+        # each distinct body once: its values (fields, VmFlags, Name) are its text
+        keys = list(zip(*map(column, columns.body_args), strict=True))
+        known = self.body_keys
+        bad: dict[tuple[Any, ...], list[_Problem]] = {}
+        for key in dict.fromkeys(keys):
+            found = known.get(key)
+            if found is None:
+                found = known[key] = self.body_problems(columns, got, key, keys, end_line)
+            if found:
+                bad[key] = found
+        if bad:
+            for at, key in zip(lines, keys, strict=True):
+                if key in bad:
+                    self.problems(at, bad[key])
+        # each distinct set of what the header invariants read, once
+        if columns.pair_args:
+            keys = list(zip(*map(column, columns.pair_args), strict=True))
+            verdicts = self.pair_keys
+            failing = set()
+            for key in dict.fromkeys(keys):
+                verdict = verdicts.get(key)
+                if verdict is None:
+                    verdict = verdicts[key] = columns.pair_check(*key)
+                if verdict:
+                    failing.add(key)
+            if failing:
+                for i, key in enumerate(keys):
+                    if key in failing:
+                        where = _Body(0, self.body_text(got, i, end_line)).where
+                        values = {**self.body_values(columns, got, i), **self.tail_values(got, i)}
+                        found = []
+                        for index in verdicts[key]:
+                            inv = self.compiled.pair_invariants[index]
+                            offset, at = where.get(_anchor(inv, values), (0, 1))
+                            message = invariant_message(inv, values)
+                            found.append((offset, at, inv.id, message, inv.severity))
+                        self.problems(lines[i], found)
+        return columns.ranges(
+            self.fail, *prev, lines, got["start"], got["end"], *map(column, columns.range_args)
+        )
+
+    def body_problems(
+        self,
+        columns: _Columns,
+        got: dict[str, Any],
+        key: tuple[Any, ...],
+        keys: list[tuple[Any, ...]],
+        end_line: int,
+    ) -> list[_Problem]:
+        """What body_of finds in the body whose values are ``key`` (one of ``keys``)."""
+        failing = columns.body_check(*key)
+        flags = key[len(columns.names)]  # VmFlags follow the fields
+        unknown = self.flag_problems.get(flags)
+        if unknown is None:
+            unknown = self.flag_problems[flags] = self._unknown_flags(flags)
+        undocumented = [name for name, at in columns.undocumented if key[at] is not None]
+        if not (failing or unknown or undocumented):
+            return []
+        i = keys.index(key)
+        body = _Body(0, self.body_text(got, i, end_line))
+        values = self.body_values(columns, got, i)
+        offset = body.text.count("\n")  # of the VmFlags line, the last
+        problems: list[_Problem] = [(offset, *problem) for problem in unknown]
+        for name in undocumented:
+            problems.append(
+                (body.where[name][0], 1, UNKNOWN_FIELD, _undocumented(name), "warning")
+            )
+        for index in failing:
+            inv = self.compiled.body_invariants[index]
+            offset, at = body.where.get(_anchor(inv, values), (0, 1))
+            problems.append((offset, at, inv.id, invariant_message(inv, values), inv.severity))
+        problems.sort()
+        return problems
+
+    def body_text(self, got: dict[str, Any], i: int, end_line: int) -> str:
+        lines: list[int] = got["line"]
+        after = lines[i + 1] if i + 1 < len(lines) else end_line
+        return self.text[self.line_start(lines[i] + 1) : self.line_start(after)]
+
+    def body_values(self, columns: _Columns, got: dict[str, Any], i: int) -> dict[str, Any]:
+        """The values of entry ``i``'s body, as body_of has them."""
+        values: dict[str, Any] = {}
+        for name in columns.names:
+            if (value := got[name][i]) is not None:
+                values[name] = value
+        kb = [values[n] for n in columns.names if n in self.checker.kb_fields and values.get(n)]
+        values["max_kB"] = max(kb) if kb else 0
+        values["VmFlags"] = " " + got["VmFlags"][i]
+        if got["Name"] and got["Name"][i] is not None:
+            values["Name"] = got["Name"][i]
+        return values
+
+    def tail_values(self, got: dict[str, Any], i: int) -> dict[str, Any]:
+        """The values of entry ``i``'s header tail, as tail_of has them."""
+        values = {name: got[name][i] for name in _HEADER_COLUMNS}
+        values["name"] = values["name"] or ""
+        return values
 
     # ---- once per distinct tail, body, pair
 
@@ -973,8 +1171,8 @@ class _FastSmaps:
         result.pad = len(pad or "")
         result.prefix = 2 + match.end(5) + 1  # '-' and ' ' around the range; the tail to ' '
         result.values = {
-            "perms": perms, "offset": int(offset, 16), "major": int(major, 16),
-            "minor": int(minor, 16), "inode": int(inode), "name": result.name,
+            "perms": perms, "offset": _hex(offset), "major": _hex(major), "minor": _hex(minor),
+            "inode": _number(inode), "name": result.name,
         }  # fmt: skip
         return result
 
@@ -986,50 +1184,64 @@ class _FastSmaps:
         match = compiled.body.fullmatch(body)
         if match is None:
             return result  # not taken: the slow path says why
-        profile = self.checker.profile
-        texts = compiled.pick(match.groups())
-        numbers = [None if text is None else int(text) for text in texts]
-        values: dict[str, Any] = {
-            name: number
-            for name, number in zip(compiled.names, numbers, strict=True)
-            if number is not None
-        }
-        kb = [n for n, is_kb in zip(numbers, compiled.kb_mask, strict=True) if is_kb and n]
-        values["max_kB"] = max(kb) if kb else 0
+        groups = match.groups()
+        texts = compiled.pick(groups)
+        try:
+            numbers = list(map(_NUMBERS.__getitem__, texts))
+        except KeyError:
+            numbers = _numbers(texts)
+        values: dict[str, Any] = dict(zip(compiled.names, numbers, strict=True))
+        for name in compiled.optional:
+            if values[name] is None:  # an optional line that is not there
+                del values[name]
+        # the largest kB value (0 if none is above 0)
+        values["max_kB"] = max(
+            filter(None, itertools.compress(numbers, compiled.kb_mask)), default=0
+        )
+        problems = result.problems
         if compiled.vmflags_group:
-            flags = match.group(compiled.vmflags_group)
+            flags = groups[compiled.vmflags_group - 1]
             values["VmFlags"] = " " + flags
-            offset = result.lines - 1
-            column = len(profile.vmflags_prefix or "") + 1
-            for flag in flags.split():
-                if flag not in profile.vmflags:
-                    result.problems.append(
-                        (offset, column, UNKNOWN_VMFLAG,
-                         f"VmFlags mnemonic '{flag}' is not printed by {profile.describe()}",
-                         "warning")
-                    )  # fmt: skip
-                column += 3
-        if compiled.name_group and match.group(compiled.name_group) is not None:
-            values["Name"] = match.group(compiled.name_group)
+            unknown = self.flag_problems.get(flags)
+            if unknown is None:
+                unknown = self.flag_problems[flags] = self._unknown_flags(flags)
+            if unknown:
+                offset = result.lines - 1
+                problems += [(offset, *problem) for problem in unknown]
+        if compiled.name_group and (name := groups[compiled.name_group - 1]) is not None:
+            values["Name"] = name
         result.values = values
         result.ok = True
         for name in self.checker.undocumented:
             if name in values:
                 offset = result.where[name][0]
-                result.problems.append((offset, 1, UNKNOWN_FIELD, _undocumented(name), "warning"))
-        for index in compiled.check_body(values):
+                problems.append((offset, 1, UNKNOWN_FIELD, _undocumented(name), "warning"))
+        for index in compiled.check_body(values, values):
             inv = compiled.body_invariants[index]
             offset, column = result.where.get(_anchor(inv, values), (0, 1))
-            result.problems.append(
-                (offset, column, inv.id, invariant_message(inv, values), inv.severity)
-            )
-        result.problems.sort()
+            problems.append((offset, column, inv.id, invariant_message(inv, values), inv.severity))
+        if problems:
+            problems.sort()
         return result
+
+    def _unknown_flags(self, flags: str) -> list[tuple[int, str, str, Severity]]:
+        """(column, rule, message, severity) of each mnemonic of a VmFlags text the profile
+        does not print."""
+        profile = self.checker.profile
+        found: list[tuple[int, str, str, Severity]] = []
+        column = len(profile.vmflags_prefix or "") + 1
+        for flag in flags.split():
+            if flag not in profile.vmflags:
+                message = f"VmFlags mnemonic '{flag}' is not printed by {profile.describe()}"
+                found.append((column, UNKNOWN_VMFLAG, message, "warning"))
+            column += 3
+        return found
 
     def pair_of(self, tail: _Tail, body: _Body) -> list[_Problem]:
         found: list[_Problem] = []
-        values = {**body.values, **tail.values}
-        for index in self.compiled.check_pair(values):
+        bad = self.compiled.check_pair(body.values, tail.values)
+        values = {**body.values, **tail.values} if bad else {}
+        for index in bad:
             inv = self.compiled.pair_invariants[index]
             offset, column = body.where.get(_anchor(inv, values), (0, 1))
             found.append((offset, column, inv.id, invariant_message(inv, values), inv.severity))
@@ -1072,6 +1284,191 @@ class _FastSmaps:
         if prev is None:
             return line, prev_start, prev_end, count
         return line, prev[0], prev[1], count
+
+
+# --- the fast path in C ------------------------------------------------------------------------
+#
+# Where the C module (smapsfmt._match) runs the patterns, the exact entry pattern of the profile
+# (the header as _HEAD and _TAIL take it, then the profile's body pattern) is run over the whole
+# text in columns mode: one list per part of the header and per field, one item per entry. An
+# entry it does not take is cut and checked as the loop above does. The checks are the same:
+# each distinct body (its values) and each distinct set of what the header invariants read are
+# checked once, by functions compiled from the ABI's expressions; the range invariants run per
+# entry.
+
+# The lists the C module fills: one per part of an entry ("q": the length of the header up to
+# the name's padding; "pad": the padding's length, None without a name).
+_COLUMN_SLOTS = ("line", "fields", "q", "start", "end", "perms", "offset", "major", "minor",
+                 "inode", "pad", "name", "Name", "VmFlags")  # fmt: skip
+_HEADER_COLUMNS = ("perms", "offset", "major", "minor", "inode", "name")
+
+
+def _first_misplaced(q: list[int], pad: list[int | None], width: int) -> int:
+    """The first entry whose name is not where the kernel puts it (len(q) if none): at column
+    ``width`` after a header shorter than that, else after one blank (as the loop checks)."""
+    # Most often every header is shorter than width, and every name at width.
+    columns = map(operator.add, itertools.compress(q, pad), filter(None, pad))
+    if max(q, default=0) < width and set(columns) <= {width}:
+        return len(q)
+    for i, (head, blanks) in enumerate(zip(q, pad, strict=True)):
+        if blanks is not None and head + blanks != (width if head < width else head + 1):
+            return i
+    return len(q)
+
+
+@dataclass
+class _Columns:
+    """A profile's exact entry pattern, run in C, and its checks over columns."""
+
+    program: Any  # smapsfmt._match.Program
+    names: tuple[str, ...]  # field columns, in the profile's order
+    body_args: tuple[str, ...]  # what body_check takes, in order: fields, VmFlags, Name
+    body_check: Callable[..., list[int]]
+    undocumented: tuple[tuple[str, int], ...]  # fields not in the ABI document, and their place
+    pair_args: tuple[str, ...]
+    pair_check: Callable[..., list[int]]
+    range_args: tuple[str, ...]
+    ranges: Callable[..., tuple[Any, Any]]
+
+
+def _columns(compiled: _Compiled, checker: _Checker) -> _Columns | None:
+    """The profile's entry pattern as a C program (built once per profile and invariants), or
+    None where the C module is not built or does not run it, and before VmFlags (3.8), whose
+    entries the loop above takes."""
+    if compiled.columns is None and not hasattr(compiled, "_no_columns"):
+        built = _build_columns(compiled, checker)
+        if built is None:
+            compiled._no_columns = True  # type: ignore[attr-defined]
+        compiled.columns = built
+    return compiled.columns
+
+
+def _build_columns(compiled: _Compiled, checker: _Checker) -> _Columns | None:
+    from . import _accel
+
+    if checker.profile.vmflags_prefix is None or not _accel.available():
+        return None
+    slot = {name: i for i, name in enumerate(_COLUMN_SLOTS)}
+    header = f"(({_ADDRESS})-({_ADDRESS}) {_TAIL_FIELDS}){_TAIL_NAME}\\n"  # _HEAD, _TAIL
+    recipe = [(_accel.SKIP, 0, 0), (_accel.LEN, slot["q"], 0)]
+    recipe += [(_accel.HEX, slot[name], 0) for name in ("start", "end")]
+    recipe += [(_accel.TEXT, slot["perms"], 0)]
+    recipe += [(_accel.HEX, slot[name], 0) for name in ("offset", "major", "minor")]
+    recipe += [(_accel.DEC, slot["inode"], 0), (_accel.LEN, slot["pad"], 0)]
+    recipe += [(_accel.TEXT, slot["name"], 0)]
+    field_group = {group: i for i, (_name, group) in enumerate(compiled.fields)}
+    for group in range(1, compiled.body.groups + 1):
+        if group == compiled.name_group:
+            recipe.append((_accel.TEXT, slot["Name"], 0))
+        elif group == compiled.vmflags_group:
+            recipe.append((_accel.TEXT, slot["VmFlags"], 0))
+        else:
+            recipe.append((_accel.FIELD, field_group[group], 0))
+    pattern = re.compile((header + compiled.body.pattern).encode("latin-1"))
+    program = _accel.program(pattern, recipe, None, _COLUMN_SLOTS, compiled.names, (), 0, 16)
+    if program is None:
+        return None
+    body_args = compiled.names + ("VmFlags",) + (("Name",) if compiled.name_group else ())
+    pair_args = tuple(sorted({n for inv in compiled.pair_invariants for n in inv.arguments()}))
+    range_args = tuple(
+        sorted({n for inv in compiled.range_invariants for n in inv.names} - _RANGE_NAMES)
+    )
+    kb = [name for name in compiled.names if name in checker.kb_fields]
+    return _Columns(
+        program=program, names=compiled.names, body_args=body_args,
+        body_check=_generate_positional(compiled.body_invariants, body_args, kb),
+        pair_args=pair_args,
+        pair_check=_generate_positional(compiled.pair_invariants, pair_args, kb),
+        undocumented=tuple(
+            (name, body_args.index(name)) for name in sorted(checker.undocumented & set(body_args))
+        ),
+        range_args=range_args, ranges=_generate_ranges(compiled.range_invariants, range_args),
+    )  # fmt: skip
+
+
+def _generate_positional(
+    invariants: list[Invariant], args: tuple[str, ...], kb: list[str]
+) -> Callable[..., list[int]]:
+    """What _generate_checker's function does, on values given one argument each, in the order
+    of ``args``: ``VmFlags`` as printed after its label, ``name`` None for no name; max_kB is
+    computed from the ``kb`` fields among them."""
+    lines = [f"def check({', '.join(args)}):\n"]
+    if "VmFlags" in args:
+        lines.append("    if VmFlags is not None:\n        VmFlags = ' ' + VmFlags\n")
+    if "name" in args:
+        lines.append("    if name is None:\n        name = ''\n")
+    if any("max_kB" in inv.arguments() for inv in invariants):
+        present = [name for name in kb if name in args]
+        lines.append(
+            f"    max_kB = max(filter(None, ({''.join(n + ', ' for n in present)})), default=0)\n"
+        )
+    absent = sorted({n for inv in invariants for n in inv.arguments()} - {*args, "max_kB"})
+    lines += [f"    {name} = None\n" for name in absent]  # not printed by this profile
+    lines.append("    bad = []\n")
+    for index, inv in enumerate(invariants):
+        guards = " and ".join(f"{n} is not None" for n in inv.arguments()) or "True"
+        lines.append(f"    if {guards} and not {inv.python}:\n        bad.append({index})\n")
+    lines.append("    return bad\n")
+    namespace: dict[str, Any] = {}
+    exec(compile("".join(lines), "<smapsfmt invariants>", "exec"), namespace)
+    return namespace["check"]  # type: ignore[no-any-return]
+
+
+def _generate_ranges(invariants: list[Invariant], args: tuple[str, ...]) -> Callable[..., Any]:
+    """The range invariants over columns: entry by entry, with the last range carried over."""
+    checks: list[str] = []
+    for index, inv in enumerate(invariants):
+        guards = [f"{n} is not None" for n in sorted(inv.names - _RANGE_NAMES)]
+        if inv.uses_prev:
+            guards.insert(0, "prev_start is not None")
+        call = ", ".join(f"{n!r}: {n}" for n in inv.arguments())
+        check = f"if not {inv.python}: fail({index}, line, {{{call}}})"
+        if guards:
+            check = f"if {' and '.join(guards)}:\n            {check}"
+        checks.append(f"        {check}\n")
+    each = ("line", "start", "end", *args)
+    names, lists = ", ".join(each), ", ".join(f"{name}_" for name in each)
+    source = (
+        f"def ranges(fail, prev_start, prev_end, {lists}):\n"
+        f"    for {names} in zip({lists}):\n" + "".join(checks) + "        prev_start = start\n"
+        "        prev_end = end\n"
+        "    return prev_start, prev_end\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<smapsfmt validator ranges>", "exec"), namespace)
+    return namespace["ranges"]  # type: ignore[no-any-return]
+
+
+# Numbers met in bodies and tails, converted once (bounded: past the bound, converted without
+# being kept). None stands for an optional line that is not there.
+_MEMO_LIMIT = 65536
+_NUMBERS: dict[str | None, int | None] = {None: None}
+_HEXES: dict[str, int] = {}
+
+
+def _numbers(texts: Iterable[str | None]) -> list[int | None]:
+    numbers = [None if text is None else int(text) for text in texts]
+    if len(_NUMBERS) < _MEMO_LIMIT:
+        _NUMBERS.update(zip(texts, numbers, strict=True))
+    return numbers
+
+
+def _hex(text: str) -> int:
+    number = _HEXES.get(text)
+    if number is None:
+        number = int(text, 16)
+        if len(_HEXES) < _MEMO_LIMIT:
+            _HEXES[text] = number
+    return number
+
+
+def _number(text: str) -> int:
+    number = _NUMBERS.get(text)
+    if number is None:
+        number = int(text)
+        if len(_NUMBERS) < _MEMO_LIMIT:
+            _NUMBERS[text] = number
+    return number
 
 
 # --- the three ways in: smaps text, smaps_rollup text, a parsed model ---------------------------

@@ -10,13 +10,15 @@ must finish; bench/validate_scaling.py prints the time per MB as the input grows
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import EXTERNAL, LIVE
+from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, fixture_id, is_rollup
 
 import smapsfmt
+from smapsfmt import _accel, _validate
 from smapsfmt._abi import load_abi
 from smapsfmt._diagnostics import Diagnostic
 
@@ -47,6 +49,7 @@ _LAYOUT = {
     "layout-no-rollup", "unknown-field", "unknown-vmflag",
 }  # fmt: skip
 RULES = _LAYOUT | {inv.id for inv in load_abi().invariants}
+REJECTED = ROOT / "tests" / "fixtures" / "invalid-validate"
 
 
 @st.composite
@@ -176,3 +179,72 @@ def test_crlf_and_nul_are_located() -> None:
     assert all("carriage return" in d.message for d in crlf)
     nul = smapsfmt.validate(seed.replace(b"/usr/bin/sleep", b"/usr/bin/sl\x00eep", 1))
     assert [(d.line, d.column, d.rule) for d in nul] == [(1, 85, "syntax")]
+
+
+# --- the C module's way and the loop agree ------------------------------------------------------
+
+
+def _by_loop(data: bytes, monkeypatch: pytest.MonkeyPatch) -> list[Diagnostic]:
+    """validate(data) by the per-entry loop, the way where the C module is not built."""
+    with monkeypatch.context() as patch:
+        patch.setattr(_validate, "_columns", lambda compiled, checker: None)
+        return smapsfmt.validate(data)
+
+
+def _same_both_ways(data: bytes, monkeypatch: pytest.MonkeyPatch) -> list[Diagnostic]:
+    found = smapsfmt.validate(data)
+    assert found == _by_loop(data, monkeypatch)
+    return found
+
+
+needs_c = pytest.mark.skipif(not _accel.available(), reason="smapsfmt._match is not built")
+
+
+@needs_c
+@pytest.mark.parametrize(
+    "path",
+    [p for p in corpus(VALID) + corpus(INVALID) + corpus(REJECTED) if not is_rollup(p)],
+    ids=fixture_id,
+)
+def test_the_c_way_and_the_loop_agree_on_the_corpus(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _same_both_ways(path.read_bytes(), monkeypatch)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=mutated())
+def test_the_c_way_and_the_loop_agree_on_mutations(data: bytes) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _same_both_ways(data, monkeypatch)
+
+
+SLEEP = (LIVE / "6.18/sleep/smaps").read_bytes()
+
+
+def _entries(data: bytes) -> list[bytes]:
+    return re.split(rb"(?m)^(?=[0-9a-f]{8,16}-)", data)[1:]
+
+
+@needs_c
+def test_problems_repeated_across_a_run_are_reported_at_each_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A body, a header and a name padding that break rules, each in several entries of a run
+    the C module takes, among exact entries: each problem at its own entry's line."""
+    entries = _entries(SLEEP)
+    for i in range(1, len(entries), 3):  # Referenced above Rss: a body invariant
+        entries[i] = re.sub(rb"Referenced: +\d+", b"Referenced:     99999999", entries[i])
+    for i in range(2, len(entries), 4):  # an unknown mnemonic: a warning on the VmFlags line
+        entries[i] = entries[i].replace(b"VmFlags: rd", b"VmFlags: zz rd")
+    for i in range(0, len(entries), 5):  # not readable, but VmFlags say rd: a header pair
+        entries[i] = re.sub(rb"^(\S+) r", rb"\1 -", entries[i])
+    for i in (4, 9):  # one blank more before the name: the slow path's layout-header
+        entries[i] = re.sub(rb"^(\S+ \S+ \S+ \S+ \S+ +)(?=\S)", rb"\1 ", entries[i])
+    found = _same_both_ways(b"".join(entries), monkeypatch)
+    rules = {d.rule for d in found}
+    assert {"smaps-referenced-le-rss", "unknown-vmflag", "vmflags-perms-rd"} <= rules, rules
+    assert "layout-header" in rules, rules
+    lines = {d.line for d in found if d.rule == "smaps-referenced-le-rss"}
+    assert len(lines) == len(range(1, len(entries), 3))
