@@ -60,10 +60,10 @@ def as_text(data: bytes | bytearray | memoryview | str) -> str:
 def detect_kind(data: bytes | str) -> str:
     """``rollup`` when the first line is a ``[rollup]`` header, else ``smaps``."""
     if isinstance(data, bytes):
-        data = (
-            data[: data.find(b"\n")].decode("latin-1") if b"\n" in data else data.decode("latin-1")
-        )
-    first = data.split("\n", 1)[0]
+        end = data.find(b"\n")
+        data = (data if end < 0 else data[:end]).decode("latin-1")
+    end = data.find("\n")
+    first = data if end < 0 else data[:end]  # not split: that would copy all the rest
     return "rollup" if first.rstrip(" ").endswith(" [rollup]") else "smaps"
 
 
