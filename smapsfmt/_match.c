@@ -43,7 +43,9 @@ struct Node {
     int op;
     int mode;       /* OP_REP: REP_*; OP_ALT: ALT_* (see smapsfmt._accel) */
     int one_set;    /* OP_REP: the body is one set, which `table` and `single` describe */
-    int single;     /* OP_SET, one-set OP_REP: the set's one character, or -1 */
+    int single;     /* OP_SET, one-set OP_REP, OP_SPAN: the set's one character, or -1 */
+    int stops;      /* the same: 1 or 2 when the set lacks only those characters, else 0 */
+    unsigned char stop[2];
     const unsigned char *table; /* the set, one byte per character (faster to test) */
     Py_ssize_t min, max; /* OP_REP; max < 0: unbounded */
     Py_ssize_t group;    /* OP_OPEN, OP_CLOSE */
@@ -113,6 +115,24 @@ static void free_seq(Seq *seq) {
 
 static int build_seq(PyObject *spec, Seq *seq, int depth, Tables *tables);
 
+/* What run_length needs of a set: its one member, or the one or two characters it lacks
+ * (a name or a path runs to the end of its line). */
+static void describe_set(Node *n) {
+    int members = 0, missing = 0;
+    n->single = -1;
+    for (int c = 0; c < 256; c++) {
+        if (n->table[c]) {
+            if (++members == 1)
+                n->single = c;
+        } else if (++missing <= 2) {
+            n->stop[missing - 1] = (unsigned char)c;
+        }
+    }
+    if (members != 1)
+        n->single = -1;
+    n->stops = missing <= 2 ? missing : 0;
+}
+
 static int build_node(PyObject *spec, Node *n, int depth, Tables *tables) {
     memset(n, 0, sizeof *n);
     if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) < 1) {
@@ -136,14 +156,7 @@ static int build_node(PyObject *spec, Node *n, int depth, Tables *tables) {
             }
             if (!(n->table = table_of(tables, (const unsigned char *)text)))
                 return -1;
-            int members = 0;
-            for (int c = 0; c < 256; c++)
-                if (n->table[c]) {
-                    members++;
-                    n->single = c;
-                }
-            if (members != 1)
-                n->single = -1;
+            describe_set(n);
         } else {
             if (len < 1) {
                 PyErr_SetString(PyExc_ValueError, "an empty literal");
@@ -179,6 +192,8 @@ static int build_node(PyObject *spec, Node *n, int depth, Tables *tables) {
             n->one_set = 1;
             n->table = n->body.v[0].table;
             n->single = n->body.v[0].single;
+            n->stops = n->body.v[0].stops;
+            memcpy(n->stop, n->body.v[0].stop, sizeof n->stop);
         }
         return 0;
     case OP_OPEN:
@@ -236,10 +251,7 @@ static int build_node(PyObject *spec, Node *n, int depth, Tables *tables) {
         }
         if (!(n->table = table_of(tables, (const unsigned char *)bits)))
             return -1;
-        n->single = -1;
-        for (int c = 0, members = 0; c < 256; c++)
-            if (n->table[c])
-                n->single = ++members == 1 ? c : -1;
+        describe_set(n);
         n->min = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 3));
         n->max = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 4));
         n->group = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 5));
@@ -315,26 +327,36 @@ typedef struct {
 static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, const Cont *k);
 
 /* How many characters from `from` (at most `limit`) are in the set of n (a one-set repetition
- * or a span): a run of one character is compared eight bytes at a time. */
+ * or a span): a run of one character, or of all but one or two, is scanned eight bytes at a
+ * time (a byte equal to the one, or to one of the two, is found as a zero byte of a XOR). */
 static inline Py_ssize_t run_length(const Node *n, const unsigned char *from, Py_ssize_t limit) {
     Py_ssize_t c = 0;
     if (n->max >= 0 && n->max < limit)
         limit = n->max;
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     if (n->single >= 0) {
-        uint64_t eight = 0x0101010101010101ull * (uint64_t)n->single;
+        uint64_t eight = ones * (uint64_t)n->single;
         while (c + 8 <= limit) {
             uint64_t word;
             memcpy(&word, from + c, 8);
-            if (word != eight) {
-#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            if (word != eight)
                 return c + (__builtin_ctzll(word ^ eight) >> 3); /* the first other byte */
-#else
-                break;
-#endif
-            }
+            c += 8;
+        }
+    } else if (n->stops) {
+        uint64_t a = ones * n->stop[0], b = ones * n->stop[n->stops - 1];
+        while (c + 8 <= limit) {
+            uint64_t word;
+            memcpy(&word, from + c, 8);
+            uint64_t x = word ^ a, y = word ^ b;
+            uint64_t hit = ((x - ones) & ~x & highs) | ((y - ones) & ~y & highs);
+            if (hit) /* its lowest bit marks the first stop exactly */
+                return c + (__builtin_ctzll(hit) >> 3);
             c += 8;
         }
     }
+#endif
     while (c < limit && n->table[from[c]])
         c++;
     return c;
@@ -653,9 +675,17 @@ typedef struct {
 } Memos;
 
 static Memo *memo_slot(Memos *memos, Py_ssize_t kind, const unsigned char *at, Py_ssize_t len) {
-    uint64_t h = 14695981039346656037ULL ^ (uint64_t)kind; /* FNV-1a */
-    for (Py_ssize_t i = 0; i < len; i++)
-        h = (h ^ at[i]) * 1099511628211ULL;
+    const uint64_t k = 0x9e3779b97f4a7c15ULL; /* mixed in eight bytes at a time */
+    uint64_t h = ((uint64_t)kind << 32 ^ (uint64_t)len) * k;
+    for (; len >= 8; at += 8, len -= 8) {
+        uint64_t word;
+        memcpy(&word, at, 8);
+        h = (h ^ word) * k;
+        h ^= h >> 29;
+    }
+    uint64_t rest = 0;
+    memcpy(&rest, at, (size_t)len);
+    h = (h ^ rest) * k;
     return &memos->m[(h ^ (h >> 32)) & (MEMO - 1)];
 }
 
