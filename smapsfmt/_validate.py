@@ -150,7 +150,8 @@ def validate_report(
         text = as_text(data)
         if kind == "auto":
             kind = detect_kind(text)
-        report = _validate_text(context, text, kind, allowed, kernel)
+        raw = data if isinstance(data, bytes) else None
+        report = _validate_text(context, text, kind, allowed, kernel, raw=raw)
     else:
         report = _validate_model(context, data, allowed, kernel)
     report.diagnostics = context.finish()
@@ -949,10 +950,11 @@ _PAIR = 1 << 20
 class _FastSmaps:
     """Validate a whole smaps text: the fast loop, with the slow path for what it cannot take."""
 
-    def __init__(self, checker: _Checker, text: str) -> None:
+    def __init__(self, checker: _Checker, text: str, raw: bytes | None = None) -> None:
         self.checker = checker
         self.context = checker.context
         self.text = text
+        self.raw = raw  # the bytes text decodes from, where the caller has them
         self.compiled = _compile(checker)
         self.tails: dict[str, _Tail] = {}
         self.bodies: dict[str, _Body] = {}
@@ -995,7 +997,7 @@ class _FastSmaps:
 
     def run_columns(self, columns: _Columns) -> int:
         text = self.text
-        data = text.encode("latin-1")
+        data = self.raw if self.raw is not None else text.encode("latin-1")
         size = len(data)
         marker = "\n" + (self.checker.profile.vmflags_prefix or "").rstrip(" ")
         pos, line, count = 0, 1, 0
@@ -1475,7 +1477,7 @@ def _number(text: str) -> int:
 
 
 def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profile, ...],
-                   kernel: str | None) -> Report:  # fmt: skip
+                   kernel: str | None, *, raw: bytes | None = None) -> Report:  # fmt: skip
     if kind == "rollup":
         return _validate_rollup(context, text, allowed, kernel)
     if not text:
@@ -1487,6 +1489,7 @@ def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profi
             "the text ends without a newline: the kernel ends every line with one",
         )  # fmt: skip
         text += "\n"
+        raw = None
     sample = [m.group(4) for m in _first(_ENTRY.finditer(text), 8)]
     if not sample:
         first = next(_chunks(text, 0, len(text), 1))
@@ -1494,7 +1497,7 @@ def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profi
     profiles, how = _detect(sample, allowed, kernel)
     word_size = _render.word_size(text)
     checker = _Checker(context, "smaps", profiles, how, word_size)
-    count = _FastSmaps(checker, text).run()
+    count = _FastSmaps(checker, text, raw).run()
     return Report([], "smaps", checker.profile, tuple(profiles[1:]), how, count, word_size)
 
 
