@@ -248,10 +248,22 @@ class Knowledge:
     since: dict[str, Version]
     rules: tuple[RollupRule, ...] = ()
     fixed: frozenset[str] = frozenset()  # the fields summed in fixed point on some kernel
+    # relation's answers, by name and kernels: a rollup asks the same few again and again
+    known: dict[tuple[str, Dating], str | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def relation(self, name: str, kernels: Dating) -> str | None:
         """How the rollup value of ``name`` relates to smaps on all of ``kernels``: one
         relation, ``unreliable`` when any of them has a known bug, None for unknown fields."""
+        key = (name, kernels)
+        if key not in self.known:
+            if len(self.known) >= 4096:
+                self.known.clear()
+            self.known[key] = self._relation(name, kernels)
+        return self.known[key]
+
+    def _relation(self, name: str, kernels: Dating) -> str | None:
         lines = self.relations.get(name)
         if not lines:
             return None
