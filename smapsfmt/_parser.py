@@ -164,14 +164,16 @@ def _stream(
         # The entries before the cut, read where they are: only what follows is copied.
         fast = _fast.fast_until(pending, cut, line, batches=batches)
         if fast is None:
-            # Let the grammar see this text with everything after it, so that the error it
-            # reports is exactly the one the whole text gives.
-            rest = b"".join(_bytes(c) for c in chunks)
-            yield from _mappings(pending + rest, path, line)
-            return
-        entries, line = fast
+            # The grammar decides these whole entries. An error among them is the one the
+            # whole text gives, at the same line and column: the grammar reads left to right,
+            # and the cut is where a header starts. The rest is not read before it is needed.
+            complete = pending[:cut]
+            yield from _mappings(complete, path, line)
+            line += complete.count(b"\n")
+        else:
+            entries, line = fast
+            yield from entries
         pending = pending[cut:]
-        yield from entries
     if pending:
         yield from _mappings(pending, path, line)
 

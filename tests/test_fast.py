@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 from support import INVALID, VALID, corpus, fixture_id, is_rollup
 
 import smapsfmt
-from smapsfmt import _parser
+from smapsfmt import _fast, _parser
 
 ALL = corpus(VALID) + corpus(INVALID)
 
@@ -147,3 +149,36 @@ def test_streaming_from_a_file_object_holds_one_piece() -> None:
     got = list(_parser.iter_smaps(io.BytesIO(data)))
     assert got == list(smapsfmt.parse_smaps(data))
     assert got[-1].line == data.count(b"\n") - 25 + 1  # 6.18: a header and 24 lines
+
+
+def test_a_stream_broken_early_is_not_read_to_its_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error among the whole entries of the first piece is raised before the next piece is
+    read; a stretch the grammar takes instead of the fast path streams on."""
+    good = (VALID / "live/6.18/sleep/smaps").read_bytes()
+    read: list[int] = []
+
+    def pieces(first: bytes, more: int) -> Iterator[bytes]:
+        yield first
+        for i in range(more):
+            read.append(i)
+            yield good
+
+    broken = good.replace(b"Rss:", b"Rss;", 1)
+    with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
+        list(_parser.iter_smaps(pieces(broken, 1000)))
+    whole = _outcome(smapsfmt.parse_smaps, broken + good * 1000)
+    assert ("error", caught.value.line, caught.value.column, caught.value.msg) == whole[:4]
+    assert read == []
+
+    fast_until, refused = _fast.fast_until, []
+
+    def first_refused(*args: Any, **kwargs: Any) -> Any:  # as for input it cannot take
+        if not refused:
+            refused.append(args[2])
+            return None
+        return fast_until(*args, **kwargs)
+
+    monkeypatch.setattr(_fast, "fast_until", first_refused)
+    streamed = list(_parser.iter_smaps(pieces(good, 3)))
+    assert refused == [1]
+    assert streamed == list(smapsfmt.parse_smaps(good * 4))
