@@ -131,9 +131,29 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         help="read the process without freezing it (its text may then be inconsistent)",
     )  # fmt: skip
     group.add_argument(
-        "--freeze-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        "--freeze-timeout", type=float, metavar="SECONDS",
         help=f"let the process go after this long, read or not (default {DEFAULT_TIMEOUT:g})",
     )  # fmt: skip
+
+
+def _check_source_options(args: argparse.Namespace) -> None:
+    """--no-freeze and --freeze-timeout say how to read a live process: without --pid they
+    would be ignored, so they are refused."""
+    if not hasattr(args, "no_freeze") or args.pid is not None:
+        return
+    given = [
+        o
+        for o, v in (
+            ("--no-freeze", args.no_freeze),
+            ("--freeze-timeout", args.freeze_timeout is not None),
+        )
+        if v
+    ]
+    if given:
+        raise UsageError(
+            f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to --pid PID "
+            f"only (see '{args.source_prog} --help')"
+        )
 
 
 def load_snapshot(args: argparse.Namespace) -> Any:
@@ -143,16 +163,16 @@ def load_snapshot(args: argparse.Namespace) -> Any:
     process that cannot be read raises a ProcError, which ``main`` turns into its one-line
     message and exit status.
     """
-    from ._live import capture
+    from ._live import DEFAULT_TIMEOUT, capture
 
     if getattr(args, "pid", None) is None:
         raise UsageError("--pid PID is required")
-    if not (math.isfinite(args.freeze_timeout) and args.freeze_timeout > 0):
+    timeout = DEFAULT_TIMEOUT if args.freeze_timeout is None else args.freeze_timeout
+    if not (math.isfinite(timeout) and timeout > 0):
         raise UsageError(
-            "--freeze-timeout must be a finite number of seconds above 0, "
-            f"not {args.freeze_timeout:g}"
+            f"--freeze-timeout must be a finite number of seconds above 0, not {timeout:g}"
         )
-    snap = capture(args.pid, freeze=not args.no_freeze, timeout=args.freeze_timeout)
+    snap = capture(args.pid, freeze=not args.no_freeze, timeout=timeout)
     if not snap.consistent:
         _err(f"smapsfmt: warning: process {snap.pid} {snap.note}: the text may be inconsistent\n")
     return snap
@@ -318,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if run is None:
             _err("smapsfmt: error: a COMMAND is required (see 'smapsfmt --help')\n")
             return EXIT_USAGE
+        _check_source_options(args)
         code = run(args)
         _flush()
         return code

@@ -103,6 +103,19 @@ def test_rollup_pid_matches_the_kernel(target: int) -> None:
         (["rollup", "a", "--pid", "1"],
          "smapsfmt: error: give either FILE or --pid PID, not both "
          "(see 'smapsfmt rollup --help')"),
+        # how to read a live process, given with a file: refused, not ignored
+        (["validate", "--no-freeze", "a"],
+         "smapsfmt: error: --no-freeze applies to --pid PID only "
+         "(see 'smapsfmt validate --help')"),
+        (["rollup", "--freeze-timeout", "3", "a"],
+         "smapsfmt: error: --freeze-timeout applies to --pid PID only "
+         "(see 'smapsfmt rollup --help')"),
+        (["check", "--no-freeze", "--freeze-timeout", "2", "a", "b"],
+         "smapsfmt: error: --no-freeze and --freeze-timeout apply to --pid PID only "
+         "(see 'smapsfmt check --help')"),
+        (["parse", "--pid", "self", "--freeze-timeout", "nan"],
+         "smapsfmt: error: --freeze-timeout must be a finite number of seconds above 0, "
+         "not nan"),
     ],
 )  # fmt: skip
 def test_usage(args: list[str], message: str) -> None:
