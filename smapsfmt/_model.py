@@ -151,6 +151,18 @@ class _FieldAttr:
 _CONFIG = ConfigDict(strict=False)
 
 
+def _slot_names(cls: type) -> tuple[str, ...]:
+    return tuple(name for klass in cls.__mro__ for name in getattr(klass, "__slots__", ()))
+
+
+def _restore(cls: type, state: dict[str, Any]) -> Any:
+    """An entry from the state __reduce__ gave (its values were validated when first made)."""
+    entry: Any = object.__new__(cls)
+    for name, value in state.items():
+        object.__setattr__(entry, name, MappingProxyType(value) if name == "fields" else value)
+    return entry
+
+
 @dataclass(slots=True, kw_only=True, config=_CONFIG)
 class _Entry:
     """Header parts and fields, common to a smaps mapping and the smaps_rollup entry."""
@@ -208,6 +220,13 @@ class _Entry:
     def unknown_fields(self) -> tuple[str, ...]:
         """Names of the fields that the specification does not know (vendor fields)."""
         return tuple(name for name in self.fields if name not in KNOWN_FIELDS)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickling and copy.deepcopy: the attributes as they are, ``fields`` as a plain dict
+        (a read-only mapping does not pickle), read-only again once restored."""
+        state = {name: getattr(self, name) for name in _slot_names(type(self))}
+        state["fields"] = dict(self.fields)
+        return (_restore, (type(self), state))
 
     def header_text(self) -> str:
         """The header's parts in the kernel's order, separated by single blanks."""

@@ -118,3 +118,23 @@ def test_str_input_with_any_surrogate_is_parsed_not_crashed() -> None:
         smapsfmt.parse_smaps("\ud800")
     with pytest.raises(TypeError):
         smapsfmt.parse_smaps(5)  # type: ignore[arg-type]
+
+
+def test_models_pickle_and_copy_as_they_are() -> None:
+    """A parsed smaps crosses a process boundary (multiprocessing pickles it) and comes back
+    equal, its fields read-only again."""
+    import copy
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    path = EXTERNAL / "android-libmeminfo/testdata1/smaps"
+    smaps = smapsfmt.parse_smaps(path.read_bytes())
+    rollup = smapsfmt.parse_rollup((LIVE / "6.18/sleep/smaps_rollup").read_bytes())
+    for model in (smaps, smaps[0], rollup):
+        again = pickle.loads(pickle.dumps(model))
+        assert again == model and type(again) is type(model)
+        assert copy.deepcopy(model) == model
+    again = pickle.loads(pickle.dumps(smaps[0]))
+    assert isinstance(again.fields, MappingProxyType) and again.rss == smaps[0].rss
+    with ProcessPoolExecutor(1) as pool:
+        assert pool.submit(smapsfmt.parse_smaps, path.read_bytes()).result() == smaps
