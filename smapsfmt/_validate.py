@@ -828,11 +828,7 @@ def _generate_checker(invariants: list[Invariant]) -> Callable[..., list[int]]:
     lines += [
         f"    {name} = {'t' if name in _HEADER_NAMES else 'v'}.get({name!r})\n" for name in names
     ]
-    lines.append("    bad = []\n")
-    for index, inv in enumerate(invariants):
-        guards = " and ".join(f"{n} is not None" for n in inv.arguments()) or "True"
-        lines.append(f"    if {guards} and not {inv.python}:\n        bad.append({index})\n")
-    lines.append("    return bad\n")
+    lines += _verdicts(invariants)
     namespace: dict[str, Any] = {}
     exec(compile("".join(lines), "<smapsfmt invariants>", "exec"), namespace)
     return namespace["check"]  # type: ignore[no-any-return]
@@ -855,16 +851,7 @@ def _generate_loop(invariants: list[Invariant], marker: str | None) -> Callable[
         f"        {name} = {'tv' if name in _HEADER_NAMES else 'bv'}.get({name!r})\n"
         for name in body_names
     )
-    checks: list[str] = []
-    for index, inv in enumerate(invariants):
-        guards = [f"{n} is not None" for n in sorted(inv.names - _RANGE_NAMES)]
-        if inv.uses_prev:
-            guards.insert(0, "prev_start is not None")
-        call = ", ".join(f"{n!r}: {n}" for n in inv.arguments())
-        check = f"if not {inv.python}: fail({index}, line, {{{call}}})"
-        if guards:
-            check = f"if {' and '.join(guards)}:\n            {check}"
-        checks.append(f"        {check}\n")
+    checks = _range_checks(invariants)
     if marker is None:
         head = (
             "    for m in finditer(text):\n"
@@ -1406,18 +1393,15 @@ def _generate_positional(
         )
     absent = sorted({n for inv in invariants for n in inv.arguments()} - {*args, "max_kB"})
     lines += [f"    {name} = None\n" for name in absent]  # not printed by this profile
-    lines.append("    bad = []\n")
-    for index, inv in enumerate(invariants):
-        guards = " and ".join(f"{n} is not None" for n in inv.arguments()) or "True"
-        lines.append(f"    if {guards} and not {inv.python}:\n        bad.append({index})\n")
-    lines.append("    return bad\n")
+    lines += _verdicts(invariants)
     namespace: dict[str, Any] = {}
     exec(compile("".join(lines), "<smapsfmt invariants>", "exec"), namespace)
     return namespace["check"]  # type: ignore[no-any-return]
 
 
-def _generate_ranges(invariants: list[Invariant], args: tuple[str, ...]) -> Callable[..., Any]:
-    """The range invariants over columns: entry by entry, with the last range carried over."""
+def _range_checks(invariants: list[Invariant]) -> list[str]:
+    """The range invariants as statements of a per-entry loop (two levels in): each calls
+    ``fail(index, line, values)`` when its invariant does not hold."""
     checks: list[str] = []
     for index, inv in enumerate(invariants):
         guards = [f"{n} is not None" for n in sorted(inv.names - _RANGE_NAMES)]
@@ -1428,6 +1412,23 @@ def _generate_ranges(invariants: list[Invariant], args: tuple[str, ...]) -> Call
         if guards:
             check = f"if {' and '.join(guards)}:\n            {check}"
         checks.append(f"        {check}\n")
+    return checks
+
+
+def _verdicts(invariants: list[Invariant]) -> list[str]:
+    """The end of a generated check: the indexes of the invariants that do not hold (one
+    naming a value that is absent is not checked)."""
+    lines = ["    bad = []\n"]
+    for index, inv in enumerate(invariants):
+        guards = " and ".join(f"{n} is not None" for n in inv.arguments()) or "True"
+        lines.append(f"    if {guards} and not {inv.python}:\n        bad.append({index})\n")
+    lines.append("    return bad\n")
+    return lines
+
+
+def _generate_ranges(invariants: list[Invariant], args: tuple[str, ...]) -> Callable[..., Any]:
+    """The range invariants over columns: entry by entry, with the last range carried over."""
+    checks = _range_checks(invariants)
     each = ("line", "start", "end", *args)
     names, lists = ", ".join(each), ", ".join(f"{name}_" for name in each)
     source = (
