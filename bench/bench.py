@@ -51,14 +51,16 @@ def read(path: str) -> bytes:
 def measure(
     jobs: dict[str, Callable[[], object]], rounds: int, repeat: int = 1
 ) -> dict[str, float]:
-    """Median seconds of each job, the jobs interleaved within each round. A job that takes
+    """Median seconds of each job, the jobs interleaved within each round, in an order that
+    turns by one each round (so that no job always follows the same one). A job that takes
     microseconds runs ``repeat`` times back to back per round (the mean is its time): a
     garbage collection before each run would only measure cold caches."""
     times: dict[str, list[float]] = {name: [] for name in jobs}
     for job in jobs.values():
         job()  # warm caches and lazy imports
-    for _ in range(rounds):
-        for name, job in jobs.items():
+    order = list(jobs.items())
+    for turn in range(rounds):
+        for name, job in order[turn % len(order) :] + order[: turn % len(order)]:
             if repeat == 1:
                 gc.collect()
             start = time.perf_counter()
