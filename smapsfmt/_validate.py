@@ -741,6 +741,7 @@ class _Compiled:
     check_body: Callable[..., list[int]] = field(default=lambda v, t: [])
     check_pair: Callable[..., list[int]] = field(default=lambda v, t: [])
     columns: _Columns | None = None  # the C module's way, where it runs (see _columns)
+    columns_tried: bool = False
 
 
 _HEADER_NAMES = frozenset({"perms", "offset", "major", "minor", "inode", "name"})
@@ -1324,11 +1325,9 @@ def _columns(compiled: _Compiled, checker: _Checker) -> _Columns | None:
     """The profile's entry pattern as a C program (built once per profile and invariants), or
     None where the C module is not built or does not run it, and before VmFlags (3.8), whose
     entries the loop above takes."""
-    if compiled.columns is None and not hasattr(compiled, "_no_columns"):
-        built = _build_columns(compiled, checker)
-        if built is None:
-            compiled._no_columns = True  # type: ignore[attr-defined]
-        compiled.columns = built
+    if not compiled.columns_tried:
+        compiled.columns = _build_columns(compiled, checker)
+        compiled.columns_tried = True
     return compiled.columns
 
 
