@@ -142,6 +142,9 @@ _SLOTS = (
     "line", "start", "end", "perms", "offset", "major", "minor", "inode", "pathname", "fields",
     "unknown_lines", "vmflags", "name", "name_after_fields",
 )  # fmt: skip
+# The slots a Rollup has as a Mapping does: the first ones of _SLOTS, so that the slot numbers
+# of _HEADER_RECIPE hold for both.
+_SHARED_SLOTS = _SLOTS[: _SLOTS.index("unknown_lines") + 1]
 _HEADER_RECIPE = (
     (_accel.SKIP, 0, 0),
     (_accel.HEX, _SLOTS.index("start"), 0),
@@ -580,7 +583,7 @@ def _rollup_program(shape: _Shape) -> Any:
     if shape.unknown:
         return None
     recipe = [*_HEADER_RECIPE, *((_accel.FIELD, i, 0) for i in range(len(shape.labels)))]
-    slots = (*_SLOTS[:11], "final_newline")
+    slots = (*_SHARED_SLOTS, "final_newline")
     return _accel.program(
         shape.regex, recipe, Rollup, slots, shape.labels, [("unknown_lines", _EMPTY)],
         shape.lines, MAX_HEX_DIGITS,
