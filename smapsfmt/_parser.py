@@ -164,18 +164,43 @@ def _stream(
         # The entries before the cut, read where they are: only what follows is copied.
         fast = _fast.fast_until(pending, cut, line, batches=batches)
         if fast is None:
-            # The grammar decides these whole entries. An error among them is the one the
-            # whole text gives, at the same line and column: the grammar reads left to right,
-            # and the cut is where a header starts. The rest is not read before it is needed.
-            complete = pending[:cut]
-            yield from _mappings(complete, path, line)
-            line += complete.count(b"\n")
+            # The grammar decides these whole entries, without reading the rest first: it
+            # reads left to right and the cut is where a header starts, so a syntax error
+            # among them is the first one of the whole text, at the same line and column.
+            text = pending[:cut].decode("latin-1")
+            after = line + text.count("\n")  # the line of the cut
+            mappings = _stretch(text, path, line, after)
+            if mappings is None:
+                # What follows the cut decides: the whole rest goes to the grammar.
+                rest = b"".join(_bytes(c) for c in chunks)
+                yield from _mappings(pending + rest, path, line)
+                return
+            yield from mappings
+            line = after
         else:
             entries, line = fast
             yield from entries
         pending = pending[cut:]
     if pending:
         yield from _mappings(pending, path, line)
+
+
+def _stretch(text: str, path: str | None, line: int, after: int) -> list[Mapping] | None:
+    """The mappings of ``text``, whole entries from line ``line`` of a stream (the cut at line
+    ``after``), by the grammar; None when the text after the cut may decide the outcome."""
+    try:
+        tokens = _parse(text, "smaps", path, line - 1)
+    except SmapsSyntaxError as exc:
+        if exc.line < after:
+            raise  # the text is read left to right: the whole text's first syntax error too
+        return None  # at the cut: what the grammar expected, the next piece may hold
+    try:
+        builder = _Builder(text, path, line - 1)
+        return [builder.mapping(entry) for entry in tokens]
+    except SmapsSyntaxError:
+        # A problem the models find (a field twice, a number too long): parse_smaps reports
+        # a syntax error further on, if there is one, first.
+        return None
 
 
 def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:

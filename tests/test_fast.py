@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -182,3 +183,24 @@ def test_a_stream_broken_early_is_not_read_to_its_end(monkeypatch: pytest.Monkey
     streamed = list(_parser.iter_smaps(pieces(good, 3)))
     assert refused == [1]
     assert streamed == list(smapsfmt.parse_smaps(good * 4))
+
+
+def test_a_stream_reports_what_the_whole_text_reports_when_the_next_piece_decides() -> None:
+    """A field twice in the first piece, a syntax error in a later one: parse_smaps reports the
+    syntax error (the models are built after the whole text parses), and so does the stream.
+    A header without field lines just before a cut: the error names what follows it."""
+    good = (VALID / "live/6.18/sleep/smaps").read_bytes()
+    entries = re.split(rb"(?m)^(?=[0-9a-f]{8,16}-)", good)[1:]
+    twice = entries[0].replace(b"Rss:", b"Pss:", 1)  # Pss twice in the first entry
+    broken = entries[3].replace(b"Swap:", b"Swap;", 1)
+    cases = [
+        [twice + entries[1], entries[2] + broken + b"".join(entries[4:])],
+        [entries[0] + entries[1].split(b"\n", 1)[0] + b"\n" + entries[2][:30], entries[2][30:]],
+    ]
+    for pieces in cases:
+        whole = _outcome(smapsfmt.parse_smaps, b"".join(pieces))
+        assert whole[0] == "error"
+        with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
+            list(_parser.iter_smaps(pieces, path="p"))
+        error = caught.value
+        assert ("error", error.line, error.column, error.msg, error.path) == whole
