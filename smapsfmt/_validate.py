@@ -682,6 +682,8 @@ class _Tail:
 
 
 _Problem = tuple[int, int, str, str, Severity]  # line offset, column, rule, message, severity
+# a body's failing invariants (indexes), unknown VmFlags problems, undocumented fields
+_Verdict = tuple[list[int], list[tuple[int, str, str, Severity]], list[str]]
 
 
 class _Body:
@@ -950,7 +952,7 @@ class _FastSmaps:
         # VmFlags text -> what _unknown_flags finds in it
         self.flag_problems: dict[str, list[tuple[int, str, str, Severity]]] = {}
         # the C module's way: problems of each distinct body, verdicts of each distinct pair
-        self.body_keys: dict[tuple[Any, ...], list[_Problem]] = {}
+        self.body_keys: dict[tuple[Any, ...], _Verdict] = {}
         self.pair_keys: dict[tuple[Any, ...], list[int]] = {}
         self._starts: list[int] | None = None
         self.column = _render.name_column(checker.profile, checker.word_size)
@@ -1046,33 +1048,48 @@ class _FastSmaps:
         n = len(lines)
 
         def column(name: str) -> list[Any]:
+            """A column, as the values of the loop have it (absent: None)."""
+            if name == "VmFlags":  # as printed after the label, from a blank
+                return [None if f is None else " " + f for f in got["VmFlags"]]
+            if name == "name":
+                return [text or "" for text in got["name"]]
+            if name == "max_kB":
+                kb = [got[k] for k in columns.names if k in self.checker.kb_fields]
+                return [max(filter(None, values), default=0) for values in zip(*kb, strict=True)]
             found = got.get(name)
             return found if found is not None and len(found) == n else [None] * n
 
-        # each distinct body once: its values (fields, VmFlags, Name) are its text
-        keys = list(zip(*map(column, columns.body_args), strict=True))
+        def raw(name: str) -> list[Any]:
+            found = got.get(name)
+            return found if found is not None and len(found) == n else [None] * n
+
+        # each distinct body once, by its values (fields, VmFlags, Name)
+        keys = list(zip(*map(raw, columns.body_args), strict=True))
         known = self.body_keys
-        bad: dict[tuple[Any, ...], list[_Problem]] = {}
+        bad: set[tuple[Any, ...]] = set()
         for key in dict.fromkeys(keys):
-            found = known.get(key)
-            if found is None:
-                found = known[key] = self.body_problems(columns, got, key, keys, end_line)
-            if found:
-                bad[key] = found
+            verdict = known.get(key)
+            if verdict is None:
+                verdict = known[key] = self.body_verdict(columns, key)
+            if any(verdict):
+                bad.add(key)
         if bad:
-            for at, key in zip(lines, keys, strict=True):
+            # Located in each entry's own text: equal values may be printed apart (zeros).
+            for i, key in enumerate(keys):
                 if key in bad:
-                    self.problems(at, bad[key])
+                    self.problems(
+                        lines[i], self.body_problems(columns, got, i, end_line, known[key])
+                    )
         # each distinct set of what the header invariants read, once
         if columns.pair_args:
-            keys = list(zip(*map(column, columns.pair_args), strict=True))
+            keys = list(zip(*map(raw, columns.pair_args), strict=True))
             verdicts = self.pair_keys
             failing = set()
             for key in dict.fromkeys(keys):
-                verdict = verdicts.get(key)
-                if verdict is None:
-                    verdict = verdicts[key] = columns.pair_check(*key)
-                if verdict:
+                indexes = verdicts.get(key)
+                if indexes is None:
+                    indexes = verdicts[key] = columns.pair_check(*key)
+                if indexes:
                     failing.add(key)
             if failing:
                 for i, key in enumerate(keys):
@@ -1090,24 +1107,22 @@ class _FastSmaps:
             self.fail, *prev, lines, got["start"], got["end"], *map(column, columns.range_args)
         )
 
-    def body_problems(
-        self,
-        columns: _Columns,
-        got: dict[str, Any],
-        key: tuple[Any, ...],
-        keys: list[tuple[Any, ...]],
-        end_line: int,
-    ) -> list[_Problem]:
-        """What body_of finds in the body whose values are ``key`` (one of ``keys``)."""
+    def body_verdict(self, columns: _Columns, key: tuple[Any, ...]) -> _Verdict:
+        """For the body whose values are ``key``: the body invariants that do not hold, the
+        unknown VmFlags mnemonics, and the fields the ABI document does not describe."""
         failing = columns.body_check(*key)
         flags = key[len(columns.names)]  # VmFlags follow the fields
         unknown = self.flag_problems.get(flags)
         if unknown is None:
             unknown = self.flag_problems[flags] = self._unknown_flags(flags)
         undocumented = [name for name, at in columns.undocumented if key[at] is not None]
-        if not (failing or unknown or undocumented):
-            return []
-        i = keys.index(key)
+        return failing, unknown, undocumented
+
+    def body_problems(
+        self, columns: _Columns, got: dict[str, Any], i: int, end_line: int, verdict: _Verdict
+    ) -> list[_Problem]:
+        """What body_of finds in entry ``i``'s body, whose verdict is ``verdict``."""
+        failing, unknown, undocumented = verdict
         body = _Body(0, self.body_text(got, i, end_line))
         values = self.body_values(columns, got, i)
         offset = body.text.count("\n")  # of the VmFlags line, the last
@@ -1357,11 +1372,14 @@ def _build_columns(compiled: _Compiled, checker: _Checker) -> _Columns | None:
     if program is None:
         return None
     body_args = compiled.names + ("VmFlags",) + (("Name",) if compiled.name_group else ())
-    pair_args = tuple(sorted({n for inv in compiled.pair_invariants for n in inv.arguments()}))
+    kb = [name for name in compiled.names if name in checker.kb_fields]
+    pair_names = {n for inv in compiled.pair_invariants for n in inv.arguments()}
+    if "max_kB" in pair_names:  # computed from every kB field
+        pair_names = (pair_names - {"max_kB"}) | set(kb)
+    pair_args = tuple(sorted(pair_names))
     range_args = tuple(
         sorted({n for inv in compiled.range_invariants for n in inv.names} - _RANGE_NAMES)
     )
-    kb = [name for name in compiled.names if name in checker.kb_fields]
     return _Columns(
         program=program, names=compiled.names, body_args=body_args,
         body_check=_generate_positional(compiled.body_invariants, body_args, kb),

@@ -19,8 +19,9 @@ from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, fixture_id, is
 
 import smapsfmt
 from smapsfmt import _accel, _validate
-from smapsfmt._abi import load_abi
+from smapsfmt._abi import SMAPS_PATH, load_abi
 from smapsfmt._diagnostics import Diagnostic
+from smapsfmt._resources import read_text
 
 pytestmark = pytest.mark.property
 
@@ -248,3 +249,44 @@ def test_problems_repeated_across_a_run_are_reported_at_each_entry(
     assert "layout-header" in rules, rules
     lines = {d.line for d in found if d.rule == "smaps-referenced-le-rss"}
     assert len(lines) == len(range(1, len(entries), 3))
+
+
+@needs_c
+def test_equal_values_printed_apart_are_located_in_their_own_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two bodies with the same values, one printed with leading zeros the exact pattern
+    accepts: each problem at the column of its own entry's value."""
+    entries = _entries(SLEEP)
+    head = [entry.split(b"\n", 1)[0] + b"\n" for entry in entries]
+    body = re.sub(rb"Referenced: +\d+ kB", b"Referenced:        99999 kB", entries[1])
+    body = body.split(b"\n", 1)[1]
+    zeros = body.replace(b"Referenced:        99999", b"Referenced:     00099999")
+    data = entries[0] + head[1] + body + head[2] + zeros + b"".join(entries[3:])
+    found = [d for d in _same_both_ways(data, monkeypatch) if d.rule == "smaps-referenced-le-rss"]
+    assert len({d.column for d in found}) == 2, found
+
+
+@needs_c
+@pytest.mark.parametrize(
+    "invariant",
+    [
+        "start < end and 'rd' in VmFlags",  # VmFlags as the loop has it, from a blank
+        "start < end and name != ''",  # no name: ''
+        "start < end and max_kB < 10",  # computed per entry
+        "max_kB < 12 or perms[0] == 'x'",  # a header invariant on max_kB
+    ],
+)
+def test_invariants_of_a_changed_abi_document_read_the_same_values_both_ways(
+    invariant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = read_text(SMAPS_PATH)
+    added = f"\t\t:Invariant t-added: {invariant}\n\t\t:Source: a test\n"
+    changed = text.replace("\t\t:Invariant smaps-order:", added + "\t\t:Invariant smaps-order:", 1)
+    assert changed != text
+    abi = load_abi(changed)
+    found = _validate.validate_report(SLEEP, abi=abi).diagnostics
+    with monkeypatch.context() as patch:
+        patch.setattr(_validate, "_columns", lambda compiled, checker: None)
+        assert found == _validate.validate_report(SLEEP, abi=abi).diagnostics
+    assert any(d.rule == "t-added" for d in found)
