@@ -555,6 +555,22 @@ def _values(model: Any, kb_fields: frozenset[str]) -> dict[str, Any]:
     return values
 
 
+def _located(
+    invariants: list[Invariant],
+    failing: Iterable[int],
+    values: dict[str, Any],
+    body: _Body,
+) -> list[_Problem]:
+    """The problem of each failing invariant (by index), at the line offset and column of the
+    value it is about in ``body``, with its message."""
+    found: list[_Problem] = []
+    for index in failing:
+        inv = invariants[index]
+        offset, column = body.where.get(_anchor(inv, values), (0, 1))
+        found.append((offset, column, inv.id, invariant_message(inv, values), inv.severity))
+    return found
+
+
 def _anchor(inv: Invariant, values: dict[str, Any]) -> str:
     """The name an invariant is about: the first one its expression names (for max_kB, the
     field that holds the largest value)."""
@@ -1056,10 +1072,10 @@ class _FastSmaps:
             if name == "max_kB":
                 kb = [got[k] for k in columns.names if k in self.checker.kb_fields]
                 return [max(filter(None, values), default=0) for values in zip(*kb, strict=True)]
-            found = got.get(name)
-            return found if found is not None and len(found) == n else [None] * n
+            return raw(name)
 
         def raw(name: str) -> list[Any]:
+            """A column as the C module filled it (absent: None)."""
             found = got.get(name)
             return found if found is not None and len(found) == n else [None] * n
 
@@ -1094,15 +1110,10 @@ class _FastSmaps:
             if failing:
                 for i, key in enumerate(keys):
                     if key in failing:
-                        where = _Body(0, self.body_text(got, i, end_line)).where
+                        body = _Body(0, self.body_text(got, i, end_line))
                         values = {**self.body_values(columns, got, i), **self.tail_values(got, i)}
-                        found = []
-                        for index in verdicts[key]:
-                            inv = self.compiled.pair_invariants[index]
-                            offset, at = where.get(_anchor(inv, values), (0, 1))
-                            message = invariant_message(inv, values)
-                            found.append((offset, at, inv.id, message, inv.severity))
-                        self.problems(lines[i], found)
+                        invariants = self.compiled.pair_invariants
+                        self.problems(lines[i], _located(invariants, verdicts[key], values, body))
         return columns.ranges(
             self.fail, *prev, lines, got["start"], got["end"], *map(column, columns.range_args)
         )
@@ -1112,29 +1123,28 @@ class _FastSmaps:
         unknown VmFlags mnemonics, and the fields the ABI document does not describe."""
         failing = columns.body_check(*key)
         flags = key[len(columns.names)]  # VmFlags follow the fields
-        unknown = self.flag_problems.get(flags)
-        if unknown is None:
-            unknown = self.flag_problems[flags] = self._unknown_flags(flags)
         undocumented = [name for name, at in columns.undocumented if key[at] is not None]
-        return failing, unknown, undocumented
+        return failing, self.unknown_flags(flags), undocumented
 
     def body_problems(
         self, columns: _Columns, got: dict[str, Any], i: int, end_line: int, verdict: _Verdict
     ) -> list[_Problem]:
         """What body_of finds in entry ``i``'s body, whose verdict is ``verdict``."""
-        failing, unknown, undocumented = verdict
         body = _Body(0, self.body_text(got, i, end_line))
-        values = self.body_values(columns, got, i)
+        return self.body_findings(body, self.body_values(columns, got, i), verdict)
+
+    def body_findings(
+        self, body: _Body, values: dict[str, Any], verdict: _Verdict
+    ) -> list[_Problem]:
+        """The problems of a body with these values and this verdict, located in its text."""
+        failing, unknown, undocumented = verdict
         offset = body.text.count("\n")  # of the VmFlags line, the last
         problems: list[_Problem] = [(offset, *problem) for problem in unknown]
         for name in undocumented:
             problems.append(
                 (body.where[name][0], 1, UNKNOWN_FIELD, _undocumented(name), "warning")
             )
-        for index in failing:
-            inv = self.compiled.body_invariants[index]
-            offset, at = body.where.get(_anchor(inv, values), (0, 1))
-            problems.append((offset, at, inv.id, invariant_message(inv, values), inv.severity))
+        problems += _located(self.compiled.body_invariants, failing, values, body)
         problems.sort()
         return problems
 
@@ -1203,35 +1213,30 @@ class _FastSmaps:
         values["max_kB"] = max(
             filter(None, itertools.compress(numbers, compiled.kb_mask)), default=0
         )
-        problems = result.problems
+        unknown: list[tuple[int, str, str, Severity]] = []
         if compiled.vmflags_group:
             flags = groups[compiled.vmflags_group - 1]
             values["VmFlags"] = " " + flags
-            unknown = self.flag_problems.get(flags)
-            if unknown is None:
-                unknown = self.flag_problems[flags] = self._unknown_flags(flags)
-            if unknown:
-                offset = result.lines - 1
-                problems += [(offset, *problem) for problem in unknown]
+            unknown = self.unknown_flags(flags)
         if compiled.name_group and (name := groups[compiled.name_group - 1]) is not None:
             values["Name"] = name
         result.values = values
         result.ok = True
-        for name in self.checker.undocumented:
-            if name in values:
-                offset = result.where[name][0]
-                problems.append((offset, 1, UNKNOWN_FIELD, _undocumented(name), "warning"))
-        for index in compiled.check_body(values, values):
-            inv = compiled.body_invariants[index]
-            offset, column = result.where.get(_anchor(inv, values), (0, 1))
-            problems.append((offset, column, inv.id, invariant_message(inv, values), inv.severity))
-        if problems:
-            problems.sort()
+        undocumented = [name for name in self.checker.undocumented if name in values]
+        failing = compiled.check_body(values, values)
+        if unknown or undocumented or failing:
+            result.problems = self.body_findings(result, values, (failing, unknown, undocumented))
         return result
 
-    def _unknown_flags(self, flags: str) -> list[tuple[int, str, str, Severity]]:
+    def unknown_flags(self, flags: str) -> list[tuple[int, str, str, Severity]]:
         """(column, rule, message, severity) of each mnemonic of a VmFlags text the profile
-        does not print."""
+        does not print (once per distinct text)."""
+        found = self.flag_problems.get(flags)
+        if found is None:
+            found = self.flag_problems[flags] = self._unknown_flags(flags)
+        return found
+
+    def _unknown_flags(self, flags: str) -> list[tuple[int, str, str, Severity]]:
         profile = self.checker.profile
         found: list[tuple[int, str, str, Severity]] = []
         column = len(profile.vmflags_prefix or "") + 1
@@ -1243,13 +1248,9 @@ class _FastSmaps:
         return found
 
     def pair_of(self, tail: _Tail, body: _Body) -> list[_Problem]:
-        found: list[_Problem] = []
         bad = self.compiled.check_pair(body.values, tail.values)
         values = {**body.values, **tail.values} if bad else {}
-        for index in bad:
-            inv = self.compiled.pair_invariants[index]
-            offset, column = body.where.get(_anchor(inv, values), (0, 1))
-            found.append((offset, column, inv.id, invariant_message(inv, values), inv.severity))
+        found = _located(self.compiled.pair_invariants, bad, values, body)
         self.pairs[tail.id * _PAIR + body.id] = found
         return found
 
