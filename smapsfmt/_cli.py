@@ -141,14 +141,11 @@ def _check_source_options(args: argparse.Namespace) -> None:
     would be ignored, so they are refused."""
     if not hasattr(args, "no_freeze") or args.pid is not None:
         return
-    given = [
-        o
-        for o, v in (
-            ("--no-freeze", args.no_freeze),
-            ("--freeze-timeout", args.freeze_timeout is not None),
-        )
-        if v
-    ]
+    given = []
+    if args.no_freeze:
+        given.append("--no-freeze")
+    if args.freeze_timeout is not None:
+        given.append("--freeze-timeout")
     if given:
         raise UsageError(
             f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to --pid PID "

@@ -4,16 +4,15 @@ Real smaps files repeat one entry shape (the same field lines in the same order)
 times. For each shape met, this module composes one regular expression for a whole entry from
 the grammar's own terminals (grammar/smaps.lark, through _grammar.line_patterns and
 _grammar.terminal_regexps): the header terminal, then each field line with its label as a
-literal, the VmFlags and Name lines where the shape has them. A Name line before the fields
-is optional in the pattern: Android prints it for some mappings of a process and not for
-others, and one pattern for both lets entries of the two kinds run in C as one run. A composed
-entry pattern accepts
-a subset of what the grammar accepts (a literal label is one LABEL; a single blank is one SEP),
-so whatever the fast path accepts, the grammar accepts too, with the same parts. Anything the
-fast path does not recognise -- a new shape whose lines are not all grammar lines, a broken
-line, a duplicate field -- makes it give up and the lark parser decide, so errors keep their
-exact locations. tests/test_fast.py proves both paths equal on the corpus and on generated
-inputs.
+literal, the VmFlags and Name lines where the shape has them. A Name line before the fields is
+optional in the pattern: Android prints it for some mappings of a process and not for others,
+and one pattern for both lets entries of the two kinds run in C as one run. A composed entry
+pattern accepts a subset of what the grammar accepts (a literal label is one LABEL; a single
+blank is one SEP), so whatever the fast path accepts, the grammar accepts too, with the same
+parts. Anything the fast path does not recognise -- a new shape whose lines are not all grammar
+lines, a broken line, a duplicate field -- makes it give up and the lark parser decide, so
+errors keep their exact locations. tests/test_fast.py proves both paths equal on the corpus and
+on generated inputs.
 """
 
 from __future__ import annotations
@@ -132,7 +131,7 @@ def _compile(  # noqa: PLR0917 - positional: the arguments are the lru_cache key
         # Raw text of unknown field lines is kept by the Python code only.
         program=None
         if unknown
-        else _mapping_program(regex, labels, name_first, vmflags, name_last),
+        else _mapping_program(regex, labels, name_first, vmflags, name_last, len(lines)),
     )
 
 
@@ -157,12 +156,13 @@ _HEADER_RECIPE = (
 )
 
 
-def _mapping_program(
+def _mapping_program(  # noqa: PLR0917 - positional, as _compile's key
     regex: re.Pattern[bytes],
     labels: tuple[str, ...],
     name_first: bool,
     vmflags: bool,
     name_last: bool,
+    lines: int,
 ) -> Any:
     recipe = list(_HEADER_RECIPE)
     name = (_accel.RAW, _SLOTS.index("name"), 0)
@@ -179,9 +179,11 @@ def _mapping_program(
         constants.append(("vmflags", None))
     if not (name_first or name_last):
         constants.append(("name", None))
-    # Lines per entry: counted entry by entry where the Name line is optional.
-    lines = 0 if name_first else 1 + len(labels) + vmflags + name_last
-    return _accel.program(regex, recipe, Mapping, _SLOTS, labels, constants, lines, MAX_HEX_DIGITS)
+    # Lines per entry (0: counted entry by entry, where the Name line is optional).
+    per_entry = 0 if name_first else lines
+    return _accel.program(
+        regex, recipe, Mapping, _SLOTS, labels, constants, per_entry, MAX_HEX_DIGITS
+    )
 
 
 def _learn(data: bytes, pos: int, end: int) -> _Shape | None:

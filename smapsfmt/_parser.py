@@ -164,9 +164,7 @@ def _stream(
         # The entries before the cut, read where they are: only what follows is copied.
         fast = _fast.fast_until(pending, cut, line, batches=batches)
         if fast is None:
-            # The grammar decides these whole entries, without reading the rest first: it
-            # reads left to right and the cut is where a header starts, so a syntax error
-            # among them is the first one of the whole text, at the same line and column.
+            # The grammar decides these whole entries, without reading the rest first.
             text = pending[:cut].decode("latin-1")
             after = line + text.count("\n")  # the line of the cut
             mappings = _stretch(text, path, line, after)
