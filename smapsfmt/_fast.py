@@ -111,7 +111,10 @@ def _compile(  # noqa: PLR0917 - positional: the arguments are the lru_cache key
         body.append(parts.name)
     line_ends = ["\\n"] * (len(body) - 1) + [parts.eol]
     lines = [line + end for line, end in zip(body, line_ends, strict=True)]
-    if name_first:  # optional, and never the last line: at least one field line follows
+    # Optional, and never the last line (at least one field line follows): Android names only
+    # its named anonymous regions (tests/fixtures/valid/external/android-libmeminfo/testdata1:
+    # 1,097 of 2,760 entries).
+    if name_first:
         lines.insert(1, f"(?:{parts.name}\\n)?")
     source = "".join(lines)
     # The entry must end where the next header, or the input, begins.
