@@ -2,10 +2,16 @@
 
 Without a C compiler (or Python's headers) the wheel is built without it, with a warning, and
 smapsfmt runs the same patterns with Python's re module (smapsfmt._accel says which is in use).
+
+Two environment variables serve builds that must not fall back quietly:
+  SMAPSFMT_REQUIRE_C=1   a failed compile fails the build instead (CI sets it)
+  SMAPSFMT_CFLAGS="..."  extra compiler flags, e.g. "-fsanitize=address,undefined -g" for a
+                         sanitizer build of the module
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -27,20 +33,23 @@ def compile_module(root: Path, out_dir: Path) -> Path | None:
     command = [
         *compiler, "-O2", "-shared", "-fPIC", "-fvisibility=hidden",
         "-Werror=implicit-function-declaration",  # an undeclared name is a failed build
+        *shlex.split(os.environ.get("SMAPSFMT_CFLAGS", "")),
         f"-I{sysconfig.get_paths()['include']}", str(root / SOURCE), "-o", str(target),
     ]  # fmt: skip
     try:
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as exc:
-        print(f"smapsfmt: no C compiler ({exc}); building without _match", file=sys.stderr)
-        return None
+        return _without(f"no C compiler ({exc})")
     if result.returncode != 0:
-        print(
-            "smapsfmt: compiling smapsfmt/_match.c failed; building without it:\n" + result.stderr,
-            file=sys.stderr,
-        )
-        return None
+        return _without("compiling smapsfmt/_match.c failed:\n" + result.stderr)
     return target
+
+
+def _without(reason: str) -> None:
+    """Build without the C module, with a warning; or fail the build where it is required."""
+    if os.environ.get("SMAPSFMT_REQUIRE_C", "") not in ("", "0"):
+        raise RuntimeError(f"smapsfmt: SMAPSFMT_REQUIRE_C is set and {reason}")
+    print(f"smapsfmt: {reason}; building without smapsfmt._match", file=sys.stderr)
 
 
 class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]

@@ -5,6 +5,7 @@ number Python does not convert, a line too deep for it), the Python code decides
 from __future__ import annotations
 
 import io
+import os
 import random
 import re
 import shlex
@@ -58,6 +59,9 @@ def _same(data: bytes) -> None:
 
 
 def test_the_c_module_is_built_where_a_c_compiler_is() -> None:
+    if os.environ.get("SMAPSFMT_PURE_PYTHON", "") not in ("", "0"):
+        assert not _accel.available(), "SMAPSFMT_PURE_PYTHON=1 left the C module in use"
+        return
     compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")[0]
     if shutil.which(compiler) is None:
         pytest.skip(f"no C compiler ({compiler}) on this machine")
