@@ -41,7 +41,6 @@ from ._cli import (
     load_snapshot,
     read_input,
 )
-from ._validate_output import validate_schema
 
 __all__ = ["add_commands", "validate_schema"]
 
@@ -124,6 +123,13 @@ def add_commands(commands: Any) -> None:
     rules.add_argument("selectors", metavar="RULE", nargs="*")
     rules.add_argument("--format", choices=("text", "json"), default="text")
     rules.set_defaults(run=_cmd_rules)
+
+
+def validate_schema() -> dict[str, Any]:
+    """The JSON Schema of ``smapsfmt validate --format json`` (``smapsfmt._validate_output``)."""
+    from ._validate_output import validate_schema as schema
+
+    return schema()
 
 
 # --- rules --------------------------------------------------------------------------------------
@@ -223,6 +229,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         totals["invalid" if report.errors else "valid"] += 1
         totals["errors"] += report.errors
         totals["warnings"] += report.warnings
+        if args.quiet:
+            continue
         if not listing:
             found += report.diagnostics
             continue

@@ -18,12 +18,13 @@ without a region, and makes ``invocations[0].executionSuccessful`` false.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import PurePosixPath
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
-from ._diagnostics import Diagnostic
-from ._rules import IO_ERROR, Rule
+from ._rules import IO_ERROR
+
+if TYPE_CHECKING:
+    from ._diagnostics import Diagnostic
+    from ._rules import Rule
 
 __all__ = ["SCHEMA_VERSION", "sarif_log", "validate_schema"]
 
@@ -35,6 +36,9 @@ SARIF_SCHEMA = (
 
 def artifact_uri(path: str | None) -> str:
     """A FILE as a URI reference: relative paths stay relative, absolute ones are file URIs."""
+    from pathlib import PurePosixPath
+    from urllib.parse import quote
+
     if path is None:
         return quote("<data>")
     if path.startswith("/"):
