@@ -108,6 +108,21 @@ def test_json_reports_an_unreadable_file_and_keeps_the_others() -> None:
     jsonschema.validate(output, _validate_schema())
 
 
+def test_closed_standard_input_is_an_unreadable_file() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "smapsfmt", "validate", "--format=json", "pss-gt-rss.smaps", "-"],
+        stdin=subprocess.DEVNULL, capture_output=True, cwd=INVALID_VALIDATE, timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        preexec_fn=lambda: os.close(0), check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == b"smapsfmt: error: cannot read <stdin>: standard input is closed\n"
+    assert [(d["path"], d["rule"]) for d in json.loads(result.stdout)] == [
+        ("pss-gt-rss.smaps", "smaps-pss-le-rss"),
+        ("<stdin>", "io-error"),
+    ]
+
+
 def test_a_directory_is_unreadable_too() -> None:
     code, out, err = text(validate("--format", "json", str(INVALID_VALIDATE)))
     assert code == 2
@@ -510,6 +525,17 @@ def test_color_always_only_decorates() -> None:
         "\x1b[31m3 errors\x1b[0m, \x1b[33m1 warning\x1b[0m\n"
     )
     assert colored.stderr == plain.stderr
+
+
+def test_color_always_pins_every_escape() -> None:
+    assert text(validate("--color", "always", "pss-gt-rss.smaps")) == (
+        1,
+        "\x1b[1mpss-gt-rss.smaps:31:23:\x1b[0m \x1b[31msmaps-pss-le-rss\x1b[0m: Pss <= Rss does "
+        "not hold: Pss = 20, Rss = 16\n"
+        "\x1b[1mpss-gt-rss.smaps:\x1b[0m smaps, 3 mappings: \x1b[31m1 error\x1b[0m, 0 warnings; "
+        "profile Linux 6.6-6.18 (matched)\n",
+        "",
+    )
 
 
 def _on_a_terminal(*args: str, env: dict[str, str]) -> bytes:
