@@ -77,8 +77,8 @@ def add_commands(commands: Any) -> None:
         "--format",
         choices=("text", "json", "sarif"),
         help="text (default): one line per problem and summaries; json: one array of "
-        "diagnostics ('smapsfmt schema' describes it); sarif: SARIF 2.1.0, for code-scanning "
-        "tools",
+        "{path, line, column, rule, severity, message}, an unreadable FILE included as an "
+        "io-error entry; sarif: SARIF 2.1.0, for code-scanning tools",
     )
     validate.add_argument(
         "--strict", action="store_true", help="warnings count as errors (exit status 1)"

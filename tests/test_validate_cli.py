@@ -651,3 +651,17 @@ def test_the_readme_examples_of_validate_are_real() -> None:
         errors = "".join(line for line in lines if line.startswith("smapsfmt: error: "))
         output = "".join(line for line in lines if not line.startswith("smapsfmt: error: "))
         assert (result.stdout.decode(), result.stderr.decode()) == (output, errors), command
+
+
+def test_help_documents_every_option() -> None:
+    code, out, err = text(run_cli("validate", "--help"))
+    assert (code, err) == (0, "")
+    flat = " ".join(out.split())
+    for option in ("--format {text,json,sarif}", "-q, --quiet", "--statistics",
+                   "--select RULE[,RULE...]", "--ignore RULE[,RULE...]",
+                   "--color {auto,always,never}", "NO_COLOR", "a prefix of whole words",
+                   "2 usage error or a FILE could not be read"):  # fmt: skip
+        assert option in flat, option
+    code, out, err = text(run_cli("rules", "--help"))
+    assert (code, err) == (0, "")
+    assert "--format {text,json}" in out
