@@ -54,6 +54,24 @@ LAYOUT_NO_ROLLUP = "layout-no-rollup"
 UNKNOWN_FIELD = "unknown-field"
 UNKNOWN_VMFLAG = "unknown-vmflag"
 
+# Each of them in one line (``smapsfmt rules``; docs/rules.md says where each comes from), and
+# the ones that are warnings. The invariants' ids and texts are the ABI document's.
+RULE_DESCRIPTIONS = {
+    SYNTAX: "the text is not in the grammar's language (grammar/smaps.lark)",
+    LAYOUT_HEADER: "the header differs from the kernel's format: zeros, blanks, name column",
+    LAYOUT_FORMAT: "a field line differs from its format: label padding, value width, TABs, unit",
+    LAYOUT_ORDER: "a field comes after one that the kernel prints after it",
+    LAYOUT_MISSING: "a line that the kernel always prints is absent",
+    LAYOUT_EXTRA: "a field that the kernel of the profile does not print",
+    LAYOUT_VMFLAGS: "the VmFlags line does not end each mnemonic with a blank",
+    LAYOUT_NEWLINE: "the text does not end in a newline",
+    LAYOUT_NO_ROLLUP: "a smaps_rollup for a kernel without one (before 4.14)",
+    UNKNOWN_FIELD: "a field the ABI document does not describe, or a vendor field the kernel "
+    "of the profile does not print",
+    UNKNOWN_VMFLAG: "a VmFlags mnemonic that the kernels of the profile do not print",
+}
+WARNING_RULES = frozenset({UNKNOWN_FIELD, UNKNOWN_VMFLAG})
+
 # One entry: a header, then lines that start with a capital letter (field lines, VmFlags, the
 # Android Name line). Addresses as %08lx prints them: 8 digits, or more without a leading zero
 # (task_mmu.c show_vma_header_prefix); up to 16 (64-bit kernels). Written so that the first

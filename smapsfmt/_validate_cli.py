@@ -1,24 +1,40 @@
-"""``smapsfmt validate FILE...``: the validator on the command line.
+"""``smapsfmt validate FILE...`` and ``smapsfmt rules``: the validator on the command line, with
+the conventions of a linter.
 
 Text output: one diagnostic per line, ``FILE:LINE:COL: RULE: message`` (warnings say so after
 the rule id), then per file a summary line naming the kernel profile that matched (or the
-closest one). ``--format json`` prints one JSON array of ``{path, line, column, rule, severity,
-message}`` for all files. Exit status 0 when no file has an error, 1 when one has, 2 for a usage
-error or an unreadable file (nothing is printed on stdout then). ``--pid PID`` validates the
-running process's smaps and smaps_rollup, read while it is frozen (exit statuses 4-11 of
-``smapsfmt._cli`` when it cannot be read).
+closest one), and after more than one FILE a total line:
+``3 files: 1 valid, 1 invalid, 1 unreadable; 4 errors, 1 warning``. ``--statistics`` prints
+one count per rule instead; ``--quiet`` prints nothing (the exit status says it all).
+``--format json`` prints one JSON array of ``{path, line, column, rule, severity, message}``
+for all files, ``--format sarif`` a SARIF 2.1.0 log (``smapsfmt._validate_output``). A FILE
+that cannot be read is reported on stderr and, in JSON and SARIF, as an ``io-error`` entry;
+the other FILEs are still checked. ``--select``/``--ignore`` choose the rules reported
+(``smapsfmt._rules``). Exit status 0 when no file has an error, 1 when one has, 2 for a usage
+error or when a FILE could not be read. ``--pid PID`` validates the running process's smaps
+and smaps_rollup, read while it is frozen (exit statuses 4-11 of ``smapsfmt._cli`` when it
+cannot be read).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from ._cli import (
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_USAGE,
     UsageError,
+    _err,
+    _flush,
     _out,
     add_source_arguments,
     display_name,
@@ -26,21 +42,29 @@ from ._cli import (
     read_input,
 )
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "validate_schema"]
+
+_BOLD, _RED, _YELLOW, _RESET = "\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
 
 
 def add_commands(commands: Any) -> None:
-    """Add ``validate`` to the command line's subparsers."""
+    """Add ``validate`` and ``rules`` to the command line's subparsers."""
     validate = commands.add_parser(
         "validate",
         help="check smaps or smaps_rollup files against the kernel profiles and the ABI document",
         description="Check each FILE ('-' for standard input): syntax (the grammar), layout "
         "(the kernel profile that matches, or the one --kernel names) and the invariants of "
         "the ABI document. Prints every problem as FILE:LINE:COL: RULE: message, then a "
-        "summary line per file naming the profile. Unknown vendor fields and VmFlags "
-        "mnemonics are warnings (errors with --strict). With --pid, the smaps and "
-        "smaps_rollup of the running process, read while it is frozen. The rules are listed "
-        "in docs/rules.md.",
+        "summary line per file naming the profile, and a total line after more than one "
+        "FILE. Unknown vendor fields and VmFlags mnemonics are warnings (errors with "
+        "--strict). A FILE that cannot be read is reported and the others are still checked. "
+        "With --pid, the smaps and smaps_rollup of the running process, read while it is "
+        "frozen. 'smapsfmt rules' lists the rules; docs/rules.md says where each comes from.",
+        epilog="Exit status: 0 no FILE has an error (warnings allowed), 1 a FILE has an "
+        "error, 2 usage error or a FILE could not be read (this wins over 1). A RULE of "
+        "--select and --ignore is a rule id or a prefix of whole words: 'layout' names every "
+        "layout-* rule, 'smaps-pss' the three smaps-pss-* rules. Colors (--color auto): when "
+        "standard output is a terminal, NO_COLOR is unset or empty and TERM is not 'dumb'.",
     )
     validate.add_argument("files", metavar="FILE", nargs="*")
     validate.add_argument(
@@ -49,7 +73,13 @@ def add_commands(commands: Any) -> None:
         help="check against the profile of this kernel version (e.g. 5.4) or the profile of "
         "this name (e.g. android-4.9) instead of the detected one",
     )
-    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        help="text (default): one line per problem and summaries; json: one array of "
+        "{path, line, column, rule, severity, message}, an unreadable FILE included as an "
+        "io-error entry; sarif: SARIF 2.1.0, for code-scanning tools",
+    )
     validate.add_argument(
         "--strict", action="store_true", help="warnings count as errors (exit status 1)"
     )
@@ -59,43 +89,244 @@ def add_commands(commands: Any) -> None:
         default="auto",
         help="what each FILE is (default: a first header naming [rollup] means smaps_rollup)",
     )
+    validate.add_argument(
+        "-q", "--quiet", action="store_true",
+        help="print nothing on standard output: the exit status is the answer",
+    )  # fmt: skip
+    validate.add_argument(
+        "--statistics", action="store_true",
+        help="print how often each rule was reported over all FILEs, most frequent first, "
+        "instead of the diagnostics",
+    )  # fmt: skip
+    validate.add_argument(
+        "--select", action="append", metavar="RULE[,RULE...]",
+        help="report only these rules (repeatable; default: every rule)",
+    )  # fmt: skip
+    validate.add_argument(
+        "--ignore", action="append", metavar="RULE[,RULE...]",
+        help="do not report these rules (repeatable; wins over --select)",
+    )  # fmt: skip
+    validate.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto",
+        help="color the text output (default auto: a terminal, and NO_COLOR unset)",
+    )  # fmt: skip
     add_source_arguments(validate)
     validate.set_defaults(run=_cmd_validate)
 
+    rules = commands.add_parser(
+        "rules",
+        help="list the rules of validate, one line each",
+        description="List the rules that validate reports: id, severity and a one-line "
+        "description (for an invariant of the ABI document, its expression and kernels). "
+        "RULE names a rule or a prefix of whole words, as --select does.",
+    )
+    rules.add_argument("selectors", metavar="RULE", nargs="*")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.set_defaults(run=_cmd_rules)
 
-def _cmd_validate(args: argparse.Namespace) -> int:
-    from ._validate import _allowed_profiles, validate_report
+
+def validate_schema() -> dict[str, Any]:
+    """The JSON Schema of ``smapsfmt validate --format json`` (``smapsfmt._validate_output``)."""
+    from ._validate_output import validate_schema as schema
+
+    return schema()
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from ._rules import enabled_rules, rules
 
     try:
-        _allowed_profiles(args.kernel)
+        wanted = enabled_rules(args.selectors, None) if args.selectors else None
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(str(exc).replace("--select: ", "")) from None
+    listed = [r for r in rules() if wanted is None or r.id in wanted]
+    if args.selectors:  # io-error is always enabled, but listed only when named
+        listed = [r for r in listed if r.id != "io-error" or "io-error" in args.selectors]
+    if args.format == "json":
+        _out(json.dumps([r.to_json() for r in listed], indent=1) + "\n")
+        return EXIT_OK
+    width = max(len(r.id) for r in listed)
+    for r in listed:
+        _out(f"{r.id:<{width}}  {r.severity:<7}  {r.description}\n")
+    return EXIT_OK
+
+
+# --- validate -----------------------------------------------------------------------------------
+
+
+def _use_color(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except ValueError:  # closed
+        return False
+
+
+def _check_options(args: argparse.Namespace) -> str:
+    """The output format; UsageError for options that cannot go together."""
+    fmt: str = args.format or "text"
+    if args.quiet and args.statistics:
+        raise UsageError("--quiet prints nothing: it cannot go with --statistics")
+    if args.quiet and fmt != "text":
+        raise UsageError(f"--quiet prints nothing: it cannot go with --format {fmt}")
+    if args.statistics and fmt == "sarif":
+        raise UsageError("--statistics has no SARIF form: use --format text or json")
+    return fmt
+
+
+def _inputs(args: argparse.Namespace) -> list[tuple[str, Callable[[], bytes]]]:
+    """(display name, a function that reads it) for each text to check."""
     if args.pid is not None:
         if args.files:
             raise UsageError("give either FILE... or --pid PID, not both")
         snap = load_snapshot(args)
-        inputs = [(snap.smaps_path, snap.smaps_text)]
+        found = [(str(snap.smaps_path), lambda: snap.smaps_text)]
         if snap.rollup_text is not None:
-            inputs.append((snap.rollup_path, snap.rollup_text))
-    elif not args.files:
+            found.append((str(snap.rollup_path), lambda: snap.rollup_text))
+        return found
+    if not args.files:
         raise UsageError("FILE... or --pid PID is required (see 'smapsfmt validate --help')")
-    else:
-        if args.files.count("-") > 1:
-            raise UsageError("standard input ('-') can be given only once")
-        inputs = [(display_name(name), read_input(name)) for name in args.files]
-    failed = False
-    found: list[dict[str, object]] = []
-    for path, data in inputs:
+    if args.files.count("-") > 1:
+        raise UsageError("standard input ('-') can be given only once")
+    return [(display_name(name), functools.partial(read_input, name)) for name in args.files]
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from ._diagnostics import Diagnostic
+    from ._rules import IO_ERROR, enabled_rules
+    from ._validate import _allowed_profiles, validate_report
+
+    try:
+        _allowed_profiles(args.kernel)
+        enabled = enabled_rules(args.select, args.ignore)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    fmt = _check_options(args)
+    inputs = _inputs(args)
+    listing = fmt == "text" and not args.statistics and not args.quiet
+    color = listing and _use_color(args.color)
+    found: list[Diagnostic] = []  # for json, sarif and --statistics
+    totals: Counter[str] = Counter()
+    for path, read in inputs:
+        try:
+            data = read()
+        except UsageError as exc:
+            _flush()  # what came before, first
+            _err(f"smapsfmt: error: {exc}\n")
+            totals["unreadable"] += 1
+            found.append(Diagnostic(path, 1, 1, IO_ERROR, "error", str(exc)))
+            continue
         report = validate_report(
             data, path=path, kernel=args.kernel, strict=args.strict, kind=args.kind
         )
-        failed = failed or report.errors > 0
-        if args.format == "json":
-            found += [diagnostic.to_json() for diagnostic in report.diagnostics]
+        report.diagnostics = [d for d in report.diagnostics if d.rule in enabled]
+        totals["invalid" if report.errors else "valid"] += 1
+        totals["errors"] += report.errors
+        totals["warnings"] += report.warnings
+        if args.quiet:
+            continue
+        if not listing:
+            found += report.diagnostics
             continue
         for diagnostic in report.diagnostics:
-            _out(diagnostic.render() + "\n")
-        _out(report.summary(path) + "\n")
-    if args.format == "json":
-        _out(json.dumps(found, indent=1) + "\n")
-    return EXIT_INVALID if failed else EXIT_OK
+            line = diagnostic.render()
+            _out((_paint_diagnostic(diagnostic, line) if color else line) + "\n")
+        summary = report.summary(path)
+        _out((_paint_summary(summary, path) if color else summary) + "\n")
+    if listing and args.pid is None and len(inputs) > 1:
+        total = _total_line(totals)
+        _out((_paint_total(total) if color else total) + "\n")
+    elif args.statistics:
+        _print_statistics(found, fmt)
+    elif fmt == "json":
+        _out(json.dumps([d.to_json() for d in found], indent=1) + "\n")
+    elif fmt == "sarif":
+        from . import __version__
+        from ._rules import rules
+        from ._validate_output import sarif_log
+
+        log = sarif_log(found, rules(), __version__, complete=not totals["unreadable"])
+        _out(json.dumps(log, indent=1) + "\n")
+    if totals["unreadable"]:
+        return EXIT_USAGE
+    return EXIT_INVALID if totals["invalid"] else EXIT_OK
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _total_line(totals: Counter[str]) -> str:
+    """``3 files: 1 valid, 1 invalid, 1 unreadable; 4 errors, 1 warning``."""
+    files = totals["valid"] + totals["invalid"] + totals["unreadable"]
+    return (
+        f"{_plural(files, 'file')}: {totals['valid']} valid, {totals['invalid']} invalid, "
+        f"{totals['unreadable']} unreadable; {_plural(totals['errors'], 'error')}, "
+        f"{_plural(totals['warnings'], 'warning')}"
+    )
+
+
+def _print_statistics(found: list[Any], fmt: str) -> None:
+    """One row per rule reported, most frequent first, then by rule id."""
+    from ._rules import rules
+
+    described = {r.id: r.description for r in rules()}
+    counts = Counter(d.rule for d in found)
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if fmt == "json":
+        stats = [
+            {"rule": rule, "count": count, "description": described.get(rule, "")}
+            for rule, count in rows
+        ]
+        _out(json.dumps(stats, indent=1) + "\n")
+        return
+    if not rows:
+        return
+    count_width = len(str(rows[0][1]))
+    rule_width = max(len(rule) for rule, _ in rows)
+    for rule, count in rows:
+        _out(f"{count:>{count_width}}  {rule:<{rule_width}}  {described.get(rule, '')}\n")
+
+
+# --- colors: they only decorate; without them the text is the same byte for byte ---------------
+
+
+def _paint_diagnostic(diagnostic: Any, line: str) -> str:
+    location = f"{diagnostic.location}:"
+    tag = diagnostic.rule if diagnostic.severity == "error" else f"{diagnostic.rule} (warning)"
+    head = f"{location} {tag}:"
+    if not line.startswith(head):
+        return line
+    hue = _RED if diagnostic.severity == "error" else _YELLOW
+    return f"{_BOLD}{location}{_RESET} {hue}{tag}{_RESET}:{line[len(head) :]}"
+
+
+_COUNTS = re.compile(r"(\d+) (errors?|warnings?|invalid|unreadable)\b")
+
+
+def _paint_counts(text: str) -> str:
+    def paint(match: re.Match[str]) -> str:
+        if match.group(1) == "0":
+            return match.group(0)
+        hue = _YELLOW if match.group(2).startswith("warning") else _RED
+        return f"{hue}{match.group(0)}{_RESET}"
+
+    return _COUNTS.sub(paint, text)
+
+
+def _paint_summary(summary: str, path: str) -> str:
+    head = f"{path}:"
+    if not summary.startswith(head):
+        return summary
+    rest, sep, profile = summary[len(head) :].partition(";")
+    return f"{_BOLD}{head}{_RESET}{_paint_counts(rest)}{sep}{profile}"
+
+
+def _paint_total(total: str) -> str:
+    return _paint_counts(total)

@@ -293,6 +293,7 @@ def test_cli_text_output_and_exit_status() -> None:
         f"{good}: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-6.18 (matched)",
         f"{bad}:31:23: smaps-pss-le-rss: Pss <= Rss does not hold: Pss = 20, Rss = 16",
         f"{bad}: smaps, 3 mappings: 1 error, 0 warnings; profile Linux 6.6-6.18 (matched)",
+        "2 files: 1 valid, 1 invalid, 0 unreadable; 1 error, 0 warnings",
     ]
 
 
@@ -329,7 +330,8 @@ def test_cli_validates_this_machines_live_files() -> None:
     result = run_cli("validate", "/proc/self/smaps", "/proc/self/smaps_rollup")
     assert result.returncode == 0, result.stdout
     lines = result.stdout.decode().splitlines()
-    assert len(lines) == 2 and all("0 errors, 0 warnings" in line for line in lines)
+    assert len(lines) == 3 and all("0 errors, 0 warnings" in line for line in lines[:2])
+    assert lines[2] == "2 files: 2 valid, 0 invalid, 0 unreadable; 0 errors, 0 warnings"
 
 
 def test_docs_list_every_rule_and_deviation() -> None:
@@ -411,6 +413,8 @@ def test_cli_every_real_capture_exits_0() -> None:
     result = run_cli("validate", *map(str, CAPTURES))
     lines = result.stdout.decode().splitlines()
     assert result.returncode == 0 and result.stderr == b""
+    total = f"{len(CAPTURES)} files: {len(CAPTURES)} valid, 0 invalid, 0 unreadable; 0 errors, "
+    assert lines.pop() == total + "0 warnings"
     assert len(lines) == len(CAPTURES)
     for path, line in zip(CAPTURES, lines, strict=True):
         assert line.startswith(f"{path}: ") and ": 0 errors, 0 warnings; profile " in line
