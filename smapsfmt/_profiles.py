@@ -132,7 +132,7 @@ class Profile:
         return isinstance(other, Profile) and other.name == self.name
 
     def describe(self) -> str:
-        """``Linux 6.6-6.18`` or ``android-4.9 (a variant of Linux 4.9-4.11)``."""
+        """``Linux 6.6-7.3`` or ``android-4.9 (a variant of Linux 4.9-4.11)``."""
         if self.variant_of:
             return f"{self.name} (a variant of Linux {self.variant_of})"
         return f"Linux {self.name}"

@@ -89,7 +89,7 @@ class Report:
         return sum(1 for d in self.diagnostics if d.severity == "warning")
 
     def summary(self, path: str) -> str:
-        """``PATH: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-6.18 (matched)``."""
+        """``PATH: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-7.3 (matched)``."""
         what = "smaps_rollup" if self.kind == "rollup" else "smaps"
         count = ""
         if self.kind != "rollup":

@@ -1,0 +1,60 @@
+"""Kernels after 6.18: the profile that covers them.
+
+Every run is the installed command line on a real capture (tests/fixtures/valid/live/6.18/sleep,
+Linux 6.18.44): 6.19 to 7.3 print the layout of 6.18 (kernel/6.6-7.3.profile), so that
+capture is what they print too.
+"""
+
+from __future__ import annotations
+
+import pytest
+from support import LIVE, run_cli
+
+import smapsfmt
+from smapsfmt._profiles import load_profiles
+
+SLEEP = LIVE / "6.18" / "sleep"
+NEWEST = "Linux 6.6-7.3"
+
+
+def _summary(kind: str, kernel: str) -> str:
+    what = "smaps, 37 mappings" if kind == "smaps" else "smaps_rollup"
+    return f"{kind}: {what}: 0 errors, 0 warnings; profile {NEWEST} (matched; --kernel {kernel})"
+
+
+@pytest.mark.parametrize("kernel", ["6.19", "7.0", "7.2.13+deb14-amd64", "7.3", "7.3.4"])
+def test_validate_names_the_profile_of_a_kernel_after_6_18(kernel: str) -> None:
+    result = run_cli("validate", "--kernel", kernel, "smaps", "smaps_rollup", cwd=SLEEP)
+    assert (result.returncode, result.stderr) == (0, b""), result.stderr
+    assert result.stdout.decode().splitlines() == [
+        _summary("smaps", kernel),
+        _summary("smaps_rollup", kernel),
+    ]
+
+
+def test_rollup_and_check_take_a_kernel_after_6_18_as_validate_does() -> None:
+    plain = run_cli("rollup", "smaps", cwd=SLEEP)
+    assert plain.returncode == 0, plain.stderr
+    for kernel in ("6.19", "7.3"):
+        asked = run_cli("rollup", "--kernel", kernel, "smaps", cwd=SLEEP)
+        assert (asked.returncode, asked.stdout, asked.stderr) == (0, plain.stdout, plain.stderr)
+        proof = run_cli("check", "--kernel", kernel, "smaps", "smaps_rollup", cwd=SLEEP)
+        assert (proof.returncode, proof.stderr) == (0, b""), proof.stdout
+        assert proof.stdout.decode().splitlines()[-1] == (
+            f"smaps_rollup: consistent with smaps (37 mappings, {NEWEST}): 22 of 22 fields proven"
+        )
+
+
+def test_gu_is_a_vmflag_from_6_18_37_and_6_19_on() -> None:
+    # VM_MAYBE_GUARD, bit 11 (include/linux/mm.h): show_smap_vma_flags prints "gu" from
+    # upstream commit 5dba5cc2e0ff (6.19 cycle) and the 6.18.37 stable release on. An anonymous
+    # mapping of the capture given guard regions prints it between me (bit 6) and ac (bit 20).
+    header = b"7f10b7e8c000-7f10b7e8f000 rw-p 00000000 00:00 0 \n"
+    text = (SLEEP / "smaps").read_bytes()
+    at = text.index(header)
+    flags = text.index(b"VmFlags: rd wr mr mw me ac \n", at)
+    guarded = text[:flags] + b"VmFlags: rd wr mr mw me gu ac \n" + text[flags + 28 :]
+    assert guarded.count(b" gu ") == 1 and len(guarded) == len(text) + 3
+    for kernel in ("7.3", "6.18.37"):
+        assert smapsfmt.validate(guarded, kernel=kernel, strict=True) == [], kernel
+    assert "gu" in {p.name: p for p in load_profiles()}["6.6-7.3"].vmflags
