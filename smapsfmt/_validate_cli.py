@@ -3,10 +3,11 @@
 Text output: one diagnostic per line, ``FILE:LINE:COL: RULE: message`` (warnings say so after
 the rule id), then per file a summary line naming the kernel profile that matched (or the
 closest one). ``--format json`` prints one JSON array of ``{path, line, column, rule, severity,
-message}`` for all files. Exit status 0 when no file has an error, 1 when one has, 2 for a usage
-error or an unreadable file (nothing is printed on stdout then). ``--pid PID`` validates the
-running process's smaps and smaps_rollup, read while it is frozen (exit statuses 4-11 of
-``smapsfmt._cli`` when it cannot be read).
+message}`` for all files (with a note on stderr when ``--kernel`` is newer than every profile,
+which the text summary line says instead). Exit status 0 when no file has an error, 1 when one
+has, 2 for a usage error or an unreadable file (nothing is printed on stdout then). ``--pid
+PID`` validates the running process's smaps and smaps_rollup, read while it is frozen (exit
+statuses 4-11 of ``smapsfmt._cli`` when it cannot be read).
 """
 
 from __future__ import annotations
@@ -98,4 +99,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         _out(report.summary(path) + "\n")
     if args.format == "json":
         _out(json.dumps(found, indent=1) + "\n")
+        _note_newer_kernel(args.kernel)
     return EXIT_INVALID if failed else EXIT_OK
+
+
+def _note_newer_kernel(kernel: str | None) -> None:
+    """A kernel newer than every profile: in JSON (no summary line), a note on stderr."""
+    from ._cli import _err
+    from ._profiles import beyond_every_profile, newer_note
+
+    newest = beyond_every_profile(kernel) if kernel else None
+    if newest is not None:
+        _err(f"smapsfmt: note: {newer_note(kernel or '', newest)}\n")
