@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import LIVE, run_cli
+from support import EXTERNAL, LIVE, run_cli
 
 import smapsfmt
 from smapsfmt._profiles import load_profiles
@@ -115,3 +115,14 @@ def test_gu_is_a_vmflag_from_6_18_37_and_6_19_on() -> None:
     for kernel in ("7.3", "6.18.37", "8.1"):
         assert smapsfmt.validate(guarded, kernel=kernel, strict=True) == [], kernel
     assert "gu" in {p.name: p for p in load_profiles()}["6.6-7.3"].vmflags
+
+
+def test_a_smaps_the_newest_kernel_does_not_print_is_refused_naming_both() -> None:
+    android = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
+    result = run_cli("rollup", "--kernel", "8.1", str(android))
+    assert (result.returncode, result.stderr) == (1, b"")
+    assert result.stdout.decode() == (
+        f"{android}:1:1: rollup-kernel-mismatch: the smaps cannot come from kernel 8.1, taken as "
+        f"{NEWEST}: it is printed by android-4.9 (a variant of Linux 4.9-4.11) (KernelPageSize "
+        "right after Size (4.14+); no THPeligible (before 5.0))\n"
+    )
