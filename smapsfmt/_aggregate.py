@@ -158,15 +158,21 @@ def asked_kernels(text: str) -> tuple[Dating, str]:
 
     ``text`` is read as ``validate --kernel`` reads it (one reading for every command): the name
     of a kernel profile (``android-4.9``), then a version as ``uname -r`` prints it (``5.4``,
-    ``6.18.44-fc-v669``, smapsfmt._abi.parse_version) that some profile covers. ValueError,
-    with the validator's one-line message, for anything else."""
-    from ._profiles import profile_named
+    ``6.18.44-fc-v669``, smapsfmt._abi.parse_version) that some profile covers, or that is
+    newer than every profile (then the newest profile). ValueError, with the validator's
+    one-line message, for anything else."""
+    from ._profiles import beyond_every_profile, profile_named
     from ._validate import _allowed_profiles
 
     if not isinstance(text, str):
         raise TypeError(f"kernel is a version or a profile name, not {type(text).__name__}")
     _allowed_profiles(text)  # the validator's check and message
     named = profile_named(text)
+    if named is None and (newest := beyond_every_profile(text)) is not None:
+        low, high = newest.kernels  # newer than every profile: the newest, as validate takes it
+        label = f"kernel {text.strip()}, taken as {newest.describe()}"
+        why = f"kernel {text.strip()} asked for: newer than every profile"
+        return Dating(low[:2], high[:2], (why,), (newest,)), label
     if named is not None:
         low, high = named.kernels
         return Dating(low[:2], high[:2], (f"{text} asked for",), (named,)), named.describe()

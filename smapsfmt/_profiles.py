@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 
 from ._abi import KernelRange, Version, parse_version
 
-__all__ = ["Line", "Profile", "ProfileError", "load_profiles", "profile_named"]
+__all__ = [
+    "Line",
+    "Profile",
+    "ProfileError",
+    "beyond_every_profile",
+    "load_profiles",
+    "newer_note",
+    "profile_named",
+]
 
 INDEX = "kernel/INDEX"
 
@@ -132,7 +140,7 @@ class Profile:
         return isinstance(other, Profile) and other.name == self.name
 
     def describe(self) -> str:
-        """``Linux 6.6-6.18`` or ``android-4.9 (a variant of Linux 4.9-4.11)``."""
+        """``Linux 6.6-7.3`` or ``android-4.9 (a variant of Linux 4.9-4.11)``."""
         if self.variant_of:
             return f"{self.name} (a variant of Linux {self.variant_of})"
         return f"Linux {self.name}"
@@ -241,3 +249,25 @@ def profile_named(name: str) -> Profile | None:
         if profile.name == name:
             return profile
     return None
+
+
+def beyond_every_profile(kernel: str) -> Profile | None:
+    """The newest mainline profile when ``kernel`` is a version (``8.1``, ``8.1.2-amd64``) newer
+    than every profile covers; None otherwise (a profile's name, a covered version, an older
+    one, or not a version). Such a kernel is checked against the newest profile, with a note
+    saying so (:func:`newer_note`), never refused: kernels usually keep the newest layout."""
+    try:
+        version = parse_version(kernel)
+    except ValueError:
+        return None
+    newest = max((p for p in load_profiles() if p.variant_of is None), key=lambda p: p.kernels[1])
+    last = newest.kernels[1]
+    return newest if version[: len(last)] > last else None
+
+
+def newer_note(kernel: str, profile: Profile) -> str:
+    """``Linux 8.1 is newer than every profile: checked against the newest, Linux 6.6-7.3``."""
+    return (
+        f"Linux {kernel.strip()} is newer than every profile: checked against the newest, "
+        f"{profile.describe()}"
+    )

@@ -20,8 +20,9 @@ kernel's u64 byte counters), ``SMAPS:LINE:1: value-range: ...`` at the mapping w
 goes beyond it, exit 1. An empty smaps has the rollup of an address space without VMAs (6.1+:
 range 00000000-00000000, every field 0). A kernel before 4.14 has no smaps_rollup: ``rollup``
 says so in a note and prints the sum of its smaps laid out as the oldest smaps_rollup (4.14's).
-``--kernel`` is read as ``validate --kernel`` reads it (a version or a profile name); anything
-else is a usage error, exit 2.
+``--kernel`` is read as ``validate --kernel`` reads it (a version or a profile name; a version
+newer than every profile is taken as the newest profile, with a note on stderr); anything else
+is a usage error, exit 2.
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     finally:
         source.handle.close()
-    for note in _notes(summary):
+    for note in _newer_kernel(args.kernel) + _notes(summary):
         _err(f"smapsfmt: note: {note}\n")
     if args.format == "json":
         _out(json.dumps(summary.to_jsonable(), indent=1) + "\n")
@@ -214,6 +215,15 @@ def _refusal(smaps_name: str, exc: KernelMismatch) -> str:
     from ._diagnostics import Diagnostic
 
     return Diagnostic(smaps_name, exc.line, 1, exc.rule, "error", str(exc)).render() + "\n"
+
+
+def _newer_kernel(kernel: str | None) -> list[str]:
+    """The note for a ``--kernel`` newer than every profile (taken as the newest), as
+    ``validate`` words it; none for any other."""
+    from ._profiles import beyond_every_profile, newer_note
+
+    newest = beyond_every_profile(kernel) if kernel else None
+    return [newer_note(kernel or "", newest)] if newest is not None else []
 
 
 def _notes(summary: Summary) -> list[str]:
@@ -241,6 +251,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         EXIT_INVALID,
         EXIT_OK,
         UsageError,
+        _err,
         _out,
         _syntax_line,
         display_name,
@@ -289,6 +300,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     finally:
         source.handle.close()
     errors = [d for d in proof.diagnostics if d.severity == "error"]
+    for note in _newer_kernel(args.kernel):
+        _err(f"smapsfmt: note: {note}\n")
     if args.format == "json":
         _out(json.dumps([d.to_json() for d in proof.diagnostics], indent=1) + "\n")
     else:

@@ -36,7 +36,7 @@ from . import _render
 from ._abi import ABI, Invariant, Version, load_abi, parse_version
 from ._diagnostics import Diagnostic, Severity
 from ._errors import SmapsSyntaxError
-from ._profiles import Line, Profile, load_profiles, profile_named
+from ._profiles import Line, Profile, beyond_every_profile, load_profiles, profile_named
 
 __all__ = ["Report", "validate", "validate_report"]
 
@@ -107,7 +107,7 @@ class Report:
         return sum(1 for d in self.diagnostics if d.severity == "warning")
 
     def summary(self, path: str) -> str:
-        """``PATH: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-6.18 (matched)``."""
+        """``PATH: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-7.3 (matched)``."""
         what = "smaps_rollup" if self.kind == "rollup" else "smaps"
         count = ""
         if self.kind != "rollup":
@@ -191,6 +191,9 @@ def _allowed_profiles(kernel: str | None) -> tuple[Profile, ...]:
             f"unknown kernel {kernel!r}: give a version such as 5.4 or a profile ({names})"
         ) from None
     found = tuple(p for p in profiles if p.kernel_range.contains(version))
+    newest = beyond_every_profile(kernel)
+    if not found and newest is not None:  # checked against the newest profile, and said so
+        return (newest,)
     if not found:
         first, last = profiles[0].kernels[0], max(p.kernels[1] for p in profiles)
         raise ValueError(
@@ -201,6 +204,15 @@ def _allowed_profiles(kernel: str | None) -> tuple[Profile, ...]:
 
 def _v(version: Version) -> str:
     return ".".join(map(str, version))
+
+
+def _asked(kernel: str | None) -> str:
+    """How the summary line names ``--kernel``: ``; --kernel 7.3``, or for a kernel newer than
+    every profile ``; --kernel 8.1 is newer than every profile: the newest is used``."""
+    if not kernel:
+        return ""
+    beyond = " is newer than every profile: the newest is used"
+    return f"; --kernel {kernel}" + (beyond if beyond_every_profile(kernel) else "")
 
 
 # --- collecting diagnostics -----------------------------------------------------------------
@@ -1558,7 +1570,7 @@ def _detect(sample: list[str], allowed: tuple[Profile, ...],
         for profile in signatures.get(_signature(entry_labels), ()):
             if profile in allowed and _body_pattern(profile).fullmatch(body):
                 score[profile] = score.get(profile, 0) + 1
-    suffix = f"; --kernel {kernel}" if kernel else ""
+    suffix = _asked(kernel)
     if score:
         best = max(score.values())
         exact = [p for p in allowed if score.get(p) == best]
@@ -1618,7 +1630,7 @@ def _validate_rollup(context: _Context, text: str, allowed: tuple[Profile, ...],
     candidates = [
         p for p in _profile_signatures("rollup").get(_signature(labels), ()) if p in with_rollup
     ]
-    suffix = f"; --kernel {kernel}" if kernel else ""
+    suffix = _asked(kernel)
     exact = [p for p in candidates if render_entry(model, p) == text]
     how = "matched" + suffix
     if not exact:

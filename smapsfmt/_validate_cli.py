@@ -242,7 +242,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if listing and args.pid is None and len(inputs) > 1:
         total = _total_line(totals)
         _out((_paint_total(total) if color else total) + "\n")
-    elif args.statistics:
+    elif not listing and not args.quiet:
+        _print_collected(found, fmt, args, complete=not totals["unreadable"])
+    if totals["unreadable"]:
+        return EXIT_USAGE
+    return EXIT_INVALID if totals["invalid"] else EXIT_OK
+
+
+def _print_collected(found: list[Any], fmt: str, args: argparse.Namespace, complete: bool) -> None:
+    """What --statistics, --format json and --format sarif print after every FILE is read."""
+    if args.statistics:
         _print_statistics(found, fmt)
     elif fmt == "json":
         _out(json.dumps([d.to_json() for d in found], indent=1) + "\n")
@@ -251,11 +260,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         from ._rules import rules
         from ._validate_output import sarif_log
 
-        log = sarif_log(found, rules(), __version__, complete=not totals["unreadable"])
-        _out(json.dumps(log, indent=1) + "\n")
-    if totals["unreadable"]:
-        return EXIT_USAGE
-    return EXIT_INVALID if totals["invalid"] else EXIT_OK
+        _out(
+            json.dumps(sarif_log(found, rules(), __version__, complete=complete), indent=1) + "\n"
+        )
+    _note_newer_kernel(args.kernel)  # where no summary line says it
 
 
 def _plural(count: int, word: str) -> str:
@@ -330,3 +338,12 @@ def _paint_summary(summary: str, path: str) -> str:
 
 def _paint_total(total: str) -> str:
     return _paint_counts(total)
+
+
+def _note_newer_kernel(kernel: str | None) -> None:
+    """A kernel newer than every profile, where no summary line says so: a note on stderr."""
+    from ._profiles import beyond_every_profile, newer_note
+
+    newest = beyond_every_profile(kernel) if kernel else None
+    if newest is not None:
+        _err(f"smapsfmt: note: {newer_note(kernel or '', newest)}\n")

@@ -250,7 +250,7 @@ def test_a_smaps_and_a_rollup_of_different_kernels_are_reported() -> None:
     assert errors(proof)[0].message == (
         "the smaps and the rollup come from different kernels: the smaps is printed by Linux "
         "5.4-5.8 or Linux 5.9-5.19 (KernelPageSize right after Size (4.14+); THPeligible (5.0+); "
-        "FilePmdMapped (5.4+); no Pss_Dirty (before 6.0)), the rollup by Linux 6.6-6.18 "
+        "FilePmdMapped (5.4+); no Pss_Dirty (before 6.0)), the rollup by Linux 6.6-7.3 "
         "(Pss_Anon (5.3+); FilePmdMapped (5.4+); Pss_Dirty (6.0+); KSM (6.6+))"
     )
     extra = {d.message.split(" ", 1)[0] for d in errors(proof) if d.rule == "rollup-fields"}
@@ -283,7 +283,7 @@ def test_the_header_range_is_checked_with_the_gate_rule() -> None:
     assert [d.rule for d in found] == ["rollup-header-range"]
     assert found[0].column == len(f"{rollup.start:x}-") + 1
     assert found[0].message == (
-        f"the rollup's range ends at ffffffffff601000; Linux 6.6-6.18 ends it at "
+        f"the rollup's range ends at ffffffffff601000; Linux 6.6-7.3 ends it at "
         f"{rollup.end:08x}, the end of the last mapping before the gate VMA (4.19+)"
     )
     # 4.14-4.18 end it at the gate VMA: the prometheus capture does, and is consistent.
@@ -469,7 +469,7 @@ def test_an_empty_smaps_has_the_empty_rollup() -> None:
     smaps is empty too, but it has no smaps_rollup at all (ESRCH)."""
     summary = summarize(smapsfmt.parse_smaps(b""))
     assert (summary.mappings, summary.start, summary.end) == (0, 0, 0)
-    newest = {p.name: p for p in load_profiles()}["6.6-6.18"]
+    newest = {p.name: p for p in load_profiles()}["6.6-7.3"]
     assert summary.profile == newest
     assert list(summary.fields) == [line.field for line in newest.rollup_lines or ()]
     assert summary.values() == dict.fromkeys(summary.fields, 0) and len(summary.fields) == 22
@@ -496,11 +496,11 @@ def test_rollup_cli_of_an_empty_smaps_is_a_valid_smaps_rollup(tmp_path: Path) ->
     rollup.write_bytes(result.stdout)
     validated = run_cli("validate", str(rollup))
     assert validated.returncode == 0, validated.stdout
-    assert b"0 errors, 0 warnings; profile Linux 6.6-6.18 (matched)" in validated.stdout
+    assert b"0 errors, 0 warnings; profile Linux 6.6-7.3 (matched)" in validated.stdout
     checked = run_cli("check", "/dev/null", str(rollup))
     assert checked.returncode == 0, checked.stdout
     assert checked.stdout.decode().splitlines()[-1] == (
-        f"{rollup}: consistent with /dev/null (0 mappings, Linux 6.6-6.18): 22 of 22 fields proven"
+        f"{rollup}: consistent with /dev/null (0 mappings, Linux 6.6-7.3): 22 of 22 fields proven"
     )
 
 
@@ -595,7 +595,7 @@ def test_rollup_cli_kernel_mismatch_exits_1() -> None:
     assert result.returncode == 1
     assert result.stdout.decode() == (
         f"{LIVE_SLEEP / 'smaps'}:1:1: rollup-kernel-mismatch: the smaps cannot come from "
-        "kernel 4.19: it is printed by Linux 6.6-6.18 (KernelPageSize right after Size (4.14+); "
+        "kernel 4.19: it is printed by Linux 6.6-7.3 (KernelPageSize right after Size (4.14+); "
         "THPeligible (5.0+); FilePmdMapped (5.4+); Pss_Dirty (6.0+); KSM (6.6+))\n"
     )
 
@@ -639,10 +639,10 @@ def _kernel_runs(kernel: str) -> dict[str, subprocess.CompletedProcess[bytes]]:
         ("v6.1", "unknown kernel 'v6.1': give a version such as 5.4 or a profile ("),
         ("6.1 junk", "unknown kernel '6.1 junk': give a version such as 5.4 or a profile ("),
         ("latest", "unknown kernel 'latest': give a version such as 5.4 or a profile ("),
-        ("99.0", "no profile for Linux 99.0: the profiles cover 2.6.20 to 6.18"),
+        ("2.4", "no profile for Linux 2.4: the profiles cover 2.6.20 to 7.3"),
         ("1" * 5000 + ".1", "unknown kernel '1111"),
     ],
-    ids=["v-prefix", "trailing-junk", "a-word", "too-new", "5000-digits"],
+    ids=["v-prefix", "trailing-junk", "a-word", "too-old", "5000-digits"],
 )
 def test_an_unknown_kernel_is_the_same_usage_error_in_every_command(
     kernel: str, message: str
@@ -657,7 +657,7 @@ def test_an_unknown_kernel_is_the_same_usage_error_in_every_command(
 
 
 def test_a_profile_name_and_a_uname_release_are_kernels_for_every_command() -> None:
-    for kernel in ("6.6-6.18", "6.18.44-fc-v669"):
+    for kernel in ("6.6-7.3", "6.18.44-fc-v669"):
         runs = _kernel_runs(kernel)
         assert [r.returncode for r in runs.values()] == [0, 0, 0], kernel
     # Android's backport of smaps_rollup to 4.9: its profile, by name or by version.
@@ -674,7 +674,7 @@ def test_a_profile_name_and_a_uname_release_are_kernels_for_every_command() -> N
     assert other.returncode == 1
     assert other.stdout.decode().startswith(
         f"{LIVE_SLEEP / 'smaps'}:1:1: rollup-kernel-mismatch: the smaps cannot come from "
-        "android-4.9 (a variant of Linux 4.9-4.11): it is printed by Linux 6.6-6.18 ("
+        "android-4.9 (a variant of Linux 4.9-4.11): it is printed by Linux 6.6-7.3 ("
     )
     smaps = smapsfmt.parse_smaps(ANDROID_SHORT.read_bytes())
     assert summarize(smaps, kernel="android-4.9").profile.name == "android-4.9"  # type: ignore[union-attr]
@@ -753,7 +753,7 @@ def test_a_rollup_no_kernel_prints_is_a_diagnostic_of_check() -> None:
     assert [d.render() for d in found] == [
         "R:1:1: rollup-kernel-mismatch: no kernel prints FilePmdMapped without Pss_Anon in "
         "smaps_rollup: FilePmdMapped appeared in 5.4; Pss_Anon is printed from 5.3 on",
-        "R:1:1: rollup-fields: the rollup has no Pss_Anon line, which Linux 6.6-6.18 prints in "
+        "R:1:1: rollup-fields: the rollup has no Pss_Anon line, which Linux 6.6-7.3 prints in "
         "the rollup of this smaps",
     ]
     asked = errors(check(smaps, smapsfmt.parse_rollup(text), kernel="6.18", path="R"))

@@ -31,9 +31,9 @@ def test_the_index_lists_every_profile_file() -> None:
     assert len(MAINLINE) >= 18
 
 
-def test_mainline_profiles_cover_2_6_20_to_6_18_without_gaps() -> None:
+def test_mainline_profiles_cover_2_6_20_to_7_3_without_gaps() -> None:
     assert MAINLINE[0].kernels[0] == (2, 6, 20)
-    assert MAINLINE[-1].kernels[1] == (6, 18)
+    assert MAINLINE[-1].kernels[1] == (7, 3)
     for before, after in itertools.pairwise(MAINLINE):
         assert after.kernels[0] == _next(before.kernels[1]), (before.name, after.name)
         assert before.name == "-".join(
@@ -97,14 +97,14 @@ def test_the_profiles_encode_the_known_format_changes() -> None:
            if ("smaps", "THPeligible") in p.line_of}  # fmt: skip
     assert thp["5.0-5.2"] == thp["5.9-5.19"] == "THPeligible:    %d\\n"
     assert thp["5.3"] == thp["5.4-5.8"] == "THPeligible:\\t\\t%d\\n"
-    assert thp["6.6-6.18"] == "THPeligible:    %8u\\n"
+    assert thp["6.6-7.3"] == "THPeligible:    %8u\\n"
     # KernelPageSize/MMUPageSize moved right after Size between 4.12 and 4.14.
     assert labels["4.12-4.13"].index("KernelPageSize: ") > 10
     assert labels["4.14-4.18"].index("KernelPageSize: ") == 1
     assert by_name["4.14-4.18"].rollup_end == "includes-gate"
     assert by_name["4.19-4.20"].rollup_end == "excludes-gate"
     assert by_name["android-4.9"].smaps_lines[0].field == "Name"
-    ph = by_name["6.6-6.18"].line_of[("smaps", "Private_Hugetlb")]
+    ph = by_name["6.6-7.3"].line_of[("smaps", "Private_Hugetlb")]
     assert (ph.label, ph.width) == ("Private_Hugetlb: ", 7)
 
 
@@ -127,13 +127,13 @@ def test_line_patterns_take_exactly_what_the_line_renders(profile: object) -> No
 
 
 def test_a_malformed_profile_is_refused_with_its_line() -> None:
-    text = (ROOT / "kernel/6.6-6.18.profile").read_text(encoding="utf-8")
+    text = (ROOT / "kernel/6.6-7.3.profile").read_text(encoding="utf-8")
     with pytest.raises(ProfileError, match=r"kernel/x:\d+: unknown directive 'smap'"):
         _parse_profile(text.replace('smaps "Rss:', 'smap "Rss:', 1), "kernel/x")
     with pytest.raises(ProfileError, match=r"kernel/x:\d+: a line format has one conversion"):
         _parse_profile(text.replace("%8lu kB", "kB", 1), "kernel/x")
     with pytest.raises(ProfileError, match="the directive 'kernels' is missing"):
-        _parse_profile(text.replace("kernels 6.6 6.18\n", ""), "kernel/x")
+        _parse_profile(text.replace("kernels 6.6 7.3\n", ""), "kernel/x")
 
 
 def test_printf_and_header_padding() -> None:
@@ -143,7 +143,7 @@ def test_printf_and_header_padding() -> None:
     )
     sleep = (ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps").read_bytes()
     first = smapsfmt.parse_smaps(sleep)[0]
-    profile = {p.name: p for p in PROFILES}["6.6-6.18"]
+    profile = {p.name: p for p in PROFILES}["6.6-7.3"]
     line64 = header_text(first, profile, 64)
     line32 = header_text(first, profile, 32)
     assert line64.index("/usr/bin/sleep") == 73 and line64 == sleep.decode().split("\n")[0] + "\n"
@@ -158,7 +158,7 @@ def test_render_a_whole_file_for_another_kernel() -> None:
     older = {p.name: p for p in PROFILES}["5.4-5.8"]
     text = render(smaps, older).decode("latin-1")
     assert "THPeligible:\t\t0\n" in text and "FilePmdMapped:        0 kB\n" in text
-    assert render(smaps, {p.name: p for p in PROFILES}["6.6-6.18"]) == sleep
+    assert render(smaps, {p.name: p for p in PROFILES}["6.6-7.3"]) == sleep
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)

@@ -25,7 +25,7 @@ CAPTURES = [p for p in corpus(VALID) if HAND_EDITED not in p.parents]
 # The profile each real capture must be recognised as (KERNEL-FACTS §2; SOURCES.md says which
 # kernel each external capture comes from).
 EXPECTED_PROFILE = {
-    "live/6.18": "6.6-6.18",
+    "live/6.18": "6.6-7.3",
     "external/android-libmeminfo": "android-4.9",
     "external/jc/tests": "5.4-5.8",
     "external/pcp/procpid-5.5.7-root-007": "5.4-5.8",
@@ -255,18 +255,20 @@ def test_strict_makes_warnings_errors() -> None:
     assert warning.severity == "warning" and warning.rule == "unknown-vmflag"
     (error,) = smapsfmt.validate(data, strict=True)
     assert error.severity == "error" and error.render().endswith(
-        "unknown-vmflag: VmFlags mnemonic 'zz' is not printed by Linux 6.6-6.18"
+        "unknown-vmflag: VmFlags mnemonic 'zz' is not printed by Linux 6.6-7.3"
     )
 
 
 def test_a_demanded_kernel() -> None:
     data = (LIVE / "6.18/sleep/smaps").read_bytes()
     assert smapsfmt.validate(data, kernel="6.18.44-fc") == []
-    assert smapsfmt.validate(data, kernel="6.6-6.18") == []
+    assert smapsfmt.validate(data, kernel="6.6-7.3") == []
     older = smapsfmt.validate(data, kernel="5.15")
     assert {d.rule for d in older} == {"layout-extra-field", "layout-field-format"}
-    with pytest.raises(ValueError, match=r"no profile for Linux 7\.1"):
-        smapsfmt.validate(data, kernel="7.1")
+    assert smapsfmt.validate(data, kernel="7.1") == []  # 6.6-7.3
+    assert smapsfmt.validate(data, kernel="8.1") == []  # newer than all: the newest profile
+    with pytest.raises(ValueError, match=r"no profile for Linux 2\.4"):
+        smapsfmt.validate(data, kernel="2.4")
     with pytest.raises(ValueError, match="unknown kernel 'latest'"):
         smapsfmt.validate(data, kernel="latest")
     with pytest.raises(ValueError, match="kind is"):
@@ -290,9 +292,9 @@ def test_cli_text_output_and_exit_status() -> None:
     result = run_cli("validate", str(good), str(bad))
     assert result.returncode == 1 and result.stderr == b""
     assert result.stdout.decode().splitlines() == [
-        f"{good}: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-6.18 (matched)",
+        f"{good}: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-7.3 (matched)",
         f"{bad}:31:23: smaps-pss-le-rss: Pss <= Rss does not hold: Pss = 20, Rss = 16",
-        f"{bad}: smaps, 3 mappings: 1 error, 0 warnings; profile Linux 6.6-6.18 (matched)",
+        f"{bad}: smaps, 3 mappings: 1 error, 0 warnings; profile Linux 6.6-7.3 (matched)",
         "2 files: 1 valid, 1 invalid, 0 unreadable; 1 error, 0 warnings",
     ]
 

@@ -30,18 +30,18 @@ SEVERAL = (
     "several-problems.smaps:52:36: syntax: expected a blank after the offset\n"
     "several-problems.smaps:107:22: smaps-pss-le-rss: Pss <= Rss does not hold: Pss = 999, "
     "Rss = 4\n"
-    "several-problems.smaps: smaps, 4 mappings: 3 errors, 0 warnings; profile Linux 6.6-6.18 "
+    "several-problems.smaps: smaps, 4 mappings: 3 errors, 0 warnings; profile Linux 6.6-7.3 "
     "(matched)\n"
 )
 UNKNOWN = (
     "unknown-field.smaps:48:1: unknown-field (warning): 'FooBar:' is not a field of the ABI "
-    "document (a vendor field?); Linux 6.6-6.18 does not print it\n"
-    "unknown-field.smaps: smaps, 3 mappings: 0 errors, 1 warning; profile Linux 6.6-6.18 "
+    "document (a vendor field?); Linux 6.6-7.3 does not print it\n"
+    "unknown-field.smaps: smaps, 3 mappings: 0 errors, 1 warning; profile Linux 6.6-7.3 "
     "(matched)\n"
 )
 PSS = (
     "pss-gt-rss.smaps:31:23: smaps-pss-le-rss: Pss <= Rss does not hold: Pss = 20, Rss = 16\n"
-    "pss-gt-rss.smaps: smaps, 3 mappings: 1 error, 0 warnings; profile Linux 6.6-6.18 "
+    "pss-gt-rss.smaps: smaps, 3 mappings: 1 error, 0 warnings; profile Linux 6.6-7.3 "
     "(matched)\n"
 )
 
@@ -214,7 +214,7 @@ def test_select_and_ignore_choose_the_rules_reported() -> None:
         "several-problems.smaps:107:22: smaps-pss-le-rss: Pss <= Rss does not hold: Pss = 999, "
         "Rss = 4\n"
         "several-problems.smaps: smaps, 4 mappings: 1 error, 0 warnings; profile Linux "
-        "6.6-6.18 (matched)\n"
+        "6.6-7.3 (matched)\n"
         + PSS
         + "2 files: 0 valid, 2 invalid, 0 unreadable; 2 errors, 0 warnings\n"
     )
@@ -244,7 +244,7 @@ def test_ignore_wins_over_select_and_a_file_without_selected_errors_is_valid() -
         validate("--select", "smaps-pss", "--ignore", "smaps-pss-le-rss", "pss-gt-rss.smaps")
     ) == (
         0,
-        "pss-gt-rss.smaps: smaps, 3 mappings: 0 errors, 0 warnings; profile Linux 6.6-6.18 "
+        "pss-gt-rss.smaps: smaps, 3 mappings: 0 errors, 0 warnings; profile Linux 6.6-7.3 "
         "(matched)\n",
         "",
     )
@@ -462,7 +462,7 @@ def test_sarif_pins_a_result() -> None:
             "level": "warning",
             "message": {
                 "text": "'FooBar:' is not a field of the ABI document (a vendor field?); "
-                "Linux 6.6-6.18 does not print it"
+                "Linux 6.6-7.3 does not print it"
             },
             "locations": [
                 {
@@ -533,7 +533,7 @@ def test_color_always_pins_every_escape() -> None:
         "\x1b[1mpss-gt-rss.smaps:31:23:\x1b[0m \x1b[31msmaps-pss-le-rss\x1b[0m: Pss <= Rss does "
         "not hold: Pss = 20, Rss = 16\n"
         "\x1b[1mpss-gt-rss.smaps:\x1b[0m smaps, 3 mappings: \x1b[31m1 error\x1b[0m, 0 warnings; "
-        "profile Linux 6.6-6.18 (matched)\n",
+        "profile Linux 6.6-7.3 (matched)\n",
         "",
     )
 

@@ -1,13 +1,18 @@
-# Linux 6.6 to 6.18: what fs/proc/task_mmu.c prints in /proc/PID/smaps and smaps_rollup.
+# Linux 6.6 to 7.3: what fs/proc/task_mmu.c prints in /proc/PID/smaps and smaps_rollup.
 # Format of this file: kernel/README.md. Sources: KERNEL-FACTS keys [Sxx] resolve in
-# ../shared/KERNEL-FACTS.md section 14 (repository, commit, Makefile version).
+# ../shared/KERNEL-FACTS.md section 14 (repository, commit, Makefile version). After 6.18 the
+# sources are the kernel's own patches (below) and Debian's kernels booted under qemu.
 
-profile 6.6-6.18
-kernels 6.6 6.18
-sampled 6.6.87, 6.8.0, 6.11.11, 6.12.63, 6.13.7, 6.18.2; observed 6.18.44 x86_64
+profile 6.6-7.3
+kernels 6.6 7.3
+sampled 6.6.87, 6.8.0, 6.11.11, 6.12.63, 6.13.7, 6.18.2; observed 6.18.44 x86_64; observed under qemu: Debian's 6.19, 7.0-7.2, 7.3 and 7.3-rc amd64 kernels
 source task_mmu.c 6.6.87, 6.8.0, 6.11.11, 6.12.63, 6.13.7, 6.18.2 [S41-S47]; captures tests/fixtures/valid/live/6.18
+source task_mmu.c show_smap_vma_flags: 6.18.37 (the stable release patch "Linux 6.18.37", stable@vger.kernel.org, 2026-06-27: Makefile 6.18.36 -> 6.18.37, fs/proc/task_mmu.c index b490245ff9be..4c5adfd4fc1f); upstream commit 5dba5cc2e0ff "mm: introduce VM_MAYBE_GUARD and make visible in /proc/$pid/smaps" (series v4 of 2025-11-18)
+source output of Debian's 6.19, 7.0-7.2, 7.3 and 7.3-rc kernels (linux-binary[-unsigned]-* packages of trixie-backports, sid and experimental, such as 6.19.14+deb13, 7.2.13+deb14, 7.3.4+deb13) booted under qemu-system-x86_64: their smaps and smaps_rollup validated against this layout
 note KSM follows Anonymous, in smaps_rollup too; THPeligible is right-aligned in 8 columns.
 note ss appeared inside the window 6.5-6.6, dp and sl inside 6.8-6.11.
+note gu (VM_MAYBE_GUARD, bit 11: the VMA may hold guard regions, MADV_GUARD_INSTALL) from upstream commit 5dba5cc2e0ff, after 6.18, and from 6.18.37 (a stable backport); bit 11 had held dw (VM_DENYWRITE) until upstream commit 8d0920bde5eb removed it.
+note 6.19 to 7.3 print the 6.18 lines, widths and rollup unchanged; their fs/proc/task_mmu.c trees were not read line by line: the range rests on the patches above and on the output of Debian's kernels.
 
 # The header: show_map_vma / show_vma_header_prefix; the name, when there is one,
 # starts at column 73 on 64-bit kernels, 49 on 32-bit ones (seq_pad), or one blank
@@ -41,7 +46,7 @@ smaps "SwapPss:        %8lu kB\n"
 smaps "Locked:         %8lu kB\n"
 smaps "THPeligible:    %8u\n"
 smaps? "ProtectionKey:  %8u\n"
-vmflags "VmFlags: " rd wr ex sh mr mw me ms gd pf lo io sr rr dc de ac nr ht ar dd mm hg nh mg sd um uw wf sf bt mt ui lf ss dp sl ??
+vmflags "VmFlags: " rd wr ex sh mr mw me ms gd pf gu lo io sr rr dc de ac nr ht ar dd mm hg nh mg sd um uw wf sf bt mt ui lf ss dp sl ??
 
 # smaps_rollup: one entry; the header spans the first mapping's start to the last
 # mapping's end.
