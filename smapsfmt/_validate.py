@@ -539,6 +539,10 @@ def _header(model: Any, profile: Profile, word_size: int) -> str:
 
 def _values(model: Any, kb_fields: frozenset[str]) -> dict[str, Any]:
     values: dict[str, Any] = dict(model.fields)
+    # A field line labelled like the VmFlags or Name line ("VmFlags:  0 kB") is not that line:
+    # layout-vmflags reports it, and it gives no value to VmFlags or Name.
+    values.pop("VmFlags", None)
+    values.pop("Name", None)
     values.update(
         start=model.start, end=model.end, offset=model.offset, major=model.major,
         minor=model.minor, inode=model.inode, perms=model.perms,
