@@ -163,9 +163,7 @@ def asked_kernels(text: str) -> tuple[Dating, str]:
     from ._profiles import profile_named
     from ._validate import _allowed_profiles
 
-    if not isinstance(text, str):
-        raise TypeError(f"kernel is a version or a profile name, not {type(text).__name__}")
-    _allowed_profiles(text)  # the validator's check and message
+    _allowed_profiles(text)  # the validator's checks and messages (TypeError, ValueError)
     named = profile_named(text)
     if named is not None:
         low, high = named.kernels

@@ -125,7 +125,8 @@ def validate(
     (unknown vendor fields, unknown VmFlags mnemonics) into errors. ``kind`` is ``"smaps"``,
     ``"rollup"`` or ``"auto"`` (a first header naming ``[rollup]``). For a parsed model only
     the field order and the invariants are checked: the layout is not in the model.
-    Raises ValueError for an unknown ``kernel`` or ``kind``.
+    Raises TypeError when ``kernel`` is not a string, ValueError for an unknown ``kernel`` or
+    ``kind``.
     """
     return validate_report(data, path=path, kernel=kernel, strict=strict, kind=kind).diagnostics
 
@@ -158,10 +159,20 @@ def validate_report(
     return report
 
 
+_KERNELS = "a version such as 5.4, a release as uname -r prints it (6.18.44-fc-v669)"
+
+
 def _allowed_profiles(kernel: str | None) -> tuple[Profile, ...]:
     profiles = load_profiles()
     if kernel is None:
         return profiles
+    if not isinstance(kernel, str):
+        number = type(kernel) in (int, float)
+        raise TypeError(
+            f"kernel is a string: {_KERNELS} or a profile name (android-4.9); "
+            f"not {type(kernel).__name__}"
+            + (": quote the version (as a number, 5.10 is 5.1)" if number else "")
+        )
     named = profile_named(kernel)
     if named is not None:
         return (named,)
@@ -170,7 +181,7 @@ def _allowed_profiles(kernel: str | None) -> tuple[Profile, ...]:
     except ValueError:
         names = ", ".join(p.name for p in profiles)
         raise ValueError(
-            f"unknown kernel {kernel!r}: give a version such as 5.4 or a profile ({names})"
+            f"unknown kernel {kernel!r}: give {_KERNELS} or a profile name ({names})"
         ) from None
     found = tuple(p for p in profiles if p.kernel_range.contains(version))
     if not found:
