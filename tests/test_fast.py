@@ -204,3 +204,43 @@ def test_a_stream_reports_what_the_whole_text_reports_when_the_next_piece_decide
             list(_parser.iter_smaps(pieces, path="p"))
         error = caught.value
         assert ("error", error.line, error.column, error.msg, error.path) == whole
+
+
+TEXT_MODE = (
+    "iter_smaps reads bytes, but {}: open the file in binary mode "
+    "(open(path, 'rb'), or sys.stdin.buffer)"
+)
+
+
+def test_a_file_open_in_text_mode_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "smaps"
+    path.write_bytes((VALID / "live/6.18/sleep/smaps").read_bytes())
+    for text_file in (path.open(encoding="latin-1"), io.StringIO(path.read_text("latin-1"))):
+        with text_file, pytest.raises(TypeError) as caught:
+            _parser.iter_smaps(text_file)  # type: ignore[arg-type]
+        assert str(caught.value) == TEXT_MODE.format("this file is open in text mode")
+
+
+def test_a_reader_that_returns_text_is_refused_when_it_does() -> None:
+    """Any object with a read() that returns str (not an io text file): the first read stops
+    the iteration, which never waits for a b"" that cannot come."""
+
+    class Reader:
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+            self.ended = False
+
+        def read(self, size: int = -1) -> str:
+            assert not self.ended, "read again after the end of the file: it would never end"
+            piece, self.text = self.text[:size], self.text[size:]
+            self.ended = not piece
+            return piece
+
+    reader = Reader((VALID / "live/6.18/sleep/smaps").read_text("latin-1"))
+    with pytest.raises(TypeError) as caught:
+        list(_parser.iter_smaps(reader))  # type: ignore[arg-type]
+    assert str(caught.value) == TEXT_MODE.format("read() returned str")
+    with pytest.raises(TypeError) as caught:
+        list(_parser.iter_smaps(Reader("")))  # type: ignore[arg-type]
+    assert str(caught.value) == TEXT_MODE.format("read() returned str")
