@@ -495,10 +495,10 @@ class _Translator:
         if isinstance(node, ast.BinOp):
             if not isinstance(node.op, self._BINOPS):
                 raise self.fail("arithmetic is + - * % // & |")
-            left, right = self.node(node.left), self.node(node.right)
+            first, second = self.node(node.left), self.node(node.right)
             if isinstance(node.op, (ast.Mod, ast.FloorDiv)):
-                self.divisors.append(right)
-            return f"({left} {_OPS[type(node.op)]} {right})"
+                self.divisors.append(second)
+            return f"({first} {_OPS[type(node.op)]} {second})"
         if isinstance(node, ast.Compare):
             parts = [self.node(node.left)]
             for op, right in zip(node.ops, node.comparators, strict=True):
