@@ -232,6 +232,17 @@ class ABI:
     def kb_fields(self) -> frozenset[str]:
         return frozenset(name for name, spec in self.fields.items() if spec.unit == "kB")
 
+    def summed_fields(self) -> frozenset[str]:
+        """The smaps fields that smaps_rollup sums over the mappings (:Rollup: exact-sum or
+        fixed-point-sum, on some kernel): the amounts, not page sizes, flags or keys."""
+        summed = {"exact-sum", "fixed-point-sum"}
+        return frozenset(
+            name
+            for name, spec in self.fields.items()
+            if "smaps" in spec.scope
+            and ({spec.rollup} | {relation for _, relation in spec.rollup_by_kernels}) & summed
+        )
+
 
 # --- reading the document ---------------------------------------------------------------------
 

@@ -304,11 +304,19 @@ class Smaps(Sequence[Mapping]):
         return iter(self.mappings)
 
     def totals(self) -> dict[str, int]:
-        """The sum of every field over all mappings, in order of first appearance."""
+        """The sum over all mappings of each field that smaps_rollup sums (the ABI document's
+        exact-sum and fixed-point-sum fields: Rss, Pss, Swap, ...), in order of first
+        appearance. Fields that are not amounts (KernelPageSize, MMUPageSize, THPeligible,
+        ProtectionKey), Size and fields the document does not describe are left out; for the
+        rollup a kernel prints, with its intervals, see :func:`smapsfmt.aggregate`."""
+        from ._abi import load_abi
+
+        summed = load_abi().summed_fields()
         totals: dict[str, int] = {}
         for mapping in self.mappings:
             for name, value in mapping.fields.items():
-                totals[name] = totals.get(name, 0) + value
+                if name in summed:
+                    totals[name] = totals.get(name, 0) + value
         return totals
 
 
