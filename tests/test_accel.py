@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import INVALID, VALID, corpus, fixture_id, is_rollup
-from test_fast import SEEDS, _both, _mutate
+from mutate import mutant
+from support import INVALID, VALID, corpus, examples, fixture_id, is_rollup
+from test_fast import SEEDS, _both
 
 import smapsfmt
 from smapsfmt import _accel, _fast
@@ -90,14 +91,10 @@ def test_the_c_module_takes_every_entry_of_real_captures() -> None:
 
 
 @pytest.mark.property
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.sampled_from(SEEDS), salt=st.integers(0, 2**32), rounds=st.integers(1, 3))
 def test_c_equals_re_on_mutations(seed: Path, salt: int, rounds: int) -> None:
-    rng = random.Random(salt)
-    data = seed.read_bytes()
-    for _ in range(rounds):
-        data = _mutate(data, rng)
-    _same(data)
+    _same(mutant(seed.read_bytes(), salt, rounds))
 
 
 ENTRY = (VALID / "live/6.18/sleep/smaps").read_bytes().split(b"\n")
@@ -185,7 +182,7 @@ def _groups_program(pattern: re.Pattern[bytes]) -> Any:
 
 
 @needs_c
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600), deadline=None)
 @given(
     which=st.integers(0, len(PATTERNS) - 1),
     text=st.text(alphabet="abcdx 0123\t\n\x00kB!~-:", max_size=24).map(str.encode),
