@@ -16,11 +16,13 @@ SHORT = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
 
 def test_public_surface_is_small() -> None:
     assert sorted(smapsfmt.__all__) == [
-        "KernelThreadError", "Mapping", "NoSuchProcessError", "PidReusedError", "ProcError",
-        "ProcPermissionError", "ProcUnavailableError", "ProcessExitedError", "Rollup",
-        "RollupMissingError", "Smaps", "SmapsSyntaxError", "ZombieProcessError", "aggregate",
-        "check_rollup", "exact_pss", "iter_smaps", "parse_rollup", "parse_smaps", "read_rollup",
-        "read_smaps", "snapshot", "validate",
+        "AggregatedRollup", "Diagnostic", "ExactPss", "ExactUnavailable", "Interval",
+        "KernelMismatch", "KernelThreadError", "Mapping", "MappingCount", "NoSuchProcessError",
+        "OutOfRange", "PidReusedError", "ProcError", "ProcPermissionError",
+        "ProcUnavailableError", "ProcessExitedError", "Rollup", "RollupMissingError", "Smaps",
+        "SmapsSyntaxError", "Snapshot", "ZombieProcessError", "aggregate", "check_rollup",
+        "exact_pss", "iter_smaps", "parse_rollup", "parse_smaps", "read_rollup", "read_smaps",
+        "snapshot", "validate",
     ]  # fmt: skip
     for name in smapsfmt.__all__:
         assert getattr(smapsfmt, name) is not None
