@@ -21,6 +21,7 @@ SMAPSFMT_PURE_PYTHON=1):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import sys
@@ -88,6 +89,12 @@ def input_of(index: int) -> tuple[Seed, bytes]:
     return seed, mutant(seed.data, index)
 
 
+@functools.cache
+def _other(seed: Seed) -> Any:
+    """The other file of the seed's capture, parsed (once)."""
+    return smapsfmt.parse_smaps(seed.other) if seed.rollup else smapsfmt.parse_rollup(seed.other)
+
+
 def _digest(value: object) -> str:
     return hashlib.blake2b(repr(value).encode(), digest_size=8).hexdigest()
 
@@ -135,9 +142,9 @@ def outcome(index: int) -> list[str]:
     if parsed[0] == "error":
         return shown
     if seed.rollup:
-        smaps, rollup = smapsfmt.parse_smaps(seed.other), parsed[1]
+        smaps, rollup = _other(seed), parsed[1]
     else:
-        smaps, rollup = parsed[1], smapsfmt.parse_rollup(seed.other)
+        smaps, rollup = parsed[1], _other(seed)
         aggregated = _run("aggregate", index, lambda: smapsfmt.aggregate(smaps))
         shown.append(_error(aggregated[1]) if aggregated[0] == "error" else _digest(aggregated[1]))
         text = _run("render", index, lambda: render_text(summarize(smaps)))
