@@ -438,6 +438,14 @@ class _Checker:
                              "(first printed by 3.8)")  # fmt: skip
             return
         expected = prefix + "".join(f"{flag} " for flag in flags)
+        value = re.fullmatch(r"VmFlags:[ \t]*([0-9]+) kB", text)
+        if value is not None:  # a field line under the VmFlags label (the grammar's VmFlags)
+            self.context.add(
+                number, value.start(1) + 1, LAYOUT_VMFLAGS,
+                f"a value in kB under the label 'VmFlags:': the kernel prints '{prefix}' then "
+                "'xx ' for each flag, never a number",
+            )  # fmt: skip
+            return
         if text != expected:
             self.context.add(
                 number, _diff_column(text, expected), LAYOUT_VMFLAGS,
