@@ -73,7 +73,7 @@ def _reachable() -> dict[str, str]:
 
 def test_every_type_a_public_function_returns_or_raises_is_exported() -> None:
     reachable = _reachable()
-    # What the issue names, and the errors aggregate() and check_rollup() document.
+    # The types users meet most, and the errors aggregate() and check_rollup() document.
     assert {"Diagnostic", "ExactUnavailable", "KernelMismatch", "Interval"} <= set(reachable)
     missing = {
         name: where
