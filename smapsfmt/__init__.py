@@ -11,6 +11,11 @@ Live processes: ``read_smaps(pid)``, ``read_rollup(pid)`` and ``snapshot(pid)`` 
 while the process is frozen), with one ``ProcError`` subclass per situation where a process
 cannot be read (no such process, permission denied, kernel thread, zombie, exited mid-read, ...).
 
+Every type a public function returns or raises is exported here: ``Diagnostic`` (validate,
+check_rollup), ``AggregatedRollup`` and ``Interval`` (aggregate), ``KernelMismatch`` and
+``OutOfRange`` (aggregate, check_rollup), ``Snapshot``, ``ExactPss``, ``MappingCount`` and
+``ExactUnavailable`` (exact_pss).
+
 Heavy parts (pydantic, lark, the grammar) load on first use, so that importing smapsfmt and
 running ``smapsfmt --help`` stay light.
 """
@@ -25,8 +30,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._aggregate import aggregate, check_rollup
-    from ._exact import exact_pss
+    from ._aggregate import Interval, KernelMismatch, OutOfRange, aggregate, check_rollup
+    from ._diagnostics import Diagnostic
+    from ._exact import ExactPss, ExactUnavailable, MappingCount, exact_pss
     from ._live import (
         KernelThreadError,
         NoSuchProcessError,
@@ -36,20 +42,29 @@ if TYPE_CHECKING:
         ProcPermissionError,
         ProcUnavailableError,
         RollupMissingError,
+        Snapshot,
         ZombieProcessError,
         read_rollup,
         read_smaps,
         snapshot,
     )
-    from ._model import Mapping, Rollup, Smaps
+    from ._model import AggregatedRollup, Mapping, Rollup, Smaps
     from ._parser import iter_smaps, parse_rollup, parse_smaps
     from ._validate import validate
 del TYPE_CHECKING
 
 __all__ = [
+    "AggregatedRollup",
+    "Diagnostic",
+    "ExactPss",
+    "ExactUnavailable",
+    "Interval",
+    "KernelMismatch",
     "KernelThreadError",
     "Mapping",
+    "MappingCount",
     "NoSuchProcessError",
+    "OutOfRange",
     "PidReusedError",
     "ProcError",
     "ProcPermissionError",
@@ -59,6 +74,7 @@ __all__ = [
     "RollupMissingError",
     "Smaps",
     "SmapsSyntaxError",
+    "Snapshot",
     "ZombieProcessError",
     "aggregate",
     "check_rollup",
@@ -75,6 +91,15 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AggregatedRollup": "_model",
+    "Diagnostic": "_diagnostics",
+    "ExactPss": "_exact",
+    "ExactUnavailable": "_exact",
+    "Interval": "_aggregate",
+    "KernelMismatch": "_aggregate",
+    "MappingCount": "_exact",
+    "OutOfRange": "_aggregate",
+    "Snapshot": "_live",
     "Mapping": "_model",
     "Rollup": "_model",
     "Smaps": "_model",

@@ -232,6 +232,17 @@ class ABI:
     def kb_fields(self) -> frozenset[str]:
         return frozenset(name for name, spec in self.fields.items() if spec.unit == "kB")
 
+    def summed_fields(self) -> frozenset[str]:
+        """The smaps fields that smaps_rollup sums over the mappings (:Rollup: exact-sum or
+        fixed-point-sum, on some kernel): the amounts, not page sizes, flags or keys."""
+        summed = {"exact-sum", "fixed-point-sum"}
+        return frozenset(
+            name
+            for name, spec in self.fields.items()
+            if "smaps" in spec.scope
+            and ({spec.rollup} | {relation for _, relation in spec.rollup_by_kernels}) & summed
+        )
+
 
 # --- reading the document ---------------------------------------------------------------------
 
@@ -466,6 +477,7 @@ class _Translator:
         self.where = where
         self.used: set[str] = set()
         self.uses_prev = False
+        self.divisors: list[str] = []  # the right operands of % and //, innermost first
 
     def fail(self, what: str) -> AbiError:
         return AbiError(f"{self.where}: invariant expression: {what}")
@@ -475,7 +487,11 @@ class _Translator:
             tree = ast.parse(expr.strip(), mode="eval")
         except SyntaxError as exc:
             raise self.fail(f"not an expression ({exc.msg})") from None
-        return self.node(tree.body)
+        python = self.node(tree.body)
+        # A remainder or quotient by zero is not checked (as a value not printed is not): the
+        # value that is zero breaks its own field's rule (KernelPageSize: kernel-page-size).
+        guards = "".join(f"{divisor} == 0 or " for divisor in self.divisors)
+        return f"({guards}{python})" if guards else python
 
     def node(self, node: ast.AST) -> str:
         if isinstance(node, ast.BoolOp):
@@ -490,7 +506,10 @@ class _Translator:
         if isinstance(node, ast.BinOp):
             if not isinstance(node.op, self._BINOPS):
                 raise self.fail("arithmetic is + - * % // & |")
-            return f"({self.node(node.left)} {_OPS[type(node.op)]} {self.node(node.right)})"
+            first, second = self.node(node.left), self.node(node.right)
+            if isinstance(node.op, (ast.Mod, ast.FloorDiv)):
+                self.divisors.append(second)
+            return f"({first} {_OPS[type(node.op)]} {second})"
         if isinstance(node, ast.Compare):
             parts = [self.node(node.left)]
             for op, right in zip(node.ops, node.comparators, strict=True):

@@ -42,7 +42,7 @@ from ._diagnostics import Diagnostic
 if TYPE_CHECKING:
     from ._abi import ABI, KernelRange
     from ._batch import Batch
-    from ._model import Mapping, Rollup
+    from ._model import AggregatedRollup, Mapping, Rollup
     from ._profiles import Profile
 
 __all__ = ["aggregate", "check_rollup"]
@@ -164,9 +164,7 @@ def asked_kernels(text: str) -> tuple[Dating, str]:
     from ._profiles import beyond_every_profile, profile_named
     from ._validate import _allowed_profiles
 
-    if not isinstance(text, str):
-        raise TypeError(f"kernel is a version or a profile name, not {type(text).__name__}")
-    _allowed_profiles(text)  # the validator's check and message
+    _allowed_profiles(text)  # the validator's checks and messages (TypeError, ValueError)
     named = profile_named(text)
     if named is None and (newest := beyond_every_profile(text)) is not None:
         low, high = newest.kernels  # newer than every profile: the newest, as validate takes it
@@ -1301,7 +1299,7 @@ def _notes(
     ]
 
 
-def aggregate(smaps: Iterable[Mapping], *, kernel: str | None = None) -> Rollup:
+def aggregate(smaps: Iterable[Mapping], *, kernel: str | None = None) -> AggregatedRollup:
     """The smaps_rollup that the kernel which printed ``smaps`` prints for these mappings.
 
     ``smaps`` is a :class:`~smapsfmt.Smaps` or any iterable of mappings, read once (a stream of
@@ -1314,9 +1312,10 @@ def aggregate(smaps: Iterable[Mapping], *, kernel: str | None = None) -> Rollup:
     Fields summed in bytes are exact. Fixed-point fields (Pss, Pss_Dirty, SwapPss, Locked) hold
     the sum of the smaps values, the low end of the interval the kernel's value lies in;
     rollup-only fields (Pss_Anon, Pss_File, Pss_Shmem) the low end of theirs; fields with a known
-    kernel bug the plain sum. ``smapsfmt rollup`` prints the intervals, and :func:`check_rollup`
-    checks a rollup against them. Fields the specification does not know (vendor additions it
-    has not described) are not in the result.
+    kernel bug the plain sum. The result's ``intervals`` hold each field's
+    :class:`~smapsfmt.Interval` (``lo``, ``hi``, ``why``), as ``smapsfmt rollup`` prints them;
+    :func:`check_rollup` checks a rollup against them. Fields the specification does not know
+    (vendor additions it has not described) are not in the result.
 
     An empty smaps gives the rollup of an address space without VMAs, as 6.1+ prints it: range
     00000000-00000000, every field 0, in the lines of the newest kernel (or ``kernel``). A
@@ -1327,15 +1326,19 @@ def aggregate(smaps: Iterable[Mapping], *, kernel: str | None = None) -> Rollup:
     Raises ``TypeError`` when ``smaps`` is not mappings (bytes or text: parse them first with
     :func:`~smapsfmt.parse_smaps` or :func:`~smapsfmt.iter_smaps`) or ``kernel`` is not a
     string; ``ValueError`` when ``kernel`` is neither a profile's name nor a version a profile
-    covers, and when no kernel prints a rollup of this smaps. That last ``ValueError`` has a
-    ``line`` (in the smaps; 1 for the whole text) and a ``rule``: ``rollup-kernel-mismatch``
-    for field lines no kernel prints together (FilePmdMapped without THPeligible), a
-    smaps_rollup entry given as the smaps, or a smaps that ``kernel`` does not print;
-    ``value-range`` for a field whose sum is beyond what a rollup can print,
+    covers, and :class:`~smapsfmt.KernelMismatch` (a ``ValueError``) when no kernel prints a
+    rollup of this smaps. It has a ``line`` (in the smaps; 1 for the whole text) and a
+    ``rule``: ``rollup-kernel-mismatch`` for field lines no kernel prints together
+    (FilePmdMapped without THPeligible), a smaps_rollup entry given as the smaps, or a smaps
+    that ``kernel`` does not print; ``value-range`` (:class:`~smapsfmt.OutOfRange`, a
+    KernelMismatch) for a field whose sum is beyond what a rollup can print,
     ``(2**64 - 1) >> 10`` kB (the mapping where the sum goes beyond it). The mappings are read
     before that error is raised.
     """
-    return to_rollup(summarize(smaps, kernel=kernel))
+    from ._model import AggregatedRollup
+
+    summary = summarize(smaps, kernel=kernel)
+    return AggregatedRollup.of(to_rollup(summary), summary.fields)
 
 
 def to_rollup(summary: Summary) -> Rollup:
@@ -1427,8 +1430,9 @@ def check_rollup(
     Raises ``TypeError`` when ``smaps`` is not mappings, ``rollup`` not a
     :class:`~smapsfmt.Rollup` (bytes: parse them with :func:`~smapsfmt.parse_rollup`) or
     ``kernel`` not a string; ``ValueError`` for a ``kernel`` no profile has, and, as
-    :func:`aggregate` does (with ``line`` and ``rule``), when no kernel prints this smaps or a
-    rollup of it: those are problems of the smaps, not of ``rollup``.
+    :func:`aggregate` does, :class:`~smapsfmt.KernelMismatch` (with ``line`` and ``rule``) when
+    no kernel prints this smaps or a rollup of it: those are problems of the smaps, not of
+    ``rollup``.
     """
     return check(smaps, rollup, kernel=kernel, path=path).diagnostics
 

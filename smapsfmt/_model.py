@@ -34,7 +34,11 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
-__all__ = ["KNOWN_FIELDS", "UNITLESS_FIELDS", "Mapping", "Rollup", "Smaps"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._aggregate import Interval
+
+__all__ = ["KNOWN_FIELDS", "UNITLESS_FIELDS", "AggregatedRollup", "Mapping", "Rollup", "Smaps"]
 
 # The fields of the kernel's smaps and smaps_rollup, by the name the kernel prints, with the
 # attribute that gives them typed. Order: the 6.18 order, then fields of older kernels.
@@ -283,6 +287,31 @@ class Rollup(_Entry):
     final_newline: bool = Field(default=True, description="the text ended in a newline")
 
 
+class AggregatedRollup(Rollup):
+    """The rollup :func:`smapsfmt.aggregate` computes: a :class:`Rollup`, equal to a Rollup of
+    the same values and the same in JSON, whose ``fields`` hold the low end of each field's
+    interval, and whose ``intervals`` hold each field's :class:`~smapsfmt.Interval`: the values
+    the kernel's rollup can have (``lo == hi`` for a sum in bytes, ``hi`` None where a known
+    kernel bug leaves it open), in the order of ``fields``."""
+
+    __slots__ = ("intervals",)
+    intervals: dict[str, Interval]
+
+    @classmethod
+    def of(cls, rollup: Rollup, intervals: AbcMapping[str, Interval]) -> AggregatedRollup:
+        state = {name: getattr(rollup, name) for name in _slot_names(Rollup)}
+        made: AggregatedRollup = _restore(cls, {**state, "intervals": dict(intervals)})
+        return made
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Rollup):
+            return NotImplemented
+        names = _slot_names(Rollup)
+        return all(getattr(self, name) == getattr(other, name) for name in names)
+
+    __hash__ = None  # type: ignore[assignment]  # as Rollup's: equal models, mutable slots
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class Smaps(Sequence[Mapping]):
     """A whole /proc/PID/smaps: a sequence of mappings, in the order printed."""
@@ -304,11 +333,19 @@ class Smaps(Sequence[Mapping]):
         return iter(self.mappings)
 
     def totals(self) -> dict[str, int]:
-        """The sum of every field over all mappings, in order of first appearance."""
+        """The sum over all mappings of each field that smaps_rollup sums (the ABI document's
+        exact-sum and fixed-point-sum fields: Rss, Pss, Swap, ...), in order of first
+        appearance. Fields that are not amounts (KernelPageSize, MMUPageSize, THPeligible,
+        ProtectionKey), Size and fields the document does not describe are left out; for the
+        rollup a kernel prints, with its intervals, see :func:`smapsfmt.aggregate`."""
+        from ._abi import load_abi
+
+        summed = load_abi().summed_fields()
         totals: dict[str, int] = {}
         for mapping in self.mappings:
             for name, value in mapping.fields.items():
-                totals[name] = totals.get(name, 0) + value
+                if name in summed:
+                    totals[name] = totals.get(name, 0) + value
         return totals
 
 

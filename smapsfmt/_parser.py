@@ -8,6 +8,7 @@ very bytes the kernel wrote.
 from __future__ import annotations
 
 import codecs
+import io
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -116,8 +117,30 @@ def iter_smaps(
     any size streams in constant memory. Mappings come out as soon as their entry is complete;
     a syntax error raises :class:`SmapsSyntaxError` with the same line and column as
     :func:`parse_smaps` would give, after the mappings before it have been yielded.
+
+    Raises TypeError for a file open in text mode, at once, and for a ``read()`` that returns
+    anything but bytes, when it does: open the file in binary mode (``open(path, "rb")``).
     """
+    if isinstance(source, io.TextIOBase):
+        raise TypeError(_TEXT_MODE.format("this file is open in text mode"))
     return _Stream(source, path)
+
+
+_TEXT_MODE = (
+    "iter_smaps reads bytes, but {}: open the file in binary mode "
+    "(open(path, 'rb'), or sys.stdin.buffer)"
+)
+
+
+def _pieces(reader: BinaryIO) -> Iterator[bytes]:
+    """The pieces ``reader.read`` returns, up to the end of the file (an empty piece)."""
+    while True:
+        piece = reader.read(_CHUNK)
+        if not isinstance(piece, (bytes, bytearray, memoryview)):
+            raise TypeError(_TEXT_MODE.format(f"read() returned {type(piece).__name__}"))
+        if not piece:
+            return
+        yield piece
 
 
 class _Stream(Iterator[Mapping]):
@@ -149,7 +172,7 @@ def _stream(
     chunks: Iterator[bytes]
     if hasattr(source, "read"):
         reader = cast("BinaryIO", source)
-        chunks = iter(lambda: reader.read(_CHUNK), b"")
+        chunks = _pieces(reader)
     else:
         chunks = iter(source)
     pending = b""

@@ -143,7 +143,8 @@ def validate(
     (unknown vendor fields, unknown VmFlags mnemonics) into errors. ``kind`` is ``"smaps"``,
     ``"rollup"`` or ``"auto"`` (a first header naming ``[rollup]``). For a parsed model only
     the field order and the invariants are checked: the layout is not in the model.
-    Raises ValueError for an unknown ``kernel`` or ``kind``.
+    Raises TypeError when ``kernel`` is not a string, ValueError for an unknown ``kernel`` or
+    ``kind``.
     """
     return validate_report(data, path=path, kernel=kernel, strict=strict, kind=kind).diagnostics
 
@@ -176,10 +177,20 @@ def validate_report(
     return report
 
 
+_KERNELS = "a version such as 5.4, a release as uname -r prints it (6.18.44-fc-v669)"
+
+
 def _allowed_profiles(kernel: str | None) -> tuple[Profile, ...]:
     profiles = load_profiles()
     if kernel is None:
         return profiles
+    if not isinstance(kernel, str):
+        number = type(kernel) in (int, float)
+        raise TypeError(
+            f"kernel is a string: {_KERNELS} or a profile name (android-4.9); "
+            f"not {type(kernel).__name__}"
+            + (": quote the version (as a number, 5.10 is 5.1)" if number else "")
+        )
     named = profile_named(kernel)
     if named is not None:
         return (named,)
@@ -188,7 +199,7 @@ def _allowed_profiles(kernel: str | None) -> tuple[Profile, ...]:
     except ValueError:
         names = ", ".join(p.name for p in profiles)
         raise ValueError(
-            f"unknown kernel {kernel!r}: give a version such as 5.4 or a profile ({names})"
+            f"unknown kernel {kernel!r}: give {_KERNELS} or a profile name ({names})"
         ) from None
     found = tuple(p for p in profiles if p.kernel_range.contains(version))
     newest = beyond_every_profile(kernel)
@@ -457,6 +468,14 @@ class _Checker:
                              "(first printed by 3.8)")  # fmt: skip
             return
         expected = prefix + "".join(f"{flag} " for flag in flags)
+        value = re.fullmatch(r"VmFlags:[ \t]*([0-9]+) kB", text)
+        if value is not None:  # a field line under the VmFlags label (the grammar's VmFlags)
+            self.context.add(
+                number, value.start(1) + 1, LAYOUT_VMFLAGS,
+                f"a value in kB under the label 'VmFlags:': the kernel prints '{prefix}' then "
+                "'xx ' for each flag, never a number",
+            )  # fmt: skip
+            return
         if text != expected:
             self.context.add(
                 number, _diff_column(text, expected), LAYOUT_VMFLAGS,
@@ -569,6 +588,10 @@ def _header(model: Any, profile: Profile, word_size: int) -> str:
 
 def _values(model: Any, kb_fields: frozenset[str]) -> dict[str, Any]:
     values: dict[str, Any] = dict(model.fields)
+    # A field line labelled like the VmFlags or Name line ("VmFlags:  0 kB") is not that line:
+    # layout-vmflags reports it, and it gives no value to VmFlags or Name.
+    values.pop("VmFlags", None)
+    values.pop("Name", None)
     values.update(
         start=model.start, end=model.end, offset=model.offset, major=model.major,
         minor=model.minor, inode=model.inode, perms=model.perms,

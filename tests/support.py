@@ -19,6 +19,12 @@ LIVE = VALID / "live"
 NOT_INPUTS = (".md", ".json", ".expected-error", ".py")
 
 
+def examples(count: int) -> int:
+    """A property test's number of Hypothesis examples under the profile in use (conftest.py):
+    ``count``, or ten times as many under ``HYPOTHESIS_PROFILE=long``."""
+    return count * 10 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else count
+
+
 def corpus(part: Path) -> list[Path]:
     """The inputs under ``part``, sorted; an empty corpus is an error, never a pass."""
     found = sorted(p for p in part.rglob("*") if p.is_file() and not p.name.endswith(NOT_INPUTS))

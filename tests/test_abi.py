@@ -12,6 +12,7 @@ from smapsfmt._abi import (
     SMAPS_PATH,
     AbiError,
     KernelRange,
+    _Translator,
     load_abi,
     parse_version,
 )
@@ -178,3 +179,20 @@ def test_load_abi_is_read_once() -> None:
     assert load_abi() is load_abi()
     copy = load_abi(text_smaps=_smaps_text())
     assert copy is not load_abi() and copy.fields == load_abi().fields
+
+
+def test_an_invariant_that_would_divide_by_zero_is_not_checked() -> None:
+    """KernelPageSize 0 breaks kernel-page-size; smaps-page-aligned, which divides by it, is
+    not checked then (it held no meaning), and never raises."""
+    invariants = {inv.id: inv for inv in load_abi().invariants}
+    aligned = invariants["smaps-page-aligned"]
+    page = invariants["kernel-page-size"]
+    values = {"start": 0x1000, "end": 0x3000, "KernelPageSize": 0}
+    assert aligned.check(values) is True
+    assert page.check(values) is False
+    assert aligned.check({**values, "KernelPageSize": 4}) is True
+    assert aligned.check({**values, "start": 0x1200, "KernelPageSize": 4}) is False
+    # The inner divisor is tested first: testing the outer one divides by it.
+    translator = _Translator(frozenset({"Rss", "Pss", "Size"}), "t")
+    nested = translator.translate("Rss % (Pss // Size) == 0")
+    assert nested == "(Size == 0 or (Pss // Size) == 0 or ((Rss % (Pss // Size)) == 0))"

@@ -4,6 +4,7 @@ number Python does not convert, a line too deep for it), the Python code decides
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import random
@@ -17,8 +18,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import INVALID, VALID, corpus, fixture_id, is_rollup
-from test_fast import SEEDS, _both, _mutate
+from mutate import mutant
+from support import INVALID, VALID, corpus, examples, fixture_id, is_rollup
+from test_fast import SEEDS, _both
 
 import smapsfmt
 from smapsfmt import _accel, _fast
@@ -59,13 +61,14 @@ def _same(data: bytes) -> None:
 
 
 def test_the_c_module_is_built_where_a_c_compiler_is() -> None:
-    if os.environ.get("SMAPSFMT_PURE_PYTHON", "") not in ("", "0"):
-        assert not _accel.available(), "SMAPSFMT_PURE_PYTHON=1 left the C module in use"
-        return
     compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")[0]
     if shutil.which(compiler) is None:
         pytest.skip(f"no C compiler ({compiler}) on this machine")
-    assert _accel.available(), "a C compiler is here, yet smapsfmt._match was not built"
+    # Built, whether in use or not (SMAPSFMT_PURE_PYTHON=1 turns it off, not the build).
+    built = importlib.util.find_spec("smapsfmt._match") is not None
+    assert built, "a C compiler is here, yet smapsfmt._match was not built"
+    pure = os.environ.get("SMAPSFMT_PURE_PYTHON", "") not in ("", "0")
+    assert _accel.available() is not pure, f"SMAPSFMT_PURE_PYTHON={pure:d} is not obeyed"
 
 
 @pytest.mark.parametrize("path", corpus(VALID) + corpus(INVALID), ids=fixture_id)
@@ -94,14 +97,10 @@ def test_the_c_module_takes_every_entry_of_real_captures() -> None:
 
 
 @pytest.mark.property
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.sampled_from(SEEDS), salt=st.integers(0, 2**32), rounds=st.integers(1, 3))
 def test_c_equals_re_on_mutations(seed: Path, salt: int, rounds: int) -> None:
-    rng = random.Random(salt)
-    data = seed.read_bytes()
-    for _ in range(rounds):
-        data = _mutate(data, rng)
-    _same(data)
+    _same(mutant(seed.read_bytes(), salt, rounds))
 
 
 ENTRY = (VALID / "live/6.18/sleep/smaps").read_bytes().split(b"\n")
@@ -189,7 +188,7 @@ def _groups_program(pattern: re.Pattern[bytes]) -> Any:
 
 
 @needs_c
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600), deadline=None)
 @given(
     which=st.integers(0, len(PATTERNS) - 1),
     text=st.text(alphabet="abcdx 0123\t\n\x00kB!~-:", max_size=24).map(str.encode),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -125,9 +126,9 @@ def _start(command: list[str]) -> Iterator[int]:
 
 
 @pytest.fixture
-def data_file(tmp_path: Path) -> Path:
+def data_file(tmp_path: Path, rng: random.Random) -> Path:
     data = tmp_path / "data.bin"
-    data.write_bytes(os.urandom(2 * MIB))
+    data.write_bytes(rng.randbytes(2 * MIB))  # pages no other file shares
     return data
 
 

@@ -5,7 +5,6 @@ streaming parser gives exactly what the whole-text parser gives, however the inp
 from __future__ import annotations
 
 import io
-import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import INVALID, VALID, corpus, fixture_id, is_rollup
+from mutate import mutant
+from support import INVALID, VALID, corpus, examples, fixture_id, is_rollup
 
 import smapsfmt
 from smapsfmt import _fast, _parser
@@ -65,48 +65,11 @@ def test_the_fast_path_is_taken_on_real_captures() -> None:
 SEEDS = [p for p in corpus(VALID) if p.stat().st_size < 200_000]
 
 
-def _mutate(data: bytes, rng: random.Random) -> bytes:
-    lines = data.split(b"\n")
-    kind = rng.randrange(11)
-    i = rng.randrange(len(lines))
-    if kind == 0:  # flip a byte
-        pos = rng.randrange(len(data))
-        return data[:pos] + bytes([rng.randrange(256)]) + data[pos + 1 :]
-    if kind == 1:  # drop a line
-        del lines[i]
-    elif kind == 2:  # duplicate a line
-        lines.insert(i, lines[i])
-    elif kind == 3:  # swap two lines
-        j = rng.randrange(len(lines))
-        lines[i], lines[j] = lines[j], lines[i]
-    elif kind == 4:  # truncate
-        return data[: rng.randrange(len(data) + 1)]
-    elif kind == 5:  # a TAB or blanks in place of blanks
-        lines[i] = lines[i].replace(b"  ", b"\t", 1)
-    elif kind == 6:  # a vendor field
-        lines.insert(i, b"Writeback:             4 kB")
-    elif kind == 7:  # a wide value
-        lines[i] = lines[i].replace(b" 0 kB", b" 123456789012345678901 kB")
-    elif kind == 8:  # an Android Name line
-        lines.insert(i, b"Name:           [anon:x y]")
-    elif kind == 9:  # lines the grammar lexes as VmFlags or Name although they look like fields
-        lines.insert(
-            i, rng.choice([b"VmFlags:              12 kB", b"VmFlags: 12", b"Name: 5 kB"])
-        )
-    elif b":" in lines[i]:
-        lines[i] = rng.choice([b"VmFlags", b"Name"]) + lines[i][lines[i].index(b":") :]
-    return b"\n".join(lines)
-
-
 @pytest.mark.property
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.sampled_from(SEEDS), salt=st.integers(0, 2**32), rounds=st.integers(1, 3))
 def test_fast_path_equals_grammar_on_mutations(seed: Path, salt: int, rounds: int) -> None:
-    rng = random.Random(salt)
-    data = seed.read_bytes()
-    for _ in range(rounds):
-        data = _mutate(data, rng)
-    _both(data, is_rollup(seed))
+    _both(mutant(seed.read_bytes(), salt, rounds), is_rollup(seed))
 
 
 def _stream(data: bytes, cuts: list[int]):  # type: ignore[no-untyped-def]
@@ -125,7 +88,7 @@ def _stream(data: bytes, cuts: list[int]):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.property
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.sampled_from([p for p in SEEDS if not is_rollup(p)]),
     salt=st.integers(0, 2**32),
@@ -135,7 +98,7 @@ def _stream(data: bytes, cuts: list[int]):  # type: ignore[no-untyped-def]
 def test_streaming_equals_whole_text(seed: Path, salt: int, broken: bool, cuts: list[int]) -> None:
     data = seed.read_bytes()
     if broken:
-        data = _mutate(data, random.Random(salt))
+        data = mutant(data, salt, 1)
     cuts = [c % (len(data) + 1) for c in cuts]
     whole = _outcome(smapsfmt.parse_smaps, data)
     streamed = _stream(data, cuts)
@@ -204,3 +167,43 @@ def test_a_stream_reports_what_the_whole_text_reports_when_the_next_piece_decide
             list(_parser.iter_smaps(pieces, path="p"))
         error = caught.value
         assert ("error", error.line, error.column, error.msg, error.path) == whole
+
+
+TEXT_MODE = (
+    "iter_smaps reads bytes, but {}: open the file in binary mode "
+    "(open(path, 'rb'), or sys.stdin.buffer)"
+)
+
+
+def test_a_file_open_in_text_mode_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "smaps"
+    path.write_bytes((VALID / "live/6.18/sleep/smaps").read_bytes())
+    for text_file in (path.open(encoding="latin-1"), io.StringIO(path.read_text("latin-1"))):
+        with text_file, pytest.raises(TypeError) as caught:
+            _parser.iter_smaps(text_file)  # type: ignore[arg-type]
+        assert str(caught.value) == TEXT_MODE.format("this file is open in text mode")
+
+
+def test_a_reader_that_returns_text_is_refused_when_it_does() -> None:
+    """Any object with a read() that returns str (not an io text file): the first read stops
+    the iteration, which never waits for a b"" that cannot come."""
+
+    class Reader:
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+            self.ended = False
+
+        def read(self, size: int = -1) -> str:
+            assert not self.ended, "read again after the end of the file: it would never end"
+            piece, self.text = self.text[:size], self.text[size:]
+            self.ended = not piece
+            return piece
+
+    reader = Reader((VALID / "live/6.18/sleep/smaps").read_text("latin-1"))
+    with pytest.raises(TypeError) as caught:
+        list(_parser.iter_smaps(reader))  # type: ignore[arg-type]
+    assert str(caught.value) == TEXT_MODE.format("read() returned str")
+    with pytest.raises(TypeError) as caught:
+        list(_parser.iter_smaps(Reader("")))  # type: ignore[arg-type]
+    assert str(caught.value) == TEXT_MODE.format("read() returned str")

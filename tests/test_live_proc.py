@@ -449,7 +449,9 @@ def test_the_public_reader_held_mid_read_while_the_target_exits_or_execs(
         )
 
 
-def test_a_read_racing_an_exit_never_returns_a_short_result(tmp_path: Path) -> None:
+def test_a_read_racing_an_exit_never_returns_a_short_result(
+    tmp_path: Path, rng: random.Random
+) -> None:
     """The public reader against targets killed at random moments around the read: every
     outcome is all the mappings or an exception, never a part (whether a kill lands mid-read
     is luck here: the held reader above makes that case certain)."""
@@ -465,7 +467,7 @@ def test_a_read_racing_an_exit_never_returns_a_short_result(tmp_path: Path) -> N
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and sum(outcomes.values()) < 20:
         with target("mappings", str(MANY), str(pages), stdin=True) as child:
-            killer = threading.Timer(random.uniform(0, duration), os.kill, (child.pid, 9))
+            killer = threading.Timer(rng.uniform(0, duration), os.kill, (child.pid, 9))
             killer.start()
             try:
                 smaps = smapsfmt.read_smaps(child.pid)
@@ -746,7 +748,9 @@ while True:
 """
 
 
-def test_sigkill_at_any_moment_never_leaves_the_target_stopped(tmp_path: Path) -> None:
+def test_sigkill_at_any_moment_never_leaves_the_target_stopped(
+    tmp_path: Path, rng: random.Random
+) -> None:
     """smapsfmt snapshots the target in a loop and is SIGKILLed at random moments."""
     with threaded_target(tmp_path) as (pid, counter):
         for _ in range(15):
@@ -755,7 +759,7 @@ def test_sigkill_at_any_moment_never_leaves_the_target_stopped(tmp_path: Path) -
             )
             try:
                 assert child.stdout is not None and child.stdout.readline() == "looping\n"
-                time.sleep(random.uniform(0.0, 0.05))
+                time.sleep(rng.uniform(0.0, 0.05))
             finally:
                 child.send_signal(signal.SIGKILL)
                 child.wait()

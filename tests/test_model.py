@@ -16,11 +16,13 @@ SHORT = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
 
 def test_public_surface_is_small() -> None:
     assert sorted(smapsfmt.__all__) == [
-        "KernelThreadError", "Mapping", "NoSuchProcessError", "PidReusedError", "ProcError",
-        "ProcPermissionError", "ProcUnavailableError", "ProcessExitedError", "Rollup",
-        "RollupMissingError", "Smaps", "SmapsSyntaxError", "ZombieProcessError", "aggregate",
-        "check_rollup", "exact_pss", "iter_smaps", "parse_rollup", "parse_smaps", "read_rollup",
-        "read_smaps", "snapshot", "validate",
+        "AggregatedRollup", "Diagnostic", "ExactPss", "ExactUnavailable", "Interval",
+        "KernelMismatch", "KernelThreadError", "Mapping", "MappingCount", "NoSuchProcessError",
+        "OutOfRange", "PidReusedError", "ProcError", "ProcPermissionError",
+        "ProcUnavailableError", "ProcessExitedError", "Rollup", "RollupMissingError", "Smaps",
+        "SmapsSyntaxError", "Snapshot", "ZombieProcessError", "aggregate", "check_rollup",
+        "exact_pss", "iter_smaps", "parse_rollup", "parse_smaps", "read_rollup", "read_smaps",
+        "snapshot", "validate",
     ]  # fmt: skip
     for name in smapsfmt.__all__:
         assert getattr(smapsfmt, name) is not None
@@ -138,3 +140,36 @@ def test_models_pickle_and_copy_as_they_are() -> None:
     assert isinstance(again.fields, MappingProxyType) and again.rss == smaps[0].rss
     with ProcessPoolExecutor(1) as pool:
         assert pool.submit(smapsfmt.parse_smaps, path.read_bytes()).result() == smaps
+
+
+FIXED_POINT = ("Pss", "Pss_Dirty", "SwapPss", "Locked")  # procfs-smaps: fixed-point-sum
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (LIVE / "6.18").iterdir() if p.is_dir()))
+def test_totals_are_what_the_real_rollup_sums(name: str) -> None:
+    """Each pair was read from one frozen process: the totals are the rollup's fields that
+    smaps prints, in its order, each the rollup's value (fixed-point fields: the kernel's
+    value lies in sum .. sum + N - 1); page sizes and THPeligible are not amounts."""
+    smaps = smapsfmt.parse_smaps((LIVE / "6.18" / name / "smaps").read_bytes())
+    rollup = smapsfmt.parse_rollup((LIVE / "6.18" / name / "smaps_rollup").read_bytes())
+    totals = smaps.totals()
+    printed = set(smaps[0].fields)
+    assert list(totals) == [field for field in rollup.fields if field in printed]
+    assert set(rollup.fields) - set(totals) == {"Pss_Anon", "Pss_File", "Pss_Shmem"}
+    assert {"Size", "KernelPageSize", "MMUPageSize", "THPeligible"} <= printed - set(totals)
+    for field, total in totals.items():
+        high = total + len(smaps) - 1 if field in FIXED_POINT else total
+        assert total <= rollup.fields[field] <= high, field
+
+
+def test_totals_leave_out_what_the_document_does_not_sum() -> None:
+    """ProtectionKey (not in the rollup) and a vendor field the document does not describe
+    are not summed; a described vendor field that the rollup sums (Writeback) is."""
+    data = (LIVE / "6.18/sleep/smaps").read_bytes()
+    extra = b"Writeback:             4 kB\nProtectionKey:         3\nFooBar:                5 kB\n"
+    data = data.replace(b"THPeligible:", extra + b"THPeligible:")
+    smaps = smapsfmt.parse_smaps(data)
+    assert smaps[0].fields["ProtectionKey"] == 3 and smaps[0].fields["FooBar"] == 5
+    totals = smaps.totals()
+    assert totals["Writeback"] == 4 * len(smaps)
+    assert "ProtectionKey" not in totals and "FooBar" not in totals

@@ -14,7 +14,7 @@ from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, fixture_id, is
 import smapsfmt
 from smapsfmt import Mapping, Rollup, Smaps
 from smapsfmt._abi import ROLLUP_PATH, SMAPS_PATH, load_abi
-from smapsfmt._profiles import profile_named
+from smapsfmt._profiles import load_profiles, profile_named
 from smapsfmt._render import render
 from smapsfmt._validate import validate_report
 
@@ -273,6 +273,36 @@ def test_a_demanded_kernel() -> None:
         smapsfmt.validate(data, kernel="latest")
     with pytest.raises(ValueError, match="kind is"):
         smapsfmt.validate(data, kind="maps")
+
+
+@pytest.mark.parametrize(
+    ("kernel", "error", "message"),
+    [
+        (5.4, TypeError, "{types}; not float: quote the version (as a number, 5.10 is 5.1)"),
+        (5, TypeError, "{types}; not int: quote the version (as a number, 5.10 is 5.1)"),
+        (b"5.4", TypeError, "{types}; not bytes"),
+        ("5.", ValueError, "unknown kernel '5.': give {versions} or a profile name ({names})"),
+        ("4.x", ValueError, "unknown kernel '4.x': give {versions} or a profile name ({names})"),
+    ],
+    ids=["float", "int", "bytes", "cut-short", "a-word"],
+)
+def test_a_kernel_that_is_not_a_version_or_a_profile_name_says_what_is(
+    kernel: object, error: type[Exception], message: str
+) -> None:
+    versions = "a version such as 5.4, a release as uname -r prints it (6.18.44-fc-v669)"
+    expected = message.format(
+        types=f"kernel is a string: {versions} or a profile name (android-4.9)",
+        versions=versions,
+        names=", ".join(p.name for p in load_profiles()),
+    )
+    data = (LIVE / "6.18/sleep/smaps").read_bytes()
+    with pytest.raises(error) as caught:
+        smapsfmt.validate(data, kernel=kernel)  # type: ignore[arg-type]
+    assert str(caught.value) == expected
+    assert "android-4.9" in expected
+    with pytest.raises(error) as caught:  # the same words from every verb
+        smapsfmt.aggregate(smapsfmt.parse_smaps(data), kernel=kernel)  # type: ignore[arg-type]
+    assert str(caught.value) == expected
 
 
 def test_empty_and_str_inputs() -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, fixture_id, is_rollup
+from mutate import first_entries, mutant
+from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, examples, fixture_id, is_rollup
 
 import smapsfmt
 from smapsfmt import _accel, _validate
@@ -27,10 +28,7 @@ pytestmark = pytest.mark.property
 
 
 def _first_entries(path: str, entries: int) -> bytes:
-    data = (LIVE.parent.parent / path).read_bytes() if "/" in path else b""
-    starts = [m.start() for m in re.finditer(rb"(?m)^[0-9a-f]{8,16}-", data)]
-    end = starts[entries] if len(starts) > entries else len(data)
-    return data[:end]
+    return first_entries((LIVE.parent.parent / path).read_bytes(), entries)
 
 
 SEEDS = [
@@ -53,56 +51,9 @@ RULES = _LAYOUT | {inv.id for inv in load_abi().invariants}
 REJECTED = ROOT / "tests" / "fixtures" / "invalid-validate"
 
 
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(1, 3))):
-        lines = bytes(data).split(b"\n")
-        i = draw(st.integers(0, len(lines) - 1))
-        j = draw(st.integers(0, len(lines) - 1))
-        at = draw(st.integers(0, max(len(data) - 1, 0)))
-        operation = draw(st.sampled_from([
-            "flip", "drop", "duplicate", "swap", "truncate", "crlf", "crlf-one", "nul",
-            "non-utf8", "long-line", "big-number", "huge-number", "blank", "tab",
-        ]))  # fmt: skip
-        if operation == "flip" and data:
-            data[at] = draw(st.integers(0, 255))
-        elif operation == "drop":
-            del lines[i]
-            data = bytearray(b"\n".join(lines))
-        elif operation == "duplicate":
-            lines.insert(i, lines[i])
-            data = bytearray(b"\n".join(lines))
-        elif operation == "swap":
-            lines[i], lines[j] = lines[j], lines[i]
-            data = bytearray(b"\n".join(lines))
-        elif operation == "truncate":
-            data = data[:at]
-        elif operation == "crlf":
-            data = bytearray(bytes(data).replace(b"\n", b"\r\n"))
-        elif operation == "crlf-one":
-            lines[i] += b"\r"
-            data = bytearray(b"\n".join(lines))
-        elif operation == "nul":
-            data[at:at] = b"\x00"
-        elif operation == "non-utf8":
-            data[at:at] = b"\xff\xfe\xc3"
-        elif operation == "long-line":
-            lines[i] += draw(st.sampled_from([b" ", b"9", b"a", b"x ", b"\t"])) * 20_000
-            data = bytearray(b"\n".join(lines))
-        elif operation in ("big-number", "huge-number"):
-            number = draw(st.sampled_from([2**64, 2**64 - 1, 2**70, 10**30]))
-            text = str(number).encode() if operation == "big-number" else b"7" * 5000
-            found = list(re.finditer(rb"[0-9]+(?= kB)", bytes(data)))
-            if found:
-                match = found[draw(st.integers(0, len(found) - 1))]
-                data[match.start() : match.end()] = text
-        elif operation == "blank":
-            lines.insert(i, b"")
-            data = bytearray(b"\n".join(lines))
-        elif operation == "tab":
-            data = bytearray(bytes(data).replace(b"  ", b"\t", draw(st.integers(1, 3))))
-    return bytes(data)
+def mutated() -> st.SearchStrategy[bytes]:
+    """A seed broken by the suite's mutator (tests/mutate.py), one to three edits."""
+    return st.builds(mutant, st.sampled_from(SEEDS), st.integers(0, 2**32))
 
 
 def _check(data: bytes, found: list[Diagnostic]) -> None:
@@ -128,7 +79,7 @@ def _parses(data: bytes, kind: str) -> bool:
 
 
 @settings(
-    max_examples=2000,
+    max_examples=examples(2000),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -214,7 +165,7 @@ def test_the_c_way_and_the_loop_agree_on_the_corpus(
 
 
 @needs_c
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=mutated())
 def test_the_c_way_and_the_loop_agree_on_mutations(data: bytes) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch:
