@@ -22,7 +22,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ._model import KNOWN_FIELDS, UNITLESS_FIELDS, Mapping, Rollup, Smaps, to_jsonable
 from ._parser import detect_kind, iter_smaps, parse_rollup
@@ -127,158 +127,164 @@ def write_model(model: Smaps | TextSmaps | Rollup, fmt: str, write: Write) -> No
         _write_smaps_text(model, write)
 
 
-class _Buffer:
-    """Output gathered into writes of about _FLUSH characters."""
-
-    def __init__(self, write: Write) -> None:
-        self._write = write
-        self._parts: list[str] = []
-        self._size = 0
-
-    def add(self, text: str) -> None:
-        self._parts.append(text)
-        self._size += len(text)
-        if self._size >= _FLUSH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._parts:
-            self._write("".join(self._parts))
-            self._parts = []
-            self._size = 0
-
-
 def _write_smaps_text(smaps: Iterable[Mapping], write: Write) -> None:
-    out = _Buffer(write)
-    count = 0
+    parts: list[str] = []
+    size = count = 0
     for mapping in smaps:
-        out.add(text_entry(mapping) + "\n")
+        text = text_entry(mapping)
+        parts.append(text)
+        size += len(text)
         count += 1
-    out.add(f"# {count} mapping{'s' if count != 1 else ''}\n")
-    out.flush()
+        if size >= _FLUSH:
+            write("\n".join(parts) + "\n")
+            parts = []
+            size = 0
+    parts.append(f"# {count} mapping{'s' if count != 1 else ''}\n")
+    write("\n".join(parts))
 
 
 def _write_smaps_json(smaps: Smaps | TextSmaps, write: Write) -> None:
-    out = _Buffer(write)
-    out.add('{\n "mappings": [')
-    separator = "\n"
+    write('{\n "mappings": [')
+    separator = "\n"  # before the next piece of the list
+    parts: list[str] = []
+    size = 0
     for mapping in smaps:
-        out.add(separator)
-        out.add(json_mapping(mapping))
+        text = json_mapping(mapping)
+        parts.append(text)
+        size += len(text)
+        if size >= _FLUSH:
+            write(separator + ",\n".join(parts))
+            separator = ",\n"
+            parts = []
+            size = 0
+    if parts:
+        write(separator + ",\n".join(parts))
         separator = ",\n"
-    out.add("]" if separator == "\n" else "\n ]")  # json.dumps writes an empty list as []
-    out.add(f',\n "final_newline": {"true" if smaps.final_newline else "false"}\n}}\n')
-    out.flush()
+    end = "]" if separator == "\n" else "\n ]"  # json.dumps writes an empty list as []
+    write(f'{end},\n "final_newline": {"true" if smaps.final_newline else "false"}\n}}\n')
 
 
 # --- one entry ------------------------------------------------------------------------------
+# Layouts, names and flag sets repeat from one mapping to the next: each is made once and
+# kept, up to _CACHE of a kind (then they are made again), so that any input costs linear time.
+
+
+def _kept(cache: dict[Any, str], key: Any, make: Callable[[Any], str]) -> str:
+    text = cache.get(key)
+    if text is None:
+        if len(cache) >= _CACHE:
+            cache.clear()
+        text = cache[key] = make(key)
+    return text
 
 
 def _string(value: str) -> str:
     return encode_basestring_ascii(value)
 
 
-def _raw_string(value: bytes) -> str:
-    # As the model's JSON serializer writes bytes: UTF-8, other bytes as lone surrogates.
+def _json_raw(value: bytes) -> str:
+    """Bytes as the model's JSON serializer writes them: UTF-8, other bytes as lone
+    surrogates (PEP 383), then escaped to ASCII by json's own encoder."""
     return encode_basestring_ascii(value.decode("utf-8", "surrogateescape"))
 
 
-def _string_list(values: Iterable[str], indent: str) -> str:
-    """A list of strings as json.dumps(indent=1) writes it at the depth of ``indent``."""
+def _json_strings(values: Iterable[str]) -> str:
+    """A list of strings as json.dumps(indent=1) writes it as a mapping's value."""
     items = [_string(value) for value in values]
     if not items:
         return "[]"
-    inner = indent + " "
-    return "[\n" + inner + (",\n" + inner).join(items) + "\n" + indent + "]"
+    return "[\n    " + ",\n    ".join(items) + "\n   ]"
 
 
-_json_fields: dict[tuple[str, ...], str] = {}
-_json_vmflags: dict[tuple[str, ...], str] = {}
+def _json_block(key: tuple[tuple[str, ...], tuple[int, ...]]) -> str:
+    """The ``fields`` object of a mapping (its labels and values), as json.dumps(indent=1)
+    writes it there."""
+    labels, values = key
+    if not labels:
+        return "{}"
+    lines = [f"    {_string(label)}: {value}" for label, value in zip(labels, values, strict=True)]
+    return "{\n" + ",\n".join(lines) + "\n   }"
 
 
-def _json_fields_layout(labels: tuple[str, ...]) -> str:
-    """The ``fields`` object of one entry shape at depth 3, a ``%d`` for each value."""
-    layout = _json_fields.get(labels)
-    if layout is None:
-        if len(_json_fields) >= _CACHE:
-            _json_fields.clear()
-        if labels:
-            lines = [f"    {_string(label).replace('%', '%%')}: %d" for label in labels]
-            layout = "{\n" + ",\n".join(lines) + "\n   }"
-        else:
-            layout = "{}"
-        _json_fields[labels] = layout
-    return layout
-
-
-def _json_flags(vmflags: tuple[str, ...]) -> str:
-    """The ``vmflags`` list at depth 3 (a process has few distinct sets: each is kept)."""
-    text = _json_vmflags.get(vmflags)
-    if text is None:
-        if len(_json_vmflags) >= _CACHE:
-            _json_vmflags.clear()
-        text = _json_vmflags[vmflags] = _string_list(vmflags, "   ")
-    return text
+_JSON_HEAD = (
+    '  {\n   "line": %d,\n   "start": "%08x",\n   "end": "%08x",\n   "perms": %s,\n'
+    '   "offset": "%08x",\n   "major": %d,\n   "minor": %d,\n   "inode": %d,\n'
+    '   "pathname": %s,\n   "fields": '
+)
+_json_blocks: dict[Any, str] = {}
+_json_paths: dict[Any, str] = {}
+_json_flags: dict[Any, str] = {}
 
 
 def json_mapping(m: Mapping) -> str:
     """One mapping as ``json.dumps(to_jsonable(smaps), indent=1)`` writes it in the list of
     mappings: from its ``{`` to its ``}``, without the separator before or after."""
     fields = m.fields
-    block = _json_fields_layout(tuple(fields)) % tuple(fields.values())
-    flags = "null" if m.vmflags is None else _json_flags(m.vmflags)
-    unknown = _string_list(m.unknown_lines, "   ") if m.unknown_lines else "[]"
-    name = "null" if m.name is None else _raw_string(m.name)
+    block = _kept(_json_blocks, (tuple(fields), tuple(fields.values())), _json_block)
+    head = _JSON_HEAD % (
+        m.line, m.start, m.end, _string(m.perms), m.offset, m.major, m.minor, m.inode,
+        _kept(_json_paths, m.pathname, _json_raw),
+    )  # fmt: skip
+    unknown = _json_strings(m.unknown_lines) if m.unknown_lines else "[]"
+    flags = "null" if m.vmflags is None else _kept(_json_flags, m.vmflags, _json_strings)
+    name = "null" if m.name is None else _json_raw(m.name)
     return (
-        f'  {{\n   "line": {m.line},\n   "start": "{m.start:08x}",\n   "end": "{m.end:08x}",\n'
-        f'   "perms": {_string(m.perms)},\n   "offset": "{m.offset:08x}",\n'
-        f'   "major": {m.major},\n   "minor": {m.minor},\n   "inode": {m.inode},\n'
-        f'   "pathname": {_raw_string(m.pathname)},\n   "fields": {block},\n'
-        f'   "unknown_lines": {unknown},\n   "vmflags": {flags},\n   "name": {name},\n'
-        f'   "name_after_fields": {"true" if m.name_after_fields else "false"}\n  }}'
+        f'{head}{block},\n   "unknown_lines": {unknown},\n   "vmflags": {flags},\n'
+        f'   "name": {name},\n   "name_after_fields": '
+        f"{'true' if m.name_after_fields else 'false'}\n  }}"
     )
 
 
-_text_fields: dict[object, str] = {}
+def _text_block(key: tuple[tuple[str, ...], tuple[int, ...], frozenset[str]]) -> str:
+    """The field lines of an entry as parse prints them: each label padded to the longest
+    label's width, the value in 9 columns, then the unit (``kB`` where the kernel prints it);
+    a field the specification does not know (its unit as its line had it) marked so."""
+    labels, values, unknown_kb = key
+    width = max((len(label) for label in labels), default=0) + 1
+    lines = []
+    for label, value in zip(labels, values, strict=True):
+        if label in KNOWN_FIELDS:
+            unit = "" if label in UNITLESS_FIELDS else " kB"
+            lines.append(f"\n  {label + ':':<{width}}{value:>9}{unit}")
+        else:
+            unit = " kB" if label in unknown_kb else ""
+            lines.append(
+                f"\n  {label + ':':<{width}}{value:>9}{unit}   (not in the specification)"
+            )
+    return "".join(lines)
 
 
-def _text_fields_layout(labels: tuple[str, ...], unknown_kb: frozenset[str]) -> str:
-    """The field lines of one entry shape, a ``%9d`` for each value: each label padded to the
-    longest label's width, then the unit (``kB`` where the kernel prints it); a field the
-    specification does not know (its unit as its line had it) marked as such."""
-    key = (labels, unknown_kb) if unknown_kb else labels
-    layout = _text_fields.get(key)
-    if layout is None:
-        if len(_text_fields) >= _CACHE:
-            _text_fields.clear()
-        width = max((len(label) for label in labels), default=0) + 1
-        lines = []
-        for label in labels:
-            padded = f"  {label + ':':<{width}}".replace("%", "%%")
-            if label in KNOWN_FIELDS:
-                lines.append(padded + ("%9d" if label in UNITLESS_FIELDS else "%9d kB"))
-            else:
-                unit = " kB" if label in unknown_kb else ""
-                lines.append(f"{padded}%9d{unit}   (not in the specification)")
-        layout = _text_fields[key] = "".join(f"\n{line}" for line in lines)
-    return layout
+def _text_path(pathname: bytes) -> str:
+    return " " + pathname.decode("utf-8", "backslashreplace") if pathname else ""
+
+
+def _text_flags(vmflags: tuple[str, ...]) -> str:
+    return "\n  VmFlags: " + " ".join(vmflags)
+
+
+_TEXT_HEAD = "%08x-%08x %s %08x %02x:%02x %d%s"
+_text_blocks: dict[Any, str] = {}
+_text_paths: dict[Any, str] = {}
+_text_flag_lines: dict[Any, str] = {}
 
 
 def text_entry(entry: Mapping | Rollup) -> str:
     """One entry as ``smapsfmt parse`` prints it, without the final newline: the header's
-    parts, the Name line, the fields, the VmFlags."""
-    text = entry.header_text()
-    name = getattr(entry, "name", None)
-    if name is not None:
-        text += f"\n  Name: {name.decode('utf-8', 'backslashreplace')}"
+    parts separated by single blanks, the Name line, the fields, the VmFlags line."""
     fields = entry.fields
     unknown_kb: frozenset[str] = frozenset()
     if entry.unknown_lines:  # a vendor field has kB where its line ended in kB
         unknown_kb = frozenset(
             raw.split(":", 1)[0] for raw in entry.unknown_lines if raw.endswith(" kB")
         )
-    text += _text_fields_layout(tuple(fields), unknown_kb) % tuple(fields.values())
+    block = _kept(_text_blocks, (tuple(fields), tuple(fields.values()), unknown_kb), _text_block)
+    text = _TEXT_HEAD % (
+        entry.start, entry.end, entry.perms, entry.offset, entry.major, entry.minor,
+        entry.inode, _kept(_text_paths, entry.pathname, _text_path),
+    )  # fmt: skip
+    name = getattr(entry, "name", None)
+    if name is not None:
+        text += "\n  Name: " + name.decode("utf-8", "backslashreplace")
     vmflags = getattr(entry, "vmflags", None)
-    if vmflags is not None:
-        text += f"\n  VmFlags: {' '.join(vmflags)}"
-    return text
+    flags = "" if vmflags is None else _kept(_text_flag_lines, vmflags, _text_flags)
+    return text + block + flags
