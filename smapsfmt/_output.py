@@ -31,7 +31,7 @@ __all__ = ["TextSmaps", "in_memory", "open_plain", "parse_source", "text_entry",
 
 Write = Callable[[str], None]
 
-_CHUNK = 1 << 20  # bytes read at a time, as iter_smaps reads a file
+_CHUNK = 1 << 18  # bytes read at a time: about 350 mappings' worth
 _FLUSH = 1 << 16  # characters of output gathered before a write
 _CACHE = 4096  # entry shapes (and VmFlags sets) whose layout is kept; cleared when full
 _HEX_START = frozenset(b"0123456789abcdef")
