@@ -2,16 +2,17 @@
 
 A smaps is never held whole, neither as models nor as output. Its input is a seekable binary
 file (a regular file, or the bytes of any other input in memory), read twice through
-:func:`smapsfmt.iter_smaps`: once to check it, so that a syntax error is reported before any
-output and with nothing printed before it (as when the text is parsed whole), then again to
-write each mapping as it comes. A text whose two reads differ (the file was rewritten in
-between) is reported by the second read as the first would have.
+:func:`smapsfmt.iter_smaps`: once to check it, so that a syntax error is reported with nothing
+printed before it (as when the text was parsed whole), then again to write each mapping as it
+comes. (Should the file be rewritten between the two reads, the second read's text is what is
+printed, and a syntax error in it is reported where it is met.)
 
 The JSON is written by hand, byte for byte what ``json.dumps(to_jsonable(model), indent=1)``
-gives (ASCII, strings escaped by the encoder ``json.dumps`` itself uses); the text is what each
-entry prints. tests/test_output.py holds both equal to those references on the whole corpus.
-Field blocks are laid out once per entry shape (the same labels in the same order) and filled
-by one ``%`` per mapping.
+gives (ASCII, strings escaped by the encoder ``json.dumps`` itself uses); the text is what
+parse always printed. tests/test_output.py holds both equal to those references on the whole
+corpus, C and pure-Python paths. Each mapping's header is formatted by one ``%``; its fields
+block, which real processes repeat from one mapping to many others, is laid out once for each
+distinct set of labels and values.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii
 from typing import Any, BinaryIO
 
+from ._limits import MAX_LINE
 from ._model import KNOWN_FIELDS, UNITLESS_FIELDS, Mapping, Rollup, Smaps, to_jsonable
 from ._parser import detect_kind, iter_smaps, parse_rollup
 
@@ -33,7 +35,7 @@ Write = Callable[[str], None]
 
 _CHUNK = 1 << 18  # bytes read at a time: about 350 mappings' worth
 _FLUSH = 1 << 16  # characters of output gathered before a write
-_CACHE = 4096  # entry shapes (and VmFlags sets) whose layout is kept; cleared when full
+_CACHE = 4096  # field blocks, names, VmFlags sets kept, of each kind; cleared when full
 _HEX_START = frozenset(b"0123456789abcdef")
 
 
@@ -102,7 +104,8 @@ def parse_source(source: BinaryIO, kind: str, path: str) -> TextSmaps | Rollup:
     ``auto``, ``smaps`` or ``rollup``, as parse's ``--kind``. Raises SmapsSyntaxError."""
     if kind == "auto":
         source.seek(0)
-        kind = detect_kind(source.readline())
+        # A first line longer than any kernel prints is no [rollup] header: read no further.
+        kind = detect_kind(source.readline(MAX_LINE + 1))
     if kind == "rollup":
         source.seek(0)
         return parse_rollup(source.read(), path=path)

@@ -64,8 +64,8 @@ def _former_text_entry(entry: Any, vmflags: Sequence[str] | None) -> str:
     return "\n".join(lines)
 
 
-def _former_output(data: bytes, fmt: str, path: str) -> tuple[int, bytes]:
-    kind = detect_kind(data)
+def _former_output(data: bytes, fmt: str, path: str, kind: str = "auto") -> tuple[int, bytes]:
+    kind = detect_kind(data) if kind == "auto" else kind
     try:
         parse = smapsfmt.parse_rollup if kind == "rollup" else smapsfmt.parse_smaps
         model: Any = parse(data, path=path)
@@ -149,11 +149,11 @@ from smapsfmt import _accel
 from smapsfmt._cli import main
 jobs = json.loads(sys.argv[1])
 report = sys.stdout
-for source, fmt, out in jobs:
+for source, fmt, kind, out in jobs:
     sys.stdout = open(out + ".stdout", "w", encoding="utf-8")
     if source == "-":
         sys.stdin = open(out + ".stdin", encoding="latin-1")  # main reads its .buffer
-    code = main(["parse", "--format", fmt, source])
+    code = main(["parse", "--format", fmt, "--kind", kind, source])
     sys.stdout.close()
     with open(out + ".status", "w") as handle:
         handle.write(str(code))
@@ -161,7 +161,7 @@ print(json.dumps({"c": _accel.available()}), file=report)
 """
 
 
-def _run_child(jobs: list[tuple[str, str, str]], pure: bool) -> dict[str, Any]:
+def _run_child(jobs: list[tuple[str, str, str, str]], pure: bool) -> dict[str, Any]:
     env = dict(os.environ, SMAPSFMT_PURE_PYTHON="1" if pure else "0")
     env.pop("PYTHONPATH", None)
     result = subprocess.run(
@@ -176,26 +176,28 @@ def _run_child(jobs: list[tuple[str, str, str]], pure: bool) -> dict[str, Any]:
 @pytest.mark.parametrize("pure", [False, True], ids=["c", "pure"])
 def test_output_is_the_former_output_on_the_corpus(pure: bool, tmp_path: Path) -> None:
     inputs = corpus(VALID) + corpus(INVALID) + _generated(tmp_path)
-    jobs: list[tuple[str, str, str]] = []
+    jobs: list[tuple[str, str, str, str]] = []
     expected: dict[str, tuple[int, bytes]] = {}
-    for number, path in enumerate(inputs):
+    for path in inputs:
         data = path.read_bytes()
         for fmt in ("json", "text"):
-            for source in (str(path), "-"):
-                out = str(tmp_path / f"out-{number}-{fmt}-{'stdin' if source == '-' else 'file'}")
+            # From the file with each --kind; from standard input as found.
+            for source, kind in ((str(path), "auto"), (str(path), "smaps"),
+                                 (str(path), "rollup"), ("-", "auto")):  # fmt: skip
+                out = str(tmp_path / f"out-{len(jobs)}")
                 if source == "-":
                     Path(out + ".stdin").write_bytes(data)
-                jobs.append((source, fmt, out))
+                jobs.append((source, fmt, kind, out))
                 name = "<stdin>" if source == "-" else str(path)
-                expected[out] = _former_output(data, fmt, name)
+                expected[out] = _former_output(data, fmt, name, kind)
     report = _run_child(jobs, pure)
     built = importlib.util.find_spec("smapsfmt._match") is not None
     assert report["c"] is (built and not pure), report
     mismatches = []
-    for source, fmt, out in jobs:
+    for source, fmt, kind, out in jobs:
         got = (int(Path(out + ".status").read_text()), Path(out + ".stdout").read_bytes())
         if got != expected[out]:
-            mismatches.append(f"{source} --format {fmt}")
+            mismatches.append(f"{source} --format {fmt} --kind {kind}")
     assert not mismatches, f"seed {SEED}: output differs from the former output for {mismatches}"
 
 
