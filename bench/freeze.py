@@ -28,10 +28,10 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _installed import require_installed
+
+require_installed()
 
 import smapsfmt  # noqa: E402
 from smapsfmt import _freeze, _live  # noqa: E402

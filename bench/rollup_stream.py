@@ -31,17 +31,16 @@ import textwrap
 import time
 from pathlib import Path
 
+from _installed import CHILD_CWD, ROOT, child_env, require_installed
 from _targets import start_target, stop
 
-ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "tests/fixtures/valid/live/6.18/sleep"
 
 MEASURE = textwrap.dedent(
     """
     import resource, sys, tracemalloc
-    sys.path.insert(0, sys.argv[1])
     from smapsfmt import _aggregate, _parser
-    job, smaps, rollup_file, small, small_rollup = sys.argv[2:7]
+    job, smaps, rollup_file, small, small_rollup = sys.argv[1:6]
 
     def run(path, rollup_path):
         rollup = _parser.parse_rollup(open(rollup_path, "rb").read())
@@ -87,16 +86,16 @@ def capture(mappings: int, folder: Path) -> tuple[Path, Path]:
 
 def measure(job: str, smaps: Path, rollup: Path) -> tuple[int, int, int]:
     out = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(ROOT), job, str(smaps), str(rollup),
+        [sys.executable, "-c", MEASURE, job, str(smaps), str(rollup),
          str(SMALL / "smaps"), str(SMALL / "smaps_rollup")],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, env=child_env(), cwd=CHILD_CWD,
     ).stdout.split()  # fmt: skip
     return int(out[0]), int(out[1]), int(out[2])
 
 
 def cli_peak(smaps: Path, rollup: Path) -> int:
     """Peak resident size of `smapsfmt check SMAPS ROLLUP` in bytes (it must prove the pair)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_env()
     code = (
         "import resource, subprocess, sys; "
         "r = subprocess.run([sys.executable, '-m', 'smapsfmt', 'check', sys.argv[1], "
@@ -106,12 +105,13 @@ def cli_peak(smaps: Path, rollup: Path) -> int:
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(smaps), str(rollup)],
-        capture_output=True, text=True, check=True, env=env,
+        capture_output=True, text=True, check=True, env=env, cwd=CHILD_CWD,
     )  # fmt: skip
     return int(out.stdout) * 1024
 
 
 def main() -> None:
+    require_installed()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mappings", type=int, default=60000)
     args = parser.parse_args()

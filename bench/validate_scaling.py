@@ -24,10 +24,10 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _installed import ROOT, require_installed
+
+require_installed()
 
 from _targets import start_target, stop  # noqa: E402
 

@@ -213,25 +213,24 @@ def snapshot_rollup(snap: Any) -> tuple[bytes, str]:
 
 def _cmd_parse(args: argparse.Namespace) -> int:
     from ._errors import SmapsSyntaxError
-    from ._model import to_jsonable
-    from ._parser import detect_kind, parse_rollup, parse_smaps
+    from ._output import in_memory, open_plain, parse_source, write_model
 
     live_kind = "rollup" if args.kind == "rollup" else "smaps"
-    data, path = load_source(args, args.file, kind=live_kind)
-    kind = detect_kind(data) if args.kind == "auto" else args.kind
+    # A regular file is read where it is, twice, and never held whole (see smapsfmt._output).
+    source = open_plain(args.file) if args.pid is None else None
+    if source is None:
+        data, path = load_source(args, args.file, kind=live_kind)
+        source = in_memory(data)
+    else:
+        path = args.file
     try:
-        model: Any = (parse_rollup if kind == "rollup" else parse_smaps)(data, path=path)
+        model: Any = parse_source(source, args.kind, path)
+        write_model(model, args.format, _out)
     except SmapsSyntaxError as exc:
         _out(_syntax_line(exc) + "\n")
         return EXIT_INVALID
-    if args.format == "json":
-        _out(json.dumps(to_jsonable(model), indent=1) + "\n")
-    elif kind == "rollup":
-        _out(_text_entry(model, None) + "\n")
-    else:
-        for mapping in model:
-            _out(_text_entry(mapping, mapping.vmflags) + "\n")
-        _out(f"# {len(model)} mapping{'s' if len(model) != 1 else ''}\n")
+    finally:
+        source.close()
     return EXIT_OK
 
 
@@ -240,33 +239,6 @@ def _syntax_line(exc: Any) -> str:
     rendered = exc.render().split("\n", 1)
     first = f"{exc.location}: syntax: {exc.msg}"
     return first + ("\n" + rendered[1] if len(rendered) > 1 else "")
-
-
-def _text_entry(entry: Any, vmflags: Sequence[str] | None) -> str:
-    from ._model import UNITLESS_FIELDS
-
-    lines = [entry.header_text()]
-    name = getattr(entry, "name", None)
-    if name is not None:
-        lines.append(f"  Name: {name.decode('utf-8', 'backslashreplace')}")
-    width = max((len(k) for k in entry.fields), default=0) + 1
-    for key, value in entry.fields.items():
-        unit = "" if key in UNITLESS_FIELDS else " kB"
-        if key in entry.unknown_fields:
-            unit = (
-                " kB"
-                if any(
-                    raw.split(":", 1)[0] == key and raw.endswith(" kB")
-                    for raw in entry.unknown_lines
-                )
-                else ""
-            )
-            lines.append(f"  {key + ':':<{width}}{value:>9}{unit}   (not in the specification)")
-        else:
-            lines.append(f"  {key + ':':<{width}}{value:>9}{unit}")
-    if vmflags is not None:
-        lines.append(f"  VmFlags: {' '.join(vmflags)}")
-    return "\n".join(lines)
 
 
 # --- schema -----------------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""The benchmark measures the installed package on both paths, as the README runs it.
+
+Times are not checked here (speed targets are the benchmark's); what is checked is what the
+benchmark measures: the installed smapsfmt, not the source tree (which has no C module), the
+C path and the pure-Python path each where it says, and parse as whole commands beside pmap.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+from support import ROOT
+
+import smapsfmt
+
+
+def _bench(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "bench/bench.py", *args],
+        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+def test_the_benchmark_measures_the_installed_package_on_both_paths() -> None:
+    result = _bench("--rounds", "1", "--mappings", "100", "--skip-streaming")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    installed = os.path.dirname(smapsfmt.__file__)
+    assert f"smapsfmt {smapsfmt.__version__} installed in {installed}," in out
+    lines = out.splitlines()
+    if importlib.util.find_spec("smapsfmt._match") is not None:
+        assert "C run: C (smapsfmt._match)" in lines, out
+        assert "| job | C ms | C ratio to the kernel read | pure Python ms |" in out
+    assert "pure Python run: pure Python (SMAPSFMT_PURE_PYTHON=1)" in lines, out
+    for command in (
+        "import smapsfmt + parse_smaps(FILE)",
+        "smapsfmt parse --format json FILE",
+        "smapsfmt parse FILE",
+        "smapsfmt parse --format json --pid PID",
+        "smapsfmt parse --pid PID",
+        "pmap -X PID",
+        "smapsfmt parse --format text FILE",  # its peak resident size
+    ):
+        assert f"| `{command}` |" in out, command
+    assert "Peak resident size of `smapsfmt parse FILE` above that of a one-mapping" in out
+
+
+def test_the_benchmark_refuses_the_source_tree() -> None:
+    result = _bench("--rounds", "1", PYTHONPATH=str(ROOT))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"smapsfmt would be imported from the source tree ({ROOT / 'smapsfmt'}), which has no "
+        "C module: the benchmarks measure the installed package. Install it (.venv/bin/pip "
+        "install .), unset PYTHONPATH, and run .venv/bin/python bench/...\n"
+    )
