@@ -1377,6 +1377,7 @@ class FieldProof:
     value: int | None  # None: the rollup lacks the field
     bound: Interval | None  # None: no relation to smaps is known
     line: int
+    smaps_sum: int | None = None  # the field's sum over the smaps; None: a rollup-only field
 
     @property
     def checked(self) -> bool:
@@ -1619,7 +1620,8 @@ class _Checker:
             line = self.lines[name]
             relation = know.relation(name, kernels)
             bound = found.get(name)
-            self.proofs.append(FieldProof(name, value, bound, line))
+            total = None if relation == ROLLUP_ONLY else state.sums.get(name, 0)
+            self.proofs.append(FieldProof(name, value, bound, line, total))
             if relation is None:
                 self.warn(
                     line,

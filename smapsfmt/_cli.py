@@ -28,32 +28,102 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO, NoReturn
 
+from ._input import InputError, open_input
+
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 128 + 2  # SIGINT, as a shell reports a command it interrupted
+EXIT_PIPE = 128 + 13  # SIGPIPE: the reader of standard output went before the status was known
 
 
 class UsageError(Exception):
     """A problem with how smapsfmt was called or with reaching its input: exit status 2."""
 
 
+class _StoreOnce(argparse._StoreAction):
+    """An option that takes one value, refused when given twice: the first value would be
+    dropped silently. Every parser of the command line registers it as its ``store`` action,
+    so each option added with the default action gets it; options declared with
+    ``action="append"`` or ``"extend"`` stay repeatable."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        given: set[str] = namespace.__dict__.setdefault("_given_once", set())
+        if self.dest in given:
+            raise argparse.ArgumentError(self, "given more than once: it takes one value")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        """--help, --version and usage text: through the writers of every command, so that a
+        failing standard output is reported (exit 2) instead of passing silently."""
+        if message:
+            if file is None or file is sys.stdout:
+                _out(message)
+            else:
+                _err(message)
 
 
 class OutputError(Exception):
     """Standard output cannot be written (closed, or a full disk): exit status 2."""
 
 
+class Refusal(Exception):
+    """The input is read, but the command refuses it (no kernel prints it): exit status 1,
+    with the one diagnostic that says why (``smapsfmt._diagnostics.Diagnostic``)."""
+
+    def __init__(self, diagnostic: Any) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+_pipe_closed = False  # the reader of standard output has gone (EPIPE): output is discarded
+
+
 def _out(text: str) -> None:
+    """Write to standard output. When its reader has gone (EPIPE, ``| head``), the rest of the
+    output is discarded quietly and the command runs to its end, so that its exit status is the
+    one it would have had; any other write error is an OutputError (exit 2)."""
+    global _pipe_closed  # noqa: PLW0603 - one standard output per process
+    if _pipe_closed:
+        return
     if sys.stdout is None:
         raise OutputError("standard output is closed")
     try:
         sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
     except BrokenPipeError:
-        raise
+        _pipe_closed = True
+        _discard_stdout()
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from None
+
+
+def _flush() -> None:
+    global _pipe_closed  # noqa: PLW0603
+    if sys.stdout is None or _pipe_closed:
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _pipe_closed = True
+        _discard_stdout()
     except OSError as exc:
         raise OutputError(exc.strerror or str(exc)) from None
 
@@ -78,22 +148,18 @@ def _discard_stdout() -> None:
 
 
 def stdin_binary() -> BinaryIO:
-    """Standard input as bytes; UsageError when it is closed."""
+    """Standard input as bytes; InputError when it is closed."""
     if sys.stdin is None:
-        raise UsageError("cannot read <stdin>: standard input is closed")
+        raise InputError("cannot read <stdin>: standard input is closed")
     return sys.stdin.buffer
 
 
 def read_input(name: str) -> bytes:
-    """The bytes of FILE, or of standard input for ``-``; UsageError when unreadable."""
-    try:
-        if name == "-":
-            return stdin_binary().read()
-        with open(name, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise UsageError(f"cannot read {name}: {reason}") from None
+    """The text of FILE, or of standard input for ``-``, through the input layer
+    (smapsfmt._input: decompressed, every line bounded); InputError when unreadable,
+    SmapsSyntaxError for a line longer than any kernel prints or a /proc/PID/maps file."""
+    with open_input(name) as source:
+        return source.read()
 
 
 def display_name(name: str) -> str:
@@ -212,18 +278,14 @@ def snapshot_rollup(snap: Any) -> tuple[bytes, str]:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    from ._errors import SmapsSyntaxError
     from ._model import to_jsonable
     from ._parser import detect_kind, parse_rollup, parse_smaps
 
     live_kind = "rollup" if args.kind == "rollup" else "smaps"
     data, path = load_source(args, args.file, kind=live_kind)
     kind = detect_kind(data) if args.kind == "auto" else args.kind
-    try:
-        model: Any = (parse_rollup if kind == "rollup" else parse_smaps)(data, path=path)
-    except SmapsSyntaxError as exc:
-        _out(_syntax_line(exc) + "\n")
-        return EXIT_INVALID
+    # A syntax error goes to main, which reports it (stderr; with --format json, also stdout).
+    model: Any = (parse_rollup if kind == "rollup" else parse_smaps)(data, path=path)
     if args.format == "json":
         _out(json.dumps(to_jsonable(model), indent=1) + "\n")
     elif kind == "rollup":
@@ -279,6 +341,81 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- failures: one line (or a located syntax error) on stderr, and with --format json an
+# error object on stdout ------------------------------------------------------------------------
+
+ERROR_KINDS: dict[str, str] = {
+    "syntax": "the input is not smaps or smaps_rollup text (exit 1; path, line, column)",
+    "invalid": "the input is read, but no kernel prints it (exit 1; rule, path, line, column)",
+    "usage": "smapsfmt was called wrongly (exit 2)",
+    "input": "an input cannot be read (exit 2)",
+    "process": "a live process cannot be read (exit 4 to 11, one per situation)",
+    "internal": "a bug in smapsfmt (exit 3)",
+}
+
+
+def error_object(
+    kind: str,
+    message: str,
+    exit_code: int,
+    *,
+    rule: str | None = None,
+    path: str | None = None,
+    line: int | None = None,
+    column: int | None = None,
+) -> dict[str, Any]:
+    """The JSON of every failure with ``--format json``, on stdout (schema: ``smapsfmt schema
+    error``): ``{"error": {"kind", "rule", "path", "line", "column", "message", "exit"}}``,
+    every key always present (null where it does not apply)."""
+    if kind not in ERROR_KINDS:
+        raise ValueError(f"unknown error kind {kind!r}")
+    return {
+        "error": {
+            "kind": kind,
+            "rule": rule,
+            "path": path,
+            "line": line,
+            "column": column,
+            "message": message,
+            "exit": exit_code,
+        }
+    }
+
+
+def failure(exc: Exception) -> tuple[str, dict[str, Any]]:
+    """What stderr shows for a failure (no final newline) and its error object."""
+    from ._errors import SmapsSyntaxError
+    from ._live import ProcError
+
+    if isinstance(exc, SmapsSyntaxError):
+        return _syntax_line(exc), error_object(
+            "syntax", exc.msg, EXIT_INVALID, rule="syntax", path=exc.path, line=exc.line,
+            column=exc.column,
+        )  # fmt: skip
+    if isinstance(exc, Refusal):
+        d = exc.diagnostic
+        return d.render(), error_object(
+            "invalid", d.message, EXIT_INVALID, rule=d.rule, path=d.path, line=d.line,
+            column=d.column,
+        )  # fmt: skip
+    if isinstance(exc, (UsageError, InputError)):
+        kind = "usage" if isinstance(exc, UsageError) else "input"
+        return f"smapsfmt: error: {exc}", error_object(kind, str(exc), EXIT_USAGE)
+    if isinstance(exc, ProcError):  # a live process that cannot be read: its own status
+        return f"smapsfmt: error: {exc}", error_object("process", str(exc), exc.exit_code)
+    message = f"{type(exc).__name__}: {exc} (please report this)"
+    return f"smapsfmt: internal error: {message}", error_object("internal", message, EXIT_INTERNAL)
+
+
+def _report(args: argparse.Namespace | None, exc: Exception) -> int:
+    text, error = failure(exc)
+    _err(text + "\n")
+    if getattr(args, "format", None) == "json":
+        _out(json.dumps(error, indent=1) + "\n")
+    code: int = error["error"]["exit"]
+    return code
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -328,51 +465,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global _pipe_closed  # noqa: PLW0603
+    _pipe_closed = False
+    args: argparse.Namespace | None = None
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
-        if run is None:
-            _err("smapsfmt: error: a COMMAND is required (see 'smapsfmt --help')\n")
-            return EXIT_USAGE
-        _check_source_options(args)
-        code = run(args)
+        try:
+            args = build_parser().parse_args(argv)
+            run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+            if run is None:
+                raise UsageError("a COMMAND is required (see 'smapsfmt --help')")
+            _check_source_options(args)
+            code = run(args)
+        except SystemExit as exc:  # --help and --version, whose text went through _out
+            code = exc.code if isinstance(exc.code, int) else EXIT_OK
+        except (OutputError, BrokenPipeError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure: one message, and JSON
+            code = _report(args, exc)
         _flush()
         return code
-    except UsageError as exc:
-        _err(f"smapsfmt: error: {exc}\n")
-        return EXIT_USAGE
     except OutputError as exc:
         _discard_stdout()
         _err(f"smapsfmt: error: cannot write the output: {exc}\n")
         return EXIT_USAGE
-    except BrokenPipeError:
+    except BrokenPipeError:  # a write outside _out: the command's status is not known
         _discard_stdout()
-        return EXIT_OK
+        return EXIT_PIPE
     except KeyboardInterrupt:
+        _discard_stdout()
         _err("smapsfmt: interrupted\n")
-        return 130
-    except SystemExit as exc:  # argparse --help / --version
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
-        from ._live import ProcError
-
-        if isinstance(exc, ProcError):  # a live process that cannot be read: its own status
-            _err(f"smapsfmt: error: {exc}\n")
-            return exc.exit_code
         _err(f"smapsfmt: internal error: {type(exc).__name__}: {exc} (please report this)\n")
         return EXIT_INTERNAL
-
-
-def _flush() -> None:
-    if sys.stdout is None:
-        return
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise OutputError(exc.strerror or str(exc)) from None
 
 
 def entry_point() -> NoReturn:

@@ -51,7 +51,8 @@ def test_syntax_error_is_located() -> None:
     broken = INVALID / "bad-perms.smaps"
     result = run_cli("parse", str(broken))
     assert result.returncode == 1
-    lines = result.stdout.decode().splitlines()
+    assert result.stdout == b""  # diagnostics go to stderr
+    lines = result.stderr.decode().splitlines()
     assert lines[0] == (
         f"{broken}:1:27: syntax: expected the permissions: r or -, w or -, x or -, then s or p, "
         "found 'r--x'"
@@ -62,7 +63,7 @@ def test_syntax_error_is_located() -> None:
 def test_syntax_error_from_stdin_names_stdin() -> None:
     result = run_cli("parse", "-", stdin=b"junk\n")
     assert result.returncode == 1
-    assert result.stdout.decode().startswith("<stdin>:1:1: syntax: not a smaps line")
+    assert result.stderr.decode().startswith("<stdin>:1:1: syntax: not a smaps line")
 
 
 @pytest.mark.parametrize(
