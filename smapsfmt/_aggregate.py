@@ -1646,8 +1646,14 @@ class _Checker:
                         "rollup-pss-bound",
                         f"{name} is {value} kB in the rollup, outside {bound}: {bound.why}",
                     )
-        order = {n: i for i, n in enumerate(state.names)}
-        for name in sorted(certain - rollup.fields.keys(), key=lambda n: order.get(n, len(order))):
+        from ._model import KNOWN_FIELDS
+
+        # the smaps's order, then the kernel's (rollup-only fields), never a set's (hash seed)
+        order = dict.fromkeys([*state.names, *KNOWN_FIELDS])  # first place kept
+        rank = {n: i for i, n in enumerate(order)}
+        for name in sorted(
+            certain - rollup.fields.keys(), key=lambda n: (rank.get(n, len(rank)), n)
+        ):
             self.report(
                 rollup.line,
                 "rollup-fields",

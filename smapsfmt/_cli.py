@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO, NoReturn
 
 from ._input import InputError, open_input
+from ._schemas import ERROR_KINDS
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -335,23 +336,28 @@ def _text_entry(entry: Any, vmflags: Sequence[str] | None) -> str:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from ._model import Rollup, Smaps, json_schema
+    from . import _schemas
 
-    _out(json.dumps(json_schema(Rollup if args.kind == "rollup" else Smaps), indent=1) + "\n")
+    known = [name for name, _, _ in _schemas.names()]
+    if args.list:
+        if args.name is not None:
+            raise UsageError("give either NAME or --list, not both")
+        width = max(map(len, known))
+        for name, _, description in _schemas.names():
+            _out(f"{name:<{width}}  {description}\n")
+        return EXIT_OK
+    name = args.name or "smaps"
+    if name not in known:
+        raise UsageError(
+            f"no schema named {name!r}: choose from {', '.join(known)} (see 'smapsfmt schema "
+            "--list')"
+        )
+    _out(json.dumps(_schemas.schema(name), indent=1) + "\n")
     return EXIT_OK
 
 
 # --- failures: one line (or a located syntax error) on stderr, and with --format json an
 # error object on stdout ------------------------------------------------------------------------
-
-ERROR_KINDS: dict[str, str] = {
-    "syntax": "the input is not smaps or smaps_rollup text (exit 1; path, line, column)",
-    "invalid": "the input is read, but no kernel prints it (exit 1; rule, path, line, column)",
-    "usage": "smapsfmt was called wrongly (exit 2)",
-    "input": "an input cannot be read (exit 2)",
-    "process": "a live process cannot be read (exit 4 to 11, one per situation)",
-    "internal": "a bug in smapsfmt (exit 3)",
-}
 
 
 def error_object(
@@ -449,9 +455,14 @@ def build_parser() -> argparse.ArgumentParser:
     parse.set_defaults(run=_cmd_parse)
 
     schema = commands.add_parser(
-        "schema", help="print the JSON Schema of the parse --format json output"
-    )
-    schema.add_argument("kind", nargs="?", choices=("smaps", "rollup"), default="smaps")
+        "schema", help="print the JSON Schema of a command's --format json output",
+        description="Print the JSON Schema (2020-12) of the --format json output NAME names: "
+        "a command (parse, rollup, check, ...), or 'error', the object every command prints "
+        "when it fails. Each field carries its unit (\"unit\": \"kB\", or null). 'smaps' "
+        "(the default) is parse's output for a smaps alone. --list names them all.",
+    )  # fmt: skip
+    schema.add_argument("name", metavar="NAME", nargs="?")
+    schema.add_argument("--list", action="store_true", help="name every schema, one a line")
     schema.set_defaults(run=_cmd_schema)
 
     from ._validate_cli import add_commands as add_validate_commands
