@@ -16,6 +16,29 @@ message on stderr (the classes are in smapsfmt._live):
   9  the process exited or called exec during the read      ProcessExitedError
   10 the pid was reused by another process                  PidReusedError
   11 no smaps_rollup: kernel older than 4.14                RollupMissingError
+
+and, from the shell's conventions:
+  130 interrupted by SIGINT (one line on stderr; reads are in pieces, so it is at once)
+  141 the reader of standard output went before the status was known (a writer other than
+      ``_out`` met EPIPE)
+
+Standard streams. In text mode stdout carries only results (models, rollups, proofs,
+diagnostics of validate and check); a syntax error, a refusal (no kernel prints the input) and
+every error go to stderr. With ``--format json`` every outcome is JSON on stdout too: a failure
+is the one object ``error_object`` builds (``{"error": {"kind", "rule", "path", "line",
+"column", "message", "exit"}}``; schema ``smapsfmt schema error``), written by ``main`` for any
+command whose namespace has ``format == "json"``. When the reader of stdout goes (EPIPE,
+``| head``), ``_out`` discards the rest quietly and the command runs to its end, so that it exits
+with the status it would have had; any other write error (``/dev/full``, stdout closed) is
+reported, exit 2, for ``--help`` and ``--version`` too (argparse writes through ``_out``).
+
+Options. Every parser registers ``_StoreOnce`` as its ``store`` action: an option that takes
+one value is a usage error when given twice (no value is dropped silently); options declared
+with ``action="append"`` or ``"extend"`` stay repeatable.
+
+Inputs. FILE and ``-`` are read through smapsfmt._input (``read_input``, ``open_input``):
+gzip/xz/zstd decompressed, no line longer than smapsfmt._limits.MAX_LINE held, a
+/proc/PID/maps file named as such.
 """
 
 from __future__ import annotations

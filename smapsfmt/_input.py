@@ -107,10 +107,13 @@ class Input:
             first = self._raw.read(8)
         except OSError as exc:
             raise InputError(f"cannot read {self.name}: {self._reason(exc)}") from None
-        rest = io.BufferedReader(_Prefixed(first, self._raw), CHUNK)
         kind = next((k for magic, k in _MAGIC.items() if first.startswith(magic)), None)
-        handle: BinaryIO = rest
         self._kind = kind or "plain"
+        if kind is None:  # read as it is, with no copy through a buffer
+            self._handle = _Plain(first, self._raw)  # type: ignore[assignment]
+            return self._handle  # type: ignore[return-value]
+        rest = io.BufferedReader(_Prefixed(first, self._raw), CHUNK)
+        handle: BinaryIO = rest
         if kind == "gzip":
             import gzip
 
@@ -157,6 +160,23 @@ class Input:
         )
 
 
+class _Plain:
+    """The bytes already read to learn the format, then the rest: read(n) as the file's."""
+
+    def __init__(self, first: bytes, raw: BinaryIO) -> None:
+        self._first = first
+        self._raw = raw
+
+    def read(self, size: int) -> bytes:
+        if not self._first:
+            return self._raw.read(size)
+        first, self._first = self._first, b""
+        return first + self._raw.read(size - len(first))
+
+    def close(self) -> None:
+        """The file below is closed by Input.close."""
+
+
 class _Prefixed(io.RawIOBase):
     """The bytes already read to learn the format, then the rest of the input."""
 
@@ -198,10 +218,12 @@ def _zstd_reader(raw: BinaryIO, name: str) -> BinaryIO:
 
 
 def _refuse_maps(head: bytes, name: str) -> None:
-    """A ``/proc/PID/maps`` text: its first two lines are both mapping headers (in smaps,
-    field lines follow every header)."""
-    lines = head.split(b"\n", 2)
-    if len(lines) >= 2 and all(_HEADER.match(line) for line in lines[:2]):
+    """A ``/proc/PID/maps`` text: its lines, as far as the first piece shows (up to 64 of
+    them, at least 2), are all mapping headers; in smaps, field lines follow every header."""
+    lines = head.split(b"\n", 64)[:64]
+    if lines and not lines[-1]:
+        lines.pop()  # the text ended
+    if len(lines) >= 2 and all(_HEADER.match(line) for line in lines):
         raise SmapsSyntaxError(
             "this is a /proc/PID/maps file (mapping headers only, no field lines), not smaps "
             "or smaps_rollup: read /proc/PID/smaps instead",

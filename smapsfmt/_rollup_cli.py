@@ -10,15 +10,20 @@ kernel is printed as ``?``. ``--format json`` gives ``{"mappings", "start", "end
 interval), ``intervals`` maps each open field to ``[LO, HI]`` (``HI`` null: no bound).
 
 ``smapsfmt check SMAPS ROLLUP`` proves or refutes, field by field, that ROLLUP is what the
-kernel prints for SMAPS. Both read the smaps incrementally (constant memory in its size).
+kernel prints for SMAPS (the two swapped, a smaps_rollup then a smaps: a usage error that says
+so). ``--format json`` gives the verdict, the diagnostics and the proof of each field (its
+value, the smaps sum, the interval, the verdict): ``proof_json``, schema ``smapsfmt schema
+check``. Both read the smaps incrementally through smapsfmt._input (constant memory in its
+size).
 
 Neither prints a rollup that no kernel prints. When the smaps is no kernel's (field lines no
 kernel prints together, a smaps_rollup given as the smaps, not the ``--kernel`` asked for),
-both print one diagnostic on the smaps, ``SMAPS:LINE:1: rollup-kernel-mismatch: ...``, and
-exit 1; when a field's sum is beyond what a rollup can print (``(2**64 - 1) >> 10`` kB, the
-kernel's u64 byte counters), ``SMAPS:LINE:1: value-range: ...`` at the mapping where the sum
-goes beyond it, exit 1. An empty smaps has the rollup of an address space without VMAs (6.1+:
-range 00000000-00000000, every field 0). A kernel before 4.14 has no smaps_rollup: ``rollup``
+both print one diagnostic on the smaps, ``SMAPS:LINE:1: rollup-kernel-mismatch: ...``, on
+stderr (with ``--format json``, the error object on stdout), and exit 1; when a field's sum is
+beyond what a rollup can print (``(2**64 - 1) >> 10`` kB, the kernel's u64 byte counters),
+``SMAPS:LINE:1: value-range: ...`` at the mapping where the sum goes beyond it, exit 1. An
+empty smaps has the rollup of an address space without VMAs (6.1+: range 00000000-00000000,
+every field 0). A kernel before 4.14 has no smaps_rollup: ``rollup``
 says so in a note and prints the sum of its smaps laid out as the oldest smaps_rollup (4.14's).
 ``--kernel`` is read as ``validate --kernel`` reads it (a version or a profile name); anything
 else is a usage error, exit 2.
