@@ -526,8 +526,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return EXIT_PIPE
     except KeyboardInterrupt:
-        _discard_stdout()
         _err("smapsfmt: interrupted\n")
+        if getattr(args, "format", None) == "json":
+            error = error_object("interrupted", "interrupted", EXIT_INTERRUPTED)
+            try:
+                _out(json.dumps(error, indent=1) + "\n")
+                _flush()
+            except (OutputError, KeyboardInterrupt):
+                pass
+        _discard_stdout()
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
         _err(f"smapsfmt: internal error: {type(exc).__name__}: {exc} (please report this)\n")

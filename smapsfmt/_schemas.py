@@ -32,6 +32,7 @@ ERROR_KINDS: dict[str, str] = {
     "input": "an input cannot be read (exit 2)",
     "process": "a live process cannot be read (exit 4 to 11, one per situation)",
     "internal": "a bug in smapsfmt (exit 3)",
+    "interrupted": "stopped by SIGINT (exit 130)",
 }
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _HEX = {"type": "string", "pattern": "^[0-9a-f]{8,}$"}

@@ -380,7 +380,14 @@ def test_the_bound_is_exact_across_pieces(start: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["parse", "-"], ["validate", "-"], ["rollup", "-"], ["check", "-", str(ROLLUP)]]
+    "args",
+    [
+        ["parse", "-"],
+        ["validate", "-"],
+        ["rollup", "-"],
+        ["check", "-", str(ROLLUP)],
+        ["parse", "-", "--format", "json"],
+    ],
 )
 def test_sigint_stops_a_command_reading_an_endless_pipe(args: list[str]) -> None:
     entry = SMAPS.read_bytes().split(b"\n7")[0].decode()  # the first mapping, repeated forever
@@ -398,12 +405,19 @@ def test_sigint_stops_a_command_reading_an_endless_pipe(args: list[str]) -> None
             time.sleep(0.01)
         reader.send_signal(signal.SIGINT)
         try:
-            _, err = reader.communicate(timeout=10)
+            out, err = reader.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             reader.kill()
             reader.communicate()
             pytest.fail(f"{args}: still running 10 s after SIGINT")
         assert (reader.returncode, err) == (130, b"smapsfmt: interrupted\n"), args
+        if "json" in args:
+            assert json.loads(out)["error"] == {
+                "kind": "interrupted", "rule": None, "path": None, "line": None,
+                "column": None, "message": "interrupted", "exit": 130,
+            }  # fmt: skip
+        else:
+            assert out == b""
     finally:
         writer.kill()
         writer.wait()
