@@ -457,7 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 valid, 1 invalid input, 2 usage error or unreadable input, "
         "3 internal error. With --pid: 4 no such process, 5 permission denied, 6 /proc not "
         "mounted or hidden (hidepid), 7 kernel thread, 8 zombie, 9 exited or exec'd during the "
-        "read, 10 pid reused, 11 no smaps_rollup (kernel < 4.14).",
+        "read, 10 pid reused, 11 no smaps_rollup (kernel < 4.14). 130 interrupted (SIGINT). "
+        "FILE may be gzip, xz or zstd compressed. With --format json, an error is a JSON "
+        "object on stdout too (see 'smapsfmt schema error').",
     )
     parser.add_argument("--version", action="version", version=f"smapsfmt {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
