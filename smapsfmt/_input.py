@@ -21,7 +21,9 @@ module.
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -62,12 +64,14 @@ class Input:
         self._tail = b""  # the start of the line that the last piece leaves open
         self._lines = 0  # newlines read so far
 
-    def chunks(self) -> Iterator[bytes]:
-        """The text in pieces, decompressed, each line checked against MAX_LINE."""
+    def chunks(self, *, whole: bool = False) -> Iterator[bytes]:
+        """The text in pieces, decompressed, each line checked against MAX_LINE. ``whole``: a
+        plain regular file in one piece (its size bounds it; no copy to join pieces)."""
         handle = self._open_stream()
+        size = -1 if whole and self._kind == "plain" and _regular(self._raw) else CHUNK
         while True:
             try:
-                chunk = handle.read(CHUNK)
+                chunk = handle.read(size)
             except Exception as exc:  # noqa: BLE001 - OSError, or a decompressor's own type
                 raise InputError(f"cannot read {self.name}: {self._reason(exc)}") from None
             if not chunk:
@@ -75,12 +79,12 @@ class Input:
             if not self.head:
                 self.head = chunk
                 _refuse_maps(chunk, self.name)
-            self._bound(chunk)
+            self._bound(chunk, count=size != -1)
             yield chunk
 
     def read(self) -> bytes:
         """The whole text (bounded line by line as :meth:`chunks`)."""
-        return b"".join(self.chunks())
+        return b"".join(self.chunks(whole=True))
 
     def close(self) -> None:
         if self._handle is not None:
@@ -109,7 +113,13 @@ class Input:
             raise InputError(f"cannot read {self.name}: {self._reason(exc)}") from None
         kind = next((k for magic, k in _MAGIC.items() if first.startswith(magic)), None)
         self._kind = kind or "plain"
-        if kind is None:  # read as it is, with no copy through a buffer
+        if kind is None:  # read as it is: from the start again if it can seek, with no copy
+            if _regular(self._raw):
+                try:
+                    self._raw.seek(-len(first), io.SEEK_CUR)
+                    return self._raw
+                except (OSError, ValueError):
+                    pass
             self._handle = _Plain(first, self._raw)  # type: ignore[assignment]
             return self._handle  # type: ignore[return-value]
         rest = io.BufferedReader(_Prefixed(first, self._raw), CHUNK)
@@ -127,7 +137,7 @@ class Input:
         self._handle = handle
         return handle
 
-    def _bound(self, chunk: bytes) -> None:
+    def _bound(self, chunk: bytes, *, count: bool = True) -> None:
         """Refuse a line longer than MAX_LINE: from each line start, a newline must come within
         MAX_LINE + 1 bytes. Jumps to the last newline of each such window: a few steps per
         piece, whatever the number of lines."""
@@ -141,7 +151,8 @@ class Input:
                 text = self._tail + chunk[:window] if start < 0 else chunk[start:window]
                 self._too_long(text, chunk, start)
             start = newline + 1
-        self._lines += chunk.count(b"\n")
+        if count:  # not for the one piece of a whole file: an error counts its own lines
+            self._lines += chunk.count(b"\n")
         last = chunk.rfind(b"\n")
         if last < 0:
             self._tail = (self._tail + chunk)[: MAX_LINE + 1]
@@ -171,7 +182,7 @@ class _Plain:
         if not self._first:
             return self._raw.read(size)
         first, self._first = self._first, b""
-        return first + self._raw.read(size - len(first))
+        return first + self._raw.read(size - len(first) if size >= 0 else -1)
 
     def close(self) -> None:
         """The file below is closed by Input.close."""
@@ -220,9 +231,12 @@ def _zstd_reader(raw: BinaryIO, name: str) -> BinaryIO:
 def _refuse_maps(head: bytes, name: str) -> None:
     """A ``/proc/PID/maps`` text: its lines, as far as the first piece shows (up to 64 of
     them, at least 2), are all mapping headers; in smaps, field lines follow every header."""
-    lines = head.split(b"\n", 64)[:64]
-    if lines and not lines[-1]:
-        lines.pop()  # the text ended
+    lines: list[bytes] = []
+    start = 0
+    while len(lines) < 64 and start < len(head):  # found in place: the piece is not copied
+        end = head.find(b"\n", start)
+        lines.append(head[start : start + 80 if end < 0 else min(end, start + 80)])
+        start = len(head) if end < 0 else end + 1
     if len(lines) >= 2 and all(_HEADER.match(line) for line in lines):
         raise SmapsSyntaxError(
             "this is a /proc/PID/maps file (mapping headers only, no field lines), not smaps "
@@ -231,6 +245,13 @@ def _refuse_maps(head: bytes, name: str) -> None:
             column=1,
             path=name,
         )
+
+
+def _regular(raw: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
+    except (OSError, ValueError):  # io.UnsupportedOperation: bytes in memory
+        return False
 
 
 def _stdin() -> BinaryIO | None:
@@ -245,9 +266,12 @@ def open_input(name: str) -> Input:
             raise InputError("cannot read <stdin>: standard input is closed")
         return Input("<stdin>", stdin)
     try:
-        return Input(name, open(name, "rb"))
+        raw = open(name, "rb", buffering=0)  # noqa: SIM115 - closed by Input.close
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+    if _regular(raw) and os.fstat(raw.fileno()).st_size > 0:  # a file on disk: full reads,
+        return Input(name, raw)  # whole in one call or in pieces of CHUNK, with no buffer
+    return Input(name, io.BufferedReader(raw, CHUNK))  # a pipe or a device: whole pieces
 
 
 def from_bytes(data: bytes, name: str) -> Input:
