@@ -362,17 +362,26 @@ def test_a_decompression_bomb_stops_at_the_bound(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("start", [0, 1, (1 << 20) - MAX_LINE - 3, (1 << 20) - 5, (1 << 20) + 7])
-def test_the_bound_is_exact_across_pieces(start: int) -> None:
+@pytest.mark.parametrize("where", ["memory", "disk"])
+def test_the_bound_is_exact_across_pieces(start: int, where: str, tmp_path: Path) -> None:
     """A line of MAX_LINE bytes is held, one of MAX_LINE + 1 is refused at its own line, wherever
-    it lies against the 1 MiB pieces the layer reads."""
+    it lies against the 1 MiB pieces the layer reads (from memory or a pipe), or in a file on
+    disk, read whole."""
     from smapsfmt._errors import SmapsSyntaxError
-    from smapsfmt._input import from_bytes
+    from smapsfmt._input import Input, from_bytes, open_input
+
+    def reader(data: bytes) -> Input:
+        if where == "memory":
+            return from_bytes(data, "x")
+        path = tmp_path / "x"
+        path.write_bytes(data)
+        return open_input(str(path))
 
     before = b"\n" * start
-    ok = from_bytes(before + b"y" * MAX_LINE + b"\n" + b"z" * 10, "x").read()
-    assert len(ok) == start + MAX_LINE + 11, f"start={start}"
-    with pytest.raises(SmapsSyntaxError) as info:
-        from_bytes(before + b"y" * (MAX_LINE + 1) + b"\n", "x").read()
+    with reader(before + b"y" * MAX_LINE + b"\n" + b"z" * 10) as source:
+        assert len(source.read()) == start + MAX_LINE + 11, f"start={start}"
+    with pytest.raises(SmapsSyntaxError) as info, reader(before + b"y" * (MAX_LINE + 1)) as bad:
+        bad.read()
     assert (info.value.line, info.value.column) == (start + 1, MAX_LINE + 1), f"start={start}"
 
 
