@@ -44,9 +44,11 @@ gzip/xz/zstd decompressed, no line longer than smapsfmt._limits.MAX_LINE held, a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO, NoReturn
@@ -528,6 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return EXIT_PIPE
     except KeyboardInterrupt:
+        _ignore_interrupts()  # one message, one status: a second SIGINT cannot cut them short
         _err("smapsfmt: interrupted\n")
         if getattr(args, "format", None) == "json":
             error = error_object("interrupted", "interrupted", EXIT_INTERRUPTED)
@@ -543,5 +546,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def _ignore_interrupts() -> None:
+    with contextlib.suppress(ValueError):  # ValueError: main() called from another thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def entry_point() -> NoReturn:
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between main's own handlers: the same message and status
+        _ignore_interrupts()
+        _err("smapsfmt: interrupted\n")
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
