@@ -1386,6 +1386,7 @@ class FieldProof:
     value: int | None  # None: the rollup lacks the field
     bound: Interval | None  # None: no relation to smaps is known
     line: int
+    smaps_sum: int | None = None  # the field's sum over the smaps; None: a rollup-only field
 
     @property
     def checked(self) -> bool:
@@ -1629,7 +1630,8 @@ class _Checker:
             line = self.lines[name]
             relation = know.relation(name, kernels)
             bound = found.get(name)
-            self.proofs.append(FieldProof(name, value, bound, line))
+            total = None if relation == ROLLUP_ONLY else state.sums.get(name, 0)
+            self.proofs.append(FieldProof(name, value, bound, line, total))
             if relation is None:
                 self.warn(
                     line,
@@ -1654,8 +1656,14 @@ class _Checker:
                         "rollup-pss-bound",
                         f"{name} is {value} kB in the rollup, outside {bound}: {bound.why}",
                     )
-        order = {n: i for i, n in enumerate(state.names)}
-        for name in sorted(certain - rollup.fields.keys(), key=lambda n: order.get(n, len(order))):
+        from ._model import KNOWN_FIELDS
+
+        # the smaps's order, then the kernel's (rollup-only fields), never a set's (hash seed)
+        order = dict.fromkeys([*state.names, *KNOWN_FIELDS])  # first place kept
+        rank = {n: i for i, n in enumerate(order)}
+        for name in sorted(
+            certain - rollup.fields.keys(), key=lambda n: (rank.get(n, len(rank)), n)
+        ):
             self.report(
                 rollup.line,
                 "rollup-fields",

@@ -16,44 +16,141 @@ message on stderr (the classes are in smapsfmt._live):
   9  the process exited or called exec during the read      ProcessExitedError
   10 the pid was reused by another process                  PidReusedError
   11 no smaps_rollup: kernel older than 4.14                RollupMissingError
+
+and, from the shell's conventions:
+  130 interrupted by SIGINT (one line on stderr; reads are in pieces, so it is at once)
+  141 the reader of standard output went before the status was known (a writer other than
+      ``_out`` met EPIPE)
+
+Standard streams. In text mode stdout carries only results (models, rollups, proofs,
+diagnostics of validate and check); a syntax error, a refusal (no kernel prints the input) and
+every error go to stderr. With ``--format json`` every outcome is JSON on stdout too: a failure
+is the one object ``error_object`` builds (``{"error": {"kind", "rule", "path", "line",
+"column", "message", "exit"}}``; schema ``smapsfmt schema error``), written by ``main`` for any
+command whose namespace has ``format == "json"``. When the reader of stdout goes (EPIPE,
+``| head``), ``_out`` discards the rest quietly and the command runs to its end, so that it exits
+with the status it would have had; any other write error (``/dev/full``, stdout closed) is
+reported, exit 2, for ``--help`` and ``--version`` too (argparse writes through ``_out``).
+
+Options. Every parser registers ``_StoreOnce`` as its ``store`` action: an option that takes
+one value is a usage error when given twice (no value is dropped silently); options declared
+with ``action="append"`` or ``"extend"`` stay repeatable.
+
+Inputs. FILE and ``-`` are read through smapsfmt._input (``read_input``, ``open_input``):
+gzip/xz/zstd decompressed, no line longer than smapsfmt._limits.MAX_LINE held, a
+/proc/PID/maps file named as such.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO, NoReturn
+
+from ._input import InputError, open_input
+from ._schemas import ERROR_KINDS
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 128 + 2  # SIGINT, as a shell reports a command it interrupted
+EXIT_PIPE = 128 + 13  # SIGPIPE: the reader of standard output went before the status was known
 
 
 class UsageError(Exception):
     """A problem with how smapsfmt was called or with reaching its input: exit status 2."""
 
 
+class _StoreOnce(argparse._StoreAction):
+    """An option that takes one value, refused when given twice: the first value would be
+    dropped silently. Every parser of the command line registers it as its ``store`` action,
+    so each option added with the default action gets it; options declared with
+    ``action="append"`` or ``"extend"`` stay repeatable."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        given: set[str] = namespace.__dict__.setdefault("_given_once", set())
+        if self.dest in given:
+            raise argparse.ArgumentError(self, "given more than once: it takes one value")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        """--help, --version and usage text: through the writers of every command, so that a
+        failing standard output is reported (exit 2) instead of passing silently."""
+        if message:
+            if file is None or file is sys.stdout:
+                _out(message)
+            else:
+                _err(message)
 
 
 class OutputError(Exception):
     """Standard output cannot be written (closed, or a full disk): exit status 2."""
 
 
+class Refusal(Exception):
+    """The input is read, but the command refuses it (no kernel prints it): exit status 1,
+    with the one diagnostic that says why (``smapsfmt._diagnostics.Diagnostic``)."""
+
+    def __init__(self, diagnostic: Any) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+_pipe_closed = False  # the reader of standard output has gone (EPIPE): output is discarded
+
+
 def _out(text: str) -> None:
+    """Write to standard output. When its reader has gone (EPIPE, ``| head``), the rest of the
+    output is discarded quietly and the command runs to its end, so that its exit status is the
+    one it would have had; any other write error is an OutputError (exit 2)."""
+    global _pipe_closed  # noqa: PLW0603 - one standard output per process
+    if _pipe_closed:
+        return
     if sys.stdout is None:
         raise OutputError("standard output is closed")
     try:
         sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
     except BrokenPipeError:
-        raise
+        _pipe_closed = True
+        _discard_stdout()
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from None
+
+
+def _flush() -> None:
+    global _pipe_closed  # noqa: PLW0603
+    if sys.stdout is None or _pipe_closed:
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _pipe_closed = True
+        _discard_stdout()
     except OSError as exc:
         raise OutputError(exc.strerror or str(exc)) from None
 
@@ -78,22 +175,18 @@ def _discard_stdout() -> None:
 
 
 def stdin_binary() -> BinaryIO:
-    """Standard input as bytes; UsageError when it is closed."""
+    """Standard input as bytes; InputError when it is closed."""
     if sys.stdin is None:
-        raise UsageError("cannot read <stdin>: standard input is closed")
+        raise InputError("cannot read <stdin>: standard input is closed")
     return sys.stdin.buffer
 
 
 def read_input(name: str) -> bytes:
-    """The bytes of FILE, or of standard input for ``-``; UsageError when unreadable."""
-    try:
-        if name == "-":
-            return stdin_binary().read()
-        with open(name, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise UsageError(f"cannot read {name}: {reason}") from None
+    """The text of FILE, or of standard input for ``-``, through the input layer
+    (smapsfmt._input: decompressed, every line bounded); InputError when unreadable,
+    SmapsSyntaxError for a line longer than any kernel prints or a /proc/PID/maps file."""
+    with open_input(name) as source:
+        return source.read()
 
 
 def display_name(name: str) -> str:
@@ -212,7 +305,7 @@ def snapshot_rollup(snap: Any) -> tuple[bytes, str]:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    from ._errors import SmapsSyntaxError
+    from ._input import check_head
     from ._output import in_memory, open_plain, parse_source, write_model
 
     live_kind = "rollup" if args.kind == "rollup" else "smaps"
@@ -224,11 +317,11 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     else:
         path = args.file
     try:
+        if args.pid is None and not isinstance(source, io.BytesIO):
+            check_head(source, path)  # what the input layer refuses at its first piece
+        # A syntax error goes to main, which reports it (stderr; with --format json, also stdout).
         model: Any = parse_source(source, args.kind, path)
         write_model(model, args.format, _out)
-    except SmapsSyntaxError as exc:
-        _out(_syntax_line(exc) + "\n")
-        return EXIT_INVALID
     finally:
         source.close()
     return EXIT_OK
@@ -245,10 +338,90 @@ def _syntax_line(exc: Any) -> str:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from ._model import Rollup, Smaps, json_schema
+    from . import _schemas
 
-    _out(json.dumps(json_schema(Rollup if args.kind == "rollup" else Smaps), indent=1) + "\n")
+    known = [name for name, _, _ in _schemas.names()]
+    if args.list:
+        if args.name is not None:
+            raise UsageError("give either NAME or --list, not both")
+        width = max(map(len, known))
+        for name, _, description in _schemas.names():
+            _out(f"{name:<{width}}  {description}\n")
+        return EXIT_OK
+    name = args.name or "smaps"
+    if name not in known:
+        raise UsageError(
+            f"no schema named {name!r}: choose from {', '.join(known)} (see 'smapsfmt schema "
+            "--list')"
+        )
+    _out(json.dumps(_schemas.schema(name), indent=1) + "\n")
     return EXIT_OK
+
+
+# --- failures: one line (or a located syntax error) on stderr, and with --format json an
+# error object on stdout ------------------------------------------------------------------------
+
+
+def error_object(
+    kind: str,
+    message: str,
+    exit_code: int,
+    *,
+    rule: str | None = None,
+    path: str | None = None,
+    line: int | None = None,
+    column: int | None = None,
+) -> dict[str, Any]:
+    """The JSON of every failure with ``--format json``, on stdout (schema: ``smapsfmt schema
+    error``): ``{"error": {"kind", "rule", "path", "line", "column", "message", "exit"}}``,
+    every key always present (null where it does not apply)."""
+    if kind not in ERROR_KINDS:
+        raise ValueError(f"unknown error kind {kind!r}")
+    return {
+        "error": {
+            "kind": kind,
+            "rule": rule,
+            "path": path,
+            "line": line,
+            "column": column,
+            "message": message,
+            "exit": exit_code,
+        }
+    }
+
+
+def failure(exc: Exception) -> tuple[str, dict[str, Any]]:
+    """What stderr shows for a failure (no final newline) and its error object."""
+    from ._errors import SmapsSyntaxError
+    from ._live import ProcError
+
+    if isinstance(exc, SmapsSyntaxError):
+        return _syntax_line(exc), error_object(
+            "syntax", exc.msg, EXIT_INVALID, rule="syntax", path=exc.path, line=exc.line,
+            column=exc.column,
+        )  # fmt: skip
+    if isinstance(exc, Refusal):
+        d = exc.diagnostic
+        return d.render(), error_object(
+            "invalid", d.message, EXIT_INVALID, rule=d.rule, path=d.path, line=d.line,
+            column=d.column,
+        )  # fmt: skip
+    if isinstance(exc, (UsageError, InputError)):
+        kind = "usage" if isinstance(exc, UsageError) else "input"
+        return f"smapsfmt: error: {exc}", error_object(kind, str(exc), EXIT_USAGE)
+    if isinstance(exc, ProcError):  # a live process that cannot be read: its own status
+        return f"smapsfmt: error: {exc}", error_object("process", str(exc), exc.exit_code)
+    message = f"{type(exc).__name__}: {exc} (please report this)"
+    return f"smapsfmt: internal error: {message}", error_object("internal", message, EXIT_INTERNAL)
+
+
+def _report(args: argparse.Namespace | None, exc: Exception) -> int:
+    text, error = failure(exc)
+    _err(text + "\n")
+    if getattr(args, "format", None) == "json":
+        _out(json.dumps(error, indent=1) + "\n")
+    code: int = error["error"]["exit"]
+    return code
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -263,7 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 valid, 1 invalid input, 2 usage error or unreadable input, "
         "3 internal error. With --pid: 4 no such process, 5 permission denied, 6 /proc not "
         "mounted or hidden (hidepid), 7 kernel thread, 8 zombie, 9 exited or exec'd during the "
-        "read, 10 pid reused, 11 no smaps_rollup (kernel < 4.14).",
+        "read, 10 pid reused, 11 no smaps_rollup (kernel < 4.14). 130 interrupted (SIGINT). "
+        "FILE may be gzip, xz or zstd compressed. With --format json, an error is a JSON "
+        "object on stdout too (see 'smapsfmt schema error').",
     )
     parser.add_argument("--version", action="version", version=f"smapsfmt {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -284,9 +459,14 @@ def build_parser() -> argparse.ArgumentParser:
     parse.set_defaults(run=_cmd_parse)
 
     schema = commands.add_parser(
-        "schema", help="print the JSON Schema of the parse --format json output"
-    )
-    schema.add_argument("kind", nargs="?", choices=("smaps", "rollup"), default="smaps")
+        "schema", help="print the JSON Schema of a command's --format json output",
+        description="Print the JSON Schema (2020-12) of the --format json output NAME names: "
+        "a command (parse, rollup, check, ...), or 'error', the object every command prints "
+        "when it fails. Each field carries its unit (\"unit\": \"kB\", or null). 'smaps' "
+        "(the default) is parse's output for a smaps alone. --list names them all.",
+    )  # fmt: skip
+    schema.add_argument("name", metavar="NAME", nargs="?")
+    schema.add_argument("--list", action="store_true", help="name every schema, one a line")
     schema.set_defaults(run=_cmd_schema)
 
     from ._validate_cli import add_commands as add_validate_commands
@@ -300,52 +480,59 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global _pipe_closed  # noqa: PLW0603
+    _pipe_closed = False
+    args: argparse.Namespace | None = None
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
-        if run is None:
-            _err("smapsfmt: error: a COMMAND is required (see 'smapsfmt --help')\n")
-            return EXIT_USAGE
-        _check_source_options(args)
-        code = run(args)
+        try:
+            args = build_parser().parse_args(argv)
+            run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+            if run is None:
+                raise UsageError("a COMMAND is required (see 'smapsfmt --help')")
+            _check_source_options(args)
+            code = run(args)
+        except SystemExit as exc:  # --help and --version, whose text went through _out
+            code = exc.code if isinstance(exc.code, int) else EXIT_OK
+        except (OutputError, BrokenPipeError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure: one message, and JSON
+            code = _report(args, exc)
         _flush()
         return code
-    except UsageError as exc:
-        _err(f"smapsfmt: error: {exc}\n")
-        return EXIT_USAGE
     except OutputError as exc:
         _discard_stdout()
         _err(f"smapsfmt: error: cannot write the output: {exc}\n")
         return EXIT_USAGE
-    except BrokenPipeError:
+    except BrokenPipeError:  # a write outside _out: the command's status is not known
         _discard_stdout()
-        return EXIT_OK
+        return EXIT_PIPE
     except KeyboardInterrupt:
+        _ignore_interrupts()  # one message, one status: a second SIGINT cannot cut them short
         _err("smapsfmt: interrupted\n")
-        return 130
-    except SystemExit as exc:  # argparse --help / --version
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
+        if getattr(args, "format", None) == "json":
+            error = error_object("interrupted", "interrupted", EXIT_INTERRUPTED)
+            try:
+                _out(json.dumps(error, indent=1) + "\n")
+                _flush()
+            except (OutputError, KeyboardInterrupt):
+                pass
+        _discard_stdout()
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
-        from ._live import ProcError
-
-        if isinstance(exc, ProcError):  # a live process that cannot be read: its own status
-            _err(f"smapsfmt: error: {exc}\n")
-            return exc.exit_code
         _err(f"smapsfmt: internal error: {type(exc).__name__}: {exc} (please report this)\n")
         return EXIT_INTERNAL
 
 
-def _flush() -> None:
-    if sys.stdout is None:
-        return
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise OutputError(exc.strerror or str(exc)) from None
+def _ignore_interrupts() -> None:
+    with contextlib.suppress(ValueError):  # ValueError: main() called from another thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def entry_point() -> NoReturn:
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between main's own handlers: the same message and status
+        _ignore_interrupts()
+        _err("smapsfmt: interrupted\n")
+        code = EXIT_INTERRUPTED
+    sys.exit(code)

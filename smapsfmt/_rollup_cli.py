@@ -10,15 +10,20 @@ kernel is printed as ``?``. ``--format json`` gives ``{"mappings", "start", "end
 interval), ``intervals`` maps each open field to ``[LO, HI]`` (``HI`` null: no bound).
 
 ``smapsfmt check SMAPS ROLLUP`` proves or refutes, field by field, that ROLLUP is what the
-kernel prints for SMAPS. Both read the smaps incrementally (constant memory in its size).
+kernel prints for SMAPS (the two swapped, a smaps_rollup then a smaps: a usage error that says
+so). ``--format json`` gives the verdict, the diagnostics and the proof of each field (its
+value, the smaps sum, the interval, the verdict): ``proof_json``, schema ``smapsfmt schema
+check``. Both read the smaps incrementally through smapsfmt._input (constant memory in its
+size).
 
 Neither prints a rollup that no kernel prints. When the smaps is no kernel's (field lines no
 kernel prints together, a smaps_rollup given as the smaps, not the ``--kernel`` asked for),
-both print one diagnostic on the smaps, ``SMAPS:LINE:1: rollup-kernel-mismatch: ...``, and
-exit 1; when a field's sum is beyond what a rollup can print (``(2**64 - 1) >> 10`` kB, the
-kernel's u64 byte counters), ``SMAPS:LINE:1: value-range: ...`` at the mapping where the sum
-goes beyond it, exit 1. An empty smaps has the rollup of an address space without VMAs (6.1+:
-range 00000000-00000000, every field 0). A kernel before 4.14 has no smaps_rollup: ``rollup``
+both print one diagnostic on the smaps, ``SMAPS:LINE:1: rollup-kernel-mismatch: ...``, on
+stderr (with ``--format json``, the error object on stdout), and exit 1; when a field's sum is
+beyond what a rollup can print (``(2**64 - 1) >> 10`` kB, the kernel's u64 byte counters),
+``SMAPS:LINE:1: value-range: ...`` at the mapping where the sum goes beyond it, exit 1. An
+empty smaps has the rollup of an address space without VMAs (6.1+: range 00000000-00000000,
+every field 0). A kernel before 4.14 has no smaps_rollup: ``rollup``
 says so in a note and prints the sum of its smaps laid out as the oldest smaps_rollup (4.14's).
 ``--kernel`` is read as ``validate --kernel`` reads it (a version or a profile name; a version
 newer than every profile is taken as the newest profile, with a note on stderr); anything else
@@ -28,17 +33,15 @@ is a usage error, exit 2.
 from __future__ import annotations
 
 import argparse
-import io
+import itertools
 import json
-import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._aggregate import Interval, KernelMismatch, Proof, Summary
+    from ._aggregate import FieldProof, Interval, KernelMismatch, Proof, Summary
+    from ._input import Input
     from ._model import Mapping
-
-_CHUNK = 1 << 20
 
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
@@ -87,63 +90,27 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
 # --- reading the smaps as a stream ---------------------------------------------------------------
 
 
-class _Source:
-    """The smaps input, read in pieces; the first piece is kept to learn the layout."""
+def _smaps_input(args: argparse.Namespace) -> Input:
+    """SMAPS_FILE (through the input layer), or the smaps of ``--pid``."""
+    from ._cli import UsageError, load_source
+    from ._input import from_bytes, open_input
 
-    __slots__ = ("handle", "head", "name", "pieces")
-
-    def __init__(self, name: str, handle: BinaryIO) -> None:
-        self.name = name
-        self.handle = handle
-        self.head = b""
-        self.pieces = 0
-
-    def chunks(self) -> Iterator[bytes]:
-        from ._cli import UsageError
-
-        while True:
-            try:
-                chunk = self.handle.read(_CHUNK)
-            except OSError as exc:
-                raise UsageError(f"cannot read {self.name}: {exc.strerror or exc}") from None
-            if not chunk:
-                return
-            if not self.pieces:
-                self.head = chunk
-            self.pieces += 1
-            yield chunk
-
-
-def _open(name: str) -> _Source:
-    from ._cli import UsageError, display_name
-
-    if name == "-":
-        return _Source(display_name(name), sys.stdin.buffer)
-    try:
-        return _Source(name, open(name, "rb"))  # closed by the command
-    except OSError as exc:
-        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
-
-
-def _file(args: argparse.Namespace, name: str | None) -> str:
-    from ._cli import UsageError
-
-    if name is None:
+    if getattr(args, "pid", None) is not None:
+        data, name = load_source(args, args.smaps, kind="smaps")
+        return from_bytes(data, name)
+    if args.smaps is None:
         raise UsageError(f"SMAPS_FILE or --pid PID is required (see '{args.source_prog} --help')")
-    return name
+    return open_input(args.smaps)
 
 
-def _chain(first: Mapping | None, rest: Iterator[Mapping]) -> Iterator[Mapping]:
-    if first is not None:
-        yield first
-        yield from rest
-
-
-def _mappings(source: _Source) -> Iterator[Mapping]:
-    """The mappings of the smaps, one at a time, as the pieces are read."""
+def _read_smaps(source: Input) -> tuple[bytes, Iterator[Mapping]]:
+    """The first piece of the smaps (it shows the layout) and its mappings, one at a time, as
+    the pieces are read."""
     from ._parser import iter_smaps
 
-    return iter_smaps(source.chunks(), path=source.name)
+    chunks = source.chunks()
+    first = next(chunks, b"")
+    return first, iter_smaps(itertools.chain((first,), chunks), path=source.name)
 
 
 # --- what the first piece of the smaps shows ----------------------------------------------------
@@ -177,44 +144,31 @@ def _check_kernel(kernel: str | None) -> None:
 
 def _cmd_rollup(args: argparse.Namespace) -> int:
     from ._aggregate import KernelMismatch, render_text, summarize
-    from ._cli import EXIT_INVALID, EXIT_OK, _err, _out, _syntax_line, load_source
-    from ._errors import SmapsSyntaxError
+    from ._cli import EXIT_OK, Refusal, _err, _out
     from ._render import word_size
 
     _check_kernel(args.kernel)
-    if getattr(args, "pid", None) is not None:
-        data, name = load_source(args, args.smaps, kind="smaps")
-        source = _Source(name, io.BytesIO(data))
-    else:
-        source = _open(_file(args, args.smaps))
-    try:
-        mappings = _mappings(source)
-        first = next(mappings, None)  # the first piece is read: its first entry dates the text
-        summary = summarize(
-            _chain(first, mappings), kernel=args.kernel, sample=first_entry(source.head)
-        )
-    except SmapsSyntaxError as exc:
-        _out(_syntax_line(exc) + "\n")
-        return EXIT_INVALID
-    except KernelMismatch as exc:
-        _out(_refusal(source.name, exc))
-        return EXIT_INVALID
-    finally:
-        source.handle.close()
+    with _smaps_input(args) as source:
+        head, mappings = _read_smaps(source)  # the first piece dates the text
+        try:
+            summary = summarize(mappings, kernel=args.kernel, sample=first_entry(head))
+        except KernelMismatch as exc:
+            raise Refusal(_refusal(source.name, exc)) from None
+    # A syntax error goes to smapsfmt._cli.main, which reports it (stderr; JSON with --format).
     for note in _newer_kernel(args.kernel) + _notes(summary):
         _err(f"smapsfmt: note: {note}\n")
     if args.format == "json":
         _out(json.dumps(summary.to_jsonable(), indent=1) + "\n")
     else:
-        _out(render_text(summary, word_size(source.head)))
+        _out(render_text(summary, word_size(head)))
     return EXIT_OK
 
 
-def _refusal(smaps_name: str, exc: KernelMismatch) -> str:
-    """Why no kernel prints a rollup of the smaps: one diagnostic line on the smaps."""
+def _refusal(smaps_name: str, exc: KernelMismatch) -> Any:
+    """Why no kernel prints a rollup of the smaps: one diagnostic on the smaps."""
     from ._diagnostics import Diagnostic
 
-    return Diagnostic(smaps_name, exc.line, 1, exc.rule, "error", str(exc)).render() + "\n"
+    return Diagnostic(smaps_name, exc.line, 1, exc.rule, "error", str(exc))
 
 
 def _newer_kernel(kernel: str | None) -> list[str]:
@@ -250,17 +204,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from ._cli import (
         EXIT_INVALID,
         EXIT_OK,
+        Refusal,
         UsageError,
         _err,
         _out,
-        _syntax_line,
-        display_name,
         load_snapshot,
         read_input,
         snapshot_rollup,
     )  # fmt: skip
-    from ._errors import SmapsSyntaxError
-    from ._parser import parse_rollup
+    from ._input import from_bytes, open_input
+    from ._parser import detect_kind, parse_rollup
 
     _check_kernel(args.kernel)
     if getattr(args, "pid", None) is not None:
@@ -268,7 +221,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             raise UsageError("give either SMAPS_FILE ROLLUP_FILE or --pid PID, not both")
         snap = load_snapshot(args)
         rollup_data, rollup_path = snapshot_rollup(snap)
-        source = _Source(snap.smaps_path, io.BytesIO(snap.smaps_text))
+        source = from_bytes(snap.smaps_text, snap.smaps_path)
     else:
         if args.smaps is None or args.rollup is None:
             raise UsageError(
@@ -278,35 +231,62 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if args.smaps == "-" and args.rollup == "-":
             raise UsageError("only one of SMAPS_FILE and ROLLUP_FILE can be standard input")
         rollup_data = read_input(args.rollup)
-        rollup_path = display_name(args.rollup)
-        source = _open(args.smaps)
-    try:
+        rollup_path = "<stdin>" if args.rollup == "-" else args.rollup
+        source = open_input(args.smaps)
+    with source:
+        head, mappings = _read_smaps(source)
+        if detect_kind(head) == "rollup" and rollup_data and detect_kind(rollup_data) == "smaps":
+            raise UsageError(
+                f"SMAPS_FILE and ROLLUP_FILE are swapped: {source.name} is a smaps_rollup and "
+                f"{rollup_path} a smaps; give the smaps first (see 'smapsfmt check --help')"
+            )
         rollup = parse_rollup(rollup_data, path=rollup_path)
-        mappings = _mappings(source)
-        first = next(mappings, None)
-        proof = check(
-            _chain(first, mappings),
-            rollup,
-            kernel=args.kernel,
-            path=rollup_path,
-            sample=first_entry(source.head),
-        )
-    except SmapsSyntaxError as exc:
-        _out(_syntax_line(exc) + "\n")
-        return EXIT_INVALID
-    except KernelMismatch as exc:
-        _out(_refusal(source.name, exc))
-        return EXIT_INVALID
-    finally:
-        source.handle.close()
+        try:
+            proof = check(
+                mappings, rollup, kernel=args.kernel, path=rollup_path, sample=first_entry(head)
+            )
+        except KernelMismatch as exc:
+            raise Refusal(_refusal(source.name, exc)) from None
+    # A syntax error goes to smapsfmt._cli.main, which reports it (stderr; JSON with --format).
     errors = [d for d in proof.diagnostics if d.severity == "error"]
     for note in _newer_kernel(args.kernel):
         _err(f"smapsfmt: note: {note}\n")
     if args.format == "json":
-        _out(json.dumps([d.to_json() for d in proof.diagnostics], indent=1) + "\n")
+        _out(json.dumps(proof_json(proof, source.name, rollup_path), indent=1) + "\n")
     else:
         _out(_proof_text(proof, source.name, rollup_path))
     return EXIT_INVALID if errors else EXIT_OK
+
+
+def proof_json(proof: Proof, smaps_name: str, rollup_name: str) -> dict[str, Any]:
+    """``check --format json``: the verdict, the diagnostics and the proof, field by field
+    (schema: ``smapsfmt schema check``)."""
+    return {
+        "smaps": smaps_name,
+        "rollup": rollup_name,
+        "mappings": proof.mappings,
+        "kernels": str(proof.kernels),
+        "consistent": not any(d.severity == "error" for d in proof.diagnostics),
+        "diagnostics": [d.to_json() for d in proof.diagnostics],
+        "fields": [_field_json(item) for item in proof.fields],
+    }
+
+
+def _field_json(item: FieldProof) -> dict[str, Any]:
+    bound = item.bound
+    return {
+        "name": item.name,
+        "line": item.line,
+        "value": item.value,
+        "sum": item.smaps_sum,
+        "interval": None if bound is None else [bound.lo, bound.hi],
+        "verdict": _verdict(item),
+        "why": None if bound is None else bound.why,
+    }
+
+
+def _verdict(item: FieldProof) -> str:
+    return "holds" if item.holds else "violated" if item.checked else "not checked"
 
 
 def _proof_text(proof: Proof, smaps_name: str, rollup_name: str) -> str:
@@ -314,7 +294,7 @@ def _proof_text(proof: Proof, smaps_name: str, rollup_name: str) -> str:
     width = max((len(p.name) for p in proof.fields), default=0) + 1
     for item in proof.fields:
         shown = "absent" if item.value is None else f"{item.value} kB"
-        verdict = "holds" if item.holds else "VIOLATED" if item.checked else "not checked"
+        verdict = _verdict(item).replace("violated", "VIOLATED")
         out.append(f"  {item.name + ':':<{width}} {shown:>11}  {_relation(item.bound)}  {verdict}")
     errors = sum(d.severity == "error" for d in proof.diagnostics)
     plural = "s" if proof.mappings != 1 else ""

@@ -126,10 +126,11 @@ def add_commands(commands: Any) -> None:
 
 
 def validate_schema() -> dict[str, Any]:
-    """The JSON Schema of ``smapsfmt validate --format json`` (``smapsfmt._validate_output``)."""
-    from ._validate_output import validate_schema as schema
+    """The JSON Schema of ``smapsfmt validate --format json`` (``smapsfmt._validate_output``),
+    stamped by the registry as ``smapsfmt schema validate`` prints it."""
+    from ._schemas import schema
 
-    return schema()
+    return schema("validate")
 
 
 # --- rules --------------------------------------------------------------------------------------
@@ -199,8 +200,10 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, Callable[[], bytes]]]:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from ._diagnostics import Diagnostic
+    from ._errors import SmapsSyntaxError
+    from ._input import InputError
     from ._rules import IO_ERROR, enabled_rules
-    from ._validate import _allowed_profiles, validate_report
+    from ._validate import SYNTAX, Report, _allowed_profiles, validate_report
 
     try:
         _allowed_profiles(args.kernel)
@@ -215,16 +218,18 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     totals: Counter[str] = Counter()
     for path, read in inputs:
         try:
-            data = read()
-        except UsageError as exc:
+            report = validate_report(
+                read(), path=path, kernel=args.kernel, strict=args.strict, kind=args.kind
+            )
+        except (UsageError, InputError) as exc:
             _flush()  # what came before, first
             _err(f"smapsfmt: error: {exc}\n")
             totals["unreadable"] += 1
             found.append(Diagnostic(path, 1, 1, IO_ERROR, "error", str(exc)))
             continue
-        report = validate_report(
-            data, path=path, kernel=args.kernel, strict=args.strict, kind=args.kind
-        )
+        except SmapsSyntaxError as exc:  # the input layer stopped reading: one FILE's error
+            problem = Diagnostic(path, exc.line, exc.column, SYNTAX, "error", exc.msg)
+            report = Report([problem], "smaps", None, how="not read to its end")
         report.diagnostics = [d for d in report.diagnostics if d.rule in enabled]
         totals["invalid" if report.errors else "valid"] += 1
         totals["errors"] += report.errors

@@ -26,9 +26,8 @@ if TYPE_CHECKING:
     from ._diagnostics import Diagnostic
     from ._rules import Rule
 
-__all__ = ["SCHEMA_VERSION", "sarif_log", "validate_schema"]
+__all__ = ["sarif_log", "validate_schema"]
 
-SCHEMA_VERSION = "1.1"
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
@@ -149,14 +148,10 @@ def validate_schema() -> dict[str, Any]:
         },
     }
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"urn:smapsfmt:schema:validate:{SCHEMA_VERSION}",
         "title": "smapsfmt validate --format json",
-        "version": SCHEMA_VERSION,
         "description": "The output of 'smapsfmt validate --format json': an array of the "
-        "diagnostics of every FILE in order; with --statistics, an array of counts per rule "
-        "(most frequent first). Version 1.1 added io-error entries and --statistics; a "
-        "version 1.0 reader keeps working on the diagnostics array.",
+        "diagnostics of every FILE in order (an unreadable FILE is an io-error entry); with "
+        "--statistics, an array of counts per rule (most frequent first).",
         "anyOf": [
             {
                 "type": "array",

@@ -521,7 +521,20 @@ def test_check_cli_refutes_with_exit_1_and_located_diagnostics(tmp_path: Path) -
     assert lines[-1].startswith(f"{rollup}: NOT the rollup of {PCP1 / 'smaps'}")
     as_json = run_cli("check", "--format", "json", str(PCP1 / "smaps"), str(rollup))
     assert as_json.returncode == 1
-    assert json.loads(as_json.stdout) == [
+    proof = json.loads(as_json.stdout)
+    assert proof["consistent"] is False
+    assert [f for f in proof["fields"] if f["name"] == "Rss"] == [
+        {
+            "name": "Rss",
+            "line": 2,
+            "value": 10541,
+            "sum": 10540,
+            "interval": [10540, 10540],
+            "verdict": "violated",
+            "why": "the sum over the 233 mappings",
+        }
+    ]
+    assert proof["diagnostics"] == [
         {
             "path": str(rollup),
             "line": 2,
@@ -533,10 +546,12 @@ def test_check_cli_refutes_with_exit_1_and_located_diagnostics(tmp_path: Path) -
     ]
 
 
-def test_check_cli_json_when_consistent_is_an_empty_list() -> None:
+def test_check_cli_json_when_consistent_has_no_diagnostics() -> None:
     result = run_cli("check", "--format", "json", str(PCP1 / "smaps"), str(PCP1 / "smaps_rollup"))
     assert result.returncode == 0
-    assert json.loads(result.stdout) == []
+    proof = json.loads(result.stdout)
+    assert (proof["consistent"], proof["diagnostics"], proof["mappings"]) == (True, [], 233)
+    assert {f["verdict"] for f in proof["fields"]} == {"holds"}
 
 
 def test_check_cli_reads_the_smaps_from_stdin() -> None:
@@ -571,29 +586,29 @@ def test_syntax_errors_are_located_and_exit_1(tmp_path: Path) -> None:
     text = (LIVE_SLEEP / "smaps").read_bytes().replace(b"Rss:", b"Rss;", 1)
     broken.write_bytes(text)
     result = run_cli("rollup", str(broken))
-    assert result.returncode == 1
-    assert result.stdout.decode().startswith(f"{broken}:5:1: syntax: ")
+    assert (result.returncode, result.stdout) == (1, b"")
+    assert result.stderr.decode().startswith(f"{broken}:5:1: syntax: ")
     # as parse prints it: the location and message, then the line and a caret under the column
     parsed = run_cli("parse", str(broken))
     assert parsed.returncode == 1
-    assert result.stdout == parsed.stdout
-    assert result.stdout.decode().splitlines()[1:] == ["    Rss;                   8 kB", "    ^"]
+    assert result.stderr == parsed.stderr
+    assert result.stderr.decode().splitlines()[1:] == ["    Rss;                   8 kB", "    ^"]
     bad_rollup = tmp_path / "smaps_rollup"
     bad_rollup.write_bytes((LIVE_SLEEP / "smaps_rollup").read_bytes().replace(b"Pss:", b"Pss;"))
     result = run_cli("check", str(LIVE_SLEEP / "smaps"), str(bad_rollup))
     assert result.returncode == 1
-    assert result.stdout.decode().startswith(f"{bad_rollup}:3:1: syntax: ")
-    assert result.stdout == run_cli("parse", str(bad_rollup)).stdout
-    assert result.stdout.decode().splitlines()[-1] == "    ^"
+    assert result.stderr.decode().startswith(f"{bad_rollup}:3:1: syntax: ")
+    assert result.stderr == run_cli("parse", str(bad_rollup)).stderr
+    assert result.stderr.decode().splitlines()[-1] == "    ^"
     result = run_cli("check", str(broken), str(LIVE_SLEEP / "smaps_rollup"))
     assert result.returncode == 1
-    assert result.stdout == parsed.stdout
+    assert result.stderr == parsed.stderr
 
 
 def test_rollup_cli_kernel_mismatch_exits_1() -> None:
     result = run_cli("rollup", "--kernel", "4.19", str(LIVE_SLEEP / "smaps"))
-    assert result.returncode == 1
-    assert result.stdout.decode() == (
+    assert (result.returncode, result.stdout) == (1, b"")
+    assert result.stderr.decode() == (
         f"{LIVE_SLEEP / 'smaps'}:1:1: rollup-kernel-mismatch: the smaps cannot come from "
         "kernel 4.19: it is printed by Linux 6.6-7.3 (KernelPageSize right after Size (4.14+); "
         "THPeligible (5.0+); FilePmdMapped (5.4+); Pss_Dirty (6.0+); KSM (6.6+))\n"
@@ -683,7 +698,7 @@ def test_a_profile_name_and_a_uname_release_are_kernels_for_every_command() -> N
     # A profile the smaps is not printed by: the mismatch, named by the profile.
     other = run_cli("rollup", "--kernel", "android-4.9", str(LIVE_SLEEP / "smaps"))
     assert other.returncode == 1
-    assert other.stdout.decode().startswith(
+    assert other.stderr.decode().startswith(
         f"{LIVE_SLEEP / 'smaps'}:1:1: rollup-kernel-mismatch: the smaps cannot come from "
         "android-4.9 (a variant of Linux 4.9-4.11): it is printed by Linux 6.6-7.3 ("
     )
@@ -702,7 +717,7 @@ def test_a_smaps_rollup_given_as_the_smaps_is_named_so(tmp_path: Path) -> None:
     )
     for args in (["rollup", str(rollup)], ["check", str(rollup), str(rollup)]):
         result = run_cli(*args)
-        assert (result.returncode, result.stdout.decode(), result.stderr) == (1, expected, b"")
+        assert (result.returncode, result.stdout, result.stderr.decode()) == (1, b"", expected)
     as_smaps = smapsfmt.parse_smaps(rollup.read_bytes())
     with pytest.raises(_aggregate.KernelMismatch, match=r"^this is a smaps_rollup, not a smaps"):
         smapsfmt.aggregate(as_smaps)
@@ -714,7 +729,7 @@ def test_a_smaps_rollup_given_as_the_smaps_is_named_so(tmp_path: Path) -> None:
     result = run_cli("rollup", str(joined))
     line = (LIVE_SLEEP / "smaps").read_bytes().count(b"\n") + 1
     assert result.returncode == 1
-    assert result.stdout.decode() == (
+    assert result.stderr.decode() == (
         f"{joined}:{line}:1: rollup-kernel-mismatch: the entry at line {line} is the [rollup] "
         "entry of a smaps_rollup, which no kernel prints in smaps\n"
     )
@@ -735,7 +750,7 @@ def test_field_lines_no_kernel_prints_together_are_refused_not_a_crash(tmp_path:
     )
     for args in (["rollup", str(smaps)], ["check", str(smaps), str(LIVE_SLEEP / "smaps_rollup")]):
         result = run_cli(*args)
-        assert (result.returncode, result.stdout.decode(), result.stderr) == (1, expected, b"")
+        assert (result.returncode, result.stdout, result.stderr.decode()) == (1, b"", expected)
     model = smapsfmt.parse_smaps(smaps.read_bytes())
     with pytest.raises(_aggregate.KernelMismatch) as info:
         smapsfmt.aggregate(model)
@@ -840,7 +855,15 @@ def test_sums_beyond_what_a_rollup_can_print_are_refused_at_the_mapping(tmp_path
         ["check", str(smaps), str(LIVE_SLEEP / "smaps_rollup")],
     ):
         result = run_cli(*args)
-        assert (result.returncode, result.stdout.decode(), result.stderr) == (1, expected, b"")
+        assert (result.returncode, result.stderr.decode()) == (1, expected)
+        if "json" in args:  # the same, as the error object on stdout
+            assert json.loads(result.stdout)["error"] == {
+                "kind": "invalid", "rule": "value-range", "path": str(smaps),
+                "line": headers[0], "column": 1, "message": expected.split(": ", 2)[2][:-1],
+                "exit": 1,
+            }  # fmt: skip
+        else:
+            assert result.stdout == b""
     # Each value within the range, their sum not: located at the mapping that crosses it.
     text, headers = _with_rss([str(kb_max), "0", str(kb_max)])
     with pytest.raises(ValueError, match=r"^the Rss values up to this mapping") as info:

@@ -51,7 +51,8 @@ def test_syntax_error_is_located() -> None:
     broken = INVALID / "bad-perms.smaps"
     result = run_cli("parse", str(broken))
     assert result.returncode == 1
-    lines = result.stdout.decode().splitlines()
+    assert result.stdout == b""  # diagnostics go to stderr
+    lines = result.stderr.decode().splitlines()
     assert lines[0] == (
         f"{broken}:1:27: syntax: expected the permissions: r or -, w or -, x or -, then s or p, "
         "found 'r--x'"
@@ -62,7 +63,7 @@ def test_syntax_error_is_located() -> None:
 def test_syntax_error_from_stdin_names_stdin() -> None:
     result = run_cli("parse", "-", stdin=b"junk\n")
     assert result.returncode == 1
-    assert result.stdout.decode().startswith("<stdin>:1:1: syntax: not a smaps line")
+    assert result.stderr.decode().startswith("<stdin>:1:1: syntax: not a smaps line")
 
 
 @pytest.mark.parametrize(
@@ -165,14 +166,27 @@ CAPTURE = LIVE / "6.18/sleep/smaps"
 )
 def test_closed_or_failing_standard_streams(redirect: str, code: int, message: str) -> None:
     source = "-" if redirect == "<&-" else str(CAPTURE)
-    for command in (["parse", source, "--format", "json"], ["validate", source]):
+    rollup = str(CAPTURE.parent / "smaps_rollup")
+    commands = [
+        ["parse", source, "--format", "json"],
+        ["parse", source],
+        ["validate", source],
+        ["rollup", source],
+        ["rollup", source, "--format", "json"],
+        ["check", source, rollup],
+        ["check", source, rollup, "--format", "json"],
+    ]
+    if redirect != "<&-":
+        commands += [["schema", "check"], ["schema", "--list"]]
+    for command in commands:
         script = f'"$0" -m smapsfmt {" ".join(command)} {redirect}'
         result = subprocess.run(
             ["bash", "-c", script, sys.executable], capture_output=True, check=False,
             cwd=tempfile.gettempdir(), timeout=60,
         )  # fmt: skip
         assert result.returncode == code, (command, result.stderr)
-        assert result.stderr.decode().rstrip("\n") == message
+        last = result.stderr.decode().splitlines()[-1:]  # after notes, if any (rollup)
+        assert last == ([message] if message else []), command
 
 
 def test_standard_input_only_once() -> None:

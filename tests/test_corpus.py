@@ -61,8 +61,8 @@ def test_invalid_on_the_command_line(path: Path) -> None:
     kind = "rollup" if is_rollup(path) else "smaps"
     result = run_cli("parse", "--kind", kind, str(path))
     expected = Path(f"{path}.expected-error").read_text(encoding="utf-8").rstrip("\n")
-    assert result.returncode == 1
+    assert (result.returncode, result.stdout) == (1, b"")  # the error goes to stderr
     assert b"Traceback" not in result.stdout + result.stderr
-    first = result.stdout.decode().split("\n", 1)[0]
+    first = result.stderr.decode().split("\n", 1)[0]
     line_col, message = expected.split(": ", 1)
     assert first == f"{path}:{line_col}: syntax: {message}"

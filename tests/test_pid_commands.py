@@ -76,7 +76,8 @@ def test_check_pid_json(target: int) -> None:
         if result.returncode == 0:
             break
     assert result.returncode == 0
-    assert json.loads(result.stdout) == []
+    proof = json.loads(result.stdout)
+    assert (proof["consistent"], proof["diagnostics"]) == (True, [])
 
 
 def test_rollup_pid_matches_the_kernel(target: int) -> None:

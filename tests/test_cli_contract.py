@@ -1,0 +1,462 @@
+"""The command line's contract with scripts and shells: repeated options, broken pipes, full or
+closed standard streams, JSON for every outcome, one input layer (compressed files, bounded
+lines, /proc/PID/maps named), and SIGINT. Every command runs as a user runs it, in a child."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import lzma
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from support import INVALID, LIVE, run_cli
+
+from smapsfmt._limits import MAX_LINE
+
+SLEEP = LIVE / "6.18/sleep"
+SMAPS = SLEEP / "smaps"
+ROLLUP = SLEEP / "smaps_rollup"
+MANY = LIVE / "6.18/many-small/smaps"
+
+
+def _shell(script: str, *, limit_memory: bool = False) -> subprocess.CompletedProcess[bytes]:
+    """``script`` in bash, with "$0" the interpreter (smapsfmt as ``"$0" -m smapsfmt``)."""
+    return subprocess.run(
+        ["bash", "-c", script, sys.executable], capture_output=True, check=False,
+        cwd=tempfile.gettempdir(), timeout=60,
+        preexec_fn=_one_gigabyte if limit_memory else None,
+    )  # fmt: skip
+
+
+def _one_gigabyte() -> None:
+    """Hold a run that would grow without bound to 1 GiB of address space (it then fails with
+    MemoryError instead of taking the machine's memory)."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+# --- repeated options: refused, by the parsers themselves ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["parse", "--pid", "1", "--pid", "2"],
+        ["parse", "--format", "json", "--format", "text", str(SMAPS)],
+        ["parse", "--kind", "smaps", "--kind", "rollup", str(SMAPS)],
+        ["rollup", "--kernel", "6.1", "--kernel", "6.6", str(SMAPS)],
+        ["check", "--pid", "1", "--freeze-timeout", "1", "--freeze-timeout", "2"],
+        ["validate", "--kernel", "5.4", "--kernel", "6.1", str(SMAPS)],
+    ],
+    ids=["parse-pid", "parse-format", "parse-kind", "rollup-kernel", "check-timeout", "validate"],
+)
+def test_an_option_given_twice_is_a_usage_error(args: list[str]) -> None:
+    result = run_cli(*args)
+    option = next(a for a in args[1:] if args.count(a) == 2 and a.startswith("--"))
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode() == (
+        f"smapsfmt: error: argument {option}: given more than once: it takes one value "
+        f"(see 'smapsfmt {args[0]} --help')\n"
+    )
+
+
+def test_every_option_that_takes_one_value_is_refused_twice(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every option of every command, as the parsers declare them: one mechanism, so an option
+    added later is covered too; options declared as lists stay repeatable."""
+    import argparse
+
+    from smapsfmt import _cli
+
+    parser = _cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    checked = 0
+    for command, child in sub.choices.items():
+        for action in child._actions:
+            if not action.option_strings or action.nargs == 0:
+                continue
+            value = str(action.choices[0]) if action.choices else "1"  # type: ignore[index]
+            option = action.option_strings[-1]
+            if isinstance(action, (argparse._AppendAction, argparse._ExtendAction)):
+                continue
+            code = _cli.main([command, option, value, option, value])
+            err = capsys.readouterr().err
+            assert code == 2, (command, option)
+            assert err.startswith(
+                f"smapsfmt: error: argument {'/'.join(action.option_strings)}: given more than "
+                "once: it takes one value"
+            ), (command, option, err)
+            checked += 1
+    assert checked >= 12
+    repeatable = _cli._Parser(prog="x")
+    repeatable.add_argument("--select", action="append")
+    assert repeatable.parse_args(["--select", "a", "--select", "b"]).select == ["a", "b"]
+
+
+# --- broken pipes, full and closed standard output -----------------------------------------------
+
+
+def test_a_closed_pipe_ends_quietly_with_the_commands_own_status(tmp_path: Path) -> None:
+    """`smapsfmt validate BAD | head -1`: the reader goes after one line of 600 kB of
+    diagnostics; validate still exits 1 (the file is invalid), and says nothing about the pipe."""
+    bad = tmp_path / "smaps"
+    bad.write_bytes(
+        MANY.read_bytes().replace(b"KernelPageSize:        4 kB", b"KernelPageSize:        8 kB")
+    )
+    for args, code in ((["validate", str(bad)], 1), (["parse", "--format", "json", str(MANY)], 0)):
+        command = " ".join(args)
+        script = f'"$0" -m smapsfmt {command} | head -c 100 >/dev/null; exit ${{PIPESTATUS[0]}}'
+        result = _shell(script)
+        assert (result.returncode, result.stderr) == (code, b""), args
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--version"], ["parse", "--help"], ["check", "--help"]]
+)
+def test_help_and_version_report_a_failing_standard_output(args: list[str]) -> None:
+    command = " ".join(args)
+    full = _shell(f'"$0" -m smapsfmt {command} >/dev/full')
+    assert (full.returncode, full.stderr.decode()) == (
+        2, "smapsfmt: error: cannot write the output: No space left on device\n"
+    )  # fmt: skip
+    closed = _shell(f'"$0" -m smapsfmt {command} >&-')
+    assert (closed.returncode, closed.stderr.decode()) == (
+        2, "smapsfmt: error: cannot write the output: standard output is closed\n"
+    )  # fmt: skip
+    piped = _shell(f'"$0" -m smapsfmt {command} | true; exit ${{PIPESTATUS[0]}}')
+    assert (piped.returncode, piped.stderr) == (0, b"")
+
+
+# --- standard input closed -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args", [["rollup", "-"], ["check", "-", str(ROLLUP)], ["check", str(SMAPS), "-"]]
+)
+def test_closed_standard_input_is_a_usage_error(args: list[str]) -> None:
+    result = _shell(f'"$0" -m smapsfmt {" ".join(args)} <&-')
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode() == (
+        "smapsfmt: error: cannot read <stdin>: standard input is closed\n"
+    )
+    as_json = _shell(f'"$0" -m smapsfmt {" ".join(args)} --format json <&-')
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout) == {
+        "error": {
+            "kind": "input", "rule": None, "path": None, "line": None, "column": None,
+            "message": "cannot read <stdin>: standard input is closed", "exit": 2,
+        }
+    }  # fmt: skip
+
+
+# --- --format json: every outcome is JSON on stdout ----------------------------------------------
+
+
+def test_a_syntax_error_is_a_json_error_object_in_every_command(tmp_path: Path) -> None:
+    broken = INVALID / "bad-perms.smaps"
+    expected = {
+        "error": {
+            "kind": "syntax", "rule": "syntax", "path": str(broken), "line": 1, "column": 27,
+            "message": "expected the permissions: r or -, w or -, x or -, then s or p, found "
+            "'r--x'",
+            "exit": 1,
+        }
+    }  # fmt: skip
+    text = run_cli("parse", str(broken))
+    for args in (
+        ["parse", str(broken)],
+        ["rollup", str(broken)],
+        ["check", str(broken), str(ROLLUP)],
+    ):
+        result = run_cli(*args, "--format", "json")
+        assert result.returncode == 1, args
+        assert json.loads(result.stdout) == expected, args
+        assert result.stderr == text.stderr  # people still read the located message
+    assert text.stdout == b""  # in text mode, stdout carries only results
+
+
+NO_PROCESS = "no process 99999999: /proc/99999999 does not exist"
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "code", "message"),
+    [
+        (["parse"], "usage", 2, "FILE or --pid PID is required (see 'smapsfmt parse --help')"),
+        (["rollup", "/nonexistent"], "input", 2, "cannot read /nonexistent: No such file or "
+         "directory"),
+        (["check", str(SMAPS), "/"], "input", 2, "cannot read /: Is a directory"),
+        (["rollup", "--kernel", "2.4", str(SMAPS)], "usage", 2, "no profile for Linux 2.4: "
+         "the profiles cover 2.6.20 to 7.3"),
+        (["parse", "--pid", "99999999"], "process", 4, NO_PROCESS),
+        (["check", "--pid", "99999999"], "process", 4, NO_PROCESS),
+    ],
+)  # fmt: skip
+def test_errors_are_json_error_objects(
+    args: list[str], kind: str, code: int, message: str
+) -> None:
+    result = run_cli(*args, "--format", "json")
+    assert result.returncode == code
+    error = json.loads(result.stdout)["error"]
+    assert (error["kind"], error["exit"]) == (kind, code)
+    assert error["message"] == message, error
+    assert result.stderr.decode() == f"smapsfmt: error: {error['message']}\n"
+
+
+def test_an_internal_error_has_the_same_object() -> None:
+    from smapsfmt._cli import failure
+
+    text, error = failure(RuntimeError("boom"))
+    assert text == "smapsfmt: internal error: RuntimeError: boom (please report this)"
+    assert error == {
+        "error": {
+            "kind": "internal", "rule": None, "path": None, "line": None, "column": None,
+            "message": "RuntimeError: boom (please report this)", "exit": 3,
+        }
+    }  # fmt: skip
+
+
+# --- messages that lead somewhere: swapped arguments, a maps file --------------------------------
+
+
+def test_check_with_the_files_swapped_says_so() -> None:
+    result = run_cli("check", str(ROLLUP), str(SMAPS))
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode() == (
+        f"smapsfmt: error: SMAPS_FILE and ROLLUP_FILE are swapped: {ROLLUP} is a smaps_rollup "
+        f"and {SMAPS} a smaps; give the smaps first (see 'smapsfmt check --help')\n"
+    )
+
+
+def test_a_maps_file_is_named_as_such_in_one_message(tmp_path: Path) -> None:
+    maps = tmp_path / "maps"
+    maps.write_bytes(Path("/proc/self/maps").read_bytes())  # a real one: this process's
+    expected = (
+        f"{maps}:1:1: syntax: this is a /proc/PID/maps file (mapping headers only, no field "
+        "lines), not smaps or smaps_rollup: read /proc/PID/smaps instead\n"
+    )
+    for args in (
+        ["parse", str(maps)],
+        ["rollup", str(maps)],
+        ["check", str(maps), str(ROLLUP)],
+    ):
+        result = run_cli(*args)
+        assert (result.returncode, result.stdout, result.stderr.decode()) == (1, b"", expected)
+    # validate reports it as its result, on stdout, as any FILE's syntax error
+    result = run_cli("validate", str(maps))
+    assert (result.returncode, result.stdout.decode(), result.stderr) == (
+        1, expected + f"{maps}: smaps, 0 mappings: 1 error, 0 warnings; no profile (not read to "
+        "its end)\n", b"",
+    )  # fmt: skip
+    live = run_cli("parse", "/proc/self/maps")
+    assert live.returncode == 1
+    assert live.stderr.decode().startswith("/proc/self/maps:1:1: syntax: this is a /proc/PID/maps")
+
+
+# --- compressed input: one layer for every command -----------------------------------------------
+
+
+def _compressed(tmp_path: Path, data: bytes, kind: str) -> Path:
+    import zstandard
+
+    path = tmp_path / f"{kind}-input"
+    if kind == "gzip":
+        path.write_bytes(gzip.compress(data))
+    elif kind == "xz":
+        path.write_bytes(lzma.compress(data))
+    else:
+        path.write_bytes(zstandard.ZstdCompressor().compress(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["gzip", "xz", "zstd"])
+def test_compressed_input_is_read_by_every_command(tmp_path: Path, kind: str) -> None:
+    smaps = _compressed(tmp_path, SMAPS.read_bytes(), kind)
+    rollup = _compressed(tmp_path / "..", ROLLUP.read_bytes(), kind)
+    rollup = rollup.rename(tmp_path / f"{kind}-rollup")
+    for plain, packed in (
+        (["parse", "--format", "json", str(SMAPS)], ["parse", "--format", "json", str(smaps)]),
+        (["validate", str(SMAPS)], ["validate", str(smaps)]),
+        (["rollup", str(SMAPS)], ["rollup", str(smaps)]),
+        (["check", str(SMAPS), str(ROLLUP)], ["check", str(smaps), str(rollup)]),
+    ):
+        want, got = run_cli(*plain), run_cli(*packed)
+        assert got.returncode == want.returncode == 0, (packed, got.stderr)
+        shown = got.stdout.replace(str(smaps).encode(), str(SMAPS).encode())
+        assert shown.replace(str(rollup).encode(), str(ROLLUP).encode()) == want.stdout
+    piped = run_cli("parse", "-", stdin=smaps.read_bytes())
+    assert piped.stdout == run_cli("parse", str(SMAPS)).stdout
+
+
+def test_corrupt_compressed_input_is_unreadable(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(gzip.compress(SMAPS.read_bytes())[:200])
+    result = run_cli("parse", str(cut))
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode() == (
+        f"smapsfmt: error: cannot read {cut}: not valid gzip data (Compressed file ended "
+        "before the end-of-stream marker was reached)\n"
+    )
+
+
+def test_zstd_without_a_decompressor_says_what_to_install(tmp_path: Path) -> None:
+    smaps = _compressed(tmp_path, SMAPS.read_bytes(), "zstd")
+    code = (
+        "import sys; sys.modules['zstandard'] = None; sys.modules['compression'] = None; "
+        "from smapsfmt._cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "parse", str(smaps)], capture_output=True, check=False,
+        cwd=tempfile.gettempdir(), timeout=60,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode() == (
+        f"smapsfmt: error: cannot read {smaps}: it is zstd-compressed, and reading zstd needs "
+        "Python 3.14 or the zstandard package: pip install 'smapsfmt[zstd]' (or decompress it "
+        "first: zstd -dc FILE | smapsfmt COMMAND -)\n"
+    )
+
+
+# --- bounded lines: an endless or huge line is an error at its line ------------------------------
+
+LONG = (
+    f"syntax: a line longer than {MAX_LINE} bytes: no kernel prints such a line in smaps or "
+    "smaps_rollup"
+)
+
+
+def test_validate_dev_zero_ends_at_once_with_a_located_error() -> None:
+    started = time.monotonic()
+    result = _shell('"$0" -m smapsfmt validate /dev/zero', limit_memory=True)
+    assert result.returncode == 1, result.stderr[-300:]
+    assert result.stderr.decode().splitlines()[0] == f"/dev/zero:1:{MAX_LINE + 1}: {LONG}"
+    assert time.monotonic() - started < 30
+
+
+def test_a_long_line_is_located_in_every_command(tmp_path: Path) -> None:
+    text = SMAPS.read_bytes()
+    lines = text.count(b"\n")
+    long_line = tmp_path / "smaps"
+    long_line.write_bytes(text + b"x" * (MAX_LINE + 1) + b"\n")
+    first = f"{long_line}:{lines + 1}:{MAX_LINE + 1}: {LONG}"
+    for args in (
+        ["parse", str(long_line)],
+        ["validate", str(long_line)],
+        ["rollup", str(long_line)],
+        ["check", str(long_line), str(ROLLUP)],
+        ["check", str(SMAPS), str(long_line)],
+    ):
+        result = run_cli(*args)
+        assert (result.returncode, result.stdout) == (1, b""), args
+        assert result.stderr.decode().splitlines()[0] == first, args
+
+
+def test_a_decompression_bomb_stops_at_the_bound(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * (256 << 20), compresslevel=9))  # 256 MiB in 250 kB
+    result = _shell(f'"$0" -m smapsfmt parse {bomb}', limit_memory=True)
+    assert result.returncode == 1, result.stderr[-300:]
+    assert result.stderr.decode().splitlines()[0] == f"{bomb}:1:{MAX_LINE + 1}: {LONG}"
+
+
+@pytest.mark.parametrize("start", [0, 1, (1 << 20) - MAX_LINE - 3, (1 << 20) - 5, (1 << 20) + 7])
+@pytest.mark.parametrize("where", ["memory", "disk"])
+def test_the_bound_is_exact_across_pieces(start: int, where: str, tmp_path: Path) -> None:
+    """A line of MAX_LINE bytes is held, one of MAX_LINE + 1 is refused at its own line, wherever
+    it lies against the 1 MiB pieces the layer reads (from memory or a pipe), or in a file on
+    disk, read whole."""
+    from smapsfmt._errors import SmapsSyntaxError
+    from smapsfmt._input import Input, from_bytes, open_input
+
+    def reader(data: bytes) -> Input:
+        if where == "memory":
+            return from_bytes(data, "x")
+        path = tmp_path / "x"
+        path.write_bytes(data)
+        return open_input(str(path))
+
+    before = b"\n" * start
+    with reader(before + b"y" * MAX_LINE + b"\n" + b"z" * 10) as source:
+        assert len(source.read()) == start + MAX_LINE + 11, f"start={start}"
+    with pytest.raises(SmapsSyntaxError) as info, reader(before + b"y" * (MAX_LINE + 1)) as bad:
+        bad.read()
+    assert (info.value.line, info.value.column) == (start + 1, MAX_LINE + 1), f"start={start}"
+
+
+# --- SIGINT: any command stops at once, exit 130 -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["parse", "-"],
+        ["validate", "-"],
+        ["rollup", "-"],
+        ["check", "-", str(ROLLUP)],
+        ["parse", "-", "--format", "json"],
+    ],
+)
+def test_sigint_stops_a_command_reading_an_endless_pipe(args: list[str]) -> None:
+    entry = SMAPS.read_bytes().split(b"\n7")[0].decode()  # the first mapping, repeated forever
+    writer = subprocess.Popen(["yes", entry], stdout=subprocess.PIPE)
+    try:
+        reader = subprocess.Popen(
+            [sys.executable, "-m", "smapsfmt", *args], stdin=writer.stdout,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tempfile.gettempdir(),
+            preexec_fn=_one_gigabyte,  # noqa: PLW1509 - the test starts no thread
+        )  # fmt: skip
+        assert writer.stdout is not None
+        writer.stdout.close()
+        deadline = time.monotonic() + 30
+        while _bytes_read(reader.pid) < (4 << 20) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        reader.send_signal(signal.SIGINT)
+        try:
+            out, err = reader.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            reader.kill()
+            reader.communicate()
+            pytest.fail(f"{args}: still running 10 s after SIGINT")
+        assert (reader.returncode, err) == (130, b"smapsfmt: interrupted\n"), args
+        if "json" in args:
+            assert json.loads(out)["error"] == {
+                "kind": "interrupted", "rule": None, "path": None, "line": None,
+                "column": None, "message": "interrupted", "exit": 130,
+            }  # fmt: skip
+        else:
+            assert out == b""
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def _bytes_read(pid: int) -> int:
+    try:
+        io_lines = Path(f"/proc/{pid}/io").read_text().splitlines()
+    except OSError:
+        return 1 << 62  # gone: communicate() tells what happened
+    return int(next(line for line in io_lines if line.startswith("rchar:")).split()[1])
+
+
+def test_sigint_is_not_a_hang_when_stdin_is_a_silent_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR)  # held open and silent: a read blocks
+    try:
+        reader = subprocess.Popen(
+            [sys.executable, "-m", "smapsfmt", "rollup", str(fifo)], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, cwd=tempfile.gettempdir(),
+        )  # fmt: skip
+        time.sleep(1.0)
+        reader.send_signal(signal.SIGINT)
+        _, err = reader.communicate(timeout=10)
+        assert (reader.returncode, err) == (130, b"smapsfmt: interrupted\n")
+    finally:
+        os.close(writer)
