@@ -30,7 +30,7 @@ from ._model import KNOWN_FIELDS, Mapping, Rollup
 
 __all__ = [
     "fast_batches", "fast_mappings", "fast_prefix", "fast_rollup", "fast_until",
-    "split_complete",
+    "next_header", "split_complete",
 ]  # fmt: skip
 
 
@@ -703,6 +703,12 @@ def _unknown_lines(entry: bytes, shape: _Shape) -> tuple[str, ...]:
 def _header_start() -> re.Pattern[bytes]:
     """A newline followed by the start of a header (two addresses)."""
     return _bytes_pattern(f"\\n(?={_lines().address}-{_lines().address} )")
+
+
+def next_header(data: bytes, pos: int, end: int) -> int:
+    """Where the first header after the newline at or after ``pos`` starts; ``end`` if none."""
+    found = _header_start().search(data, pos, end)
+    return end if found is None else found.start() + 1
 
 
 def split_complete(text: bytes) -> int:
