@@ -37,9 +37,11 @@ def first_long_line(data: bytes, start: int = 0, end: int | None = None) -> int 
             pos += step
             continue
         line_start = max(start, data.rfind(b"\n", start, pos) + 1)
-        line_end = data.find(b"\n", pos + step, end)
+        # Looked for no further than the bound: an endless line costs what the bound costs.
+        bound = min(end, line_start + MAX_LINE + 1)
+        line_end = data.find(b"\n", pos + step, bound)
         if line_end < 0:
-            line_end = end
+            line_end = bound
         if line_end - line_start > MAX_LINE:
             return line_start
         pos = line_end + 1

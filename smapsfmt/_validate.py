@@ -1513,6 +1513,14 @@ def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profi
         )  # fmt: skip
         text += "\n"
         raw = None
+    if _HEADER_START.match(text) is None and _NEXT_START.search(text) is None:
+        # No line may start an entry: the text is one stretch, refused at its first error,
+        # and the profile is the one closest to its first 64 KiB.
+        _parse_chunk(context, text, 1, "smaps")
+        head = text[:65536]
+        profiles, how = _detect([head.split("\n", 1)[-1]], allowed, kernel)
+        word = _render.word_size(head)
+        return Report([], "smaps", profiles[0], tuple(profiles[1:]), how, 0, word)
     sample = [m.group(4) for m in _first(_ENTRY.finditer(text), 8)]
     if not sample:
         first = next(_chunks(text, 0, len(text), 1))

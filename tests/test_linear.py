@@ -144,3 +144,15 @@ def test_the_error_of_a_long_line_shows_where_the_bound_is_passed() -> None:
     assert _limits.first_long_line(b"a\n" * 100000) is None
     assert _limits.first_long_line(b"a\n" + b"b" * 65536 + b"\n") is None
     assert _limits.first_long_line(b"a\n" + b"b" * 65537) == 2
+
+
+@pytest.mark.parametrize("data", [b"\n" * 100000, b"garbage\n" * 3, b"Size: 4 kB\n" * 50])
+def test_a_text_where_no_line_may_start_an_entry_gets_one_syntax_error(data: bytes) -> None:
+    from smapsfmt._validate import validate_report
+
+    report = validate_report(data)
+    first = _error(_parser.parse_smaps_by_grammar, data)
+    assert [(d.line, d.column, d.rule, d.message) for d in report.diagnostics] == [
+        (first[0], first[1], "syntax", first[2])
+    ]
+    assert report.summary("x").startswith("x: smaps, 0 mappings: 1 error, 0 warnings; profile")
