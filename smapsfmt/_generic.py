@@ -71,8 +71,10 @@ ShapeKey = tuple[tuple[str, ...], tuple[bool, ...], bool, bool, bool, bool]
 
 
 class _Patterns(NamedTuple):
-    entry: re.Pattern[bytes]
-    field: re.Pattern[bytes]
+    head: re.Pattern[bytes]  # the header and a Name line first: groups 1-8
+    fields: re.Pattern[bytes]  # up to 64 field lines (a long run is matched piece by piece)
+    tail: re.Pattern[bytes]  # the VmFlags and a Name line last, then the next entry or the end
+    field: re.Pattern[bytes]  # one field line, its parts as groups
 
 
 @cache
@@ -84,16 +86,16 @@ def _patterns() -> _Patterns:
     not_special = f"(?!{plain['VMFLAGS_LINE'].plain}|{plain['NAME_LINE'].plain})"
     label = _grammar.terminal_regexps()["LABEL"]
     field = f"{label}:{parts.field_sep}{parts.value}(?: kB)?{parts.eol}"
-    source = (
-        f"{parts.header}\\n"  # groups 1-7
-        f"(?:{parts.name}\\n)?"  # group 8: a Name line first
-        f"((?:{not_special}{field})+)"  # group 9: the field lines
-        f"(?:{parts.vmflags}{parts.eol})?"  # group 10: the VmFlags
-        f"(?:{parts.name}{parts.eol})?"  # group 11: a Name line last
-        f"(?={parts.address}-|\\Z)"
-    )
     one_field = f"(({label}):({parts.field_sep})({parts.value})( kB)?){parts.eol}"
-    return _Patterns(bytes_pattern(source), bytes_pattern(one_field))
+    return _Patterns(
+        head=bytes_pattern(f"{parts.header}\\n(?:{parts.name}\\n)?"),
+        # Bounded: re's cost per repetition grows with the count of an unbounded one.
+        fields=bytes_pattern(f"(?:{not_special}{field}){{1,64}}"),
+        tail=bytes_pattern(
+            f"(?:{parts.vmflags}{parts.eol})?(?:{parts.name}{parts.eol})?(?={parts.address}-|\\Z)"
+        ),
+        field=bytes_pattern(one_field),
+    )
 
 
 _new = object.__new__
@@ -104,14 +106,20 @@ def entry(data: bytes, pos: int, end: int, line: int) -> tuple[Mapping, int, int
     """The Mapping of the entry at ``pos`` of ``data[:end]`` (line ``line``), where it ends,
     its number of lines, and its shape; None to let the grammar decide."""
     patterns = _patterns()
-    m = patterns.entry.match(data, pos, end)
-    if m is None:
+    head = patterns.head.match(data, pos, end)
+    if head is None:
         return None
-    (start, stop, perms, offset, device, inode, pathname, name_first, _body, flags,
-     name_last) = m.groups()  # fmt: skip
+    body = stop_fields = head.end()
+    while (run := patterns.fields.match(data, stop_fields, end)) is not None:
+        stop_fields = run.end()
+    tail = patterns.tail.match(data, stop_fields, end) if stop_fields > body else None
+    if tail is None:
+        return None
+    start, stop, perms, offset, device, inode, pathname, name_first = head.groups()
+    flags, name_last = tail.groups()
     if name_first is not None and name_last is not None:
         return None  # a second Name line: the grammar reports it
-    found = patterns.field.findall(data, m.start(9), m.end(9))
+    found = patterns.field.findall(data, body, stop_fields)
     labels = tuple(f[1].decode("ascii") for f in found)
     major, _, minor = device.partition(b":")
     if max(len(offset), len(major), len(minor)) > _MAX_HEX_DIGITS:
@@ -147,4 +155,4 @@ def entry(data: bytes, pos: int, end: int, line: int) -> tuple[Mapping, int, int
     key = (labels, units, tabs, name_first is not None, flags is not None, name_last is not None)
     count = 1 + (name_first is not None) + len(found) + (flags is not None)
     count += name_last is not None
-    return mapping, m.end(), count, key
+    return mapping, tail.end(), count, key
