@@ -30,7 +30,7 @@ from ._model import KNOWN_FIELDS, Mapping, Rollup
 
 __all__ = [
     "fast_batches", "fast_mappings", "fast_prefix", "fast_rollup", "fast_until",
-    "next_header", "split_complete",
+    "is_header", "next_header", "split_complete",
 ]  # fmt: skip
 
 
@@ -703,6 +703,11 @@ def _unknown_lines(entry: bytes, shape: _Shape) -> tuple[str, ...]:
 def _header_start() -> re.Pattern[bytes]:
     """A newline followed by the start of a header (two addresses)."""
     return _bytes_pattern(f"\\n(?={_lines().address}-{_lines().address} )")
+
+
+def is_header(data: bytes, end: int) -> bool:
+    """``data[:end]`` is a header line, as the grammar lexes one."""
+    return _learners()["HEADER"].fullmatch(data, 0, end) is not None
 
 
 def next_header(data: bytes, pos: int, end: int) -> int:

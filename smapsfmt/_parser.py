@@ -276,10 +276,13 @@ def _stream(
             break  # _last reports it, or an error before it
         if len(pending) < retry:
             continue
+        first = pending.find(b"\n") + 1
+        if first and not _fast.is_header(pending, first):
+            # Not the start of an entry (no smaps at all): refused now, at that line.
+            _stretch(pending, 0, first, line, path, final=False, boundary=False)
         cut = _fast.split_complete(pending)
         if cut == 0:
-            # No whole entry yet: a first line that is not a header (no smaps at all) is
-            # refused now, not after the whole input.
+            # No whole entry yet: lines that cannot follow its header are refused now.
             decided = pending.rfind(b"\n") + 1
             if decided:
                 _stretch(pending, 0, decided, line, path, final=False, boundary=False)
