@@ -147,11 +147,15 @@ def validate_report(
     if isinstance(data, (bytes, bytearray, memoryview, str)):
         from ._parser import as_text, detect_kind
 
+        raw = data if isinstance(data, bytes) else None
+        long = None if raw is None else _limits.first_long_line(raw)
+        if raw is not None and long is not None:
+            data = raw[: long + _limits.MAX_LINE + 1]  # what follows that line is not read
         text = as_text(data)
         if kind == "auto":
             kind = detect_kind(text)
-        raw = data if isinstance(data, bytes) else None
-        long = _limits.first_long_line(raw if raw is not None else text.encode("latin-1"))
+        if raw is None:
+            long = _limits.first_long_line(text.encode("latin-1"))
         if long is None:
             report = _validate_text(context, text, kind, allowed, kernel, raw=raw)
         else:
@@ -1542,7 +1546,11 @@ def _validate_before(context: _Context, text: str, long: int, kind: str,  # noqa
     # The entries before the one the long line is in (or begins, as a header).
     cut = 0
     if kind == "smaps":
-        cut = long if _HEADER_START.match(text, long) else _header_cut(text[:long])
+        cut = (
+            long
+            if _HEADER_START.match(text, long, long + _limits.MAX_LINE)
+            else _header_cut(text[:long])
+        )
     if cut == 0:
         return Report([], kind, None, how="not read past a line longer than any kernel prints")
     return _validate_text(context, text[:cut], kind, allowed, kernel)
