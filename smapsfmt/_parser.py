@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from . import _fast, _grammar, _limits
+from . import _fast, _generic, _grammar, _limits
 from ._errors import SmapsSyntaxError
 from ._model import KNOWN_FIELDS, Mapping, Rollup, Smaps
 
@@ -284,7 +284,7 @@ def _stream(
         if cut == 0:
             # No whole entry yet: lines that cannot follow its header are refused now.
             decided = pending.rfind(b"\n") + 1
-            if decided:
+            if decided and _generic.entry(pending, 0, decided, line) is None:
                 _stretch(pending, 0, decided, line, path, final=False, boundary=False)
             retry = 2 * len(pending)
             continue

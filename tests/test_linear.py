@@ -156,3 +156,12 @@ def test_a_text_where_no_line_may_start_an_entry_gets_one_syntax_error(data: byt
         (first[0], first[1], "syntax", first[2])
     ]
     assert report.summary("x").startswith("x: smaps, 0 mappings: 1 error, 0 warnings; profile")
+
+
+def test_a_valid_entry_longer_than_a_piece_is_not_read_by_the_grammar() -> None:
+    fields = b"".join(b"Vendor_%d:  %d kB\n" % (i, i) for i in range(20000))
+    data = ENTRIES[0].replace(b"Rss:", fields + b"Rss:", 1) + b"".join(ENTRIES[1:50])
+    pieces = [data[i : i + 65536] for i in range(0, len(data), 65536)]
+    before = _parser.GRAMMAR_READ[0]
+    assert list(smapsfmt.iter_smaps(pieces)) == list(smapsfmt.parse_smaps(data))
+    assert _parser.GRAMMAR_READ[0] == before
