@@ -264,18 +264,33 @@ def _stream(
         chunks = iter(lambda: reader.read(_CHUNK), b"")
     else:
         chunks = iter(source)
-    pending = b""
+    parts: list[bytes] = []  # the text not decided yet, joined only when it is read
+    size = 0
+    tail = 0  # the length of its last line so far (no newline yet)
     line = 1
     error: SmapsSyntaxError | None = None  # the models' first problem (see _scan)
-    retry = 0  # an undecided stretch is read again once pending holds this much
-    for chunk in chunks:
-        if not chunk:
+    retry = 0  # an undecided stretch is read again once the text holds this much
+    for piece in chunks:
+        if not piece:
             continue
-        pending += _bytes(chunk)
-        if _limits.first_long_line(pending) is not None:
+        chunk = _bytes(piece)
+        parts.append(chunk)
+        size += len(chunk)
+        newline = chunk.find(b"\n")
+        if newline < 0:
+            tail += len(chunk)
+        elif (
+            tail + newline > _limits.MAX_LINE
+            or _limits.first_long_line(chunk, newline + 1) is not None
+        ):
             break  # _last reports it, or an error before it
-        if len(pending) < retry:
+        else:
+            tail = len(chunk) - chunk.rfind(b"\n") - 1
+        if tail > _limits.MAX_LINE:
+            break
+        if size < retry:
             continue
+        pending = parts[0] if len(parts) == 1 else b"".join(parts)
         first = pending.find(b"\n") + 1
         if first and not _fast.is_header(pending, first):
             # Not the start of an entry (no smaps at all): refused now, at that line.
@@ -286,14 +301,17 @@ def _stream(
             decided = pending.rfind(b"\n") + 1
             if decided and _generic.entry(pending, 0, decided, line) is None:
                 _stretch(pending, 0, decided, line, path, final=False, boundary=False)
-            retry = 2 * len(pending)
+            retry = 2 * size
+            parts = [pending]
             continue
         items, pos, line, problem = _scan(pending, cut, path, line, False, batches)
         if error is None:
             yield from items
             error = problem
-        retry = 2 * len(pending) if pos < cut else 0
-        pending = pending[pos:]
+        retry = 2 * size if pos < cut else 0
+        parts = [pending[pos:]]
+        size = len(parts[0])
+    pending = b"".join(parts)
     yield from _last(pending, path, line, batches, error)
 
 
