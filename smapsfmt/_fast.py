@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from functools import cache, lru_cache, wraps
+from functools import cache, wraps
 from itertools import islice
 from types import MappingProxyType
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
-from . import _accel, _grammar
+from . import _accel, _generic, _grammar
 from ._batch import Batch
 from ._model import KNOWN_FIELDS, Mapping, Rollup
 
-__all__ = ["fast_batches", "fast_mappings", "fast_rollup", "fast_until", "split_complete"]
+__all__ = [
+    "fast_batches", "fast_mappings", "fast_prefix", "fast_rollup", "fast_until",
+    "is_header", "next_header", "split_complete",
+]  # fmt: skip
 
 
 class _Shape(NamedTuple):
@@ -43,44 +46,9 @@ class _Shape(NamedTuple):
     program: Any  # the pattern run in C (smapsfmt._accel), building Mappings; None: re runs it
 
 
-class _Lines(NamedTuple):
-    """Regex sources for each kind of line, positional groups, without the end of line."""
-
-    header: str  # 7 groups: start end perms offset device inode pathname
-    field_sep: str
-    value: str
-    name: str  # 1 group
-    vmflags: str  # 1 group
-    eol: str
-    address: str
-
-
-@cache
-def _lines() -> _Lines:
-    patterns = _grammar.line_patterns()
-    regexps = _grammar.terminal_regexps()
-    eol = regexps["EOL"]
-
-    def positional(terminal: str) -> str:
-        source = patterns[terminal].regex.pattern
-        assert source.endswith(eol)
-        return re.sub(r"\(\?P<\w+>", "(", source[: -len(eol)])
-
-    return _Lines(
-        header=positional("HEADER"),
-        field_sep=regexps["SEP"],
-        value=regexps["VALUE"],
-        name=positional("NAME_LINE"),
-        vmflags=positional("VMFLAGS_LINE"),
-        eol=eol,
-        address=regexps["ADDRESS"],
-    )
-
-
-def _bytes_pattern(source: str) -> re.Pattern[bytes]:
-    # The grammar's patterns are ASCII (with \x00 and \n escapes): the same pattern over the
-    # input's bytes matches what it matches over the latin-1 text, one character per byte.
-    return re.compile(source.encode("latin-1"))
+_Lines = _generic.Lines
+_lines = _generic.lines
+_bytes_pattern = _generic.bytes_pattern
 
 
 # Generic line matchers, to learn the shape of an entry the fast path has not seen.
@@ -90,8 +58,18 @@ def _learners() -> dict[str, re.Pattern[bytes]]:
     return {name: _bytes_pattern(p.plain) for name, p in patterns.items()}
 
 
-@lru_cache(maxsize=256)
-def _compile(  # noqa: PLR0917 - positional: the arguments are the lru_cache key
+# The shapes composed so far, by their key (_generic.ShapeKey), oldest first. Bounded: past the
+# bound the oldest is forgotten (a shape is composed again only after the budget of
+# fast_until allows it, see _Budget), so that no pattern of shapes taking turns can make every
+# entry compose its pattern again.
+_SHAPES: dict[_generic.ShapeKey, _Shape] = {}
+_SHAPE_LIMIT = 4096
+COMPOSED = [0]  # how many shapes were composed since the import: the tests' view of the cost
+# Shapes with more field lines than this are never composed: _generic takes their entries.
+_MAX_COMPOSED_LABELS = 256
+
+
+def _compile(  # noqa: PLR0917 - positional: the arguments are the cache key
     labels: tuple[str, ...],
     units: tuple[bool, ...],
     tabs: bool,
@@ -99,7 +77,26 @@ def _compile(  # noqa: PLR0917 - positional: the arguments are the lru_cache key
     vmflags: bool,
     name_last: bool,
 ) -> _Shape:
-    """The entry pattern of one shape (cached: a file has few shapes)."""
+    """The entry pattern of one shape (cached in _SHAPES)."""
+    key = (labels, units, tabs, name_first, vmflags, name_last)
+    found = _SHAPES.get(key)
+    if found is None:
+        found = _compose(*key)
+        COMPOSED[0] += 1
+        if len(_SHAPES) >= _SHAPE_LIMIT:
+            del _SHAPES[next(iter(_SHAPES))]
+        _SHAPES[key] = found
+    return found
+
+
+def _compose(  # noqa: PLR0917 - positional, as _compile
+    labels: tuple[str, ...],
+    units: tuple[bool, ...],
+    tabs: bool,
+    name_first: bool,
+    vmflags: bool,
+    name_last: bool,
+) -> _Shape:
     parts = _lines()
     body = [parts.header]
     sep = parts.field_sep if tabs else " +"  # " +": one SEP made of blanks only
@@ -198,6 +195,7 @@ def _learn(data: bytes, pos: int, end: int) -> _Shape | None:
         return None
     pos = header.end()
     labels: list[str] = []
+    seen: set[str] = set()
     units: list[bool] = []
     tabs = False
     name_first = name_last = vmflags = False
@@ -215,8 +213,9 @@ def _learn(data: bytes, pos: int, end: int) -> _Shape | None:
         line = m.group()
         raw_label, _, rest = line.partition(b":")
         label = raw_label.decode("ascii")
-        if label in labels:
+        if label in seen:
             return None  # a duplicate field: the grammar path reports it
+        seen.add(label)
         labels.append(label)
         units.append(line.rstrip(b"\n").endswith(b" kB"))
         tabs = tabs or b"\t" in rest
@@ -354,40 +353,128 @@ def fast_batches(data: bytes, first_line: int = 1) -> list[Mapping | Batch] | No
     return None if found is None else found[0]
 
 
-@_give_up_on_value_error
 def fast_until(
     data: bytes, end: int, first_line: int, *, batches: bool
 ) -> tuple[list[Mapping | Batch], int] | None:
     """What fast_batches (or, without ``batches``, fast_mappings) gives of ``data[:end]``,
     without copying it, and the line after it; None to let the grammar decide."""
+    out, pos, line = fast_prefix(data, 0, end, first_line, batches=batches)
+    return (out, line) if pos >= end else None
+
+
+class _Budget:
+    """How many shapes one call may compose: eight freely (a real smaps has a few), then one
+    more per 64 entries the generic pattern took, and only for a shape met before. Composing
+    costs about as much as 64 generic entries (mostly re.compile of the header's terminal), so
+    that no input spends on compositions more than it spends on its entries."""
+
+    __slots__ = ("composed", "generic")
+
+    def __init__(self) -> None:
+        self.composed = 0
+        self.generic = 0
+
+    def shape(self, key: _generic.ShapeKey) -> _Shape | None:
+        """The composed shape of ``key``, if there is one or the budget allows one."""
+        self.generic += 1
+        found = _SHAPES.get(key)
+        if found is not None or len(key[0]) > _MAX_COMPOSED_LABELS:
+            return found
+        seen = _SEEN.get(key, 0)
+        if len(_SEEN) >= _CACHE_LIMIT:
+            _SEEN.clear()
+        _SEEN[key] = seen + 1
+        if self.composed >= 8 and (not seen or self.composed >= 8 + self.generic // 64):
+            return None
+        self.composed += 1
+        return _compile(*key)
+
+
+_SEEN: dict[_generic.ShapeKey, int] = {}  # entries the generic pattern took, by shape
+# The shape that followed each shape last time (by id: a stale guess is only a guess), tried
+# first when the shape changes: shapes that take turns are found at once.
+_NEXT: dict[int, _Shape] = {}
+
+
+def fast_prefix(
+    data: bytes, pos: int, end: int, first_line: int, *, batches: bool
+) -> tuple[list[Mapping | Batch], int, int]:
+    """The entries of ``data[pos:end]`` the fast path recognises, from ``pos`` on, up to the
+    first one it leaves to the grammar: the items (as fast_until), where they end, and the
+    line there."""
     out: list[Any] = []
-    pos, size, line = 0, end, first_line
+    size, line = end, first_line
     shape = _RECENT[0] if _RECENT else None
+    budget = _Budget()
     while pos < size:
-        if shape is not None and shape.program is not None:
-            # The C module takes every entry of this shape it can; it stops before an entry
-            # of another shape (status 0), or one it leaves to the code below (status 1).
-            pos, line, status = _run(shape, data, pos, line, size, out, batches=batches)
-            if pos >= size:
-                break
-            if status == 0 and (
-                other := _run_other(shape, data, pos, line, size, out, batches=batches)
-            ):
-                shape, pos, line = other
-                continue
-        m = shape.regex.match(data, pos, size) if shape is not None else None
-        if m is None:
-            shape = _find_shape(data, pos, size)
+        kept, at, at_line = len(out), pos, line
+        try:
+            if shape is not None and shape.program is not None:
+                # The C module takes every entry of this shape it can; it stops before an
+                # entry of another shape (status 0), or one it leaves to the code below.
+                pos, line, status = _run(shape, data, pos, line, size, out, batches=batches)
+                if pos >= size:
+                    break
+                if status == 0 and (
+                    other := _run_other(shape, data, pos, line, size, out, batches=batches)
+                ):
+                    shape, pos, line = other
+                    continue
             m = shape.regex.match(data, pos, size) if shape is not None else None
-            if m is None or shape is None:
-                return None
-            if shape.program is not None:
+            if m is None:
+                previous, shape = shape, _recent_shape(shape, data, pos, size)
+                m = shape.regex.match(data, pos, size) if shape is not None else None
+                if m is not None and shape is not None and shape.program is not None:
+                    continue
+                shape = shape if m is not None else previous
+            if m is not None:
+                assert shape is not None
+                out.append(_mapping(m, shape, line))
+                line += _lines_in(m, shape)
+                pos = m.end()
                 continue
-        assert shape is not None
-        out.append(_mapping(m, shape, line))
-        line += _lines_in(m, shape)
-        pos = m.end()
-    return out, line
+            found = _generic.entry(data, pos, size, line)
+            if found is None:
+                break  # the grammar decides
+            mapping, pos, lines, key = found
+            out.append(mapping)
+            line += lines
+            composed = budget.shape(key)
+            if composed is not None:
+                _remember(shape, composed)
+                shape = composed
+        except ValueError:  # a number Python does not convert: the grammar locates it
+            del out[kept:]
+            pos, line = at, at_line
+            break
+    return out, pos, line
+
+
+def _remember(previous: _Shape | None, shape: _Shape) -> None:
+    """``shape`` is the most recent one, and follows ``previous``."""
+    if previous is not None and previous is not shape:
+        if len(_NEXT) >= _SHAPE_LIMIT:
+            _NEXT.clear()
+        _NEXT[id(previous)] = shape
+    if not _RECENT or _RECENT[0] is not shape:
+        if shape in _RECENT:
+            _RECENT.remove(shape)
+        _RECENT.insert(0, shape)
+        del _RECENT[8:]
+
+
+def _recent_shape(previous: _Shape | None, data: bytes, pos: int, end: int) -> _Shape | None:
+    """The shape of the entry at ``pos`` among the one that followed ``previous`` last time
+    and the recent ones; None if none of them."""
+    guess = _NEXT.get(id(previous)) if previous is not None else None
+    if guess is not None and guess.regex.match(data, pos, end):
+        _remember(previous, guess)
+        return guess
+    for recent in _RECENT:
+        if recent is not previous and recent.regex.match(data, pos, end):
+            _remember(previous, recent)
+            return recent
+    return None
 
 
 def _run(  # noqa: PLR0917 - positional, as Program.run
@@ -402,11 +489,15 @@ def _run_other(  # noqa: PLR0917 - positional, as Program.run
     shape: _Shape, data: bytes, pos: int, line: int, end: int, out: list[Any], *, batches: bool
 ) -> tuple[_Shape, int, int] | None:
     """Entries of shapes taking turns (Android's Name lines come and go): the programs of the
-    other recent shapes are tried before any regular expression."""
-    for other in _RECENT:
+    shape that followed this one last time, then of the other recent shapes, are tried before
+    any regular expression."""
+    guess = _NEXT.get(id(shape))
+    others = _RECENT if guess is None else [guess, *_RECENT]
+    for other in others:
         if other is not shape and other.program is not None:
             new_pos, new_line, _status = _run(other, data, pos, line, end, out, batches=batches)
             if new_pos > pos:
+                _remember(shape, other)
                 return other, new_pos, new_line
     return None
 
@@ -612,6 +703,17 @@ def _unknown_lines(entry: bytes, shape: _Shape) -> tuple[str, ...]:
 def _header_start() -> re.Pattern[bytes]:
     """A newline followed by the start of a header (two addresses)."""
     return _bytes_pattern(f"\\n(?={_lines().address}-{_lines().address} )")
+
+
+def is_header(data: bytes, end: int) -> bool:
+    """``data[:end]`` is a header line, as the grammar lexes one."""
+    return _learners()["HEADER"].fullmatch(data, 0, end) is not None
+
+
+def next_header(data: bytes, pos: int, end: int) -> int:
+    """Where the first header after the newline at or after ``pos`` starts; ``end`` if none."""
+    found = _header_start().search(data, pos, end)
+    return end if found is None else found.start() + 1
 
 
 def split_complete(text: bytes) -> int:

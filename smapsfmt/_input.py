@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from ._errors import SmapsSyntaxError
-from ._limits import MAX_LINE
+from ._limits import MAX_LINE, line_too_long
 
 __all__ = ["CHUNK", "Input", "InputError", "from_bytes", "open_input"]
 
@@ -161,14 +161,7 @@ class Input:
 
     def _too_long(self, text: bytes, chunk: bytes, start: int) -> None:
         before = self._lines + chunk.count(b"\n", 0, max(start, 0))
-        raise SmapsSyntaxError(
-            f"a line longer than {MAX_LINE} bytes: no kernel prints such a line in smaps or "
-            "smaps_rollup",
-            line=before + 1,
-            column=MAX_LINE + 1,
-            source_line=text[: MAX_LINE + 1].decode("latin-1"),
-            path=self.name,
-        )
+        raise line_too_long(text, 0, first_line=before + 1, path=self.name)
 
 
 class _Plain:

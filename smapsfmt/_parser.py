@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from . import _fast, _grammar
+from . import _fast, _generic, _grammar, _limits
 from ._errors import SmapsSyntaxError
 from ._model import KNOWN_FIELDS, Mapping, Rollup, Smaps
 
@@ -82,12 +82,124 @@ def parse_smaps(data: bytes | str, *, path: str | None = None) -> Smaps:
 
 
 def _mappings(raw: bytes, path: str | None, first_line: int = 1) -> list[Mapping]:
-    """The mappings of ``raw``: by the fast path when it recognises every entry, else by the
-    grammar (which then also locates the error)."""
-    fast = _fast.fast_mappings(raw, first_line)
-    if fast is not None:
-        return fast
-    return _grammar_mappings(raw.decode("latin-1"), path, first_line)
+    """The mappings of ``raw``: the fast path takes the entries it recognises, the grammar
+    decides the stretches it does not (and locates the error). A line longer than any kernel
+    prints is an error at that line, unless the text before it has one."""
+    long = _limits.first_long_line(raw)
+    end = len(raw) if long is None else long
+    try:
+        mappings, _pos, _line, error = _scan(raw, end, path, first_line, final=True)
+    except SmapsSyntaxError as exc:
+        if long is None or exc.line < first_line + raw.count(b"\n", 0, long):
+            raise
+        error = exc  # at the long line: the end of the text before it
+    if long is not None:
+        raise _limits.line_too_long(raw, long, first_line=first_line, path=path)
+    if error is not None:
+        raise error
+    return mappings  # type: ignore[return-value]
+
+
+def _scan(  # noqa: PLR0917 - positional: one internal step of three callers
+    raw: bytes,
+    end: int,
+    path: str | None,
+    line: int,
+    final: bool,
+    batches: bool = False,
+) -> tuple[list[Mapping | Batch], int, int, SmapsSyntaxError | None]:
+    """The items of the whole entries of ``raw[:end]`` (``end``: the end of the text when
+    ``final``, else the start of a header), where they end, the line there, and the first
+    problem the models found (a field twice...: the grammar's own errors further on are
+    reported first, as when the whole text is parsed, so it is returned, not raised; the items
+    stop before it). Raises SmapsSyntaxError where the text is not smaps syntax. Stops early
+    where only the text after ``end`` can decide a stretch."""
+    out: list[Mapping | Batch] = []
+    pos, error = 0, None
+    while pos < end:
+        items, pos, line = _fast.fast_prefix(raw, pos, end, line, batches=batches)
+        if error is None:
+            out += items
+        if pos >= end:
+            break
+        stretch = _stretch(raw, pos, end, line, path, final=final, boundary=True)
+        if stretch is None:
+            break
+        mappings, problem, pos, line = stretch
+        if error is None:
+            out += mappings
+            error = problem
+    return out, pos, line, error
+
+
+def _stretch(
+    raw: bytes,
+    pos: int,
+    end: int,
+    line: int,
+    path: str | None,
+    *,
+    final: bool,
+    boundary: bool,
+) -> tuple[list[Mapping], SmapsSyntaxError | None, int, int] | None:
+    """The grammar's verdict on the entries from ``pos`` (line ``line``), the fewest whole
+    entries it can decide alone: one line, then twice as many each time, each stretch cut
+    before a header (``end`` is the end of the input when ``final``; a header when
+    ``boundary``). The mappings, the first problem the models found, the end of the stretch
+    and its line; None when the text after ``end`` may decide."""
+    lines = 1
+    while True:
+        stop = _after_lines(raw, pos, end, lines)  # a line cut: errors before it are final
+        cut = stop
+        tokens, after = _tokens(raw, pos, stop, line, path, final and stop == end)
+        if tokens is not None and stop < end:
+            cut = _fast.next_header(raw, stop - 1, end)  # a header cut: so is success
+            if cut != stop:
+                tokens, after = _tokens(raw, pos, cut, line, path, final and cut == end)
+        if tokens is None or (cut == end and not (final or boundary)):
+            if cut == end:
+                return None  # what follows the cut decides
+            lines *= 2
+            continue
+        builder = _Builder(raw[pos:cut].decode("latin-1"), path, line - 1)
+        mappings: list[Mapping] = []
+        for entry in tokens:
+            try:
+                mappings.append(builder.mapping(entry))
+            except SmapsSyntaxError as exc:
+                return mappings, exc, cut, after
+        return mappings, None, cut, after
+
+
+def _tokens(  # noqa: PLR0917 - positional: one internal step
+    raw: bytes, pos: int, stop: int, line: int, path: str | None, last: bool
+) -> tuple[list[list[lark.Token]] | None, int]:
+    """The grammar's entries of ``raw[pos:stop]`` (from line ``line``) and the line of
+    ``stop``; None where the error is at ``stop`` (the text after it may decide), unless
+    ``last``. Raises the error found before ``stop``: the text is read left to right, so it
+    is the whole text's error too."""
+    text = raw[pos:stop].decode("latin-1")
+    after = line + text.count("\n")
+    GRAMMAR_READ[0] += stop - pos
+    try:
+        return _parse(text, "smaps", path, line - 1), after
+    except SmapsSyntaxError as exc:
+        if exc.line < after or last:
+            raise
+        return None, after
+
+
+GRAMMAR_READ = [0]  # bytes the grammar read for _scan since the import: the tests' view of it
+
+
+def _after_lines(raw: bytes, pos: int, end: int, lines: int) -> int:
+    """Where the line after ``lines`` lines from ``pos`` starts; ``end`` if sooner."""
+    for _ in range(lines):
+        found = raw.find(b"\n", pos, end)
+        if found < 0:
+            return end
+        pos = found + 1
+    return pos
 
 
 def parse_smaps_by_grammar(data: bytes | str, *, path: str | None = None) -> Smaps:
@@ -175,53 +287,77 @@ def _stream(
         chunks = _pieces(reader)
     else:
         chunks = iter(source)
-    pending = b""
+    parts: list[bytes] = []  # the text not decided yet, joined only when it is read
+    size = 0
+    tail = 0  # the length of its last line so far (no newline yet)
     line = 1
-    for chunk in chunks:
-        if not chunk:
+    error: SmapsSyntaxError | None = None  # the models' first problem (see _scan)
+    retry = 0  # an undecided stretch is read again once the text holds this much
+    for piece in chunks:
+        if not piece:
             continue
-        pending += _bytes(chunk)
+        chunk = _bytes(piece)
+        parts.append(chunk)
+        size += len(chunk)
+        newline = chunk.find(b"\n")
+        if newline < 0:
+            tail += len(chunk)
+        elif (
+            tail + newline > _limits.MAX_LINE
+            or _limits.first_long_line(chunk, newline + 1) is not None
+        ):
+            break  # _last reports it, or an error before it
+        else:
+            tail = len(chunk) - chunk.rfind(b"\n") - 1
+        if tail > _limits.MAX_LINE:
+            break
+        if size < retry:
+            continue
+        pending = parts[0] if len(parts) == 1 else b"".join(parts)
+        first = pending.find(b"\n") + 1
+        if first and not _fast.is_header(pending, first):
+            # Not the start of an entry (no smaps at all): refused now, at that line.
+            _stretch(pending, 0, first, line, path, final=False, boundary=False)
         cut = _fast.split_complete(pending)
         if cut == 0:
+            # No whole entry yet: lines that cannot follow its header are refused now.
+            decided = pending.rfind(b"\n") + 1
+            if decided and _generic.entry(pending, 0, decided, line) is None:
+                _stretch(pending, 0, decided, line, path, final=False, boundary=False)
+            retry = 2 * size
+            parts = [pending]
             continue
-        # The entries before the cut, read where they are: only what follows is copied.
-        fast = _fast.fast_until(pending, cut, line, batches=batches)
-        if fast is None:
-            # The grammar decides these whole entries, without reading the rest first.
-            text = pending[:cut].decode("latin-1")
-            after = line + text.count("\n")  # the line of the cut
-            mappings = _stretch(text, path, line, after)
-            if mappings is None:
-                # What follows the cut decides: the whole rest goes to the grammar.
-                rest = b"".join(_bytes(c) for c in chunks)
-                yield from _mappings(pending + rest, path, line)
-                return
-            yield from mappings
-            line = after
-        else:
-            entries, line = fast
-            yield from entries
-        pending = pending[cut:]
-    if pending:
-        yield from _mappings(pending, path, line)
+        items, pos, line, problem = _scan(pending, cut, path, line, False, batches)
+        if error is None:
+            yield from items
+            error = problem
+        retry = 2 * size if pos < cut else 0
+        parts = [pending[pos:]]
+        size = len(parts[0])
+    pending = b"".join(parts)
+    yield from _last(pending, path, line, batches, error)
 
 
-def _stretch(text: str, path: str | None, line: int, after: int) -> list[Mapping] | None:
-    """The mappings of ``text``, whole entries from line ``line`` of a stream (the cut at line
-    ``after``), by the grammar; None when the text after the cut may decide the outcome."""
+def _last(
+    pending: bytes, path: str | None, line: int, batches: bool, error: SmapsSyntaxError | None
+) -> Iterator[Mapping | Batch]:
+    """The end of a stream: ``pending`` (from line ``line``) is the rest of the input, or its
+    text up to a line longer than any kernel prints, and what follows is not read."""
+    long = _limits.first_long_line(pending)
+    end = len(pending) if long is None else long
     try:
-        tokens = _parse(text, "smaps", path, line - 1)
+        items, _pos, _line, problem = _scan(pending, end, path, line, True, batches)
     except SmapsSyntaxError as exc:
-        if exc.line < after:
-            raise  # the text is read left to right: the whole text's first syntax error too
-        return None  # at the cut: what the grammar expected, the next piece may hold
-    try:
-        builder = _Builder(text, path, line - 1)
-        return [builder.mapping(entry) for entry in tokens]
-    except SmapsSyntaxError:
-        # A problem the models find (a field twice, a number too long): parse_smaps reports
-        # a syntax error further on, if there is one, first.
-        return None
+        if long is None or exc.line < line + pending.count(b"\n", 0, long):
+            raise
+        items, problem = [], None  # at the long line: the end of the text before it
+    if error is None:
+        yield from items
+        error = problem
+    if long is not None:
+        raise _limits.line_too_long(pending, long, first_line=line, path=path)
+    if error is not None:
+        raise error
 
 
 def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:
@@ -230,6 +366,15 @@ def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:
     Raises :class:`SmapsSyntaxError` when the text is not one ``[rollup]`` entry.
     """
     raw = _bytes(data)
+    long = _limits.first_long_line(raw)
+    if long is not None:
+        # The text before that line may have an error of its own, first.
+        try:
+            _rollup(raw[:long], path)
+        except SmapsSyntaxError as exc:
+            if exc.line <= raw.count(b"\n", 0, long):
+                raise
+        raise _limits.line_too_long(raw, long, path=path)
     # A sampler calls this again and again on a few hundred bytes: one call into the fast path.
     found = _fast.fast_rollup(raw)
     return found if found is not None else _rollup(raw, path)

@@ -301,7 +301,7 @@ register(
 )
 register(
     "validate", "validate",
-    "smapsfmt validate --format json: every FILE's diagnostics (or counts per rule)",
+    "smapsfmt validate --format json: the diagnostics of every FILE",
     "smapsfmt._validate_output:validate_schema",
 )  # fmt: skip
 register("error", "COMMAND", "smapsfmt COMMAND --format json when any command fails", _error)

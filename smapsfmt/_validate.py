@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _render
+from . import _limits, _render
 from ._abi import ABI, Invariant, Version, load_abi, parse_version
 from ._diagnostics import Diagnostic, Severity
 from ._errors import SmapsSyntaxError
@@ -166,11 +166,19 @@ def validate_report(
     if isinstance(data, (bytes, bytearray, memoryview, str)):
         from ._parser import as_text, detect_kind
 
+        raw = data if isinstance(data, bytes) else None
+        long = None if raw is None else _limits.first_long_line(raw)
+        if raw is not None and long is not None:
+            data = raw[: long + _limits.MAX_LINE + 1]  # what follows that line is not read
         text = as_text(data)
         if kind == "auto":
             kind = detect_kind(text)
-        raw = data if isinstance(data, bytes) else None
-        report = _validate_text(context, text, kind, allowed, kernel, raw=raw)
+        if raw is None:
+            long = _limits.first_long_line(text.encode("latin-1"))
+        if long is None:
+            report = _validate_text(context, text, kind, allowed, kernel, raw=raw)
+        else:
+            report = _validate_before(context, text, long, kind, allowed, kernel)
     else:
         report = _validate_model(context, data, allowed, kernel)
     report.diagnostics = context.finish()
@@ -1562,6 +1570,14 @@ def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profi
         )  # fmt: skip
         text += "\n"
         raw = None
+    if _HEADER_START.match(text) is None and _NEXT_START.search(text) is None:
+        # No line may start an entry: the text is one stretch, refused at its first error,
+        # and the profile is the one closest to its first 64 KiB.
+        _parse_chunk(context, text, 1, "smaps")
+        head = text[:65536]
+        profiles, how = _detect([head.split("\n", 1)[-1]], allowed, kernel)
+        word = _render.word_size(head)
+        return Report([], "smaps", profiles[0], tuple(profiles[1:]), how, 0, word)
     sample = [m.group(4) for m in _first(_ENTRY.finditer(text), 8)]
     if not sample:
         first = next(_chunks(text, 0, len(text), 1))
@@ -1571,6 +1587,41 @@ def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profi
     checker = _Checker(context, "smaps", profiles, how, word_size)
     count = _FastSmaps(checker, text, raw).run()
     return Report([], "smaps", checker.profile, tuple(profiles[1:]), how, count, word_size)
+
+
+def _validate_before(context: _Context, text: str, long: int, kind: str,  # noqa: PLR0917
+                     allowed: tuple[Profile, ...], kernel: str | None) -> Report:  # fmt: skip
+    """A text with a line longer than any kernel prints (at ``long``): that line is a syntax
+    error, what follows it is not read, and the whole entries before it are validated."""
+    raw = text[: long + _limits.MAX_LINE + 1].encode("latin-1")
+    error = _limits.line_too_long(raw, long)
+    context.add(error.line, error.column, SYNTAX, error.msg)
+    # The entries before the one the long line is in (or begins, as a header).
+    cut = 0
+    if kind == "smaps":
+        cut = (
+            long
+            if _HEADER_START.match(text, long, long + _limits.MAX_LINE)
+            else _header_cut(text[:long])
+        )
+    if cut == 0:
+        return Report([], kind, None, how="not read past a line longer than any kernel prints")
+    return _validate_text(context, text[:cut], kind, allowed, kernel)
+
+
+def _header_cut(text: str) -> int:
+    """Where the last line of ``text`` that may start an entry starts (0 if none): searched
+    backwards in growing windows, so that the cost is the distance to it."""
+    window = 4096
+    while True:
+        start = max(0, len(text) - window)
+        found = [m.start() + 1 for m in _NEXT_START.finditer(text, start)]
+        if found or start == 0:
+            return found[-1] if found else 0
+        window *= 4
+
+
+_NEXT_START = re.compile(r"\n(?=[0-9a-fA-F]{4,}-)")
 
 
 def _first(iterator: Iterator[re.Match[str]], n: int) -> list[re.Match[str]]:

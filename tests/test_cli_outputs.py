@@ -143,7 +143,7 @@ def test_schema_list_names_each_schema_by_its_command() -> None:
         "smaps     smapsfmt parse --format json of a smaps alone (the default)\n"
         "rollup    smapsfmt rollup --format json: the rollup a kernel prints\n"
         "check     smapsfmt check --format json: the verdict, the proof per field\n"
-        "validate  smapsfmt validate --format json: every FILE's diagnostics (or counts per rule)\n"
+        "validate  smapsfmt validate --format json: the diagnostics of every FILE\n"
         "error     smapsfmt COMMAND --format json when any command fails\n"
     )
     unknown = run_cli("schema", "yaml")

@@ -134,15 +134,15 @@ def test_a_stream_broken_early_is_not_read_to_its_end(monkeypatch: pytest.Monkey
     assert ("error", caught.value.line, caught.value.column, caught.value.msg) == whole[:4]
     assert read == []
 
-    fast_until, refused = _fast.fast_until, []
+    fast_prefix, refused = _fast.fast_prefix, []
 
     def first_refused(*args: Any, **kwargs: Any) -> Any:  # as for input it cannot take
         if not refused:
-            refused.append(args[2])
-            return None
-        return fast_until(*args, **kwargs)
+            refused.append(args[3])
+            return [], args[1], args[3]
+        return fast_prefix(*args, **kwargs)
 
-    monkeypatch.setattr(_fast, "fast_until", first_refused)
+    monkeypatch.setattr(_fast, "fast_prefix", first_refused)
     streamed = list(_parser.iter_smaps(pieces(good, 3)))
     assert refused == [1]
     assert streamed == list(smapsfmt.parse_smaps(good * 4))

@@ -122,8 +122,8 @@ def test_gu_is_a_vmflag_from_6_18_37_and_6_19_on() -> None:
 def test_a_smaps_the_newest_kernel_does_not_print_is_refused_naming_both() -> None:
     android = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
     result = run_cli("rollup", "--kernel", "8.1", str(android))
-    assert (result.returncode, result.stderr) == (1, b"")
-    assert result.stdout.decode() == (
+    assert (result.returncode, result.stdout) == (1, b"")  # a refusal goes to stderr
+    assert result.stderr.decode() == (
         f"{android}:1:1: rollup-kernel-mismatch: the smaps cannot come from kernel 8.1, taken as "
         f"{NEWEST}: it is printed by android-4.9 (a variant of Linux 4.9-4.11) (KernelPageSize "
         "right after Size (4.14+); no THPeligible (before 5.0))\n"

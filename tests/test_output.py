@@ -27,7 +27,7 @@ import pytest
 from support import INVALID, LIVE, VALID, corpus
 
 import smapsfmt
-from smapsfmt._cli import _syntax_line
+from smapsfmt._cli import failure
 from smapsfmt._model import UNITLESS_FIELDS, to_jsonable
 from smapsfmt._parser import detect_kind
 
@@ -69,8 +69,9 @@ def _former_output(data: bytes, fmt: str, path: str, kind: str = "auto") -> tupl
     try:
         parse = smapsfmt.parse_rollup if kind == "rollup" else smapsfmt.parse_smaps
         model: Any = parse(data, path=path)
-    except smapsfmt.SmapsSyntaxError as exc:
-        return 1, (_syntax_line(exc) + "\n").encode("utf-8", "backslashreplace")
+    except smapsfmt.SmapsSyntaxError as exc:  # said on stderr; on stdout, JSON's error object
+        said = json.dumps(failure(exc)[1], indent=1) + "\n" if fmt == "json" else ""
+        return 1, said.encode("utf-8", "backslashreplace")
     if fmt == "json":
         text = json.dumps(to_jsonable(model), indent=1) + "\n"
     elif kind == "rollup":
@@ -259,7 +260,11 @@ def test_a_syntax_error_at_the_end_prints_nothing_before_it(tmp_path: Path) -> N
         )  # fmt: skip
         line = data.count(b"\n") + 1
         assert result.returncode == 1
-        assert result.stdout.decode().startswith(f"{path}:{line}:1: syntax: "), fmt
+        assert result.stderr.decode().startswith(f"{path}:{line}:1: syntax: "), fmt
+        if fmt == "text":
+            assert result.stdout == b""
+        else:  # the error object alone
+            assert json.loads(result.stdout)["error"]["line"] == line
 
 
 def test_a_fifo_is_read_once(tmp_path: Path) -> None:

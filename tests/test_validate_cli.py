@@ -165,7 +165,15 @@ def test_quiet_with_strict_fails_on_a_warning() -> None:
     ],
 )  # fmt: skip
 def test_options_that_cannot_go_together(args: list[str], message: str) -> None:
-    assert text(validate(*args, "pss-gt-rss.smaps")) == (2, "", f"smapsfmt: error: {message}\n")
+    code, out, err = text(validate(*args, "pss-gt-rss.smaps"))
+    assert (code, err) == (2, f"smapsfmt: error: {message}\n")
+    if "json" in args:  # every outcome of --format json is JSON, a usage error too
+        assert json.loads(out)["error"] == {
+            "kind": "usage", "rule": None, "path": None, "line": None, "column": None,
+            "message": message, "exit": 2,
+        }  # fmt: skip
+    else:
+        assert out == ""
 
 
 # --- --statistics -------------------------------------------------------------------------------
