@@ -2,24 +2,38 @@
 
 How (ptrace(2), "Group-stop" and "PTRACE_SEIZE"/"PTRACE_INTERRUPT"; kernel/ptrace.c):
 
-* ``PTRACE_SEIZE`` every thread listed in ``/proc/PID/task``, then ``PTRACE_INTERRUPT`` it, and
-  wait (``waitpid(tid, __WALL)``) until it reports a stop. List ``task`` again until no thread
-  appears that is not held: a thread created while we were stopping the others shows up there.
-  ``PTRACE_O_TRACECLONE`` is not used, so a new thread is never attached behind our back.
-* Every ptrace and waitpid call is made from one dedicated OS thread: a tracee belongs to the
-  thread that attached it (kernel/ptrace.c ``ptrace_check_attach``: ``child->parent == current``).
+* The tracer is a process of its own, forked for each freeze: the *holder*. It
+  ``PTRACE_SEIZE``\\s every thread listed in ``/proc/PID/task``, then ``PTRACE_INTERRUPT``\\s it,
+  and waits (``waitpid(tid, __WALL)``) until it reports a stop. It lists ``task`` again until no
+  thread appears that is not held: a thread created while it was stopping the others shows up
+  there. ``PTRACE_O_TRACECLONE`` is not used, so a new thread is never attached behind our back.
+  Then it says so through a pipe, and the reader (smapsfmt's own process) reads the files.
 * Release is ``PTRACE_DETACH``, giving back any signal that arrived while the thread was held.
-  If smapsfmt dies (SIGKILL included) or its tracer thread ends, the kernel detaches every tracee
-  itself (kernel/exit.c ``exit_notify`` -> ``exit_ptrace``) and the target runs on: a target can
-  never be left stopped or traced, unlike with SIGSTOP or the cgroup freezer.
+  The holder detaches when the reader asks it to, or on its own when the time limit expires,
+  whichever comes first. The limit is counted on ``CLOCK_MONOTONIC`` (``time.monotonic``, and
+  ``poll``'s timeout), which goes on while smapsfmt is stopped.
+* smapsfmt may be stopped while it reads (Ctrl-Z: SIGTSTP to its process group; or SIGSTOP):
+  the holder is not. It is in a process group of its own, so neither a job-control stop of
+  smapsfmt's group nor a SIGSTOP of smapsfmt reaches it, and it blocks SIGTSTP, SIGTTIN and
+  SIGTTOU (a stop signal sent to the holder itself is left pending: only SIGSTOP could stop it).
+  Its deadline does not depend on the reader running: the target is let go when the limit
+  expires, even while smapsfmt is stopped. The reader learns from the holder's report when the
+  target was let go; if that was before the read ended, the read was not frozen throughout.
+  While a target is frozen, smapsfmt's main thread holds SIGTSTP back (``stop_deferred``): the
+  read ends frozen, the target is let go, and only then does smapsfmt stop.
+* If smapsfmt dies (SIGKILL included), the kernel kills the holder (``PR_SET_PDEATHSIG``,
+  prctl(2); checked against a parent that died before it was armed), and when the holder dies
+  the kernel detaches every tracee (kernel/exit.c ``exit_notify`` -> ``exit_ptrace``): the target
+  runs on. A target can never be left stopped or traced, unlike with SIGSTOP or the cgroup
+  freezer. A holder that does not answer in time is killed by smapsfmt, with the same effect.
 * A thread that was in a group-stop (stopped by SIGSTOP from someone else) stays stopped after
   ``PTRACE_DETACH`` (kernel/ptrace.c ``__ptrace_unlink`` re-arms the group stop). On top of that,
   a target found stopped is not touched at all (see ``why_not``).
-* A time limit bounds the freeze: when it expires the tracer thread lets the target go, whether
-  or not the reader is done, and the reader is told that the read was not frozen throughout.
-  A reader blocked in the kernel does not delay it; a reader running Python code can, by up to
-  the interpreter's switch interval (``sys.getswitchinterval()``, 5 ms), since the tracer
-  thread needs the GIL to call ptrace.
+* Forking costs the time to copy smapsfmt's page tables (well under a millisecond for the
+  command line) before the target is touched; the target is not held longer for it. In
+  Python 3.12 and later, ``os.fork`` warns (DeprecationWarning) when the calling program has
+  other threads: the holder runs only this module's code (no imports, no locks of other
+  threads) and ends with ``os._exit``.
 
 Side effect on the target (signal(7), "Interruption of system calls and library functions by stop
 signals"): a few blocking calls return ``EINTR`` when the thread is stopped and resumed, even
@@ -29,26 +43,30 @@ without a signal handler: ``epoll_wait``, ``epoll_pwait``, ``semop``/``semtimedo
 restarted transparently.
 
 The numbers below are the kernel's uapi constants (include/uapi/linux/ptrace.h, include/uapi/
-linux/wait.h), stable since they were introduced (PTRACE_SEIZE/INTERRUPT: Linux 3.4).
+linux/wait.h, include/uapi/linux/prctl.h), stable since they were introduced (PTRACE_SEIZE/
+INTERRUPT: Linux 3.4).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
-import threading
+import select
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["Freezer", "process_of", "tracer_of", "why_not"]
+__all__ = ["Freezer", "process_of", "stop_deferred", "tracer_of", "why_not"]
 
 PTRACE_DETACH = 17
 PTRACE_SEIZE = 0x4206
 PTRACE_INTERRUPT = 0x4207
 PTRACE_EVENT_STOP = 128
 WALL = 0x40000000  # __WALL: wait for every kind of child, threads included (uapi/linux/wait.h)
+PR_SET_PDEATHSIG = 1  # include/uapi/linux/prctl.h
 
 # Polling the stops: a thread stops within microseconds of PTRACE_INTERRUPT (measured: seize,
 # interrupt, wait and detach of one thread take about 7 us here), so the first 0.5 ms only
@@ -58,6 +76,15 @@ WALL = 0x40000000  # __WALL: wait for every kind of child, threads included (uap
 _SPIN = 0.5e-3
 _FIRST_PAUSE = 50e-6
 _LONGEST_PAUSE = 1e-3
+# The longest single poll(2) wait: its timeout is an int of milliseconds (about 24 days), and
+# Python refuses much less than a float can hold. Longer waits are made of several.
+_LONGEST_POLL = 3600.0
+# The stop signals a terminal sends (signal(7)); the holder blocks them, the reader defers one.
+_JOB_STOPS = frozenset({signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+# How long past its own bound the reader waits for the holder's answer before it kills it (the
+# kernel then lets the target go): only a holder that is itself stopped or starved gets there.
+_ANSWER_MARGIN = 2.0
+_HELD = b"+"  # the holder's first word when every thread is held; anything else is its report
 
 
 class _Backoff:
@@ -76,21 +103,37 @@ class _Backoff:
 
 
 class _Libc:
-    """libc's ptrace(2), loaded on first use."""
+    """libc's ptrace(2) and prctl(2), loaded before the fork (never in the holder)."""
 
     _ptrace: ctypes._CFuncPtr | None = None  # type: ignore[name-defined]
+    _prctl: ctypes._CFuncPtr | None = None  # type: ignore[name-defined]
+
+    @classmethod
+    def load(cls) -> None:
+        if cls._ptrace is None or cls._prctl is None:
+            libc = ctypes.CDLL(None, use_errno=True)
+            ptrace = libc.ptrace
+            ptrace.restype = ctypes.c_long
+            ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+            prctl = libc.prctl
+            prctl.restype = ctypes.c_int
+            prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+            cls._ptrace, cls._prctl = ptrace, prctl
 
     @classmethod
     def ptrace(cls, request: int, tid: int, data: int = 0) -> int:
         """ptrace(request, tid, 0, data); 0 on success, else the errno."""
-        if cls._ptrace is None:
-            libc = ctypes.CDLL(None, use_errno=True)
-            function = libc.ptrace
-            function.restype = ctypes.c_long
-            function.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
-            cls._ptrace = function
+        cls.load()
+        assert cls._ptrace is not None
         result = cls._ptrace(request, tid, None, ctypes.c_void_p(data) if data else None)
         return ctypes.get_errno() if result == -1 else 0
+
+    @classmethod
+    def die_with_parent(cls) -> None:
+        """PR_SET_PDEATHSIG: SIGKILL this process when the thread that forked it ends."""
+        cls.load()
+        assert cls._prctl is not None
+        cls._prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0)
 
 
 def tracer_of(status: bytes) -> int:
@@ -134,16 +177,46 @@ def why_not(pid: int, states: list[str], status: bytes) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def stop_deferred() -> Iterator[None]:
+    """Hold SIGTSTP (Ctrl-Z) back while the block runs, then act on it as it would have been.
+
+    A stop in the middle of a frozen read would cut the freeze short (the holder lets the
+    target go at its time limit) and leave an inconsistent text; held back, the read ends
+    frozen, the target is let go, and the process stops right after. Only the main thread can
+    set a signal handler (signal.signal): elsewhere, and where SIGTSTP is ignored or handled
+    outside Python, nothing changes (the time limit still holds).
+    """
+    caught: list[int] = []
+    try:
+        previous = signal.getsignal(signal.SIGTSTP)
+        if previous is None or previous == signal.SIG_IGN:
+            previous = None
+        else:
+            signal.signal(signal.SIGTSTP, lambda signum, _frame: caught.append(signum))
+    except ValueError:  # not the main thread (or interpreter): handlers cannot be set here
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTSTP, previous)
+            if caught:
+                signal.raise_signal(signal.SIGTSTP)
+
+
 @dataclass
 class Freezer:
     """Hold every thread of ``pid`` stopped from ``freeze()`` until ``release()``.
 
     ``list_threads`` lists the tids in the process's ``task`` directory now, and
     ``thread_state`` gives a thread's one-letter state (None once it is gone); both read through
-    a held /proc/PID fd, so that a reused pid is never frozen by mistake. ``limit`` is the time
-    limit in seconds, counted from the start of ``freeze()`` (``capture`` checks it: finite,
-    above 0, at most ``threading.TIMEOUT_MAX``). Anything that fails in the tracer thread ends
-    the hold and is said in ``reason``: ``release()`` then returns False, never a false claim.
+    a held /proc/PID fd, so that a reused pid is never frozen by mistake (the holder inherits
+    it). ``limit`` is the time limit in seconds, counted from the start of ``freeze()``
+    (``capture`` checks it: finite, above 0, at most ``threading.TIMEOUT_MAX``). Anything that
+    fails in the holder ends the hold and is said in ``reason``: ``release()`` then returns
+    False, never a false claim. The times are ``time.monotonic()`` values, as measured by the
+    holder (CLOCK_MONOTONIC is one clock for every process).
     """
 
     pid: int
@@ -151,70 +224,193 @@ class Freezer:
     list_threads: Callable[[], list[int]]
     thread_state: Callable[[int], str | None]
     reason: str | None = None  # why the target was not held (at all, or not throughout)
-    expired: bool = False  # the time limit let the target go before release() was called
+    expired: bool = False  # the time limit let the target go before the reader asked
     held: dict[int, int] = field(default_factory=dict)  # tid -> signal to give back at detach
-    held_from: float = 0.0  # time.monotonic() of the first PTRACE_SEIZE
-    held_until: float = 0.0  # time.monotonic() after the last PTRACE_DETACH
-    _frozen: threading.Event = field(default_factory=threading.Event)
-    _release: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    held_from: float = 0.0  # the first PTRACE_SEIZE
+    let_go_at: float = 0.0  # the first PTRACE_DETACH: held until then
+    held_until: float = 0.0  # after the last PTRACE_DETACH
+    holder: int = 0  # the holder's pid (its parent is this process)
+    _running: bool = False  # the holder is not reaped yet
     _stopped: bool = False  # every thread was held when freeze() returned
     _deadline: float = 0.0
+    _commands: int = -1  # the reader's end of the pipe to the holder
+    _reports: int = -1  # the reader's end of the pipe from the holder
+    _answer: bytes = b""
 
     def freeze(self) -> bool:
         """Stop every thread; True when they all are held, False (with ``reason``) if not."""
         self._deadline = time.monotonic() + self.limit
-        self._thread = threading.Thread(target=self._tracer, name=f"smapsfmt-freeze-{self.pid}")
-        self._thread.daemon = True
-        self._thread.start()
-        self._frozen.wait()
-        return self._stopped  # not reason: the thread may already have failed since
+        _Libc.load()
+        to_holder, self._commands = os.pipe()
+        self._reports, from_holder = os.pipe()
+        parent = os.getpid()
+        # Stop signals are blocked from the fork on, so that the holder can never be stopped
+        # by one, even before it leaves smapsfmt's process group; the reader unblocks them.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _JOB_STOPS)
+        try:
+            self.holder = os.fork()
+            if self.holder == 0:  # pragma: no cover - the holder; measured by the tests
+                self._holder(parent, to_holder, from_holder)
+            self._running = True
+        finally:
+            if self.holder != 0:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                os.close(to_holder)
+                os.close(from_holder)
+        with contextlib.suppress(OSError):  # both sides set it: whichever comes first
+            os.setpgid(self.holder, self.holder)
+        try:
+            word = self._hear(1)
+            if word == _HELD:
+                self._stopped = True
+                return True
+            self._answer = word
+            self._end()
+        except BaseException:
+            self._kill()
+            raise
+        return False
 
-    def release(self) -> bool:
-        """Let the target go; True when it was held from ``freeze()`` until now."""
-        self._release.set()
-        if self._thread is not None:
-            self._thread.join()
-        return self.reason is None and not self.expired
+    def release(self, until: float | None = None) -> bool:
+        """Let the target go; True when it was held from ``freeze()`` until ``until`` (a
+        ``time.monotonic()`` value: when the read ended; by default, now)."""
+        if until is None:
+            until = time.monotonic()
+        try:
+            if self._running:
+                with contextlib.suppress(OSError):  # EPIPE: it has ended on its own
+                    os.write(self._commands, b"r")
+                self._end()
+        except BaseException:
+            self._kill()
+            raise
+        return self.reason is None and self._stopped and until <= self.let_go_at
 
-    # --- the tracer thread: every ptrace and waitpid call is made here ------------------------
+    # --- the reader's side: hear the holder, end it ---------------------------------------
 
-    def _tracer(self) -> None:
-        # Whatever this thread raises is caught and becomes ``reason``: the hold is then never
-        # claimed (release() returns False), the target is let go (or, failing that, detached by
-        # the kernel when this thread ends), and no traceback reaches stderr.
+    def _bound(self) -> float:
+        """When the holder must have answered: its deadline, its grace to detach, a margin."""
+        return self._deadline + max(self.limit, 0.1) + _ANSWER_MARGIN
+
+    def _hear(self, size: int) -> bytes:
+        """Up to ``size`` bytes from the holder (b"": it ended), waiting until ``_bound()``;
+        TimeoutError past it."""
+        poller = select.poll()
+        poller.register(self._reports, select.POLLIN)
+        while True:
+            remaining = self._bound() - time.monotonic()
+            # Past the bound, one last look: what it wrote before counts.
+            if poller.poll(min(max(remaining, 0.0), _LONGEST_POLL) * 1000):
+                return os.read(self._reports, size)
+            if remaining <= 0:
+                raise TimeoutError
+
+    def _end(self) -> None:
+        """Read the holder's report to its end, reap it, and take in what it says."""
+        try:
+            while chunk := self._hear(4096):
+                self._answer += chunk
+        except TimeoutError:
+            self._kill()
+            self.reason = self.reason or (
+                f"the freezing process {self.holder} did not answer in time (stopped?); it "
+                "was killed and the kernel let the process go"
+            )
+            return
+        status = self._reap()
+        self._take(self._answer, status)
+
+    def _take(self, report: bytes, status: int) -> None:
+        try:
+            head, _, why = report.decode().partition("\n")
+            held_from, let_go_at, held_until, expired = head.split(" ")
+            self.held_from, self.let_go_at = float(held_from), float(let_go_at)
+            self.held_until, self.expired = float(held_until), expired == "1"
+            if why:
+                self.reason = self.reason or why
+        except ValueError:  # no report: it was killed (or failed to start)
+            self._stopped = False
+            if os.WIFSIGNALED(status):
+                end = f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+            else:
+                end = f"ended with status {os.waitstatus_to_exitcode(status)}"
+            self.reason = self.reason or (
+                f"the freezing process {self.holder} {end} before it reported; the kernel "
+                "let the process go"
+            )
+
+    def _reap(self) -> int:
+        """Wait for the holder to end; its wait status."""
+        running, self._running = self._running, False
+        for fd in (self._commands, self._reports):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._commands = self._reports = -1
+        return os.waitpid(self.holder, 0)[1] if running else 0
+
+    def _kill(self) -> None:
+        """End the holder at once (the kernel lets the target go) and reap it."""
+        if self._running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.holder, signal.SIGKILL)
+            self._reap()
+            self._stopped = False
+
+    # --- the holder: a fork; every ptrace and waitpid call is made here -----------------------
+
+    def _holder(self, parent: int, commands: int, reports: int) -> None:  # pragma: no cover
+        """The holder's whole life: it never returns, and never writes anything but its report
+        (a traceback on the terminal would come from a background process group)."""
+        try:
+            os.close(self._commands)
+            os.close(self._reports)
+            with contextlib.suppress(OSError):
+                os.setpgid(0, 0)
+            _Libc.die_with_parent()
+            if os.getppid() != parent:
+                os._exit(0)  # smapsfmt died before the death signal was armed: touch nothing
+            self._hold_and_report(commands, reports)
+        finally:
+            os._exit(0)
+
+    def _hold_and_report(self, commands: int, reports: int) -> None:  # pragma: no cover
         try:
             try:
                 self._stop_all()
             except BaseException as exc:  # noqa: BLE001 - the target must be let go, whatever
                 self.reason = f"freezing failed: {type(exc).__name__}: {exc}"
             if self.reason is None:
-                self._stopped = True
-                self._frozen.set()
-                self._hold()
-        finally:
-            try:
-                self._detach_all()
-            except BaseException as exc:  # noqa: BLE001 - recorded, never raised in a thread
-                self.reason = self.reason or (
-                    f"releasing failed ({type(exc).__name__}: {exc}); the kernel lets the "
-                    "process go when the freezer's thread ends"
-                )
-            finally:
-                self._frozen.set()  # freeze() returns even when stopping failed
-
-    def _hold(self) -> None:
-        """Keep the target held until release() or the time limit, whichever comes first."""
-        try:
-            remaining = self._deadline - time.monotonic()
-            # Event.wait raises OverflowError beyond threading.TIMEOUT_MAX (about 292 years
-            # here); capture() caps its limit there, this thread records whatever it meets.
-            self.expired = not self._release.wait(timeout=max(remaining, 0.0))
-        except BaseException as exc:  # noqa: BLE001 - recorded, never raised in a thread
-            self.reason = (
+                os.write(reports, _HELD)
+                self._hold(commands)
+        except BaseException as exc:  # noqa: BLE001 - recorded and reported, never raised
+            self.reason = self.reason or (
                 f"the freezer failed while it held the process ({type(exc).__name__}: {exc}) "
                 "and let it go"
             )
+        finally:
+            try:
+                self._detach_all()
+            except BaseException as exc:  # noqa: BLE001 - recorded and reported
+                self.reason = self.reason or (
+                    f"releasing failed ({type(exc).__name__}: {exc}); the kernel lets the "
+                    "process go when the freezing process ends"
+                )
+            report = f"{self.held_from!r} {self.let_go_at!r} {self.held_until!r} "
+            report += f"{int(self.expired)}\n{self.reason or ''}"
+            with contextlib.suppress(OSError):
+                os.write(reports, report.encode())
+
+    def _hold(self, commands: int) -> None:  # pragma: no cover - runs in the holder
+        """Keep the target held until the reader asks (or ends) or the limit expires."""
+        poller = select.poll()
+        poller.register(commands, select.POLLIN)
+        while True:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                self.expired = True
+                return
+            if poller.poll(min(remaining, _LONGEST_POLL) * 1000):
+                return  # asked, or the reader's end is closed: it is gone
 
     def _stop_all(self) -> None:
         stopped: set[int] = set()
@@ -278,14 +474,15 @@ class Freezer:
 
         PTRACE_DETACH needs the tracee in a ptrace-stop; one that is not there yet (the
         freeze was cut short) has a PTRACE_INTERRUPT pending and stops shortly. Whatever is
-        left after the grace period is detached by the kernel when this thread ends.
+        left after the grace period is detached by the kernel when the holder ends.
         """
-        grace = time.monotonic() + max(self.limit, 0.1)
+        self.let_go_at = time.monotonic()
+        grace = self.let_go_at + max(self.limit, 0.1)
         pending = dict(self.held)
         backoff = _Backoff()
         while pending:
-            for tid, signal in list(pending.items()):
-                err = _Libc.ptrace(PTRACE_DETACH, tid, signal)
+            for tid, given in list(pending.items()):
+                err = _Libc.ptrace(PTRACE_DETACH, tid, given)
                 if not err:
                     del pending[tid]
                     continue
