@@ -16,18 +16,21 @@ import functools
 import itertools
 import os
 import random
+import re
 import select
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from proc_targets import gated
+from proc_targets import act_mid_read, gated
 from support import ROOT, run_cli
 
 import smapsfmt
@@ -971,6 +974,198 @@ def test_a_failure_of_the_freezer_is_never_a_claim_of_frozen(tmp_path: Path) -> 
             "reported; the kernel let the process go"
         )
         wait_let_go(child.pid)
+
+
+# --- smapsfmt stopped while it holds a target frozen ------------------------------------------
+
+STOP_LIMIT = 1.0  # the freeze time limit of these tests, in seconds
+STOP_MARGIN = 4.0  # how late past it a release may be seen on a loaded machine
+EXPIRED = (
+    "not frozen throughout: the time limit (1 s) expired before the read ended, and the "
+    "process was let go"
+)
+
+
+@contextlib.contextmanager
+def job(*argv: str, stdin: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """``argv`` run by Python as a shell runs a job: in a process group of its own (signals
+    sent to the group are what Ctrl-Z and ``kill -STOP %1`` send). Killed and reaped, whatever
+    happens; output collected with ``communicate``."""
+    child = subprocess.Popen(
+        [sys.executable, *argv],
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tempfile.gettempdir(),  # outside the tree: the installed smapsfmt runs
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        preexec_fn=os.setpgrp,  # noqa: PLW1509 - no threads run here; process_group is 3.11+
+    )
+    try:
+        yield child
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.communicate(timeout=60)
+
+
+def cli_job(
+    pid: int, limit: float = STOP_LIMIT
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    return job("-m", "smapsfmt", "parse", "--pid", str(pid), "--freeze-timeout", f"{limit:g}")
+
+
+def state(pid: int) -> str:
+    return status(pid, "State")
+
+
+def stop_mid_read(
+    reader: int, target_pid: int, how: Callable[[], None], tid: int | None = None, **kw: Any
+) -> dict[str, Any]:
+    """Hold ``reader`` (thread ``tid``) in the middle of its read of the target's smaps, check
+    that the target is frozen, run ``how`` there and let the reader go on. What was seen (the
+    target's tracer: smapsfmt's holder), and when ``how`` ran."""
+    seen: dict[str, Any] = {}
+
+    def act() -> None:
+        seen["states"] = set(thread_states(target_pid).values())
+        seen["holder"] = tracer(target_pid)
+        how()
+        seen["at"] = time.monotonic()
+
+    at = act_mid_read(tid or reader, f"/proc/{target_pid}/smaps", lambda at: at > 0, act, **kw)
+    assert at > 0
+    assert seen["states"] == {"t"}
+    return seen
+
+
+def assert_let_go_while_stopped(reader: int, target_pid: int, seen: dict[str, Any]) -> None:
+    """The reader stops and stays stopped, and the target is let go within the time limit
+    (plus a margin) all the same: by the holder, whose report waits for the reader."""
+    wait_for(lambda: state(reader).startswith("T (stopped)"), "smapsfmt to stop")
+    wait_let_go(target_pid, limit=STOP_LIMIT + STOP_MARGIN)
+    assert time.monotonic() - seen["at"] < STOP_LIMIT + STOP_MARGIN
+    assert state(reader).startswith("T (stopped)")
+    assert state(seen["holder"]).startswith("Z (zombie)")  # done, waiting for its parent
+
+
+def test_smapsfmt_stopped_mid_read_lets_the_target_go_at_the_time_limit(tmp_path: Path) -> None:
+    """``kill -STOP`` of smapsfmt's job (SIGSTOP: it cannot be caught) in the middle of a
+    frozen read: the target runs again once the time limit has passed, while smapsfmt is still
+    stopped. Continued, smapsfmt finishes and warns that the limit cut the freeze short."""
+    pages = mappings_file(tmp_path, MANY)
+    with (
+        target("mappings", str(MANY), str(pages), stdin=True) as child,
+        cli_job(child.pid) as reader,
+    ):
+        seen = stop_mid_read(reader.pid, child.pid, lambda: os.killpg(reader.pid, signal.SIGSTOP))
+        assert_let_go_while_stopped(reader.pid, child.pid, seen)
+        os.killpg(reader.pid, signal.SIGCONT)
+        out, err = reader.communicate(timeout=60)
+        assert (reader.returncode, out.endswith(b" mappings\n")) == (0, True)
+        assert err.decode() == (
+            f"smapsfmt: warning: process {child.pid} {EXPIRED}: the text may be inconsistent\n"
+        )
+
+
+def test_ctrl_z_during_a_frozen_read_stops_smapsfmt_once_the_target_is_let_go(
+    tmp_path: Path,
+) -> None:
+    """SIGTSTP (Ctrl-Z) sent to smapsfmt's job in the middle of a frozen read is held back:
+    the read ends frozen, the target is let go, and then smapsfmt stops. Continued, it
+    finishes with a consistent text, and says nothing."""
+    pages = mappings_file(tmp_path, MANY)
+    with (
+        target("mappings", str(MANY), str(pages), stdin=True) as child,
+        cli_job(child.pid, limit=60) as reader,
+    ):
+        stop_mid_read(reader.pid, child.pid, lambda: os.killpg(reader.pid, signal.SIGTSTP))
+        wait_for(lambda: state(reader.pid).startswith("T (stopped)"), "smapsfmt to stop")
+        # Stopped only now, after it let the target go: far within the limit of 60 s.
+        assert status(child.pid, "TracerPid") == "0"
+        assert set(thread_states(child.pid).values()) <= {"S", "R"}
+        os.killpg(reader.pid, signal.SIGCONT)
+        out, err = reader.communicate(timeout=60)
+        assert (reader.returncode, out.endswith(b" mappings\n"), err) == (0, True, b"")
+
+    # The handler it found is the one it leaves.
+    def mine(signum: int, frame: object) -> None: ...
+
+    previous = signal.signal(signal.SIGTSTP, mine)
+    try:
+        with threaded_target(tmp_path, count=2) as (pid, _):
+            assert smapsfmt.snapshot(pid).frozen
+            assert signal.getsignal(signal.SIGTSTP) is mine
+    finally:
+        signal.signal(signal.SIGTSTP, previous)
+
+
+SNAPSHOT_IN_A_THREAD = """
+import sys, threading
+from smapsfmt import snapshot
+out = []
+def read():
+    sys.stdin.readline()
+    snap = snapshot(int(sys.argv[1]), timeout=float(sys.argv[2]))
+    out.append(f"{snap.frozen} {snap.consistent} {snap.note}")
+reader = threading.Thread(target=read)
+reader.start()
+print(reader.native_id, flush=True)
+reader.join()
+print(out[0])
+"""
+
+
+def test_ctrl_z_of_a_program_reading_in_another_thread_cannot_outlast_the_limit(
+    tmp_path: Path,
+) -> None:
+    """A program that takes a snapshot in a thread other than its main one cannot have its
+    SIGTSTP held back (only the main thread sets handlers): Ctrl-Z stops it in the middle of
+    the frozen read, the target runs again at the time limit, and the snapshot, once the
+    program is continued, says it was not frozen throughout."""
+    pages = mappings_file(tmp_path, MANY)
+    with (
+        target("mappings", str(MANY), str(pages), stdin=True) as child,
+        job("-c", SNAPSHOT_IN_A_THREAD, str(child.pid), f"{STOP_LIMIT:g}", stdin=True) as reader,
+    ):
+        assert reader.stdout is not None and reader.stdin is not None
+        tid = int(reader.stdout.readline())
+        stdin = reader.stdin
+
+        def go() -> None:
+            stdin.write(b"go\n")
+            stdin.flush()
+
+        seen = stop_mid_read(
+            reader.pid, child.pid, lambda: os.killpg(reader.pid, signal.SIGTSTP), tid, traced=go
+        )
+        assert_let_go_while_stopped(reader.pid, child.pid, seen)
+        os.killpg(reader.pid, signal.SIGCONT)
+        out, err = reader.communicate(timeout=60)
+        assert (reader.returncode, out.decode(), err) == (0, f"False False {EXPIRED}\n", b"")
+
+
+def test_sigkill_of_smapsfmt_mid_read_lets_the_target_go_at_once(tmp_path: Path) -> None:
+    """SIGKILL of smapsfmt in the middle of a frozen read, with a time limit of 60 s: the
+    kernel kills the holder (its parent died) and detaches the target, within seconds, not at
+    the limit; no holder is left running."""
+    pages = mappings_file(tmp_path, MANY)
+    with (
+        target("mappings", str(MANY), str(pages), stdin=True) as child,
+        cli_job(child.pid, limit=60) as reader,
+    ):
+        seen = stop_mid_read(reader.pid, child.pid, lambda: os.kill(reader.pid, signal.SIGKILL))
+        assert reader.wait(timeout=60) == -signal.SIGKILL
+        wait_let_go(child.pid, limit=STOP_MARGIN)
+        holder_gone = re.compile(r"(Z \(zombie\))?")
+
+        def gone() -> bool:
+            try:
+                return holder_gone.fullmatch(state(seen["holder"])) is not None
+            except FileNotFoundError:
+                return True
+
+        wait_for(gone, "the holder to end", limit=STOP_MARGIN)
+        assert set(thread_states(child.pid).values()) <= {"S", "R"}
 
 
 def test_the_documented_side_effect_epoll_wait_returns_eintr() -> None:
