@@ -7,7 +7,7 @@ How (ptrace(2), "Group-stop" and "PTRACE_SEIZE"/"PTRACE_INTERRUPT"; kernel/ptrac
   and waits (``waitpid(tid, __WALL)``) until it reports a stop. It lists ``task`` again until no
   thread appears that is not held: a thread created while it was stopping the others shows up
   there. ``PTRACE_O_TRACECLONE`` is not used, so a new thread is never attached behind our back.
-  Then it says so through a pipe, and the reader (smapsfmt's own process) reads the files.
+  Then it says so through a socket pair, and the reader (smapsfmt's own process) reads the files.
 * Release is ``PTRACE_DETACH``, giving back any signal that arrived while the thread was held.
   The holder detaches when the reader asks it to, or on its own when the time limit expires,
   whichever comes first. The limit is counted on ``CLOCK_MONOTONIC`` (``time.monotonic``, and
@@ -55,6 +55,7 @@ import errno
 import os
 import select
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -230,19 +231,23 @@ class Freezer:
     let_go_at: float = 0.0  # the first PTRACE_DETACH: held until then
     held_until: float = 0.0  # after the last PTRACE_DETACH
     holder: int = 0  # the holder's pid (its parent is this process)
-    _running: bool = False  # the holder is not reaped yet
     _stopped: bool = False  # every thread was held when freeze() returned
+    _reaped: bool = False  # the holder has been waited for
     _deadline: float = 0.0
-    _commands: int = -1  # the reader's end of the pipe to the holder
-    _reports: int = -1  # the reader's end of the pipe from the holder
+    _channel: socket.socket | None = None  # the reader's end of its line to the holder
     _answer: bytes = b""
 
     def freeze(self) -> bool:
         """Stop every thread; True when they all are held, False (with ``reason``) if not."""
         self._deadline = time.monotonic() + self.limit
         _Libc.load()
-        to_holder, self._commands = os.pipe()
-        self._reports, from_holder = os.pipe()
+        # A socket pair, not pipes: send(MSG_NOSIGNAL) never raises SIGPIPE, whatever its
+        # disposition, when the other end has gone.
+        try:
+            self._channel, theirs = socket.socketpair()
+        except OSError as exc:  # EMFILE, ENFILE: nothing started, nothing touched
+            self.reason = f"cannot start the freezing process: {exc.strerror}"
+            return False
         parent = os.getpid()
         # Stop signals are blocked from the fork on, so that the holder can never be stopped
         # by one, even before it leaves smapsfmt's process group; the reader unblocks them.
@@ -250,16 +255,17 @@ class Freezer:
         try:
             self.holder = os.fork()
             if self.holder == 0:  # pragma: no cover - the holder; measured by the tests
-                self._holder(parent, to_holder, from_holder)
-            self._running = True
+                self._holder(parent, theirs)
+        except OSError as exc:  # EAGAIN, ENOMEM: no process to hold the target; none touched
+            self.reason = f"cannot start the freezing process: {exc.strerror}"
+            self._channel.close()
+            return False
         finally:
-            if self.holder != 0:
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                os.close(to_holder)
-                os.close(from_holder)
-        with contextlib.suppress(OSError):  # both sides set it: whichever comes first
-            os.setpgid(self.holder, self.holder)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # only the reader gets here
+            theirs.close()
         try:
+            with contextlib.suppress(OSError):  # both sides set it: whichever comes first
+                os.setpgid(self.holder, self.holder)
             word = self._hear(1)
             if word == _HELD:
                 self._stopped = True
@@ -277,9 +283,10 @@ class Freezer:
         if until is None:
             until = time.monotonic()
         try:
-            if self._running:
+            if self.holder and not self._reaped:
+                assert self._channel is not None
                 with contextlib.suppress(OSError):  # EPIPE: it has ended on its own
-                    os.write(self._commands, b"r")
+                    self._channel.send(b"r", socket.MSG_NOSIGNAL)
                 self._end()
         except BaseException:
             self._kill()
@@ -295,13 +302,17 @@ class Freezer:
     def _hear(self, size: int) -> bytes:
         """Up to ``size`` bytes from the holder (b"": it ended), waiting until ``_bound()``;
         TimeoutError past it."""
+        assert self._channel is not None
         poller = select.poll()
-        poller.register(self._reports, select.POLLIN)
+        poller.register(self._channel, select.POLLIN)
         while True:
             remaining = self._bound() - time.monotonic()
             # Past the bound, one last look: what it wrote before counts.
             if poller.poll(min(max(remaining, 0.0), _LONGEST_POLL) * 1000):
-                return os.read(self._reports, size)
+                try:
+                    return self._channel.recv(size)
+                except ConnectionResetError:  # it ended before it read what it was sent
+                    return b""
             if remaining <= 0:
                 raise TimeoutError
 
@@ -317,8 +328,7 @@ class Freezer:
                 "was killed and the kernel let the process go"
             )
             return
-        status = self._reap()
-        self._take(self._answer, status)
+        self._take(self._answer, self._reap())
 
     def _take(self, report: bytes, status: int) -> None:
         try:
@@ -328,7 +338,7 @@ class Freezer:
             self.held_until, self.expired = float(held_until), expired == "1"
             if why:
                 self.reason = self.reason or why
-        except ValueError:  # no report: it was killed (or failed to start)
+        except ValueError:  # no report: it was killed
             self._stopped = False
             if os.WIFSIGNALED(status):
                 end = f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
@@ -341,16 +351,16 @@ class Freezer:
 
     def _reap(self) -> int:
         """Wait for the holder to end; its wait status."""
-        running, self._running = self._running, False
-        for fd in (self._commands, self._reports):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._commands = self._reports = -1
-        return os.waitpid(self.holder, 0)[1] if running else 0
+        if self._channel is not None:
+            self._channel.close()
+        if self._reaped:
+            return 0
+        self._reaped = True
+        return os.waitpid(self.holder, 0)[1]
 
     def _kill(self) -> None:
         """End the holder at once (the kernel lets the target go) and reap it."""
-        if self._running:
+        if self.holder and not self._reaped:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.holder, signal.SIGKILL)
             self._reap()
@@ -358,30 +368,30 @@ class Freezer:
 
     # --- the holder: a fork; every ptrace and waitpid call is made here -----------------------
 
-    def _holder(self, parent: int, commands: int, reports: int) -> None:  # pragma: no cover
+    def _holder(self, parent: int, channel: socket.socket) -> None:  # pragma: no cover
         """The holder's whole life: it never returns, and never writes anything but its report
         (a traceback on the terminal would come from a background process group)."""
         try:
-            os.close(self._commands)
-            os.close(self._reports)
+            assert self._channel is not None
+            self._channel.close()
             with contextlib.suppress(OSError):
                 os.setpgid(0, 0)
             _Libc.die_with_parent()
             if os.getppid() != parent:
                 os._exit(0)  # smapsfmt died before the death signal was armed: touch nothing
-            self._hold_and_report(commands, reports)
+            self._hold_and_report(channel)
         finally:
             os._exit(0)
 
-    def _hold_and_report(self, commands: int, reports: int) -> None:  # pragma: no cover
+    def _hold_and_report(self, channel: socket.socket) -> None:  # pragma: no cover
         try:
             try:
                 self._stop_all()
             except BaseException as exc:  # noqa: BLE001 - the target must be let go, whatever
                 self.reason = f"freezing failed: {type(exc).__name__}: {exc}"
             if self.reason is None:
-                os.write(reports, _HELD)
-                self._hold(commands)
+                channel.send(_HELD, socket.MSG_NOSIGNAL)
+                self._hold(channel)
         except BaseException as exc:  # noqa: BLE001 - recorded and reported, never raised
             self.reason = self.reason or (
                 f"the freezer failed while it held the process ({type(exc).__name__}: {exc}) "
@@ -398,19 +408,21 @@ class Freezer:
             report = f"{self.held_from!r} {self.let_go_at!r} {self.held_until!r} "
             report += f"{int(self.expired)}\n{self.reason or ''}"
             with contextlib.suppress(OSError):
-                os.write(reports, report.encode())
+                channel.sendall(report.encode(), socket.MSG_NOSIGNAL)
 
-    def _hold(self, commands: int) -> None:  # pragma: no cover - runs in the holder
+    def _hold(self, channel: socket.socket) -> None:  # pragma: no cover - in the holder
         """Keep the target held until the reader asks (or ends) or the limit expires."""
         poller = select.poll()
-        poller.register(commands, select.POLLIN)
+        poller.register(channel, select.POLLIN)
         while True:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
                 self.expired = True
                 return
             if poller.poll(min(remaining, _LONGEST_POLL) * 1000):
-                return  # asked, or the reader's end is closed: it is gone
+                # Asked (read, so that the reader's end is not reset), or the reader is gone.
+                channel.recv(1)
+                return
 
     def _stop_all(self) -> None:
         stopped: set[int] = set()

@@ -869,6 +869,33 @@ def test_a_stuck_read_cannot_keep_the_target_frozen(tmp_path: Path) -> None:
         assert freezer.held_until - freezer.held_from >= limit * 0.9  # not let go early
 
 
+EXPIRED_BEFORE_RELEASE = """
+import signal, sys, time
+from smapsfmt._freeze import Freezer
+from smapsfmt._live import _ProcDir
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a command line that dies quietly on EPIPE
+proc = _ProcDir(int(sys.argv[1]))
+freezer = Freezer(proc.pid, 0.2, proc.list_threads, proc.thread_state)
+assert freezer.freeze(), freezer.reason
+while not open(f"/proc/{freezer.holder}/stat").read().rpartition(") ")[2].startswith("Z"):
+    time.sleep(0.01)  # the holder let the target go at its limit and ended
+print(freezer.release(), freezer.expired, freezer.reason, flush=True)
+"""
+
+
+def test_a_holder_that_ended_on_its_own_is_no_danger_to_its_reader(tmp_path: Path) -> None:
+    """The holder lets the target go at the limit and ends; the reader, asking it to release
+    afterwards, is not killed by SIGPIPE even where SIGPIPE has its default action, and is told
+    the truth: not held until release()."""
+    with threaded_target(tmp_path, count=2) as (pid, counter):
+        probe = subprocess.run(
+            [sys.executable, "-c", EXPIRED_BEFORE_RELEASE, str(pid)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert (probe.returncode, probe.stdout, probe.stderr) == (0, "False True None\n", "")
+        assert_running_and_untraced(pid, counter)
+
+
 def test_a_snapshot_past_its_time_limit_says_it_was_not_frozen(tmp_path: Path) -> None:
     """A limit far shorter than the read: the target is let go mid-read and the snapshot says
     so. The limit is kept by the freezer's holder process, which a busy machine can delay: the
