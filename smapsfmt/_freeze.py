@@ -52,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import gc
 import os
 import select
 import signal
@@ -372,6 +373,9 @@ class Freezer:
         """The holder's whole life: it never returns, and never writes anything but its report
         (a traceback on the terminal would come from a background process group)."""
         try:
+            # A collection would write to every object it visits: each page copied from
+            # smapsfmt's, while the target may be stopped. The holder is short-lived.
+            gc.disable()
             assert self._channel is not None
             self._channel.close()
             with contextlib.suppress(OSError):
@@ -386,6 +390,7 @@ class Freezer:
     def _hold_and_report(self, channel: socket.socket) -> None:  # pragma: no cover
         try:
             try:
+                self._warm_up(channel)
                 self._stop_all()
             except BaseException as exc:  # noqa: BLE001 - the target must be let go, whatever
                 self.reason = f"freezing failed: {type(exc).__name__}: {exc}"
@@ -409,6 +414,20 @@ class Freezer:
             report += f"{int(self.expired)}\n{self.reason or ''}"
             with contextlib.suppress(OSError):
                 channel.sendall(report.encode(), socket.MSG_NOSIGNAL)
+
+    def _warm_up(self, channel: socket.socket) -> None:  # pragma: no cover - in the holder
+        """Make, once and before the target is touched, the calls that the hold makes: their
+        first run in a fork is slow (every page they write is copied from smapsfmt's), and it
+        would be paid while the target is stopped (measured: 0.2 ms more, for 1 thread)."""
+        _Libc.ptrace(PTRACE_DETACH, 0)  # ESRCH: no such tracee
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(-1, os.WNOHANG | WALL)  # it has no child
+        channel.send(b"", socket.MSG_NOSIGNAL)  # sends nothing on a stream socket
+        poller = select.poll()
+        poller.register(channel, select.POLLIN)
+        poller.poll(0)
+        self.thread_state(self.pid)
+        _Backoff()()
 
     def _hold(self, channel: socket.socket) -> None:  # pragma: no cover - in the holder
         """Keep the target held until the reader asks (or ends) or the limit expires."""
