@@ -86,6 +86,7 @@ _JOB_STOPS = frozenset({signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 # How long past its own bound the reader waits for the holder's answer before it kills it (the
 # kernel then lets the target go): only a holder that is itself stopped or starved gets there.
 _ANSWER_MARGIN = 2.0
+_GO = b"g"  # the reader's word to start: seize the target
 _HELD = b"+"  # the holder's first word when every thread is held; anything else is its report
 
 
@@ -267,6 +268,11 @@ class Freezer:
         try:
             with contextlib.suppress(OSError):  # both sides set it: whichever comes first
                 os.setpgid(self.holder, self.holder)
+            # The reader's first run of its reading code after the fork copies the pages it
+            # writes (the holder shares them): done here, before the holder is told to go,
+            # it is not paid while the target is stopped.
+            self.thread_state(self.pid)
+            self._channel.send(_GO, socket.MSG_NOSIGNAL)
             word = self._hear(1)
             if word == _HELD:
                 self._stopped = True
@@ -391,12 +397,18 @@ class Freezer:
         try:
             try:
                 self._warm_up(channel)
-                self._stop_all()
+                if self._wait_word(channel) != _GO:  # the reader is gone, or never said go
+                    self.reason = (
+                        f"the time limit ({self.limit:g} s) expired before the freeze started"
+                    )
+                else:
+                    self._stop_all()
             except BaseException as exc:  # noqa: BLE001 - the target must be let go, whatever
                 self.reason = f"freezing failed: {type(exc).__name__}: {exc}"
             if self.reason is None:
                 channel.send(_HELD, socket.MSG_NOSIGNAL)
-                self._hold(channel)
+                if self._wait_word(channel) is None:
+                    self.expired = True
         except BaseException as exc:  # noqa: BLE001 - recorded and reported, never raised
             self.reason = self.reason or (
                 f"the freezer failed while it held the process ({type(exc).__name__}: {exc}) "
@@ -429,19 +441,17 @@ class Freezer:
         self.thread_state(self.pid)
         _Backoff()()
 
-    def _hold(self, channel: socket.socket) -> None:  # pragma: no cover - in the holder
-        """Keep the target held until the reader asks (or ends) or the limit expires."""
+    def _wait_word(self, channel: socket.socket) -> bytes | None:  # pragma: no cover
+        """The reader's next word (b"": it is gone), or None once the time limit expires. It
+        is read, so that the reader's end is not reset when the holder ends."""
         poller = select.poll()
         poller.register(channel, select.POLLIN)
         while True:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
-                self.expired = True
-                return
+                return None
             if poller.poll(min(remaining, _LONGEST_POLL) * 1000):
-                # Asked (read, so that the reader's end is not reset), or the reader is gone.
-                channel.recv(1)
-                return
+                return channel.recv(1)
 
     def _stop_all(self) -> None:
         stopped: set[int] = set()
