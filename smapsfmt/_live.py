@@ -683,13 +683,16 @@ def snapshot(pid: int | str, *, freeze: bool = True, timeout: float = DEFAULT_TI
     """smaps and smaps_rollup of a live process, read while it is frozen: a consistent pair.
 
     Every thread is stopped with ``PTRACE_SEIZE`` + ``PTRACE_INTERRUPT`` while both files are
-    read, then let go with ``PTRACE_DETACH`` (costs about 0.1 ms for one thread). ``timeout``
-    bounds how long the process stays frozen, even if the read is stuck: seconds, finite and
-    above 0 (else ValueError), capped at ``threading.TIMEOUT_MAX``; if smapsfmt dies,
-    SIGKILL included, the kernel lets the process go. A process already stopped by someone else
-    is read as found and never resumed. Where freezing is not permitted (another tracer, no
-    right to trace, the caller itself) or not asked for (``freeze=False``), the files are read
-    unfrozen and ``Snapshot.note`` says so: the pair may then disagree.
+    read, then let go with ``PTRACE_DETACH``, by a helper process forked for the freeze.
+    ``timeout`` bounds how long the process stays frozen, even if the read is stuck or the
+    calling process is stopped (SIGSTOP; SIGTSTP is held back until the release when called
+    from the main thread): seconds, finite and above 0 (else ValueError), capped at
+    ``threading.TIMEOUT_MAX``, counted on CLOCK_MONOTONIC; a read that the limit cut short
+    is not ``frozen``, and ``note`` says so. If the caller dies, SIGKILL included, the
+    helper dies with it and the kernel lets the process go. A process already stopped by
+    someone else is read as found and never resumed. Where freezing is not permitted (another
+    tracer, no right to trace, the caller itself) or not asked for (``freeze=False``), the
+    files are read unfrozen and ``Snapshot.note`` says so: the pair may then disagree.
 
     Side effect: in the frozen process, a few blocking calls (``epoll_wait``, ``semop``,
     ``sigtimedwait``, ``recv``/``send`` with a socket timeout, ...) return EINTR when it
