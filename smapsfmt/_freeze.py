@@ -93,6 +93,7 @@ _JOB_STOPS = frozenset({signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 # kernel then lets the target go): only a holder that is itself stopped or starved gets there.
 _ANSWER_MARGIN = 2.0
 _GO = b"g"  # the reader's word to start: seize the target
+_END = b"\0"  # the end of the holder's report (no reason holds a NUL)
 _HELD = b"+"  # the holder's first word when every thread is held; anything else is its report
 
 
@@ -332,7 +333,9 @@ class Freezer:
     def _end(self) -> None:
         """Read the holder's report to its end, reap it, and take in what it says."""
         try:
-            while chunk := self._hear(4096):
+            # To its end mark, not to EOF: a fork made meanwhile by another thread of this
+            # program holds a copy of the holder's end, and would delay EOF until it ends.
+            while not self._answer.endswith(_END) and (chunk := self._hear(4096)):
                 self._answer += chunk
         except TimeoutError:
             self._kill()
@@ -345,7 +348,9 @@ class Freezer:
 
     def _take(self, report: bytes, status: int) -> None:
         try:
-            head, _, why = report.decode().partition("\n")
+            if not report.endswith(_END):
+                raise ValueError("cut short")
+            head, _, why = report[: -len(_END)].decode().partition("\n")
             held_from, let_go_at, held_until, expired = head.split(" ")
             self.held_from, self.let_go_at = float(held_from), float(let_go_at)
             self.held_until, self.expired = float(held_until), expired == "1"
@@ -429,7 +434,7 @@ class Freezer:
                     "process go when the freezing process ends"
                 )
             report = f"{self.held_from!r} {self.let_go_at!r} {self.held_until!r} "
-            report += f"{int(self.expired)}\n{self.reason or ''}"
+            report += f"{int(self.expired)}\n{self.reason or ''}{_END.decode()}"
             with contextlib.suppress(OSError):
                 channel.sendall(report.encode(), socket.MSG_NOSIGNAL)
 

@@ -1196,6 +1196,22 @@ def test_sigkill_of_smapsfmt_mid_read_lets_the_target_go_at_once(tmp_path: Path)
         assert set(thread_states(child.pid).values()) <= {"S", "R"}
 
 
+def test_ctrl_c_of_smapsfmt_mid_read_lets_the_target_go_at_once(tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) of smapsfmt's job in the middle of a frozen read, with a time limit of
+    60 s: smapsfmt lets the target go as it ends, within seconds, not at the limit. (The
+    holder, in its own process group, does not get the SIGINT: smapsfmt ends it.)"""
+    pages = mappings_file(tmp_path, MANY)
+    with (
+        target("mappings", str(MANY), str(pages), stdin=True) as child,
+        cli_job(child.pid, limit=60) as reader,
+    ):
+        seen = stop_mid_read(reader.pid, child.pid, lambda: os.killpg(reader.pid, signal.SIGINT))
+        reader.communicate(timeout=60)
+        wait_let_go(child.pid, limit=STOP_MARGIN)
+        assert time.monotonic() - seen["at"] < STOP_MARGIN + 2
+        assert not Path(f"/proc/{seen['holder']}").exists() or state(seen["holder"])[0] in "ZX"
+
+
 def test_the_documented_side_effect_epoll_wait_returns_eintr() -> None:
     """A target blocked in epoll_wait(2) (called directly, as C code would, without Python's
     retry) sees it return EINTR after a frozen snapshot, as after SIGSTOP/SIGCONT."""
