@@ -279,7 +279,8 @@ class Freezer:
             # writes (the holder shares them): done here, before the holder is told to go,
             # it is not paid while the target is stopped.
             self.thread_state(self.pid)
-            self._channel.send(_GO, socket.MSG_NOSIGNAL)
+            with contextlib.suppress(OSError):  # EPIPE: it has ended already; its end says why
+                self._channel.send(_GO, socket.MSG_NOSIGNAL)
             word = self._hear(1)
             if word == _HELD:
                 self._stopped = True
