@@ -6,11 +6,12 @@ Starts its own targets (Python processes with the given number of threads, all a
 times, interleaved round by round (medians and 90th percentiles, in milliseconds):
 
   freeze+release   smapsfmt's freezer alone: every thread seized and interrupted (PTRACE_SEIZE,
-                   PTRACE_INTERRUPT, waitpid), then PTRACE_DETACH; includes starting and
-                   joining the freezer's own thread
+                   PTRACE_INTERRUPT, waitpid), then PTRACE_DETACH; includes forking the
+                   holder process that does it, and reaping it
   target stopped   within freeze+release, how long the target was held: from the first
-                   PTRACE_SEIZE to the last PTRACE_DETACH (a snapshot holds it that long plus
-                   the time of its reads)
+                   PTRACE_SEIZE to the last PTRACE_DETACH
+  held in a read   the same, around the reads of a snapshot (smaps and smaps_rollup): how long
+                   a snapshot holds the target
   snapshot frozen  smapsfmt.snapshot(pid): smaps and smaps_rollup read while frozen
   snapshot loose   smapsfmt.snapshot(pid, freeze=False): the same reads, not frozen
 
@@ -60,6 +61,26 @@ def _freeze_release(pid: int, paused: list[float]) -> Callable[[], None]:
     return run
 
 
+def _held_read(pid: int, paused: list[float]) -> Callable[[], None]:
+    def run() -> None:
+        with _live._ProcDir(pid) as proc:
+            files = _live._open_files(proc)
+            try:
+                freezer = _freeze.Freezer(pid, 5.0, proc.list_threads, proc.thread_state)
+                if not freezer.freeze():
+                    raise SystemExit(f"cannot freeze {pid}: {freezer.reason}")
+                proc.read(files.smaps, "smaps", _live._SMAPS_BUFFER)
+                if files.rollup is not None:
+                    proc.read(files.rollup, "smaps_rollup", _live._ROLLUP_BUFFER)
+                if not freezer.release():
+                    raise SystemExit(f"{pid} was not held until release")
+                paused.append(freezer.held_until - freezer.held_from)
+            finally:
+                _live._close_files(files)
+
+    return run
+
+
 def _snapshot(pid: int, freeze: bool) -> Callable[[], None]:
     def run() -> None:
         snap = smapsfmt.snapshot(pid, freeze=freeze)
@@ -86,8 +107,10 @@ def main() -> None:
             targets[count] = child
         jobs: dict[tuple[int, str], Callable[[], None]] = {}
         paused: dict[int, list[float]] = {count: [] for count in counts}
+        in_read: dict[int, list[float]] = {count: [] for count in counts}
         for count, child in targets.items():
             jobs[count, "freeze+release"] = _freeze_release(child.pid, paused[count])
+            jobs[count, "(held in a read)"] = _held_read(child.pid, in_read[count])
             jobs[count, "snapshot frozen"] = _snapshot(child.pid, True)
             jobs[count, "snapshot loose"] = _snapshot(child.pid, False)
         times: dict[tuple[int, str], list[float]] = {key: [] for key in jobs}
@@ -104,8 +127,9 @@ def main() -> None:
             child.wait()
 
     print(f"{'threads':>7}  {'job':<16} {'median ms':>10} {'p90 ms':>8}")
-    rows = list(times.items())
+    rows = [(key, samples) for key, samples in times.items() if key[1] != "(held in a read)"]
     rows += [((count, "target stopped"), samples) for count, samples in paused.items()]
+    rows += [((count, "held in a read"), samples) for count, samples in in_read.items()]
     for (count, name), samples in sorted(rows, key=lambda row: row[0][0]):
         samples.sort()
         median = statistics.median(samples) * 1e3

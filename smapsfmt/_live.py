@@ -16,10 +16,12 @@ reading it gives nothing once its address space is gone (same ``m_start``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
 import threading
+import time
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 if TYPE_CHECKING:
@@ -586,30 +588,37 @@ def _read(proc: _ProcDir, files: _Files, *, freeze: bool, timeout: float) -> Sna
             stopped_before = proc.first.state == "T"
         else:
             freezer = _freeze.Freezer(proc.pid, timeout, proc.list_threads, proc.thread_state)
-    held = False
-    try:
-        if freezer is not None and not freezer.freeze():
-            note = f"not frozen: {freezer.reason}"
-        smaps_text = proc.read(files.smaps, "smaps", _SMAPS_BUFFER)
-        rollup_text: bytes | None = None
-        if files.rollup is not None:
-            # ESRCH here: the address space smaps was read from is gone (exit or exec).
-            rollup_text = proc.read(files.rollup, "smaps_rollup", _ROLLUP_BUFFER)
-        elif not os.read(files.probe, 1):
-            # No smaps_rollup: the second smaps is empty once its address space is gone.
-            raise proc.gone()
-    finally:
-        if freezer is not None:
-            frozen_at_first = note is None
-            held = freezer.release()
-            if freezer.reason is None and not held:
-                note = (
-                    f"not frozen throughout: the time limit ({timeout:g} s) expired before the "
-                    "read ended, and the process was let go"
-                )
-            elif frozen_at_first and not held:
-                # Frozen at first, then the freezer failed: the reads may straddle the release.
-                note = f"not frozen throughout: {freezer.reason}"
+    # Ctrl-Z is held back while the target is frozen (see _freeze.stop_deferred).
+    with _freeze.stop_deferred() if freezer is not None else contextlib.nullcontext():
+        held = False
+        read_end: float | None = None  # when the last read returned
+        try:
+            if freezer is not None and not freezer.freeze():
+                note = f"not frozen: {freezer.reason}"
+            smaps_text = proc.read(files.smaps, "smaps", _SMAPS_BUFFER)
+            rollup_text: bytes | None = None
+            if files.rollup is not None:
+                # ESRCH here: the address space smaps was read from is gone (exit or exec).
+                rollup_text = proc.read(files.rollup, "smaps_rollup", _ROLLUP_BUFFER)
+            elif not os.read(files.probe, 1):
+                # No smaps_rollup: the second smaps is empty once its address space is gone.
+                raise proc.gone()
+            read_end = time.monotonic()
+        finally:
+            if freezer is not None:
+                frozen_at_first = note is None
+                # Held until the read ended? The holder says when it let the target go: at
+                # the reader's word, or at the time limit even if smapsfmt was stopped.
+                held = freezer.release(read_end)
+                if freezer.reason is None and not held:
+                    note = (
+                        f"not frozen throughout: the time limit ({timeout:g} s) expired before "
+                        "the read ended, and the process was let go"
+                    )
+                elif frozen_at_first and not held:
+                    # Frozen at first, then the freezer failed: the reads may straddle the
+                    # release.
+                    note = f"not frozen throughout: {freezer.reason}"
     if not smaps_text:
         # A user process always has mappings: an empty smaps means its memory map is gone.
         raise proc.gone(at_start=True)
@@ -674,13 +683,16 @@ def snapshot(pid: int | str, *, freeze: bool = True, timeout: float = DEFAULT_TI
     """smaps and smaps_rollup of a live process, read while it is frozen: a consistent pair.
 
     Every thread is stopped with ``PTRACE_SEIZE`` + ``PTRACE_INTERRUPT`` while both files are
-    read, then let go with ``PTRACE_DETACH`` (costs about 0.1 ms for one thread). ``timeout``
-    bounds how long the process stays frozen, even if the read is stuck: seconds, finite and
-    above 0 (else ValueError), capped at ``threading.TIMEOUT_MAX``; if smapsfmt dies,
-    SIGKILL included, the kernel lets the process go. A process already stopped by someone else
-    is read as found and never resumed. Where freezing is not permitted (another tracer, no
-    right to trace, the caller itself) or not asked for (``freeze=False``), the files are read
-    unfrozen and ``Snapshot.note`` says so: the pair may then disagree.
+    read, then let go with ``PTRACE_DETACH``, by a helper process forked for the freeze.
+    ``timeout`` bounds how long the process stays frozen, even if the read is stuck or the
+    calling process is stopped (SIGSTOP; SIGTSTP is held back until the release when called
+    from the main thread): seconds, finite and above 0 (else ValueError), capped at
+    ``threading.TIMEOUT_MAX``, counted on CLOCK_MONOTONIC; a read that the limit cut short
+    is not ``frozen``, and ``note`` says so. If the caller dies, SIGKILL included, the
+    helper dies with it and the kernel lets the process go. A process already stopped by
+    someone else is read as found and never resumed. Where freezing is not permitted (another
+    tracer, no right to trace, the caller itself) or not asked for (``freeze=False``), the
+    files are read unfrozen and ``Snapshot.note`` says so: the pair may then disagree.
 
     Side effect: in the frozen process, a few blocking calls (``epoll_wait``, ``semop``,
     ``sigtimedwait``, ``recv``/``send`` with a socket timeout, ...) return EINTR when it

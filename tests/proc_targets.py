@@ -15,7 +15,9 @@ Every target dies with its parent (PR_SET_PDEATHSIG), so a failed test leaves no
 
 Imported by the tests, ``gated`` runs a reader in a fork of the test process and holds it,
 between two of its system calls, at a chosen point of its read of a /proc file, while the test
-acts on the target (kills it, makes it exec): a race made deterministic.
+acts on the target (kills it, makes it exec): a race made deterministic. ``act_mid_read`` does
+the same to a thread of a process already running (smapsfmt's command line in a subprocess),
+for instance to stop it in the middle of a frozen read.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import ctypes
 import errno
 import mmap
 import os
+import re
 import select
 import signal
 import struct
@@ -32,6 +35,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 
@@ -157,6 +161,54 @@ def gated(
             os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, WALL)
+
+
+def act_mid_read(
+    tid: int,
+    path: str,
+    when: Callable[[int], bool],
+    action: Callable[[], None],
+    *,
+    traced: Callable[[], None] = lambda: None,
+    timeout: float = 60.0,
+) -> int:
+    """Trace thread ``tid`` of a running process system call by system call (as ``gated``
+    does) until its process's position in ``path`` satisfies ``when``; run ``action`` there,
+    with the thread held between two system calls, then let it go. Returns that position.
+
+    A signal that ``action`` sends to the process is pending when the thread is let go: it
+    is received there, in the middle of the read, before the thread's next system call.
+    ``traced`` runs once the thread is traced (to let it start its read).
+    """
+    pid = int(re.findall(r"^Tgid:\s*(\d+)", Path(f"/proc/{tid}/status").read_text(), re.M)[0])
+    deadline = time.monotonic() + timeout
+    _ptrace(PTRACE_SEIZE, tid, PTRACE_O_TRACESYSGOOD)
+    held = True
+    give = 0
+    try:
+        _ptrace(PTRACE_INTERRUPT, tid)
+        os.waitpid(tid, WALL)  # the interrupt's stop
+        traced()
+        while time.monotonic() < deadline:
+            _ptrace(PTRACE_SYSCALL, tid, give)
+            _, status = os.waitpid(tid, WALL)
+            if not os.WIFSTOPPED(status):
+                held = False
+                raise AssertionError(f"thread {tid} ended before its read of {path}")
+            stop = os.WSTOPSIG(status)
+            give = 0 if stop == signal.SIGTRAP | 0x80 or status >> 16 else stop
+            at = position(pid, path)
+            if at is not None and when(at):
+                action()
+                held = False
+                with contextlib.suppress(OSError):  # ESRCH: the action killed it
+                    _ptrace(PTRACE_DETACH, tid, give)
+                return at
+        raise AssertionError(f"thread {tid} did not reach the chosen point of {path}")
+    finally:
+        if held:
+            with contextlib.suppress(OSError):
+                _ptrace(PTRACE_DETACH, tid, give)
 
 
 def _die_with_parent() -> None:

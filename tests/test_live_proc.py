@@ -22,13 +22,15 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from proc_targets import gated
+from proc_targets import act_mid_read, gated
 from support import ROOT, run_cli
 
 import smapsfmt
@@ -118,6 +120,23 @@ def wait_for(condition: Callable[[], bool], what: str, limit: float = 10.0) -> N
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.005)
+
+
+def parent_of(pid: int) -> int:
+    return int(status(pid, "PPid"))
+
+
+def wait_let_go(pid: int, limit: float = 10.0) -> None:
+    """Wait until no thread of ``pid`` is traced or stopped: after its tracer is killed, the
+    kernel detaches it as the tracer exits, which takes a moment after the kill."""
+    wait_for(
+        lambda: (
+            status(pid, "TracerPid") == "0"
+            and not any(state in "Tt" for state in thread_states(pid).values())
+        ),
+        f"process {pid} to be let go",
+        limit=limit,
+    )
 
 
 def assert_running_and_untraced(pid: int, counter: Callable[[], int]) -> None:
@@ -656,10 +675,10 @@ def test_a_multithreaded_target_is_frozen_and_released(tmp_path: Path) -> None:
         freezer = _freezer(proc)
         try:
             assert freezer.freeze() and freezer.reason is None
-            # Held: every thread is in a ptrace stop, this process is the tracer, and the
-            # counting thread does not count.
+            # Held: every thread is in a ptrace stop, the tracer is the freezer's holder, a
+            # child of this process, and the counting thread does not count.
             assert set(thread_states(pid).values()) == {"t"}
-            assert tracer(pid) == os.getpid()
+            assert tracer(pid) == freezer.holder and parent_of(freezer.holder) == os.getpid()
             frozen_at = counter()
             time.sleep(0.1)
             assert counter() == frozen_at
@@ -729,13 +748,17 @@ def test_sigkill_of_smapsfmt_while_frozen_lets_the_target_go(tmp_path: Path) -> 
     with threaded_target(tmp_path) as (pid, counter):
         with holder(pid) as frozen_by:
             assert set(thread_states(pid).values()) == {"t"}
-            assert tracer(pid) == frozen_by.pid
+            holder_pid = tracer(pid)
+            assert parent_of(holder_pid) == frozen_by.pid
             frozen_at = counter()
             time.sleep(0.1)
             assert counter() == frozen_at
             frozen_by.send_signal(signal.SIGKILL)
             frozen_by.wait()
-        # The kernel detached every thread when the tracer died.
+        # The kernel killed the holder when its parent died, and detached every thread when
+        # the holder died.
+        wait_let_go(pid)
+        assert not Path(f"/proc/{holder_pid}").exists() or status(holder_pid, "State")[0] in "ZX"
         assert_running_and_untraced(pid, counter)
 
 
@@ -763,14 +786,17 @@ def test_sigkill_at_any_moment_never_leaves_the_target_stopped(
             finally:
                 child.send_signal(signal.SIGKILL)
                 child.wait()
+            wait_let_go(pid)
             assert_running_and_untraced(pid, counter)
 
 
 def test_an_already_traced_target_is_read_unfrozen_and_said_so(tmp_path: Path) -> None:
     with threaded_target(tmp_path, count=2) as (pid, _), holder(pid) as frozen_by:
+        holder_pid = tracer(pid)  # the other smapsfmt's holder process
+        assert parent_of(holder_pid) == frozen_by.pid
         snap = smapsfmt.snapshot(pid)
         assert (snap.frozen, snap.consistent) == (False, False)
-        assert snap.note == f"not frozen: it is already traced by process {frozen_by.pid}"
+        assert snap.note == f"not frozen: it is already traced by process {holder_pid}"
         assert len(snap.smaps) > 10 and snap.rollup is not None
         # Without the check, PTRACE_SEIZE itself says no: the fallback's reason.
         proc = _ProcDir(pid)
@@ -785,12 +811,12 @@ def test_an_already_traced_target_is_read_unfrozen_and_said_so(tmp_path: Path) -
         finally:
             assert not freezer.release()
             proc.close()
-        assert tracer(pid) == frozen_by.pid  # the other tracer keeps it
+        assert tracer(pid) == holder_pid  # the other tracer keeps it
         result = run_cli("parse", "--pid", str(pid))
         assert result.returncode == 0 and result.stdout.endswith(b" mappings\n")
         assert result.stderr.decode() == (
             f"smapsfmt: warning: process {pid} not frozen: it is already traced by process "
-            f"{frozen_by.pid}: the text may be inconsistent\n"
+            f"{holder_pid}: the text may be inconsistent\n"
         )
 
 
@@ -836,22 +862,48 @@ def test_a_stuck_read_cannot_keep_the_target_frozen(tmp_path: Path) -> None:
         try:
             assert freezer.freeze()
             assert set(thread_states(pid).values()) == {"t"}
-            assert tracer(pid) == os.getpid()
-            # Stuck from here on: only the limit can let the target go. held_until is set once
-            # the freezer's thread has detached every thread.
-            wait_for(lambda: freezer.held_until > 0, "the limit to release", limit=30)
-            assert freezer.expired
-            assert freezer.held_until - freezer.held_from >= limit * 0.9  # not let go early
+            assert tracer(pid) == freezer.holder
+            # Stuck from here on: only the limit can let the target go.
+            wait_let_go(pid, limit=30)
             assert_running_and_untraced(pid, counter)
         finally:
             assert not freezer.release() and freezer.expired
             proc.close()
+        assert freezer.reason is None
+        assert freezer.held_until - freezer.held_from >= limit * 0.9  # not let go early
+
+
+EXPIRED_BEFORE_RELEASE = """
+import signal, sys, time
+from smapsfmt._freeze import Freezer
+from smapsfmt._live import _ProcDir
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a command line that dies quietly on EPIPE
+proc = _ProcDir(int(sys.argv[1]))
+freezer = Freezer(proc.pid, 0.2, proc.list_threads, proc.thread_state)
+assert freezer.freeze(), freezer.reason
+while not open(f"/proc/{freezer.holder}/stat").read().rpartition(") ")[2].startswith("Z"):
+    time.sleep(0.01)  # the holder let the target go at its limit and ended
+print(freezer.release(), freezer.expired, freezer.reason, flush=True)
+"""
+
+
+def test_a_holder_that_ended_on_its_own_is_no_danger_to_its_reader(tmp_path: Path) -> None:
+    """The holder lets the target go at the limit and ends; the reader, asking it to release
+    afterwards, is not killed by SIGPIPE even where SIGPIPE has its default action, and is told
+    the truth: not held until release()."""
+    with threaded_target(tmp_path, count=2) as (pid, counter):
+        probe = subprocess.run(
+            [sys.executable, "-c", EXPIRED_BEFORE_RELEASE, str(pid)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert (probe.returncode, probe.stdout, probe.stderr) == (0, "False True None\n", "")
+        assert_running_and_untraced(pid, counter)
 
 
 def test_a_snapshot_past_its_time_limit_says_it_was_not_frozen(tmp_path: Path) -> None:
     """A limit far shorter than the read: the target is let go mid-read and the snapshot says
-    so. The limit is kept by the freezer's thread, which the reading thread can delay by up to
-    Python's switch interval: the read is repeated until the expiry is seen (it is at once)."""
+    so. The limit is kept by the freezer's holder process, which a busy machine can delay: the
+    read is repeated until the expiry is seen (it is at once)."""
     pages = mappings_file(tmp_path, MANY)
     with target("mappings", str(MANY), str(pages), stdin=True) as child:
         for _ in range(20):
@@ -865,6 +917,7 @@ def test_a_snapshot_past_its_time_limit_says_it_was_not_frozen(tmp_path: Path) -
             "not frozen throughout: the time limit (0.0001 s) expired before the read ended, "
             "and the process was let go",
             f"not frozen: thread {child.pid} did not stop within the time limit (0.0001 s)",
+            "not frozen: the time limit (0.0001 s) expired before the freeze started",
         )
 
 
@@ -905,49 +958,265 @@ def test_a_huge_time_limit_is_capped_at_what_a_thread_can_wait(tmp_path: Path) -
         assert_running_and_untraced(pid, counter)
 
 
-@contextlib.contextmanager
-def thread_exceptions() -> Iterator[list[BaseException | None]]:
-    """The exceptions that end a thread unhandled while the block runs (threading.excepthook)."""
-    seen: list[BaseException | None] = []
-    previous = threading.excepthook
-    threading.excepthook = lambda args: seen.append(args.exc_value)
-    try:
-        yield seen
-    finally:
-        threading.excepthook = previous
-
-
-def test_a_failure_in_the_freezer_thread_is_never_a_claim_of_frozen(tmp_path: Path) -> None:
-    """Whatever the tracer thread meets while it holds the target ends the hold, is said in
-    ``reason``, and the hold is not claimed. A real failure: a limit of 1e308 s given to the
-    freezer itself (capture() would cap it), which Event.wait refuses in the freezer's thread."""
-    failure = re.compile(
-        r"the freezer failed while it held the process \(OverflowError: .+\) and let it go"
-    )
-    with threaded_target(tmp_path, count=4) as (pid, counter), thread_exceptions() as raised:
+def test_a_failure_of_the_freezer_is_never_a_claim_of_frozen(tmp_path: Path) -> None:
+    """Whatever ends the holder while it holds the target ends the hold, is said in
+    ``reason``, and the hold is not claimed. A real failure: the holder is SIGKILLed (as the
+    OOM killer or a careless ``kill`` would), and the kernel lets the target go."""
+    with threaded_target(tmp_path, count=4) as (pid, counter):
         proc = _ProcDir(pid)
-        freezer = _freezer(proc, limit=1e308)
+        freezer = _freezer(proc)
         try:
-            assert freezer.freeze()  # every thread was stopped; then the wait failed
+            assert freezer.freeze()
+            holder_pid = freezer.holder
+            os.kill(holder_pid, signal.SIGKILL)
         finally:
             held = freezer.release()
             proc.close()
         assert (held, freezer.expired) == (False, False)
-        assert freezer.reason is not None and failure.fullmatch(freezer.reason), freezer.reason
+        assert freezer.reason == (
+            f"the freezing process {holder_pid} was killed by SIGKILL before it reported; the "
+            "kernel let the process go"
+        )
         assert_running_and_untraced(pid, counter)
-        # The same failure during a whole read: the snapshot says it was not frozen throughout.
+        # A limit as long as a float holds is kept: the holder waits in bounded steps.
         with _ProcDir(pid) as proc:
-            files = _open_files(proc)
-            try:
-                snap = _read(proc, files, freeze=True, timeout=1e308)
-            finally:
-                _close_files(files)
-        assert (snap.frozen, snap.consistent) == (False, False)
-        assert snap.note is not None and snap.note.startswith("not frozen throughout: ")
-        assert failure.fullmatch(snap.note.removeprefix("not frozen throughout: ")), snap.note
-        assert len(snap.smaps) > 10 and snap.rollup is not None
+            freezer = _freezer(proc, limit=1e308)
+            assert freezer.freeze()
+            assert freezer.release() and freezer.reason is None
         assert_running_and_untraced(pid, counter)
-    assert raised == []  # recorded, never raised in the thread (no traceback on stderr)
+    # The same failure during a whole read, the reader held in the middle of its read of smaps
+    # while the holder is killed: the snapshot says it was not frozen throughout.
+    pages = mappings_file(tmp_path, MANY)
+    killed: list[int] = []
+
+    def kill_the_holder() -> None:
+        killed.append(tracer(child.pid))
+        os.kill(killed[0], signal.SIGKILL)
+
+    def read() -> str:
+        snap = smapsfmt.snapshot(child.pid)
+        return f"{snap.frozen} {snap.consistent} {len(snap.smaps)} {snap.note}"
+
+    with target("mappings", str(MANY), str(pages), stdin=True) as child:
+        outcome, at = gated(read, f"/proc/{child.pid}/smaps", lambda at: at > 0, kill_the_holder)
+        assert at is not None and at > 0
+        assert outcome == (
+            f"False False {len(smapsfmt.read_smaps(child.pid))} not frozen "
+            f"throughout: the freezing process {killed[0]} was killed by SIGKILL before it "
+            "reported; the kernel let the process go"
+        )
+        wait_let_go(child.pid)
+
+
+# --- smapsfmt stopped while it holds a target frozen ------------------------------------------
+
+STOP_LIMIT = 1.0  # the freeze time limit of these tests, in seconds
+STOP_MARGIN = 4.0  # how late past it a release may be seen on a loaded machine
+EXPIRED = (
+    "not frozen throughout: the time limit (1 s) expired before the read ended, and the "
+    "process was let go"
+)
+
+
+@contextlib.contextmanager
+def job(*argv: str, stdin: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """``argv`` run by Python as a shell runs a job: in a process group of its own (signals
+    sent to the group are what Ctrl-Z and ``kill -STOP %1`` send). Killed and reaped, whatever
+    happens; output collected with ``communicate``."""
+    child = subprocess.Popen(
+        [sys.executable, *argv],
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tempfile.gettempdir(),  # outside the tree: the installed smapsfmt runs
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        preexec_fn=os.setpgrp,  # noqa: PLW1509 - no threads run here; process_group is 3.11+
+    )
+    try:
+        yield child
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.communicate(timeout=60)
+
+
+def cli_job(
+    pid: int, limit: float = STOP_LIMIT
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    return job("-m", "smapsfmt", "parse", "--pid", str(pid), "--freeze-timeout", f"{limit:g}")
+
+
+def state(pid: int) -> str:
+    return status(pid, "State")
+
+
+def stop_mid_read(
+    reader: int, target_pid: int, how: Callable[[], None], tid: int | None = None, **kw: Any
+) -> dict[str, Any]:
+    """Hold ``reader`` (thread ``tid``) in the middle of its read of the target's smaps, check
+    that the target is frozen, run ``how`` there and let the reader go on. What was seen (the
+    target's tracer: smapsfmt's holder), and when ``how`` ran."""
+    seen: dict[str, Any] = {}
+
+    def act() -> None:
+        seen["states"] = set(thread_states(target_pid).values())
+        seen["holder"] = tracer(target_pid)
+        how()
+        seen["at"] = time.monotonic()
+
+    at = act_mid_read(tid or reader, f"/proc/{target_pid}/smaps", lambda at: at > 0, act, **kw)
+    assert at > 0
+    assert seen["states"] == {"t"}
+    return seen
+
+
+def assert_let_go_while_stopped(reader: int, target_pid: int, seen: dict[str, Any]) -> None:
+    """The reader stops and stays stopped, and the target is let go within the time limit
+    (plus a margin) all the same: by the holder, whose report waits for the reader."""
+    wait_for(lambda: state(reader).startswith("T (stopped)"), "smapsfmt to stop")
+    wait_let_go(target_pid, limit=STOP_LIMIT + STOP_MARGIN)
+    assert time.monotonic() - seen["at"] < STOP_LIMIT + STOP_MARGIN
+    # The holder ends once it has let the target go (a moment after: it reports first), and
+    # waits for its stopped parent to reap it.
+    holder = seen["holder"]
+    wait_for(lambda: state(holder).startswith("Z (zombie)"), "the holder to end", STOP_MARGIN)
+    assert state(reader).startswith("T (stopped)")
+
+
+def test_smapsfmt_stopped_mid_read_lets_the_target_go_at_the_time_limit(tmp_path: Path) -> None:
+    """``kill -STOP`` of smapsfmt's job (SIGSTOP: it cannot be caught) in the middle of a
+    frozen read: the target runs again once the time limit has passed, while smapsfmt is still
+    stopped. Continued, smapsfmt finishes and warns that the limit cut the freeze short."""
+    pages = mappings_file(tmp_path, MANY)
+    with (
+        target("mappings", str(MANY), str(pages), stdin=True) as child,
+        cli_job(child.pid) as reader,
+    ):
+        seen = stop_mid_read(reader.pid, child.pid, lambda: os.killpg(reader.pid, signal.SIGSTOP))
+        assert_let_go_while_stopped(reader.pid, child.pid, seen)
+        os.killpg(reader.pid, signal.SIGCONT)
+        out, err = reader.communicate(timeout=60)
+        assert (reader.returncode, out.endswith(b" mappings\n")) == (0, True)
+        assert err.decode() == (
+            f"smapsfmt: warning: process {child.pid} {EXPIRED}: the text may be inconsistent\n"
+        )
+
+
+def test_ctrl_z_during_a_frozen_read_stops_smapsfmt_once_the_target_is_let_go(
+    tmp_path: Path,
+) -> None:
+    """SIGTSTP (Ctrl-Z) sent to smapsfmt's job in the middle of a frozen read is held back:
+    the read ends frozen, the target is let go, and then smapsfmt stops. Continued, it
+    finishes with a consistent text, and says nothing."""
+    pages = mappings_file(tmp_path, MANY)
+    with (
+        target("mappings", str(MANY), str(pages), stdin=True) as child,
+        cli_job(child.pid, limit=60) as reader,
+    ):
+        stop_mid_read(reader.pid, child.pid, lambda: os.killpg(reader.pid, signal.SIGTSTP))
+        wait_for(lambda: state(reader.pid).startswith("T (stopped)"), "smapsfmt to stop")
+        # Stopped only now, after it let the target go: far within the limit of 60 s.
+        assert status(child.pid, "TracerPid") == "0"
+        assert set(thread_states(child.pid).values()) <= {"S", "R"}
+        os.killpg(reader.pid, signal.SIGCONT)
+        out, err = reader.communicate(timeout=60)
+        assert (reader.returncode, out.endswith(b" mappings\n"), err) == (0, True, b"")
+
+    # The handler it found is the one it leaves.
+    def mine(signum: int, frame: object) -> None: ...
+
+    previous = signal.signal(signal.SIGTSTP, mine)
+    try:
+        with threaded_target(tmp_path, count=2) as (pid, _):
+            assert smapsfmt.snapshot(pid).frozen
+            assert signal.getsignal(signal.SIGTSTP) is mine
+    finally:
+        signal.signal(signal.SIGTSTP, previous)
+
+
+SNAPSHOT_IN_A_THREAD = """
+import sys, threading
+from smapsfmt import snapshot
+out = []
+def read():
+    sys.stdin.readline()
+    snap = snapshot(int(sys.argv[1]), timeout=float(sys.argv[2]))
+    out.append(f"{snap.frozen} {snap.consistent} {snap.note}")
+reader = threading.Thread(target=read)
+reader.start()
+print(reader.native_id, flush=True)
+reader.join()
+print(out[0])
+"""
+
+
+def test_ctrl_z_of_a_program_reading_in_another_thread_cannot_outlast_the_limit(
+    tmp_path: Path,
+) -> None:
+    """A program that takes a snapshot in a thread other than its main one cannot have its
+    SIGTSTP held back (only the main thread sets handlers): Ctrl-Z stops it in the middle of
+    the frozen read, the target runs again at the time limit, and the snapshot, once the
+    program is continued, says it was not frozen throughout."""
+    pages = mappings_file(tmp_path, MANY)
+    with (
+        target("mappings", str(MANY), str(pages), stdin=True) as child,
+        job("-c", SNAPSHOT_IN_A_THREAD, str(child.pid), f"{STOP_LIMIT:g}", stdin=True) as reader,
+    ):
+        assert reader.stdout is not None and reader.stdin is not None
+        tid = int(reader.stdout.readline())
+        stdin = reader.stdin
+
+        def go() -> None:
+            stdin.write(b"go\n")
+            stdin.flush()
+
+        seen = stop_mid_read(
+            reader.pid, child.pid, lambda: os.killpg(reader.pid, signal.SIGTSTP), tid, traced=go
+        )
+        assert_let_go_while_stopped(reader.pid, child.pid, seen)
+        os.killpg(reader.pid, signal.SIGCONT)
+        out, err = reader.communicate(timeout=60)
+        assert (reader.returncode, out.decode(), err) == (0, f"False False {EXPIRED}\n", b"")
+
+
+def test_sigkill_of_smapsfmt_mid_read_lets_the_target_go_at_once(tmp_path: Path) -> None:
+    """SIGKILL of smapsfmt in the middle of a frozen read, with a time limit of 60 s: the
+    kernel kills the holder (its parent died) and detaches the target, within seconds, not at
+    the limit; no holder is left running."""
+    pages = mappings_file(tmp_path, MANY)
+    with (
+        target("mappings", str(MANY), str(pages), stdin=True) as child,
+        cli_job(child.pid, limit=60) as reader,
+    ):
+        seen = stop_mid_read(reader.pid, child.pid, lambda: os.kill(reader.pid, signal.SIGKILL))
+        assert reader.wait(timeout=60) == -signal.SIGKILL
+        wait_let_go(child.pid, limit=STOP_MARGIN)
+        holder_gone = re.compile(r"(Z \(zombie\))?")
+
+        def gone() -> bool:
+            try:
+                return holder_gone.fullmatch(state(seen["holder"])) is not None
+            except FileNotFoundError:
+                return True
+
+        wait_for(gone, "the holder to end", limit=STOP_MARGIN)
+        assert set(thread_states(child.pid).values()) <= {"S", "R"}
+
+
+def test_ctrl_c_of_smapsfmt_mid_read_lets_the_target_go_at_once(tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) of smapsfmt's job in the middle of a frozen read, with a time limit of
+    60 s: smapsfmt lets the target go as it ends, within seconds, not at the limit. (The
+    holder, in its own process group, does not get the SIGINT: smapsfmt ends it.)"""
+    pages = mappings_file(tmp_path, MANY)
+    with (
+        target("mappings", str(MANY), str(pages), stdin=True) as child,
+        cli_job(child.pid, limit=60) as reader,
+    ):
+        seen = stop_mid_read(reader.pid, child.pid, lambda: os.killpg(reader.pid, signal.SIGINT))
+        reader.communicate(timeout=60)
+        wait_let_go(child.pid, limit=STOP_MARGIN)
+        assert time.monotonic() - seen["at"] < STOP_MARGIN + 2
+        assert not Path(f"/proc/{seen['holder']}").exists() or state(seen["holder"])[0] in "ZX"
 
 
 def test_the_documented_side_effect_epoll_wait_returns_eintr() -> None:
