@@ -18,6 +18,7 @@ Inputs:
   shapes-300       the same with 300 shapes (more than any cache of 256)
   vendor-1         one vendor field line (a label no kernel prints) on every entry
   vendor-shapes    vendor field lines in 16 shapes taking turns
+  vendor-distinct  a vendor field line of its own label on every entry: no shape repeats
   vendor-fields    one entry with many vendor field lines (unit: a field line)
   garbage-tail     valid entries, then one line of garbage (parse and validate report it)
   newlines         nothing but newlines (unit: a MB; every job refuses it at line 1)
@@ -94,6 +95,10 @@ def vendor_shapes(n: int) -> bytes:
     return "".join(_entry(i, vendor=(f"Vendor_{i % 16}",)) for i in range(n)).encode()
 
 
+def vendor_distinct(n: int) -> bytes:
+    return "".join(_entry(i, vendor=(f"Vendor_{i}",)) for i in range(n)).encode()
+
+
 def vendor_fields(n: int) -> bytes:
     return _entry(0, vendor=tuple(f"Vendor_{i}" for i in range(n))).encode()
 
@@ -125,6 +130,7 @@ INPUTS = (
     Input("shapes-300", shapes(300), 2000, "mapping"),
     Input("vendor-1", vendor_every, 2000, "mapping"),
     Input("vendor-shapes", vendor_shapes, 2000, "mapping"),
+    Input("vendor-distinct", vendor_distinct, 2000, "mapping"),
     Input("vendor-fields", vendor_fields, 2048, "field"),
     Input("garbage-tail", garbage_tail, 2000, "mapping"),
     Input("newlines", newlines, 2, "MB"),

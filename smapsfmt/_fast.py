@@ -363,15 +363,18 @@ def fast_until(
 
 
 class _Budget:
-    """How many shapes one call may compose: eight freely (a real smaps has a few), then one
-    more per 64 entries the generic pattern took, and only for a shape met before. Composing
-    costs about as much as 64 generic entries (mostly re.compile of the header's terminal), so
-    that no input spends on compositions more than it spends on its entries."""
+    """How many shapes one call may compose: up to eight freely (a real smaps has a few), one
+    per 64 KiB of its text, then one more per 64 entries the generic pattern took, and only for
+    a shape met before. Composing costs about as much as 64 generic entries (mostly re.compile
+    of the header's terminal), so that no input spends on compositions more than it spends on
+    its entries; the free ones scale with the text so that many calls on one entry each (the
+    validator's slow path) compose nothing."""
 
-    __slots__ = ("composed", "generic")
+    __slots__ = ("composed", "free", "generic")
 
-    def __init__(self) -> None:
+    def __init__(self, size: int) -> None:
         self.composed = 0
+        self.free = min(8, size >> 16)
         self.generic = 0
 
     def shape(self, key: _generic.ShapeKey) -> _Shape | None:
@@ -384,7 +387,9 @@ class _Budget:
         if len(_SEEN) >= _CACHE_LIMIT:
             _SEEN.clear()
         _SEEN[key] = seen + 1
-        if self.composed >= 8 and (not seen or self.composed >= 8 + self.generic // 64):
+        if self.composed >= self.free and (
+            not seen or self.composed >= self.free + self.generic // 64
+        ):
             return None
         self.composed += 1
         return _compile(*key)
@@ -405,7 +410,7 @@ def fast_prefix(
     out: list[Any] = []
     size, line = end, first_line
     shape = _RECENT[0] if _RECENT else None
-    budget = _Budget()
+    budget = _Budget(end - pos)
     while pos < size:
         kept, at, at_line = len(out), pos, line
         try:
