@@ -52,7 +52,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, NoReturn
 
 from ._input import InputError, open_input
 from ._schemas import ERROR_KINDS
@@ -172,13 +172,6 @@ def _discard_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (AttributeError, OSError, ValueError):
         pass
-
-
-def stdin_binary() -> BinaryIO:
-    """Standard input as bytes; InputError when it is closed."""
-    if sys.stdin is None:
-        raise InputError("cannot read <stdin>: standard input is closed")
-    return sys.stdin.buffer
 
 
 def read_input(name: str) -> bytes:
