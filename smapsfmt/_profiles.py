@@ -265,9 +265,14 @@ def beyond_every_profile(kernel: str) -> Profile | None:
     return newest if version[: len(last)] > last else None
 
 
-def newer_note(kernel: str, profile: Profile) -> str:
-    """``Linux 8.1 is newer than every profile: checked against the newest, Linux 6.6-7.3``."""
+def newer_note(kernel: str | None) -> str | None:
+    """For a ``--kernel`` newer than every profile (:func:`beyond_every_profile`), the note
+    every command prints: ``Linux 8.1 is newer than every profile: checked against the newest,
+    Linux 6.6-7.3``; None for any other (or none)."""
+    newest = beyond_every_profile(kernel) if kernel else None
+    if kernel is None or newest is None:
+        return None
     return (
         f"Linux {kernel.strip()} is newer than every profile: checked against the newest, "
-        f"{profile.describe()}"
+        f"{newest.describe()}"
     )

@@ -172,12 +172,11 @@ def _refusal(smaps_name: str, exc: KernelMismatch) -> Any:
 
 
 def _newer_kernel(kernel: str | None) -> list[str]:
-    """The note for a ``--kernel`` newer than every profile (taken as the newest), as
-    ``validate`` words it; none for any other."""
-    from ._profiles import beyond_every_profile, newer_note
+    """The note for a ``--kernel`` newer than every profile, as ``validate`` words it."""
+    from ._profiles import newer_note
 
-    newest = beyond_every_profile(kernel) if kernel else None
-    return [newer_note(kernel or "", newest)] if newest is not None else []
+    note = newer_note(kernel)
+    return [note] if note is not None else []
 
 
 def _notes(summary: Summary) -> list[str]:

@@ -347,8 +347,8 @@ def _paint_total(total: str) -> str:
 
 def _note_newer_kernel(kernel: str | None) -> None:
     """A kernel newer than every profile, where no summary line says so: a note on stderr."""
-    from ._profiles import beyond_every_profile, newer_note
+    from ._profiles import newer_note
 
-    newest = beyond_every_profile(kernel) if kernel else None
-    if newest is not None:
-        _err(f"smapsfmt: note: {newer_note(kernel or '', newest)}\n")
+    note = newer_note(kernel)
+    if note is not None:
+        _err(f"smapsfmt: note: {note}\n")
