@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["ERROR_KINDS", "SCHEMA_VERSION", "diagnostic_schema", "names", "register", "schema"]
@@ -38,12 +37,23 @@ _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _HEX = {"type": "string", "pattern": "^[0-9a-f]{8,}$"}
 
 
-@dataclass(frozen=True)
 class _Entry:
-    name: str
-    command: str
-    description: str
-    build: Callable[[], dict[str, Any]] | str
+    """One registered schema. (A plain class: dataclasses would cost every command's start-up
+    the import of inspect, since the command line imports this module's ERROR_KINDS.)"""
+
+    __slots__ = ("build", "command", "description", "name")
+
+    def __init__(
+        self,
+        name: str,
+        command: str,
+        description: str,
+        build: Callable[[], dict[str, Any]] | str,
+    ) -> None:
+        self.name = name
+        self.command = command
+        self.description = description
+        self.build = build
 
 
 _REGISTRY: dict[str, _Entry] = {}
