@@ -528,4 +528,11 @@ def entry_point() -> NoReturn:
         _ignore_interrupts()
         _err("smapsfmt: interrupted\n")
         code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:
+        # Exit at once with this status: the interpreter's own shutdown after an interrupt may
+        # end the process by SIGINT instead (it puts the default handler back on the way out).
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
     sys.exit(code)
