@@ -181,16 +181,22 @@ def _parse() -> dict[str, Any]:
 # --- rollup and check ----------------------------------------------------------------------------
 
 
+# [LO, HI] of an open field (HI null: unbounded), in the rollup's and check's outputs alike.
+_INTERVAL: dict[str, Any] = {
+    "type": "array",
+    "prefixItems": [
+        {"type": "integer", "minimum": 0},
+        {"type": ["integer", "null"], "minimum": 0},
+    ],
+    "minItems": 2,
+    "maxItems": 2,
+}
+
+
 def _rollup() -> dict[str, Any]:
     unit = _rollup_unit()
     bound = {
-        "type": "array",
-        "prefixItems": [
-            {"type": "integer", "minimum": 0},
-            {"type": ["integer", "null"], "minimum": 0},
-        ],
-        "minItems": 2,
-        "maxItems": 2,
+        **_INTERVAL,
         "unit": unit,
         "description": "[LO, HI]: the kernel's value lies in this interval (HI null: a known "
         "kernel bug leaves it unbounded)",
@@ -236,18 +242,7 @@ def _check() -> dict[str, Any]:
                 "description": "the sum over the smaps (null: a field only the rollup has)",
             },
             "interval": {
-                "anyOf": [
-                    {
-                        "type": "array",
-                        "prefixItems": [
-                            {"type": "integer", "minimum": 0},
-                            {"type": ["integer", "null"], "minimum": 0},
-                        ],
-                        "minItems": 2,
-                        "maxItems": 2,
-                    },
-                    {"type": "null"},
-                ],
+                "anyOf": [_INTERVAL, {"type": "null"}],
                 "unit": unit,
                 "description": "[LO, HI], what the kernel's arithmetic allows given the smaps "
                 "(HI null: a known kernel bug, unbounded); null: no relation known",
