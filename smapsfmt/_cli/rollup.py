@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._model import Mapping
-    from .._rollup.aggregate import FieldProof, Interval, KernelMismatch, Proof, Summary
+    from .._rollup.aggregate import Dating, FieldProof, Interval, KernelMismatch, Proof, Summary
+    from .._spec.profiles import Profile
     from .input import Input
 
 
@@ -117,14 +118,16 @@ def _read_smaps(source: Input) -> tuple[bytes, Iterator[Mapping]]:
 
 
 def first_entry(head: bytes) -> str | None:
-    """The text of the first entry (header and lines), when the piece holds all of it."""
+    """The text of the first entries (as many as the kernel detector samples), when the piece
+    holds all of them; all of it when it holds fewer."""
     from .._render import header_lines
+    from .._spec.kernels import SAMPLE
 
     text = head.decode("latin-1")
-    starts = [m.start() for m in header_lines().finditer(text)][:2]
+    starts = [m.start() for m in header_lines().finditer(text)][: SAMPLE + 1]
     if not starts:
         return None
-    return text[starts[0] : starts[1] if len(starts) > 1 else len(text)].rstrip("\n")
+    return text[starts[0] : starts[SAMPLE] if len(starts) > SAMPLE else len(text)]
 
 
 def _check_kernel(kernel: str | None) -> None:
@@ -156,13 +159,29 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
             raise Refusal(_refusal(source.name, exc)) from None
     # A syntax error goes to smapsfmt._cli.main.main, which reports it (stderr; JSON with
     # --format).
-    for note in _newer_kernel(args.kernel) + _notes(summary):
+    profile = profile_words(summary.kernels, summary.profile, args.kernel)
+    for note in [*_newer_kernel(args.kernel), *_notes(summary), profile]:
         err(f"smapsfmt: note: {note}\n")
     if args.format == "json":
-        out(json.dumps(summary.to_jsonable(), indent=1) + "\n")
+        out(json.dumps({**summary.to_jsonable(), "profile": profile}, indent=1) + "\n")
     else:
         out(render_text(summary, word_size(head)))
     return EXIT_OK
+
+
+def profile_words(kernels: Dating, chosen: Profile | None, kernel: str | None) -> str:
+    """The profile used, in the words of ``validate``'s summary line (``profile Linux 6.6-7.3
+    (matched)``; smapsfmt._spec.kernels.Detection): ``chosen``, else the first of the
+    profiles the kernel detector found, the others as printing the same text."""
+    from .._spec.kernels import Detection, asked_suffix
+
+    profiles = kernels.profiles
+    if chosen is None and profiles:
+        chosen = next((p for p in profiles if p.rollup_lines is not None), profiles[0])
+    if chosen is None:
+        return f"no profile (dated by its fields: {kernels})"
+    rest = tuple(p for p in profiles if p != chosen)
+    return Detection((chosen, *rest), "matched" + asked_suffix(kernel)).describe()
 
 
 def _refusal(smaps_name: str, exc: KernelMismatch) -> Any:
@@ -250,10 +269,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     # A syntax error goes to smapsfmt._cli.main.main, which reports it (stderr; JSON with
     # --format).
     errors = [d for d in proof.diagnostics if d.severity == "error"]
-    for note in _newer_kernel(args.kernel):
+    profile = profile_words(proof.kernels, None, args.kernel)
+    for note in [*_newer_kernel(args.kernel), profile]:
         err(f"smapsfmt: note: {note}\n")
     if args.format == "json":
-        out(json.dumps(proof_json(proof, source.name, rollup_path), indent=1) + "\n")
+        found = {**proof_json(proof, source.name, rollup_path), "profile": profile}
+        out(json.dumps(found, indent=1) + "\n")
     else:
         out(_proof_text(proof, source.name, rollup_path))
     return EXIT_INVALID if errors else EXIT_OK

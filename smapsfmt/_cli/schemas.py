@@ -203,7 +203,7 @@ def _rollup() -> dict[str, Any]:
     }
     return {
         "type": "object",
-        "required": ["mappings", "start", "end", "fields", "intervals"],
+        "required": ["mappings", "start", "end", "fields", "intervals", "profile"],
         "additionalProperties": False,
         "properties": {
             "mappings": {"type": "integer", "minimum": 0},
@@ -219,11 +219,20 @@ def _rollup() -> dict[str, Any]:
                 "description": "each field the smaps does not determine",
                 "additionalProperties": bound,
             },
+            "profile": _PROFILE,
         },
     }
 
 
-_CHECK_KEYS = ("smaps", "rollup", "mappings", "kernels", "consistent", "diagnostics", "fields")
+_CHECK_KEYS = (
+    "smaps", "rollup", "mappings", "kernels", "profile", "consistent", "diagnostics", "fields",
+)  # fmt: skip
+# The profile a command used, in the words of validate's summary line (smapsfmt._spec.kernels).
+_PROFILE = {
+    "type": "string",
+    "description": "the kernel profile used, as validate names it: 'profile Linux 6.6-7.3 "
+    "(matched)', then the profiles that print the same text",
+}
 
 
 def _check() -> dict[str, Any]:
@@ -260,6 +269,7 @@ def _check() -> dict[str, Any]:
             "rollup": {"type": "string"},
             "mappings": {"type": "integer", "minimum": 0},
             "kernels": {"type": "string", "description": "the kernels both texts fit"},
+            "profile": _PROFILE,
             "consistent": {"type": "boolean", "description": "no diagnostic is an error"},
             "diagnostics": {"type": "array", "items": diagnostic_schema()},
             "fields": {"type": "array", "items": field},

@@ -39,6 +39,7 @@ from operator import add, and_, contains, lt, sub, truth
 from typing import TYPE_CHECKING, Final, NamedTuple, TypeAlias
 
 from .._diagnostics import Diagnostic
+from .._spec.kernels import Version, show_version
 
 if TYPE_CHECKING:
     from .._model import AggregatedRollup, Mapping, Rollup
@@ -51,8 +52,6 @@ __all__ = ["aggregate", "check_rollup"]
 # fs/proc/task_mmu.c (2.6.25 .. 6.18): "#define PSS_SHIFT 12"; printed values are
 # counter >> (10 + PSS_SHIFT), i.e. whole kB of the fixed-point byte count.
 PSS_SHIFT: Final = 12
-
-Version = tuple[int, ...]
 
 NEWEST: Final[Version] = (99, 0)  # the upper end of an open range: "and later"
 OLDEST: Final[Version] = (2, 6)
@@ -92,10 +91,6 @@ KB_MAX: Final = (2**64 - 1) >> 10
 
 
 # --- kernel versions ----------------------------------------------------------------------------
-
-
-def show_version(version: Version) -> str:
-    return ".".join(str(part) for part in version)
 
 
 # Not smapsfmt._spec.abi.KernelRange: that is a range as the ABI document writes it (open ends as
@@ -162,10 +157,10 @@ def asked_kernels(text: str) -> tuple[Dating, str]:
     ``6.18.44-fc-v669``, smapsfmt._spec.abi.parse_version) that some profile covers, or that is
     newer than every profile (then the newest profile). ValueError, with the validator's
     one-line message, for anything else."""
+    from .._spec.kernels import allowed_profiles
     from .._spec.profiles import beyond_every_profile, profile_named
-    from .._validate.validate import _allowed_profiles
 
-    _allowed_profiles(text)  # the validator's checks and messages (TypeError, ValueError)
+    allowed_profiles(text)  # the one reading of --kernel (TypeError, ValueError)
     named = profile_named(text)
     if named is None and (newest := beyond_every_profile(text)) is not None:
         low, high = newest.kernels  # newer than every profile: the newest, as validate takes it
@@ -956,7 +951,7 @@ def smaps_kernels(
     asked: Dating | None = None,
 ) -> Dating:
     """The kernels whose smaps prints these field lines, in this order: the kernel profiles
-    whose lines they are (with ``sample``, the text of the first entry, also laid out as that
+    whose lines they are (with ``sample``, the text of the first entries, also laid out as that
     profile prints them); dated by fields alone where no profile fits. ``asked``: only the
     profiles of these kernels (before a mainline profile is preferred to a vendor variant)."""
     lo, hi = OLDEST, NEWEST
@@ -980,20 +975,27 @@ def smaps_kernels(
         file="smaps",
         start_cause=cause,
     )
+    from .._spec.kernels import detect_labels, detect_smaps
     from .._spec.profiles import load_profiles
 
-    # Without a mapping (an mm without VMAs, a kernel thread) every kernel prints the same
-    # empty smaps.
-    fits = [p for p in load_profiles() if not names or _fits_smaps(p, names, vmflags)]
-    if asked is not None:
-        fits = [p for p in fits if _admits(asked, p)]
-    if sample is not None:
-        laid_out = [p for p in fits if _fits_layout(p, sample)]
-        fits = laid_out or fits
-    if name_lines:  # Android's Name: line: its variants
-        fits = [p for p in fits if ("smaps", "Name") in p.line_of] or fits
-    else:  # a vendor variant only where no mainline kernel prints these lines
-        fits = [p for p in fits if p.variant_of is None] or fits
+    # The one detector (smapsfmt._spec.kernels), as validate and check use it: the sample's
+    # entries against each profile's exact lines; else the lines of the whole smaps. Without a
+    # mapping (an mm without VMAs, a kernel thread) every kernel prints the same empty smaps.
+    pool = [p for p in load_profiles() if asked is None or _admits(asked, p)]
+    fits: list[Profile] = []
+    if not names:  # the newest first: only 6.1+ prints a rollup of an mm without VMAs
+        fits = sorted([p for p in pool if p.variant_of is None] or pool,
+                      key=lambda p: p.kernels[1], reverse=True)  # fmt: skip
+    elif pool:
+        labels = [*names, *(["VmFlags"] if vmflags else [])]
+        found = detect_smaps(sample, pool) if sample is not None else None
+        with_name = [p for p in pool if ("smaps", "Name") in p.line_of]
+        if (found is None or not found.matched) and name_lines and with_name:
+            found = detect_labels(labels, "smaps", with_name)  # Android's Name: line
+        if found is None or not found.matched:
+            found = detect_labels(labels, "smaps", pool)
+        if found.matched:
+            fits = list(found.profiles)
     return _with_profiles(dated, fits)
 
 
@@ -1019,25 +1021,6 @@ def _with_profiles(dated: Dating, fits: list[Profile]) -> Dating:
     lo = min(p.kernels[0][:2] for p in fits)
     hi = max(p.kernels[1][:2] for p in fits)
     return Dating(lo, hi, dated.evidence, tuple(fits))
-
-
-def _fits_smaps(profile: Profile, names: Sequence[str], vmflags: bool) -> bool:
-    optional = {line.field for line in profile.smaps_lines if line.optional}
-    wanted = [line.field for line in profile.smaps_lines if not line.optional]
-    have = [name for name in names if name not in optional]
-    return have == wanted and vmflags == (profile.vmflags_prefix is not None)
-
-
-def _fits_layout(profile: Profile, sample: str) -> bool:
-    """Every field line of ``sample`` (one entry's text) is printed as ``profile`` prints it."""
-    import re as regex
-
-    for raw in sample.split("\n")[1:]:
-        label = raw.partition(":")[0]
-        line = profile.line_of.get(("smaps", label))
-        if line is not None and not regex.fullmatch(line.pattern(), raw + "\n"):
-            return False
-    return True
 
 
 def _date(
@@ -1110,12 +1093,9 @@ def _includes_gate(profile: Profile | None, version: Version) -> bool:
 
 
 def _choose(profiles: Sequence[Profile]) -> Profile | None:
-    """The profile a rollup is computed for: the newest mainline one that has smaps_rollup,
-    else the newest vendor variant that has it."""
-    with_rollup = [p for p in profiles if p.rollup_lines is not None]
-    mainline = [p for p in with_rollup if p.variant_of is None]
-    chosen = mainline or with_rollup
-    return max(chosen, key=lambda p: p.kernels[1]) if chosen else None
+    """The profile a rollup is computed for: the first of ``profiles`` (in the detector's order,
+    smapsfmt._spec.kernels.ranked) that has smaps_rollup."""
+    return next((p for p in profiles if p.rollup_lines is not None), None)
 
 
 # --- aggregate ----------------------------------------------------------------------------------

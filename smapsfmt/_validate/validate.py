@@ -23,7 +23,6 @@ compared line by line, so that the diagnostics say where and how it differs.
 
 from __future__ import annotations
 
-import functools
 import gc
 import itertools
 import operator
@@ -35,8 +34,15 @@ from typing import Any
 from .. import _limits, _render
 from .._diagnostics import Diagnostic, Severity
 from .._errors import SmapsSyntaxError
-from .._spec.abi import ABI, Invariant, Version, load_abi, parse_version
-from .._spec.profiles import Line, Profile, beyond_every_profile, load_profiles, profile_named
+from .._spec.abi import ABI, Invariant, load_abi
+from .._spec.kernels import (
+    Detection,
+    allowed_profiles,
+    detect_labels,
+    detect_rollup,
+    detect_smaps,
+)
+from .._spec.profiles import Line, Profile
 
 __all__ = ["Report", "validate", "validate_report"]
 
@@ -185,53 +191,8 @@ def validate_report(
     return report
 
 
-_KERNELS = "a version such as 5.4, a release as uname -r prints it (6.18.44-fc-v669)"
-
-
 def _allowed_profiles(kernel: str | None) -> tuple[Profile, ...]:
-    profiles = load_profiles()
-    if kernel is None:
-        return profiles
-    if not isinstance(kernel, str):
-        number = type(kernel) in (int, float)
-        raise TypeError(
-            f"kernel is a string: {_KERNELS} or a profile name (android-4.9); "
-            f"not {type(kernel).__name__}"
-            + (": quote the version (as a number, 5.10 is 5.1)" if number else "")
-        )
-    named = profile_named(kernel)
-    if named is not None:
-        return (named,)
-    try:
-        version = parse_version(kernel)
-    except ValueError:
-        names = ", ".join(p.name for p in profiles)
-        raise ValueError(
-            f"unknown kernel {kernel!r}: give {_KERNELS} or a profile name ({names})"
-        ) from None
-    found = tuple(p for p in profiles if p.kernel_range.contains(version))
-    newest = beyond_every_profile(kernel)
-    if not found and newest is not None:  # checked against the newest profile, and said so
-        return (newest,)
-    if not found:
-        first, last = profiles[0].kernels[0], max(p.kernels[1] for p in profiles)
-        raise ValueError(
-            f"no profile for Linux {kernel}: the profiles cover {_v(first)} to {_v(last)}"
-        )
-    return found
-
-
-def _v(version: Version) -> str:
-    return ".".join(map(str, version))
-
-
-def _asked(kernel: str | None) -> str:
-    """How the summary line names ``--kernel``: ``; --kernel 7.3``, or for a kernel newer than
-    every profile ``; --kernel 8.1 is newer than every profile: the newest is used``."""
-    if not kernel:
-        return ""
-    beyond = " is newer than every profile: the newest is used"
-    return f"; --kernel {kernel}" + (beyond if beyond_every_profile(kernel) else "")
+    return allowed_profiles(kernel)
 
 
 # --- collecting diagnostics -----------------------------------------------------------------
@@ -255,39 +216,6 @@ class _Context:
 
     def finish(self) -> list[Diagnostic]:
         return sorted(self.found, key=lambda d: (d.line, d.column))
-
-
-# --- profile detection --------------------------------------------------------------------------
-
-# Lines that a kernel prints only for some mappings; they do not tell kernels apart.
-_OPTIONAL = frozenset({"Name", "ProtectionKey", "Nonlinear"})
-
-
-def _signature(labels: Iterable[str]) -> tuple[str, ...]:
-    return tuple(label for label in labels if label not in _OPTIONAL)
-
-
-@functools.lru_cache(maxsize=8)
-def _profile_signatures(kind: str) -> dict[tuple[str, ...], tuple[Profile, ...]]:
-    found: dict[tuple[str, ...], list[Profile]] = {}
-    for profile in load_profiles():
-        if kind == "rollup" and profile.rollup_lines is None:
-            continue
-        labels = [line.field for line in profile.lines(kind)]
-        if kind == "smaps" and profile.vmflags_prefix is not None:
-            labels.append("VmFlags")
-        found.setdefault(_signature(labels), []).append(profile)
-    return {key: tuple(value) for key, value in found.items()}
-
-
-def _entry_labels(body: str) -> list[str]:
-    return [m.group(1) for m in re.finditer(r"^([A-Za-z][A-Za-z0-9_]*):", body, re.M)]
-
-
-def _prefer_mainline(profiles: Iterable[Profile]) -> list[Profile]:
-    profiles = list(profiles)
-    mainline = [p for p in profiles if p.variant_of is None]
-    return mainline or profiles
 
 
 # --- checking one entry on the slow path ---------------------------------------------------------
@@ -1575,18 +1503,17 @@ def _validate_text(context: _Context, text: str, kind: str, allowed: tuple[Profi
         # and the profile is the one closest to its first 64 KiB.
         _parse_chunk(context, text, 1, "smaps")
         head = text[:65536]
-        profiles, how = _detect([head.split("\n", 1)[-1]], allowed, kernel)
-        word = _render.word_size(head)
-        return Report([], "smaps", profiles[0], tuple(profiles[1:]), how, 0, word)
-    sample = [m.group(4) for m in _first(_ENTRY.finditer(text), 8)]
-    if not sample:
-        first = next(_chunks(text, 0, len(text), 1))
-        sample = [text[first[0] : first[1]].split("\n", 1)[-1]]
-    profiles, how = _detect(sample, allowed, kernel)
+        found = detect_smaps(head, allowed, kernel)
+        return _report("smaps", found, 0, _render.word_size(head))
+    found = detect_smaps(text, allowed, kernel)
     word_size = _render.word_size(text)
-    checker = _Checker(context, "smaps", profiles, how, word_size)
+    checker = _Checker(context, "smaps", list(found.profiles), found.how, word_size)
     count = _FastSmaps(checker, text, raw).run()
-    return Report([], "smaps", checker.profile, tuple(profiles[1:]), how, count, word_size)
+    return _report("smaps", found, count, word_size)
+
+
+def _report(kind: str, found: Detection, count: int, word_size: int = 64) -> Report:
+    return Report([], kind, found.profile, found.alternatives, found.how, count, word_size)
 
 
 def _validate_before(context: _Context, text: str, long: int, kind: str,  # noqa: PLR0917
@@ -1624,63 +1551,6 @@ def _header_cut(text: str) -> int:
 _NEXT_START = re.compile(r"\n(?=[0-9a-fA-F]{4,}-)")
 
 
-def _first(iterator: Iterator[re.Match[str]], n: int) -> list[re.Match[str]]:
-    found: list[re.Match[str]] = []
-    for match in iterator:
-        found.append(match)
-        if len(found) == n:
-            break
-    return found
-
-
-def _detect(sample: list[str], allowed: tuple[Profile, ...],
-            kernel: str | None) -> tuple[list[Profile], str]:  # fmt: skip
-    """The profiles whose exact patterns take the most sample entries (ties in INDEX order,
-    mainline first), or the closest one by lines; and how it was found."""
-    signatures = _profile_signatures("smaps")
-    labels = [_entry_labels(body) for body in sample]
-    score: dict[Profile, int] = {}
-    for body, entry_labels in zip(sample, labels, strict=True):
-        for profile in signatures.get(_signature(entry_labels), ()):
-            if profile in allowed and _body_pattern(profile).fullmatch(body):
-                score[profile] = score.get(profile, 0) + 1
-    suffix = _asked(kernel)
-    if score:
-        best = max(score.values())
-        exact = [p for p in allowed if score.get(p) == best]
-        how = "matched" if 2 * best >= len(sample) else "closest"
-        return _prefer_mainline(exact), how + suffix
-    distance = {p: sum(_distance(entry, p) for entry in labels) for p in allowed}
-    best = min(distance.values())
-    return _prefer_mainline(p for p in allowed if distance[p] == best)[:1], "closest" + suffix
-
-
-def _distance(labels: list[str], profile: Profile, kind: str = "smaps") -> int:
-    """How many lines differ between an entry's labels and a profile's (an edit distance)."""
-    wanted = [line.field for line in profile.lines(kind) if not line.optional]
-    if kind == "smaps" and profile.vmflags_prefix is not None:
-        wanted.append("VmFlags")
-    have = [label for label in labels if label not in _OPTIONAL]
-    previous = list(range(len(wanted) + 1))
-    for i, a in enumerate(have, start=1):
-        current = [i]
-        for j, b in enumerate(wanted, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
-        previous = current
-    return previous[-1]
-
-
-@functools.lru_cache(maxsize=64)
-def _body_pattern(profile: Profile) -> re.Pattern[str]:
-    parts: list[str] = []
-    for line in profile.smaps_lines:
-        piece = line.pattern()
-        parts.append(f"(?:{piece})?" if line.optional else piece)
-    if profile.vmflags_prefix is not None:
-        parts.append(re.escape(profile.vmflags_prefix) + r"(?:[!-~]{2} )*\n")
-    return re.compile("".join(parts))
-
-
 def _validate_rollup(context: _Context, text: str, allowed: tuple[Profile, ...],
                      kernel: str | None) -> Report:  # fmt: skip
     with_rollup = [p for p in allowed if p.rollup_lines is not None]
@@ -1697,36 +1567,18 @@ def _validate_rollup(context: _Context, text: str, allowed: tuple[Profile, ...],
     lines = text.split("\n")
     if complete:
         lines.pop()
-    labels = _entry_labels("\n".join(lines[1:]))
     entry = _Entry(1, lines, model, complete)
-    from .._render import render_entry
+    word_size = _render.word_size(lines[0])
 
-    candidates = [
-        p for p in _profile_signatures("rollup").get(_signature(labels), ()) if p in with_rollup
-    ]
-    suffix = _asked(kernel)
-    exact = [p for p in candidates if render_entry(model, p) == text]
-    how = "matched" + suffix
-    if not exact:
-        how = "closest" + suffix
-        if not candidates:
-            candidates = sorted(with_rollup, key=lambda p: _distance(labels, p, "rollup"))
-            best = _distance(labels, candidates[0], "rollup")
-            candidates = [p for p in candidates if _distance(labels, p, "rollup") == best]
-        exact = candidates[:1]
-    exact = _prefer_mainline(exact)
-    # Profiles that print the same text: the one whose own invariants hold best (4.14-4.18
-    # ends the range at the gate VMA, 4.19+ does not).
-    scored = []
-    for profile in exact:
+    def errors(profile: Profile) -> int:
         scratch = _Context(context.abi, context.path, context.strict)
-        _Checker(scratch, "rollup", [profile], how, 64).check_entry(entry, None)
-        scored.append((scratch.errors(), profile))
-    best = min(score for score, _ in scored)
-    winners = [profile for score, profile in scored if score == best]
-    checker = _Checker(context, "rollup", winners, how, _render.word_size(lines[0]))
+        _Checker(scratch, "rollup", [profile], "", word_size).check_entry(entry, None)
+        return scratch.errors()
+
+    found = detect_rollup(text, model, with_rollup, kernel, errors=errors)
+    checker = _Checker(context, "rollup", list(found.profiles), found.how, word_size)
     checker.check_entry(entry, None)
-    return Report([], "rollup", checker.profile, tuple(winners[1:]), how, 1, checker.word_size)
+    return _report("rollup", found, 1, word_size)
 
 
 def _validate_model(context: _Context, model: Any, allowed: tuple[Profile, ...],
@@ -1749,19 +1601,14 @@ def _validate_model(context: _Context, model: Any, allowed: tuple[Profile, ...],
     labels = list(first.fields)
     if getattr(first, "vmflags", None) is not None:
         labels.append("VmFlags")
-    pool = [p for p in allowed if kind == "smaps" or p.rollup_lines is not None]
-    if not pool:
-        context.add(1, 1, LAYOUT_NO_ROLLUP, "no profile of that kernel has smaps_rollup")
-        return Report([], kind, None, how="no profile of that kernel has smaps_rollup")
-    candidates = [p for p in _profile_signatures(kind).get(_signature(labels), ()) if p in pool]
-    how = "matched" if candidates else "closest"
-    if not candidates:
-        candidates = sorted(pool, key=lambda p: _distance(labels, p, kind))[:1]
-    profiles = _prefer_mainline(candidates)
-    checker = _Checker(context, kind, profiles, how, 64)
+    found = detect_labels(labels, kind, allowed, kernel)
+    if found.profile is None:
+        context.add(1, 1, LAYOUT_NO_ROLLUP, found.how)
+        return Report([], kind, None, how=found.how)
+    checker = _Checker(context, kind, list(found.profiles), found.how, 64)
     prev: tuple[int, int] | None = None
     for entry in entries:
         lines = render_entry(entry, checker.profile).split("\n")[:-1]
         checker.check_entry(_Entry(entry.line, lines, entry), prev)
         prev = (entry.start, entry.end)
-    return Report([], kind, checker.profile, tuple(profiles[1:]), how, len(entries))
+    return _report(kind, found, len(entries))
