@@ -23,6 +23,7 @@ from smapsfmt._diagnostics import Diagnostic
 from smapsfmt._parse import accel as _accel
 from smapsfmt._spec.abi import SMAPS_PATH, load_abi
 from smapsfmt._spec.resources import read_text
+from smapsfmt._validate import columns as _columns
 from smapsfmt._validate import validate as _validate
 
 pytestmark = pytest.mark.property
@@ -140,7 +141,7 @@ def test_crlf_and_nul_are_located() -> None:
 def _by_loop(data: bytes, monkeypatch: pytest.MonkeyPatch) -> list[Diagnostic]:
     """validate(data) by the per-entry loop, the way where the C module is not built."""
     with monkeypatch.context() as patch:
-        patch.setattr(_validate, "_columns", lambda compiled, checker: None)
+        patch.setattr(_columns, "columns_for", lambda checks, checker: None)
         return smapsfmt.validate(data)
 
 
@@ -239,6 +240,6 @@ def test_invariants_of_a_changed_abi_document_read_the_same_values_both_ways(
     abi = load_abi(changed)
     found = _validate.validate_report(SLEEP, abi=abi).diagnostics
     with monkeypatch.context() as patch:
-        patch.setattr(_validate, "_columns", lambda compiled, checker: None)
+        patch.setattr(_columns, "columns_for", lambda checks, checker: None)
         assert found == _validate.validate_report(SLEEP, abi=abi).diagnostics
     assert any(d.rule == "t-added" for d in found)

@@ -202,11 +202,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .._diagnostics import Diagnostic
     from .._errors import SmapsSyntaxError
     from .._validate.rules import IO_ERROR, enabled_rules
-    from .._validate.validate import SYNTAX, Report, _allowed_profiles, validate_report
+    from .._validate.validate import SYNTAX, Report, allowed_profiles, validate_report
     from .input import InputError
 
     try:
-        _allowed_profiles(args.kernel)
+        allowed_profiles(args.kernel)
         enabled = enabled_rules(args.select, args.ignore)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

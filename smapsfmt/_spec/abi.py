@@ -204,6 +204,11 @@ class Invariant:
             arguments[name] = value
         return bool(_compiled(self.python, self.arguments())(**arguments))
 
+    def function(self) -> Callable[..., object]:
+        """The expression as a function of :meth:`arguments`, given in that order (built once
+        per expression): what every check of the validator calls."""
+        return _compiled(self.python, self.arguments())
+
 
 @functools.lru_cache(maxsize=512)
 def _compiled(python: str, arguments: tuple[str, ...]) -> Callable[..., object]:

@@ -1,7 +1,7 @@
 """The catalogue of the validator's rules, and how ``--select``/``--ignore`` name them.
 
 The rules come from where the validator defines them: ``syntax``, the ``layout-*`` and
-``unknown-*`` rules from ``smapsfmt._validate.validate`` (id, one line, severity), the invariants
+``unknown-*`` rules from ``smapsfmt._validate.findings`` (id, one line, severity), the invariants
 from the ABI document (id, expression, kernels, severity). One more id is the command line's own:
 ``io-error``, a FILE that cannot be read (always reported, whatever the selection says).
 
@@ -53,7 +53,7 @@ _SCOPES = {"smaps": "each smaps entry", "smaps_rollup": "the smaps_rollup entry"
 def rules() -> tuple[Rule, ...]:
     """Every rule, in the order of docs/rules.md: syntax, layout, semantics, input."""
     from .._spec.abi import load_abi
-    from .validate import RULE_DESCRIPTIONS, SYNTAX, WARNING_RULES
+    from .findings import RULE_DESCRIPTIONS, SYNTAX, WARNING_RULES
 
     found = [
         Rule(

@@ -1,0 +1,182 @@
+"""A profile's checks, built once: its exact entry pattern, and its invariants sorted by what
+they read, each evaluated ONE way by every path of the validator.
+
+An invariant is a function of the names it reads (``Invariant.function``, from the spec's one
+reader of expressions). :func:`failing_rows` evaluates one over columns of values (one row per
+entry, or per distinct body), a row where a name has no value (None) not being checked. The
+slow path, the pure-Python scan and the C module's columns all call it: per distinct body (the
+body invariants), per distinct header and body (the pair invariants), per entry (the range
+invariants, which read the addresses and the previous entry's).
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._spec.abi import Invariant
+from .._spec.profiles import Profile
+
+__all__ = [
+    "HEADER_NAMES",
+    "RANGE_NAMES",
+    "Checks",
+    "checks_for",
+    "failing",
+    "failing_rows",
+    "range_failures",
+    "table",
+]
+
+HEADER_NAMES = frozenset({"perms", "offset", "major", "minor", "inode", "name"})
+RANGE_NAMES = frozenset({"start", "end", "prev"})
+
+
+def failing_rows(inv: Invariant, columns: Sequence[Sequence[Any]]) -> list[int]:
+    """The rows where ``inv`` does not hold, over one column per name it reads (in the order
+    of ``inv.arguments()``); a row where a name is None is not checked."""
+    function = inv.function()
+    if any(None in column for column in columns):
+        return [
+            row for row, args in enumerate(zip(*columns, strict=True))
+            if None not in args and not function(*args)
+        ]  # fmt: skip
+    results = list(map(function, *columns))
+    if all(results):
+        return []
+    return [row for row, result in enumerate(results) if not result]
+
+
+# Each invariant of a list as its function and the names it reads, in order.
+Table = list[tuple[Callable[..., object], tuple[str, ...]]]
+
+
+def table(invariants: Sequence[Invariant]) -> Table:
+    return [(inv.function(), inv.arguments()) for inv in invariants]
+
+
+def failing(invariants: Table, values: Mapping[str, Any]) -> list[int]:
+    """The indexes of the invariants that do not hold on one set of values: one row of
+    :func:`failing_rows`, without building columns (this runs once per distinct body)."""
+    get = values.get
+    bad = []
+    for index, (function, names) in enumerate(invariants):
+        args = [get(name) for name in names]
+        if None not in args and not function(*args):
+            bad.append(index)
+    return bad
+
+
+def range_failures(
+    invariants: Sequence[Invariant],
+    prev: tuple[Any, Any],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    columns: Mapping[str, Sequence[Any]],
+) -> list[tuple[int, int, dict[str, Any]]]:
+    """(row, invariant index, the values it read) of every range invariant that does not hold
+    on a run of entries (``prev``: the range before the first), in the order of the rows."""
+    n = len(starts)
+    named: dict[str, Sequence[Any]] = {
+        **columns, "start": starts, "end": ends,
+        "prev_start": [prev[0], *starts[: n - 1]], "prev_end": [prev[1], *ends[: n - 1]],
+    }  # fmt: skip
+    found = []
+    for index, inv in enumerate(invariants):
+        names = inv.arguments()
+        for row in failing_rows(inv, [named[name] for name in names]):
+            found.append((row, index, {name: named[name][row] for name in names}))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return found
+
+
+@dataclass
+class Checks:
+    """A profile's exact entry pattern and its invariants by what they read."""
+
+    body: re.Pattern[str]
+    fields: list[tuple[str, int]]  # (field, group) in order
+    vmflags_group: int
+    name_group: int
+    body_invariants: list[Invariant]
+    pair_invariants: list[Invariant]
+    range_invariants: list[Invariant]
+    body_table: Table
+    pair_table: Table
+    names: tuple[str, ...]
+    optional: tuple[str, ...]  # the fields of optional lines
+    kb_mask: tuple[bool, ...]
+    pick: Callable[[tuple[Any, ...]], tuple[str | None, ...]]
+    range_args: tuple[str, ...]  # what the range invariants read besides the ranges
+    columns: Any = None  # the C module's way, where it runs (smapsfmt._validate.columns)
+    columns_tried: bool = False
+
+
+# Built once per profile and set of invariants (a modified copy of the ABI document gets its
+# own); bounded.
+_BUILT: dict[tuple[Any, ...], Checks] = {}
+_BUILT_LIMIT = 64
+
+
+def checks_for(profile: Profile, invariants: list[Invariant], kb_fields: frozenset[str]) -> Checks:
+    key = (profile.name, tuple((inv.id, inv.python, inv.severity) for inv in invariants))
+    found = _BUILT.get(key)
+    if found is None:
+        if len(_BUILT) >= _BUILT_LIMIT:
+            _BUILT.clear()
+        found = _BUILT[key] = _build(profile, invariants, kb_fields)
+    return found
+
+
+def _build(profile: Profile, invariants: list[Invariant], kb_fields: frozenset[str]) -> Checks:
+    parts: list[str] = []
+    fields: list[tuple[str, int]] = []
+    optional: list[str] = []
+    group = 0
+    name_group = 0
+    for line in profile.smaps_lines:
+        group += 1
+        piece = line.pattern()
+        if line.field == "Name":
+            name_group = group
+            piece = re.escape(line.label) + r"([^\n\x00]*)\n"
+        else:
+            fields.append((line.field, group))
+            if line.optional:
+                optional.append(line.field)
+        parts.append(f"(?:{piece})?" if line.optional else piece)
+    vmflags_group = 0
+    if profile.vmflags_prefix is not None:
+        group += 1
+        vmflags_group = group
+        parts.append(re.escape(profile.vmflags_prefix) + r"((?:[!-~]{2} )*)\n")
+    classes: dict[str, list[Invariant]] = {"body": [], "pair": [], "range": []}
+    for inv in invariants:
+        if inv.names & RANGE_NAMES:
+            classes["range"].append(inv)
+        elif inv.names & HEADER_NAMES:
+            classes["pair"].append(inv)
+        else:
+            classes["body"].append(inv)
+    names = tuple(name for name, _ in fields)
+    indexes = [group - 1 for _, group in fields]
+    pick: Callable[[tuple[Any, ...]], tuple[str | None, ...]] = operator.itemgetter(*indexes)
+    if len(indexes) == 1:
+        pick = lambda groups: (groups[indexes[0]],)  # noqa: E731
+    range_args = tuple(
+        sorted({n for inv in classes["range"] for n in inv.arguments()} - _RANGE_ARGUMENTS)
+    )
+    return Checks(
+        body=re.compile("".join(parts)), fields=fields, vmflags_group=vmflags_group,
+        name_group=name_group, body_invariants=classes["body"],
+        pair_invariants=classes["pair"], range_invariants=classes["range"],
+        body_table=table(classes["body"]), pair_table=table(classes["pair"]), names=names,
+        optional=tuple(optional), kb_mask=tuple(name in kb_fields for name in names),
+        pick=pick, range_args=range_args,
+    )  # fmt: skip
+
+
+_RANGE_ARGUMENTS = frozenset({"start", "end", "prev_start", "prev_end"})

@@ -1,0 +1,277 @@
+"""The fast path in C: the profile's exact entry pattern run by the C module over the whole text.
+
+Where the C module (smapsfmt._parse._match) runs the patterns, the exact entry pattern of the
+profile (the header as the scan's HEAD and tail patterns take it, then the profile's body
+pattern) is run over the whole text in columns mode: one list per part of the header and per
+field, one item per entry. An entry it does not take is cut and checked as the scan does. The
+checks are the scan's (smapsfmt._validate.checks): each distinct body (its values) and each
+distinct set of what the header invariants read are checked once; the range invariants run
+over the columns.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .checks import Checks, failing
+from .messages import located, where_in
+from .scan import ADDRESS, HEAD, NEXT_HEAD, TAIL_FIELDS, TAIL_NAME, Verdict
+
+if TYPE_CHECKING:
+    from .findings import Problem
+    from .layout import Checker
+    from .scan import Scan
+
+__all__ = ["ColumnScan", "Program", "columns_for"]
+
+# The lists the C module fills: one per part of an entry ("q": the length of the header up to
+# the name's padding; "pad": the padding's length, None without a name).
+_SLOTS = ("line", "fields", "q", "start", "end", "perms", "offset", "major", "minor",
+          "inode", "pad", "name", "Name", "VmFlags")  # fmt: skip
+_HEADER_COLUMNS = ("perms", "offset", "major", "minor", "inode", "name")
+
+
+@dataclass
+class Program:
+    """A profile's exact entry pattern, run in C, and what its checks read."""
+
+    program: Any  # smapsfmt._parse._match.Program
+    names: tuple[str, ...]  # field columns, in the profile's order
+    body_args: tuple[str, ...]  # a body's key, in order: fields, VmFlags, Name
+    undocumented: tuple[tuple[str, int], ...]  # fields not in the ABI document, and their place
+    pair_args: tuple[str, ...]
+    kb: tuple[str, ...]  # the fields in kB, for max_kB
+
+
+def columns_for(checks: Checks, checker: Checker) -> Program | None:
+    """The profile's entry pattern as a C program (built once per profile and invariants), or
+    None where the C module is not built or does not run it, and before VmFlags (3.8), whose
+    entries the scan's loop takes."""
+    if not checks.columns_tried:
+        checks.columns = _build(checks, checker)
+        checks.columns_tried = True
+    found: Program | None = checks.columns
+    return found
+
+
+def _build(checks: Checks, checker: Checker) -> Program | None:
+    from .._parse import accel
+
+    if checker.profile.vmflags_prefix is None or not accel.available():
+        return None
+    slot = {name: i for i, name in enumerate(_SLOTS)}
+    header = f"(({ADDRESS})-({ADDRESS}) {TAIL_FIELDS}){TAIL_NAME}\\n"  # HEAD, then the tail
+    recipe = [(accel.SKIP, 0, 0), (accel.LEN, slot["q"], 0)]
+    recipe += [(accel.HEX, slot[name], 0) for name in ("start", "end")]
+    recipe += [(accel.TEXT, slot["perms"], 0)]
+    recipe += [(accel.HEX, slot[name], 0) for name in ("offset", "major", "minor")]
+    recipe += [(accel.DEC, slot["inode"], 0), (accel.LEN, slot["pad"], 0)]
+    recipe += [(accel.TEXT, slot["name"], 0)]
+    field_group = {group: i for i, (_name, group) in enumerate(checks.fields)}
+    for group in range(1, checks.body.groups + 1):
+        if group == checks.name_group:
+            recipe.append((accel.TEXT, slot["Name"], 0))
+        elif group == checks.vmflags_group:
+            recipe.append((accel.TEXT, slot["VmFlags"], 0))
+        else:
+            recipe.append((accel.FIELD, field_group[group], 0))
+    pattern = re.compile((header + checks.body.pattern).encode("latin-1"))
+    program = accel.program(pattern, recipe, None, _SLOTS, checks.names, (), 0, 16)
+    if program is None:
+        return None
+    body_args = checks.names + ("VmFlags",) + (("Name",) if checks.name_group else ())
+    kb = tuple(name for name in checks.names if name in checker.kb_fields)
+    pair_names = {n for inv in checks.pair_invariants for n in inv.arguments()}
+    if "max_kB" in pair_names:  # computed from every kB field
+        pair_names = (pair_names - {"max_kB"}) | set(kb)
+    return Program(
+        program=program, names=checks.names, body_args=body_args,
+        undocumented=tuple(
+            (name, body_args.index(name)) for name in sorted(checker.undocumented & set(body_args))
+        ),
+        pair_args=tuple(sorted(pair_names)), kb=kb,
+    )  # fmt: skip
+
+
+def _first_misplaced(q: list[int], pad: list[int | None], width: int) -> int:
+    """The first entry whose name is not where the kernel puts it (len(q) if none): at column
+    ``width`` after a header shorter than that, else after one blank (as the scan checks)."""
+    # Most often every header is shorter than width, and every name at width.
+    columns = map(operator.add, itertools.compress(q, pad), filter(None, pad))
+    if max(q, default=0) < width and set(columns) <= {width}:
+        return len(q)
+    for i, (head, blanks) in enumerate(zip(q, pad, strict=True)):
+        if blanks is not None and head + blanks != (width if head < width else head + 1):
+            return i
+    return len(q)
+
+
+def _values(args: tuple[str, ...], key: tuple[Any, ...], kb: tuple[str, ...]) -> dict[str, Any]:
+    """The values of a key as the scan has them: VmFlags as printed after its label (from a
+    blank), no name as '', max_kB from the kB fields."""
+    values = {name: value for name, value in zip(args, key, strict=True) if value is not None}
+    if "VmFlags" in values:
+        values["VmFlags"] = " " + values["VmFlags"]
+    if "name" in args:
+        values["name"] = values.get("name") or ""
+    values["max_kB"] = max(filter(None, (values.get(name) for name in kb)), default=0)
+    return values
+
+
+class ColumnScan:
+    """One text through the C program, with the scan's checks and slow path."""
+
+    def __init__(self, scan: Scan, program: Program) -> None:
+        self.scan = scan
+        self.program = program
+        self.checks = scan.checks
+        # each distinct body's verdict, each distinct pair's failing invariants
+        self.body_keys: dict[tuple[Any, ...], Verdict] = {}
+        self.pair_keys: dict[tuple[Any, ...], list[int]] = {}
+
+    def run(self) -> int:
+        scan = self.scan
+        text = scan.text
+        data = scan.raw if scan.raw is not None else text.encode("latin-1")
+        size = len(data)
+        marker = "\n" + (scan.checker.profile.vmflags_prefix or "").rstrip(" ")
+        names = self.program.names
+        pos, line, count = 0, 1, 0
+        prev: tuple[Any, Any] = (None, None)
+        while pos < size:
+            sinks: tuple[list[Any] | None, ...] = tuple(
+                None if name == "fields" else [] for name in _SLOTS
+            )
+            fields: tuple[list[Any], ...] = tuple([] for _ in names)
+            end, end_line, _status = self.program.program.run(data, pos, line, None, sinks, fields)
+            got: dict[str, Any] = dict(zip(_SLOTS, sinks, strict=True))
+            got.update(zip(names, fields, strict=True))
+            lines: list[int] = got["line"]
+            if lines:
+                n = len(lines)
+                k = _first_misplaced(got["q"], got["pad"], scan.column)
+                stop = end
+                if k < n:  # entry k's name is not where the kernel pads it to
+                    stop = scan.line_start(lines[k + 1]) if k + 1 < n else end
+                    end, end_line = scan.line_start(lines[k]), lines[k]
+                    for column in got.values():
+                        if column is not None:
+                            del column[k:]
+                if k:
+                    prev = self.check(got, end_line, prev)
+                    count += k
+                pos, line = end, end_line
+                if k == n:
+                    continue
+            else:
+                # Not an exact entry: cut it as the scan does, for the slow path to say why.
+                head = HEAD.match(text, pos)
+                nl = text.find("\n", pos)
+                mark = text.find(marker, nl)
+                if head is None or mark < 0:
+                    found = NEXT_HEAD.search(text, nl + 1) if head is None else None
+                    stop = found.start() if found is not None else size
+                else:
+                    stop = text.find("\n", mark + 1) + 1
+            line, prev_start, prev_end, taken = scan.slow(pos, stop, line, *prev)
+            prev = (prev_start, prev_end)
+            count += taken
+            pos = stop
+        return count
+
+    def check(self, got: dict[str, Any], end_line: int, prev: tuple[Any, Any]) -> tuple[Any, Any]:
+        """Check a run of exact entries; the last range, for the next entry."""
+        lines: list[int] = got["line"]
+        n = len(lines)
+        program = self.program
+        scan = self.scan
+
+        def raw(name: str) -> list[Any]:
+            """A column as the C module filled it (absent: None)."""
+            found = got.get(name)
+            return found if found is not None and len(found) == n else [None] * n
+
+        # each distinct body once, by its values (fields, VmFlags, Name)
+        keys = list(zip(*map(raw, program.body_args), strict=True))
+        known = self.body_keys
+        bad: set[tuple[Any, ...]] = set()
+        for key in dict.fromkeys(keys):
+            verdict = known.get(key)
+            if verdict is None:
+                verdict = known[key] = self.body_verdict(key)
+            if any(verdict):
+                bad.add(key)
+        if bad:
+            # Located in each entry's own text: equal values may be printed apart (zeros).
+            for i, key in enumerate(keys):
+                if key in bad:
+                    text = self.body_text(got, i, end_line)
+                    values = _values(program.body_args, key, program.kb)
+                    scan.context.problems(lines[i], scan.body_findings(text, values, known[key]))
+        # each distinct set of what the header invariants read, once
+        if program.pair_args:
+            keys = list(zip(*map(raw, program.pair_args), strict=True))
+            verdicts = self.pair_keys
+            failing_keys = set()
+            for key in dict.fromkeys(keys):
+                indexes = verdicts.get(key)
+                if indexes is None:
+                    values = _values(program.pair_args, key, program.kb)
+                    indexes = verdicts[key] = failing(self.checks.pair_table, values)
+                if indexes:
+                    failing_keys.add(key)
+            if failing_keys:
+                for i, key in enumerate(keys):
+                    if key in failing_keys:
+                        text = self.body_text(got, i, end_line)
+                        body = _values(program.body_args, tuple(
+                            raw(name)[i] for name in program.body_args
+                        ), program.kb)  # fmt: skip
+                        values = {**body, **self.tail_values(got, i)}
+                        found: list[Problem] = located(
+                            self.checks.pair_invariants, verdicts[key], values, where_in(text)
+                        )
+                        scan.context.problems(lines[i], found)
+        starts: list[int] = got["start"]
+        ends: list[int] = got["end"]
+        columns = {name: self.column(got, name, raw) for name in self.checks.range_args}
+        scan.range_problems(lines, prev, starts, ends, columns)
+        return starts[-1], ends[-1]
+
+    def column(self, got: dict[str, Any], name: str, raw: Any) -> list[Any]:
+        """A column, as the scan's values have it (absent: None)."""
+        if name == "VmFlags":  # as printed after the label, from a blank
+            return [None if f is None else " " + f for f in got["VmFlags"]]
+        if name == "name":
+            return [text or "" for text in got["name"]]
+        if name == "max_kB":
+            kb = [got[k] for k in self.program.kb]
+            return [max(filter(None, values), default=0) for values in zip(*kb, strict=True)]
+        found: list[Any] = raw(name)
+        return found
+
+    def body_verdict(self, key: tuple[Any, ...]) -> Verdict:
+        """For the body whose values are ``key``: the body invariants that do not hold, the
+        unknown VmFlags mnemonics, and the fields the ABI document does not describe."""
+        program = self.program
+        values = _values(program.body_args, key, program.kb)
+        bad = failing(self.checks.body_table, values)
+        flags = key[len(program.names)]  # VmFlags follow the fields
+        fields = [name for name, at in program.undocumented if key[at] is not None]
+        return bad, self.scan.unknown_flags(flags), fields
+
+    def body_text(self, got: dict[str, Any], i: int, end_line: int) -> str:
+        lines: list[int] = got["line"]
+        after = lines[i + 1] if i + 1 < len(lines) else end_line
+        scan = self.scan
+        return scan.text[scan.line_start(lines[i] + 1) : scan.line_start(after)]
+
+    def tail_values(self, got: dict[str, Any], i: int) -> dict[str, Any]:
+        """The values of entry ``i``'s header tail, as the scan has them."""
+        values = {name: got[name][i] for name in _HEADER_COLUMNS}
+        values["name"] = values["name"] or ""
+        return values
