@@ -168,13 +168,15 @@ def ranked(profiles: Iterable[Profile]) -> tuple[Profile, ...]:
 # --- what tells profiles apart -------------------------------------------------------------------
 
 
-@functools.cache
 def optional_fields() -> frozenset[str]:
     """The fields that some profile prints only for some mappings (``smaps?`` lines): they do
     not tell kernels apart."""
-    return frozenset(
-        line.field for p in load_profiles() for line in p.smaps_lines if line.optional
-    )
+    return _optional(load_profiles())
+
+
+@functools.lru_cache(maxsize=4)  # one per set of profiles read (a copy of the spec has its own)
+def _optional(profiles: tuple[Profile, ...]) -> frozenset[str]:
+    return frozenset(line.field for p in profiles for line in p.smaps_lines if line.optional)
 
 
 _LABEL_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*):", re.M)
@@ -190,10 +192,16 @@ def _signature(labels: Iterable[str]) -> tuple[str, ...]:
     return tuple(label for label in labels if label not in optional)
 
 
-@functools.cache
 def _signatures(kind: str) -> dict[tuple[str, ...], tuple[Profile, ...]]:
+    """Profiles by the labels of their entries of ``kind``, optional lines left out."""
+    return _signatures_of(load_profiles(), kind)
+
+
+@functools.lru_cache(maxsize=8)
+def _signatures_of(profiles: tuple[Profile, ...],
+                   kind: str) -> dict[tuple[str, ...], tuple[Profile, ...]]:  # fmt: skip
     found: dict[tuple[str, ...], list[Profile]] = {}
-    for profile in load_profiles():
+    for profile in profiles:
         if kind == "rollup" and profile.rollup_lines is None:
             continue
         labels = [line.field for line in profile.lines(kind)]

@@ -4,9 +4,10 @@ they read, each evaluated ONE way by every path of the validator.
 An invariant is a function of the names it reads (``Invariant.function``, from the spec's one
 reader of expressions). :func:`failing_rows` evaluates one over columns of values (one row per
 entry, or per distinct body), a row where a name has no value (None) not being checked. The
-slow path, the pure-Python scan and the C module's columns all call it: per distinct body (the
-body invariants), per distinct header and body (the pair invariants), per entry (the range
-invariants, which read the addresses and the previous entry's).
+slow path (one row: one entry), the pure-Python scan and the C module's columns all call it:
+over distinct bodies (the body invariants), distinct headers and bodies (the pair invariants)
+and runs of entries (the range invariants, which read the addresses and the previous
+entry's).
 """
 
 from __future__ import annotations
@@ -25,49 +26,54 @@ __all__ = [
     "RANGE_NAMES",
     "Checks",
     "checks_for",
-    "failing",
+    "failing_by_row",
     "failing_rows",
     "range_failures",
-    "table",
 ]
 
 HEADER_NAMES = frozenset({"perms", "offset", "major", "minor", "inode", "name"})
 RANGE_NAMES = frozenset({"start", "end", "prev"})
 
 
-def failing_rows(inv: Invariant, columns: Sequence[Sequence[Any]]) -> list[int]:
+def failing_rows(
+    inv: Invariant, columns: Sequence[Sequence[Any]], holes: bool | None = None
+) -> list[int]:
     """The rows where ``inv`` does not hold, over one column per name it reads (in the order
-    of ``inv.arguments()``); a row where a name is None is not checked."""
+    of ``inv.arguments()``); a row where a name is None is not checked. ``holes``: whether a
+    column may hold None, where the caller knows (else it is looked for)."""
     function = inv.function()
-    if any(None in column for column in columns):
+    if holes is None:
+        holes = any(None in column for column in columns)
+    if holes:
         return [
             row for row, args in enumerate(zip(*columns, strict=True))
             if None not in args and not function(*args)
         ]  # fmt: skip
-    results = list(map(function, *columns))
-    if all(results):
+    if all(map(function, *columns)):
         return []
-    return [row for row, result in enumerate(results) if not result]
+    return [row for row, result in enumerate(map(function, *columns)) if not result]
 
 
-# Each invariant of a list as its function and the names it reads, in order.
-Table = list[tuple[Callable[..., object], tuple[str, ...]]]
+def _holes(named: Mapping[str, Sequence[Any]]) -> set[str]:
+    """The names whose column holds None somewhere (each column looked at once)."""
+    return {name for name, column in named.items() if None in column}
 
 
-def table(invariants: Sequence[Invariant]) -> Table:
-    return [(inv.function(), inv.arguments()) for inv in invariants]
-
-
-def failing(invariants: Table, values: Mapping[str, Any]) -> list[int]:
-    """The indexes of the invariants that do not hold on one set of values: one row of
-    :func:`failing_rows`, without building columns (this runs once per distinct body)."""
-    get = values.get
-    bad = []
-    for index, (function, names) in enumerate(invariants):
-        args = [get(name) for name in names]
-        if None not in args and not function(*args):
-            bad.append(index)
-    return bad
+def failing_by_row(
+    invariants: Sequence[Invariant], named: Mapping[str, Sequence[Any]], rows: int
+) -> list[list[int]]:
+    """For each of ``rows`` rows of the columns ``named``, the indexes of the invariants that
+    do not hold (:func:`failing_rows`; a name without a column has no value)."""
+    found: list[list[int]] = [[] for _ in range(rows)]
+    holes = _holes(named)
+    for index, inv in enumerate(invariants):
+        names = inv.arguments()
+        if any(name not in named for name in names):
+            continue  # a value that this profile never prints: not checked
+        columns = [named[name] for name in names]
+        for row in failing_rows(inv, columns, any(name in holes for name in names)):
+            found[row].append(index)
+    return found
 
 
 def range_failures(
@@ -79,16 +85,22 @@ def range_failures(
 ) -> list[tuple[int, int, dict[str, Any]]]:
     """(row, invariant index, the values it read) of every range invariant that does not hold
     on a run of entries (``prev``: the range before the first), in the order of the rows."""
-    n = len(starts)
-    named: dict[str, Sequence[Any]] = {
-        **columns, "start": starts, "end": ends,
-        "prev_start": [prev[0], *starts[: n - 1]], "prev_end": [prev[1], *ends[: n - 1]],
-    }  # fmt: skip
     found = []
-    for index, inv in enumerate(invariants):
-        names = inv.arguments()
-        for row in failing_rows(inv, [named[name] for name in names]):
-            found.append((row, index, {name: named[name][row] for name in names}))
+    n = len(starts)
+    # The first row reads ``prev`` (None before the first entry: not checked); the others read
+    # the row before, so that a column holds None only where a value is absent.
+    first: dict[str, Sequence[Any]] = {name: column[:1] for name, column in columns.items()}
+    first.update(start=starts[:1], end=ends[:1], prev_start=[prev[0]], prev_end=[prev[1]])
+    rest: dict[str, Sequence[Any]] = {name: column[1:] for name, column in columns.items()}
+    rest.update(start=starts[1:], end=ends[1:], prev_start=starts[: n - 1],
+                prev_end=ends[: n - 1])  # fmt: skip
+    for shift, named in ((0, first), (1, rest)):
+        holes = _holes(named)
+        for index, inv in enumerate(invariants):
+            names = inv.arguments()
+            args = [named[name] for name in names]
+            for row in failing_rows(inv, args, any(name in holes for name in names)):
+                found.append((row + shift, index, {name: named[name][row] for name in names}))
     found.sort(key=lambda item: (item[0], item[1]))
     return found
 
@@ -104,8 +116,6 @@ class Checks:
     body_invariants: list[Invariant]
     pair_invariants: list[Invariant]
     range_invariants: list[Invariant]
-    body_table: Table
-    pair_table: Table
     names: tuple[str, ...]
     optional: tuple[str, ...]  # the fields of optional lines
     kb_mask: tuple[bool, ...]
@@ -173,7 +183,7 @@ def _build(profile: Profile, invariants: list[Invariant], kb_fields: frozenset[s
         body=re.compile("".join(parts)), fields=fields, vmflags_group=vmflags_group,
         name_group=name_group, body_invariants=classes["body"],
         pair_invariants=classes["pair"], range_invariants=classes["range"],
-        body_table=table(classes["body"]), pair_table=table(classes["pair"]), names=names,
+        names=names,
         optional=tuple(optional), kb_mask=tuple(name in kb_fields for name in names),
         pick=pick, range_args=range_args,
     )  # fmt: skip

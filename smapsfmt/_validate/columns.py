@@ -14,10 +14,11 @@ from __future__ import annotations
 import itertools
 import operator
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .checks import Checks, failing
+from .checks import Checks, failing_by_row
 from .messages import located, where_in
 from .scan import ADDRESS, HEAD, NEXT_HEAD, TAIL_FIELDS, TAIL_NAME, Verdict
 
@@ -45,6 +46,7 @@ class Program:
     undocumented: tuple[tuple[str, int], ...]  # fields not in the ABI document, and their place
     pair_args: tuple[str, ...]
     kb: tuple[str, ...]  # the fields in kB, for max_kB
+    pair_kb: tuple[str, ...]  # the same, where a pair invariant reads max_kB
 
 
 def columns_for(checks: Checks, checker: Checker) -> Program | None:
@@ -94,6 +96,7 @@ def _build(checks: Checks, checker: Checker) -> Program | None:
             (name, body_args.index(name)) for name in sorted(checker.undocumented & set(body_args))
         ),
         pair_args=tuple(sorted(pair_names)), kb=kb,
+        pair_kb=kb if any("max_kB" in inv.arguments() for inv in checks.pair_invariants) else (),
     )  # fmt: skip
 
 
@@ -118,8 +121,23 @@ def _values(args: tuple[str, ...], key: tuple[Any, ...], kb: tuple[str, ...]) ->
         values["VmFlags"] = " " + values["VmFlags"]
     if "name" in args:
         values["name"] = values.get("name") or ""
-    values["max_kB"] = max(filter(None, (values.get(name) for name in kb)), default=0)
+    if kb:
+        values["max_kB"] = max(filter(None, map(values.get, kb)), default=0)
     return values
+
+
+def _named(args: tuple[str, ...], keys: list[tuple[Any, ...]],
+           kb: tuple[str, ...]) -> dict[str, Sequence[Any]]:  # fmt: skip
+    """The columns of distinct keys, as :func:`_values` has each of their values."""
+    named: dict[str, Sequence[Any]] = dict(zip(args, zip(*keys, strict=True), strict=True))
+    if "VmFlags" in named:
+        named["VmFlags"] = [None if f is None else " " + f for f in named["VmFlags"]]
+    if "name" in named:
+        named["name"] = [text or "" for text in named["name"]]
+    if kb:
+        columns = [named[name] for name in kb]
+        named["max_kB"] = [max(filter(None, row), default=0) for row in zip(*columns, strict=True)]
+    return named
 
 
 class ColumnScan:
@@ -198,13 +216,11 @@ class ColumnScan:
         # each distinct body once, by its values (fields, VmFlags, Name)
         keys = list(zip(*map(raw, program.body_args), strict=True))
         known = self.body_keys
-        bad: set[tuple[Any, ...]] = set()
-        for key in dict.fromkeys(keys):
-            verdict = known.get(key)
-            if verdict is None:
-                verdict = known[key] = self.body_verdict(key)
-            if any(verdict):
-                bad.add(key)
+        distinct = dict.fromkeys(keys)
+        new = [key for key in distinct if key not in known]
+        if new:
+            self.body_verdicts(new)
+        bad = {key for key in distinct if any(known[key])}
         if bad:
             # Located in each entry's own text: equal values may be printed apart (zeros).
             for i, key in enumerate(keys):
@@ -216,14 +232,13 @@ class ColumnScan:
         if program.pair_args:
             keys = list(zip(*map(raw, program.pair_args), strict=True))
             verdicts = self.pair_keys
-            failing_keys = set()
-            for key in dict.fromkeys(keys):
-                indexes = verdicts.get(key)
-                if indexes is None:
-                    values = _values(program.pair_args, key, program.kb)
-                    indexes = verdicts[key] = failing(self.checks.pair_table, values)
-                if indexes:
-                    failing_keys.add(key)
+            distinct = dict.fromkeys(keys)
+            fresh = [key for key in distinct if key not in verdicts]
+            if fresh:
+                named = _named(program.pair_args, fresh, program.pair_kb)
+                rows = failing_by_row(self.checks.pair_invariants, named, len(fresh))
+                verdicts.update(zip(fresh, rows, strict=True))
+            failing_keys = {key for key in distinct if verdicts[key]}
             if failing_keys:
                 for i, key in enumerate(keys):
                     if key in failing_keys:
@@ -254,15 +269,16 @@ class ColumnScan:
         found: list[Any] = raw(name)
         return found
 
-    def body_verdict(self, key: tuple[Any, ...]) -> Verdict:
-        """For the body whose values are ``key``: the body invariants that do not hold, the
+    def body_verdicts(self, keys: list[tuple[Any, ...]]) -> None:
+        """For each body whose values are a key: the body invariants that do not hold, the
         unknown VmFlags mnemonics, and the fields the ABI document does not describe."""
         program = self.program
-        values = _values(program.body_args, key, program.kb)
-        bad = failing(self.checks.body_table, values)
-        flags = key[len(program.names)]  # VmFlags follow the fields
-        fields = [name for name, at in program.undocumented if key[at] is not None]
-        return bad, self.scan.unknown_flags(flags), fields
+        named = _named(program.body_args, keys, program.kb)
+        rows = failing_by_row(self.checks.body_invariants, named, len(keys))
+        at = len(program.names)  # VmFlags follow the fields
+        for key, bad in zip(keys, rows, strict=True):
+            fields = [name for name, place in program.undocumented if key[place] is not None]
+            self.body_keys[key] = (bad, self.scan.unknown_flags(key[at]), fields)
 
     def body_text(self, got: dict[str, Any], i: int, end_line: int) -> str:
         lines: list[int] = got["line"]

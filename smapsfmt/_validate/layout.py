@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import _render
 from .._spec.profiles import Line, Profile
-from .checks import failing, table
+from .checks import failing_by_row
 from .findings import (
     LAYOUT_EXTRA,
     LAYOUT_FORMAT,
@@ -58,7 +58,6 @@ class Checker:
             for inv in abi.invariants_for(self.scope)
             if inv.applies_to(low, high) and inv.id not in waived
         ]
-        self.table = table(self.invariants)
         self.kb_fields = abi.kb_fields()
         # Fields the profile prints but the ABI document does not describe: reported as
         # unknown, since the document is the one source of field names.
@@ -72,7 +71,8 @@ class Checker:
 
     def check_invariants(self, values: dict[str, Any], line: int, field_lines: dict[str, int],
                          field_columns: dict[str, int]) -> None:  # fmt: skip
-        for index in failing(self.table, values):
+        named = {name: [value] for name, value in values.items()}
+        for index in failing_by_row(self.invariants, named, 1)[0]:
             inv = self.invariants[index]
             where = anchor(inv, values)
             self.context.add(

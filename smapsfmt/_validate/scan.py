@@ -18,7 +18,7 @@ from typing import Any
 from .. import _render
 from .._diagnostics import Severity
 from .._errors import SmapsSyntaxError
-from .checks import HEADER_NAMES, Checks, checks_for, failing, range_failures
+from .checks import HEADER_NAMES, Checks, checks_for, failing_by_row, range_failures
 from .chunks import chunks, first_syntax_error, parse_chunk
 from .findings import UNKNOWN_FIELD, UNKNOWN_VMFLAG, Entry, Problem
 from .layout import Checker, undocumented
@@ -70,7 +70,7 @@ class Tail:
 class Body:
     """An entry's lines after the header, checked once."""
 
-    __slots__ = ("_where", "id", "lines", "ok", "problems", "text", "values")
+    __slots__ = ("_where", "found", "id", "lines", "ok", "problems", "text", "values")
 
     def __init__(self, ident: int, text: str) -> None:
         self.id = ident
@@ -79,6 +79,8 @@ class Body:
         self.lines = 0
         self.values: dict[str, Any] = {}
         self.problems: list[Problem] = []
+        # unknown VmFlags problems and undocumented fields, until its invariants are checked
+        self.found: tuple[list[tuple[int, str, str, Severity]], list[str]] = ([], [])
         self._where: dict[str, tuple[int, int]] | None = None
 
     @property
@@ -100,11 +102,12 @@ class Scan:
         self.checks: Checks = checks_for(checker.profile, checker.invariants, checker.kb_fields)
         self.tails: dict[str, Tail] = {}
         self.bodies: dict[str, Body] = {}
-        self.pairs: dict[tuple[int, int], list[Problem]] = {}
+        self.pairs: dict[tuple[int, int], list[Problem]] = {}  # by tail and body id
         # VmFlags text -> what unknown_flags finds in it
         self.flag_problems: dict[str, list[tuple[int, str, str, Severity]]] = {}
         self.numbers: dict[str | None, int | None] = {None: None}
         self.hexes: dict[str, int] = {}
+        self.fresh: list[Body] = []  # exact bodies whose invariants are not checked yet
         self._starts: list[int] | None = None
         self._first_error: list[SmapsSyntaxError | None] = []
         self.column = _render.name_column(checker.profile, checker.word_size)
@@ -164,12 +167,11 @@ class Scan:
             yield begin, pos, s, e, text[head.end() : nl], text[nl + 1 : pos]
 
     def run_pure(self) -> int:
-        tails, bodies, pairs = self.tails, self.bodies, self.pairs
-        problems = self.context.problems
+        tails, bodies = self.tails, self.bodies
         width = self.column
         line, count = 1, 0
         prev: tuple[Any, Any] = (None, None)
-        run: list[tuple[int, str, str, Tail, Body]] = []  # exact entries not yet range-checked
+        run: list[tuple[int, str, str, Tail, Body]] = []  # exact entries not yet checked
         for piece in self._cuts():
             if len(piece) == 6:
                 begin, end, s, e, tail, body = piece
@@ -181,31 +183,36 @@ class Scan:
                     ok = q + t.pad == (width if q < width else q + 1)
                 if ok:
                     count += 1
-                    if b.problems:
-                        problems(line, b.problems)
-                    p = pairs.get((t.id, b.id))
-                    if p is None:
-                        p = self.pair_of(t, b)
-                    if p:
-                        problems(line, p)
                     run.append((line, s, e, t, b))
                     line += b.lines
                     continue
             else:
                 begin, end = piece
-            prev = self.ranges(run, prev)
+            prev = self.flush(run, prev)
             run = []
             line, prev_start, prev_end, n = self.slow(begin, end, line, *prev)
             prev = (prev_start, prev_end)
             count += n
-        self.ranges(run, prev)
+        self.flush(run, prev)
         return count
 
-    def ranges(self, run: list[tuple[int, str, str, Tail, Body]],
-               prev: tuple[Any, Any]) -> tuple[Any, Any]:  # fmt: skip
-        """The range invariants over a run of exact entries; the last range, for the next."""
+    def flush(self, run: list[tuple[int, str, str, Tail, Body]],
+              prev: tuple[Any, Any]) -> tuple[Any, Any]:  # fmt: skip
+        """Check a run of exact entries: the new bodies' invariants, then each entry's body
+        and header problems, then the range invariants; the last range, for the next."""
         if not run:
             return prev
+        self.settle()
+        pairs = self.pairs
+        fresh = {(t.id, b.id): (t, b) for _, _, _, t, b in run if (t.id, b.id) not in pairs}
+        if fresh:
+            self.pair_problems(fresh)
+        problems = self.context.problems
+        for line, _, _, t, b in run:
+            if b.problems:
+                problems(line, b.problems)
+            if found := pairs[t.id, b.id]:
+                problems(line, found)
         hexes = self.hexes
         starts = [hexes.get(s) or int(s, 16) for _, s, _, _, _ in run]
         ends = [hexes.get(e) or int(e, 16) for _, _, e, _, _ in run]
@@ -217,6 +224,29 @@ class Scan:
         lines = [item[0] for item in run]
         self.range_problems(lines, prev, starts, ends, columns)
         return starts[-1], ends[-1]
+
+    def settle(self) -> None:
+        """The body invariants of the bodies not checked yet, over their columns."""
+        fresh, self.fresh = self.fresh, []
+        if not fresh:
+            return
+        invariants = self.checks.body_invariants
+        names = {name for inv in invariants for name in inv.arguments()}
+        named = {name: [b.values.get(name) for b in fresh] for name in names}
+        for b, bad in zip(fresh, failing_by_row(invariants, named, len(fresh)), strict=True):
+            unknown, fields = b.found
+            if unknown or fields or bad:
+                b.problems = self.body_findings(b.text, b.values, (bad, unknown, fields))
+
+    def pair_problems(self, fresh: dict[tuple[int, int], tuple[Tail, Body]]) -> None:
+        """The header invariants of each new pair of a tail and a body, over their columns."""
+        invariants = self.checks.pair_invariants
+        names = {name for inv in invariants for name in inv.arguments()}
+        values = [{**b.values, **t.values} for t, b in fresh.values()]
+        named = {name: [v.get(name) for v in values] for name in names}
+        rows = failing_by_row(invariants, named, len(values))
+        for (key, (_, b)), bad, found in zip(fresh.items(), rows, values, strict=True):
+            self.pairs[key] = located(invariants, bad, found, b.where) if bad else []
 
     def range_problems(self, lines: list[int], prev: tuple[Any, Any], starts: list[int],
                        ends: list[int], columns: dict[str, list[Any]]) -> None:  # fmt: skip
@@ -293,10 +323,8 @@ class Scan:
             values["Name"] = name
         result.values = values
         result.ok = True
-        fields = [name for name in self.checker.undocumented if name in values]
-        bad = failing(checks.body_table, values)
-        if unknown or fields or bad:
-            result.problems = self.body_findings(result.text, values, (bad, unknown, fields))
+        result.found = (unknown, [name for name in self.checker.undocumented if name in values])
+        self.fresh.append(result)
         return result
 
     def body_findings(self, text: str, values: dict[str, Any], verdict: Verdict) -> list[Problem]:
@@ -325,13 +353,6 @@ class Scan:
                     found.append((column, UNKNOWN_VMFLAG, message, "warning"))
                 column += 3
             self.flag_problems[flags] = found
-        return found
-
-    def pair_of(self, tail: Tail, body: Body) -> list[Problem]:
-        values = {**body.values, **tail.values}
-        bad = failing(self.checks.pair_table, values)
-        found = located(self.checks.pair_invariants, bad, values, body.where) if bad else []
-        self.pairs[tail.id, body.id] = found
         return found
 
     # ---- the slow path
