@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     )
     from ._model import AggregatedRollup, Mapping, Rollup, Smaps
     from ._parse.parser import iter_smaps, parse_rollup, parse_smaps
-    from ._rollup.aggregate import Interval, KernelMismatch, OutOfRange, aggregate, check_rollup
+    from ._rollup.aggregate import Interval, aggregate, check_rollup
+    from ._rollup.errors import KernelMismatch, OutOfRange
     from ._validate.validate import validate
 del TYPE_CHECKING
 
@@ -96,9 +97,9 @@ _LAZY = {
     "ExactPss": "_live.exact",
     "ExactUnavailable": "_live.exact",
     "Interval": "_rollup.aggregate",
-    "KernelMismatch": "_rollup.aggregate",
+    "KernelMismatch": "_rollup.errors",
     "MappingCount": "_live.exact",
-    "OutOfRange": "_rollup.aggregate",
+    "OutOfRange": "_rollup.errors",
     "Snapshot": "_live.proc",
     "Mapping": "_model",
     "Rollup": "_model",
