@@ -40,7 +40,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._model import Mapping
-    from .._rollup.aggregate import FieldProof, Interval, Proof, Summary
+    from .._rollup.aggregate import Summary
+    from .._rollup.bounds import Interval
+    from .._rollup.check import FieldProof, Proof
     from .._rollup.errors import KernelMismatch
     from .input import Input
 
@@ -203,7 +205,7 @@ def _notes(summary: Summary) -> list[str]:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .._parse.parser import detect_kind, parse_rollup
-    from .._rollup.aggregate import check
+    from .._rollup.check import check
     from .._rollup.errors import KernelMismatch
     from .common import (
         EXIT_INVALID,

@@ -12,7 +12,7 @@ from .errors import KernelMismatch
 
 if TYPE_CHECKING:
     from .._spec.profiles import Profile
-    from .aggregate import Knowledge
+    from .knowledge import Knowledge
 
 Version = tuple[int, ...]
 
@@ -119,7 +119,7 @@ def _admits(asked: Dating, profile: Profile) -> bool:
     return profile.kernels[0][:2] <= asked.hi and asked.lo <= profile.kernels[1][:2]
 
 
-def _restrict(fitting: Dating, asked: Dating) -> Dating | None:
+def restrict(fitting: Dating, asked: Dating) -> Dating | None:
     """The kernels of ``fitting`` that are asked for; None when there are none (a profile
     asked for by name must be one that prints the text)."""
     if asked.profiles and not fitting.profiles:
@@ -186,7 +186,7 @@ def smaps_kernels(
         fits = [p for p in fits if ("smaps", "Name") in p.line_of] or fits
     else:  # a vendor variant only where no mainline kernel prints these lines
         fits = [p for p in fits if p.variant_of is None] or fits
-    return _with_profiles(dated, fits)
+    return with_profiles(dated, fits)
 
 
 def rollup_kernels(names: Sequence[str], know: Knowledge, asked: Dating | None = None) -> Dating:
@@ -202,10 +202,10 @@ def rollup_kernels(names: Sequence[str], know: Knowledge, asked: Dating | None =
         and [line.field for line in p.rollup_lines] == list(names)
         and (asked is None or _admits(asked, p))
     ]
-    return _with_profiles(dated, [p for p in fits if p.variant_of is None] or fits)
+    return with_profiles(dated, [p for p in fits if p.variant_of is None] or fits)
 
 
-def _with_profiles(dated: Dating, fits: list[Profile]) -> Dating:
+def with_profiles(dated: Dating, fits: list[Profile]) -> Dating:
     if not fits:
         return dated
     lo = min(p.kernels[0][:2] for p in fits)
