@@ -260,16 +260,17 @@ def _date(
                     f"no kernel prints {name} {without} in {file}: {name} appeared in "
                     f"{show_version(since)}; {why}"
                 )
-        elif names and since[:2] > lo[:2] and _before(since) < hi:
-            hi = _before(since)
+        elif names and since[:2] > lo[:2] and _before(since, know.last_minor) < hi:
+            hi = _before(since, know.last_minor)
             evidence.append(f"no {name} (before {show_version(since)})")
             cause = (f"without {name}", f"{name} is printed from {show_version(since)} on")
     return Dating(lo, hi, tuple(evidence))
 
 
-def _before(version: Version) -> Version:
-    """The last minor release before ``version`` (6.0 -> 5.19)."""
+def _before(version: Version, last_minor: dict[int, int]) -> Version:
+    """The last minor release before ``version`` (6.0 -> 5.19; ``last_minor``: by major, as
+    the kernel profiles show it; 99, "every minor", where they do not)."""
     major, minor = version[0], version[1]
     if minor > 0:
         return (major, minor - 1)
-    return (major - 1, {3: 19, 4: 20, 5: 19, 6: 19}.get(major - 1, 99))
+    return (major - 1, last_minor.get(major - 1, 99))

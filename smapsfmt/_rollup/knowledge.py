@@ -6,8 +6,8 @@ From the ABI document (``Documentation/ABI/testing/procfs-smaps*``, read by
 field per mapping (an invariant ``F <= A + B``), the field that only a VmFlags mnemonic lets be
 non-zero (an invariant ``F == (G if 'xx' in VmFlags else 0)``: Locked and ``lo``), and the
 rollup invariants that name a rollup-only field. From the kernel profiles (``kernel/*.profile``):
-the name of the smaps_rollup entry (its ``rollup-header``) and the field lines that every
-smaps entry has and no smaps_rollup.
+the name of the smaps_rollup entry (its ``rollup-header``), the field lines that every smaps
+entry has and no smaps_rollup, and each major version's last minor release.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Final
 
 from .dating import NEWEST, OLDEST, Dating, Version
@@ -70,6 +71,9 @@ class Knowledge:
     rollup_names: frozenset[bytes] = frozenset()  # the smaps_rollup entry's name: [rollup]
     # the fields every smaps entry has and no smaps_rollup has: Size
     smaps_only: frozenset[str] = frozenset()
+    # major -> its last minor release, where a profile ends with it and the next one starts
+    # at the next major: 3.19, 4.20, 5.19
+    last_minor: dict[int, int] = field(default_factory=dict)
     # relation's answers, by name and kernels: a rollup asks the same few again and again
     known: dict[tuple[str, Dating], str | None] = field(
         default_factory=dict, compare=False, repr=False
@@ -182,7 +186,19 @@ def knowledge_from(abi: ABI, profiles: Sequence[Profile] | None = None) -> Knowl
             p.rollup_header[1].encode("latin-1") for p in profiles if p.rollup_header
         ),
         smaps_only=_smaps_only(profiles),
+        last_minor=_last_minor(profiles),
     )
+
+
+def _last_minor(profiles: Sequence[Profile]) -> dict[int, int]:
+    """Each major's last minor release, where the mainline profiles show it: one range ends
+    with it and the next starts at the next major's .0 (3.8-3.19, then 4.0-4.3)."""
+    ranges = sorted(p.kernels for p in profiles if p.variant_of is None)
+    found: dict[int, int] = {}
+    for (_, high), (low, _) in pairwise(ranges):
+        if low[0] == high[0] + 1 and low[1] == 0 and len(high) == 2:
+            found[high[0]] = high[1]
+    return found
 
 
 def _smaps_only(profiles: Sequence[Profile]) -> frozenset[str]:
