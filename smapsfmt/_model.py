@@ -36,7 +36,7 @@ from pydantic.dataclasses import dataclass
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._rollup.aggregate import Interval
+    from ._rollup.bounds import Interval
 
 __all__ = ["KNOWN_FIELDS", "UNITLESS_FIELDS", "AggregatedRollup", "Mapping", "Rollup", "Smaps"]
 
@@ -152,7 +152,7 @@ class _FieldAttr:
         return fields.get(self.key)
 
 
-_CONFIG = ConfigDict(strict=False)
+_CONFIG = ConfigDict(strict=False, defer_build=True)
 
 
 def _slot_names(cls: type) -> tuple[str, ...]:

@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from ._model import Mapping, Rollup, Smaps
 from ._spec.profiles import CONVERSION, Line, Profile, load_profiles
 
-__all__ = ["header_lines", "header_text", "name_column", "render", "render_entry", "word_size"]
+__all__ = [
+    "header_lines",
+    "header_text",
+    "name_column",
+    "render",
+    "render_entry",
+    "rollup_text",
+    "word_size",
+]
 
 # A conversion of the profiles' printf formats (the profiles' own pattern), or a literal %%.
 _SPEC = re.compile(CONVERSION.pattern + "|%%")
@@ -156,3 +164,18 @@ def render(model: Smaps | Rollup, profile: Profile, *, word_size: int = 64) -> b
     if not model.final_newline and text.endswith("\n"):
         text = text[:-1]
     return text.encode("latin-1")
+
+
+def rollup_text(
+    rollup: Rollup, values: dict[str, str], profile: Profile, word_size: int = 64
+) -> str:
+    """``rollup``'s header and a line for each field of ``values``, as the kernel of
+    ``profile`` prints them, with each value as text where the kernel puts the number (the
+    ``rollup`` command's ``LO..HI`` and ``?``); a line this kernel does not print as the newest
+    kernel that prints it does."""
+    out = [header_text(rollup, profile, word_size)]
+    for key, value in values.items():
+        line = profile.line_of.get(("rollup", key)) or latest_line(key)
+        # A field no profile prints: as vendor kernels print their own fields (see _field_line).
+        out.append(line.render(value) if line is not None else f"{key + ':':<16}{value:>8} kB\n")
+    return "".join(out)

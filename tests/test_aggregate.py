@@ -21,9 +21,12 @@ import smapsfmt
 from smapsfmt._cli.rollup import first_entry
 from smapsfmt._parse.parser import iter_smaps
 from smapsfmt._render import word_size
-from smapsfmt._rollup import aggregate as _aggregate
-from smapsfmt._rollup.aggregate import check, knowledge_from, render_text, show_version, summarize
+from smapsfmt._rollup.aggregate import render_text, summarize
+from smapsfmt._rollup.check import Proof, check
+from smapsfmt._rollup.dating import Dating
+from smapsfmt._rollup.knowledge import knowledge, knowledge_from
 from smapsfmt._spec.abi import load_abi, parse_version
+from smapsfmt._spec.kernels import show_version
 from smapsfmt._spec.profiles import load_profiles
 
 
@@ -62,7 +65,7 @@ def tamper(rollup_text: bytes, name: str, value: int) -> bytes:
     return rollup_text[: match.start()] + new + rollup_text[match.end() :]
 
 
-def errors(proof: _aggregate.Proof) -> list[smapsfmt._diagnostics.Diagnostic]:  # type: ignore[name-defined]
+def errors(proof: Proof) -> list[smapsfmt.Diagnostic]:
     return [d for d in proof.diagnostics if d.severity == "error"]
 
 
@@ -379,6 +382,7 @@ def test_rollup_cli_equals_the_kernels_rollup_but_for_the_stated_intervals() -> 
         "smapsfmt: note: Pss, Pss_File, SwapPss: not determined by the smaps; printed as "
         "LO..HI, the interval the kernel's value lies in ('?': a known kernel bug; see "
         "'smapsfmt check')\n"
+        "smapsfmt: note: profile Linux 5.4-5.8 (matched)\n"
     )
 
 
@@ -406,7 +410,8 @@ def test_rollup_json() -> None:
     assert result.returncode == 0
     data = json.loads(result.stdout)
     real = smapsfmt.parse_rollup((LIVE_SLEEP / "smaps_rollup").read_bytes())
-    assert list(data) == ["mappings", "start", "end", "fields", "intervals"]
+    assert list(data) == ["mappings", "start", "end", "fields", "intervals", "profile"]
+    assert data["profile"] == "profile Linux 6.6-7.3 (matched)"
     assert data["mappings"] == 37
     assert (data["start"], data["end"]) == (f"{real.start:08x}", f"{real.end:08x}")
     assert list(data["fields"]) == list(real.fields)
@@ -494,6 +499,8 @@ def test_rollup_cli_of_an_empty_smaps_is_a_valid_smaps_rollup(tmp_path: Path) ->
         "smapsfmt: note: the smaps has no mapping: this is the smaps_rollup of an address space "
         "without VMAs, as Linux 6.1 and later print it (a kernel thread's smaps is empty too, "
         "but it has no smaps_rollup)\n"
+        "smapsfmt: note: profile Linux 6.6-7.3 (an empty smaps, which every kernel prints alike: "
+        "the newest is used)\n"
     )
     rollup = tmp_path / "smaps_rollup"
     rollup.write_bytes(result.stdout)
@@ -504,6 +511,8 @@ def test_rollup_cli_of_an_empty_smaps_is_a_valid_smaps_rollup(tmp_path: Path) ->
     assert checked.returncode == 0, checked.stdout
     assert checked.stdout.decode().splitlines()[-1] == (
         f"{rollup}: consistent with /dev/null (0 mappings, Linux 6.6-7.3): 22 of 22 fields proven"
+        "; profile Linux 6.6-7.3 (an empty smaps, which every kernel prints alike: the newest is "
+        "used)"
     )
 
 
@@ -722,7 +731,7 @@ def test_a_smaps_rollup_given_as_the_smaps_is_named_so(tmp_path: Path) -> None:
         result = run_cli(*args)
         assert (result.returncode, result.stdout, result.stderr.decode()) == (1, b"", expected)
     as_smaps = smapsfmt.parse_smaps(rollup.read_bytes())
-    with pytest.raises(_aggregate.KernelMismatch, match=r"^this is a smaps_rollup, not a smaps"):
+    with pytest.raises(smapsfmt.KernelMismatch, match=r"^this is a smaps_rollup, not a smaps"):
         smapsfmt.aggregate(as_smaps)
     with pytest.raises(ValueError, match=r"^this is a smaps_rollup, not a smaps"):
         smapsfmt.check_rollup(as_smaps, smapsfmt.parse_rollup(rollup.read_bytes()))
@@ -755,7 +764,7 @@ def test_field_lines_no_kernel_prints_together_are_refused_not_a_crash(tmp_path:
         result = run_cli(*args)
         assert (result.returncode, result.stdout, result.stderr.decode()) == (1, b"", expected)
     model = smapsfmt.parse_smaps(smaps.read_bytes())
-    with pytest.raises(_aggregate.KernelMismatch) as info:
+    with pytest.raises(smapsfmt.KernelMismatch) as info:
         smapsfmt.aggregate(model)
     assert (info.value.line, info.value.rule) == (1, "rollup-kernel-mismatch")
 
@@ -790,8 +799,8 @@ def test_a_rollup_no_kernel_prints_is_a_diagnostic_of_check() -> None:
 
 
 def test_the_relation_of_an_empty_kernel_range_is_the_newest() -> None:
-    know = _aggregate.knowledge()
-    empty = _aggregate.Dating((5, 4), (4, 20))
+    know = knowledge()
+    empty = Dating((5, 4), (4, 20))
     assert know.relation("Swap", empty) == "exact-sum"
     assert know.relation("Locked", empty) == "fixed-point-sum"
     assert know.relation("Rss", empty) == "exact-sum"

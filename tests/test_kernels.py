@@ -52,7 +52,7 @@ def test_check_names_the_profile_validate_names_for_the_rollup(path: Path) -> No
     result = run_cli("check", "--format", "json", str(path), str(rollup))
     assert json.loads(result.stdout)["profile"] == words
     text = run_cli("check", str(path), str(rollup))
-    assert _notes(text.stderr)[-1] == words
+    assert text.stdout.decode().splitlines()[-1].endswith(f"; {words}")
 
 
 def test_every_text_of_the_corpus_is_covered() -> None:

@@ -40,7 +40,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._model import Mapping
-    from .._rollup.aggregate import Dating, FieldProof, Interval, KernelMismatch, Proof, Summary
+    from .._rollup.aggregate import Summary
+    from .._rollup.bounds import Interval
+    from .._rollup.check import FieldProof, Proof
+    from .._rollup.dating import Dating
+    from .._rollup.errors import KernelMismatch
     from .._spec.profiles import Profile
     from .input import Input
 
@@ -132,7 +136,7 @@ def first_entry(head: bytes) -> str | None:
 
 def _check_kernel(kernel: str | None) -> None:
     """``--kernel`` as ``validate`` reads it: a usage error (exit 2) when no profile has it."""
-    from .._rollup.aggregate import asked_kernels
+    from .._rollup.dating import asked_kernels
     from .common import UsageError
 
     if kernel is not None:
@@ -147,7 +151,8 @@ def _check_kernel(kernel: str | None) -> None:
 
 def _cmd_rollup(args: argparse.Namespace) -> int:
     from .._render import word_size
-    from .._rollup.aggregate import KernelMismatch, render_text, summarize
+    from .._rollup.aggregate import render_text, summarize
+    from .._rollup.errors import KernelMismatch
     from .common import EXIT_OK, Refusal, err, out
 
     _check_kernel(args.kernel)
@@ -159,7 +164,7 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
             raise Refusal(_refusal(source.name, exc)) from None
     # A syntax error goes to smapsfmt._cli.main.main, which reports it (stderr; JSON with
     # --format).
-    profile = profile_words(summary.kernels, summary.profile, args.kernel)
+    profile = profile_words(summary.kernels, summary.profile, args.kernel, summary.mappings)
     for note in [*_newer_kernel(args.kernel), *_notes(summary), profile]:
         err(f"smapsfmt: note: {note}\n")
     if args.format == "json":
@@ -169,10 +174,12 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def profile_words(kernels: Dating, chosen: Profile | None, kernel: str | None) -> str:
+def profile_words(kernels: Dating, chosen: Profile | None, kernel: str | None,
+                  mappings: int = 1) -> str:  # fmt: skip
     """The profile used, in the words of ``validate``'s summary line (``profile Linux 6.6-7.3
     (matched)``; smapsfmt._spec.kernels.Detection): ``chosen``, else the first of the
-    profiles the kernel detector found, the others as printing the same text."""
+    profiles the kernel detector found, the others as printing the same text. Every kernel
+    prints an empty smaps alike: for one, the newest profile is used, and said so."""
     from .._spec.kernels import Detection, asked_suffix
 
     profiles = kernels.profiles
@@ -180,6 +187,9 @@ def profile_words(kernels: Dating, chosen: Profile | None, kernel: str | None) -
         chosen = next((p for p in profiles if p.rollup_lines is not None), profiles[0])
     if chosen is None:
         return f"no profile (dated by its fields: {kernels})"
+    if not mappings:
+        how = "an empty smaps, which every kernel prints alike: the newest is used"
+        return Detection((chosen,), how + asked_suffix(kernel)).describe()
     rest = tuple(p for p in profiles if p != chosen)
     return Detection((chosen, *rest), "matched" + asked_suffix(kernel)).describe()
 
@@ -220,7 +230,8 @@ def _notes(summary: Summary) -> list[str]:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .._parse.parser import detect_kind, parse_rollup
-    from .._rollup.aggregate import KernelMismatch, check
+    from .._rollup.check import check
+    from .._rollup.errors import KernelMismatch
     from .common import (
         EXIT_INVALID,
         EXIT_OK,
@@ -269,14 +280,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     # A syntax error goes to smapsfmt._cli.main.main, which reports it (stderr; JSON with
     # --format).
     errors = [d for d in proof.diagnostics if d.severity == "error"]
-    profile = profile_words(proof.kernels, None, args.kernel)
-    for note in [*_newer_kernel(args.kernel), profile]:
+    profile = profile_words(proof.kernels, None, args.kernel, proof.mappings)
+    for note in _newer_kernel(args.kernel):
         err(f"smapsfmt: note: {note}\n")
     if args.format == "json":
         found = {**proof_json(proof, source.name, rollup_path), "profile": profile}
         out(json.dumps(found, indent=1) + "\n")
-    else:
-        out(_proof_text(proof, source.name, rollup_path))
+    else:  # the profile on the summary line, as validate's ends
+        out(_proof_text(proof, source.name, rollup_path).rstrip("\n") + f"; {profile}\n")
     return EXIT_INVALID if errors else EXIT_OK
 
 
