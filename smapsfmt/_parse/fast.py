@@ -24,7 +24,7 @@ from itertools import islice
 from types import MappingProxyType
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
-from .._model import KNOWN_FIELDS, Mapping, Rollup
+from .._model import Mapping, Rollup, known_fields
 from .._spec import grammar as _grammar
 from . import accel as _accel
 from . import generic as _generic
@@ -121,7 +121,8 @@ def _compose(  # noqa: PLR0917 - positional, as _compile
     # The entry must end where the next header, or the input, begins.
     source += f"(?={parts.address}-|\\Z)"
     regex = _bytes_pattern(source)
-    unknown = any(label not in KNOWN_FIELDS for label in labels)
+    known = known_fields()
+    unknown = any(label not in known for label in labels)
     first = 8 if name_first else 7
     return _Shape(
         regex=regex,
@@ -703,8 +704,9 @@ def _unknown_lines(entry: bytes, shape: _Shape) -> tuple[str, ...]:
     # Field lines follow the header, and the Name line where there is one.
     first = 2 if shape.name_first and entry.startswith(b"Name:", entry.index(b"\n") + 1) else 1
     lines = entry.decode("latin-1").split("\n")[first : first + len(shape.labels)]
+    known = known_fields()
     return tuple(
-        line for line, label in zip(lines, shape.labels, strict=True) if label not in KNOWN_FIELDS
+        line for line, label in zip(lines, shape.labels, strict=True) if label not in known
     )
 
 

@@ -20,7 +20,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import NamedTuple
 
-from .._model import KNOWN_FIELDS, Mapping
+from .._model import Mapping, known_fields
 from .._spec import grammar as _grammar
 
 __all__ = ["Lines", "ShapeKey", "bytes_pattern", "entry", "lines"]
@@ -143,9 +143,10 @@ def entry(data: bytes, pos: int, end: int, line: int) -> tuple[Mapping, int, int
     mapping.inode = inode_number
     mapping.pathname = b"" if pathname is None else pathname.lstrip(b" ")
     mapping.fields = MappingProxyType(fields)
+    known = known_fields()
     mapping.unknown_lines = tuple(
         f[0].decode("latin-1") for f, label in zip(found, labels, strict=True)
-        if label not in KNOWN_FIELDS
+        if label not in known
     )  # fmt: skip
     mapping.vmflags = None if flags is None else tuple(flags.decode("latin-1").split())
     mapping.name = name_first if name_first is not None else name_last

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from .. import _limits
 from .._errors import SmapsSyntaxError
-from .._model import KNOWN_FIELDS, Mapping, Rollup, Smaps
+from .._model import Mapping, Rollup, Smaps, known_fields
 from .._spec import grammar as _grammar
 from . import fast as _fast
 from . import generic as _generic
@@ -504,7 +504,7 @@ class _Builder:
             digits = rest.split()[0]
             start = token.index(digits, len(label) + 1)
             values[label] = self.decimal(token, digits, start, f"the value of {label!r}")
-            if label not in KNOWN_FIELDS:
+            if label not in known_fields():
                 unknown.append(token.rstrip("\n"))
         return values, tuple(unknown)
 

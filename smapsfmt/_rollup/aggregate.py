@@ -1659,10 +1659,10 @@ class _Checker:
                         "rollup-pss-bound",
                         f"{name} is {value} kB in the rollup, outside {bound}: {bound.why}",
                     )
-        from .._model import KNOWN_FIELDS
+        from .._model import known_fields
 
         # the smaps's order, then the kernel's (rollup-only fields), never a set's (hash seed)
-        order = dict.fromkeys([*state.names, *KNOWN_FIELDS])  # first place kept
+        order = dict.fromkeys([*state.names, *known_fields()])  # first place kept
         rank = {n: i for i, n in enumerate(order)}
         for name in sorted(
             certain - rollup.fields.keys(), key=lambda n: (rank.get(n, len(rank)), n)

@@ -143,6 +143,7 @@ class FieldSpec:
     vendor: str | None = None
     rollup_by_kernels: tuple[tuple[KernelRange, str], ...] = ()
     line: int = 0
+    attribute: str | None = None
 
     def rollup_for(self, low: Version, high: Version | None = None) -> str | None:
         """The rollup relation for kernels ``low``..``high``; None when it changes inside."""
@@ -373,7 +374,7 @@ def _read(text: str, path: str, scope: str, abi_fields: dict[str, FieldSpec],
                 )
                 rollups.append((kernel_range, relation))
                 continue
-            if key not in ("Unit", "Value", "Scope", "Removed", "Vendor"):
+            if key not in ("Unit", "Value", "Scope", "Removed", "Vendor", "Attribute"):
                 raise AbiError(f"{where}: unknown key :{key}:")
             if key in keys:
                 raise AbiError(f"{where}: a second :{key}: line")
@@ -414,6 +415,7 @@ def _field(
         vendor=keys.get("Vendor"),
         rollup_by_kernels=tuple(rollups) if len(rollups) > 1 else (),
         line=entry.line,
+        attribute=keys.get("Attribute"),
     )
 
 
