@@ -13,10 +13,10 @@ from smapsfmt._spec.abi import (
     SMAPS_PATH,
     AbiError,
     KernelRange,
-    _Translator,
     load_abi,
     parse_version,
 )
+from smapsfmt._spec.expressions import Translator
 
 DOCS = [ROOT / SMAPS_PATH, ROOT / ROLLUP_PATH]
 TAG_LINE = re.compile(r"(What|Date|KernelVersion|Contact|Description|Users):(\t+\S.*)?")
@@ -193,6 +193,6 @@ def test_an_invariant_that_would_divide_by_zero_is_not_checked() -> None:
     assert aligned.check({**values, "KernelPageSize": 4}) is True
     assert aligned.check({**values, "start": 0x1200, "KernelPageSize": 4}) is False
     # The inner divisor is tested first: testing the outer one divides by it.
-    translator = _Translator(frozenset({"Rss", "Pss", "Size"}), "t")
+    translator = Translator(frozenset({"Rss", "Pss", "Size"}))
     nested = translator.translate("Rss % (Pss // Size) == 0")
     assert nested == "(Size == 0 or (Pss // Size) == 0 or ((Rss % (Pss // Size)) == 0))"

@@ -635,8 +635,7 @@ def _located(
 def _anchor(inv: Invariant, values: dict[str, Any]) -> str:
     """The name an invariant is about: the first one its expression names (for max_kB, the
     field that holds the largest value)."""
-    for match in re.finditer(r"[A-Za-z_][A-Za-z0-9_.]*", inv.expr):
-        word = match.group()
+    for word in inv.order:
         if word == "max_kB":
             biggest = values.get("max_kB")
             for key, value in values.items():
@@ -650,8 +649,7 @@ def _anchor(inv: Invariant, values: dict[str, Any]) -> str:
 def invariant_message(inv: Invariant, values: dict[str, Any]) -> str:
     """``Pss <= Rss does not hold: Pss = 12, Rss = 8``."""
     shown: list[str] = []
-    for match in re.finditer(r"prev\.(?:start|end)|[A-Za-z_][A-Za-z0-9_]*", inv.expr):
-        word = match.group()
+    for word in inv.order:
         key = word.replace(".", "_")
         if key not in values or any(s.startswith(f"{word} = ") for s in shown):
             continue
