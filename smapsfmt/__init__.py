@@ -48,7 +48,8 @@ if TYPE_CHECKING:
         snapshot,
     )
     from ._model import AggregatedRollup, Mapping, Rollup, Smaps
-    from ._parse.parser import iter_smaps, parse_rollup, parse_smaps
+    from ._parse.parser import parse_rollup, parse_smaps
+    from ._parse.stream import iter_smaps
     from ._rollup.aggregate import Interval, KernelMismatch, OutOfRange, aggregate, check_rollup
     from ._validate.validate import validate
 del TYPE_CHECKING
@@ -105,7 +106,7 @@ _LAZY = {
     "Smaps": "_model",
     "parse_rollup": "_parse.parser",
     "parse_smaps": "_parse.parser",
-    "iter_smaps": "_parse.parser",
+    "iter_smaps": "_parse.stream",
     "validate": "_validate.validate",
     "aggregate": "_rollup.aggregate",
     "check_rollup": "_rollup.aggregate",

@@ -27,7 +27,8 @@ from typing import Any, BinaryIO
 
 from .._limits import MAX_LINE
 from .._model import Mapping, Rollup, Smaps, known_fields, to_jsonable, unitless_fields
-from .._parse.parser import detect_kind, iter_smaps, parse_rollup
+from .._parse.parser import detect_kind, parse_rollup
+from .._parse.stream import iter_smaps
 
 __all__ = ["TextSmaps", "in_memory", "open_plain", "parse_source", "text_entry", "write_model"]
 

@@ -19,7 +19,10 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._match import Program
 
 # Python's own regex parser (re._parser; sre_parse before 3.11).
 _sre: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
@@ -338,7 +341,7 @@ def program(  # noqa: PLR0917 - the C constructor's arguments, in its order
     constants: Sequence[tuple[str, object]],
     lines: int,
     max_hex: int,
-) -> Any:
+) -> Program | None:
     """A ``smapsfmt._parse._match.Program`` for ``pattern``, or None (no C module, or a pattern it
     does not run). ``recipe``: one ``(conversion, slot or label index, second slot)`` per
     group, from group 0; ``slots``: attribute names of ``cls`` (``line`` and ``fields`` among
@@ -355,7 +358,7 @@ def program(  # noqa: PLR0917 - the C constructor's arguments, in its order
     # The slots' member descriptors, where objects are built; their names, for columns only.
     slot_args = tuple(getattr(cls, name) for name in slots) if cls is not None else tuple(slots)
     index = {name: i for i, name in enumerate(slots)}
-    return _match.Program(
+    made: Program = _match.Program(
         nodes,
         pattern.groups,
         tuple(recipe),
@@ -368,3 +371,4 @@ def program(  # noqa: PLR0917 - the C constructor's arguments, in its order
         lines,
         max_hex,
     )
+    return made

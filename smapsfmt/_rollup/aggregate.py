@@ -30,7 +30,6 @@ entry.
 
 from __future__ import annotations
 
-import ast
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from operator import add, and_, contains, lt, sub, truth
 from typing import TYPE_CHECKING, Final, NamedTuple, TypeAlias
 
 from .._diagnostics import Diagnostic
+from .._spec.layout import rollup_header, rollup_name, rollup_name_text
 
 if TYPE_CHECKING:
     from .._model import AggregatedRollup, Mapping, Rollup
@@ -330,7 +330,7 @@ def knowledge_from(abi: ABI) -> Knowledge:
     rollup_only = {n for n, lines in relations.items() if any(r == ROLLUP_ONLY for r, _ in lines)}
     for inv in abi.invariants:
         if "smaps" in inv.scope:
-            for name, cap in _caps(inv.expr):
+            for name, cap in inv.caps:
                 if name in fixed_fields and set(cap) <= bytes_fields and name not in caps:
                     caps[name] = cap
         elif inv.fields & rollup_only:
@@ -350,36 +350,6 @@ def _range(where: KernelRange | None) -> Dating:
     if where is None:
         return Dating(OLDEST, NEWEST)
     return Dating(where.low or OLDEST, where.high or NEWEST)
-
-
-def _caps(expr: str) -> list[tuple[str, tuple[str, ...]]]:
-    """The ``F <= A + B`` parts of an invariant expression (joined by ``and``): F is at most
-    the sum of the fields A, B."""
-    found: list[tuple[str, tuple[str, ...]]] = []
-    body = ast.parse(expr.strip(), mode="eval").body
-    parts = (
-        body.values if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And) else [body]
-    )
-    for part in parts:
-        if (
-            isinstance(part, ast.Compare)
-            and len(part.ops) == 1
-            and isinstance(part.ops[0], ast.LtE)
-            and isinstance(part.left, ast.Name)
-        ):
-            terms = _sum_of_names(part.comparators[0])
-            if terms:
-                found.append((part.left.id, terms))
-    return found
-
-
-def _sum_of_names(node: ast.expr) -> tuple[str, ...]:
-    if isinstance(node, ast.Name):
-        return (node.id,)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _sum_of_names(node.left), _sum_of_names(node.right)
-        return left + right if left and right else ()
-    return ()
 
 
 # --- one pass over the mappings -----------------------------------------------------------------
@@ -453,7 +423,7 @@ class _Pass:
         # entry never has it, and its name is "[rollup]" (4.14.78 show_smap, 4.19+
         # show_smaps_rollup), a name no VMA has (files print absolute paths, anonymous
         # names print as [anon:NAME]).
-        if mapping.pathname == b"[rollup]" and "Size" not in values:
+        if "Size" not in values and mapping.pathname == rollup_name():
             self.rollup_entry = self.rollup_entry or mapping.line
         flags = mapping.vmflags
         self.vmflags |= flags is not None
@@ -557,7 +527,7 @@ class _Pass:
 
         if "Size" not in labels:  # see add: only the smaps_rollup entry lacks Size
             try:
-                at = batch.pathname.index(b"[rollup]")
+                at = batch.pathname.index(rollup_name())
             except ValueError:
                 pass
             else:
@@ -649,13 +619,13 @@ class _Pass:
         if line is not None:
             if self.count == 1:
                 raise KernelMismatch(
-                    "this is a smaps_rollup, not a smaps: its one entry is the [rollup] entry, "
-                    "which no kernel prints in smaps",
+                    "this is a smaps_rollup, not a smaps: its one entry is the "
+                    f"{rollup_name_text()} entry, which no kernel prints in smaps",
                     line,
                 )
             raise KernelMismatch(
-                f"the entry at line {line} is the [rollup] entry of a smaps_rollup, which no "
-                "kernel prints in smaps",
+                f"the entry at line {line} is the {rollup_name_text()} entry of a smaps_rollup, "
+                "which no kernel prints in smaps",
                 line,
             )
         if self.beyond is not None:
@@ -1347,16 +1317,17 @@ def aggregate(smaps: Iterable[Mapping], *, kernel: str | None = None) -> Aggrega
 def to_rollup(summary: Summary) -> Rollup:
     from .._model import Rollup
 
+    header = rollup_header()
     return Rollup(
         line=1,
         start=summary.start,
         end=summary.end,
-        perms="---p",
-        offset=0,
-        major=0,
-        minor=0,
-        inode=0,
-        pathname=b"[rollup]",
+        perms=header.perms,
+        offset=header.offset,
+        major=header.major,
+        minor=header.minor,
+        inode=header.inode,
+        pathname=header.pathname,
         fields=summary.values(),
     )
 

@@ -9,10 +9,23 @@ the aggregator and the renderer never write them out again.
 from __future__ import annotations
 
 import functools
+import re
+from typing import NamedTuple
 
-from .profiles import Profile, load_profiles
+from .profiles import CONVERSION, Profile, load_profiles
 
-__all__ = ["newest_profile", "rollup_name", "rollup_name_text"]
+__all__ = [
+    "RollupHeader",
+    "header_kinds",
+    "newest_profile",
+    "rollup_header",
+    "rollup_name",
+    "rollup_name_text",
+]
+
+# The separators between the header's parts in its printf format ("%08lx-%08lx %c%c%c%c ...":
+# a blank, or the "-" of the range); a ":" joins the device's major and minor into one part.
+_SEPARATOR = re.compile(r"[ -]")
 
 
 @functools.cache
@@ -36,3 +49,64 @@ def rollup_name_text() -> str:
 def rollup_name() -> bytes:
     """:func:`rollup_name_text` as the bytes of a pathname."""
     return rollup_name_text().encode("latin-1")
+
+
+@functools.cache
+def header_kinds() -> tuple[str, ...]:
+    """What each part of the header before the name is, from the newest profile's printf
+    format: ``hex`` (``%08lx``), ``decimal`` (``%lu``), ``text`` (a run of ``%c``) or
+    ``device`` (``%02x:%02x``), in the order printed."""
+    kinds: list[str] = []
+    for part in _SEPARATOR.split(newest_profile().header):
+        if not part:
+            continue
+        conversions = [m.group(4) for m in CONVERSION.finditer(part)]
+        rest = CONVERSION.sub("", part)
+        if conversions and set(conversions) == {"c"} and not rest:
+            kinds.append("text")
+        elif conversions == ["x", "x"] and rest == ":":
+            kinds.append("device")
+        elif conversions == ["x"] and not rest:
+            kinds.append("hex")
+        elif len(conversions) == 1 and conversions[0] in "ud" and not rest:
+            kinds.append("decimal")
+        else:
+            raise ValueError(f"a header part the parser does not know: {part!r}")
+    return tuple(kinds)
+
+
+class RollupHeader(NamedTuple):
+    """The parts of smaps_rollup's header that every process prints alike."""
+
+    perms: str
+    offset: int
+    major: int
+    minor: int
+    inode: int
+    pathname: bytes
+
+
+@functools.cache
+def rollup_header() -> RollupHeader:
+    """The fixed parts of smaps_rollup's header, read from the newest profile's
+    ``rollup-header`` format (``"%08lx-%08lx ---p 00000000 00:00 0 "`` then ``[rollup]``) by the
+    grammar's header pattern."""
+    from .grammar import line_patterns
+
+    profile = newest_profile()
+    if profile.rollup_header is None:
+        raise ValueError(f"{profile.file}: the newest profile has no rollup-header")
+    fmt, name = profile.rollup_header
+    text = CONVERSION.sub("00000000", fmt) + name
+    match = line_patterns()["HEADER"].regex.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{profile.file}: the rollup-header is not a header: {text!r}")
+    major, minor = match["device"].split(":")
+    return RollupHeader(
+        perms=match["perms"],
+        offset=int(match["offset"], 16),
+        major=int(major, 16),
+        minor=int(minor, 16),
+        inode=int(match["inode"]),
+        pathname=(match["pathname"] or "").lstrip(" ").encode("latin-1"),
+    )
