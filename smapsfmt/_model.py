@@ -128,7 +128,7 @@ FieldValues = Annotated[
 Perms = Annotated[str, Field(pattern=r"^[r-][w-][x-][sp]$")]
 
 
-_CONFIG = ConfigDict(strict=False)
+_CONFIG = ConfigDict(strict=False, defer_build=True)
 
 
 def _slot_names(cls: type) -> tuple[str, ...]:
