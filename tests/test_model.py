@@ -61,21 +61,19 @@ def test_every_known_field_has_a_typed_attribute() -> None:
 
 def test_the_attributes_derived_from_the_abi_document_are_the_documented_ones() -> None:
     # The public attribute names, derived from the ABI document's field names (and its one
-    # :Attribute: line, THPeligible's), in the kernel's order: the newest profile's lines,
-    # the rollup's own lines at their place, then Nonlinear (3.8-3.19).
-    assert dict(known_fields()) == {
+    # :Attribute: line, THPeligible's), in the document's order: smaps, then the rollup's own.
+    assert list(known_fields().items()) == list({
         "Size": "size", "KernelPageSize": "kernel_page_size", "MMUPageSize": "mmu_page_size",
-        "Rss": "rss", "Pss": "pss", "Pss_Dirty": "pss_dirty", "Pss_Anon": "pss_anon",
-        "Pss_File": "pss_file", "Pss_Shmem": "pss_shmem", "Shared_Clean": "shared_clean",
+        "Rss": "rss", "Pss": "pss", "Pss_Dirty": "pss_dirty", "Shared_Clean": "shared_clean",
         "Shared_Dirty": "shared_dirty", "Private_Clean": "private_clean",
         "Private_Dirty": "private_dirty", "Referenced": "referenced", "Anonymous": "anonymous",
         "KSM": "ksm", "LazyFree": "lazy_free", "AnonHugePages": "anon_huge_pages",
         "ShmemPmdMapped": "shmem_pmd_mapped", "FilePmdMapped": "file_pmd_mapped",
         "Shared_Hugetlb": "shared_hugetlb", "Private_Hugetlb": "private_hugetlb",
-        "Swap": "swap", "SwapPss": "swap_pss", "Locked": "locked",
+        "Swap": "swap", "SwapPss": "swap_pss", "Locked": "locked", "Nonlinear": "nonlinear",
         "THPeligible": "thp_eligible", "ProtectionKey": "protection_key",
-        "Nonlinear": "nonlinear",
-    }  # fmt: skip
+        "Pss_Anon": "pss_anon", "Pss_File": "pss_file", "Pss_Shmem": "pss_shmem",
+    }.items())  # fmt: skip
     assert unitless_fields() == {"THPeligible", "ProtectionKey"}
 
 

@@ -73,7 +73,11 @@ def detect_kind(data: bytes | str) -> str:
         data = (data if end < 0 else data[:end]).decode("latin-1")
     end = data.find("\n")
     first = data if end < 0 else data[:end]  # not split: that would copy all the rest
-    return "rollup" if first.rstrip(" ").endswith(" " + rollup_name_text()) else "smaps"
+    named = first.rstrip(" ")
+    # The rollup's name is read from the profiles only for a first line that could end in it.
+    if named.endswith("]") and named.endswith(" " + rollup_name_text()):
+        return "rollup"
+    return "smaps"
 
 
 def parse_smaps(data: bytes | str, *, path: str | None = None) -> Smaps:

@@ -35,6 +35,7 @@ __all__ = [
     "KernelRange",
     "Version",
     "load_abi",
+    "load_fields",
     "parse_version",
 ]
 
@@ -494,6 +495,25 @@ def _default() -> ABI:
     from .resources import read_text
 
     return _build(read_text(SMAPS_PATH), read_text(ROLLUP_PATH))
+
+
+def load_fields() -> dict[str, FieldSpec]:
+    """The fields of the shipped ABI document, without translating its invariants: what the
+    model needs, read at less cost than :func:`load_abi` (whose fields they are)."""
+    if _default.cache_info().currsize:
+        return _default().fields
+    return _fields_only()
+
+
+@functools.lru_cache(maxsize=1)
+def _fields_only() -> dict[str, FieldSpec]:
+    from .resources import read_text
+
+    fields: dict[str, FieldSpec] = {}
+    stubs: list[Invariant] = []
+    _read(read_text(SMAPS_PATH), SMAPS_PATH, "smaps", fields, stubs)
+    _read(read_text(ROLLUP_PATH), ROLLUP_PATH, "smaps_rollup", fields, stubs)
+    return fields
 
 
 def load_abi(text_smaps: str | None = None, text_rollup: str | None = None) -> ABI:

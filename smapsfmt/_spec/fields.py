@@ -5,8 +5,7 @@ fields there are (the documented numeric fields that no vendor alone prints), th
 the name of each one's typed attribute on the model (``Rss`` -> ``rss``, ``MMUPageSize`` ->
 ``mmu_page_size``: the words of the name in lowercase joined by ``_``, or the field's own
 ``:Attribute:`` line where the words are not plain, as for ``THPeligible``). Their order is the
-kernel's: the newest mainline profile's lines (``kernel/*.profile``, smaps with the rollup's own
-lines at their place), then the fields of older kernels in the document's order.
+document's: procfs-smaps, then the fields of smaps_rollup alone.
 
 Adding a field to the kernel therefore means editing the spec files: the model, the parser,
 the validator, the aggregator and the renderer take it from here.
@@ -19,10 +18,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .profiles import Profile
 
 __all__ = ["FieldTable", "attribute_name", "field_table"]
 
@@ -50,16 +45,15 @@ class FieldTable:
 
 @functools.lru_cache(maxsize=1)
 def field_table() -> FieldTable:
-    """The table, built once from the ABI document and the profiles."""
-    from .abi import AbiError, load_abi
-    from .layout import newest_profile
+    """The table, built once from the ABI document."""
+    from .abi import AbiError, load_fields
 
-    abi = load_abi()
-    known = [name for name, spec in abi.fields.items() if spec.numeric and spec.vendor is None]
+    fields = load_fields()
     attributes: dict[str, str] = {}
     names: dict[str, str] = {}
-    for name in _kernel_order(known, newest_profile()):
-        spec = abi.fields[name]
+    for name, spec in fields.items():
+        if not spec.numeric or spec.vendor is not None:
+            continue
         attribute = spec.attribute or attribute_name(name)
         if not _ATTRIBUTE.fullmatch(attribute) or attribute in _RESERVED:
             raise AbiError(f"field {name}: {attribute!r} cannot be a model attribute")
@@ -73,24 +67,9 @@ def field_table() -> FieldTable:
     return FieldTable(
         attributes=MappingProxyType(attributes),
         names=MappingProxyType(names),
-        unitless=frozenset(name for name in attributes if abi.fields[name].unit is None),
-        kb=frozenset(name for name in attributes if abi.fields[name].unit == "kB"),
+        unitless=frozenset(name for name in attributes if fields[name].unit is None),
+        kb=frozenset(name for name in attributes if fields[name].unit == "kB"),
     )
-
-
-def _kernel_order(known: list[str], newest: Profile) -> list[str]:
-    """``known`` in the order of the ``newest`` profile's lines (a rollup-only line right after
-    the line it follows in the rollup), the others after, as given."""
-    order = [line.field for line in newest.smaps_lines]
-    previous: str | None = None
-    for line in newest.rollup_lines or ():
-        if line.field not in order:
-            at = order.index(previous) + 1 if previous in order else len(order)
-            order.insert(at, line.field)
-        previous = line.field
-    wanted = set(known)
-    ordered = [name for name in order if name in wanted]
-    return ordered + [name for name in known if name not in set(ordered)]
 
 
 # Names the model's entries already use for their own parts (the header and the rest).
