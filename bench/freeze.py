@@ -51,7 +51,7 @@ TARGET = textwrap.dedent(
 
 def _freeze_release(pid: int, paused: list[float]) -> Callable[[], None]:
     def run() -> None:
-        with _live._ProcDir(pid) as proc:
+        with _live.ProcDir(pid) as proc:
             freezer = _freeze.Freezer(pid, 5.0, proc.list_threads, proc.thread_state)
             if not freezer.freeze():
                 raise SystemExit(f"cannot freeze {pid}: {freezer.reason}")
@@ -64,7 +64,7 @@ def _freeze_release(pid: int, paused: list[float]) -> Callable[[], None]:
 
 def _held_read(pid: int, paused: list[float]) -> Callable[[], None]:
     def run() -> None:
-        with _live._ProcDir(pid) as proc:
+        with _live.ProcDir(pid) as proc:
             files = _live._open_files(proc)
             try:
                 freezer = _freeze.Freezer(pid, 5.0, proc.list_threads, proc.thread_state)

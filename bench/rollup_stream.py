@@ -8,7 +8,7 @@ a fresh interpreter whose imports are warmed up on a small smaps first, measures
 growth of:
 
   rollup  smapsfmt._rollup.aggregate.summarize(iter_smaps(file)): the rollup, read from the file
-  check   smapsfmt._rollup.aggregate.check(iter_smaps(file), rollup): the proof of the pair
+  check   smapsfmt._rollup.check.check(iter_smaps(file), rollup): the proof of the pair
   whole   parse_smaps(file.read()) then summarize: the same work holding every mapping
 
 as the peak traced allocation (tracemalloc) and the growth of the peak resident size
@@ -40,6 +40,7 @@ MEASURE = textwrap.dedent(
     """
     import resource, sys, tracemalloc
     from smapsfmt._rollup import aggregate as _aggregate
+    from smapsfmt._rollup import check as _check
     from smapsfmt._parse import parser as _parser
     job, smaps, rollup_file, small, small_rollup = sys.argv[1:6]
 
@@ -51,7 +52,7 @@ MEASURE = textwrap.dedent(
                 assert summary.fields["Rss"].lo == rollup.rss, "wrong sum"
                 return summary.mappings
             if job == "check":
-                proof = _aggregate.check(_parser.iter_smaps(handle), rollup)
+                proof = _check.check(_parser.iter_smaps(handle), rollup)
                 assert not proof.diagnostics, proof.diagnostics[:3]
                 return proof.mappings
             smaps_model = _parser.parse_smaps(handle.read())

@@ -50,7 +50,10 @@ if TYPE_CHECKING:
     from ._model import AggregatedRollup, Mapping, Rollup, Smaps
     from ._parse.parser import parse_rollup, parse_smaps
     from ._parse.stream import iter_smaps
-    from ._rollup.aggregate import Interval, KernelMismatch, OutOfRange, aggregate, check_rollup
+    from ._rollup.aggregate import aggregate
+    from ._rollup.bounds import Interval
+    from ._rollup.check import check_rollup
+    from ._rollup.errors import KernelMismatch, OutOfRange
     from ._validate.validate import validate
 del TYPE_CHECKING
 
@@ -96,10 +99,10 @@ _LAZY = {
     "Diagnostic": "_diagnostics",
     "ExactPss": "_live.exact",
     "ExactUnavailable": "_live.exact",
-    "Interval": "_rollup.aggregate",
-    "KernelMismatch": "_rollup.aggregate",
+    "Interval": "_rollup.bounds",
+    "KernelMismatch": "_rollup.errors",
     "MappingCount": "_live.exact",
-    "OutOfRange": "_rollup.aggregate",
+    "OutOfRange": "_rollup.errors",
     "Snapshot": "_live.proc",
     "Mapping": "_model",
     "Rollup": "_model",
@@ -109,7 +112,7 @@ _LAZY = {
     "iter_smaps": "_parse.stream",
     "validate": "_validate.validate",
     "aggregate": "_rollup.aggregate",
-    "check_rollup": "_rollup.aggregate",
+    "check_rollup": "_rollup.check",
     "exact_pss": "_live.exact",
     "KernelThreadError": "_live.proc",
     "NoSuchProcessError": "_live.proc",

@@ -36,7 +36,7 @@ from pydantic.dataclasses import dataclass
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._rollup.aggregate import Interval
+    from ._rollup.bounds import Interval
 
 __all__ = ["AggregatedRollup", "Mapping", "Rollup", "Smaps", "known_fields", "unitless_fields"]
 

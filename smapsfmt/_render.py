@@ -23,6 +23,7 @@ __all__ = [
     "name_column",
     "render",
     "render_entry",
+    "rollup_text",
     "word_size",
 ]
 
@@ -177,3 +178,18 @@ def render(model: Smaps | Rollup, profile: Profile, *, word_size: int = 64) -> b
     if not model.final_newline and text.endswith("\n"):
         text = text[:-1]
     return text.encode("latin-1")
+
+
+def rollup_text(
+    rollup: Rollup, values: dict[str, str], profile: Profile, word_size: int = 64
+) -> str:
+    """``rollup``'s header and a line for each field of ``values``, as the kernel of
+    ``profile`` prints them, with each value as text where the kernel puts the number (the
+    ``rollup`` command's ``LO..HI`` and ``?``); a line this kernel does not print as the newest
+    kernel that prints it does."""
+    out = [header_text(rollup, profile, word_size)]
+    for key, value in values.items():
+        line = profile.line_of.get(("rollup", key)) or latest_line(key)
+        # A field no profile prints: as vendor kernels print their own fields (see _field_line).
+        out.append(line.render(value) if line is not None else f"{key + ':':<16}{value:>8} kB\n")
+    return "".join(out)

@@ -21,8 +21,10 @@ import smapsfmt
 from smapsfmt import iter_smaps
 from smapsfmt._cli.rollup import first_entry
 from smapsfmt._render import word_size
-from smapsfmt._rollup import aggregate as _aggregate
-from smapsfmt._rollup.aggregate import check, knowledge_from, render_text, show_version, summarize
+from smapsfmt._rollup.aggregate import render_text, summarize
+from smapsfmt._rollup.check import Proof, check
+from smapsfmt._rollup.dating import Dating, show_version
+from smapsfmt._rollup.knowledge import knowledge, knowledge_from
 from smapsfmt._spec.abi import load_abi, parse_version
 from smapsfmt._spec.profiles import load_profiles
 
@@ -62,7 +64,7 @@ def tamper(rollup_text: bytes, name: str, value: int) -> bytes:
     return rollup_text[: match.start()] + new + rollup_text[match.end() :]
 
 
-def errors(proof: _aggregate.Proof) -> list[smapsfmt._diagnostics.Diagnostic]:  # type: ignore[name-defined]
+def errors(proof: Proof) -> list[smapsfmt.Diagnostic]:
     return [d for d in proof.diagnostics if d.severity == "error"]
 
 
@@ -719,7 +721,7 @@ def test_a_smaps_rollup_given_as_the_smaps_is_named_so(tmp_path: Path) -> None:
         result = run_cli(*args)
         assert (result.returncode, result.stdout, result.stderr.decode()) == (1, b"", expected)
     as_smaps = smapsfmt.parse_smaps(rollup.read_bytes())
-    with pytest.raises(_aggregate.KernelMismatch, match=r"^this is a smaps_rollup, not a smaps"):
+    with pytest.raises(smapsfmt.KernelMismatch, match=r"^this is a smaps_rollup, not a smaps"):
         smapsfmt.aggregate(as_smaps)
     with pytest.raises(ValueError, match=r"^this is a smaps_rollup, not a smaps"):
         smapsfmt.check_rollup(as_smaps, smapsfmt.parse_rollup(rollup.read_bytes()))
@@ -752,7 +754,7 @@ def test_field_lines_no_kernel_prints_together_are_refused_not_a_crash(tmp_path:
         result = run_cli(*args)
         assert (result.returncode, result.stdout, result.stderr.decode()) == (1, b"", expected)
     model = smapsfmt.parse_smaps(smaps.read_bytes())
-    with pytest.raises(_aggregate.KernelMismatch) as info:
+    with pytest.raises(smapsfmt.KernelMismatch) as info:
         smapsfmt.aggregate(model)
     assert (info.value.line, info.value.rule) == (1, "rollup-kernel-mismatch")
 
@@ -787,8 +789,8 @@ def test_a_rollup_no_kernel_prints_is_a_diagnostic_of_check() -> None:
 
 
 def test_the_relation_of_an_empty_kernel_range_is_the_newest() -> None:
-    know = _aggregate.knowledge()
-    empty = _aggregate.Dating((5, 4), (4, 20))
+    know = knowledge()
+    empty = Dating((5, 4), (4, 20))
     assert know.relation("Swap", empty) == "exact-sum"
     assert know.relation("Locked", empty) == "fixed-point-sum"
     assert know.relation("Rss", empty) == "exact-sum"

@@ -21,17 +21,11 @@ from support import LIVE, VALID, corpus, fixture_id, is_rollup
 import smapsfmt
 from smapsfmt._model import Mapping
 from smapsfmt._parse.batch import Batch, batches_of
-from smapsfmt._rollup import aggregate as _aggregate
-from smapsfmt._rollup.aggregate import (
-    KB_MAX,
-    Knowledge,
-    _Pass,
-    _read,
-    check,
-    knowledge,
-    knowledge_from,
-    summarize,
-)
+from smapsfmt._rollup.aggregate import summarize
+from smapsfmt._rollup.check import check
+from smapsfmt._rollup.errors import KB_MAX
+from smapsfmt._rollup.knowledge import Knowledge, knowledge, knowledge_from
+from smapsfmt._rollup.sums import Sums, batches, read
 from smapsfmt._spec.abi import load_abi
 
 SMAPS = [p for p in corpus(VALID) if not is_rollup(p)]
@@ -54,24 +48,25 @@ class _Stream:
         raise AssertionError("a stream with _batches() is read through it")
 
 
-def by_add(mappings: Iterable[Mapping], know: Knowledge | None = None) -> _Pass:
-    state = _Pass(know or knowledge())
+def by_add(mappings: Iterable[Mapping], know: Knowledge | None = None) -> Sums:
+    """Entry by entry: each mapping alone, as a Batch of one."""
+    state = Sums(know or knowledge())
     for mapping in mappings:
-        state.add(mapping)
+        (one,) = batches([mapping])
+        assert isinstance(one, Batch) and len(one.line) == 1
+        state.add(one)
     return state
 
 
-def by_batches(items: Iterable[Item], know: Knowledge | None = None) -> _Pass:
-    state = _Pass(know or knowledge())
-    for item in items:
-        if isinstance(item, Batch):
-            state.add_batch(item)
-        else:
-            state.add(item)
+def by_batches(items: Iterable[Item], know: Knowledge | None = None) -> Sums:
+    state = Sums(know or knowledge())
+    for item in batches(items):
+        assert isinstance(item, Batch)
+        state.add(item)
     return state
 
 
-def snapshot(state: _Pass) -> dict[str, object]:
+def snapshot(state: Sums) -> dict[str, object]:
     """Every attribute of the state; dicts as their items, so that their order counts too."""
     out: dict[str, object] = {}
     for part in dataclasses.fields(state):
@@ -138,7 +133,7 @@ def outcome(run: Callable[[], object]) -> object:
 
 def assert_same(
     mappings: list[Mapping], rollup: smapsfmt.Rollup | None = None, know: Knowledge | None = None
-) -> _Pass:
+) -> Sums:
     """Batched every way, the state and every result of the aggregator are those of add."""
     expected = by_add(mappings, know)
     want = snapshot(expected)
@@ -155,7 +150,7 @@ def results(source: Iterable[Mapping], rollup: smapsfmt.Rollup | None) -> list[o
     """What the aggregator's entry points give for ``source``."""
     know = knowledge()
     runs: list[Callable[[], object]] = [
-        lambda: snapshot(_read(source, know)),
+        lambda: snapshot(read(source, know)),
         lambda: smapsfmt.aggregate(source),
         lambda: summarize(source),
         lambda: smapsfmt.aggregate(source, kernel="4.14"),
@@ -438,7 +433,7 @@ def test_a_rollup_entry_among_the_mappings_is_the_same_mismatch_at_the_same_line
         mappings = parse(text)
         assert_same(mappings, SLEEP_ROLLUP)
         for source in (_Stream(batches_of(mappings)), mappings):
-            with pytest.raises(_aggregate.KernelMismatch) as info:
+            with pytest.raises(smapsfmt.KernelMismatch) as info:
                 smapsfmt.aggregate(source)
             assert (info.value.line, info.value.rule) == (at, "rollup-kernel-mismatch")
     with pytest.raises(ValueError, match=r"^this is a smaps_rollup, not a smaps"):
@@ -481,7 +476,7 @@ def test_sums_beyond_what_a_rollup_can_print_are_the_same_refusal_at_the_same_li
     for (mappings, lines), where, name in cases:
         assert_same(mappings, SLEEP_ROLLUP)
         for source in (_Stream(batches_of(mappings)), mappings):
-            with pytest.raises(_aggregate.OutOfRange) as info:
+            with pytest.raises(smapsfmt.OutOfRange) as info:
                 smapsfmt.aggregate(source)
             assert (info.value.line, info.value.rule) == (lines[where], "value-range")
             assert str(info.value).startswith(f"the {name} values up to this mapping sum to")
@@ -509,11 +504,11 @@ def test_what_is_not_mappings_is_refused_in_a_stream_of_batches_too() -> None:
     ]
     for bad in broken:
         with pytest.raises(ValueError, match=r"^not a Batch: "):
-            _Pass(knowledge()).add_batch(bad)
+            Sums(knowledge()).add(bad)
     empty = piece(batch, 0, 0)
-    state = _Pass(knowledge())
-    state.add_batch(empty)
-    assert snapshot(state) == snapshot(_Pass(knowledge()))
+    state = Sums(knowledge())
+    state.add(empty)
+    assert snapshot(state) == snapshot(Sums(knowledge()))
 
 
 def _capped(replacement: str) -> Knowledge:

@@ -34,7 +34,7 @@ from support import ROOT
 
 import smapsfmt
 from smapsfmt._live.exact import REPRODUCED, ExactPss, ExactUnavailable, _limits, exact_pss
-from smapsfmt._rollup.aggregate import check
+from smapsfmt._rollup.check import check
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(

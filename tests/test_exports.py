@@ -17,7 +17,8 @@ from support import LIVE, run_cli
 
 import smapsfmt
 
-MODULES = ("_rollup.aggregate", "_diagnostics", "_errors", "_live.exact", "_live.proc", "_model",
+MODULES = ("_rollup.aggregate", "_rollup.bounds", "_rollup.check", "_rollup.errors",
+           "_diagnostics", "_errors", "_live.exact", "_live.proc", "_model",
            "_parse.parser", "_validate.validate")  # fmt: skip
 
 

@@ -40,7 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._model import Mapping
-    from .._rollup.aggregate import FieldProof, Interval, KernelMismatch, Proof, Summary
+    from .._rollup.aggregate import Summary
+    from .._rollup.bounds import Interval
+    from .._rollup.check import FieldProof, Proof
+    from .._rollup.errors import KernelMismatch
     from .input import Input
 
 
@@ -129,7 +132,7 @@ def first_entry(head: bytes) -> str | None:
 
 def _check_kernel(kernel: str | None) -> None:
     """``--kernel`` as ``validate`` reads it: a usage error (exit 2) when no profile has it."""
-    from .._rollup.aggregate import asked_kernels
+    from .._rollup.dating import asked_kernels
     from .common import UsageError
 
     if kernel is not None:
@@ -144,7 +147,8 @@ def _check_kernel(kernel: str | None) -> None:
 
 def _cmd_rollup(args: argparse.Namespace) -> int:
     from .._render import word_size
-    from .._rollup.aggregate import KernelMismatch, render_text, summarize
+    from .._rollup.aggregate import render_text, summarize
+    from .._rollup.errors import KernelMismatch
     from .common import EXIT_OK, Refusal, err, out
 
     _check_kernel(args.kernel)
@@ -201,7 +205,8 @@ def _notes(summary: Summary) -> list[str]:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .._parse.parser import detect_kind, parse_rollup
-    from .._rollup.aggregate import KernelMismatch, check
+    from .._rollup.check import check
+    from .._rollup.errors import KernelMismatch
     from .common import (
         EXIT_INVALID,
         EXIT_OK,

@@ -183,6 +183,8 @@ class Invariant:
     order: tuple[str, ...] = ()
     # its "F <= A + B" parts: F is at most the sum of the fields A, B
     caps: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # its "F == (G if 'xx' in VmFlags else 0)" parts: F counts only where VmFlags has xx
+    gates: tuple[tuple[str, str], ...] = ()
 
     def applies_to(self, low: Version, high: Version) -> bool:
         """Checked for a kernel known to lie in ``low``..``high`` (all of it in one range)."""
@@ -467,7 +469,7 @@ def _finish(invariants: list[Invariant], known: Iterable[str]) -> list[Invariant
                 id=inv.id, expr=inv.expr, scope=inv.scope, source=inv.source,
                 description=inv.description, kernels=inv.kernels, severity=inv.severity,
                 names=read.names, python=read.python, uses_prev=read.uses_prev,
-                line=inv.line, path=inv.path, order=read.order, caps=read.caps,
+                line=inv.line, path=inv.path, order=read.order, caps=read.caps, gates=read.gates,
             )
         )  # fmt: skip
     return done

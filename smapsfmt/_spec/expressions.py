@@ -4,9 +4,10 @@ An invariant's expression (``:Invariant ID: EXPRESSION`` in
 ``Documentation/ABI/testing/procfs-smaps*``) is a small subset of Python, described for people
 in the document's first entry. It is read here once, into everything the other layers need:
 the Python source the validator compiles (each node checked against the subset), the names it
-uses, the names in the order the text writes them (for messages: ``Pss = 12, Rss = 8``), and its
-``F <= A + B`` parts (F is at most the sum of the fields A and B), from which the aggregator
-bounds fixed-point sums. Nothing else parses an expression.
+uses, the names in the order the text writes them (for messages: ``Pss = 12, Rss = 8``), and the
+parts the aggregator bounds fixed-point sums with: ``F <= A + B`` (F is at most the sum of the
+fields A and B) and ``F == (G if 'xx' in VmFlags else 0)`` (F counts only where VmFlags has xx).
+Nothing else parses an expression.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Expression:
     uses_prev: bool
     order: tuple[str, ...]  # the names in the text's order, prev.start as such, repeats kept
     caps: tuple[tuple[str, tuple[str, ...]], ...]  # the "F <= A + B" parts: (F, (A, B))
+    gates: tuple[tuple[str, str], ...]  # the "F == (G if 'xx' in VmFlags else 0)" parts: (F, xx)
 
 
 def parse(expr: str) -> ast.Expression:
@@ -44,12 +46,14 @@ def read_expression(expr: str, names: frozenset[str]) -> Expression:
     tree = parse(expr)
     translator = Translator(names)
     python = translator.translate_tree(tree)
+    parts = _conjuncts(tree.body)
     return Expression(
         python=python,
         names=frozenset(translator.used),
         uses_prev=translator.uses_prev,
         order=_order(tree),
-        caps=_caps(tree.body),
+        caps=tuple(cap for cap in map(_cap, parts) if cap is not None),
+        gates=tuple(gate for gate in map(_gate, parts) if gate is not None),
     )
 
 
@@ -71,23 +75,55 @@ def _order(tree: ast.Expression) -> tuple[str, ...]:
     return tuple(name for _, _, name in sorted(found))
 
 
-def _caps(body: ast.expr) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The ``F <= A + B`` parts of an expression (joined by ``and``)."""
-    found: list[tuple[str, tuple[str, ...]]] = []
-    parts = (
-        body.values if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And) else [body]
-    )
-    for part in parts:
-        if (
-            isinstance(part, ast.Compare)
-            and len(part.ops) == 1
-            and isinstance(part.ops[0], ast.LtE)
-            and isinstance(part.left, ast.Name)
-        ):
-            terms = _sum_of_names(part.comparators[0])
-            if terms:
-                found.append((part.left.id, terms))
-    return tuple(found)
+def _conjuncts(body: ast.expr) -> list[ast.expr]:
+    """The parts of an expression joined by ``and``."""
+    if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And):
+        return body.values
+    return [body]
+
+
+def _cap(part: ast.expr) -> tuple[str, tuple[str, ...]] | None:
+    """``F <= A + B``: F is at most the sum of the fields A, B."""
+    if (
+        isinstance(part, ast.Compare)
+        and len(part.ops) == 1
+        and isinstance(part.ops[0], ast.LtE)
+        and isinstance(part.left, ast.Name)
+    ):
+        terms = _sum_of_names(part.comparators[0])
+        if terms:
+            return part.left.id, terms
+    return None
+
+
+def _gate(part: ast.expr) -> tuple[str, str] | None:
+    """``F == (G if 'xx' in VmFlags else 0)``: F is 0 unless VmFlags has ``xx``."""
+    if not (
+        isinstance(part, ast.Compare)
+        and len(part.ops) == 1
+        and isinstance(part.ops[0], ast.Eq)
+        and isinstance(part.left, ast.Name)
+    ):
+        return None
+    right = part.comparators[0]
+    if not (
+        isinstance(right, ast.IfExp)
+        and isinstance(right.orelse, ast.Constant)
+        and right.orelse.value == 0
+    ):
+        return None
+    test = right.test
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.In)
+        and isinstance(test.left, ast.Constant)
+        and isinstance(test.left.value, str)
+        and isinstance(test.comparators[0], ast.Name)
+        and test.comparators[0].id == "VmFlags"
+    ):
+        return part.left.id, test.left.value
+    return None
 
 
 def _sum_of_names(node: ast.expr) -> tuple[str, ...]:

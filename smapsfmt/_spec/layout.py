@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import NamedTuple
 
 from .profiles import CONVERSION, Profile, load_profiles
 
 __all__ = [
-    "RollupHeader",
     "header_kinds",
     "newest_profile",
-    "rollup_header",
     "rollup_name",
     "rollup_name_text",
 ]
@@ -73,40 +70,3 @@ def header_kinds() -> tuple[str, ...]:
         else:
             raise ValueError(f"a header part the parser does not know: {part!r}")
     return tuple(kinds)
-
-
-class RollupHeader(NamedTuple):
-    """The parts of smaps_rollup's header that every process prints alike."""
-
-    perms: str
-    offset: int
-    major: int
-    minor: int
-    inode: int
-    pathname: bytes
-
-
-@functools.cache
-def rollup_header() -> RollupHeader:
-    """The fixed parts of smaps_rollup's header, read from the newest profile's
-    ``rollup-header`` format (``"%08lx-%08lx ---p 00000000 00:00 0 "`` then ``[rollup]``) by the
-    grammar's header pattern."""
-    from .grammar import line_patterns
-
-    profile = newest_profile()
-    if profile.rollup_header is None:
-        raise ValueError(f"{profile.file}: the newest profile has no rollup-header")
-    fmt, name = profile.rollup_header
-    text = CONVERSION.sub("00000000", fmt) + name
-    match = line_patterns()["HEADER"].regex.fullmatch(text)
-    if match is None:
-        raise ValueError(f"{profile.file}: the rollup-header is not a header: {text!r}")
-    major, minor = match["device"].split(":")
-    return RollupHeader(
-        perms=match["perms"],
-        offset=int(match["offset"], 16),
-        major=int(major, 16),
-        minor=int(minor, 16),
-        inode=int(match["inode"]),
-        pathname=(match["pathname"] or "").lstrip(" ").encode("latin-1"),
-    )
