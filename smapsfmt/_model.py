@@ -12,7 +12,7 @@ Addresses and offsets are ints in Python and lowercase hex strings (at least 8 d
 kernel prints them) in JSON.
 
 Models made by the parser are not validated again: the grammar has already proven every part
-(the parser builds them directly, see _fast.py). Models built by hand, or from JSON, are
+(the parser builds them directly, see _parse/fast.py). Models built by hand, or from JSON, are
 validated by pydantic. Treat them as read-only; ``fields`` is a read-only mapping.
 """
 

@@ -5,7 +5,7 @@ grammar's own terminals. This module translates such a compiled pattern, through
 regex parser (``re._parser``), into a program for the C module ``smapsfmt._parse._match``, which
 matches it with the backtracking semantics of ``re`` and builds the models of the entries it
 matches. The C module holds no knowledge of the format: the pattern is the one ``re`` runs, and
-the recipe (which group fills which attribute, converted how) is the one _fast.py applies.
+the recipe (which group fills which attribute, converted how) is the one fast.py applies.
 
 A pattern using anything this translation does not cover (lazy repetition, back references,
 look-behind, flags...) gets no program: ``re`` runs it, as when the C module is not built.

@@ -7,8 +7,8 @@ an entry of thousands of field lines. This module matches an entry of any shape 
 pattern, built once from the same grammar terminals, and builds its Mapping in Python: the
 cost of an entry does not depend on how many shapes came before it.
 
-It accepts exactly the entries that a shape pattern of _fast accepts (the same terminals; a
-line the grammar lexes as a VmFlags or Name line is never a field line, as _fast._learn
+It accepts exactly the entries that a shape pattern of shapes.py accepts (the same terminals; a
+line the grammar lexes as a VmFlags or Name line is never a field line, as shapes.learn
 decides), and gives up (None) on the rest: a field twice, a Name line both first and last,
 a number Python does not convert. Then the grammar decides, and locates the problem.
 """
@@ -99,7 +99,7 @@ def _patterns() -> _Patterns:
 
 
 _new = object.__new__
-_MAX_HEX_DIGITS = 3571  # as _fast.MAX_HEX_DIGITS: longer hex numbers are left to the grammar
+_MAX_HEX_DIGITS = 3571  # as values.MAX_HEX_DIGITS: longer hex numbers are left to the grammar
 
 
 def entry(data: bytes, pos: int, end: int, line: int) -> tuple[Mapping, int, int, ShapeKey] | None:

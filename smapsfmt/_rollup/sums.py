@@ -4,7 +4,7 @@ Everything the aggregator knows of a smaps after reading it is a :class:`Sums`: 
 range, each field's sum, and the quantities the kernel's fixed-point arithmetic needs (the
 mappings whose counter can end in a fraction of a kB, the caps, the split of Pss). It holds
 O(number of field names), not O(mappings), so that a smaps of any size is read while it is
-streamed (``smapsfmt._parse.parser.iter_smaps``).
+streamed (``smapsfmt._parse.stream.iter_smaps``).
 
 The arithmetic is written once, over columns (:class:`~smapsfmt._parse.batch.Batch`: runs of
 entries of one shape, each field's values as one list), with ``sum``, ``map`` and ``compress``:
