@@ -42,17 +42,18 @@ MEASURE = textwrap.dedent(
     from smapsfmt._rollup import aggregate as _aggregate
     from smapsfmt._rollup import check as _check
     from smapsfmt._parse import parser as _parser
+    from smapsfmt._parse import stream as _stream
     job, smaps, rollup_file, small, small_rollup = sys.argv[1:6]
 
     def run(path, rollup_path):
         rollup = _parser.parse_rollup(open(rollup_path, "rb").read())
         with open(path, "rb") as handle:
             if job == "rollup":
-                summary = _aggregate.summarize(_parser.iter_smaps(handle))
+                summary = _aggregate.summarize(_stream.iter_smaps(handle))
                 assert summary.fields["Rss"].lo == rollup.rss, "wrong sum"
                 return summary.mappings
             if job == "check":
-                proof = _check.check(_parser.iter_smaps(handle), rollup)
+                proof = _check.check(_stream.iter_smaps(handle), rollup)
                 assert not proof.diagnostics, proof.diagnostics[:3]
                 return proof.mappings
             smaps_model = _parser.parse_smaps(handle.read())

@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from ._live.exact import ExactPss, ExactUnavailable, MappingCount, exact_pss
     from ._live.proc import Snapshot, read_rollup, read_smaps, snapshot
     from ._model import AggregatedRollup, Mapping, Rollup, Smaps
-    from ._parse.parser import iter_smaps, parse_rollup, parse_smaps
+    from ._parse.parser import parse_rollup, parse_smaps
+    from ._parse.stream import iter_smaps
     from ._rollup.aggregate import aggregate
     from ._rollup.bounds import Interval
     from ._rollup.check import check_rollup
@@ -105,7 +106,7 @@ _LAZY = {
     "Smaps": "_model",
     "parse_rollup": "_parse.parser",
     "parse_smaps": "_parse.parser",
-    "iter_smaps": "_parse.parser",
+    "iter_smaps": "_parse.stream",
     "validate": "_validate.validate",
     "aggregate": "_rollup.aggregate",
     "check_rollup": "_rollup.check",

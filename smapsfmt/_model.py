@@ -12,7 +12,7 @@ Addresses and offsets are ints in Python and lowercase hex strings (at least 8 d
 kernel prints them) in JSON.
 
 Models made by the parser are not validated again: the grammar has already proven every part
-(the parser builds them directly, see _fast.py). Models built by hand, or from JSON, are
+(the parser builds them directly, see _parse/fast.py). Models built by hand, or from JSON, are
 validated by pydantic. Treat them as read-only; ``fields`` is a read-only mapping.
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from collections.abc import Mapping as AbcMapping
 from types import MappingProxyType
-from typing import Annotated, Any, Final, overload
+from typing import Annotated, Any, overload
 
 from pydantic import (
     AfterValidator,
@@ -38,46 +38,41 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._rollup.bounds import Interval
 
-__all__ = ["KNOWN_FIELDS", "UNITLESS_FIELDS", "AggregatedRollup", "Mapping", "Rollup", "Smaps"]
+__all__ = ["AggregatedRollup", "Mapping", "Rollup", "Smaps", "known_fields", "unitless_fields"]
 
-# The fields of the kernel's smaps and smaps_rollup, by the name the kernel prints, with the
-# attribute that gives them typed. Order: the 6.18 order, then fields of older kernels.
-# (fs/proc/task_mmu.c 6.18 __show_smap/show_smap; Nonlinear: 3.8..3.18.) The ABI document
-# (Documentation/ABI/testing/procfs-smaps) describes each; tests/test_model.py keeps the two
-# lists equal.
-KNOWN_FIELDS: Final[dict[str, str]] = {
-    "Size": "size",
-    "KernelPageSize": "kernel_page_size",
-    "MMUPageSize": "mmu_page_size",
-    "Rss": "rss",
-    "Pss": "pss",
-    "Pss_Dirty": "pss_dirty",
-    "Pss_Anon": "pss_anon",
-    "Pss_File": "pss_file",
-    "Pss_Shmem": "pss_shmem",
-    "Shared_Clean": "shared_clean",
-    "Shared_Dirty": "shared_dirty",
-    "Private_Clean": "private_clean",
-    "Private_Dirty": "private_dirty",
-    "Referenced": "referenced",
-    "Anonymous": "anonymous",
-    "KSM": "ksm",
-    "LazyFree": "lazy_free",
-    "AnonHugePages": "anon_huge_pages",
-    "ShmemPmdMapped": "shmem_pmd_mapped",
-    "FilePmdMapped": "file_pmd_mapped",
-    "Shared_Hugetlb": "shared_hugetlb",
-    "Private_Hugetlb": "private_hugetlb",
-    "Swap": "swap",
-    "SwapPss": "swap_pss",
-    "Locked": "locked",
-    "Nonlinear": "nonlinear",
-    "THPeligible": "thp_eligible",
-    "ProtectionKey": "protection_key",
-}
+# Every fact about a field (its name, unit and attribute) is the ABI document's: see
+# smapsfmt/_spec/fields.py. ``known_fields()`` and ``unitless_fields()`` give them here.
 
-# Known fields printed without a unit (task_mmu.c 5.0+ THPeligible, 4.9+ ProtectionKey).
-UNITLESS_FIELDS: Final[frozenset[str]] = frozenset({"THPeligible", "ProtectionKey"})
+
+def known_fields() -> AbcMapping[str, str]:
+    """The fields the specification names, by the name the kernel prints, with the attribute
+    that gives them typed (``{"Rss": "rss", ...}``), in the kernel's order."""
+    if not _KNOWN:
+        from ._spec.fields import field_table
+
+        _KNOWN.append(field_table().attributes)
+    return _KNOWN[0]
+
+
+_KNOWN: list[AbcMapping[str, str]] = []  # the table's name -> attribute, once it is read
+
+
+def unitless_fields() -> frozenset[str]:
+    """The known fields printed without a unit (THPeligible, ProtectionKey, ...)."""
+    from ._spec.fields import field_table
+
+    return field_table().unitless
+
+
+_NAMES: list[AbcMapping[str, str]] = []  # the table's attribute -> name, once it is read
+
+
+def _field_names() -> AbcMapping[str, str]:
+    if not _NAMES:
+        from ._spec.fields import field_table
+
+        _NAMES.append(field_table().names)
+    return _NAMES[0]
 
 
 # --- value types ---------------------------------------------------------------------------
@@ -133,25 +128,6 @@ FieldValues = Annotated[
 Perms = Annotated[str, Field(pattern=r"^[r-][w-][x-][sp]$")]
 
 
-class _FieldAttr:
-    """A typed attribute for one kernel field: its value, or None where it was not printed."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    @overload
-    def __get__(self, obj: None, owner: type | None = None) -> _FieldAttr: ...
-    @overload
-    def __get__(self, obj: object, owner: type | None = None) -> int | None: ...
-    def __get__(self, obj: object, owner: type | None = None) -> int | _FieldAttr | None:
-        if obj is None:
-            return self
-        fields: AbcMapping[str, int] = obj.fields  # type: ignore[attr-defined]
-        return fields.get(self.key)
-
-
 _CONFIG = ConfigDict(strict=False, defer_build=True)
 
 
@@ -168,7 +144,7 @@ def _restore(cls: type, state: dict[str, Any]) -> Any:
 
 
 @dataclass(slots=True, kw_only=True, config=_CONFIG)
-class _Entry:
+class Entry:
     """Header parts and fields, common to a smaps mapping and the smaps_rollup entry."""
 
     line: Annotated[int, Field(ge=1, description="1-based line of the header in the input")]
@@ -185,35 +161,17 @@ class _Entry:
         default=(), description="raw text of the field lines the specification does not name"
     )
 
-    # Typed attributes, one per known kernel field (None where this kernel did not print it).
-    size = _FieldAttr("Size")
-    kernel_page_size = _FieldAttr("KernelPageSize")
-    mmu_page_size = _FieldAttr("MMUPageSize")
-    rss = _FieldAttr("Rss")
-    pss = _FieldAttr("Pss")
-    pss_dirty = _FieldAttr("Pss_Dirty")
-    pss_anon = _FieldAttr("Pss_Anon")
-    pss_file = _FieldAttr("Pss_File")
-    pss_shmem = _FieldAttr("Pss_Shmem")
-    shared_clean = _FieldAttr("Shared_Clean")
-    shared_dirty = _FieldAttr("Shared_Dirty")
-    private_clean = _FieldAttr("Private_Clean")
-    private_dirty = _FieldAttr("Private_Dirty")
-    referenced = _FieldAttr("Referenced")
-    anonymous = _FieldAttr("Anonymous")
-    ksm = _FieldAttr("KSM")
-    lazy_free = _FieldAttr("LazyFree")
-    anon_huge_pages = _FieldAttr("AnonHugePages")
-    shmem_pmd_mapped = _FieldAttr("ShmemPmdMapped")
-    file_pmd_mapped = _FieldAttr("FilePmdMapped")
-    shared_hugetlb = _FieldAttr("Shared_Hugetlb")
-    private_hugetlb = _FieldAttr("Private_Hugetlb")
-    swap = _FieldAttr("Swap")
-    swap_pss = _FieldAttr("SwapPss")
-    locked = _FieldAttr("Locked")
-    nonlinear = _FieldAttr("Nonlinear")
-    thp_eligible = _FieldAttr("THPeligible")
-    protection_key = _FieldAttr("ProtectionKey")
+    def __getattr__(self, attribute: str) -> int | None:
+        """A typed attribute for each field the ABI document names (``rss`` for ``Rss``):
+        its value, or None where this kernel did not print it."""
+        key = _field_names().get(attribute)
+        if key is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
+        fields: AbcMapping[str, int] = object.__getattribute__(self, "fields")
+        return fields.get(key)
+
+    def __dir__(self) -> list[str]:
+        return [*object.__dir__(self), *_field_names()]
 
     @property
     def dev(self) -> str:
@@ -223,7 +181,8 @@ class _Entry:
     @property
     def unknown_fields(self) -> tuple[str, ...]:
         """Names of the fields that the specification does not know (vendor fields)."""
-        return tuple(name for name in self.fields if name not in KNOWN_FIELDS)
+        known = known_fields()
+        return tuple(name for name in self.fields if name not in known)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickling and copy.deepcopy: the attributes as they are, ``fields`` as a plain dict
@@ -234,17 +193,13 @@ class _Entry:
 
     def header_text(self) -> str:
         """The header's parts in the kernel's order, separated by single blanks."""
-        text = (
-            f"{self.start:08x}-{self.end:08x} {self.perms} {self.offset:08x} {self.dev} "
-            f"{self.inode}"
-        )
-        if self.pathname:
-            text += " " + self.pathname.decode("utf-8", "backslashreplace")
-        return text
+        from ._render import compact_header
+
+        return compact_header(self)
 
 
 @dataclass(slots=True, kw_only=True, config=_CONFIG)
-class Mapping(_Entry):
+class Mapping(Entry):
     """One entry of /proc/PID/smaps: one memory mapping (VMA)."""
 
     vmflags: tuple[Annotated[str, Field(pattern=r"^[!-~]{2}$")], ...] | None = Field(
@@ -281,7 +236,7 @@ class Mapping(_Entry):
 
 
 @dataclass(slots=True, kw_only=True, config=_CONFIG)
-class Rollup(_Entry):
+class Rollup(Entry):
     """The one entry of /proc/PID/smaps_rollup (Linux 4.14+)."""
 
     final_newline: bool = Field(default=True, description="the text ended in a newline")

@@ -12,10 +12,12 @@ import functools
 import re
 from collections.abc import Sequence
 
-from ._model import Mapping, Rollup, Smaps
+from ._model import Entry, Mapping, Rollup, Smaps
+from ._spec.layout import newest_profile
 from ._spec.profiles import CONVERSION, Line, Profile, load_profiles
 
 __all__ = [
+    "compact_header",
     "header_lines",
     "header_text",
     "name_column",
@@ -82,16 +84,28 @@ def name_column(profile: Profile, word_size: int) -> int:
     return profile.name_columns[0] if word_size == 64 else profile.name_columns[1]
 
 
-def header_text(entry: Mapping | Rollup, profile: Profile, word_size: int = 64) -> str:
-    """The header line (with its newline) as the kernel prints it; text is latin-1."""
-    if isinstance(entry, Rollup):
+def _header_prefix(entry: Entry, profile: Profile, rollup: bool) -> str:
+    """The header's printf part (everything before the name's padding)."""
+    if rollup:
         assert profile.rollup_header is not None, "the profile has smaps_rollup"
         fmt, _ = profile.rollup_header
-        prefix = printf(fmt, [entry.start, entry.end])
-    else:
-        fmt = profile.header
-        prefix = printf(fmt, [entry.start, entry.end, *entry.perms, entry.offset, entry.major,
-                              entry.minor, entry.inode])  # fmt: skip
+        return printf(fmt, [entry.start, entry.end])
+    return printf(profile.header, [entry.start, entry.end, *entry.perms, entry.offset,
+                                   entry.major, entry.minor, entry.inode])  # fmt: skip
+
+
+def compact_header(entry: Entry) -> str:
+    """The header's parts as the newest kernel prints them, the name one blank after the
+    inode instead of at its column (``Mapping.header_text``); the name as UTF-8 text."""
+    prefix = _header_prefix(entry, newest_profile(), rollup=False)
+    if entry.pathname:
+        return prefix + entry.pathname.decode("utf-8", "backslashreplace")
+    return prefix.removesuffix(" ")
+
+
+def header_text(entry: Mapping | Rollup, profile: Profile, word_size: int = 64) -> str:
+    """The header line (with its newline) as the kernel prints it; text is latin-1."""
+    prefix = _header_prefix(entry, profile, rollup=isinstance(entry, Rollup))
     name = entry.pathname.decode("latin-1")
     if not name:
         return prefix + "\n"

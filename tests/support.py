@@ -42,11 +42,16 @@ def fixture_id(path: Path) -> str:
 
 
 def run_cli(
-    *args: str, stdin: bytes | None = None, cwd: Path | None = None
+    *args: str,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    env_extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run the installed command line as a user would, in a child process."""
+    """Run the installed command line as a user would, in a child process (with the
+    environment variables ``env_extra`` added)."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "smapsfmt", *args],
         input=stdin,

@@ -7,16 +7,16 @@ import re
 import pytest
 from support import ROOT
 
-from smapsfmt._model import KNOWN_FIELDS
+from smapsfmt._model import known_fields
 from smapsfmt._spec.abi import (
     ROLLUP_PATH,
     SMAPS_PATH,
     AbiError,
     KernelRange,
-    _Translator,
     load_abi,
     parse_version,
 )
+from smapsfmt._spec.expressions import Translator
 
 DOCS = [ROOT / SMAPS_PATH, ROOT / ROLLUP_PATH]
 TAG_LINE = re.compile(r"(What|Date|KernelVersion|Contact|Description|Users):(\t+\S.*)?")
@@ -59,7 +59,7 @@ def test_the_model_names_exactly_the_documented_numeric_fields() -> None:
     # stay generic (Mapping.fields), as do the non-numeric VmFlags and Name lines.
     abi = load_abi()
     documented = {n for n, spec in abi.fields.items() if spec.numeric and spec.vendor is None}
-    assert set(KNOWN_FIELDS) == documented
+    assert set(known_fields()) == documented
 
 
 def test_every_field_that_either_file_prints_is_described() -> None:
@@ -193,6 +193,6 @@ def test_an_invariant_that_would_divide_by_zero_is_not_checked() -> None:
     assert aligned.check({**values, "KernelPageSize": 4}) is True
     assert aligned.check({**values, "start": 0x1200, "KernelPageSize": 4}) is False
     # The inner divisor is tested first: testing the outer one divides by it.
-    translator = _Translator(frozenset({"Rss", "Pss", "Size"}), "t")
+    translator = Translator(frozenset({"Rss", "Pss", "Size"}))
     nested = translator.translate("Rss % (Pss // Size) == 0")
     assert nested == "(Size == 0 or (Pss // Size) == 0 or ((Rss % (Pss // Size)) == 0))"

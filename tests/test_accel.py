@@ -25,6 +25,7 @@ from test_fast import SEEDS, _both
 import smapsfmt
 from smapsfmt._parse import accel as _accel
 from smapsfmt._parse import fast as _fast
+from smapsfmt._parse import fast_rollup as _fast_rollup
 from smapsfmt._parse.batch import Batch
 
 ANDROID = "external/android-libmeminfo/testdata1/smaps"  # Name: lines in some entries
@@ -35,15 +36,15 @@ def _by_re(data: bytes) -> list[Any] | None:
     """fast_mappings with re alone: every entry matched by re and built in Python."""
     out = []
     line = 1
-    for entry in _fast._entries(data):
+    for entry in _fast.entries(data):
         if entry is None:
             return None
         m, shape = entry
         try:
-            out.append(_fast._mapping(m, shape, line))
+            out.append(_fast.mapping_of(m, shape, line))
         except ValueError:
             return None
-        line += _fast._lines_in(m, shape)
+        line += _fast.lines_in(m, shape)
     return out
 
 
@@ -55,6 +56,32 @@ def _rows(mappings: list[Any] | None) -> list[tuple[object, ...]] | None:
          dict(m.fields), m.unknown_lines, m.vmflags, m.name, m.name_after_fields)
         for m in mappings
     ]  # fmt: skip
+
+
+@needs_c
+def test_the_type_stub_is_installed_and_names_what_the_module_has() -> None:
+    import ast
+
+    spec = importlib.util.find_spec("smapsfmt._parse._match")
+    assert spec is not None and spec.origin is not None
+    stub = Path(spec.origin).with_name("_match.pyi")
+    assert stub.is_file(), f"{stub} is not installed next to the C module"
+    tree = ast.parse(stub.read_text(encoding="utf-8"))
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    module = importlib.import_module("smapsfmt._parse._match")
+    public = {name for name in dir(module) if not name.startswith("_")}
+    assert set(classes) == public
+    for name, node in classes.items():
+        stubbed = {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
+        made = {n for n in vars(getattr(module, name)) if not n.startswith("_")}
+        assert stubbed - {"__init__"} == made, name
+    # The constructor's parameters are the C module's keywords, in its order.
+    init = next(f for f in classes["Program"].body if getattr(f, "name", "") == "__init__")
+    assert isinstance(init, ast.FunctionDef)
+    params = [arg.arg for arg in init.args.args[1:]]
+    values: list[object] = [(), 0, ((0, 0, 0),), None, ("line", "fields"), (), (), 0, 1, 1, 8]
+    made = module.Program(**dict(zip(params, values, strict=True)))
+    assert isinstance(made, module.Program)  # the stub's parameter names are its keywords
 
 
 def _same(data: bytes) -> None:
@@ -84,7 +111,7 @@ def test_the_c_module_takes_every_entry_of_real_captures() -> None:
         _fast.fast_mappings(data)  # learns the shapes
         pos, line, out, by_re = 0, 1, [], 0
         while pos < len(data):
-            shape = next(s for s in _fast._RECENT if s.regex.match(data, pos))
+            shape = next(s for s in _fast.RECENT if s.regex.match(data, pos))
             if shape.program is None:
                 assert shape.unknown, path  # only shapes with vendor fields stay with re
                 pos = shape.regex.match(data, pos).end()
@@ -274,7 +301,7 @@ def test_a_rollup_sampled_again_is_parsed_in_c_as_by_the_grammar(path: Path) -> 
     data = path.read_bytes()
     for _ in range(2):  # the second time, the C program of the first call's shape runs
         _both(data, rollup=True)
-        assert _fast._ROLLUP_PROGRAM and _fast._ROLLUP_PROGRAM[0] is not None
+        assert _fast_rollup.ROLLUP_PROGRAM and _fast_rollup.ROLLUP_PROGRAM[0] is not None
     tampered = data.replace(b"[rollup]", b"[rollux]")
     _both(tampered, rollup=True)
 
@@ -321,7 +348,7 @@ def test_a_stream_of_many_mappings_reaches_the_aggregator_in_batches() -> None:
 def test_a_program_reads_the_data_up_to_end_as_if_it_were_cut_there(capture: str) -> None:
     data = (VALID / capture).read_bytes()
     _fast.fast_mappings(data)  # learns the shape
-    program = _fast._RECENT[0].program
+    program = _fast.RECENT[0].program
     rng = random.Random(capture)
     headers = [m.start() + 1 for m in re.finditer(rb"\n(?=[0-9a-f]+-)", data)]
     cuts = [0, 1, len(data) - 1, *rng.sample(range(len(data)), 40), *rng.sample(headers, 10)]

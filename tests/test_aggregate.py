@@ -18,8 +18,8 @@ import pytest
 from support import EXTERNAL, LIVE, VALID, as_printed_by, fixture_id, run_cli
 
 import smapsfmt
+from smapsfmt import iter_smaps
 from smapsfmt._cli.rollup import first_entry
-from smapsfmt._parse.parser import iter_smaps
 from smapsfmt._render import word_size
 from smapsfmt._rollup.aggregate import render_text, summarize
 from smapsfmt._rollup.check import Proof, check

@@ -19,7 +19,7 @@ import smapsfmt
 
 MODULES = ("_rollup.aggregate", "_rollup.bounds", "_rollup.check", "_rollup.errors",
            "_diagnostics", "_errors", "_live.exact", "_live.errors", "_live.proc", "_model",
-           "_parse.parser", "_validate.validate")  # fmt: skip
+           "_parse.parser", "_parse.stream", "_validate.validate")  # fmt: skip
 
 
 FUNCTIONS = [name for name in smapsfmt.__all__ if inspect.isfunction(getattr(smapsfmt, name))]

@@ -17,6 +17,7 @@ from mutate import mutant
 from support import INVALID, VALID, corpus, examples, fixture_id, is_rollup
 
 import smapsfmt
+from smapsfmt import iter_smaps
 from smapsfmt._parse import fast as _fast
 from smapsfmt._parse import parser as _parser
 
@@ -81,7 +82,7 @@ def _stream(data: bytes, cuts: list[int]):  # type: ignore[no-untyped-def]
     pieces.append(data[last:])
     got = []
     try:
-        for mapping in _parser.iter_smaps(pieces, path="p"):
+        for mapping in iter_smaps(pieces, path="p"):
             got.append(mapping)
     except smapsfmt.SmapsSyntaxError as exc:
         return ("error", exc.line, exc.column, exc.msg, len(got))
@@ -111,7 +112,7 @@ def test_streaming_equals_whole_text(seed: Path, salt: int, broken: bool, cuts: 
 
 def test_streaming_from_a_file_object_holds_one_piece() -> None:
     data = (VALID / "live/6.18/many-small/smaps").read_bytes()
-    got = list(_parser.iter_smaps(io.BytesIO(data)))
+    got = list(iter_smaps(io.BytesIO(data)))
     assert got == list(smapsfmt.parse_smaps(data))
     assert got[-1].line == data.count(b"\n") - 25 + 1  # 6.18: a header and 24 lines
 
@@ -130,7 +131,7 @@ def test_a_stream_broken_early_is_not_read_to_its_end(monkeypatch: pytest.Monkey
 
     broken = good.replace(b"Rss:", b"Rss;", 1)
     with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
-        list(_parser.iter_smaps(pieces(broken, 1000)))
+        list(iter_smaps(pieces(broken, 1000)))
     whole = _outcome(smapsfmt.parse_smaps, broken + good * 1000)
     assert ("error", caught.value.line, caught.value.column, caught.value.msg) == whole[:4]
     assert read == []
@@ -144,7 +145,7 @@ def test_a_stream_broken_early_is_not_read_to_its_end(monkeypatch: pytest.Monkey
         return fast_prefix(*args, **kwargs)
 
     monkeypatch.setattr(_fast, "fast_prefix", first_refused)
-    streamed = list(_parser.iter_smaps(pieces(good, 3)))
+    streamed = list(iter_smaps(pieces(good, 3)))
     assert refused == [1]
     assert streamed == list(smapsfmt.parse_smaps(good * 4))
 
@@ -165,7 +166,7 @@ def test_a_stream_reports_what_the_whole_text_reports_when_the_next_piece_decide
         whole = _outcome(smapsfmt.parse_smaps, b"".join(pieces))
         assert whole[0] == "error"
         with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
-            list(_parser.iter_smaps(pieces, path="p"))
+            list(iter_smaps(pieces, path="p"))
         error = caught.value
         assert ("error", error.line, error.column, error.msg, error.path) == whole
 
@@ -181,7 +182,7 @@ def test_a_file_open_in_text_mode_is_refused_at_once(tmp_path: Path) -> None:
     path.write_bytes((VALID / "live/6.18/sleep/smaps").read_bytes())
     for text_file in (path.open(encoding="latin-1"), io.StringIO(path.read_text("latin-1"))):
         with text_file, pytest.raises(TypeError) as caught:
-            _parser.iter_smaps(text_file)  # type: ignore[arg-type]
+            iter_smaps(text_file)  # type: ignore[arg-type]
         assert str(caught.value) == TEXT_MODE.format("this file is open in text mode")
 
 
@@ -203,8 +204,8 @@ def test_a_reader_that_returns_text_is_refused_when_it_does() -> None:
 
     reader = Reader((VALID / "live/6.18/sleep/smaps").read_text("latin-1"))
     with pytest.raises(TypeError) as caught:
-        list(_parser.iter_smaps(reader))  # type: ignore[arg-type]
+        list(iter_smaps(reader))  # type: ignore[arg-type]
     assert str(caught.value) == TEXT_MODE.format("read() returned str")
     with pytest.raises(TypeError) as caught:
-        list(_parser.iter_smaps(Reader("")))  # type: ignore[arg-type]
+        list(iter_smaps(Reader("")))  # type: ignore[arg-type]
     assert str(caught.value) == TEXT_MODE.format("read() returned str")

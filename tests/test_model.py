@@ -9,7 +9,15 @@ import pytest
 from support import EXTERNAL, LIVE
 
 import smapsfmt
-from smapsfmt._model import KNOWN_FIELDS, Mapping, Rollup, Smaps, json_schema, to_jsonable
+from smapsfmt._model import (
+    Mapping,
+    Rollup,
+    Smaps,
+    json_schema,
+    known_fields,
+    to_jsonable,
+    unitless_fields,
+)
 
 SHORT = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
 
@@ -41,11 +49,32 @@ def test_smaps_is_a_sequence_of_mappings() -> None:
 def test_every_known_field_has_a_typed_attribute() -> None:
     rollup = smapsfmt.parse_rollup((LIVE / "6.18/sleep/smaps_rollup").read_bytes())
     mapping = smapsfmt.parse_smaps((LIVE / "6.18/sleep/smaps").read_bytes())[0]
-    for key, attribute in KNOWN_FIELDS.items():
+    for key, attribute in known_fields().items():
         for entry in (mapping, rollup):
             assert getattr(entry, attribute) == entry.fields.get(key)
     assert mapping.thp_eligible == 0 and rollup.thp_eligible is None
     assert mapping.protection_key is None  # no pkeys on this CPU
+    assert {"rss", "thp_eligible", "mmu_page_size"} <= set(dir(mapping))
+    with pytest.raises(AttributeError, match="'Mapping' object has no attribute 'rsss'"):
+        _ = mapping.rsss
+
+
+def test_the_attributes_derived_from_the_abi_document_are_the_documented_ones() -> None:
+    # The public attribute names, derived from the ABI document's field names (and its one
+    # :Attribute: line, THPeligible's), in the document's order: smaps, then the rollup's own.
+    assert list(known_fields().items()) == list({
+        "Size": "size", "KernelPageSize": "kernel_page_size", "MMUPageSize": "mmu_page_size",
+        "Rss": "rss", "Pss": "pss", "Pss_Dirty": "pss_dirty", "Shared_Clean": "shared_clean",
+        "Shared_Dirty": "shared_dirty", "Private_Clean": "private_clean",
+        "Private_Dirty": "private_dirty", "Referenced": "referenced", "Anonymous": "anonymous",
+        "KSM": "ksm", "LazyFree": "lazy_free", "AnonHugePages": "anon_huge_pages",
+        "ShmemPmdMapped": "shmem_pmd_mapped", "FilePmdMapped": "file_pmd_mapped",
+        "Shared_Hugetlb": "shared_hugetlb", "Private_Hugetlb": "private_hugetlb",
+        "Swap": "swap", "SwapPss": "swap_pss", "Locked": "locked", "Nonlinear": "nonlinear",
+        "THPeligible": "thp_eligible", "ProtectionKey": "protection_key",
+        "Pss_Anon": "pss_anon", "Pss_File": "pss_file", "Pss_Shmem": "pss_shmem",
+    }.items())  # fmt: skip
+    assert unitless_fields() == {"THPeligible", "ProtectionKey"}
 
 
 def test_fields_are_read_only() -> None:

@@ -28,7 +28,7 @@ from support import INVALID, LIVE, VALID, corpus
 
 import smapsfmt
 from smapsfmt._cli.common import failure
-from smapsfmt._model import UNITLESS_FIELDS, to_jsonable
+from smapsfmt._model import to_jsonable, unitless_fields
 from smapsfmt._parse.parser import detect_kind
 
 SEED = 1304
@@ -46,7 +46,7 @@ def _former_text_entry(entry: Any, vmflags: Sequence[str] | None) -> str:
         lines.append(f"  Name: {name.decode('utf-8', 'backslashreplace')}")
     width = max((len(k) for k in entry.fields), default=0) + 1
     for key, value in entry.fields.items():
-        unit = "" if key in UNITLESS_FIELDS else " kB"
+        unit = "" if key in unitless_fields() else " kB"
         if key in entry.unknown_fields:
             unit = (
                 " kB"

@@ -13,9 +13,9 @@ import pytest
 from support import VALID
 
 import smapsfmt
-from smapsfmt._parse import fast as _fast
 from smapsfmt._parse import generic as _generic
 from smapsfmt._parse import parser as _parser
+from smapsfmt._parse import shapes as _shapes
 
 SLEEP = (VALID / "live/6.18/sleep/smaps").read_bytes()
 ENTRIES = re.split(rb"(?m)^(?=[0-9a-f]{8,16}-)", SLEEP)[1:]
@@ -84,7 +84,7 @@ def test_the_generic_pattern_takes_an_entry_as_the_grammar_does(seed: int) -> No
     taken = _generic.entry(entry, 0, len(entry), 7)
     assert taken is not None, f"seed {seed}"
     mapping, end, lines, _key = taken
-    want = _rows(_parser._grammar_mappings(entry.decode("latin-1"), None, 7))
+    want = _rows(_parser.grammar_mappings(entry.decode("latin-1"), None, 7))
     assert (_rows([mapping]), end, lines) == (want, len(entry), entry.count(b"\n")), f"seed {seed}"
 
 
@@ -116,24 +116,24 @@ def test_shapes_taking_turns_are_composed_once_each_and_within_the_budget() -> N
         keys.add(key)
         line += lines
     assert len(keys) > 300
-    _fast._SHAPES.clear()  # the cache starts empty: every shape is new to it
-    before = _fast.COMPOSED[0]
+    _shapes.SHAPES.clear()  # the cache starts empty: every shape is new to it
+    before = _shapes.COMPOSED[0]
     for _ in range(60):
-        start = _fast.COMPOSED[0]
+        start = _shapes.COMPOSED[0]
         smapsfmt.parse_smaps(data)
-        assert _fast.COMPOSED[0] - start <= 8 + 1200 // 64
-    composed = _fast.COMPOSED[0] - before
+        assert _shapes.COMPOSED[0] - start <= 8 + 1200 // 64
+    composed = _shapes.COMPOSED[0] - before
     assert composed <= len(keys)
     smapsfmt.parse_smaps(data)
-    assert _fast.COMPOSED[0] - before == composed
+    assert _shapes.COMPOSED[0] - before == composed
 
 
 def test_an_entry_of_thousands_of_vendor_fields_is_never_composed() -> None:
     fields = b"".join(b"Vendor_%d:  %d kB\n" % (i, i) for i in range(5000))
     data = ENTRIES[0].replace(b"Rss:", fields + b"Rss:", 1)
-    before = _fast.COMPOSED[0]
+    before = _shapes.COMPOSED[0]
     got = smapsfmt.parse_smaps(data)
-    assert _fast.COMPOSED[0] == before
+    assert _shapes.COMPOSED[0] == before
     assert _rows(got) == _rows(_parser.parse_smaps_by_grammar(data))
     assert len(got[0].unknown_lines) == 5000
 
@@ -145,8 +145,8 @@ def test_validating_entries_of_distinct_shapes_composes_within_the_budget() -> N
     data = b"".join(
         ENTRIES[0].replace(b"Rss:", b"Vendor_%d:  0 kB\nRss:" % i, 1) for i in range(300)
     )
-    _fast._SHAPES.clear()  # every shape is new to the cache
-    before = _fast.COMPOSED[0]
+    _shapes.SHAPES.clear()  # every shape is new to the cache
+    before = _shapes.COMPOSED[0]
     diagnostics = smapsfmt.validate(data)
-    assert _fast.COMPOSED[0] - before <= 8 + 300 // 64
+    assert _shapes.COMPOSED[0] - before <= 8 + 300 // 64
     assert sum(d.rule == "unknown-field" for d in diagnostics) == 300

@@ -319,7 +319,7 @@ def test_rules_of_a_prefix_and_in_json() -> None:
         {"id": "value-range", "kind": "semantics", "severity": "error",
          "description": "each smaps entry and the smaps_rollup entry: max_kB <= 18014398509481983",
          "kernels": "all",
-         "source": "Documentation/ABI/testing/procfs-smaps:127, "
+         "source": "Documentation/ABI/testing/procfs-smaps:133, "
          "Documentation/ABI/testing/procfs-smaps_rollup:77"},
     ]  # fmt: skip
     assert text(run_cli("rules", "nope")) == (

@@ -27,8 +27,9 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, BinaryIO
 
 from .._limits import MAX_LINE
-from .._model import KNOWN_FIELDS, UNITLESS_FIELDS, Mapping, Rollup, Smaps, to_jsonable
-from .._parse.parser import detect_kind, iter_smaps, parse_rollup
+from .._model import Mapping, Rollup, Smaps, known_fields, to_jsonable, unitless_fields
+from .._parse.parser import detect_kind, parse_rollup
+from .._parse.stream import iter_smaps
 
 __all__ = [
     "TextSmaps", "in_memory", "open_plain", "parse_source", "text_entry", "write_checked",
@@ -264,9 +265,10 @@ def _text_block(key: tuple[tuple[str, ...], tuple[int, ...], frozenset[str]]) ->
     labels, values, unknown_kb = key
     width = max((len(label) for label in labels), default=0) + 1
     lines = []
+    known, unitless = known_fields(), unitless_fields()
     for label, value in zip(labels, values, strict=True):
-        if label in KNOWN_FIELDS:
-            unit = "" if label in UNITLESS_FIELDS else " kB"
+        if label in known:
+            unit = "" if label in unitless else " kB"
             lines.append(f"\n  {label + ':':<{width}}{value:>9}{unit}")
         else:
             unit = " kB" if label in unknown_kb else ""

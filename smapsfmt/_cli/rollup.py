@@ -111,7 +111,7 @@ def _smaps_input(args: argparse.Namespace) -> Input:
 def _read_smaps(source: Input) -> tuple[bytes, Iterator[Mapping]]:
     """The first piece of the smaps (it shows the layout) and its mappings, one at a time, as
     the pieces are read."""
-    from .._parse.parser import iter_smaps
+    from .._parse.stream import iter_smaps
 
     chunks = source.chunks()
     first = next(chunks, b"")

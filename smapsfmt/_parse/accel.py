@@ -5,7 +5,7 @@ grammar's own terminals. This module translates such a compiled pattern, through
 regex parser (``re._parser``), into a program for the C module ``smapsfmt._parse._match``, which
 matches it with the backtracking semantics of ``re`` and builds the models of the entries it
 matches. The C module holds no knowledge of the format: the pattern is the one ``re`` runs, and
-the recipe (which group fills which attribute, converted how) is the one _fast.py applies.
+the recipe (which group fills which attribute, converted how) is the one fast.py applies.
 
 A pattern using anything this translation does not cover (lazy repetition, back references,
 look-behind, flags...) gets no program: ``re`` runs it, as when the C module is not built.
@@ -19,7 +19,10 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._match import Program
 
 # Python's own regex parser (re._parser; sre_parse before 3.11).
 _sre: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
@@ -338,7 +341,7 @@ def program(  # noqa: PLR0917 - the C constructor's arguments, in its order
     constants: Sequence[tuple[str, object]],
     lines: int,
     max_hex: int,
-) -> Any:
+) -> Program | None:
     """A ``smapsfmt._parse._match.Program`` for ``pattern``, or None (no C module, or a pattern it
     does not run). ``recipe``: one ``(conversion, slot or label index, second slot)`` per
     group, from group 0; ``slots``: attribute names of ``cls`` (``line`` and ``fields`` among
@@ -355,7 +358,7 @@ def program(  # noqa: PLR0917 - the C constructor's arguments, in its order
     # The slots' member descriptors, where objects are built; their names, for columns only.
     slot_args = tuple(getattr(cls, name) for name in slots) if cls is not None else tuple(slots)
     index = {name: i for i, name in enumerate(slots)}
-    return _match.Program(
+    made: Program = _match.Program(
         nodes,
         pattern.groups,
         tuple(recipe),
@@ -368,3 +371,4 @@ def program(  # noqa: PLR0917 - the C constructor's arguments, in its order
         lines,
         max_hex,
     )
+    return made

@@ -7,8 +7,8 @@ an entry of thousands of field lines. This module matches an entry of any shape 
 pattern, built once from the same grammar terminals, and builds its Mapping in Python: the
 cost of an entry does not depend on how many shapes came before it.
 
-It accepts exactly the entries that a shape pattern of _fast accepts (the same terminals; a
-line the grammar lexes as a VmFlags or Name line is never a field line, as _fast._learn
+It accepts exactly the entries that a shape pattern of shapes.py accepts (the same terminals; a
+line the grammar lexes as a VmFlags or Name line is never a field line, as shapes.learn
 decides), and gives up (None) on the rest: a field twice, a Name line both first and last,
 a number Python does not convert. Then the grammar decides, and locates the problem.
 """
@@ -20,7 +20,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import NamedTuple
 
-from .._model import KNOWN_FIELDS, Mapping
+from .._model import Mapping, known_fields
 from .._spec import grammar as _grammar
 
 __all__ = ["Lines", "ShapeKey", "bytes_pattern", "entry", "lines"]
@@ -99,7 +99,7 @@ def _patterns() -> _Patterns:
 
 
 _new = object.__new__
-_MAX_HEX_DIGITS = 3571  # as _fast.MAX_HEX_DIGITS: longer hex numbers are left to the grammar
+_MAX_HEX_DIGITS = 3571  # as values.MAX_HEX_DIGITS: longer hex numbers are left to the grammar
 
 
 def entry(data: bytes, pos: int, end: int, line: int) -> tuple[Mapping, int, int, ShapeKey] | None:
@@ -143,9 +143,10 @@ def entry(data: bytes, pos: int, end: int, line: int) -> tuple[Mapping, int, int
     mapping.inode = inode_number
     mapping.pathname = b"" if pathname is None else pathname.lstrip(b" ")
     mapping.fields = MappingProxyType(fields)
+    known = known_fields()
     mapping.unknown_lines = tuple(
         f[0].decode("latin-1") for f, label in zip(found, labels, strict=True)
-        if label not in KNOWN_FIELDS
+        if label not in known
     )  # fmt: skip
     mapping.vmflags = None if flags is None else tuple(flags.decode("latin-1").split())
     mapping.name = name_first if name_first is not None else name_last

@@ -12,7 +12,6 @@ entry has and no smaps_rollup, and each major version's last minor release.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -157,15 +156,12 @@ def knowledge_from(abi: ABI, profiles: Sequence[Profile] | None = None) -> Knowl
     rollup_only = {n for n, lines in relations.items() if any(r == ROLLUP_ONLY for r, _ in lines)}
     for inv in abi.invariants:
         if "smaps" in inv.scope:
-            for part in _conjuncts(inv.expr):
-                cap = _cap(part)
-                if cap is not None:
-                    name, terms = cap
-                    if name in fixed and set(terms) <= bytes_fields and name not in caps:
-                        caps[name] = terms
-                gate = _gate(part)
-                if gate is not None and gate[0] in fixed:
-                    gates.setdefault(gate[0], FlagGate(gate[1], inv.id))
+            for name, terms in inv.caps:
+                if name in fixed and set(terms) <= bytes_fields and name not in caps:
+                    caps[name] = terms
+            for name, flag in inv.gates:
+                if name in fixed:
+                    gates.setdefault(name, FlagGate(flag, inv.id))
         elif inv.fields & rollup_only:
             rules.append(
                 RollupRule(
@@ -214,64 +210,3 @@ def dating_of(where: KernelRange | None) -> Dating:
     if where is None:
         return Dating(OLDEST, NEWEST)
     return Dating(where.low or OLDEST, where.high or NEWEST)
-
-
-def _conjuncts(expr: str) -> list[ast.expr]:
-    """The parts of an invariant expression joined by ``and``."""
-    body = ast.parse(expr.strip(), mode="eval").body
-    if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And):
-        return body.values
-    return [body]
-
-
-def _cap(part: ast.expr) -> tuple[str, tuple[str, ...]] | None:
-    """``F <= A + B``: F is at most the sum of the fields A, B."""
-    if (
-        isinstance(part, ast.Compare)
-        and len(part.ops) == 1
-        and isinstance(part.ops[0], ast.LtE)
-        and isinstance(part.left, ast.Name)
-    ):
-        terms = _sum_of_names(part.comparators[0])
-        if terms:
-            return part.left.id, terms
-    return None
-
-
-def _gate(part: ast.expr) -> tuple[str, str] | None:
-    """``F == (G if 'xx' in VmFlags else 0)``: F is 0 unless VmFlags has ``xx``."""
-    if not (
-        isinstance(part, ast.Compare)
-        and len(part.ops) == 1
-        and isinstance(part.ops[0], ast.Eq)
-        and isinstance(part.left, ast.Name)
-    ):
-        return None
-    right = part.comparators[0]
-    if not (
-        isinstance(right, ast.IfExp)
-        and isinstance(right.orelse, ast.Constant)
-        and right.orelse.value == 0
-    ):
-        return None
-    test = right.test
-    if (
-        isinstance(test, ast.Compare)
-        and len(test.ops) == 1
-        and isinstance(test.ops[0], ast.In)
-        and isinstance(test.left, ast.Constant)
-        and isinstance(test.left.value, str)
-        and isinstance(test.comparators[0], ast.Name)
-        and test.comparators[0].id == "VmFlags"
-    ):
-        return part.left.id, test.left.value
-    return None
-
-
-def _sum_of_names(node: ast.expr) -> tuple[str, ...]:
-    if isinstance(node, ast.Name):
-        return (node.id,)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _sum_of_names(node.left), _sum_of_names(node.right)
-        return left + right if left and right else ()
-    return ()

@@ -4,7 +4,7 @@ Everything the aggregator knows of a smaps after reading it is a :class:`Sums`: 
 range, each field's sum, and the quantities the kernel's fixed-point arithmetic needs (the
 mappings whose counter can end in a fraction of a kB, the caps, the split of Pss). It holds
 O(number of field names), not O(mappings), so that a smaps of any size is read while it is
-streamed (``smapsfmt._parse.parser.iter_smaps``).
+streamed (``smapsfmt._parse.stream.iter_smaps``).
 
 The arithmetic is written once, over columns (:class:`~smapsfmt._parse.batch.Batch`: runs of
 entries of one shape, each field's values as one list), with ``sum``, ``map`` and ``compress``:
@@ -22,6 +22,7 @@ from itertools import accumulate, compress, count, repeat
 from operator import add, and_, contains, lt, sub, truth
 from typing import TYPE_CHECKING, Final, TypeAlias
 
+from .._spec.layout import rollup_name_text
 from .errors import KB_MAX, KernelMismatch, OutOfRange
 from .gate import is_gate_entry
 
@@ -230,13 +231,13 @@ class Sums:
         if line is not None:
             if self.count == 1:
                 raise KernelMismatch(
-                    "this is a smaps_rollup, not a smaps: its one entry is the [rollup] entry, "
-                    "which no kernel prints in smaps",
+                    "this is a smaps_rollup, not a smaps: its one entry is the "
+                    f"{rollup_name_text()} entry, which no kernel prints in smaps",
                     line,
                 )
             raise KernelMismatch(
-                f"the entry at line {line} is the [rollup] entry of a smaps_rollup, which no "
-                "kernel prints in smaps",
+                f"the entry at line {line} is the {rollup_name_text()} entry of a smaps_rollup, "
+                "which no kernel prints in smaps",
                 line,
             )
         if self.beyond is not None:

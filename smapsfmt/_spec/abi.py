@@ -10,18 +10,20 @@ after the two-TAB indentation are ReST field lists that this module reads: ``:Un
 described for people in the first entry of procfs-smaps. Nothing here repeats it: this module
 only reads.
 
-Invariant expressions are a small subset of Python, checked node by node when the document is
-read (see ``_Translator``), and translated into Python source that the validator compiles once.
+Invariant expressions are a small subset of Python, read once, by ``expressions.py``: checked
+node by node, translated into Python source that the validator compiles once, with the names
+they use in their order and their ``F <= A + B`` caps.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from .expressions import ExpressionError, read_expression
 
 __all__ = [
     "ABI",
@@ -33,6 +35,7 @@ __all__ = [
     "KernelRange",
     "Version",
     "load_abi",
+    "load_fields",
     "parse_version",
 ]
 
@@ -143,6 +146,7 @@ class FieldSpec:
     vendor: str | None = None
     rollup_by_kernels: tuple[tuple[KernelRange, str], ...] = ()
     line: int = 0
+    attribute: str | None = None
 
     def rollup_for(self, low: Version, high: Version | None = None) -> str | None:
         """The rollup relation for kernels ``low``..``high``; None when it changes inside."""
@@ -175,6 +179,12 @@ class Invariant:
     uses_prev: bool = False
     line: int = 0
     path: str = ""
+    # the names as the expression writes them, in its order (prev.start as such), repeats kept
+    order: tuple[str, ...] = ()
+    # its "F <= A + B" parts: F is at most the sum of the fields A, B
+    caps: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # its "F == (G if 'xx' in VmFlags else 0)" parts: F counts only where VmFlags has xx
+    gates: tuple[tuple[str, str], ...] = ()
 
     def applies_to(self, low: Version, high: Version) -> bool:
         """Checked for a kernel known to lie in ``low``..``high`` (all of it in one range)."""
@@ -378,7 +388,7 @@ def _read(text: str, path: str, scope: str, abi_fields: dict[str, FieldSpec],
                 )
                 rollups.append((kernel_range, relation))
                 continue
-            if key not in ("Unit", "Value", "Scope", "Removed", "Vendor"):
+            if key not in ("Unit", "Value", "Scope", "Removed", "Vendor", "Attribute"):
                 raise AbiError(f"{where}: unknown key :{key}:")
             if key in keys:
                 raise AbiError(f"{where}: a second :{key}: line")
@@ -419,6 +429,7 @@ def _field(
         vendor=keys.get("Vendor"),
         rollup_by_kernels=tuple(rollups) if len(rollups) > 1 else (),
         line=entry.line,
+        attribute=keys.get("Attribute"),
     )
 
 
@@ -454,128 +465,19 @@ def _finish(invariants: list[Invariant], known: Iterable[str]) -> list[Invariant
         seen.add((inv.id, inv.scope))
         if not inv.description:
             raise AbiError(f"{where}: invariant {inv.id} has no :Source:")
-        translator = _Translator(names, where)
-        python = translator.translate(inv.expr)
+        try:
+            read = read_expression(inv.expr, names)
+        except ExpressionError as exc:
+            raise AbiError(f"{where}: invariant expression: {exc}") from None
         done.append(
             Invariant(
                 id=inv.id, expr=inv.expr, scope=inv.scope, source=inv.source,
                 description=inv.description, kernels=inv.kernels, severity=inv.severity,
-                names=frozenset(translator.used), python=python,
-                uses_prev=translator.uses_prev, line=inv.line, path=inv.path,
+                names=read.names, python=read.python, uses_prev=read.uses_prev,
+                line=inv.line, path=inv.path, order=read.order, caps=read.caps, gates=read.gates,
             )
         )  # fmt: skip
     return done
-
-
-class _Translator:
-    """Check an invariant expression against the allowed subset and turn it into Python.
-
-    ``prev.start`` becomes ``prev_start``; ``'lo' in VmFlags`` becomes ``' lo ' in VmFlags``,
-    VmFlags being the line's text after ``VmFlags:`` with blanks around each mnemonic.
-    """
-
-    _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Mod, ast.FloorDiv, ast.BitAnd, ast.BitOr)
-    _CMPOPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
-
-    def __init__(self, names: frozenset[str], where: str) -> None:
-        self.names = names
-        self.where = where
-        self.used: set[str] = set()
-        self.uses_prev = False
-        self.divisors: list[str] = []  # the right operands of % and //, innermost first
-
-    def fail(self, what: str) -> AbiError:
-        return AbiError(f"{self.where}: invariant expression: {what}")
-
-    def translate(self, expr: str) -> str:
-        try:
-            tree = ast.parse(expr.strip(), mode="eval")
-        except SyntaxError as exc:
-            raise self.fail(f"not an expression ({exc.msg})") from None
-        python = self.node(tree.body)
-        # A remainder or quotient by zero is not checked (as a value not printed is not): the
-        # value that is zero breaks its own field's rule (KernelPageSize: kernel-page-size).
-        guards = "".join(f"{divisor} == 0 or " for divisor in self.divisors)
-        return f"({guards}{python})" if guards else python
-
-    def node(self, node: ast.AST) -> str:
-        if isinstance(node, ast.BoolOp):
-            joiner = " and " if isinstance(node.op, ast.And) else " or "
-            return "(" + joiner.join(self.node(value) for value in node.values) + ")"
-        if isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.Not):
-                return f"(not {self.node(node.operand)})"
-            if isinstance(node.op, ast.USub):
-                return f"(-{self.node(node.operand)})"
-            raise self.fail("unary operators are 'not' and '-'")
-        if isinstance(node, ast.BinOp):
-            if not isinstance(node.op, self._BINOPS):
-                raise self.fail("arithmetic is + - * % // & |")
-            first, second = self.node(node.left), self.node(node.right)
-            if isinstance(node.op, (ast.Mod, ast.FloorDiv)):
-                self.divisors.append(second)
-            return f"({first} {_OPS[type(node.op)]} {second})"
-        if isinstance(node, ast.Compare):
-            parts = [self.node(node.left)]
-            for op, right in zip(node.ops, node.comparators, strict=True):
-                if not isinstance(op, self._CMPOPS):
-                    raise self.fail("comparisons are == != < <= > >= in, not in")
-                if isinstance(op, (ast.In, ast.NotIn)) and _is_vmflags(right):
-                    member = node.left if len(parts) == 1 else None
-                    if not (isinstance(member, ast.Constant) and isinstance(member.value, str)):
-                        raise self.fail("'in VmFlags' takes a quoted mnemonic: 'lo' in VmFlags")
-                    self.used.add("VmFlags")
-                    parts[-1] = repr(f" {member.value} ")
-                    parts.append(f"{_OPS[type(op)]} VmFlags")
-                    continue
-                parts.append(f"{_OPS[type(op)]} {self.node(right)}")
-            return "(" + " ".join(parts) + ")"
-        if isinstance(node, ast.IfExp):
-            return (
-                f"({self.node(node.body)} if {self.node(node.test)} else {self.node(node.orelse)})"
-            )
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, str)):
-                raise self.fail("constants are integers and quoted strings")
-            return repr(node.value)
-        if isinstance(node, ast.Tuple):
-            return "(" + "".join(f"{self.node(e)}, " for e in node.elts) + ")"
-        if isinstance(node, ast.Name):
-            if node.id not in self.names or node.id in ("prev", "VmFlags"):
-                raise self.fail(f"unknown name {node.id!r}")
-            self.used.add(node.id)
-            return node.id
-        if isinstance(node, ast.Attribute):
-            if isinstance(node.value, ast.Name) and node.value.id == "prev":
-                if node.attr not in ("start", "end"):
-                    raise self.fail("prev has start and end")
-                self.uses_prev = True
-                self.used.add("prev")
-                return f"prev_{node.attr}"
-            raise self.fail("attributes: prev.start, prev.end")
-        if isinstance(node, ast.Subscript):
-            index = node.slice
-            if (
-                isinstance(node.value, ast.Name)
-                and node.value.id == "perms"
-                and isinstance(index, ast.Constant)
-                and index.value in (0, 1, 2, 3)
-            ):
-                self.used.add("perms")
-                return f"perms[{index.value}]"
-            raise self.fail("indexing: perms[0] .. perms[3]")
-        raise self.fail(f"{type(node).__name__} is not allowed")
-
-
-def _is_vmflags(node: ast.AST) -> bool:
-    return isinstance(node, ast.Name) and node.id == "VmFlags"
-
-
-_OPS: dict[type, str] = {
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Mod: "%", ast.FloorDiv: "//",
-    ast.BitAnd: "&", ast.BitOr: "|", ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<",
-    ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in",
-}  # fmt: skip
 
 
 def _build(text_smaps: str, text_rollup: str) -> ABI:
@@ -600,6 +502,25 @@ def _default() -> ABI:
     from .resources import read_text
 
     return _build(read_text(SMAPS_PATH), read_text(ROLLUP_PATH))
+
+
+def load_fields() -> dict[str, FieldSpec]:
+    """The fields of the shipped ABI document, without translating its invariants: what the
+    model needs, read at less cost than :func:`load_abi` (whose fields they are)."""
+    if _default.cache_info().currsize:
+        return _default().fields
+    return _fields_only()
+
+
+@functools.lru_cache(maxsize=1)
+def _fields_only() -> dict[str, FieldSpec]:
+    from .resources import read_text
+
+    fields: dict[str, FieldSpec] = {}
+    stubs: list[Invariant] = []
+    _read(read_text(SMAPS_PATH), SMAPS_PATH, "smaps", fields, stubs)
+    _read(read_text(ROLLUP_PATH), ROLLUP_PATH, "smaps_rollup", fields, stubs)
+    return fields
 
 
 def load_abi(text_smaps: str | None = None, text_rollup: str | None = None) -> ABI:

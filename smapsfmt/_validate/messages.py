@@ -13,8 +13,6 @@ from .findings import Problem
 __all__ = ["anchor", "invariant_message", "located", "value_column", "where_in"]
 
 _LABEL = re.compile(r"([A-Za-z][A-Za-z0-9_]*):")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_SHOWN = re.compile(r"prev\.(?:start|end)|[A-Za-z_][A-Za-z0-9_]*")
 _VALUE = re.compile(r"[A-Za-z][A-Za-z0-9_]*:[ \t]*")
 
 
@@ -37,8 +35,7 @@ def where_in(body: str) -> dict[str, tuple[int, int]]:
 def anchor(inv: Invariant, values: dict[str, Any]) -> str:
     """The name an invariant is about: the first one its expression names (for max_kB, the
     field that holds the largest value)."""
-    for match in _NAME.finditer(inv.expr):
-        word = match.group()
+    for word in inv.order:
         if word == "max_kB":
             biggest = values.get("max_kB")
             for key, value in values.items():
@@ -52,8 +49,7 @@ def anchor(inv: Invariant, values: dict[str, Any]) -> str:
 def invariant_message(inv: Invariant, values: dict[str, Any]) -> str:
     """``Pss <= Rss does not hold: Pss = 12, Rss = 8``."""
     shown: list[str] = []
-    for match in _SHOWN.finditer(inv.expr):
-        word = match.group()
+    for word in inv.order:
         key = word.replace(".", "_")
         if key not in values or any(s.startswith(f"{word} = ") for s in shown):
             continue

@@ -1,0 +1,72 @@
+"""Layout facts of the kernel profiles that more than one layer needs.
+
+The profiles (``kernel/*.profile``) state how each kernel prints its header: the printf format
+of smaps's header, and smaps_rollup's header format with the name it prints (``[rollup]``).
+This module gives those facts one name each, so that the parser, the fast path, the validator,
+the aggregator and the renderer never write them out again.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from .profiles import CONVERSION, Profile, load_profiles
+
+__all__ = [
+    "header_kinds",
+    "newest_profile",
+    "rollup_name",
+    "rollup_name_text",
+]
+
+# The separators between the header's parts in its printf format ("%08lx-%08lx %c%c%c%c ...":
+# a blank, or the "-" of the range); a ":" joins the device's major and minor into one part.
+_SEPARATOR = re.compile(r"[ -]")
+
+
+@functools.cache
+def newest_profile() -> Profile:
+    """The profile of the newest mainline kernels."""
+    mainline = [p for p in load_profiles() if p.variant_of is None]
+    return max(mainline, key=lambda p: p.kernels[1])
+
+
+@functools.cache
+def rollup_name_text() -> str:
+    """The name that smaps_rollup's header prints (``[rollup]``), from the profiles' own
+    ``rollup-header`` lines (all of them print the same one)."""
+    names = {p.rollup_header[1] for p in load_profiles() if p.rollup_header is not None}
+    if len(names) != 1:
+        raise ValueError(f"the profiles disagree on the rollup header's name: {sorted(names)}")
+    return names.pop()
+
+
+@functools.cache
+def rollup_name() -> bytes:
+    """:func:`rollup_name_text` as the bytes of a pathname."""
+    return rollup_name_text().encode("latin-1")
+
+
+@functools.cache
+def header_kinds() -> tuple[str, ...]:
+    """What each part of the header before the name is, from the newest profile's printf
+    format: ``hex`` (``%08lx``), ``decimal`` (``%lu``), ``text`` (a run of ``%c``) or
+    ``device`` (``%02x:%02x``), in the order printed."""
+    kinds: list[str] = []
+    for part in _SEPARATOR.split(newest_profile().header):
+        if not part:
+            continue
+        conversions = [m.group(4) for m in CONVERSION.finditer(part)]
+        rest = CONVERSION.sub("", part)
+        if conversions and set(conversions) == {"c"} and not rest:
+            kinds.append("text")
+        elif conversions == ["x", "x"] and rest == ":":
+            kinds.append("device")
+        elif conversions == ["x"] and not rest:
+            kinds.append("hex")
+        elif len(conversions) == 1 and conversions[0] in "ud" and not rest:
+            kinds.append("decimal")
+        else:
+            raise ValueError(f"a header part the parser does not know: {part!r}")
+    return tuple(kinds)

@@ -1,0 +1,172 @@
+"""Adding a field to the kernel means editing the spec files, and nothing else.
+
+A copy of the spec files (grammar, ABI document, kernel profiles) gets a new field, ``Foo:`` in
+kB after ``Locked:``: a line in the newest profile's smaps and smaps_rollup, and an entry in the
+ABI document (summed exactly by the rollup, at most Rss). ``SMAPSFMT_SPEC_DIR`` points the real
+command line at the copy; the parser, the model, the validator, the aggregator and the renderer
+all take the field from there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from support import LIVE, ROOT, run_cli
+
+SLEEP = LIVE / "6.18/sleep"
+PROFILE = "kernel/6.6-7.3.profile"
+SMAPS_DOC = "Documentation/ABI/testing/procfs-smaps"
+
+FOO_ENTRY = """What:\t\t/proc/pid/smaps: Foo
+Date:\t\tJanuary 2027
+KernelVersion:\t7.4
+Contact:\tlinux-mm@kvack.org
+Description:
+\t\tA new amount of the mapping, at most its Rss.
+
+\t\t:Unit: kB
+\t\t:Value: decimal
+\t\t:Scope: smaps, smaps_rollup
+\t\t:Rollup: exact-sum
+\t\t:Invariant smaps-foo-le-rss: Foo <= Rss
+\t\t:Source: the patch that adds Foo
+
+"""
+
+
+def _spec_with_foo(tmp: Path) -> Path:
+    spec = tmp / "spec"
+    for part in ("grammar", "kernel", "Documentation/ABI/testing"):
+        shutil.copytree(ROOT / part, spec / part)
+    profile = spec / PROFILE
+    text = profile.read_text(encoding="utf-8")
+    for kind in ("smaps", "rollup"):
+        locked = f'{kind} "Locked:         %8lu kB\\n"\n'
+        assert text.count(locked) == 1, f"{PROFILE}: no {kind} Locked line to add Foo after"
+        text = text.replace(locked, locked + f'{kind} "Foo:            %8lu kB\\n"\n')
+    profile.write_text(text, encoding="utf-8")
+    doc = spec / SMAPS_DOC
+    text = doc.read_text(encoding="utf-8")
+    anchor = "What:\t\t/proc/pid/smaps: Nonlinear\n"
+    assert text.count(anchor) == 1
+    doc.write_text(text.replace(anchor, FOO_ENTRY + anchor), encoding="utf-8")
+    return spec
+
+
+def _with_foo(smaps: str) -> tuple[str, int]:
+    """The capture with a Foo line after each Locked line (half the entry's Rss), and the
+    sum of the Foo values."""
+    out: list[str] = []
+    rss = total = 0
+    for line in smaps.splitlines(keepends=True):
+        out.append(line)
+        if line.startswith("Rss:"):
+            rss = int(line.split()[1])
+        elif line.startswith("Locked:"):
+            out.append(f"Foo:            {rss // 2:8d} kB\n")
+            total += rss // 2
+    return "".join(out), total
+
+
+def _rollup_with_foo(rollup: str, value: int) -> str:
+    locked = re.search(r"^Locked: .*\n", rollup, re.M)
+    assert locked is not None
+    return rollup[: locked.end()] + f"Foo:            {value:8d} kB\n" + rollup[locked.end() :]
+
+
+def test_a_field_added_to_a_copy_of_the_spec_is_handled_everywhere(tmp_path: Path) -> None:
+    spec = _spec_with_foo(tmp_path)
+    env = {"SMAPSFMT_SPEC_DIR": str(spec)}
+    smaps_text, total = _with_foo((SLEEP / "smaps").read_text(encoding="latin-1"))
+    assert total > 0
+    smaps = tmp_path / "smaps"
+    smaps.write_text(smaps_text, encoding="latin-1")
+    rollup_text = _rollup_with_foo((SLEEP / "smaps_rollup").read_text(encoding="latin-1"), total)
+    rollup = tmp_path / "smaps_rollup"
+    rollup.write_text(rollup_text, encoding="latin-1")
+
+    # The parser and the model: a known field, not an unknown line.
+    parsed = run_cli("parse", "--format", "json", str(smaps), env_extra=env)
+    assert parsed.returncode == 0, parsed.stderr
+    first = json.loads(parsed.stdout)["mappings"][0]
+    assert first["fields"]["Foo"] == 4 and first["unknown_lines"] == []
+    text = run_cli("parse", str(smaps), env_extra=env)
+    assert b"  Foo:                    4 kB\n" in text.stdout
+    assert b"not in the specification" not in text.stdout
+    # The typed attribute, named from the ABI document.
+    code = (
+        "import sys, smapsfmt; m = smapsfmt.parse_smaps(open(sys.argv[1], 'rb').read())[0]; "
+        "print(m.foo, 'Foo' in m.unknown_fields)"
+    )
+    attribute = subprocess.run(
+        [sys.executable, "-c", code, str(smaps)], capture_output=True, check=False,
+        env={**_plain_env(), **env}, cwd=tmp_path,
+    )  # fmt: skip
+    assert attribute.stdout == b"4 False\n", attribute.stderr
+
+    # The validator: the newest profile prints Foo, and the document's invariant holds.
+    valid = run_cli("validate", str(smaps), str(rollup), env_extra=env)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    assert valid.stdout.decode() == (
+        f"{smaps}: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-7.3 (matched)\n"
+        f"{rollup}: smaps_rollup: 0 errors, 0 warnings; profile Linux 6.6-7.3 (matched)\n"
+        "2 files: 2 valid, 0 invalid, 0 unreadable; 0 errors, 0 warnings\n"
+    )
+    broken = tmp_path / "broken"
+    broken_text = smaps_text.replace(
+        "Foo:                   4 kB", "Foo:                  99 kB", 1
+    )
+    broken.write_text(broken_text, encoding="latin-1")
+    invalid = run_cli("validate", str(broken), env_extra=env)
+    assert invalid.returncode == 1
+    assert invalid.stdout.decode().splitlines()[0] == (
+        f"{broken}:24:23: smaps-foo-le-rss: Foo <= Rss does not hold: Foo = 99, Rss = 8"
+    )
+
+    # The aggregator and the renderer: the rollup sums Foo and prints it with the profile's
+    # label, where the profile puts it; check proves the kernel's rollup, and refutes a wrong one.
+    summed = run_cli("rollup", str(smaps), env_extra=env)
+    assert summed.returncode == 0, summed.stderr
+    lines = summed.stdout.decode().splitlines()
+    assert lines[-2:] == ["Locked:                0 kB", f"Foo:            {total:8d} kB"]
+    proven = run_cli("check", str(smaps), str(rollup), env_extra=env)
+    assert proven.returncode == 0, proven.stdout
+    assert f"  Foo:                  {total} kB  = {total} kB  holds".encode() in proven.stdout
+    wrong = tmp_path / "wrong_rollup"
+    wrong_text = rollup_text.replace(
+        f"Foo:            {total:8d}", f"Foo:            {total - 1:8d}"
+    )
+    wrong.write_text(wrong_text, encoding="latin-1")
+    refuted = run_cli("check", str(smaps), str(wrong), env_extra=env)
+    assert refuted.returncode == 1
+    assert refuted.stdout.decode().splitlines()[0] == (
+        f"{wrong}:24:1: rollup-sum: Foo is {total - 1} kB in the rollup, the 37 mappings sum "
+        f"to {total} kB"
+    )
+
+
+def test_without_the_copy_the_field_is_not_in_the_specification(tmp_path: Path) -> None:
+    smaps_text, _ = _with_foo((SLEEP / "smaps").read_text(encoding="latin-1"))
+    smaps = tmp_path / "smaps"
+    smaps.write_text(smaps_text, encoding="latin-1")
+    text = run_cli("parse", str(smaps))
+    assert b"  Foo:                    4 kB   (not in the specification)\n" in text.stdout
+    valid = run_cli("validate", str(smaps))
+    assert valid.stdout.decode().splitlines()[0] == (
+        f"{smaps}:24:1: unknown-field (warning): 'Foo:' is not a field of the ABI document "
+        "(a vendor field?); Linux 6.6-7.3 does not print it"
+    )
+
+
+def _plain_env() -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env.pop("SMAPSFMT_SPEC_DIR", None)
+    return env
