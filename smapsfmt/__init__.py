@@ -44,11 +44,10 @@ if TYPE_CHECKING:
     )
     from ._live.exact import ExactPss, ExactUnavailable, MappingCount, exact_pss
     from ._live.proc import Snapshot, read_rollup, read_smaps, snapshot
-    from ._model import AggregatedRollup, Mapping, Rollup, Smaps
+    from ._model import AggregatedRollup, Interval, Mapping, Rollup, Smaps
     from ._parse.parser import parse_rollup, parse_smaps
     from ._parse.stream import iter_smaps
     from ._rollup.aggregate import aggregate
-    from ._rollup.bounds import Interval
     from ._rollup.check import check_rollup
     from ._rollup.errors import KernelMismatch, OutOfRange
     from ._validate.validate import validate
@@ -96,7 +95,7 @@ _LAZY = {
     "Diagnostic": "_diagnostics",
     "ExactPss": "_live.exact",
     "ExactUnavailable": "_live.exact",
-    "Interval": "_rollup.bounds",
+    "Interval": "_model",
     "KernelMismatch": "_rollup.errors",
     "MappingCount": "_live.exact",
     "OutOfRange": "_rollup.errors",

@@ -18,6 +18,7 @@ validated by pydantic. Treat them as read-only; ``fields`` is a read-only mappin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from collections.abc import Mapping as AbcMapping
 from types import MappingProxyType
@@ -34,11 +35,15 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from ._rollup.bounds import Interval
-
-__all__ = ["AggregatedRollup", "Mapping", "Rollup", "Smaps", "known_fields", "unitless_fields"]
+__all__ = [
+    "AggregatedRollup",
+    "Interval",
+    "Mapping",
+    "Rollup",
+    "Smaps",
+    "known_fields",
+    "unitless_fields",
+]
 
 # Every fact about a field (its name, unit and attribute) is the ABI document's: see
 # smapsfmt/_spec/fields.py. ``known_fields()`` and ``unitless_fields()`` give them here.
@@ -240,6 +245,37 @@ class Rollup(Entry):
     """The one entry of /proc/PID/smaps_rollup (Linux 4.14+)."""
 
     final_newline: bool = Field(default=True, description="the text ended in a newline")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Interval:
+    """The values the kernel's rollup field can have, given the smaps: ``lo <= value <= hi``
+    (``hi`` None: no upper bound), with the reason in words."""
+
+    lo: int
+    hi: int | None
+    why: str
+
+    @property
+    def exact(self) -> bool:
+        return self.lo == self.hi
+
+    def __contains__(self, value: object) -> bool:
+        return (
+            isinstance(value, int) and self.lo <= value and (self.hi is None or value <= self.hi)
+        )
+
+    def __str__(self) -> str:
+        if self.exact:
+            return f"{self.lo} kB"
+        return f"[{self.lo}, {'...' if self.hi is None else self.hi}] kB"
+
+    @property
+    def text(self) -> str:
+        """The value as ``smapsfmt rollup`` prints it: ``N``, ``LO..HI`` or ``?``."""
+        if self.hi is None:
+            return "?"
+        return str(self.lo) if self.exact else f"{self.lo}..{self.hi}"
 
 
 class AggregatedRollup(Rollup):

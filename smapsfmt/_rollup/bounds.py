@@ -5,9 +5,9 @@ them), and bounds for the rollup-only split of Pss."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._model import Interval
 from .knowledge import EXACT, FIXED, ROLLUP_ONLY, UNRELIABLE
 from .sums import PSS_SHIFT
 
@@ -16,37 +16,6 @@ if TYPE_CHECKING:
     from .sums import Sums
 
 __all__ = ["Interval", "bounds", "plural"]
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """The values the kernel's rollup field can have, given the smaps: ``lo <= value <= hi``
-    (``hi`` None: no upper bound), with the reason in words."""
-
-    lo: int
-    hi: int | None
-    why: str
-
-    @property
-    def exact(self) -> bool:
-        return self.lo == self.hi
-
-    def __contains__(self, value: object) -> bool:
-        return (
-            isinstance(value, int) and self.lo <= value and (self.hi is None or value <= self.hi)
-        )
-
-    def __str__(self) -> str:
-        if self.exact:
-            return f"{self.lo} kB"
-        return f"[{self.lo}, {'...' if self.hi is None else self.hi}] kB"
-
-    @property
-    def text(self) -> str:
-        """The value as ``smapsfmt rollup`` prints it: ``N``, ``LO..HI`` or ``?``."""
-        if self.hi is None:
-            return "?"
-        return str(self.lo) if self.exact else f"{self.lo}..{self.hi}"
 
 
 def plural(count: int, word: str = "mapping") -> str:

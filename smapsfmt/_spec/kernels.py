@@ -24,13 +24,9 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .abi import Version, parse_version
 from .profiles import Profile, beyond_every_profile, load_profiles, profile_named
-
-if TYPE_CHECKING:
-    from .._model import Rollup
 
 __all__ = [
     "KERNELS_HELP",
@@ -314,18 +310,18 @@ def detect_labels(labels: Sequence[str], kind: str, allowed: Sequence[Profile] |
 
 def detect_rollup(
     text: str,
-    model: Rollup,
+    rendered: Callable[[Profile], str],
     allowed: Sequence[Profile] | None = None,
     kernel: str | None = None,
     *,
     errors: Callable[[Profile], int] | None = None,
 ) -> Detection:
-    """The profiles that render the rollup ``model`` to exactly ``text`` (on a kernel of its
-    own word size, from its name column), or the closest by lines. ``errors``: the number of
+    """The profiles whose kernels print the rollup exactly as ``text``, or the closest by
+    lines. ``rendered(profile)``: the parsed rollup as that profile's kernel prints it, on a
+    kernel of the text's own word size (the caller renders: the renderer is a layer above the
+    spec). ``errors``: the number of
     errors a profile finds in the text, to break a tie (4.14-4.18 ends the range at the gate
     VMA, 4.19 on does not: the same text, but only one of them is right about the range)."""
-    from .._render import render_entry, word_size
-
     pool = [
         p for p in (load_profiles() if allowed is None else allowed) if p.rollup_lines is not None
     ]
@@ -333,9 +329,8 @@ def detect_rollup(
         return Detection((), "no profile of that kernel has smaps_rollup")
     lines = text.split("\n")
     labels = entry_labels("\n".join(lines[1:]))
-    word = word_size(lines[0])
     candidates = [p for p in _signatures("rollup").get(_signature(labels), ()) if p in pool]
-    exact = [p for p in candidates if render_entry(model, p, word) == text]
+    exact = [p for p in candidates if rendered(p) == text]
     if not exact:
         if not candidates:
             return _closest([labels], pool, "rollup", kernel)

@@ -272,7 +272,10 @@ def _validate_rollup(context: Context, text: str, allowed: tuple[Profile, ...],
         Checker(scratch, "rollup", [profile], "", word_size).check_entry(entry, None)
         return scratch.errors()
 
-    found = detect_rollup(text, model, with_rollup, kernel, errors=errors)
+    def rendered(profile: Profile) -> str:
+        return _render.render_entry(model, profile, word_size)
+
+    found = detect_rollup(text, rendered, with_rollup, kernel, errors=errors)
     checker = Checker(context, "rollup", list(found.profiles), found.how, word_size)
     checker.check_entry(entry, None)
     return _report("rollup", found, 1, word_size)
