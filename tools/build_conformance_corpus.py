@@ -59,9 +59,7 @@ def is_rollup(path: Path) -> bool:
 
 
 def inputs(part: Path) -> list[Path]:
-    return sorted(
-        p for p in part.rglob("*") if p.is_file() and not p.name.endswith(NOT_INPUTS)
-    )
+    return sorted(p for p in part.rglob("*") if p.is_file() and not p.name.endswith(NOT_INPUTS))
 
 
 def dump(data: Any) -> bytes:
@@ -136,9 +134,13 @@ class Builder:
         self.cases.append(entry)
 
     def valid(
-        self, data: bytes, rel: str, extra_tags: list[str], generated: bool,
+        self,
+        data: bytes,
+        rel: str,
+        extra_tags: list[str],
+        generated: bool,
         fixture: Path | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         kind = "rollup" if is_rollup(Path(rel)) else "smaps"
         decoded = decode(data, kind)
         self.write(rel, data)
@@ -206,8 +208,13 @@ class Builder:
             decode(data, kind)
             expected: dict[str, Any] = {"reference": "accepted"}
         except smapsfmt.SmapsSyntaxError as exc:
-            expected = {"reference": "refused", "line": exc.line, "column": exc.column,
-                        "rule": name.rsplit(".", 1)[0], "message": exc.msg}  # fmt: skip
+            expected = {
+                "reference": "refused",
+                "line": exc.line,
+                "column": exc.column,
+                "rule": name.rsplit(".", 1)[0],
+                "message": exc.msg,
+            }
         self.write(rel, data)
         self.write(rel + ".json", dump(expected))
         self.case(
@@ -237,9 +244,12 @@ class Builder:
             if name in rollup.fields
         }
         outside = [
-            name for name, (lo, hi) in intervals.items()
-            if not (int(lo) <= rollup.fields[name] and (hi is None or rollup.fields[name] <= int(hi)))
-        ]  # fmt: skip
+            name
+            for name, (lo, hi) in intervals.items()
+            if not (
+                int(lo) <= rollup.fields[name] and (hi is None or rollup.fields[name] <= int(hi))
+            )
+        ]
         if outside:  # a capture that does not prove: not a pair
             return
         rel = "pairs/" + smaps_rel.removeprefix("valid/").rsplit("/", 1)[0] + ".json"
@@ -274,11 +284,19 @@ class Builder:
                     vmflags = tuple(f for f in m.vmflags or () if f in profile.vmflags)
                 mappings.append(
                     Mapping(
-                        line=m.line, start=m.start, end=m.end, perms=m.perms, offset=m.offset,
-                        major=m.major, minor=m.minor, inode=m.inode, pathname=m.pathname,
-                        fields=fields, vmflags=vmflags,
+                        line=m.line,
+                        start=m.start,
+                        end=m.end,
+                        perms=m.perms,
+                        offset=m.offset,
+                        major=m.major,
+                        minor=m.minor,
+                        inode=m.inode,
+                        pathname=m.pathname,
+                        fields=fields,
+                        vmflags=vmflags,
                     )
-                )  # fmt: skip
+                )
             tags = ["generated", f"profile:{profile.name}"]
             if profile.variant_of:
                 tags.append("android")
@@ -292,9 +310,17 @@ class Builder:
                         summed[key] += m.fields.get(key, 0)
                 first = model[0]
                 rollup = Rollup(
-                    line=1, start=first.start, end=model[-1].end, perms="---p", offset=0,
-                    major=0, minor=0, inode=0, pathname=b"[rollup]", fields=summed,
-                )  # fmt: skip
+                    line=1,
+                    start=first.start,
+                    end=model[-1].end,
+                    perms="---p",
+                    offset=0,
+                    major=0,
+                    minor=0,
+                    inode=0,
+                    pathname=b"[rollup]",
+                    fields=summed,
+                )
                 data = render(rollup, profile)
                 self.valid(data, f"generated/{profile.name}/smaps_rollup", tags, True)
 
@@ -318,8 +344,9 @@ def build(out: Path) -> None:
         builder.write(doc, (FIXTURES / doc).read_bytes())
     for fixture in inputs(FIXTURES / "invalid"):
         if fixture.name in IMPLEMENTATION_DEFINED:
-            builder.refused(fixture, f"implementation-defined/{fixture.name}",
-                            "implementation-defined")  # fmt: skip
+            builder.refused(
+                fixture, f"implementation-defined/{fixture.name}", "implementation-defined"
+            )
         else:
             builder.refused(fixture, f"invalid/{fixture.name}", "invalid")
     base_rel = "valid/external/prometheus-procfs/fixtures/proc/26231/smaps"
@@ -327,16 +354,38 @@ def build(out: Path) -> None:
     rollup = (FIXTURES / base_rel).with_name("smaps_rollup").read_bytes()
     lines = base.split(b"\n")
     last_header = max(i for i, line in enumerate(lines) if b"-" in line[:20] and b" " in line)
-    builder.derived("no-final-newline.smaps", base[:-1], "smaps", "without its last byte (\\n)", base_rel)
-    builder.derived("no-final-newline.smaps_rollup", rollup[:-1], "rollup",
-                    "without its last byte (\\n)", base_rel.replace("smaps", "smaps_rollup"))  # fmt: skip
-    builder.derived("truncated-last-entry.smaps", b"\n".join(lines[: last_header + 5]) + b"\n",
-                    "smaps", "cut after the fourth field line of its last entry", base_rel)  # fmt: skip
+    builder.derived(
+        "no-final-newline.smaps", base[:-1], "smaps", "without its last byte (\\n)", base_rel
+    )
+    builder.derived(
+        "no-final-newline.smaps_rollup",
+        rollup[:-1],
+        "rollup",
+        "without its last byte (\\n)",
+        base_rel.replace("smaps", "smaps_rollup"),
+    )
+    builder.derived(
+        "truncated-last-entry.smaps",
+        b"\n".join(lines[: last_header + 5]) + b"\n",
+        "smaps",
+        "cut after the fourth field line of its last entry",
+        base_rel,
+    )
     cut = b"\n".join(lines[: last_header + 5])
-    builder.derived("truncated-mid-line.smaps", cut[: len(cut) - 4], "smaps",
-                    "cut in the middle of a field line of its last entry", base_rel)  # fmt: skip
-    builder.derived("trailing-blanks.smaps", base.replace(b" kB\n", b" kB \n", 1), "smaps",
-                    "a blank added after the first ' kB'", base_rel)  # fmt: skip
+    builder.derived(
+        "truncated-mid-line.smaps",
+        cut[: len(cut) - 4],
+        "smaps",
+        "cut in the middle of a field line of its last entry",
+        base_rel,
+    )
+    builder.derived(
+        "trailing-blanks.smaps",
+        base.replace(b" kB\n", b" kB \n", 1),
+        "smaps",
+        "a blank added after the first ' kB'",
+        base_rel,
+    )
     # What the kernel prints for a kernel thread (no mm): nothing (task_mmu.c m_start).
     builder.valid(b"", "valid/kernel-thread/smaps", ["source:contract"], generated=False)
     for fixture in inputs(FIXTURES / "valid"):

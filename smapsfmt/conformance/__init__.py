@@ -1,4 +1,35 @@
 """The conformance corpus and harness for any smaps / smaps_rollup parser.
 
-See docs/conformance.md and docs/decoder-contract.md.
+In Python, three lines::
+
+    import pytest, smapsfmt.conformance
+    @pytest.mark.parametrize("case", smapsfmt.conformance.cases("valid"), ids=str)
+    def test_parser(case): assert my_decoder(case.data()) == case.expected_json()
+
+or the ``smaps_case`` fixture of the pytest plugin that installs with smapsfmt. Other languages:
+``smapsfmt conformance run -- CMD`` (the decoder contract: docs/decoder-contract.md),
+``smapsfmt conformance export DIR`` or the tarball of ``smapsfmt conformance pack``.
 """
+
+from __future__ import annotations
+
+from .compare import OUTCOMES, Coverage, Verdict, judge
+from .corpus import cases, corpus_root, manifest_header, select
+from .decode import decode
+from .manifest import CORPUS_VERSION, Case, ManifestError, load_manifest
+
+__all__ = [
+    "CORPUS_VERSION",
+    "OUTCOMES",
+    "Case",
+    "Coverage",
+    "ManifestError",
+    "Verdict",
+    "cases",
+    "corpus_root",
+    "decode",
+    "judge",
+    "load_manifest",
+    "manifest_header",
+    "select",
+]

@@ -67,11 +67,7 @@ def _fields(lines: list[bytes], names: list[str]) -> dict[str, str]:
 
 def _entry_lines(lines: list[bytes], first: int, last: int) -> list[bytes]:
     """Lines ``first`` .. ``last`` - 1 (0-based) that are field lines, not Name or VmFlags."""
-    return [
-        line
-        for line in lines[first:last]
-        if not line.startswith((b"VmFlags:", b"Name:"))
-    ]
+    return [line for line in lines[first:last] if not line.startswith((b"VmFlags:", b"Name:"))]
 
 
 def decode(data: bytes, kind: str) -> dict[str, Any]:

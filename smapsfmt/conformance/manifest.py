@@ -100,8 +100,19 @@ def _entry(raw: Any, root: Path, where: str) -> Case:
     tags = raw.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise ManifestError(f"{where}: 'tags' is a list of strings")
-    known = {"id", "class", "kind", "input", "inputs", "expected", "sha256", "generated",
-             "tags", "provenance", "source"}  # fmt: skip
+    known = {
+        "id",
+        "class",
+        "kind",
+        "input",
+        "inputs",
+        "expected",
+        "sha256",
+        "generated",
+        "tags",
+        "provenance",
+        "source",
+    }
     return Case(
         id=raw["id"],
         cls=raw["class"],
