@@ -13,10 +13,24 @@ or the ``smaps_case`` fixture of the pytest plugin that installs with smapsfmt. 
 
 from __future__ import annotations
 
-from .compare import OUTCOMES, Coverage, Verdict, judge
-from .corpus import cases, corpus_root, manifest_header, select
-from .decode import decode
-from .manifest import CORPUS_VERSION, Case, ManifestError, load_manifest
+from typing import Any
+
+# Loaded on first use: the command line imports this package to register its commands.
+_WHERE = {
+    "OUTCOMES": "compare",
+    "Coverage": "compare",
+    "Verdict": "compare",
+    "judge": "compare",
+    "cases": "corpus",
+    "corpus_root": "corpus",
+    "manifest_header": "corpus",
+    "select": "corpus",
+    "decode": "decode",
+    "CORPUS_VERSION": "manifest",
+    "Case": "manifest",
+    "ManifestError": "manifest",
+    "load_manifest": "manifest",
+}
 
 __all__ = [
     "CORPUS_VERSION",
@@ -33,3 +47,22 @@ __all__ = [
     "manifest_header",
     "select",
 ]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .compare import OUTCOMES, Coverage, Verdict, judge
+    from .corpus import cases, corpus_root, manifest_header, select
+    from .decode import decode
+    from .manifest import CORPUS_VERSION, Case, ManifestError, load_manifest
+del TYPE_CHECKING
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smapsfmt.conformance' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -188,7 +188,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     except smapsfmt.SmapsSyntaxError as exc:
         exc.path = "<stdin>"
         raise
-    sys.stdout.buffer.write(out)
+    _out(out.decode("ascii"))
     return EXIT_OK
 
 

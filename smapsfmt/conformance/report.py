@@ -102,7 +102,8 @@ def as_text(results: Sequence[Result], skipped: int, head: str, stale: Sequence[
     count = summary(results, skipped)
     outcomes = ", ".join(f"{name} {count[name]}" for name in OUTCOMES if count[name])
     lines.append(
-        f"{head}: {count['cases']} cases: {count['PASS']} passed, {count['failed']} failed, "
+        f"{head}: {count['cases']} case{'' if count['cases'] == 1 else 's'}: "
+        f"{count['PASS']} passed, {count['failed']} failed, "
         f"{count['known']} known failures, {skipped} skipped ({outcomes or 'nothing run'})"
     )
     return "\n".join(lines) + "\n"

@@ -1,7 +1,8 @@
 """A decoder of the contract written apart from smapsfmt (standard library only, its own
 reading of the format), to test the harness with: ``python plain_decoder.py [MODE]``.
 
-MODE makes it wrong on purpose, as parsers are in the wild:
+MODE (or PLAIN_DECODER_MODE in the environment) makes it wrong on purpose, as parsers are in
+the wild:
   correct        the contract, as docs/decoder-contract.md says it
   drop-mapping   loses the last mapping of every smaps with more than one
   round          reports Rss rounded to a multiple of 1024 kB (values in MB, back to kB)
@@ -80,7 +81,7 @@ def entries(data: bytes) -> list[dict]:
 
 
 def main() -> int:
-    mode = sys.argv[1] if len(sys.argv) > 1 else "correct"
+    mode = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("PLAIN_DECODER_MODE", "correct")
     kind = os.environ["SMAPS_KIND"]
     data = sys.stdin.buffer.read()
     if mode in ("crash", "hang") and b"\nName:" in data:
