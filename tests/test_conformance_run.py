@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -282,3 +284,24 @@ def test_pack_is_versioned_and_reproducible(tmp_path: Path) -> None:
         member = tar.extractfile("smaps-conformance-1.0.0/implementation-defined/crlf.smaps")
         assert member is not None
         assert b"\r\n" in member.read()
+
+
+def test_the_readme_example_is_real() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command, shown = re.findall(r"```console\n\$ (smapsfmt conformance run [^\n]*)\n(.*?)```",
+                                readme, re.S)[0]  # fmt: skip
+    args = shlex.split(command)[2:]
+    args[args.index("python")] = sys.executable
+    args = [str(ROOT / a) if a.startswith("conformance/") else a for a in args]
+    result = subprocess.run(
+        [sys.executable, "-m", "smapsfmt", "conformance", *args],
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )  # the installed smapsfmt, outside the tree
+    got = result.stdout.replace(sys.executable, "python").replace(f"{ROOT}/", "").splitlines()
+    want = [line for line in shown.splitlines() if line != "..."]
+    assert [line for line in got if line in want] == want
+    assert result.returncode == 1
