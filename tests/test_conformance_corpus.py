@@ -73,7 +73,7 @@ def test_classes_and_generated_cases_are_kept_apart() -> None:
         assert case.id.startswith({"valid": ("valid/", "generated/"), "invalid": "invalid/",
                                    "implementation-defined": "implementation-defined/",
                                    "pair": "pairs/"}[case.cls]), case.id  # fmt: skip
-    from smapsfmt._profiles import load_profiles
+    from smapsfmt._spec.profiles import load_profiles
 
     profiles = {p.name for p in load_profiles()}
     assert {t.split(":", 1)[1] for c in CASES for t in c.tags if t.startswith("profile:")} == (

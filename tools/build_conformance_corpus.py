@@ -28,8 +28,8 @@ from typing import Any
 
 import smapsfmt
 from smapsfmt._model import KNOWN_FIELDS, UNITLESS_FIELDS, Mapping, Rollup, Smaps
-from smapsfmt._profiles import load_profiles
 from smapsfmt._render import render, word_size
+from smapsfmt._spec.profiles import load_profiles
 from smapsfmt.conformance.decode import decode
 from smapsfmt.conformance.manifest import CORPUS_VERSION, FORMAT, FORMAT_VERSION
 

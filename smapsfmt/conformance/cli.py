@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._cli import EXIT_INVALID, EXIT_OK, UsageError, _out
+from .._cli.common import EXIT_INVALID, EXIT_OK, UsageError, out
 
 __all__ = ["add_commands"]
 
@@ -180,15 +180,15 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     if kind not in (None, "smaps", "rollup"):
         raise UsageError(f"SMAPS_KIND is 'smaps' or 'rollup', not {kind!r}")
     if kind is None:
-        from .._parser import detect_kind
+        from .._parse.parser import detect_kind
 
         kind = detect_kind(data)
     try:
-        out = decode_bytes(data, kind)
+        decoded = decode_bytes(data, kind)
     except smapsfmt.SmapsSyntaxError as exc:
         exc.path = "<stdin>"
         raise
-    _out(out.decode("ascii"))
+    out(decoded.decode("ascii"))
     return EXIT_OK
 
 
@@ -257,11 +257,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         stale = known.stale(results)
     head = f"smaps-conformance {header.get('corpus_version')} [{' '.join(command)}]"
     if args.format == "json":
-        _out(as_json(results, skipped, header, command))
+        out(as_json(results, skipped, header, command))
     elif args.format == "markdown":
-        _out(as_markdown(results, skipped, head))
+        out(as_markdown(results, skipped, head))
     else:
-        _out(as_text(results, skipped, head, stale))
+        out(as_text(results, skipped, head, stale))
     return EXIT_INVALID if failed(results) else EXIT_OK
 
 
@@ -275,11 +275,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
         raw = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
         ids = {case.id for case in chosen}
         raw["cases"] = [c for c in raw["cases"] if c["id"] in ids]
-        _out(json.dumps(raw, indent=1) + "\n")
+        out(json.dumps(raw, indent=1) + "\n")
         return EXIT_OK
     for case in chosen:
-        _out(f"{case.id}\t{case.cls}\t{' '.join(case.tags)}\n")
-    _out(f"{len(chosen)} cases, corpus {header.get('corpus_version')}\n")
+        out(f"{case.id}\t{case.cls}\t{' '.join(case.tags)}\n")
+    out(f"{len(chosen)} cases, corpus {header.get('corpus_version')}\n")
     return EXIT_OK
 
 
@@ -292,7 +292,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"{args.dir}: {exc.strerror or exc}") from None
-    _out(f"wrote {count} files into {args.dir}\n")
+    out(f"wrote {count} files into {args.dir}\n")
     return EXIT_OK
 
 
@@ -303,5 +303,5 @@ def _cmd_pack(args: argparse.Namespace) -> int:
         tarball, digest = pack(_corpus(args), Path(args.output))
     except OSError as exc:
         raise UsageError(f"{args.output}: {exc.strerror or exc}") from None
-    _out(f"{tarball}\n{digest}\n")
+    out(f"{tarball}\n{digest}\n")
     return EXIT_OK
