@@ -277,6 +277,8 @@ def test_pack_is_versioned_and_reproducible(tmp_path: Path) -> None:
     assert packed == (tmp_path / "b" / name).read_bytes()
     digest = hashlib.sha256(packed).hexdigest()
     assert (tmp_path / "a" / f"{name}.sha256").read_text() == f"{digest}  {name}\n"
+    as_json = conformance("pack", "--output", str(tmp_path / "c"), "--format", "json")
+    assert json.loads(as_json.stdout) == {"tarball": str(tmp_path / "c" / name), "sha256": digest}
     with tarfile.open(tmp_path / "a" / name) as tar:
         names = tar.getnames()
         assert "smaps-conformance-1.0.0/manifest.json" in names

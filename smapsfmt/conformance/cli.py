@@ -134,6 +134,7 @@ def add_commands(commands: Any) -> None:
         "empty.",
     )
     export.add_argument("dir", metavar="DIR")
+    export.add_argument("--format", choices=("text", "json"), default="text")
     export.set_defaults(run=_cmd_export)
 
     pack = sub.add_parser(
@@ -144,6 +145,7 @@ def add_commands(commands: Any) -> None:
         "for projects in other languages; prints the two paths.",
     )
     pack.add_argument("--output", metavar="DIR", default=".")
+    pack.add_argument("--format", choices=("text", "json"), default="text")
     pack.set_defaults(run=_cmd_pack)
 
 
@@ -292,7 +294,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"{args.dir}: {exc.strerror or exc}") from None
-    out(f"wrote {count} files into {args.dir}\n")
+    if args.format == "json":
+        out(json.dumps({"dir": args.dir, "files": count}) + "\n")
+    else:
+        out(f"wrote {count} files into {args.dir}\n")
     return EXIT_OK
 
 
@@ -303,5 +308,9 @@ def _cmd_pack(args: argparse.Namespace) -> int:
         tarball, digest = pack(_corpus(args), Path(args.output))
     except OSError as exc:
         raise UsageError(f"{args.output}: {exc.strerror or exc}") from None
-    out(f"{tarball}\n{digest}\n")
+    if args.format == "json":
+        sha256 = digest.read_text(encoding="ascii").split()[0]
+        out(json.dumps({"tarball": str(tarball), "sha256": sha256}) + "\n")
+    else:
+        out(f"{tarball}\n{digest}\n")
     return EXIT_OK
