@@ -157,3 +157,39 @@ def test_contract_agrees_with_the_model(case: Case) -> None:
 def test_fixture_folders_are_where_the_builder_reads() -> None:
     assert (FIXTURES / "valid" / "live" / "6.18" / "CAPTURES.md").is_file()
     assert (FIXTURES / "valid" / "external" / "SOURCES.md").is_file()
+
+
+def test_a_sidecar_gives_a_capture_its_kernel_tags(tmp_path: Path) -> None:
+    """A capture added with INPUT.case.json (docs/decoder-contract.md, "Adding cases") gets
+    its tags and provenance in the manifest."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.spec_from_file_location(
+        "build_conformance_corpus", ROOT / "tools" / "build_conformance_corpus.py"
+    )
+    assert spec is not None and spec.loader is not None
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    fixtures = tmp_path / "tree" / "tests" / "fixtures"
+    shutil.copytree(FIXTURES, fixtures)
+    capture = fixtures / "valid" / "qemu" / "4.19" / "smaps"
+    capture.parent.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / "valid/live/6.18/sleep/smaps", capture)
+    Path(f"{capture}.case.json").write_text(
+        json.dumps(
+            {
+                "tags": ["kernel:4.19.325", "arch:aarch64", "source:qemu"],
+                "provenance": "valid/qemu/CAPTURES.md",
+            }
+        )
+    )
+    builder.ROOT, builder.FIXTURES = tmp_path / "tree", fixtures
+    builder.build(tmp_path / "corpus")
+    _, made = load_manifest(tmp_path / "corpus")
+    case = next(c for c in made if c.id == "valid/qemu/4.19/smaps")
+    assert {"kernel:4.19.325", "arch:aarch64", "source:qemu", "kind:smaps"} <= set(case.tags)
+    assert case.provenance == "valid/qemu/CAPTURES.md"
+    assert case.source == "tests/fixtures/valid/qemu/4.19/smaps"
+    assert not (tmp_path / "corpus" / "valid/qemu/4.19/smaps.case.json").exists()
+    assert len(made) == len(CASES) + 1
