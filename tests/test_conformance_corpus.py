@@ -96,10 +96,16 @@ def test_feature_tags_are_found_in_the_text() -> None:
 
 
 def test_the_installed_package_carries_the_corpus() -> None:
-    installed = corpus_root()
-    assert installed != TREE  # the wheel's copy, not the source tree's
-    assert installed.parts[-4:] == ("site-packages", "smapsfmt", "_data", "conformance")
-    assert (installed / "manifest.json").read_bytes() == (TREE / "manifest.json").read_bytes()
+    from importlib import metadata
+
+    dist = metadata.distribution("smapsfmt")
+    shipped = {str(f) for f in dist.files or () if "_data/conformance/" in str(f)}
+    on_disk = {p for p in TREE.rglob("*") if p.is_file()}
+    assert shipped == {f"smapsfmt/_data/conformance/{p.relative_to(TREE)}" for p in on_disk}
+    manifest = Path(str(dist.locate_file("smapsfmt/_data/conformance/manifest.json")))
+    assert "site-packages" in manifest.parts  # installed, not the source tree
+    assert manifest.read_bytes() == (TREE / "manifest.json").read_bytes()
+    assert (corpus_root() / "manifest.json").read_bytes() == manifest.read_bytes()
     assert len(cases()) == len(CASES) == 119
 
 
