@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .rollup import add_commands as add_rollup_commands
 
     add_rollup_commands(commands)
+    from ..conformance.cli import add_commands as add_conformance_commands
+
+    add_conformance_commands(commands)
     return parser
 
 
