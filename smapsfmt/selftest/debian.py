@@ -28,7 +28,7 @@ SECURITY = "http://deb.debian.org/debian-security"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # The suites that hold the kernels of the matrix (see KERNELS in matrix.py); others can be
 # named with SMAPSFMT_DEBIAN_SUITES (blank-separated).
-SUITES = ("bullseye-security", "bookworm-security", "trixie", "trixie-backports", "sid")
+SUITES = ("bullseye-security", "bookworm-security", "trixie", "trixie-backports")
 ARCHES = ("amd64", "i386", "arm64")
 # Debian's architecture of each qemu guest architecture smapsfmt boots.
 DEBIAN_ARCH = {"x86_64": "amd64", "i386": "i386", "arm64": "arm64"}
@@ -76,6 +76,7 @@ class Apt:
         self.sources = self.root / "apt" / "sources.list"
         self.lists = self.root / "apt" / "lists"
         self.cache = self.root / "apt" / "cache"
+        self.status = self.root / "apt" / "status"
         self.debs = self.root / "debs"
         self.images = self.root / "images"
 
@@ -85,8 +86,11 @@ class Apt:
             "-o=Dir::Etc::SourceParts=/dev/null",
             f"-o=Dir::State::Lists={self.lists}",
             f"-o=Dir::Cache={self.cache}",
-            "-o=Dir::Cache::pkgcache=",  # no binary cache file: apt reads the lists each time
-            "-o=Dir::Cache::srcpkgcache=",
+            # apt's binary cache of the lists, kept (reading the lists afresh takes seconds)
+            f"-o=Dir::Cache::pkgcache={self.cache / 'pkgcache.bin'}",
+            f"-o=Dir::Cache::srcpkgcache={self.cache / 'srcpkgcache.bin'}",
+            # an empty dpkg status: what the machine has installed plays no part
+            f"-o=Dir::State::status={self.status}",
             "-o=Debug::NoLocking=1",  # the lists are ours alone; the machine's lock is not taken
             "-o=APT::Sandbox::User=root",
         ]
@@ -107,6 +111,8 @@ class Apt:
             uri = SECURITY if suite.endswith("-security") else ARCHIVE
             lines.append(f"deb [signed-by={KEYRING}] {uri} {suite} main\n")
         text = "".join(lines)
+        self.status.parent.mkdir(parents=True, exist_ok=True)
+        self.status.touch()
         if not self.sources.exists() or self.sources.read_text() != text:
             self.sources.parent.mkdir(parents=True, exist_ok=True)
             self.sources.write_text(text)
@@ -128,26 +134,32 @@ class Apt:
         ``pattern``: (name, version)."""
         prefix = re.split(r"[\\.^$*+?()\[\]{}|]", pattern, maxsplit=1)[0]
         found = sorted(set(self._run("apt-cache", "pkgnames", prefix).split()))
+        names = [name for name in found if re.fullmatch(pattern, name)]
         best: tuple[str, str] | None = None
-        for name in found:
-            if not re.fullmatch(pattern, name):
-                continue
-            version = self.candidate(f"{name}:{arch}")
-            if version is None:
-                continue
+        for name, version in self.candidates(names, arch).items():
             if best is None or _newer(version, best[1]):
                 best = (name, version)
         if best is None:
             raise FetchError(f"no package named {pattern!r} for {arch} in {', '.join(suites())}")
         return best
 
+    def candidates(self, names: list[str], arch: str) -> dict[str, str]:
+        """The version apt would fetch of each package of ``names`` that ``arch`` has."""
+        if not names:
+            return {}
+        out = self._run("apt-cache", "policy", *(f"{name}:{arch}" for name in names))
+        found: dict[str, str] = {}
+        for block in re.split(r"^(?=\S)", out, flags=re.MULTILINE):
+            head = re.match(r"(\S+?)(?::\S+)?:\n", block)
+            version = re.search(r"^\s*Candidate:\s*(\S+)", block, re.MULTILINE)
+            if head and version and version.group(1) != "(none)":
+                found[head.group(1)] = version.group(1)
+        return found
+
     def candidate(self, package: str) -> str | None:
         """The version apt would fetch of ``package`` (name:arch), or None."""
-        out = self._run("apt-cache", "policy", package)
-        match = re.search(r"^\s*Candidate:\s*(\S+)", out, re.MULTILINE)
-        if match is None or match.group(1) == "(none)":
-            return None
-        return match.group(1)
+        name, _, arch = package.partition(":")
+        return self.candidates([name], arch).get(name)
 
     def download(self, package: str, arch: str) -> Path:
         """The cached .deb of ``package`` for ``arch``, downloaded if not cached yet."""
@@ -198,7 +210,11 @@ def fetch(package: str, arch: str, apt: Apt | None = None) -> Fetched:
     apt = apt or Apt()
     if not apt.has_lists():
         apt.update()
-    deb = apt.download(package, arch)
+    try:
+        deb = apt.download(package, arch)
+    except FetchError:  # lists older than the archive: the build was replaced since
+        apt.update()
+        deb = apt.download(package, arch)
     version = deb.name.split("_")[1].replace("%3a", ":")
     unpacked = apt.images / deb.name.removesuffix(".deb")
     if not unpacked.exists():
