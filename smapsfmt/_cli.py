@@ -469,6 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ._rollup_cli import add_commands as add_rollup_commands
 
     add_rollup_commands(commands)
+    from .selftest.cli import add_commands as add_selftest_commands
+
+    add_selftest_commands(commands)
     return parser
 
 
