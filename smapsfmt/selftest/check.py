@@ -197,9 +197,6 @@ class _ShapeChecker:
             for mapping in self.smaps:
                 if self.entry is None and start is not None and mapping.start == start:
                     self.entry = mapping
-            if self.entry is not None:
-                for name, value in self.entry.fields.items():
-                    self.names[f"smaps.{name}"] = value
 
     # --- expectations --------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ mapping inside the shape's range), which field, and what the field must be:
     is NAME            the header's name is this text (a fact holding bytes)
 
 EXPR is arithmetic (+ - * //, max, min, ``fixed``) over the facts the shaper printed for the
-shape (pages, touched, sharers, swapped, ...), ``page_kb`` (the page size in kB) and
-``smaps.FIELD`` (the value printed for FIELD in the shape's entry). ``fixed(P, N)`` is the kB
+shape (pages, touched, sharers, swapped, ...) and ``page_kb`` (the page size in kB), never over
+what the kernel printed. ``fixed(P, N)`` is the kB
 the kernel prints for P pages each mapped (or swapped) N times: the sum in PSS fixed point,
 ``P * ((PAGE_SIZE << 12) // N)``, shifted right by 22 (fs/proc/task_mmu.c smaps_account,
 PSS_SHIFT 12). A row applies only where its needs hold (NEEDS: a condition over the facts and
@@ -156,8 +156,9 @@ ROWS: tuple[Row, ...] = (
         "the CPU's batch"),
     Row("lazyfree", "entry", "Private_Dirty", "== 0", ("madv_free",),
         "MADV_FREE cleans each page (mm/madvise.c madvise_free_pte_range)"),
-    Row("lazyfree", "rollup", "LazyFree", "== smaps.LazyFree", ("madv_free",),
-        "the only lazy-free mapping of the process: the rollup sums its LazyFree"),
+    Row("lazyfree", "rollup", "LazyFree",
+        f"in max(0, touched - {LAZYFREE_BATCH}) * page_kb .. touched * page_kb", ("madv_free",),
+        "the only lazy-free mapping of the process: the rollup is its LazyFree"),
     # file: a file with blanks and a newline in its name, mapped, read, then unlinked
     Row("file", "entry", "name", "is deleted_path", (),
         "the path with its newline as \\012 and ' (deleted)' after it (seq_file_path, d_path)"),
@@ -207,8 +208,9 @@ ROWS: tuple[Row, ...] = (
         "the pages not swapped out"),
     Row("swap", "rollup", "Swap", "== swapped * page_kb", ("swap",),
         "the only swapped mapping of the process"),
-    Row("swap", "rollup", "SwapPss", "== smaps.SwapPss", ("swap",),
-        "the only swapped mapping: one fixed-point sum"),
+    Row("swap", "rollup", "SwapPss",
+        "in fixed(swapped, sharers) .. swapped * page_kb // sharers", ("swap",),
+        "the only swapped mapping of the process: one fixed-point sum"),
     # hugetlb (system settings): one huge page
     Row("hugetlb", "entry", "KernelPageSize", "== huge_kb", ("hugetlb",), "the huge page size"),
     Row("hugetlb", "entry", "MMUPageSize", "== huge_kb", ("hugetlb",), "the huge page size"),
@@ -257,11 +259,6 @@ def evaluate(text: str, names: Mapping[str, object], page_size: int) -> object:
             if node.id not in names:
                 raise Missing(node.id)
             return names[node.id]
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            key = f"{node.value.id}.{node.attr}"
-            if key not in names:
-                raise Missing(key)
-            return names[key]
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             left, right = value(node.left), value(node.right)
             if not (isinstance(left, int) and isinstance(right, int)):

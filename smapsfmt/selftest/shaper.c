@@ -397,6 +397,7 @@ static pid_t sharer(void (*before_stop)(void *), void *arg)
 {
 	pid_t pid = fork_sibling();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the main process, however it ends */
 		close(report_fd);
 		if (before_stop)
 			before_stop(arg);
@@ -1190,6 +1191,7 @@ static void run_shape(const struct shape *s)
 				 * otherwise change the shape's Shared and Private lines
 				 * between the reads of smaps and smaps_rollup. */
 				char fd_text[16];
+				prctl(PR_SET_PDEATHSIG, SIGKILL); /* kept across exec */
 				close(fds[0]);
 				fcntl(fds[1], F_SETFD, 0);
 				snprintf(fd_text, sizeof fd_text, "%d", fds[1]);
