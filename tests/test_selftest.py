@@ -430,3 +430,15 @@ def test_importing_the_package_loads_nothing_heavy() -> None:
         cwd=tempfile.gettempdir(),
     )  # fmt: skip
     assert result.stdout.strip() == "['smapsfmt', 'smapsfmt._errors', 'smapsfmt.selftest']"
+
+
+def test_the_readme_example_is_real_output() -> None:
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("$ smapsfmt selftest --shape mlock --shape pkey\n", 1)[1]
+    shown = [line for line in example.split("```", 1)[0].splitlines() if line.startswith("mlock")]
+    result = run_cli("selftest", "--shape", "mlock", "--shape", "pkey")
+    real = [line for line in result.stdout.decode().splitlines() if line.startswith("mlock")]
+    assert len(shown) == 7
+    # The words, not the blanks: the columns widen for a wider cell of the pkey shape, which
+    # depends on the CPU (with protection keys, its expectation is the key's number).
+    assert [line.split() for line in shown] == [line.split() for line in real]

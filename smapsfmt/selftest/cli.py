@@ -127,16 +127,20 @@ def _frame_diagnostic(path: str, exc: Any) -> Any:
 
 
 _HEAD = ("SHAPE", "FILE", "FIELD", "EXPECTED", "PRINTED", "VERDICT")
-_WIDTH = (10, 13, 15, 13, 13)
+_MOST = (12, 12, 30, 20, 20)  # a longer cell (a path) pushes the rest of its line only
 
 
 def _table(checks: list[Any]) -> str:
+    rows = [_HEAD] + [
+        (c.shape, c.file, c.field, c.expected, c.printed,
+         f"{c.verdict}: {c.reason}" if c.reason else c.verdict)
+        for c in checks
+    ]  # fmt: skip
+    widths = [min(most, max(len(row[i]) for row in rows)) for i, most in enumerate(_MOST)]
     lines = []
-    for row in [_HEAD, *((c.shape, c.file, c.field, c.expected, c.printed,
-                          f"{c.verdict}: {c.reason}" if c.reason else c.verdict)
-                         for c in checks)]:  # fmt: skip
-        cells = [f"{cell:<{width}}" for cell, width in zip(row[:-1], _WIDTH, strict=True)]
-        lines.append(" ".join([*cells, row[-1]]))
+    for row in rows:
+        cells = [f"{cell:<{width}}" for cell, width in zip(row[:-1], widths, strict=True)]
+        lines.append("  ".join([*cells, row[-1]]))
     return "\n".join(lines) + "\n"
 
 
