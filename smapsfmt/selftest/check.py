@@ -15,8 +15,9 @@ from typing import Any
 
 import smapsfmt
 
-from .expectations import NEEDS, ROWS, SHAPES, Missing, Row, evaluate
+from .expectations import NEEDS, ROWS, Missing, Row, evaluate
 from .frames import Capture, ShapeRecord
+from .shapes import SHAPES
 
 __all__ = ["Check", "check_capture", "summary"]
 

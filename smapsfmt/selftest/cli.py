@@ -15,9 +15,9 @@ import json
 import os
 from typing import Any
 
-from .._cli import Refusal, UsageError, _out, display_name, read_input
-from .._schemas import register
-from .expectations import SHAPES
+from .._cli.common import Refusal, UsageError, display_name, out, read_input
+from .._cli.schemas import register
+from .shapes import SHAPES
 
 __all__ = ["add_commands"]
 
@@ -87,10 +87,10 @@ def _cmd_selftest(args: argparse.Namespace) -> int:
             "summary": counts,
             "restored": restored,
         }
-        _out(json.dumps(document, indent=1) + "\n")
+        out(json.dumps(document, indent=1) + "\n")
     else:
-        _out(_table(checks))
-        _out(_summary_line(capture.kernel, counts) + "\n")
+        out(_table(checks))
+        out(_summary_line(capture.kernel, counts) + "\n")
     return 1 if counts["fail"] else 0
 
 

@@ -25,6 +25,8 @@ import ast
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+from .shapes import SHAPES
+
 __all__ = ["LAZYFREE_BATCH", "NEEDS", "ROWS", "SHAPES", "Row", "evaluate"]
 
 # MADV_FREE marks pages lazy-free through a per-CPU batch (mm/swap.c folio_mark_lazyfree): the
@@ -222,13 +224,6 @@ ROWS: tuple[Row, ...] = (
     Row("hugetlb", "rollup", "Private_Hugetlb", "== huge_kb", ("hugetlb",),
         "the only hugetlb mapping of the process"),
 )  # fmt: skip
-
-# The shapes, in the shaper's order, and whether each changes system settings.
-SHAPES: dict[str, bool] = {
-    "anon": False, "shared": False, "shmem": False, "mlock": False, "lazyfree": False,
-    "file": False, "vmas": False, "thp": False, "pkey": False, "anon-name": False,
-    "uffd": False, "ksm": True, "swap": True, "hugetlb": True,
-}  # fmt: skip
 
 
 class Missing(Exception):

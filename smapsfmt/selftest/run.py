@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from .build import shaper_path
 from .check import Check, check_capture
-from .expectations import SHAPES
 from .frames import Capture, decode
 from .settings import SystemSettings
+from .shapes import SHAPES
 
 __all__ = ["Result", "ShaperError", "run_selftest", "run_shaper"]
 
