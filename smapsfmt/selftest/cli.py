@@ -1,115 +1,228 @@
-"""``smapsfmt selftest --boot``: the command line of booted kernels.
+"""``smapsfmt selftest``: does this kernel print the right values for known memory shapes?
 
-``--boot KERNEL_IMAGE`` boots an image file; ``--boot debian:PACKAGE`` fetches Debian's kernel
-package PACKAGE first (for the architecture of ``--arch``) into the kernel cache
-(``$SMAPSFMT_KERNEL_CACHE``, default ``/var/cache/smapsfmt/kernels``). ``--save DIR`` writes
-the captures and their provenance (corpus.py). Exit 0 every check passed (``n/a`` is not a
-failure), 1 a check failed, 2 usage (no qemu, no compiler for the guest, no such image or
-package).
+    smapsfmt selftest [--shape NAME ...] [--with-system-settings] [--from FILE]
+                      [--format text|json]
+
+One line per check (shape, file, field, expected, printed, verdict: pass, fail, or n/a with
+the reason), then a summary. Exit 0 when no check failed (n/a is not a failure), 1 when one
+did, 2 for a usage error or a shaper that cannot be built or run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+import os
 from typing import Any
 
-from .qemu import ARCHES
+from .._cli.common import Refusal, UsageError, display_name, out, read_input
+from .._cli.schemas import register
+from .boot_cli import BOOT_OPTIONS, add_boot_arguments
+from .shapes import SHAPES
+
+__all__ = ["add_commands"]
+
+_SYSTEM = [name for name, changes in SHAPES.items() if changes]
 
 
-def add_boot_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--boot", metavar="KERNEL_IMAGE",
-        help="run the shapes on KERNEL_IMAGE under qemu (software emulation) instead of the "
-        "running kernel; 'debian:PACKAGE' fetches Debian's kernel package PACKAGE first",
+def add_commands(commands: Any) -> None:
+    parser = commands.add_parser(
+        "selftest", help="check what this kernel prints for processes of known shapes",
+        description="Give processes known memory shapes (anonymous pages, pages shared by "
+        "fork, mlock, MADV_FREE, a deleted file with a newline in its name, thousands of "
+        "mappings, THP, protection keys, named anonymous memory, userfaultfd; with "
+        "--with-system-settings also KSM, swap on zram and hugetlb), read their smaps and "
+        "smaps_rollup, and check every value the kernel printed against what the field's "
+        "meaning requires. Every capture must also validate and every pair prove. Exit 0: "
+        "no check failed (n/a is not a failure); 1: a check failed; 2: usage, or the shaper "
+        "cannot be built or run. The shaper is compiled from the package's shaper.c with the "
+        "system's C compiler ($CC, cc or gcc) on first use.",
     )  # fmt: skip
     parser.add_argument(
-        "--arch", choices=ARCHES, default="x86_64",
-        help="the architecture of KERNEL_IMAGE (default x86_64)",
+        "--shape", action="append", choices=list(SHAPES), metavar="NAME",
+        help=f"run only this shape (repeatable): {', '.join(SHAPES)}",
     )  # fmt: skip
     parser.add_argument(
-        "--timeout", type=float, default=240.0, metavar="SECONDS",
-        help="give up on a boot that has not powered off after SECONDS (default 240)",
+        "--with-system-settings", action="store_true",
+        help=f"also run the shapes that change system settings ({', '.join(_SYSTEM)}); "
+        "root only; every setting is restored, on failure too",
     )  # fmt: skip
     parser.add_argument(
-        "--save", metavar="DIR",
-        help="write each capture to DIR/LABEL/SHAPE/{smaps,smaps_rollup} with its provenance in "
-        "DIR/MANIFEST.json",
+        "--from", dest="source", metavar="FILE",
+        help="check a saved shaper output (e.g. a guest's serial console) instead of running "
+        "the shaper",
     )  # fmt: skip
-    parser.add_argument("--label", metavar="LABEL", help="the folder of --save (default: release)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_boot_arguments(parser)
+    parser.set_defaults(run=_cmd_selftest)
 
 
-def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
-    """Register ``selftest`` with its --boot options (called by ``_cli.build_parser``)."""
-    selftest = commands.add_parser(
-        "selftest", help="check what a kernel prints for known process shapes",
-        description="Run process shapes whose smaps values are known from the ABI document on "
-        "a kernel image booted under qemu, and check what it prints: one line per check "
-        "(shape, field, expected, printed, verdict: pass, fail, or n/a with the reason), "
-        "then a summary. Every capture is also validated against the kernel's profile and "
-        "each smaps_rollup proved against its smaps. Exit 0 all pass, 1 a check failed.",
-    )  # fmt: skip
-    add_boot_arguments(selftest)
-    selftest.add_argument("--format", choices=("text", "json"), default="text")
-    selftest.set_defaults(run=run_boot)
+def _cmd_selftest(args: argparse.Namespace) -> int:
+    from .check import Check, check_capture, summary
+    from .frames import FrameError, decode
 
+    shapes: list[str] | None = list(dict.fromkeys(args.shape)) if args.shape else None
+    restored: list[str] = []
+    boot: dict[str, Any] | None = None
+    given = [f"--{name}" for name in BOOT_OPTIONS if getattr(args, name) is not None]
+    if args.boot is None and given:
+        raise UsageError(f"{given[0]} is an option of --boot KERNEL_IMAGE")
+    if args.boot is not None:
+        from .boot_cli import run_boot
 
-def run_boot(args: argparse.Namespace) -> int:
-    from smapsfmt._cli import UsageError, _out
-
-    from . import boot, corpus, debian, guest, qemu
-
-    if not args.boot:
-        raise UsageError("--boot KERNEL_IMAGE is required")
-    source = None
-    try:
-        if args.boot.startswith("debian:"):
-            fetched = debian.fetch(
-                args.boot.removeprefix("debian:"), debian.DEBIAN_ARCH[args.arch]
-            )
-            image = fetched.image
-            source = corpus.Source(
-                fetched.package, fetched.version, fetched.deb_sha256, _inside(image),
-                fetched.image_sha256,
-            )  # fmt: skip
-        else:
-            image = Path(args.boot)
-            if not image.is_file():
-                raise UsageError(f"{args.boot}: no such kernel image")
-        result = boot.run(image, args.arch, timeout=args.timeout)
-    except (debian.FetchError, guest.GuestBuildError, qemu.BootError) as error:
-        raise UsageError(str(error)) from None
-    if args.save:
-        corpus.write(result, args.label or result.release or "unknown", Path(args.save), source)
-    counts = {"pass": 0, "fail": 0, "n/a": 0}
-    for check in result.checks:
-        counts[check.verdict] += 1
-    if args.format == "json":
-        _out(json.dumps({
-            "kernel": result.release, "arch": args.arch, "image": str(image),
-            "boot_seconds": round(result.boot.seconds, 1),
-            "checks": [{"shape": c.shape, "field": c.field, "expected": c.expected,
-                        "printed": c.printed, "verdict": c.verdict,
-                        **({"reason": c.reason} if c.reason else {})} for c in result.checks],
-            "summary": counts,
-        }, indent=1) + "\n")  # fmt: skip
+        if args.source is not None or args.shape or args.with_system_settings:
+            raise UsageError("--boot runs every shape in the guest: it does not take --from, "
+                             "--shape or --with-system-settings")  # fmt: skip
+        capture, checks, boot = run_boot(args)
+    elif args.source is not None:
+        if args.with_system_settings:
+            raise UsageError("--with-system-settings runs shapes: it does not apply to --from")
+        data = read_input(args.source)
+        try:
+            capture = decode(data)
+        except FrameError as exc:
+            raise Refusal(_frame_diagnostic(display_name(args.source), exc)) from None
+        checks = check_capture(capture, shapes)
     else:
-        _out(f"booted Linux {result.release or '?'} ({args.arch}) in "
-             f"{result.boot.seconds:.1f} s: {image}\n")  # fmt: skip
-        for c in result.checks:
-            why = f" ({c.reason})" if c.reason else ""
-            _out(f"{c.shape} {c.field}: expected {c.expected}, printed {c.printed}: "
-                 f"{c.verdict}{why}\n")  # fmt: skip
-        _out(f"{len(result.checks)} checks: {counts['pass']} pass, {counts['fail']} fail, "
-             f"{counts['n/a']} n/a\n")  # fmt: skip
+        capture, checks, restored = _run(args, shapes)
+        if shapes is None and not args.with_system_settings:
+            checks += [
+                Check(name, "shaper", "-", "-", "-", "n/a",
+                      "not run: it changes system settings (give --with-system-settings, as "
+                      "root)")
+                for name in _SYSTEM
+            ]  # fmt: skip
+    counts = summary(checks)
+    if args.format == "json":
+        document = {
+            "kernel": capture.kernel,
+            "checks": [c.to_json() for c in checks],
+            "summary": counts,
+            "restored": restored,
+            **({"boot": boot} if boot is not None else {}),
+        }
+        out(json.dumps(document, indent=1) + "\n")
+    else:
+        out(_table(checks))
+        out(_summary_line(capture.kernel, counts) + "\n")
+        if boot is not None:
+            out(f"booted {boot['image']} ({boot['arch']}) under qemu in {boot['seconds']} s\n")
     return 1 if counts["fail"] else 0
 
 
-def _inside(image: Path) -> str:
-    """The image's path inside its package (the unpacked tree's boot/ or usr/)."""
-    parts = image.parts
-    for anchor in ("boot", "usr"):
-        if anchor in parts:
-            return "/" + "/".join(parts[parts.index(anchor) :])
-    return image.name
+def _run(args: argparse.Namespace, shapes: list[str] | None) -> tuple[Any, Any, list[str]]:
+    from .build import ShaperBuildError
+    from .frames import FrameError
+    from .run import ShaperError, run_selftest
+
+    asked_system = [s for s in shapes or () if SHAPES[s]]
+    if asked_system and not args.with_system_settings:
+        raise UsageError(
+            f"shape {asked_system[0]} changes system settings: add --with-system-settings "
+            "(as root)"
+        )
+    if args.with_system_settings and os.geteuid() != 0:
+        raise UsageError(
+            f"--with-system-settings needs root: the shapes {', '.join(_SYSTEM)} change "
+            "system settings"
+        )
+    try:
+        result = run_selftest(shapes, system=args.with_system_settings)
+    except (ShaperBuildError, ShaperError) as exc:
+        raise UsageError(str(exc)) from None
+    except FrameError as exc:
+        message = f"the shaper's output cannot be decoded: line {exc.line}: {exc}"
+        raise UsageError(message) from None
+    return result.capture, result.checks, result.restored
+
+
+def _frame_diagnostic(path: str, exc: Any) -> Any:
+    from .._diagnostics import Diagnostic
+
+    return Diagnostic(path, exc.line, 1, "shaper-frame", "error", str(exc))
+
+
+_HEAD = ("SHAPE", "FILE", "FIELD", "EXPECTED", "PRINTED", "VERDICT")
+_MOST = (12, 12, 30, 20, 20)  # a longer cell (a path) pushes the rest of its line only
+
+
+def _table(checks: list[Any]) -> str:
+    rows = [_HEAD] + [
+        (c.shape, c.file, c.field, c.expected, c.printed,
+         f"{c.verdict}: {c.reason}" if c.reason else c.verdict)
+        for c in checks
+    ]  # fmt: skip
+    widths = [min(most, max(len(row[i]) for row in rows)) for i, most in enumerate(_MOST)]
+    lines = []
+    for row in rows:
+        cells = [f"{cell:<{width}}" for cell, width in zip(row[:-1], widths, strict=True)]
+        lines.append("  ".join([*cells, row[-1]]))
+    return "\n".join(lines) + "\n"
+
+
+def _summary_line(kernel: dict[str, str], counts: dict[str, int]) -> str:
+    page = int(kernel.get("page_size", "0")) // 1024
+    where = (
+        f"Linux {kernel.get('release', '?')} {kernel.get('machine', '?')} (page size {page} kB, "
+        f"uid {kernel.get('uid', '?')})"
+    )
+    return (
+        f"smapsfmt selftest: {where}: {counts['checks']} checks: {counts['pass']} pass, "
+        f"{counts['fail']} fail, {counts['n/a']} n/a"
+    )
+
+
+def selftest_schema() -> dict[str, Any]:
+    text = {"type": "string"}
+    check = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["shape", "file", "field", "expected", "printed", "verdict", "reason"],
+        "properties": {
+            "shape": {**text, "description": "the shape's name; '-' for the run as a whole"},
+            "file": {"enum": ["smaps", "smaps_rollup", "shaper"]},
+            "field": text,
+            "expected": text,
+            "printed": {**text, "description": "what the kernel printed; '-' for nothing"},
+            "verdict": {"enum": ["pass", "fail", "n/a"]},
+            "reason": {**text, "description": "why n/a, or what a failed check means"},
+        },
+    }
+    count = {"type": "integer", "minimum": 0}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["kernel", "checks", "summary", "restored"],
+        "properties": {
+            "kernel": {
+                "type": "object",
+                "description": "the shaper's KERNEL record: release, machine, page_size, uid, ...",
+                "additionalProperties": text,
+            },
+            "checks": {"type": "array", "items": check},
+            "summary": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["checks", "pass", "fail", "n/a"],
+                "properties": {"checks": count, "pass": count, "fail": count, "n/a": count},
+            },
+            "boot": {
+                "type": "object",
+                "description": "with --boot: the image, its architecture, the boot's seconds, "
+                "qemu's version, and the Debian package and version with debian:PACKAGE",
+                "additionalProperties": {"type": ["string", "number"]},
+            },
+            "restored": {
+                "type": "array",
+                "items": text,
+                "description": "settings smapsfmt had to restore after the shaper (none when "
+                "the shaper restored them itself)",
+            },
+        },
+    }
+
+
+register(
+    "selftest", "selftest", "smapsfmt selftest --format json: one object per check",
+    "smapsfmt.selftest.cli:selftest_schema",
+)  # fmt: skip

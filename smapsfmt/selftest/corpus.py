@@ -54,12 +54,19 @@ def _tags(shape: str, data: bytes, arch: str, page_size: int) -> list[str]:
     return [*tags, f"shape:{shape}"]
 
 
-def write(result: BootResult, label: str, where: Path, source: Source | None) -> list[Path]:
-    """Write ``result``'s captures under ``where/label`` and update ``where/MANIFEST.json``."""
-    decoded = result.decoded
-    page_size = int(decoded.init.get("PAGESIZE", "0") or 0)
+def write(
+    result: BootResult,
+    label: str,
+    where: Path,
+    source: Source | None,
+    shapes: set[str] | None = None,
+) -> list[Path]:
+    """Write ``result``'s captures (of ``shapes``, default all) under ``where/label`` and
+    update ``where/MANIFEST.json``."""
+    capture = result.capture
+    page_size = capture.page_size
     folder = where / label
-    if folder.exists():
+    if folder.exists() and shapes is None:
         shutil.rmtree(folder)
     written: list[Path] = []
     cases: list[dict[str, Any]] = []
@@ -76,35 +83,44 @@ def write(result: BootResult, label: str, where: Path, source: Source | None) ->
             "image_sha256": source.image_sha256,
             **provenance,
         }
-    for frame in sorted(decoded.frames, key=lambda f: (f.shape, f.file)):
-        path = folder / frame.shape / frame.file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(frame.data)
-        written.append(path)
-        cases.append({
-            "path": f"{label}/{frame.shape}/{frame.file}",
-            "kind": "rollup" if frame.file == "smaps_rollup" else "smaps",
-            "bytes": len(frame.data),
-            "sha256": hashlib.sha256(frame.data).hexdigest(),
-            "real": True,
-            "tags": _tags(frame.shape, frame.data, result.arch, page_size),
-            "kernel": {
-                "release": result.release,
-                "arch": result.arch,
-                "page_size": page_size,
-                "version": decoded.init.get("VERSION", ""),
-            },
-            "source": provenance,
-            "shape": {"name": frame.shape, **decoded.shapes.get(frame.shape, {})},
-        })  # fmt: skip
+    kernel = {
+        "release": result.release,
+        "arch": result.arch,
+        "page_size": page_size,
+        "version": result.init.get("VERSION", ""),
+    }
+    for name, record in sorted(capture.shapes.items()):
+        if shapes is not None and name not in shapes:
+            continue
+        for file, data in sorted(record.files.items()):
+            path = folder / name / file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            written.append(path)
+            cases.append({
+                "path": f"{label}/{name}/{file}",
+                "kind": "rollup" if file == "smaps_rollup" else "smaps",
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "real": True,
+                "tags": _tags(name, data, result.arch, page_size),
+                "kernel": kernel,
+                "source": provenance,
+                "shape": {"name": name, **dict(record.pairs)},
+            })  # fmt: skip
     manifest = where / MANIFEST
     old: list[dict[str, Any]] = []
     if manifest.exists():
         old = [c for c in json.loads(manifest.read_text())["cases"]
-               if not c["path"].startswith(f"{label}/")]  # fmt: skip
+               if not _replaced(str(c["path"]), label, shapes)]  # fmt: skip
     every = sorted(old + cases, key=lambda c: str(c["path"]))
     manifest.write_text(json.dumps({"manifest": 1, "cases": every}, indent=1) + "\n")
     return written
+
+
+def _replaced(path: str, label: str, shapes: set[str] | None) -> bool:
+    parts = path.split("/")
+    return parts[0] == label and (shapes is None or parts[1] in shapes)
 
 
 def _portable(command: list[str], image: Path) -> list[str]:

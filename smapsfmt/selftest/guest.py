@@ -24,9 +24,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# The programs: /init (always) and /shaper. The shaper is shaper.c where the tree has it
-# (the shapes of the selftest), else bootshaper.c.
-HEADERS = ("sha256.h",)
+# The programs: /init (init.c) and /shaper (the selftest's shaper.c); files they include.
+HEADERS: tuple[str, ...] = ()
 CROSS = {
     "x86_64": ("x86_64-linux-gnu-gcc",),
     "i386": ("i686-linux-gnu-gcc",),
@@ -74,11 +73,6 @@ def _version(cc: list[str]) -> str:
     return done.stdout.splitlines()[0] if done.stdout else " ".join(cc)
 
 
-def shaper_source() -> Path:
-    ours = HERE / "shaper.c"
-    return ours if ours.exists() else HERE / "bootshaper.c"
-
-
 def build(arch: str, source: Path) -> Path:
     """``source`` compiled static for ``arch`` (cached)."""
     cc = compiler(arch)
@@ -92,7 +86,7 @@ def build(arch: str, source: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as where:
         out = Path(where) / target.name
-        command = [*cc, "-static", "-O2", "-o", str(out), str(source), f"-I{HERE}"]
+        command = [*cc, "-static", "-O2", "-o", str(out), str(source)]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             said = (done.stderr or done.stdout).strip().splitlines()
@@ -107,5 +101,5 @@ def programs(arch: str) -> dict[str, bytes]:
     """The initramfs's programs for ``arch``: name -> static executable."""
     return {
         "init": build(arch, HERE / "init.c").read_bytes(),
-        "shaper": build(arch, shaper_source()).read_bytes(),
+        "shaper": build(arch, HERE / "shaper.c").read_bytes(),
     }

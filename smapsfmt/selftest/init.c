@@ -2,7 +2,8 @@
  *
  * It mounts /proc, /sys and /dev, puts the console in raw mode (no "\n" -> "\r\n": the framed
  * files must arrive byte for byte), prints what kernel and machine it runs on, runs the program
- * /shaper (it prints the framed smaps and smaps_rollup files of its shapes: frames.py), and
+ * "/shaper --system" (the selftest's shaper.c: every shape, those changing system settings
+ * too, printed framed: frames.py), and
  * powers the machine off. Every line it prints starts with "@@smapsfmt-init 1 ". Built static;
  * no library but libc.
  */
@@ -86,7 +87,7 @@ int main(void) {
     if (access("/shaper", X_OK) == 0) {
         pid_t child = fork();
         if (child == 0) {
-            execl("/shaper", "/shaper", (char *)NULL);
+            execl("/shaper", "/shaper", "--system", (char *)NULL); /* the guest is thrown away */
             _exit(127);
         }
         int status = 0;

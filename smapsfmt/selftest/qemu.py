@@ -118,3 +118,14 @@ def shell_words(cmd: list[str]) -> str:
     """The command line as one shell line (for provenance)."""
     safe = re.compile(r"^[A-Za-z0-9_./=,:+-]+$")
     return " ".join(w if safe.match(w) else "'" + w.replace("'", "'\\''") + "'" for w in cmd)
+
+
+INIT_LINE = re.compile(rb"@@smapsfmt-init 1 ([A-Z]+)((?: [^\r\n]*)?)\r?\n")
+
+
+def init_lines(console: bytes) -> dict[str, str]:
+    """What /init (init.c) reported: START, PAGESIZE, VERSION, SHAPER (its exit status), DONE."""
+    return {
+        m.group(1).decode(): m.group(2).decode(errors="replace").strip()
+        for m in INIT_LINE.finditer(console)
+    }

@@ -1,0 +1,373 @@
+"""What every command of the command line shares: exit statuses, the writers of standard output
+and error, the argument parser, input and live-process sources, and the one error object.
+
+This module imports no command; smapsfmt._cli.main builds the parser from the commands.
+
+Exit status, for every command:
+  0  success
+  1  the input is not valid (a syntax error, or what the command checks does not hold)
+  2  usage error, an input that cannot be read, or an output that cannot be written
+  3  an internal error of smapsfmt (a bug: please report it); never a traceback
+
+Reading a live process (``--pid PID``) adds one status per situation, each with a one-line
+message on stderr (the classes are in smapsfmt._live.proc):
+  4  no such process                                        NoSuchProcessError
+  5  permission denied: ptrace-read access is needed        ProcPermissionError
+  6  /proc is not mounted, or hidepid hides the process     ProcUnavailableError
+  7  a kernel thread: it has no memory map                  KernelThreadError
+  8  a zombie: exited, not yet reaped                       ZombieProcessError
+  9  the process exited or called exec during the read      ProcessExitedError
+  10 the pid was reused by another process                  PidReusedError
+  11 no smaps_rollup: kernel older than 4.14                RollupMissingError
+
+and, from the shell's conventions:
+  130 interrupted by SIGINT (one line on stderr; reads are in pieces, so it is at once)
+  141 the reader of standard output went before the status was known (a writer other than
+      ``out`` met EPIPE)
+
+Standard streams. In text mode stdout carries only results (models, rollups, proofs,
+diagnostics of validate and check); a syntax error, a refusal (no kernel prints the input) and
+every error go to stderr. With ``--format json`` every outcome is JSON on stdout too: a failure
+is the one object ``error_object`` builds (``{"error": {"kind", "rule", "path", "line",
+"column", "message", "exit"}}``; schema ``smapsfmt schema error``), written by ``main`` for any
+command whose namespace has ``format == "json"``. When the reader of stdout goes (EPIPE,
+``| head``), ``out`` discards the rest quietly and the command runs to its end, so that it exits
+with the status it would have had; any other write error (``/dev/full``, stdout closed) is
+reported, exit 2, for ``--help`` and ``--version`` too (argparse writes through ``out``).
+
+Options. Every parser registers ``_StoreOnce`` as its ``store`` action: an option that takes
+one value is a usage error when given twice (no value is dropped silently); options declared
+with ``action="append"`` or ``"extend"`` stay repeatable.
+
+Inputs. FILE and ``-`` are read through smapsfmt._cli.input (``read_input``, ``open_input``):
+gzip/xz/zstd decompressed, no line longer than smapsfmt._limits.MAX_LINE held, a
+/proc/PID/maps file named as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from typing import Any, NoReturn
+
+from .input import InputError, open_input
+from .schemas import ERROR_KINDS
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 128 + 2  # SIGINT, as a shell reports a command it interrupted
+EXIT_PIPE = 128 + 13  # SIGPIPE: the reader of standard output went before the status was known
+
+
+class UsageError(Exception):
+    """A problem with how smapsfmt was called or with reaching its input: exit status 2."""
+
+
+class _StoreOnce(argparse._StoreAction):
+    """An option that takes one value, refused when given twice: the first value would be
+    dropped silently. Every parser of the command line registers it as its ``store`` action,
+    so each option added with the default action gets it; options declared with
+    ``action="append"`` or ``"extend"`` stay repeatable."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        given: set[str] = namespace.__dict__.setdefault("_given_once", set())
+        if self.dest in given:
+            raise argparse.ArgumentError(self, "given more than once: it takes one value")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
+class Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        """--help, --version and usage text: through the writers of every command, so that a
+        failing standard output is reported (exit 2) instead of passing silently."""
+        if message:
+            if file is None or file is sys.stdout:
+                out(message)
+            else:
+                err(message)
+
+
+class OutputError(Exception):
+    """Standard output cannot be written (closed, or a full disk): exit status 2."""
+
+
+class Refusal(Exception):
+    """The input is read, but the command refuses it (no kernel prints it): exit status 1,
+    with the one diagnostic that says why (``smapsfmt._diagnostics.Diagnostic``)."""
+
+    def __init__(self, diagnostic: Any) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+_pipe_closed = False  # the reader of standard output has gone (EPIPE): output is discarded
+
+
+def out(text: str) -> None:
+    """Write to standard output. When its reader has gone (EPIPE, ``| head``), the rest of the
+    output is discarded quietly and the command runs to its end, so that its exit status is the
+    one it would have had; any other write error is an OutputError (exit 2)."""
+    global _pipe_closed  # noqa: PLW0603 - one standard output per process
+    if _pipe_closed:
+        return
+    if sys.stdout is None:
+        raise OutputError("standard output is closed")
+    try:
+        sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
+    except BrokenPipeError:
+        _pipe_closed = True
+        discard_stdout()
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from None
+
+
+def flush() -> None:
+    global _pipe_closed  # noqa: PLW0603
+    if sys.stdout is None or _pipe_closed:
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _pipe_closed = True
+        discard_stdout()
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from None
+
+
+def err(text: str) -> None:
+    """Write to standard error; never fails (there is nowhere left to report to)."""
+    try:
+        sys.stderr.buffer.write(text.encode("utf-8", "backslashreplace"))
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def discard_stdout() -> None:
+    """Point standard output at /dev/null, so that what is still buffered cannot fail again
+    when the interpreter exits."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def read_input(name: str) -> bytes:
+    """The text of FILE, or of standard input for ``-``, through the input layer
+    (smapsfmt._cli.input: decompressed, every line bounded); InputError when unreadable,
+    SmapsSyntaxError for a line longer than any kernel prints or a /proc/PID/maps file."""
+    with open_input(name) as source:
+        return source.read()
+
+
+def display_name(name: str) -> str:
+    return "<stdin>" if name == "-" else name
+
+
+# --- live processes: --pid, shared by every command that reads smaps or smaps_rollup ----------
+
+
+def _pid_argument(text: str) -> int | str:
+    if text == "self":
+        return text
+    if text.isascii() and text.isdigit() and int(text) > 0:  # not full-width digits
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected a process id or 'self', not {text!r}")
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--pid PID``, ``--no-freeze`` and ``--freeze-timeout`` to a command's parser.
+
+    The command keeps its own FILE positional(s), made optional (``nargs="?"`` or ``"*"``),
+    and gets its input from ``load_source`` (one file) or ``load_snapshot`` (the pair).
+    """
+    from .._live.proc import DEFAULT_TIMEOUT
+
+    parser.set_defaults(source_prog=parser.prog)
+    group = parser.add_argument_group("live process (instead of FILE)")
+    group.add_argument(
+        "--pid", type=_pid_argument, metavar="PID",
+        help="read /proc/PID of this running process ('self': smapsfmt itself); the process "
+        "is frozen with ptrace while it is read (see --no-freeze)",
+    )  # fmt: skip
+    group.add_argument(
+        "--no-freeze", action="store_true",
+        help="read the process without freezing it (its text may then be inconsistent)",
+    )  # fmt: skip
+    group.add_argument(
+        "--freeze-timeout", type=float, metavar="SECONDS",
+        help=f"let the process go after this long, read or not (default {DEFAULT_TIMEOUT:g})",
+    )  # fmt: skip
+
+
+def check_source_options(args: argparse.Namespace) -> None:
+    """--no-freeze and --freeze-timeout say how to read a live process: without --pid they
+    would be ignored, so they are refused."""
+    if not hasattr(args, "no_freeze") or args.pid is not None:
+        return
+    given = []
+    if args.no_freeze:
+        given.append("--no-freeze")
+    if args.freeze_timeout is not None:
+        given.append("--freeze-timeout")
+    if given:
+        raise UsageError(
+            f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to --pid PID "
+            f"only (see '{args.source_prog} --help')"
+        )
+
+
+def load_snapshot(args: argparse.Namespace) -> Any:
+    """The ``smapsfmt._live.proc.Snapshot`` of ``--pid``: smaps and smaps_rollup,
+    read while frozen.
+
+    A one-line warning goes to stderr when the two may disagree (not frozen, and why). A
+    process that cannot be read raises a ProcError, which ``main`` turns into its one-line
+    message and exit status.
+    """
+    from .._live.proc import DEFAULT_TIMEOUT, capture
+
+    if getattr(args, "pid", None) is None:
+        raise UsageError("--pid PID is required")
+    timeout = DEFAULT_TIMEOUT if args.freeze_timeout is None else args.freeze_timeout
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(
+            f"--freeze-timeout must be a finite number of seconds above 0, not {timeout:g}"
+        )
+    snap = capture(args.pid, freeze=not args.no_freeze, timeout=timeout)
+    if not snap.consistent:
+        err(f"smapsfmt: warning: process {snap.pid} {snap.note}: the text may be inconsistent\n")
+    return snap
+
+
+def load_source(
+    args: argparse.Namespace, file: str | None = None, *, kind: str = "smaps"
+) -> tuple[bytes, str]:
+    """The input of a command and its display name: FILE, or with ``--pid`` the live process's
+    smaps (``kind="smaps"``) or smaps_rollup (``kind="rollup"``). Exactly one of the two.
+    """
+    pid = getattr(args, "pid", None)
+    hint = f" (see '{getattr(args, 'source_prog', 'smapsfmt')} --help')"
+    if pid is not None and file is not None:
+        raise UsageError(f"give either FILE or --pid PID, not both{hint}")
+    if pid is None:
+        if file is None:
+            raise UsageError(f"FILE or --pid PID is required{hint}")
+        return read_input(file), display_name(file)
+    snap = load_snapshot(args)
+    if kind == "rollup":
+        return snapshot_rollup(snap)
+    return snap.smaps_text, snap.smaps_path
+
+
+def snapshot_rollup(snap: Any) -> tuple[bytes, str]:
+    """The smaps_rollup text of a ``--pid`` snapshot and its path; RollupMissingError (exit 11)
+    where the kernel has none."""
+    if snap.rollup_text is None:
+        from .._live.proc import RollupMissingError
+
+        raise RollupMissingError(
+            f"{snap.rollup_path} does not exist: this kernel has no smaps_rollup (it "
+            "appeared in Linux 4.14)", pid=snap.pid,
+        )  # fmt: skip
+    return snap.rollup_text, snap.rollup_path
+
+
+def _syntax_line(exc: Any) -> str:
+    """``FILE:LINE:COL: syntax: message`` then the offending line and a caret."""
+    rendered = exc.render().split("\n", 1)
+    first = f"{exc.location}: syntax: {exc.msg}"
+    return first + ("\n" + rendered[1] if len(rendered) > 1 else "")
+
+
+# --- failures: one line (or a located syntax error) on stderr, and with --format json an
+# error object on stdout ------------------------------------------------------------------------
+
+
+def error_object(
+    kind: str,
+    message: str,
+    exit_code: int,
+    *,
+    rule: str | None = None,
+    path: str | None = None,
+    line: int | None = None,
+    column: int | None = None,
+) -> dict[str, Any]:
+    """The JSON of every failure with ``--format json``, on stdout (schema: ``smapsfmt schema
+    error``): ``{"error": {"kind", "rule", "path", "line", "column", "message", "exit"}}``,
+    every key always present (null where it does not apply)."""
+    if kind not in ERROR_KINDS:
+        raise ValueError(f"unknown error kind {kind!r}")
+    return {
+        "error": {
+            "kind": kind,
+            "rule": rule,
+            "path": path,
+            "line": line,
+            "column": column,
+            "message": message,
+            "exit": exit_code,
+        }
+    }
+
+
+def failure(exc: Exception) -> tuple[str, dict[str, Any]]:
+    """What stderr shows for a failure (no final newline) and its error object."""
+    from .._errors import SmapsSyntaxError
+    from .._live.proc import ProcError
+
+    if isinstance(exc, SmapsSyntaxError):
+        return _syntax_line(exc), error_object(
+            "syntax", exc.msg, EXIT_INVALID, rule="syntax", path=exc.path, line=exc.line,
+            column=exc.column,
+        )  # fmt: skip
+    if isinstance(exc, Refusal):
+        d = exc.diagnostic
+        return d.render(), error_object(
+            "invalid", d.message, EXIT_INVALID, rule=d.rule, path=d.path, line=d.line,
+            column=d.column,
+        )  # fmt: skip
+    if isinstance(exc, (UsageError, InputError)):
+        kind = "usage" if isinstance(exc, UsageError) else "input"
+        return f"smapsfmt: error: {exc}", error_object(kind, str(exc), EXIT_USAGE)
+    if isinstance(exc, ProcError):  # a live process that cannot be read: its own status
+        return f"smapsfmt: error: {exc}", error_object("process", str(exc), exc.exit_code)
+    message = f"{type(exc).__name__}: {exc} (please report this)"
+    return f"smapsfmt: internal error: {message}", error_object("internal", message, EXIT_INTERNAL)
+
+
+def report(args: argparse.Namespace | None, exc: Exception) -> int:
+    text, error = failure(exc)
+    err(text + "\n")
+    if getattr(args, "format", None) == "json":
+        out(json.dumps(error, indent=1) + "\n")
+    code: int = error["error"]["exit"]
+    return code
+
+
+def reset_output() -> None:
+    """Start a run of the command line with standard output usable (see ``out``)."""
+    global _pipe_closed  # noqa: PLW0603
+    _pipe_closed = False

@@ -1,0 +1,293 @@
+"""The output of ``smapsfmt parse``: the model as text or JSON, written mapping by mapping.
+
+A smaps is never held whole, neither as models nor as output. Its input is a seekable binary
+file (a regular file, or the bytes of any other input in memory), read twice through
+:func:`smapsfmt.iter_smaps`: once to check it, so that a syntax error is reported with nothing
+printed before it (as when the text was parsed whole), then again to write each mapping as it
+comes. (Should the file be rewritten between the two reads, the second read's text is what is
+printed, and a syntax error in it is reported where it is met.)
+
+The JSON is written by hand, byte for byte what ``json.dumps(to_jsonable(model), indent=1)``
+gives (ASCII, strings escaped by the encoder ``json.dumps`` itself uses); the text is what
+parse always printed. tests/test_output.py holds both equal to those references on the whole
+corpus, C and pure-Python paths. Each mapping's header is formatted by one ``%``; its fields
+block, which real processes repeat from one mapping to many others, is laid out once for each
+distinct set of labels and values.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from json.encoder import encode_basestring_ascii
+from typing import Any, BinaryIO
+
+from .._limits import MAX_LINE
+from .._model import KNOWN_FIELDS, UNITLESS_FIELDS, Mapping, Rollup, Smaps, to_jsonable
+from .._parse.parser import detect_kind, iter_smaps, parse_rollup
+
+__all__ = ["TextSmaps", "in_memory", "open_plain", "parse_source", "text_entry", "write_model"]
+
+Write = Callable[[str], None]
+
+_CHUNK = 1 << 18  # bytes read at a time: about 350 mappings' worth
+_FLUSH = 1 << 16  # characters of output gathered before a write
+_CACHE = 4096  # field blocks, names, VmFlags sets kept, of each kind; cleared when full
+_HEX_START = frozenset(b"0123456789abcdef")
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+def open_plain(name: str | None) -> BinaryIO | None:
+    """FILE opened for two reads, when it is a regular file whose text starts as a kernel's
+    does (an address: a lowercase hex digit); else None, and the input is read as one piece
+    by the caller's usual means (standard input, /proc files, whose size is 0 and whose text
+    changes from one read to the next, devices, pipes, compressed or empty files; the reasons
+    a file cannot be read are reported there too)."""
+    if name is None or name == "-":
+        return None
+    try:
+        # stat before open: opening a FIFO would block, and closing it would end its writer.
+        if not stat.S_ISREG(os.stat(name).st_mode):
+            return None
+        handle = open(name, "rb")  # noqa: SIM115 - the caller's to close
+    except OSError:
+        return None
+    try:
+        info = os.fstat(handle.fileno())
+        first = handle.peek(1)[:1]
+        if stat.S_ISREG(info.st_mode) and info.st_size > 0 and first and first[0] in _HEX_START:
+            return handle
+    except OSError:
+        pass
+    handle.close()
+    return None
+
+
+def in_memory(data: bytes) -> BinaryIO:
+    """The bytes of an input read as one piece, as a file that can be read twice."""
+    return io.BytesIO(data)
+
+
+class TextSmaps(Iterable[Mapping]):
+    """The mappings of a smaps whose text has been checked whole: each iteration reads the
+    text again and yields its mappings; ``final_newline`` is known after an iteration."""
+
+    def __init__(self, source: BinaryIO, path: str) -> None:
+        self._source = source
+        self._path = path
+        self.final_newline = True
+
+    def __iter__(self) -> Iterator[Mapping]:
+        return iter_smaps(self._chunks(), path=self._path)
+
+    def check(self) -> None:
+        """Read the whole text once; raise its first syntax error, as parse_smaps does."""
+        for _ in iter_smaps(self._chunks(), path=self._path)._batches():  # type: ignore[attr-defined]
+            pass
+
+    def _chunks(self) -> Iterator[bytes]:
+        self._source.seek(0)
+        last = b""
+        while chunk := self._source.read(_CHUNK):
+            last = chunk[-1:]
+            yield chunk
+        self.final_newline = last in (b"", b"\n")  # as parse_smaps: empty text counts
+
+
+def parse_source(source: BinaryIO, kind: str, path: str) -> TextSmaps | Rollup:
+    """The parsed input: a Rollup, or for a smaps a checked :class:`TextSmaps`. ``kind`` is
+    ``auto``, ``smaps`` or ``rollup``, as parse's ``--kind``. Raises SmapsSyntaxError."""
+    if kind == "auto":
+        source.seek(0)
+        # A first line longer than any kernel prints is no [rollup] header: read no further.
+        kind = detect_kind(source.readline(MAX_LINE + 1))
+    if kind == "rollup":
+        source.seek(0)
+        return parse_rollup(source.read(), path=path)
+    smaps = TextSmaps(source, path)
+    smaps.check()
+    return smaps
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def write_model(model: Smaps | TextSmaps | Rollup, fmt: str, write: Write) -> None:
+    """Write ``model`` as ``smapsfmt parse --format FMT`` prints it."""
+    if isinstance(model, Rollup):
+        if fmt == "json":
+            write(json.dumps(to_jsonable(model), indent=1) + "\n")
+        else:
+            write(text_entry(model) + "\n")
+    elif fmt == "json":
+        _write_smaps_json(model, write)
+    else:
+        _write_smaps_text(model, write)
+
+
+def _write_smaps_text(smaps: Iterable[Mapping], write: Write) -> None:
+    parts: list[str] = []
+    size = count = 0
+    for mapping in smaps:
+        text = text_entry(mapping)
+        parts.append(text)
+        size += len(text)
+        count += 1
+        if size >= _FLUSH:
+            write("\n".join(parts) + "\n")
+            parts = []
+            size = 0
+    parts.append(f"# {count} mapping{'s' if count != 1 else ''}\n")
+    write("\n".join(parts))
+
+
+def _write_smaps_json(smaps: Smaps | TextSmaps, write: Write) -> None:
+    write('{\n "mappings": [')
+    separator = "\n"  # before the next piece of the list
+    parts: list[str] = []
+    size = 0
+    for mapping in smaps:
+        text = json_mapping(mapping)
+        parts.append(text)
+        size += len(text)
+        if size >= _FLUSH:
+            write(separator + ",\n".join(parts))
+            separator = ",\n"
+            parts = []
+            size = 0
+    if parts:
+        write(separator + ",\n".join(parts))
+        separator = ",\n"
+    end = "]" if separator == "\n" else "\n ]"  # json.dumps writes an empty list as []
+    write(f'{end},\n "final_newline": {"true" if smaps.final_newline else "false"}\n}}\n')
+
+
+# --- one entry ------------------------------------------------------------------------------
+# Layouts, names and flag sets repeat from one mapping to the next: each is made once and
+# kept, up to _CACHE of a kind (then they are made again), so that any input costs linear time.
+
+
+def _kept(cache: dict[Any, str], key: Any, make: Callable[[Any], str]) -> str:
+    text = cache.get(key)
+    if text is None:
+        if len(cache) >= _CACHE:
+            cache.clear()
+        text = cache[key] = make(key)
+    return text
+
+
+def _string(value: str) -> str:
+    return encode_basestring_ascii(value)
+
+
+def _json_raw(value: bytes) -> str:
+    """Bytes as the model's JSON serializer writes them: UTF-8, other bytes as lone
+    surrogates (PEP 383), then escaped to ASCII by json's own encoder."""
+    return encode_basestring_ascii(value.decode("utf-8", "surrogateescape"))
+
+
+def _json_strings(values: Iterable[str]) -> str:
+    """A list of strings as json.dumps(indent=1) writes it as a mapping's value."""
+    items = [_string(value) for value in values]
+    if not items:
+        return "[]"
+    return "[\n    " + ",\n    ".join(items) + "\n   ]"
+
+
+def _json_block(key: tuple[tuple[str, ...], tuple[int, ...]]) -> str:
+    """The ``fields`` object of a mapping (its labels and values), as json.dumps(indent=1)
+    writes it there."""
+    labels, values = key
+    if not labels:
+        return "{}"
+    lines = [f"    {_string(label)}: {value}" for label, value in zip(labels, values, strict=True)]
+    return "{\n" + ",\n".join(lines) + "\n   }"
+
+
+_JSON_HEAD = (
+    '  {\n   "line": %d,\n   "start": "%08x",\n   "end": "%08x",\n   "perms": %s,\n'
+    '   "offset": "%08x",\n   "major": %d,\n   "minor": %d,\n   "inode": %d,\n'
+    '   "pathname": %s,\n   "fields": '
+)
+_json_blocks: dict[Any, str] = {}
+_json_paths: dict[Any, str] = {}
+_json_flags: dict[Any, str] = {}
+
+
+def json_mapping(m: Mapping) -> str:
+    """One mapping as ``json.dumps(to_jsonable(smaps), indent=1)`` writes it in the list of
+    mappings: from its ``{`` to its ``}``, without the separator before or after."""
+    fields = m.fields
+    block = _kept(_json_blocks, (tuple(fields), tuple(fields.values())), _json_block)
+    head = _JSON_HEAD % (
+        m.line, m.start, m.end, _string(m.perms), m.offset, m.major, m.minor, m.inode,
+        _kept(_json_paths, m.pathname, _json_raw),
+    )  # fmt: skip
+    unknown = _json_strings(m.unknown_lines) if m.unknown_lines else "[]"
+    flags = "null" if m.vmflags is None else _kept(_json_flags, m.vmflags, _json_strings)
+    name = "null" if m.name is None else _json_raw(m.name)
+    return (
+        f'{head}{block},\n   "unknown_lines": {unknown},\n   "vmflags": {flags},\n'
+        f'   "name": {name},\n   "name_after_fields": '
+        f"{'true' if m.name_after_fields else 'false'}\n  }}"
+    )
+
+
+def _text_block(key: tuple[tuple[str, ...], tuple[int, ...], frozenset[str]]) -> str:
+    """The field lines of an entry as parse prints them: each label padded to the longest
+    label's width, the value in 9 columns, then the unit (``kB`` where the kernel prints it);
+    a field the specification does not know (its unit as its line had it) marked so."""
+    labels, values, unknown_kb = key
+    width = max((len(label) for label in labels), default=0) + 1
+    lines = []
+    for label, value in zip(labels, values, strict=True):
+        if label in KNOWN_FIELDS:
+            unit = "" if label in UNITLESS_FIELDS else " kB"
+            lines.append(f"\n  {label + ':':<{width}}{value:>9}{unit}")
+        else:
+            unit = " kB" if label in unknown_kb else ""
+            lines.append(
+                f"\n  {label + ':':<{width}}{value:>9}{unit}   (not in the specification)"
+            )
+    return "".join(lines)
+
+
+def _text_path(pathname: bytes) -> str:
+    return " " + pathname.decode("utf-8", "backslashreplace") if pathname else ""
+
+
+def _text_flags(vmflags: tuple[str, ...]) -> str:
+    return "\n  VmFlags: " + " ".join(vmflags)
+
+
+_TEXT_HEAD = "%08x-%08x %s %08x %02x:%02x %d%s"
+_text_blocks: dict[Any, str] = {}
+_text_paths: dict[Any, str] = {}
+_text_flag_lines: dict[Any, str] = {}
+
+
+def text_entry(entry: Mapping | Rollup) -> str:
+    """One entry as ``smapsfmt parse`` prints it, without the final newline: the header's
+    parts separated by single blanks, the Name line, the fields, the VmFlags line."""
+    fields = entry.fields
+    unknown_kb: frozenset[str] = frozenset()
+    if entry.unknown_lines:  # a vendor field has kB where its line ended in kB
+        unknown_kb = frozenset(
+            raw.split(":", 1)[0] for raw in entry.unknown_lines if raw.endswith(" kB")
+        )
+    block = _kept(_text_blocks, (tuple(fields), tuple(fields.values()), unknown_kb), _text_block)
+    text = _TEXT_HEAD % (
+        entry.start, entry.end, entry.perms, entry.offset, entry.major, entry.minor,
+        entry.inode, _kept(_text_paths, entry.pathname, _text_path),
+    )  # fmt: skip
+    name = getattr(entry, "name", None)
+    if name is not None:
+        text += "\n  Name: " + name.decode("utf-8", "backslashreplace")
+    vmflags = getattr(entry, "vmflags", None)
+    flags = "" if vmflags is None else _kept(_text_flag_lines, vmflags, _text_flags)
+    return text + block + flags
