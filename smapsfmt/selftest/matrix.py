@@ -5,6 +5,7 @@ one, so exact names go stale; each capture's manifest records the exact package 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,17 @@ def by_label(label: str) -> Kernel:
         if kernel.label == label:
             return kernel
     raise KeyError(label)
+
+
+def boot_kernel(kernel: Kernel, timeout: float = 240.0) -> tuple[Any, Any]:
+    """Fetch (or find cached) the newest package of ``kernel`` and boot it: (Fetched,
+    BootResult)."""
+    from . import boot, debian
+
+    apt = debian.Apt()
+    if not apt.has_lists():
+        apt.update()
+    arch = debian.DEBIAN_ARCH[kernel.arch]
+    name, _version = apt.newest(kernel.pattern, arch)
+    fetched = debian.fetch(name, arch, apt)
+    return fetched, boot.run(fetched.image, kernel.arch, timeout=timeout)
