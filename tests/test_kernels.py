@@ -14,7 +14,6 @@ import hashlib
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -179,20 +178,30 @@ def test_the_32_bit_thp_pss_bug_is_caught_by_the_validator() -> None:
 _TIMES: list[tuple[str, str, float, dict[str, int]]] = []
 
 
-@pytest.fixture(scope="module")
-def time_report(request: pytest.FixtureRequest) -> Iterator[list[Any]]:
-    yield _TIMES
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or not _TIMES:
-        return
-    reporter.write_line("")
-    reporter.write_line("kernel matrix: boot and check time per kernel")
-    for label, release, seconds, counts in _TIMES:
-        reporter.write_line(
-            f"  {label:<14} {release:<28} {seconds:6.1f} s  {counts['pass']} pass, "
-            f"{counts['fail']} fail, {counts['n/a']} n/a"
-        )
-    reporter.write_line(f"  total boot time {sum(t[2] for t in _TIMES):.1f} s")
+class _TimeReport:
+    """The time of each kernel's boot, in pytest's closing summary."""
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not _TIMES:
+            return
+        terminalreporter.write_sep("-", "kernel matrix: boot time per kernel")
+        for label, release, seconds, counts in _TIMES:
+            terminalreporter.write_line(
+                f"{label:<14} {release:<24} {seconds:6.1f} s  {counts['pass']} pass, "
+                f"{counts['fail']} fail, {counts['n/a']} n/a"
+            )
+        total = sum(t[2] for t in _TIMES)
+        terminalreporter.write_line(f"{'total':<39} {total:6.1f} s")
+
+
+_REPORT = _TimeReport()
+
+
+@pytest.fixture
+def time_report(request: pytest.FixtureRequest) -> list[Any]:
+    if not request.config.pluginmanager.is_registered(_REPORT):
+        request.config.pluginmanager.register(_REPORT)
+    return _TIMES
 
 
 @pytest.mark.kernels
