@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +220,35 @@ def test_the_kernel_boots_and_prints_what_its_shapes_require(
     assert failed == KNOWN_BUGS.get(kernel.label, set()), detail
     assert counts["pass"] >= 90, counts
     assert not result.boot.timed_out
+
+
+@pytest.mark.kernels
+def test_selftest_boot_from_the_command_line_with_a_debian_package(tmp_path: Path) -> None:
+    import jsonschema
+
+    from smapsfmt.selftest import debian
+
+    kernel = next(k for k in KERNELS if k.label == "7.x-amd64")
+    name, version = debian.Apt().newest(kernel.pattern, "amd64")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-m", "smapsfmt", "selftest", "--boot", f"debian:{name}", "--format",
+         "json", "--save", str(tmp_path), "--label", "k"],
+        capture_output=True, cwd=tmp_path, env=env, timeout=600, check=False,
+    )  # fmt: skip
+    assert (result.returncode, result.stderr) == (0, b""), result.stderr
+    document = json.loads(result.stdout)
+    schema = json.loads(run_cli("schema", "selftest").stdout)
+    jsonschema.validate(document, schema)
+    assert document["boot"]["package"] == f"{name}:amd64"
+    assert document["boot"]["package_version"] == version
+    assert document["kernel"]["release"] == name.removeprefix("linux-binary-unsigned-")
+    assert document["summary"]["fail"] == 0 and document["summary"]["pass"] >= 90
+    saved = json.loads((tmp_path / "MANIFEST.json").read_text())["cases"]
+    assert {c["path"].split("/")[1] for c in saved} == {
+        c["shape"] for c in document["checks"] if c["file"] != "shaper"
+    } - {"swap"}
+    for case in saved:
+        data = (tmp_path / case["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == case["sha256"]
+        assert case["source"]["package"] == f"{name}:amd64"
