@@ -4,7 +4,8 @@
 
 Writes tests/fixtures/valid/qemu/LABEL/SHAPE/{smaps,smaps_rollup} and their provenance in
 tests/fixtures/valid/qemu/MANIFEST.json; a shape whose capture does not validate (a kernel
-bug the validator catches) goes to tests/fixtures/kernel-bugs/ instead, with its manifest; the vmas shape is not kept.
+bug the validator catches) goes to tests/fixtures/kernel-bugs/ instead, with its manifest; the
+vmas shape is not kept.
 Prints the README's table of kernels. Then run tools/update_expected.py and review the diff.
 Kernel packages are cached in /var/cache/smapsfmt/kernels ($SMAPSFMT_KERNEL_CACHE).
 """

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -245,7 +244,3 @@ def fetch(package: str, arch: str, apt: Apt | None = None) -> Fetched:
         image_sha256=sha256(image),
         kernel_release=release,
     )
-
-
-def remove_cache(apt: Apt) -> None:  # pragma: no cover - a maintenance helper
-    shutil.rmtree(apt.root, ignore_errors=True)

@@ -5,7 +5,11 @@ one, so exact names go stale; each capture's manifest records the exact package 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .boot import BootResult
+    from .debian import Fetched
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ def by_label(label: str) -> Kernel:
     raise KeyError(label)
 
 
-def boot_kernel(kernel: Kernel, timeout: float = 240.0) -> tuple[Any, Any]:
+def boot_kernel(kernel: Kernel, timeout: float = 240.0) -> tuple[Fetched, BootResult]:
     """Fetch (or find cached) the newest package of ``kernel`` and boot it: (Fetched,
     BootResult)."""
     from . import boot, debian
