@@ -317,8 +317,11 @@ def check_capture(capture: Capture, shapes: list[str] | None = None) -> list[Che
     """Every check of every shape in ``capture`` (or of ``shapes``, in that order). A shape
     asked for but absent from the capture is a failed check: the shaper did not run it."""
     checks: list[Check] = []
-    names = shapes if shapes is not None else [s for s in SHAPES if s in capture.shapes]
-    names += [s for s in capture.shapes if s not in names and shapes is None]
+    if shapes is not None:
+        names = list(shapes)
+    else:  # the table's order, then any shape this smapsfmt does not know (checked as such)
+        names = [s for s in SHAPES if s in capture.shapes]
+        names += [s for s in capture.shapes if s not in names]
     for name in names:
         record = capture.shapes.get(name)
         if record is None:

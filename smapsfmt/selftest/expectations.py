@@ -30,9 +30,11 @@ from .shapes import SHAPES
 __all__ = ["LAZYFREE_BATCH", "NEEDS", "ROWS", "SHAPES", "Row", "evaluate"]
 
 # MADV_FREE marks pages lazy-free through a per-CPU batch (mm/swap.c folio_mark_lazyfree): the
-# pages still in the batch when smaps is read are not yet counted. The batch holds at most
-# PAGEVEC_SIZE 15 pages (6.1, include/linux/pagevec.h), 31 from 6.12 (FOLIO_BATCH_SIZE); the
-# shaper pins itself to one CPU, so there is one batch.
+# pages still in the batch when smaps is read are not counted yet. The batch holds PAGEVEC_SIZE
+# pages: 15 in 6.1 (include/linux/pagevec.h), 31 in later 6.x trees ("31 pointers + header
+# align the folio_batch structure to a power of two"; renamed FOLIO_BATCH_SIZE in
+# include/linux/folio_batch.h); kernels under qemu left 15 pages uncounted on 6.1 and 31 on
+# 6.12. The shaper pins the shape to one CPU, so that there is one batch.
 LAZYFREE_BATCH = 31
 
 

@@ -20,6 +20,11 @@
  * failed, or KEY=skipped. Lines between frames (kernel messages on a serial console) are
  * ignored by the reader, which finds each frame by its markers and checks its length and hash.
  *
+ * Each shape runs in a process of its own, the shaper executed again (/proc/self/exe) with the
+ * internal arguments --shape-process NAME FD, so that it shares no copy-on-write page with
+ * the main process; its sharers are its clones, children of the main process (CLONE_PARENT),
+ * which waits for all of them to stop before it reads, and kills them after.
+ *
  * Exit status: 0 every shape ran (a step the kernel refused is data, not a failure), 1 a shape
  * process died or a setting could not be restored, 2 usage.
  */
@@ -75,6 +80,9 @@
 #endif
 #ifndef PR_SET_VMA_ANON_NAME
 #define PR_SET_VMA_ANON_NAME 0
+#endif
+#ifndef PR_SET_THP_DISABLE
+#define PR_SET_THP_DISABLE 41
 #endif
 #ifndef CLONE_PARENT
 #define CLONE_PARENT 0x00008000
@@ -1014,26 +1022,25 @@ static const struct shape shapes[] = {
 static pid_t live[SHARERS + 2];
 static int nlive;
 
+static pid_t group; /* the process group of the shape running: its process and sharers */
+
+/* Kill the shape's processes and reap them (the sharers are children of this process too). */
 static void kill_live(void)
 {
+	if (group > 0)
+		kill(-group, SIGKILL);
 	for (int i = 0; i < nlive; i++)
 		if (live[i] > 0)
 			kill(live[i], SIGKILL);
-	for (int i = 0; i < nlive; i++)
-		if (live[i] > 0)
-			while (waitpid(live[i], NULL, 0) < 0 && errno == EINTR)
-				;
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
 	nlive = 0;
+	group = 0;
 }
 
 static void on_signal(int sig)
 {
-	for (int i = 0; i < nlive; i++)
-		if (live[i] > 0)
-			kill(live[i], SIGKILL);
-	for (int i = 0; i < nlive; i++)
-		if (live[i] > 0)
-			waitpid(live[i], NULL, 0);
+	kill_live();
 	restore_swap(NULL);
 	restore_settings(NULL);
 	signal(sig, SIG_DFL);
@@ -1100,9 +1107,10 @@ static void read_report(int fd, struct rec *r)
 		int ready = poll(&pfd, 1, 60000);
 		if (ready < 0 && errno == EINTR)
 			continue;
-		if (ready == 0) {
+		if (ready == 0) { /* a shape that hangs: killed, and reported as died */
 			rec_add(r, "report", "ETIMEDOUT");
-			return;
+			kill(-group, SIGKILL);
+			break;
 		}
 		size_t room = sizeof r->text - 1 - r->len;
 		ssize_t n = read(fd, r->text + r->len, room);
@@ -1158,6 +1166,10 @@ static void __attribute__((noreturn)) shape_process(const struct shape *s, int f
 		errno = exec_errno;
 		rec_step(&r, "exec", -1);
 	}
+	/* No transparent huge pages but in the thp shape: the other shapes count base pages, and
+	 * a large folio would map more than was touched. Kept across exec and fork. */
+	if (s->setup != shape_thp)
+		rec_step(&r, "thp_disable", prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0));
 	s->setup(&r);
 	size_t off = 0;
 	while (off < r.len) {
@@ -1192,6 +1204,7 @@ static void run_shape(const struct shape *s)
 				 * between the reads of smaps and smaps_rollup. */
 				char fd_text[16];
 				prctl(PR_SET_PDEATHSIG, SIGKILL); /* kept across exec */
+				setpgid(0, 0);
 				close(fds[0]);
 				fcntl(fds[1], F_SETFD, 0);
 				snprintf(fd_text, sizeof fd_text, "%d", fds[1]);
@@ -1204,6 +1217,8 @@ static void run_shape(const struct shape *s)
 				rec_step(&main_rec, "fork", -1);
 			} else {
 				live[nlive++] = pid;
+				setpgid(pid, pid); /* as the child does: whichever runs first */
+				group = pid;
 				read_report(fds[0], &child_rec);
 			}
 			close(fds[0]);
