@@ -9,6 +9,7 @@ sampled 6.6.87, 6.8.0, 6.11.11, 6.12.63, 6.13.7, 6.18.2; observed 6.18.44 x86_64
 source task_mmu.c 6.6.87, 6.8.0, 6.11.11, 6.12.63, 6.13.7, 6.18.2 [S41-S47]; captures tests/fixtures/valid/live/6.18
 source task_mmu.c show_smap_vma_flags: 6.18.37 (the stable release patch "Linux 6.18.37", stable@vger.kernel.org, 2026-06-27: Makefile 6.18.36 -> 6.18.37, fs/proc/task_mmu.c index b490245ff9be..4c5adfd4fc1f); upstream commit 5dba5cc2e0ff "mm: introduce VM_MAYBE_GUARD and make visible in /proc/$pid/smaps" (series v4 of 2025-11-18)
 source output of Debian's 6.19, 7.0-7.2, 7.3 and 7.3-rc kernels (linux-binary[-unsigned]-* packages of trixie-backports, sid and experimental, such as 6.19.14+deb13, 7.2.13+deb14, 7.3.4+deb13) booted under qemu-system-x86_64: their smaps and smaps_rollup validated against this layout
+source captures tests/fixtures/valid/qemu/6.12-amd64, 6.19-amd64 (6.19.14+deb13-amd64), 7.x-amd64 (7.3.4+deb13-amd64) and 7.x-arm64-16k (7.3.4+deb13-arm64-16k, 16 KiB pages): every shape of smapsfmt selftest, each file matched to this profile, each rollup proved (tests/test_kernels.py)
 note KSM follows Anonymous, in smaps_rollup too; THPeligible is right-aligned in 8 columns.
 note ss appeared inside the window 6.5-6.6, dp and sl inside 6.8-6.11.
 note gu (VM_MAYBE_GUARD, bit 11: the VMA may hold guard regions, MADV_GUARD_INSTALL) from upstream commit 5dba5cc2e0ff, after 6.18, and from 6.18.37 (a stable backport); bit 11 had held dw (VM_DENYWRITE) until upstream commit 8d0920bde5eb removed it.

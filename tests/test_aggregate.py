@@ -28,6 +28,7 @@ from smapsfmt._rollup.knowledge import knowledge, knowledge_from
 from smapsfmt._spec.abi import load_abi, parse_version
 from smapsfmt._spec.kernels import show_version
 from smapsfmt._spec.profiles import load_profiles
+from smapsfmt._validate.validate import validate_report
 
 
 def _pairs() -> list[Path]:
@@ -172,6 +173,8 @@ def test_fixed_point_fields_outside_their_interval_are_refuted(folder: Path) -> 
             )
         # One kB off stays consistent exactly when it stays inside the interval.
         for value in (item.value + 1, item.value - 1):  # type: ignore[operator]
+            if value < 0:  # a field printed as 0 (Pss_File of a 32-bit guest): no kB below
+                continue
             rollup = smapsfmt.parse_rollup(tamper(rollup_text, item.name, value))
             refuted = any(d.line == line for d in errors(check(smaps, rollup)))
             split = item.name in ("Pss_Anon", "Pss_File", "Pss_Shmem", "Pss")
@@ -326,9 +329,15 @@ def test_the_field_knowledge_comes_from_the_abi_document() -> None:
 
 
 def _kernel_of(folder: Path) -> str:
-    """The kernel both files of a pair fit, as the checker dates them."""
+    """The kernel both files of a pair fit, as the checker dates them; where the validator
+    matches the smaps to a later profile of that range (a label's width the checker does not
+    weigh: FilePmdMapped's, fixed in 5.9), the first version of that profile."""
     smaps, rollup_text = load(folder)
-    return show_version(check(smaps, smapsfmt.parse_rollup(rollup_text)).kernels.lo)
+    kernels = check(smaps, smapsfmt.parse_rollup(rollup_text)).kernels
+    profile = validate_report((folder / "smaps").read_bytes()).profile
+    if profile is not None and kernels.lo < profile.kernels[0] <= kernels.hi:
+        return show_version(profile.kernels[0])
+    return show_version(kernels.lo)
 
 
 _INTERVAL = re.compile(r"^(\S+:) +(\d+)\.\.(\d+) kB$")

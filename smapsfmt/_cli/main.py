@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ..conformance.cli import add_commands as add_conformance_commands
 
     add_conformance_commands(commands)
+
+    from ..selftest.cli import add_commands as add_selftest_commands
+
+    add_selftest_commands(commands)
     return parser
 
 
