@@ -252,50 +252,58 @@ def read_process(
     situation (no such process, permission, kernel thread, zombie, exited during the read,
     pid reused; RollupMissingError is never raised: smaps is summed instead)."""
     with _ProcDir(pid, root) as proc:
-        refusal = _refusal(proc.pid, proc.first)
-        if refusal is not None:
-            raise refusal
-        uid = os.fstat(proc.fd).st_uid
-        text: bytes | None = None
-        summed = False
         try:
-            fd = proc.open("smaps_rollup", at_start=True)
-        except RollupMissingError:
-            fields = _summed_fields(proc)
-            summed = True
-        else:
-            try:
-                text = proc.read(fd, "smaps_rollup", _ROLLUP_BUFFER)
-            finally:
-                os.close(fd)
-            if not text:  # the address space went between the open and the read
-                raise proc.gone(at_start=True)
-            fields = rollup_fields(text, proc.path("smaps_rollup"))
-        line = ""
-        if cmdline:
-            try:
-                raw = proc.read_file("cmdline")
-            except ProcError:
-                raw = b""
-            line = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
-        group = None
-        if cgroup:
-            try:
-                group = cgroup_path(proc.read_file("cgroup"))
-            except ProcError:
-                group = ""
-        assert isinstance(proc.pid, int)
-        return Process(
-            proc.pid,
-            uid=uid,
-            comm=proc.first.comm,
-            starttime=proc.first.starttime,
-            fields=fields,
-            cmdline=line,
-            cgroup=group,
-            summed=summed,
-            text=text if keep_text else None,
-        )
+            return _read_open(proc, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
+        except ProcError as exc:
+            exc.comm = proc.first.comm  # type: ignore[attr-defined]
+            raise
+
+
+def _read_open(proc: _ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -> Process:
+    refusal = _refusal(proc.pid, proc.first)
+    if refusal is not None:
+        raise refusal
+    uid = os.fstat(proc.fd).st_uid
+    text: bytes | None = None
+    summed = False
+    try:
+        fd = proc.open("smaps_rollup", at_start=True)
+    except RollupMissingError:
+        fields = _summed_fields(proc)
+        summed = True
+    else:
+        try:
+            text = proc.read(fd, "smaps_rollup", _ROLLUP_BUFFER)
+        finally:
+            os.close(fd)
+        if not text:  # the address space went between the open and the read
+            raise proc.gone(at_start=True)
+        fields = rollup_fields(text, proc.path("smaps_rollup"))
+    line = ""
+    if cmdline:
+        try:
+            raw = proc.read_file("cmdline")
+        except ProcError:
+            raw = b""
+        line = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
+    group = None
+    if cgroup:
+        try:
+            group = cgroup_path(proc.read_file("cgroup"))
+        except ProcError:
+            group = ""
+    assert isinstance(proc.pid, int)
+    return Process(
+        proc.pid,
+        uid=uid,
+        comm=proc.first.comm,
+        starttime=proc.first.starttime,
+        fields=fields,
+        cmdline=line,
+        cgroup=group,
+        summed=summed,
+        text=text if keep_text else None,
+    )
 
 
 _REASONS: tuple[tuple[type[ProcError], str], ...] = (
@@ -332,7 +340,7 @@ def sweep(
             result.kernel_threads += 1
         except ProcError as exc:
             reason = next((r for cls, r in _REASONS if isinstance(exc, cls)), "error")
-            comm = _comm_in(exc.message)
+            comm = getattr(exc, "comm", None) or _comm_in(exc.message)
             result.skipped.append(Skipped(pid, reason, exc.message, comm))
         if progress is not None:
             progress(done, len(todo))
