@@ -43,6 +43,7 @@ class Capture:
         self.note: str | None = None
         self.warnings: list[str] = []
         self.pid: int | None = None
+        self.taken: float | None = None  # when a live process was read (time.time())
 
     def kernel_value(self, name: str) -> int | tuple[int, int | None] | None:
         """The kernel's value of a rollup field: the rollup's, else the interval (LO, HI) the
@@ -149,13 +150,17 @@ def from_file(name: str, *, rollup: str | None = None) -> Capture:
 
 def from_pid(args: argparse.Namespace) -> Capture:
     """The live process of ``--pid``: smaps and smaps_rollup read frozen (unless --no-freeze)."""
+    import time
+
     from .._cli import load_snapshot
 
+    taken = time.time()
     snap: Any = load_snapshot(args)
     capture = from_text(
         snap.smaps_text, snap.smaps_path, rollup=snap.rollup_text, rollup_path=snap.rollup_path
     )
     capture.pid = snap.pid
+    capture.taken = taken
     return capture
 
 

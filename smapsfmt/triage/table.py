@@ -11,11 +11,13 @@ from typing import Any
 __all__ = ["csv_text", "json_text", "text_table"]
 
 
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = -1) -> str:
-    """Columns separated by two spaces, numbers right-aligned; column ``left`` (default: the
-    last, the name) left-aligned and not padded when last."""
+def text_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[int] = (-1,)
+) -> str:
+    """Columns separated by two spaces, numbers right-aligned; the columns ``left`` (default:
+    the last, the name) left-aligned, the last one not padded."""
     count = len(headers)
-    left = left % count
+    lefts = {i % count for i in left}
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -24,7 +26,7 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int 
     for row in [headers, *rows]:
         cells = []
         for i, cell in enumerate(row):
-            if i == left:
+            if i in lefts:
                 cells.append(cell if i == count - 1 else cell.ljust(widths[i]))
             else:
                 cells.append(cell.rjust(widths[i]))
