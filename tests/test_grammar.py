@@ -8,7 +8,7 @@ import re
 import pytest
 from support import INVALID, VALID, corpus
 
-from smapsfmt import _grammar
+from smapsfmt._spec import grammar as _grammar
 
 
 @pytest.mark.parametrize(

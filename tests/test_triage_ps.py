@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,16 +17,24 @@ import triage_targets
 from support import run_cli
 
 import smapsfmt
-from smapsfmt import _cli
+from smapsfmt._cli import main as cli_main
 
 COLUMNS = ["Rss", "Pss", "USS", "Swap", "SwapPss"]
 
 
 @pytest.fixture(scope="module")
-def stopped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[subprocess.Popen[str]]]:
-    """Three targets of 200 mappings each, stopped: their rollups hold still."""
-    base = tmp_path_factory.mktemp("ps")
-    procs = [triage_targets.start(200, base / f"backing{i}", kib=512 * (i + 1)) for i in range(3)]
+def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[subprocess.Popen[str]]]:
+    """Three static targets (tests/triage_target.c) of 300 mappings, stopped: no page of theirs
+    is mapped by any other process, so their Private/Shared split cannot change while smem and
+    ps read them in turn."""
+    base = tmp_path_factory.mktemp("isolated")
+    binary = triage_targets.build_static(base)
+    if binary is None:
+        pytest.skip("no C compiler: tests/triage_target.c cannot be built")
+    procs = [
+        triage_targets.start_static(binary, 300, base / f"backing{i}", kib=256 * (i + 1))
+        for i in range(3)
+    ]
     for proc in procs:
         os.kill(proc.pid, signal.SIGSTOP)
     try:
@@ -45,17 +52,17 @@ def ps(*args: str) -> dict[str, Any]:
     return out
 
 
-def test_every_process_its_rollup_and_the_total(stopped: list[subprocess.Popen[str]]) -> None:
+def test_every_process_its_rollup_and_the_total(isolated: list[subprocess.Popen[str]]) -> None:
     result = ps("--fields", "Anonymous")
     rows = {row["pid"]: row for row in result["rows"]}
-    for proc in stopped:
+    for proc in isolated:
         rollup = smapsfmt.read_rollup(proc.pid).fields
         row = rows[proc.pid]
         for name in ("Rss", "Swap", "SwapPss", "Anonymous"):
             assert row[name] == rollup[name], name
         assert row["USS"] == rollup["Private_Clean"] + rollup["Private_Dirty"]
         assert row["user"] == "root" and row["uid"] == 0
-        assert "triage_targets.py 200" in row["command"]
+        assert row["command"].endswith(f"triage_target 300 {proc.args[2]} {proc.args[3]}")
     assert 2 not in rows  # kthreadd: kernel threads are left out ...
     assert result["kernel_threads"] >= 1  # ... and counted
     for column in [*COLUMNS, "Anonymous"]:
@@ -66,7 +73,7 @@ def test_every_process_its_rollup_and_the_total(stopped: list[subprocess.Popen[s
     assert pss == sorted(pss, reverse=True)
 
 
-def test_by_user_and_cgroup_the_groups_add_up(stopped: list[subprocess.Popen[str]]) -> None:
+def test_by_user_and_cgroup_the_groups_add_up(isolated: list[subprocess.Popen[str]]) -> None:
     for by in ("user", "cgroup"):
         result = ps("--by", by)
         assert result["total"]["processes"] == sum(r["processes"] for r in result["rows"])
@@ -74,14 +81,14 @@ def test_by_user_and_cgroup_the_groups_add_up(stopped: list[subprocess.Popen[str
             assert result["total"][column] == sum(r[column] for r in result["rows"])
     users = ps("--by", "user")["rows"]
     assert "root" in [r["group"] for r in users]
-    with open(f"/proc/{stopped[0].pid}/cgroup") as handle:
+    with open(f"/proc/{isolated[0].pid}/cgroup") as handle:
         text = handle.read()
     groups = [r["group"] for r in ps("--by", "cgroup")["rows"]]
     assert any(f":{g}\n" in text for g in groups)
 
 
 def test_top_the_rest_in_one_row_and_the_text_and_csv_layouts(
-    stopped: list[subprocess.Popen[str]],
+    isolated: list[subprocess.Popen[str]],
 ) -> None:
     result = ps("--top", "2", "--sort", "pid")
     assert [r["pid"] for r in result["rows"]] == sorted(r["pid"] for r in result["rows"])
@@ -99,7 +106,7 @@ def test_top_the_rest_in_one_row_and_the_text_and_csv_layouts(
 
 
 def test_processes_that_may_not_be_read_are_listed_in_a_note(
-    stopped: list[subprocess.Popen[str]],
+    isolated: list[subprocess.Popen[str]],
 ) -> None:
     """As nobody, root's processes cannot be read: a note lists them; exit 0."""
     out_r, out_w = os.pipe()
@@ -112,7 +119,7 @@ def test_processes_that_may_not_be_read_are_listed_in_a_note(
             os.setgroups([])
             os.setresgid(65534, 65534, 65534)
             os.setresuid(65534, 65534, 65534)
-            code = _cli.main(["ps", "--format", "json"])
+            code = cli_main.main(["ps", "--format", "json"])
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
@@ -125,15 +132,15 @@ def test_processes_that_may_not_be_read_are_listed_in_a_note(
     assert os.waitstatus_to_exitcode(status) == 0
     result = json.loads(stdout)
     denied = {s["pid"] for s in result["skipped"] if s["reason"] == "denied"}
-    assert {p.pid for p in stopped} <= denied
+    assert {p.pid for p in isolated} <= denied
     assert [r["user"] for r in result["rows"]] == ["nobody"] * len(result["rows"])
-    first = next(s for s in result["skipped"] if s["pid"] == stopped[0].pid)
-    assert first["comm"] == Path(sys.executable).name[:15]
+    first = next(s for s in result["skipped"] if s["pid"] == isolated[0].pid)
+    assert first["comm"] == "triage_target"
     note = stderr.splitlines()[0]
     assert note.startswith(f"smapsfmt: note: {len(result['skipped'])} processes left out: "), (
         stderr
     )
-    assert f"{stopped[0].pid} ({first['comm']})" in note
+    assert f"{isolated[0].pid} ({first['comm']})" in note
     assert "may not be read (ptrace-read access is needed)" in note
 
 
@@ -167,40 +174,17 @@ def test_progress_goes_to_a_terminal_only() -> None:
 
 def test_ps_loads_nothing_that_parses_smaps() -> None:
     code = (
-        "import sys\nfrom smapsfmt import _cli\n"
+        "import sys\nfrom smapsfmt._cli.main import main\n"
         "sys.stdout = open('/dev/null', 'w')\n"
-        "_cli.main(['ps'])\n"
-        "heavy = ('pydantic', 'lark', 'smapsfmt._model', 'smapsfmt._parser',"
-        " 'smapsfmt._validate')\n"
+        "main(['ps'])\n"
+        "heavy = ('pydantic', 'lark', 'smapsfmt._model', 'smapsfmt._parse.parser',"
+        " 'smapsfmt._validate.validate')\n"
         "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
     )
     out = subprocess.run(
         [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stderr.splitlines()[-1] == "[]"
-
-
-@pytest.fixture(scope="module")
-def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[subprocess.Popen[str]]]:
-    """Three static targets (tests/triage_target.c) of 300 mappings, stopped: no page of theirs
-    is mapped by any other process, so their Private/Shared split cannot change while smem and
-    ps read them in turn."""
-    base = tmp_path_factory.mktemp("isolated")
-    binary = triage_targets.build_static(base)
-    if binary is None:
-        pytest.skip("no C compiler: tests/triage_target.c cannot be built")
-    procs = [
-        triage_targets.start_static(binary, 300, base / f"backing{i}", kib=256 * (i + 1))
-        for i in range(3)
-    ]
-    for proc in procs:
-        os.kill(proc.pid, signal.SIGSTOP)
-    try:
-        yield procs
-    finally:
-        for proc in procs:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.skipif(shutil.which("smem") is None, reason="smem: .ci/run installs it")

@@ -1,6 +1,6 @@
 """The triage commands' command lines: ``summary``, ``ps``, ``diff`` and ``report``.
 
-Registered by ``smapsfmt._cli.build_parser`` (``add_commands``). Each command's module is
+Registered by ``smapsfmt._cli.main.build_parser`` (``add_commands``). Each command's module is
 imported only when that command runs: ``smapsfmt ps`` loads the sweep and nothing that parses
 smaps (no pydantic, no lark).
 """
@@ -53,7 +53,7 @@ def _table_options(parser: argparse.ArgumentParser, *, formats: tuple[str, ...])
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     """Register ``summary``, ``ps``, ``diff`` and ``report``."""
-    from .._cli import add_source_arguments
+    from .._cli.common import add_source_arguments
 
     summary = commands.add_parser(
         "summary", help="what uses the memory of one process, object by object",

@@ -231,7 +231,7 @@ def render_csv(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._cli import EXIT_OK, UsageError, _err, _out
+    from .._cli.common import EXIT_OK, UsageError, err, out
     from .load import from_file, from_pid
 
     prog = "smapsfmt diff"
@@ -251,18 +251,18 @@ def run(args: argparse.Namespace) -> int:
         after = from_file(args.after)
     for capture in (before, after):
         for warning in capture.warnings:
-            _err(f"smapsfmt: warning: {warning}\n")
+            err(f"smapsfmt: warning: {warning}\n")
         if capture.kind != "smaps":
             raise UsageError(
                 f"{capture.path} is a smaps_rollup: diff compares smaps, object by object"
             )
     result = build(before, after, args)
     if args.format == "json":
-        _out(json_text(result))
+        out(json_text(result))
     elif args.format == "csv":
-        _out(render_csv(result))
+        out(render_csv(result))
     else:
-        _out(render_text(result))
+        out(render_text(result))
     return EXIT_OK
 
 

@@ -19,7 +19,7 @@ from .objects import Rows
 if TYPE_CHECKING:
     import argparse
 
-    from .._aggregate import Interval
+    from .._rollup.aggregate import Interval
 
 __all__ = ["Capture", "cut_last_block", "from_args", "from_file", "from_text"]
 
@@ -120,7 +120,7 @@ def from_text(
     if warning is not None:
         capture.warnings.append(warning)
     from .. import aggregate, iter_smaps
-    from .._aggregate import KernelMismatch
+    from .._rollup.aggregate import KernelMismatch
 
     try:
         capture.intervals = dict(
@@ -136,7 +136,7 @@ def from_text(
 
 def from_file(name: str, *, rollup: str | None = None) -> Capture:
     """FILE (``-``: standard input) through the input layer, and its smaps_rollup if given."""
-    from .._cli import display_name, read_input
+    from .._cli.common import display_name, read_input
 
     text = read_input(name)
     rollup_text = read_input(rollup) if rollup is not None else None
@@ -152,7 +152,7 @@ def from_pid(args: argparse.Namespace) -> Capture:
     """The live process of ``--pid``: smaps and smaps_rollup read frozen (unless --no-freeze)."""
     import time
 
-    from .._cli import load_snapshot
+    from .._cli.common import load_snapshot
 
     taken = time.time()
     snap: Any = load_snapshot(args)
@@ -166,7 +166,7 @@ def from_pid(args: argparse.Namespace) -> Capture:
 
 def from_args(args: argparse.Namespace, file: str | None) -> Capture:
     """FILE or ``--pid``, exactly one (a usage error otherwise)."""
-    from .._cli import UsageError
+    from .._cli.common import UsageError
 
     prog = getattr(args, "source_prog", "smapsfmt")
     if args.pid is not None and file is not None:

@@ -32,7 +32,7 @@ def _value(fields: dict[str, int], column: str) -> int | None:
 
 
 def _columns(sweep: Sweep, asked: list[str] | None) -> list[str]:
-    from .._cli import UsageError
+    from .._cli.common import UsageError
 
     known: list[str] = []
     for process in sweep.processes:
@@ -94,7 +94,7 @@ def _sort(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 
 def build(sweep: Sweep, args: argparse.Namespace) -> dict[str, Any]:
-    from .._cli import UsageError
+    from .._cli.common import UsageError
 
     columns = _columns(sweep, args.fields)
     rows = [_process_row(p, columns) for p in sweep.processes]
@@ -223,7 +223,7 @@ def note(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._cli import EXIT_OK, _err, _out
+    from .._cli.common import EXIT_OK, err, out
     from .progress import Progress
     from .sweep import sweep
 
@@ -231,10 +231,10 @@ def run(args: argparse.Namespace) -> int:
         result_sweep = sweep(cgroup=args.by == "cgroup", progress=progress.update)
     result = build(result_sweep, args)
     if args.format == "json":
-        _out(json_text(result))
+        out(json_text(result))
     elif args.format == "csv":
-        _out(render_csv(result))
+        out(render_csv(result))
     else:
-        _out(render_text(result))
-    _err(note(result))
+        out(render_text(result))
+    err(note(result))
     return EXIT_OK

@@ -27,7 +27,7 @@ def choose_columns(
 ) -> tuple[list[str], str]:
     """The columns shown (the defaults the input has, then those of ``--fields``) and the sort
     key; a UsageError naming an unknown field and the input's fields."""
-    from .._cli import UsageError
+    from .._cli.common import UsageError
 
     extra: list[str] = []
     for item in asked or []:
@@ -164,21 +164,21 @@ def render_csv(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._cli import EXIT_OK, UsageError, _err, _out
+    from .._cli.common import EXIT_OK, UsageError, err, out
     from .load import from_args
 
     if args.top is not None and args.top < 1:
         raise UsageError(f"--top must be 1 or more, not {args.top}")
     capture = from_args(args, args.file)
     for warning in capture.warnings:
-        _err(f"smapsfmt: warning: {warning}\n")
+        err(f"smapsfmt: warning: {warning}\n")
     if capture.note is not None:
-        _err(f"smapsfmt: note: {capture.note}\n")
+        err(f"smapsfmt: note: {capture.note}\n")
     result = build(capture, args)
     if args.format == "json":
-        _out(json_text(result))
+        out(json_text(result))
     elif args.format == "csv":
-        _out(render_csv(result))
+        out(render_csv(result))
     else:
-        _out(render_text(result))
+        out(render_text(result))
     return EXIT_OK

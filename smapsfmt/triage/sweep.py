@@ -33,7 +33,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-from .._live import (
+from .._live.proc import (
     PROC,
     KernelThreadError,
     NoSuchProcessError,
@@ -226,7 +226,7 @@ def rollup_fields(text: bytes, path: str) -> dict[str, int]:
         else:
             if end == len(text) and fields:
                 return fields
-    from .._parser import parse_rollup
+    from .._parse.parser import parse_rollup
 
     rollup = parse_rollup(text, path=path)
     return {name: value for name, value in rollup.fields.items() if isinstance(value, int)}
@@ -234,7 +234,7 @@ def rollup_fields(text: bytes, path: str) -> dict[str, int]:
 
 def _summed_fields(proc: _ProcDir) -> dict[str, int]:
     """Where the kernel has no smaps_rollup: the rollup it would print, summed from smaps."""
-    from .._live import capture, summed_rollup
+    from .._live.proc import capture, summed_rollup
 
     rollup = summed_rollup(capture(proc.pid, freeze=False, root=proc.root).smaps)
     return {name: value for name, value in rollup.fields.items() if isinstance(value, int)}

@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii
 from typing import Any, BinaryIO
 
-from ._limits import MAX_LINE
-from ._model import KNOWN_FIELDS, UNITLESS_FIELDS, Mapping, Rollup, Smaps, to_jsonable
-from ._parser import detect_kind, iter_smaps, parse_rollup
+from .._limits import MAX_LINE
+from .._model import KNOWN_FIELDS, UNITLESS_FIELDS, Mapping, Rollup, Smaps, to_jsonable
+from .._parse.parser import detect_kind, iter_smaps, parse_rollup
 
 __all__ = ["TextSmaps", "in_memory", "open_plain", "parse_source", "text_entry", "write_model"]
 

@@ -16,7 +16,7 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from ._resources import read_text
+from .resources import read_text
 
 if TYPE_CHECKING:
     import lark
