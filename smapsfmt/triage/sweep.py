@@ -29,6 +29,7 @@ This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -62,7 +63,7 @@ __all__ = [
 _ROLLUP_BUFFER = 16 << 10
 # A rollup's field line exactly as the kernel prints it (fs/proc/task_mmu.c SEQ_PUT_DEC and
 # show_val_kb: name, colon, right-aligned value, " kB"); any other line goes to parse_rollup.
-_FIELD = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*):[ \t]+([0-9]{1,20}) kB\n")
+_FIELD = re.compile(rb"^([A-Za-z_][A-Za-z0-9_]*):[ \t]+([0-9]{1,20}) kB\n", re.M)
 _HEADER = re.compile(rb"[0-9a-f]+-[0-9a-f]+ [-r][-w][-x][-sp] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ ")
 
 
@@ -210,21 +211,26 @@ def cgroup_path(text: bytes) -> str:
     return unified if unified is not None else (first or "")
 
 
+_NAMES: dict[bytes, str] = {}  # field names as read, decoded once
+
+
+def _name(raw: bytes) -> str:
+    name = _NAMES[raw] = raw.decode("ascii")
+    return name
+
+
 def rollup_fields(text: bytes, path: str) -> dict[str, int]:
     """The fields of a smaps_rollup text, in kB by kernel name. The kernel's own layout is read
     with one pattern; anything else by ``smapsfmt.parse_rollup`` (SmapsSyntaxError, located,
     for a text that is no smaps_rollup)."""
     newline = text.find(b"\n")
     if newline > 0 and _HEADER.match(text) and text.endswith(b"[rollup]\n", 0, newline + 1):
-        fields: dict[str, int] = {}
-        end = newline + 1
-        for match in _FIELD.finditer(text, end):
-            if match.start() != end or match.group(1).decode() in fields:
-                break
-            fields[match.group(1).decode()] = int(match.group(2))
-            end = match.end()
-        else:
-            if end == len(text) and fields:
+        pairs = _FIELD.findall(text, newline + 1)
+        # Each match is one whole line: as many matches as lines means every line is a field.
+        if pairs and len(pairs) == text.count(b"\n", newline + 1) and text.endswith(b"\n"):
+            names = _NAMES
+            fields = {names.get(name) or _name(name): int(value) for name, value in pairs}
+            if len(fields) == len(pairs):  # no field twice
                 return fields
     from .._parse.parser import parse_rollup
 
@@ -259,6 +265,25 @@ def read_process(
             raise
 
 
+def _read_fd(proc: _ProcDir, fd: int, name: str) -> bytes:
+    """Everything ``fd`` gives. One read is enough when it returns less than asked: both files
+    are produced whole by the first read that has room for them (smaps_rollup is one
+    single_open seq_file record, fs/proc/task_mmu.c; cmdline is copied up to the count asked,
+    fs/proc/base.c get_mm_cmdline), which saves the read that would return the end."""
+    try:
+        text = os.read(fd, _ROLLUP_BUFFER)
+        if len(text) < _ROLLUP_BUFFER:
+            return text
+        pieces = [text]
+        while True:
+            piece = os.read(fd, 1 << 20)
+            if not piece:
+                return b"".join(pieces)
+            pieces.append(piece)
+    except OSError as exc:
+        raise proc.error(exc, name) from None
+
+
 def _read_open(proc: _ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -> Process:
     refusal = _refusal(proc.pid, proc.first)
     if refusal is not None:
@@ -273,7 +298,7 @@ def _read_open(proc: _ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) 
         summed = True
     else:
         try:
-            text = proc.read(fd, "smaps_rollup", _ROLLUP_BUFFER)
+            text = _read_fd(proc, fd, "smaps_rollup")
         finally:
             os.close(fd)
         if not text:  # the address space went between the open and the read
@@ -281,10 +306,13 @@ def _read_open(proc: _ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) 
         fields = rollup_fields(text, proc.path("smaps_rollup"))
     line = ""
     if cmdline:
-        try:
-            raw = proc.read_file("cmdline")
-        except ProcError:
-            raw = b""
+        raw = b""
+        with contextlib.suppress(OSError):
+            fd = os.open("cmdline", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc.fd)
+            try:
+                raw = _read_fd(proc, fd, "cmdline")
+            finally:
+                os.close(fd)
         line = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
     group = None
     if cgroup:
