@@ -519,13 +519,15 @@ class _Files(NamedTuple):
     probe: int  # read after smaps to see whether its address space is still there
 
 
-def _open_files(proc: _ProcDir) -> _Files:
+def _open_files(proc: _ProcDir, with_rollup: bool) -> _Files:
     opened: list[int] = []
     try:
+        rollup: int | None = None
         try:
-            rollup: int | None = proc.open("smaps_rollup", at_start=True)
+            if with_rollup:
+                rollup = proc.open("smaps_rollup", at_start=True)
         except RollupMissingError:
-            rollup = None
+            pass
         else:
             opened.append(rollup)  # type: ignore[arg-type]
         probe = rollup if rollup is not None else proc.open("smaps", at_start=True)
@@ -545,9 +547,16 @@ def _close_files(files: _Files) -> None:
 
 
 def capture(
-    pid: int | str, *, freeze: bool = True, timeout: float = DEFAULT_TIMEOUT, root: str = PROC
+    pid: int | str,
+    *,
+    freeze: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    root: str = PROC,
+    with_rollup: bool = True,
 ) -> Snapshot:
     """Read smaps, then smaps_rollup, of ``pid``, frozen if asked and allowed: see ``snapshot``.
+    ``with_rollup=False`` reads smaps alone (``rollup_text`` is then None): the kernel walks the
+    address space once instead of twice.
 
     A read cut short by exit or exec raises ProcessExitedError (see the module docstring).
     """
@@ -556,7 +565,7 @@ def capture(
         refusal = _refusal(proc.pid, proc.first)
         if refusal is not None:
             raise refusal
-        files = _open_files(proc)
+        files = _open_files(proc, with_rollup)
         try:
             return _read(proc, files, freeze=freeze, timeout=timeout)
         finally:
