@@ -284,3 +284,36 @@ def test_a_missing_file() -> None:
     assert (result.returncode, result.stderr.decode()) == (
         2, "smapsfmt: error: cannot read /nonexistent/smaps: No such file or directory\n"
     )  # fmt: skip
+
+
+def test_progress_of_a_long_read_goes_to_a_terminal_only() -> None:
+    """On a terminal, stderr shows how far the parse is (MB) and erases the line at the end;
+    in a pipe (the other tests), nothing."""
+    import pty
+    import sys
+
+    big = LIVE / "6.18" / "many-small" / "smaps"
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smapsfmt", "summary", "--top", "1", str(big)],
+        stdout=subprocess.PIPE, stderr=follower, env=env, cwd="/",
+    )  # fmt: skip
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the last writer closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    proc.wait()
+    os.close(leader)
+    assert proc.returncode == 0
+    megabytes = (big.stat().st_size + (1 << 20) - 1) >> 20
+    assert f"\r\x1b[Ksmapsfmt: reading {big} (MB): 0/{megabytes}".encode() in shown
+    assert f"(MB): {megabytes}/{megabytes}".encode() in shown
+    assert shown.endswith(b"\r\x1b[K")  # erased: nothing is left on the terminal
+    assert run_cli("summary", "--top", "1", str(big)).stderr == b""

@@ -12,6 +12,7 @@ its complete mappings, with one warning that names the cut; ``Capture.warnings``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .objects import Rows
@@ -121,17 +122,33 @@ def from_text(
         capture.warnings.append(warning)
     from .. import aggregate, iter_smaps
     from .._rollup.aggregate import KernelMismatch
+    from .progress import Progress
 
-    try:
-        capture.intervals = dict(
-            aggregate(capture.rows.feed(iter_smaps([text], path=path))).intervals
-        )
-    except KernelMismatch as exc:  # the rows are complete: the aggregator reads them all first
-        capture.note = f"no kernel interval: {exc}"
+    with Progress(f"reading {path} (MB)") as progress:
+        pieces = _pieces(text, progress) if progress.active else [text]
+        try:
+            capture.intervals = dict(
+                aggregate(capture.rows.feed(iter_smaps(pieces, path=path))).intervals
+            )
+        except KernelMismatch as exc:  # the rows are complete: the aggregator reads them first
+            capture.note = f"no kernel interval: {exc}"
     if rollup is not None:
         capture.rollup = rollup_fields(rollup, rollup_path or "smaps_rollup")
         capture.rollup_path = rollup_path
     return capture
+
+
+_PIECE = 4 << 20
+
+
+def _pieces(text: bytes, progress: Any) -> Iterator[bytes]:
+    """The text in pieces, each counted on the terminal's progress line as it is parsed."""
+    view = memoryview(text)
+    total = (len(text) + (1 << 20) - 1) >> 20
+    for start in range(0, len(text), _PIECE):
+        progress.update(start >> 20, total)
+        yield bytes(view[start : start + _PIECE])
+    progress.update(total, total)
 
 
 def from_file(name: str, *, rollup: str | None = None) -> Capture:
