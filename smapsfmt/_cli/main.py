@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ..selftest.cli import add_commands as add_selftest_commands
 
     add_selftest_commands(commands)
+
+    from ..triage.cli import add_commands as add_triage_commands
+
+    add_triage_commands(commands)
     return parser
 
 

@@ -1,0 +1,382 @@
+"""One sweep of every process on the machine: the smaps_rollup of each, read safely.
+
+``sweep()`` lists ``/proc``, and for each process opens its ``/proc/PID`` directory once (every
+file is then opened relative to that fd, so a pid reused by a new process is never read in place
+of the old one: smapsfmt._live), reads ``stat`` (command name, state, start time, kernel-thread
+flag), then ``smaps_rollup``, and optionally ``cmdline`` and ``cgroup``. The user is the owner
+of the ``/proc/PID`` directory (the process's effective uid; root for a process that is not
+dumpable, as ``ls -l /proc`` shows it), looked up in the password database once per uid.
+
+Nothing a process can do during the sweep is an error of the sweep:
+
+* kernel threads have no memory map: they are counted (``Sweep.kernel_threads``) and left out;
+* a process that exits, or is a zombie, or whose pid is reused, or that may not be read
+  (EACCES: ptrace-read access is needed; ``hidepid``), is a ``Skipped`` entry that says which
+  and why (``Sweep.skipped``), never an exception.
+
+On a kernel without smaps_rollup (before 4.14), each process's smaps is read and summed with
+the kernel's arithmetic (``smapsfmt.aggregate``); ``Process.summed`` is then True and its
+Pss-family fields are the low ends of the kernel's intervals.
+
+The rollup text is read through the library's safe reader (smapsfmt._live) and its fields
+taken with one regular expression; a text that does not match it exactly goes to
+``smapsfmt.parse_rollup``, which either reads it (vendor layouts) or raises the located
+``SmapsSyntaxError``. The common case thus never loads pydantic or lark: a whole sweep of a
+machine costs little more than the kernel's own reads (``bench/ps.py``).
+
+This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`` build on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterable
+
+from .._live.proc import (
+    PROC,
+    KernelThreadError,
+    NoSuchProcessError,
+    PidReusedError,
+    ProcError,
+    ProcessExitedError,
+    ProcPermissionError,
+    ProcUnavailableError,
+    RollupMissingError,
+    ZombieProcessError,
+    _ProcDir,
+    _refusal,
+)
+
+__all__ = [
+    "Process",
+    "Skipped",
+    "Sweep",
+    "cgroup_path",
+    "list_pids",
+    "read_process",
+    "sweep",
+    "user_name",
+]
+
+_ROLLUP_BUFFER = 16 << 10
+# A rollup's field line exactly as the kernel prints it (fs/proc/task_mmu.c SEQ_PUT_DEC and
+# show_val_kb: name, colon, right-aligned value, " kB"); any other line goes to parse_rollup.
+_FIELD = re.compile(rb"^([A-Za-z_][A-Za-z0-9_]*):[ \t]+([0-9]{1,20}) kB\n", re.M)
+_HEADER = re.compile(rb"[0-9a-f]+-[0-9a-f]+ [-r][-w][-x][-sp] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ ")
+
+
+class Process:
+    """One process of a sweep: who it is, and its smaps_rollup fields in kB by kernel name.
+
+    ``uss`` is Private_Clean + Private_Dirty (the memory only this process maps, as procrank
+    and smem count it). ``cmdline`` is the command line with NULs as spaces (empty when not
+    read, or for a process without one); ``command`` is it or, when empty, ``[comm]``.
+    ``cgroup`` is None unless asked for. ``text`` is the rollup text when ``keep_text``.
+    """
+
+    __slots__ = (
+        "cgroup",
+        "cmdline",
+        "comm",
+        "fields",
+        "pid",
+        "starttime",
+        "summed",
+        "text",
+        "uid",
+    )
+
+    def __init__(
+        self,
+        pid: int,
+        *,
+        uid: int,
+        comm: str,
+        starttime: int,
+        fields: dict[str, int],
+        cmdline: str = "",
+        cgroup: str | None = None,
+        summed: bool = False,
+        text: bytes | None = None,
+    ) -> None:
+        self.pid = pid
+        self.uid = uid
+        self.comm = comm
+        self.starttime = starttime
+        self.fields = fields
+        self.cmdline = cmdline
+        self.cgroup = cgroup
+        self.summed = summed
+        self.text = text
+
+    @property
+    def user(self) -> str:
+        return user_name(self.uid)
+
+    @property
+    def command(self) -> str:
+        return self.cmdline or f"[{self.comm}]"
+
+    @property
+    def uss(self) -> int:
+        return self.fields.get("Private_Clean", 0) + self.fields.get("Private_Dirty", 0)
+
+    def __repr__(self) -> str:
+        return f"Process(pid={self.pid}, comm={self.comm!r}, Pss={self.fields.get('Pss')})"
+
+
+class Skipped:
+    """A process the sweep could not read, and why: ``reason`` is one of ``exited`` (exited,
+    exec'd or became a zombie during the sweep, or its pid was reused), ``denied`` (no
+    ptrace-read access), ``hidden`` (``hidepid``), ``error`` (anything else the kernel said);
+    ``message`` is the library's one line for people."""
+
+    __slots__ = ("comm", "message", "pid", "reason")
+
+    def __init__(self, pid: int, reason: str, message: str, comm: str = "") -> None:
+        self.pid = pid
+        self.reason = reason
+        self.message = message
+        self.comm = comm
+
+    def __repr__(self) -> str:
+        return f"Skipped(pid={self.pid}, reason={self.reason!r})"
+
+
+class Sweep:
+    """The result of one sweep: ``processes`` (pid order), ``skipped`` (pid order),
+    ``kernel_threads`` (how many were left out), ``rollup_missing`` (True on a kernel without
+    smaps_rollup: every process was summed from its smaps)."""
+
+    __slots__ = ("kernel_threads", "processes", "rollup_missing", "skipped")
+
+    def __init__(self) -> None:
+        self.processes: list[Process] = []
+        self.skipped: list[Skipped] = []
+        self.kernel_threads = 0
+        self.rollup_missing = False
+
+    def __repr__(self) -> str:
+        return (
+            f"Sweep({len(self.processes)} processes, {len(self.skipped)} skipped, "
+            f"{self.kernel_threads} kernel threads)"
+        )
+
+
+def list_pids(root: str = PROC) -> list[int]:
+    """The pids under ``root`` (processes, not threads), in increasing order."""
+    try:
+        names = os.listdir(root)
+    except OSError as exc:
+        raise ProcUnavailableError(
+            f"cannot list the processes: {root}: {exc.strerror or exc}", err=exc.errno
+        ) from None
+    return sorted(int(name) for name in names if name.isdigit())
+
+
+_USERS: dict[int, str] = {}
+
+
+def user_name(uid: int) -> str:
+    """The login name of ``uid`` from the password database, or the number when it has none."""
+    name = _USERS.get(uid)
+    if name is None:
+        import pwd
+
+        try:
+            name = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            name = str(uid)
+        _USERS[uid] = name
+    return name
+
+
+def cgroup_path(text: bytes) -> str:
+    """The cgroup that accounts a process's memory, from its ``/proc/PID/cgroup``: the path of
+    the v1 ``memory`` controller where one is mounted, else the v2 unified hierarchy's
+    (``0::PATH``), else the first line's (Documentation/admin-guide/cgroup-v2.rst, "Processes";
+    cgroups(7))."""
+    unified = first = None
+    for line in text.decode("utf-8", "backslashreplace").splitlines():
+        number, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if first is None:
+            first = path
+        if "memory" in controllers.split(","):
+            return path
+        if number == "0" and controllers == "":
+            unified = path
+    return unified if unified is not None else (first or "")
+
+
+_NAMES: dict[bytes, str] = {}  # field names as read, decoded once
+
+
+def _name(raw: bytes) -> str:
+    name = _NAMES[raw] = raw.decode("ascii")
+    return name
+
+
+def rollup_fields(text: bytes, path: str) -> dict[str, int]:
+    """The fields of a smaps_rollup text, in kB by kernel name. The kernel's own layout is read
+    with one pattern; anything else by ``smapsfmt.parse_rollup`` (SmapsSyntaxError, located,
+    for a text that is no smaps_rollup)."""
+    newline = text.find(b"\n")
+    if newline > 0 and _HEADER.match(text) and text.endswith(b"[rollup]\n", 0, newline + 1):
+        pairs = _FIELD.findall(text, newline + 1)
+        # Each match is one whole line: as many matches as lines means every line is a field.
+        if pairs and len(pairs) == text.count(b"\n", newline + 1) and text.endswith(b"\n"):
+            names = _NAMES
+            fields = {names.get(name) or _name(name): int(value) for name, value in pairs}
+            if len(fields) == len(pairs):  # no field twice
+                return fields
+    from .._parse.parser import parse_rollup
+
+    rollup = parse_rollup(text, path=path)
+    return {name: value for name, value in rollup.fields.items() if isinstance(value, int)}
+
+
+def _summed_fields(proc: _ProcDir) -> dict[str, int]:
+    """Where the kernel has no smaps_rollup: the rollup it would print, summed from smaps."""
+    from .._live.proc import capture, summed_rollup
+
+    rollup = summed_rollup(capture(proc.pid, freeze=False, root=proc.root).smaps)
+    return {name: value for name, value in rollup.fields.items() if isinstance(value, int)}
+
+
+def read_process(
+    pid: int,
+    *,
+    root: str = PROC,
+    cmdline: bool = True,
+    cgroup: bool = False,
+    keep_text: bool = False,
+) -> Process:
+    """One process: its identity and smaps_rollup fields. Raises the ProcError subclass of the
+    situation (no such process, permission, kernel thread, zombie, exited during the read,
+    pid reused; RollupMissingError is never raised: smaps is summed instead)."""
+    with _ProcDir(pid, root) as proc:
+        try:
+            return _read_open(proc, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
+        except ProcError as exc:
+            exc.comm = proc.first.comm  # type: ignore[attr-defined]
+            raise
+
+
+def _read_fd(proc: _ProcDir, fd: int, name: str) -> bytes:
+    """Everything ``fd`` gives. One read is enough when it returns less than asked: both files
+    are produced whole by the first read that has room for them (smaps_rollup is one
+    single_open seq_file record, fs/proc/task_mmu.c; cmdline is copied up to the count asked,
+    fs/proc/base.c get_mm_cmdline), which saves the read that would return the end."""
+    try:
+        text = os.read(fd, _ROLLUP_BUFFER)
+        if len(text) < _ROLLUP_BUFFER:
+            return text
+        pieces = [text]
+        while True:
+            piece = os.read(fd, 1 << 20)
+            if not piece:
+                return b"".join(pieces)
+            pieces.append(piece)
+    except OSError as exc:
+        raise proc.error(exc, name) from None
+
+
+def _read_open(proc: _ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -> Process:
+    refusal = _refusal(proc.pid, proc.first)
+    if refusal is not None:
+        raise refusal
+    uid = os.fstat(proc.fd).st_uid
+    text: bytes | None = None
+    summed = False
+    try:
+        fd = proc.open("smaps_rollup", at_start=True)
+    except RollupMissingError:
+        fields = _summed_fields(proc)
+        summed = True
+    else:
+        try:
+            text = _read_fd(proc, fd, "smaps_rollup")
+        finally:
+            os.close(fd)
+        if not text:  # the address space went between the open and the read
+            raise proc.gone(at_start=True)
+        fields = rollup_fields(text, proc.path("smaps_rollup"))
+    line = ""
+    if cmdline:
+        raw = b""
+        with contextlib.suppress(OSError):
+            fd = os.open("cmdline", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc.fd)
+            try:
+                raw = _read_fd(proc, fd, "cmdline")
+            finally:
+                os.close(fd)
+        line = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
+    group = None
+    if cgroup:
+        try:
+            group = cgroup_path(proc.read_file("cgroup"))
+        except ProcError:
+            group = ""
+    assert isinstance(proc.pid, int)
+    return Process(
+        proc.pid,
+        uid=uid,
+        comm=proc.first.comm,
+        starttime=proc.first.starttime,
+        fields=fields,
+        cmdline=line,
+        cgroup=group,
+        summed=summed,
+        text=text if keep_text else None,
+    )
+
+
+_REASONS: tuple[tuple[type[ProcError], str], ...] = (
+    (NoSuchProcessError, "exited"),
+    (ProcessExitedError, "exited"),
+    (PidReusedError, "exited"),
+    (ZombieProcessError, "exited"),
+    (ProcPermissionError, "denied"),
+    (ProcUnavailableError, "hidden"),
+)
+
+
+def sweep(
+    pids: Iterable[int] | None = None,
+    *,
+    root: str = PROC,
+    cmdline: bool = True,
+    cgroup: bool = False,
+    keep_text: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Sweep:
+    """Read every process (or those of ``pids``) as ``read_process`` does, and sort the outcomes
+    into a Sweep: read, skipped (and why), kernel threads (counted). Never raises for what a
+    process does; ProcUnavailableError only when ``root`` cannot be listed at all.
+    ``progress(done, total)``, when given, is called after each process."""
+    result = Sweep()
+    todo = list_pids(root) if pids is None else list(pids)
+    for done, pid in enumerate(todo, 1):
+        try:
+            result.processes.append(
+                read_process(pid, root=root, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
+            )
+        except KernelThreadError:
+            result.kernel_threads += 1
+        except ProcError as exc:
+            reason = next((r for cls, r in _REASONS if isinstance(exc, cls)), "error")
+            comm = getattr(exc, "comm", None) or _comm_in(exc.message)
+            result.skipped.append(Skipped(pid, reason, exc.message, comm))
+        if progress is not None:
+            progress(done, len(todo))
+    result.rollup_missing = any(p.summed for p in result.processes)
+    return result
+
+
+def _comm_in(message: str) -> str:
+    """The command name a ProcError's message gives in parentheses after the pid, if any."""
+    match = re.search(r"^process \d+ \((.*?)\) ", message)
+    return match.group(1) if match else ""

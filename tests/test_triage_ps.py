@@ -1,0 +1,213 @@
+"""smapsfmt ps: every process of this machine, the real /proc, and smem on the same processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import triage_targets
+from support import run_cli
+
+import smapsfmt
+from smapsfmt._cli import main as cli_main
+
+COLUMNS = ["Rss", "Pss", "USS", "Swap", "SwapPss"]
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[subprocess.Popen[str]]]:
+    """Three static targets (tests/triage_target.c) of 300 mappings, stopped: no page of theirs
+    is mapped by any other process, so their Private/Shared split cannot change while smem and
+    ps read them in turn."""
+    base = tmp_path_factory.mktemp("isolated")
+    binary = triage_targets.build_static(base)
+    if binary is None:
+        pytest.skip("no C compiler: tests/triage_target.c cannot be built")
+    procs = [
+        triage_targets.start_static(binary, 300, base / f"backing{i}", kib=256 * (i + 1))
+        for i in range(3)
+    ]
+    for proc in procs:
+        os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def ps(*args: str) -> dict[str, Any]:
+    result = run_cli("ps", "--format", "json", *args)
+    assert result.returncode == 0, result.stderr.decode()
+    out: dict[str, Any] = json.loads(result.stdout)
+    return out
+
+
+def test_every_process_its_rollup_and_the_total(isolated: list[subprocess.Popen[str]]) -> None:
+    result = ps("--fields", "Anonymous")
+    rows = {row["pid"]: row for row in result["rows"]}
+    for proc in isolated:
+        rollup = smapsfmt.read_rollup(proc.pid).fields
+        row = rows[proc.pid]
+        for name in ("Rss", "Swap", "SwapPss", "Anonymous"):
+            assert row[name] == rollup[name], name
+        assert row["USS"] == rollup["Private_Clean"] + rollup["Private_Dirty"]
+        assert row["user"] == "root" and row["uid"] == 0
+        assert row["command"].endswith(f"triage_target 300 {proc.args[2]} {proc.args[3]}")
+    assert 2 not in rows  # kthreadd: kernel threads are left out ...
+    assert result["kernel_threads"] >= 1  # ... and counted
+    for column in [*COLUMNS, "Anonymous"]:
+        assert result["total"][column] == sum(row[column] for row in result["rows"])
+    assert result["total"]["processes"] == len(result["rows"])
+    assert result["columns"] == [*COLUMNS, "Anonymous"]
+    pss = [row["Pss"] for row in result["rows"]]
+    assert pss == sorted(pss, reverse=True)
+
+
+def test_by_user_and_cgroup_the_groups_add_up(isolated: list[subprocess.Popen[str]]) -> None:
+    for by in ("user", "cgroup"):
+        result = ps("--by", by)
+        assert result["total"]["processes"] == sum(r["processes"] for r in result["rows"])
+        for column in COLUMNS:
+            assert result["total"][column] == sum(r[column] for r in result["rows"])
+    users = ps("--by", "user")["rows"]
+    assert "root" in [r["group"] for r in users]
+    with open(f"/proc/{isolated[0].pid}/cgroup") as handle:
+        text = handle.read()
+    groups = [r["group"] for r in ps("--by", "cgroup")["rows"]]
+    assert any(f":{g}\n" in text for g in groups)
+
+
+def test_top_the_rest_in_one_row_and_the_text_and_csv_layouts(
+    isolated: list[subprocess.Popen[str]],
+) -> None:
+    result = ps("--top", "2", "--sort", "pid")
+    assert [r["pid"] for r in result["rows"]] == sorted(r["pid"] for r in result["rows"])
+    rest = result["other"]
+    assert rest["command"] == f"({rest['processes']} more processes)"
+    assert result["total"]["Rss"] == sum(r["Rss"] for r in result["rows"]) + rest["Rss"]
+    text = run_cli("ps", "--top", "1").stdout.decode().splitlines()
+    assert text[0].split() == ["PID", "User", *COLUMNS, "Command"]
+    assert text[-1].split()[-3:-1] == ["TOTAL", f"({result['total']['processes']}"] or text[
+        -1
+    ].endswith("processes)")
+    csv = run_cli("ps", "--format", "csv", "--by", "user").stdout.decode().splitlines()
+    assert csv[0] == "user,processes,Rss,Pss,USS,Swap,SwapPss"
+    assert csv[-1].startswith("TOTAL,")
+
+
+def test_processes_that_may_not_be_read_are_listed_in_a_note(
+    isolated: list[subprocess.Popen[str]],
+) -> None:
+    """As nobody, root's processes cannot be read: a note lists them; exit 0."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the fork, as nobody
+        try:
+            sys.stdout = open(out_w, "w", closefd=False)  # noqa: SIM115 - the fork's own
+            sys.stderr = open(err_w, "w", closefd=False)  # noqa: SIM115
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            code = cli_main.main(["ps", "--format", "json"])
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+    os.close(out_w)
+    os.close(err_w)
+    with os.fdopen(out_r, "rb") as out, os.fdopen(err_r, "rb") as err:
+        stdout, stderr = out.read(), err.read().decode()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    result = json.loads(stdout)
+    denied = {s["pid"] for s in result["skipped"] if s["reason"] == "denied"}
+    assert {p.pid for p in isolated} <= denied
+    assert [r["user"] for r in result["rows"]] == ["nobody"] * len(result["rows"])
+    first = next(s for s in result["skipped"] if s["pid"] == isolated[0].pid)
+    assert first["comm"] == "triage_target"
+    note = stderr.splitlines()[0]
+    assert note.startswith(f"smapsfmt: note: {len(result['skipped'])} processes left out: "), (
+        stderr
+    )
+    assert f"{isolated[0].pid} ({first['comm']})" in note
+    assert "may not be read (ptrace-read access is needed)" in note
+
+
+def test_progress_goes_to_a_terminal_only() -> None:
+    """On a terminal, stderr shows the sweep's progress and erases it; in a pipe, nothing."""
+    piped = run_cli("ps", "--top", "1")
+    assert b"reading processes" not in piped.stderr
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smapsfmt", "ps", "--top", "1"],
+        stdout=subprocess.PIPE, stderr=follower, env=env, cwd="/",
+    )  # fmt: skip
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the terminal's last writer closed it
+            break
+        if not chunk:
+            break
+        shown += chunk
+    proc.wait()
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"\r\x1b[Ksmapsfmt: reading processes: 1/" in shown
+    progress = shown.split(b"smapsfmt: note")[0]
+    assert progress.endswith(b"\r\x1b[K")  # erased before the note
+
+
+def test_ps_loads_nothing_that_parses_smaps() -> None:
+    code = (
+        "import sys\nfrom smapsfmt._cli.main import main\n"
+        "sys.stdout = open('/dev/null', 'w')\n"
+        "main(['ps'])\n"
+        "heavy = ('pydantic', 'lark', 'smapsfmt._model', 'smapsfmt._parse.parser',"
+        " 'smapsfmt._validate.validate')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stderr.splitlines()[-1] == "[]"
+
+
+@pytest.mark.skipif(shutil.which("smem") is None, reason="smem: .ci/run installs it")
+def test_ps_and_smem_agree_on_the_same_stopped_processes(
+    isolated: list[subprocess.Popen[str]],
+) -> None:
+    """smem sums each mapping's truncated Pss; the kernel's rollup sums in fixed point: ours is
+    at most one kB per mapping above smem's, never below. Everything else is equal."""
+    pids = {p.pid for p in isolated}
+    smem = subprocess.run(
+        ["smem", "-H", "-c", "pid swap uss pss rss", "-P", "triage_target"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    theirs = {}
+    for line in smem.stdout.splitlines():
+        pid, swap, uss, pss, rss = map(int, line.split())
+        if pid in pids:
+            theirs[pid] = {"Swap": swap, "USS": uss, "Pss": pss, "Rss": rss}
+    assert set(theirs) == pids, smem.stdout
+    ours = {row["pid"]: row for row in ps()["rows"] if row["pid"] in pids}
+    for pid in pids:
+        mappings = len(smapsfmt.read_smaps(pid))
+        assert mappings > 300
+        for name in ("Swap", "USS", "Rss"):
+            assert ours[pid][name] == theirs[pid][name], (pid, name)
+        assert theirs[pid]["Pss"] <= ours[pid]["Pss"] <= theirs[pid]["Pss"] + mappings

@@ -1,0 +1,153 @@
+"""The process sweep (smapsfmt.triage.sweep): real processes, the real /proc."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import triage_targets
+from support import VALID, corpus, is_rollup
+
+import smapsfmt
+from smapsfmt.triage import sweep as sw
+
+# Fields the kernel sums exactly (bytes): equal in a stopped process, read twice.
+EXACT = ("Rss", "Shared_Clean", "Private_Clean", "Private_Dirty", "Anonymous", "Swap")
+
+
+@pytest.fixture
+def stopped(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    proc = triage_targets.start(40, tmp_path / "backing", kib=2048)
+    os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_stopped_process_is_read_as_read_rollup_reads_it(
+    stopped: subprocess.Popen[str],
+) -> None:
+    result = sw.sweep(cgroup=True)
+    found = {p.pid: p for p in result.processes}
+    assert stopped.pid in found, result
+    process = found[stopped.pid]
+    rollup = smapsfmt.read_rollup(stopped.pid)
+    for name in EXACT:
+        assert process.fields[name] == rollup.fields[name], name
+    assert process.fields["Anonymous"] >= 2048
+    assert process.uss == rollup.fields["Private_Clean"] + rollup.fields["Private_Dirty"]
+    assert process.user == "root" and process.uid == 0
+    assert process.comm == "python3" or process.comm.startswith("python")
+    assert "triage_targets.py 40" in process.cmdline
+    assert process.cgroup is not None and process.cgroup.startswith("/")
+    with open(f"/proc/{stopped.pid}/stat", "rb") as handle:
+        assert process.starttime == int(handle.read().rpartition(b") ")[2].split()[19])
+
+
+def test_kernel_threads_are_counted_and_left_out() -> None:
+    with open("/proc/2/stat", "rb") as handle:  # kthreadd, the parent of every kernel thread
+        assert b"(kthreadd)" in handle.read()
+    result = sw.sweep(cmdline=False)
+    assert result.kernel_threads >= 1
+    assert 2 not in {p.pid for p in result.processes}
+    assert 2 not in {s.pid for s in result.skipped}
+
+
+def test_a_process_that_is_gone_or_a_zombie_is_skipped_as_exited() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    while True:  # a zombie until it is reaped
+        with open(f"/proc/{child.pid}/stat", "rb") as handle:
+            if handle.read().rpartition(b") ")[2][:1] == b"Z":
+                break
+    free = max(sw.list_pids()) + 100_000
+    result = sw.sweep([child.pid, free])
+    child.wait()
+    assert [(s.pid, s.reason) for s in result.skipped] == [(child.pid, "exited"), (free, "exited")]
+    comm = Path(sys.executable).name[:15]
+    assert result.skipped[0].message == (
+        f"process {child.pid} ({comm}) is a zombie: it has exited and has no memory map left "
+        "(its parent has not reaped it yet)"
+    )
+    assert result.skipped[0].comm == comm
+    assert result.skipped[1].message == f"no process {free}: /proc/{free} does not exist"
+    assert result.processes == []
+
+
+def test_a_process_that_may_not_be_read_is_skipped_as_denied(
+    stopped: subprocess.Popen[str],
+) -> None:
+    """As nobody, root's processes are not readable: each is listed, none raises."""
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the fork, as nobody
+        try:
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            r = sw.sweep([stopped.pid, os.getpid()], cgroup=True)
+            lines = [
+                repr([(s.pid, s.reason) for s in r.skipped]),
+                repr([(p.pid, p.user) for p in r.processes]),
+                r.skipped[0].message,
+            ]
+            os.write(write, "\n".join(lines).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        lines = pipe.read().splitlines()
+    os.waitpid(child, 0)
+    assert lines[0] == f"[({stopped.pid}, 'denied')]"
+    assert lines[1] == f"[({child}, 'nobody')]"  # itself: readable
+    assert lines[2] == (
+        f"permission denied: /proc/{stopped.pid}/smaps_rollup: reading a process's memory map "
+        "needs ptrace-read access to it (the same user, or CAP_SYS_PTRACE), which this reader "
+        "does not have"
+    )
+
+
+@pytest.mark.parametrize("path", [p for p in corpus(VALID) if is_rollup(p)], ids=str)
+def test_rollup_fields_read_every_rollup_of_the_corpus_as_parse_rollup(path: Path) -> None:
+    text = path.read_bytes()
+    expected = {k: v for k, v in smapsfmt.parse_rollup(text).fields.items() if isinstance(v, int)}
+    assert sw.rollup_fields(text, str(path)) == expected
+
+
+def test_rollup_fields_refuses_what_is_no_rollup_with_a_location() -> None:
+    text = b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 0 [rollup]\nRss: 12 MB\n"
+    with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
+        sw.rollup_fields(text, "x")
+    assert (caught.value.path, caught.value.line) == ("x", 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        (b"0::/user.slice/a.service\n", "/user.slice/a.service"),
+        (b"9:name=systemd:/\n4:memory:/docker/abc\n0::/\n", "/docker/abc"),
+        (b"5:cpu,cpuacct:/x\n3:memory,hugetlb:/m\n", "/m"),
+        (b"2:cpu:/first\n", "/first"),
+        (b"", ""),
+    ],
+)
+def test_cgroup_path(text: bytes, path: str) -> None:
+    assert sw.cgroup_path(text) == path
+
+
+def test_a_sweep_loads_neither_pydantic_nor_lark() -> None:
+    code = (
+        "import sys\nfrom smapsfmt.triage.sweep import sweep\nr = sweep()\n"
+        "assert r.processes, r\n"
+        "print(sorted(m for m in ('pydantic', 'lark', 'smapsfmt._model') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "[]\n"
