@@ -469,6 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ._rollup_cli import add_commands as add_rollup_commands
 
     add_rollup_commands(commands)
+
+    from .fleet.cli import add_commands as add_fleet_commands
+
+    add_fleet_commands(commands)
     return parser
 
 
