@@ -3,10 +3,13 @@ this one place."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._cli import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    Refusal,
     UsageError,
     _err,
     _flush,
@@ -26,6 +29,7 @@ __all__ = [
     "InputError",
     "ProcDir",
     "ProcError",
+    "Refusal",
     "UsageError",
     "detect_kind",
     "display_name",
@@ -35,6 +39,7 @@ __all__ = [
     "out",
     "profile_for_release",
     "profile_for_text",
+    "too_large",
 ]
 
 ProcDir = _ProcDir
@@ -69,3 +74,28 @@ def profile_for_text(text: bytes, kind: str) -> str | None:
     if report.profile is None or not report.how.startswith("matched"):
         return None
     return report.profile.name
+
+
+U64_MAX = (1 << 64) - 1
+
+
+def too_large(entry: Any, path: str | None) -> Refusal | None:
+    """The refusal of a mapping or rollup with a field value beyond unsigned 64 bits (no
+    kernel prints one: it keeps them in u64 counters), located at that field's line; None
+    when every value fits."""
+    from smapsfmt import Diagnostic
+
+    fields = entry.fields
+    if not fields or max(fields.values()) <= U64_MAX:
+        return None
+    # Field lines follow the header in order; an Android Name: line may come first.
+    first = entry.line + 1 + (getattr(entry, "name", None) is not None
+                              and not getattr(entry, "name_after_fields", False))  # fmt: skip
+    for number, (name, value) in enumerate(fields.items()):
+        if value > U64_MAX:
+            message = (
+                f"{name} = {value} kB is beyond unsigned 64 bits: no kernel prints it, and "
+                "the dataset's columns hold unsigned 64-bit values"
+            )
+            return Refusal(Diagnostic(path, first + number, 1, "value-range", "error", message))
+    return None

@@ -52,7 +52,7 @@ def export_file(
         chunks = source.chunks()
         first = next(chunks, b"")
         kind = detect_kind(first)
-        writer = SampleWriter(directory, host, when, mappings=kind == "smaps")
+        writer = SampleWriter(directory, host, when, mappings=kind == "smaps", path=path)
         try:
             pieces = itertools.chain((first,), chunks)
             if kind == "rollup":
@@ -97,7 +97,8 @@ def _export_rollup(writer: SampleWriter, text: bytes, path: str) -> str | None:
     from ._core import profile_for_text
 
     rollup = smapsfmt.parse_rollup(text, path=path)
-    writer.add_process(_file_process("smaps_rollup"), rollup.fields, (rollup.start, rollup.end))
+    header = (rollup.start, rollup.end)
+    writer.add_process(_file_process("smaps_rollup"), rollup.fields, header, entry=rollup)
     return profile_for_text(text, "rollup")
 
 

@@ -17,12 +17,13 @@ import uuid
 from collections.abc import Mapping as AbcMapping
 from typing import Any
 
-from ._core import KNOWN_FIELDS, UsageError
+from ._core import KNOWN_FIELDS, UsageError, too_large
 from .schema import FIELD_COLUMNS, SCHEMA_VERSION, arrow_schema, column_names
 
 __all__ = ["BATCH_ROWS", "SampleWriter", "check_host", "pyarrow"]
 
 BATCH_ROWS = 16384
+_U64_MAX = (1 << 64) - 1
 
 # A host name as a folder name: letters, digits and . _ - (RFC 1123 names, and more).
 _HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
@@ -107,7 +108,7 @@ class _Table:
                 self._writer.close()
             finally:
                 self._writer = None
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # never written, or the folder cannot be reached
             os.unlink(self.temp)
 
 
@@ -116,7 +117,13 @@ class SampleWriter:
     :meth:`commit` with the ``samples`` row (or :meth:`abort`: nothing is left)."""
 
     def __init__(
-        self, directory: str, host: str, time: datetime.datetime, *, mappings: bool
+        self,
+        directory: str,
+        host: str,
+        time: datetime.datetime,
+        *,
+        mappings: bool,
+        path: str | None = None,
     ) -> None:
         self._pa = pyarrow()
         self.sample_id = str(uuid.uuid4())
@@ -124,6 +131,7 @@ class SampleWriter:
         self.host = host
         self.date = self.time.date().isoformat()
         self.directory = directory
+        self.path = path  # the text's name in errors (a file's; None for live processes)
 
         def table(name: str) -> _Table:
             folder = os.path.join(directory, name, f"host={host}", f"date={self.date}")
@@ -140,9 +148,14 @@ class SampleWriter:
         row: dict[str, Any],
         fields: AbcMapping[str, int] | None,
         header: tuple[int, int] | None = None,
+        *,
+        entry: Any = None,
     ) -> None:
         """A processes row: ``row``'s own columns, the rollup's ``fields`` (by kernel name) and
-        its ``header`` range (start, end); None leaves them null."""
+        its ``header`` range (start, end); None leaves them null. ``entry``: the parsed rollup
+        they come from, to locate a value that no column can hold."""
+        if entry is not None and (refusal := too_large(entry, self.path)) is not None:
+            raise refusal
         row["sample_id"] = self.sample_id
         if fields is not None:
             for name in FIELD_COLUMNS:
@@ -159,6 +172,8 @@ class SampleWriter:
         assert table is not None, "a sample without mappings"
         columns = table.columns
         fields = mapping.fields
+        if fields and max(fields.values()) > _U64_MAX:
+            raise too_large(mapping, self.path) or AssertionError
         pathname: bytes = mapping.pathname
         columns["sample_id"].append(self.sample_id)
         columns["pid"].append(pid)
