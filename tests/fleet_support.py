@@ -3,6 +3,7 @@ them taken in a PID namespace of their own, a large smaps, and the dataset read 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -96,7 +97,7 @@ def big_smaps(count: int) -> bytes:
     and again at increasing addresses, each keeping its size; its [vsyscall] entry last."""
     text = (LIVE / "6.18/many-small/smaps").read_bytes()
     starts = [m.start() for m in _HEADER.finditer(text)] + [len(text)]
-    entries = [text[a:b] for a, b in zip(starts, starts[1:])]
+    entries = [text[a:b] for a, b in itertools.pairwise(starts)]
     gate = [e for e in entries if b"[vsyscall]" in e.split(b"\n", 1)[0]]
     entries = [e for e in entries if e not in gate]
     out = []
