@@ -17,7 +17,7 @@ from support import LIVE, ROOT
 
 # The processes of the namespace sample: MiB of private memory of each, larger than any other
 # process there (the sampler with pyarrow loaded stays below 100 MiB of Pss).
-TARGET_MIB = tuple(160 + 8 * i for i in range(11))
+TARGET_MIB = tuple(112 + 8 * i for i in range(11))
 
 # Run as PID 1 of a new PID namespace (unshare --pid --fork --mount-proc): start the targets,
 # take the samples with the command line, then read every process's smaps_rollup directly.

@@ -14,7 +14,7 @@ __all__ = ["QUERIES"]
 
 # For each sample (in time order), its 10 processes with the largest Pss.
 TOP_PSS: Final = """
-SELECT s.host, s.time, p.pid, p.comm, p.Pss, p.pss_rank
+SELECT s.host, s.time, s.sample_id, p.pid, p.comm, p.Pss, p.pss_rank
 FROM (
     SELECT sample_id, pid, comm, Pss,
            row_number() OVER (PARTITION BY sample_id ORDER BY Pss DESC NULLS LAST, pid)
@@ -23,7 +23,7 @@ FROM (
 ) p
 JOIN samples s ON s.sample_id = p.sample_id
 WHERE p.pss_rank <= 10
-ORDER BY s.host, s.time, p.pss_rank
+ORDER BY s.host, s.time, s.sample_id, p.pss_rank
 """
 
 # Per host, the Pss of each pathname (all processes' mappings of it) in the first and the last
