@@ -114,9 +114,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, null: str = "") -> str:
     if value is None:
-        return ""
+        return null
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).decode("utf-8", "backslashreplace")
     if isinstance(value, (datetime.datetime, datetime.date)):
@@ -137,11 +139,13 @@ def render(names: list[str], rows: list[tuple[Any, ...]], fmt: str) -> str:
         writer.writerow(names)
         writer.writerows([_cell(v) for v in row] for row in rows)
         return buffer.getvalue()
-    cells = [[_cell(v) for v in row] for row in rows]
+    cells = [[_cell(v, "NULL") for v in row] for row in rows]
     widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
     numeric = [
         all(
-            isinstance(row[i], (int, float, decimal.Decimal)) for row in rows if row[i] is not None
+            isinstance(row[i], (int, float, decimal.Decimal)) and not isinstance(row[i], bool)
+            for row in rows
+            if row[i] is not None
         )
         and any(row[i] is not None for row in rows)
         for i in range(len(names))
