@@ -23,7 +23,7 @@ TARGET_MIB = tuple(112 + 8 * i for i in range(11))
 # take the samples with the command line, then read every process's smaps_rollup directly.
 _DRIVER = r"""
 import json, os, shutil, subprocess, sys
-binary, directory, *sizes = sys.argv[1:]
+binary, directory, options, *sizes = sys.argv[1:]
 targets = []
 for number, mib in enumerate(sizes):
     copy = f"{binary}-{number}"
@@ -32,8 +32,8 @@ for number, mib in enumerate(sizes):
     assert target.stdout.readline() == b"ready\n", f"target {number} did not start"
     targets.append(target.pid)
 sample = subprocess.run(
-    [sys.executable, "-m", "smapsfmt", "sample", "-o", directory, "--smaps", "--interval", "1",
-     "--count", "3", "--format", "json", "--host", "fleet-test"],
+    [sys.executable, "-m", "smapsfmt", "sample", "-o", directory, *options.split(),
+     "--format", "json", "--host", "fleet-test"],
     capture_output=True, text=True, check=False,
 )
 import smapsfmt
@@ -61,17 +61,21 @@ def build_target(folder: Path) -> Path:
     return binary
 
 
-def namespace_sample(folder: Path) -> dict[str, Any]:
-    """``smapsfmt sample --smaps --interval 1 --count 3`` of a PID namespace holding the
-    targets of TARGET_MIB, into ``folder / "dataset"``; the driver's report (targets' pids,
-    the command's status and output, the rollups read directly afterwards, by pid)."""
+def namespace_sample(
+    folder: Path,
+    options: str = "--smaps --interval 1 --count 3",
+    sizes: tuple[int, ...] = TARGET_MIB,
+) -> dict[str, Any]:
+    """``smapsfmt sample OPTIONS`` of a PID namespace holding targets of ``sizes`` MiB, into
+    ``folder / "dataset"``; the driver's report (targets' pids, the command's status and
+    output, the rollups read directly afterwards, by pid)."""
     binary = build_target(folder)
     dataset = folder / "dataset"
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     result = subprocess.run(
         ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", _DRIVER,
-         str(binary), str(dataset), *map(str, TARGET_MIB)],
+         str(binary), str(dataset), options, *map(str, sizes)],
         capture_output=True, text=True, check=False, timeout=300, env=env, cwd=folder,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -90,7 +90,12 @@ _PROCESSES: tuple[_Column, ...] = (
         "is not dumpable); null for a file",
     ),
     ("user", "string", "the user's name, null where the uid has none"),
-    ("cgroup", "string", "the cgroup v2 path (the '0::' line of /proc/PID/cgroup)"),
+    (
+        "cgroup",
+        "string",
+        "the cgroup that accounts the memory (/proc/PID/cgroup): the v1 "
+        "memory controller's path where one is mounted, else the v2 path; null for a file",
+    ),
     (
         "rollup_source",
         "string",
