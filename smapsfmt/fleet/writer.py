@@ -1,7 +1,9 @@
 """Writing one sample into a dataset: rows of the three tables, in bounded memory.
 
-Rows are gathered column by column and written as a Parquet row group every
-:data:`BATCH_ROWS` rows, so a table of any size is written holding at most one batch. Each
+Rows are gathered column by column, made an Arrow batch every :data:`BATCH_ROWS` rows and
+written as a Parquet row group every :data:`ROW_GROUP_ROWS` rows, so a table of any size is
+written holding at most one row group (about 15 MB for mappings, and 4,096 rows as Python
+values). Each
 table's file is written under a hidden name (``.SAMPLE_ID.parquet.tmp``, which DuckDB's and
 Spark's readers skip) and renamed when the sample is complete: a reader never sees half a
 sample. :meth:`SampleWriter.commit` writes the ``samples`` row last.
@@ -20,9 +22,12 @@ from typing import Any
 from ._core import KNOWN_FIELDS, UsageError, too_large
 from .schema import FIELD_COLUMNS, SCHEMA_VERSION, arrow_schema, column_names
 
-__all__ = ["BATCH_ROWS", "SampleWriter", "check_host", "pyarrow"]
+__all__ = ["BATCH_ROWS", "ROW_GROUP_ROWS", "SampleWriter", "check_host", "pyarrow"]
 
-BATCH_ROWS = 16384
+# Rows gathered as Python values before they become an Arrow batch (a few MB), and rows of
+# Arrow batches gathered into one Parquet row group (about 1 kB a row in Arrow).
+BATCH_ROWS = 4096
+ROW_GROUP_ROWS = 16384
 _U64_MAX = (1 << 64) - 1
 
 # A host name as a folder name: letters, digits and . _ - (RFC 1123 names, and more).
@@ -65,6 +70,8 @@ class _Table:
         self.columns: dict[str, list[Any]] = {name: [] for name in self.names}
         self.rows = 0
         self.written = 0
+        self.batches: list[Any] = []
+        self.batched = 0
         self.folder = folder
         self.final = os.path.join(folder, f"{sample_id}.parquet")
         self.temp = os.path.join(folder, f".{sample_id}.parquet.tmp")
@@ -78,24 +85,35 @@ class _Table:
             self.flush()
 
     def flush(self) -> None:
-        if not self.rows and self._writer is not None:
-            return
+        """The rows gathered become an Arrow batch; a row group is written once enough."""
+        pa = self._pa
+        if self.rows:
+            arrays = [pa.array(self.columns[field.name], type=field.type) for field in self.schema]
+            self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+            self.batched += self.rows
+            self.written += self.rows
+            self.columns = {name: [] for name in self.names}
+            self.rows = 0
+        if self.batched >= ROW_GROUP_ROWS:
+            self._write()
+
+    def _write(self) -> None:
         pa = self._pa
         if self._writer is None:
             os.makedirs(self.folder, exist_ok=True)
             self._writer = pa.parquet.ParquetWriter(
                 self.temp, self.schema, compression="zstd", write_statistics=True
             )
-        if self.rows:
-            arrays = [pa.array(self.columns[field.name], type=field.type) for field in self.schema]
-            self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
-        self.written += self.rows
-        self.columns = {name: [] for name in self.names}
-        self.rows = 0
+        if self.batches:
+            table = pa.Table.from_batches(self.batches, schema=self.schema)
+            self._writer.write_table(table, row_group_size=max(self.batched, 1))
+        self.batches = []
+        self.batched = 0
 
     def finish(self) -> None:
         """Write what is left and close the file, still under its hidden name."""
         self.flush()
+        self._write()
         self._writer.close()
         self._writer = None
 
