@@ -10,7 +10,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from support import VALID, run_cli
+from support import ROOT, VALID, run_cli
+
+from smapsfmt.fleet.queries import QUERIES
+from smapsfmt.fleet.schema import ENGINE_TYPES, SCHEMA_VERSION, TABLES, markdown
 
 SLEEP = VALID / "live/6.18/sleep"
 QUERY = (
@@ -78,6 +81,22 @@ def test_partitions_and_an_empty_table_are_views_too(tmp_path: Path, dataset: Pa
     sql = "SELECT count(*) AS n, count(vm_start) AS v FROM mappings"
     rows = json.loads(_query(str(only_rollup), sql, "--format", "json"))
     assert rows == [{"n": 0, "v": 0}]
+
+
+def test_every_column_has_the_documented_duckdb_type(dataset: Path) -> None:
+    for table, columns in TABLES.items():
+        described = json.loads(_query(str(dataset), f"DESCRIBE {table}", "--format", "json"))
+        got = {row["column_name"]: row["column_type"] for row in described}
+        expected = {name: ENGINE_TYPES[kind][1] for name, kind, _ in columns}
+        assert got == {**expected, "host": "VARCHAR", "date": "DATE"}, table
+
+
+def test_the_documentation_shows_the_columns_and_queries() -> None:
+    text = (ROOT / "docs/fleet.md").read_text(encoding="utf-8")
+    assert markdown() in text
+    for sql in QUERIES.values():
+        assert f"```sql\n{sql.strip()}\n```" in text
+    assert f"# The fleet dataset (schema version {SCHEMA_VERSION})" in text
 
 
 def test_errors(tmp_path: Path, dataset: Path) -> None:

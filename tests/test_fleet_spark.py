@@ -25,6 +25,7 @@ from support import VALID, corpus, run_cli
 
 from smapsfmt.fleet import spark as fleet_spark
 from smapsfmt.fleet.queries import QUERIES
+from smapsfmt.fleet.schema import ENGINE_TYPES, TABLES
 
 
 @pytest.fixture(scope="module")
@@ -136,10 +137,10 @@ def test_unsigned_64_bit_values_stay_exact_in_spark(corpus_dataset: Path, spark:
     assert total == count * 0xFFFFFFFFFF601000  # beyond 64 bits: DECIMAL(30,0)
     assert duckdb_rows(corpus_dataset, sql) == [(top, total, count)]
     fleet_spark.load(spark, str(corpus_dataset))
-    types = dict(spark.table("mappings").dtypes)
-    assert (types["vm_end"], types["Pss"], types["major"], types["date"]) == (
-        "decimal(20,0)", "decimal(20,0)", "bigint", "date",
-    )  # fmt: skip
+    for table, columns in TABLES.items():
+        expected = {name: ENGINE_TYPES[kind][2] for name, kind, _ in columns}
+        got = dict(spark.table(table).dtypes)
+        assert got == {**expected, "host": "string", "date": "date"}, table
 
 
 def test_the_job_prints_each_query_as_json_lines(sampled: dict[str, Any], spark: Any) -> None:

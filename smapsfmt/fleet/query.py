@@ -59,6 +59,7 @@ def connect(directory: str) -> Any:
     check_dataset(directory)
     db = duckdb()
     con = db.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")  # times print as written, whatever the machine's zone
     types = "{" + ", ".join(f"{_quote(n)}: {_quote(t)}" for n, t in PARTITIONS) + "}"
     for table in TABLES:
         folder = os.path.join(os.path.abspath(directory), table)

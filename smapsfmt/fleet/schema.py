@@ -29,11 +29,14 @@ from typing import Any, Final
 from .._model import KNOWN_FIELDS
 
 __all__ = [
+    "ENGINE_TYPES",
     "FIELD_COLUMNS",
     "PARTITIONS",
     "SCHEMA_VERSION",
     "TABLES",
     "arrow_schema",
+    "column_names",
+    "markdown",
 ]
 
 # 1: the first version. A reader checks samples.schema_version (and the files' metadata key
@@ -77,7 +80,7 @@ _PROCESSES: tuple[_Column, ...] = (
         "start time after boot, clock ticks (/proc/PID/stat field 22): "
         "with boot_id and pid, names a process even after its pid is reused",
     ),
-    ("comm", "string", "the command name (/proc/PID/comm); null for a file"),
+    ("comm", "string", "the command name (/proc/PID/stat); null for a file"),
     (
         "cmdline",
         "string",
@@ -161,6 +164,50 @@ TABLES: Final[dict[str, tuple[_Column, ...]]] = {
 }
 
 
+# Each short type as Parquet stores it, as DuckDB reads it, as Spark reads it.
+ENGINE_TYPES: Final[dict[str, tuple[str, str, str]]] = {
+    "int32": ("INT32", "INTEGER", "int"),
+    "int64": ("INT64", "BIGINT", "bigint"),
+    "uint32": ("INT32 (UINT_32)", "UINTEGER", "bigint"),
+    "uint64": ("INT64 (UINT_64)", "UBIGINT", "decimal(20,0)"),
+    "string": ("BYTE_ARRAY (UTF8)", "VARCHAR", "string"),
+    "binary": ("BYTE_ARRAY", "BLOB", "binary"),
+    "bool": ("BOOLEAN", "BOOLEAN", "boolean"),
+    "timestamp": ("INT64 (TIMESTAMP, µs, UTC)", "TIMESTAMP WITH TIME ZONE", "timestamp"),
+    "list<string>": ("LIST of UTF8", "VARCHAR[]", "array<string>"),
+    "map<string,uint64>": (
+        "MAP of UTF8 to UINT_64",
+        "MAP(VARCHAR, UBIGINT)",
+        "map<string,decimal(20,0)>",
+    ),
+}
+
+
+def markdown() -> str:
+    """The tables' columns as docs/fleet.md shows them (``python -m smapsfmt.fleet.schema``)."""
+    lines = []
+    for table, columns in TABLES.items():
+        lines += [f"### `{table}`", "", "| column | type | DuckDB | Spark | meaning |"]
+        lines.append("|---|---|---|---|---|")
+        kernel = [name for name, _, _ in columns if name in FIELD_COLUMNS]
+        for name, kind, meaning in columns:
+            if name in FIELD_COLUMNS and name != kernel[0]:
+                continue
+            _, duck, spark = ENGINE_TYPES[kind]
+            shown, description = f"`{name}`", meaning
+            if name in FIELD_COLUMNS:
+                shown = f"`{kernel[0]}` ... `{kernel[-1]}` ({len(kernel)} columns)"
+                description = (
+                    "one column per kernel field, named as the kernel prints it, in this order: "
+                    + ", ".join(kernel)
+                    + "; the value printed (kB; a number for THPeligible and ProtectionKey), "
+                    "null where not printed"
+                )
+            lines.append(f"| {shown} | {kind} | {duck} | {spark} | {description} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def column_names(table: str) -> tuple[str, ...]:
     return tuple(name for name, _, _ in TABLES[table])
 
@@ -191,3 +238,7 @@ def arrow_schema(table: str, *, partitions: bool = False) -> Any:
         fields += [pa.field("host", pa.string()), pa.field("date", pa.date32())]
     metadata = {"smapsfmt.schema_version": str(SCHEMA_VERSION), "smapsfmt.table": table}
     return pa.schema(fields, metadata=metadata)
+
+
+if __name__ == "__main__":
+    print(markdown())
