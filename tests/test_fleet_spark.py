@@ -45,7 +45,11 @@ def corpus_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    session = fleet_spark.session("local[2]")
+    # Small data: one task at a time, one partition after a shuffle (the test's time is the
+    # JVM's start and its planning, not the rows).
+    session = fleet_spark.session(
+        "local[1]", **{"spark.sql.shuffle.partitions": "1", "spark.sql.adaptive.enabled": "false"}
+    )
     yield session
     session.stop()
 
