@@ -1,7 +1,8 @@
-"""Build hook: compiles smapsfmt/_match.c, the optional C module of the parser's fast path.
+"""Build hook: compiles smapsfmt/_parse/_match.c, the optional C module of the parser's fast path.
 
 Without a C compiler (or Python's headers) the wheel is built without it, with a warning, and
-smapsfmt runs the same patterns with Python's re module (smapsfmt._accel says which is in use).
+smapsfmt runs the same patterns with Python's re module (smapsfmt._parse.accel says
+which is in use).
 
 Two environment variables serve builds that must not fall back quietly:
   SMAPSFMT_REQUIRE_C=1   a failed compile fails the build instead (CI sets it)
@@ -22,7 +23,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCE = Path("smapsfmt") / "_match.c"
+SOURCE = Path("smapsfmt") / "_parse" / "_match.c"
 
 
 def compile_module(root: Path, out_dir: Path) -> Path | None:
@@ -41,7 +42,7 @@ def compile_module(root: Path, out_dir: Path) -> Path | None:
     except OSError as exc:
         return _without(f"no C compiler ({exc})")
     if result.returncode != 0:
-        return _without("compiling smapsfmt/_match.c failed:\n" + result.stderr)
+        return _without("compiling smapsfmt/_parse/_match.c failed:\n" + result.stderr)
     return target
 
 
@@ -49,7 +50,7 @@ def _without(reason: str) -> None:
     """Build without the C module, with a warning; or fail the build where it is required."""
     if os.environ.get("SMAPSFMT_REQUIRE_C", "") not in ("", "0"):
         raise RuntimeError(f"smapsfmt: SMAPSFMT_REQUIRE_C is set and {reason}")
-    print(f"smapsfmt: {reason}; building without smapsfmt._match", file=sys.stderr)
+    print(f"smapsfmt: {reason}; building without smapsfmt._parse._match", file=sys.stderr)
 
 
 class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -59,7 +60,7 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         root = Path(self.root)
         if version == "editable":
             # An editable install imports the package from the tree: the module goes there.
-            compile_module(root, root / "smapsfmt")
+            compile_module(root, root / "smapsfmt" / "_parse")
             return
         self._tmp = tempfile.TemporaryDirectory()
         built = compile_module(root, Path(self._tmp.name))
@@ -67,7 +68,7 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
-        build_data["force_include"][str(built)] = f"smapsfmt/{built.name}"
+        build_data["force_include"][str(built)] = f"smapsfmt/_parse/{built.name}"
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         tmp = getattr(self, "_tmp", None)

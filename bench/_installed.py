@@ -1,7 +1,7 @@
 """The smapsfmt the benchmarks measure: the installed package, never the source tree.
 
-``pip install .`` builds the C module (smapsfmt/_match.c) into the installed package only; the
-tree has none, so a benchmark that imported the tree would time the pure-Python path. Each
+``pip install .`` builds the C module (smapsfmt/_parse/_match.c) into the installed package only;
+the tree has none, so a benchmark that imported the tree would time the pure-Python path. Each
 benchmark calls :func:`require_installed` before importing smapsfmt, and runs its child
 interpreters with :func:`child_env` and :data:`CHILD_CWD` (outside the tree: ``python -c``
 and ``python -m`` put the working directory first on the import path).
@@ -43,15 +43,15 @@ def require_installed() -> Path:
 
 def c_built() -> bool:
     """The installed package has the C module (a C compiler was there at install)."""
-    return importlib.util.find_spec("smapsfmt._match") is not None
+    return importlib.util.find_spec("smapsfmt._parse._match") is not None
 
 
 def path_ran() -> str:
     """Which path the smapsfmt of this process runs, in words."""
-    from smapsfmt import _accel
+    from smapsfmt._parse import accel as _accel
 
     if _accel.available():
-        return "C (smapsfmt._match)"
+        return "C (smapsfmt._parse._match)"
     if os.environ.get("SMAPSFMT_PURE_PYTHON", "") not in ("", "0"):
         return "pure Python (SMAPSFMT_PURE_PYTHON=1)"
     return "pure Python (the C module was not built at install)"

@@ -24,7 +24,7 @@ Inputs:
   newlines         nothing but newlines (unit: a MB; every job refuses it at line 1)
   long-line        one line without a newline (unit: a MB)
 
-Prints which path ran: C (smapsfmt._match) or pure Python (SMAPSFMT_PURE_PYTHON=1).
+Prints which path ran: C (smapsfmt._parse._match) or pure Python (SMAPSFMT_PURE_PYTHON=1).
 Absolute times vary with the machine and its load; the growth ratios are the result.
 """
 
@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import smapsfmt
-from smapsfmt import _accel
+from smapsfmt._parse import accel as _accel
 
 # The fields of a 6.x entry, in the kernel's order; THPeligible last, then VmFlags.
 _FIELDS = (
@@ -176,7 +176,7 @@ def _time(job: Callable[[bytes], object], data: bytes, rounds: int) -> float:
 
 def run(scale: float = 1.0, only: str | None = None, rounds: int = 3) -> list[str]:
     """The table's rows (markdown), one per input and job."""
-    path = "C (smapsfmt._match)" if _accel.available() else "pure Python"
+    path = "C (smapsfmt._parse._match)" if _accel.available() else "pure Python"
     rows = [
         f"Adversarial inputs, {path} path; best of {rounds} runs; growth = time(8n) / time(n), "
         "linear is ~8x.",

@@ -41,7 +41,7 @@ SMALL = ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps"
 EXPORT = textwrap.dedent(
     """
     import re, sys, time
-    from smapsfmt._cli import main
+    from smapsfmt._cli.main import main
     smaps, small, folder = sys.argv[1:4]
     assert main(["export", small, "-o", folder + "/warm", "--format", "json"]) == 0
     start = time.perf_counter()
@@ -55,7 +55,7 @@ EXPORT = textwrap.dedent(
 SMALL_PEAK = textwrap.dedent(
     """
     import re, sys
-    from smapsfmt._cli import main
+    from smapsfmt._cli.main import main
     assert main(["export", sys.argv[1], "-o", sys.argv[2], "--format", "json"]) == 0
     print(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1),
           file=sys.stderr)

@@ -35,7 +35,8 @@ from _installed import require_installed
 require_installed()
 
 import smapsfmt  # noqa: E402
-from smapsfmt import _freeze, _live  # noqa: E402
+from smapsfmt._live import freeze as _freeze  # noqa: E402
+from smapsfmt._live import proc as _live  # noqa: E402
 
 TARGET = textwrap.dedent(
     """

@@ -7,8 +7,8 @@ SIGSTOP while its smaps and smaps_rollup are read into files (a consistent pair)
 a fresh interpreter whose imports are warmed up on a small smaps first, measures the peak memory
 growth of:
 
-  rollup  smapsfmt._aggregate.summarize(iter_smaps(file)): the rollup, read from the file
-  check   smapsfmt._aggregate.check(iter_smaps(file), rollup): the proof of the pair
+  rollup  smapsfmt._rollup.aggregate.summarize(iter_smaps(file)): the rollup, read from the file
+  check   smapsfmt._rollup.aggregate.check(iter_smaps(file), rollup): the proof of the pair
   whole   parse_smaps(file.read()) then summarize: the same work holding every mapping
 
 as the peak traced allocation (tracemalloc) and the growth of the peak resident size
@@ -39,7 +39,8 @@ SMALL = ROOT / "tests/fixtures/valid/live/6.18/sleep"
 MEASURE = textwrap.dedent(
     """
     import resource, sys, tracemalloc
-    from smapsfmt import _aggregate, _parser
+    from smapsfmt._rollup import aggregate as _aggregate
+    from smapsfmt._parse import parser as _parser
     job, smaps, rollup_file, small, small_rollup = sys.argv[1:6]
 
     def run(path, rollup_path):

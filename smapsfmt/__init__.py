@@ -30,10 +30,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._aggregate import Interval, KernelMismatch, OutOfRange, aggregate, check_rollup
     from ._diagnostics import Diagnostic
-    from ._exact import ExactPss, ExactUnavailable, MappingCount, exact_pss
-    from ._live import (
+    from ._live.exact import ExactPss, ExactUnavailable, MappingCount, exact_pss
+    from ._live.proc import (
         KernelThreadError,
         NoSuchProcessError,
         PidReusedError,
@@ -49,8 +48,9 @@ if TYPE_CHECKING:
         snapshot,
     )
     from ._model import AggregatedRollup, Mapping, Rollup, Smaps
-    from ._parser import iter_smaps, parse_rollup, parse_smaps
-    from ._validate import validate
+    from ._parse.parser import iter_smaps, parse_rollup, parse_smaps
+    from ._rollup.aggregate import Interval, KernelMismatch, OutOfRange, aggregate, check_rollup
+    from ._validate.validate import validate
 del TYPE_CHECKING
 
 __all__ = [
@@ -93,35 +93,35 @@ __version__ = "0.1.0"
 _LAZY = {
     "AggregatedRollup": "_model",
     "Diagnostic": "_diagnostics",
-    "ExactPss": "_exact",
-    "ExactUnavailable": "_exact",
-    "Interval": "_aggregate",
-    "KernelMismatch": "_aggregate",
-    "MappingCount": "_exact",
-    "OutOfRange": "_aggregate",
-    "Snapshot": "_live",
+    "ExactPss": "_live.exact",
+    "ExactUnavailable": "_live.exact",
+    "Interval": "_rollup.aggregate",
+    "KernelMismatch": "_rollup.aggregate",
+    "MappingCount": "_live.exact",
+    "OutOfRange": "_rollup.aggregate",
+    "Snapshot": "_live.proc",
     "Mapping": "_model",
     "Rollup": "_model",
     "Smaps": "_model",
-    "parse_rollup": "_parser",
-    "parse_smaps": "_parser",
-    "iter_smaps": "_parser",
-    "validate": "_validate",
-    "aggregate": "_aggregate",
-    "check_rollup": "_aggregate",
-    "exact_pss": "_exact",
-    "KernelThreadError": "_live",
-    "NoSuchProcessError": "_live",
-    "PidReusedError": "_live",
-    "ProcError": "_live",
-    "ProcPermissionError": "_live",
-    "ProcUnavailableError": "_live",
-    "ProcessExitedError": "_live",
-    "RollupMissingError": "_live",
-    "ZombieProcessError": "_live",
-    "read_rollup": "_live",
-    "read_smaps": "_live",
-    "snapshot": "_live",
+    "parse_rollup": "_parse.parser",
+    "parse_smaps": "_parse.parser",
+    "iter_smaps": "_parse.parser",
+    "validate": "_validate.validate",
+    "aggregate": "_rollup.aggregate",
+    "check_rollup": "_rollup.aggregate",
+    "exact_pss": "_live.exact",
+    "KernelThreadError": "_live.proc",
+    "NoSuchProcessError": "_live.proc",
+    "PidReusedError": "_live.proc",
+    "ProcError": "_live.proc",
+    "ProcPermissionError": "_live.proc",
+    "ProcUnavailableError": "_live.proc",
+    "ProcessExitedError": "_live.proc",
+    "RollupMissingError": "_live.proc",
+    "ZombieProcessError": "_live.proc",
+    "read_rollup": "_live.proc",
+    "read_smaps": "_live.proc",
+    "snapshot": "_live.proc",
 }
 
 

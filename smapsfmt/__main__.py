@@ -1,6 +1,6 @@
 """``python -m smapsfmt``: the command line."""
 
-from ._cli import entry_point
+from ._cli.main import entry_point
 
 if __name__ == "__main__":
     entry_point()

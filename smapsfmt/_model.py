@@ -36,7 +36,7 @@ from pydantic.dataclasses import dataclass
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._aggregate import Interval
+    from ._rollup.aggregate import Interval
 
 __all__ = ["KNOWN_FIELDS", "UNITLESS_FIELDS", "AggregatedRollup", "Mapping", "Rollup", "Smaps"]
 
@@ -152,7 +152,7 @@ class _FieldAttr:
         return fields.get(self.key)
 
 
-_CONFIG = ConfigDict(strict=False)
+_CONFIG = ConfigDict(strict=False, defer_build=True)
 
 
 def _slot_names(cls: type) -> tuple[str, ...]:
@@ -338,7 +338,7 @@ class Smaps(Sequence[Mapping]):
         appearance. Fields that are not amounts (KernelPageSize, MMUPageSize, THPeligible,
         ProtectionKey), Size and fields the document does not describe are left out; for the
         rollup a kernel prints, with its intervals, see :func:`smapsfmt.aggregate`."""
-        from ._abi import load_abi
+        from ._spec.abi import load_abi
 
         summed = load_abi().summed_fields()
         totals: dict[str, int] = {}

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from ._model import Mapping, Rollup, Smaps
-from ._profiles import CONVERSION, Line, Profile, load_profiles
+from ._spec.profiles import CONVERSION, Line, Profile, load_profiles
 
 __all__ = ["header_lines", "header_text", "name_column", "render", "render_entry", "word_size"]
 
@@ -48,7 +48,7 @@ def printf(fmt: str, args: Sequence[int | str]) -> str:
 @functools.cache
 def header_lines() -> re.Pattern[str]:
     """The grammar's header line, anchored at line starts."""
-    from ._grammar import line_patterns
+    from ._spec.grammar import line_patterns
 
     return re.compile("^" + line_patterns()["HEADER"].regex.pattern, re.MULTILINE)
 

@@ -1,4 +1,4 @@
-"""Run smapsfmt's command line (``smapsfmt._cli.main``) in this process over many argument
+"""Run smapsfmt's command line (``smapsfmt._cli.main.main``) in this process over many argument
 lists: a JSON list of lists on stdin; on stdout, a JSON list of ``[exit status, stdout, stderr]``
 (bytes as latin-1 text). One interpreter for hundreds of runs, under the hash seed it was given.
 """
@@ -9,7 +9,7 @@ import io
 import json
 import sys
 
-from smapsfmt._cli import main
+from smapsfmt._cli.main import main
 
 
 def _run(argv: list[str]) -> list[object]:

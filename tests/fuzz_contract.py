@@ -34,7 +34,7 @@ from typing import Any
 from mutate import first_entries, mutant
 
 import smapsfmt
-from smapsfmt._aggregate import KernelMismatch, render_text, summarize
+from smapsfmt._rollup.aggregate import KernelMismatch, render_text, summarize
 
 VALID = Path(__file__).resolve().parent / "fixtures" / "valid"
 

@@ -63,8 +63,8 @@ def as_printed_by(profile: object, data: bytes) -> bytes:
     order, values from the capture (0 for a field the capture lacks), its VmFlags mnemonics."""
     import smapsfmt
     from smapsfmt._model import Mapping, Smaps
-    from smapsfmt._profiles import Profile
     from smapsfmt._render import render
+    from smapsfmt._spec.profiles import Profile
 
     assert isinstance(profile, Profile)
     mappings = []

@@ -7,7 +7,8 @@ import re
 import pytest
 from support import ROOT
 
-from smapsfmt._abi import (
+from smapsfmt._model import KNOWN_FIELDS
+from smapsfmt._spec.abi import (
     ROLLUP_PATH,
     SMAPS_PATH,
     AbiError,
@@ -16,7 +17,6 @@ from smapsfmt._abi import (
     load_abi,
     parse_version,
 )
-from smapsfmt._model import KNOWN_FIELDS
 
 DOCS = [ROOT / SMAPS_PATH, ROOT / ROLLUP_PATH]
 TAG_LINE = re.compile(r"(What|Date|KernelVersion|Contact|Description|Users):(\t+\S.*)?")

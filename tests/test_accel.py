@@ -1,5 +1,5 @@
-"""The C module (smapsfmt._match) runs the fast path's entry patterns exactly as re runs them:
-the same entries, the same models, the same places where it stops; and where it gives up (a
+"""The C module (smapsfmt._parse._match) runs the fast path's entry patterns exactly as re runs
+them: the same entries, the same models, the same places where it stops; and where it gives up (a
 number Python does not convert, a line too deep for it), the Python code decides as before."""
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from support import INVALID, VALID, corpus, examples, fixture_id, is_rollup
 from test_fast import SEEDS, _both
 
 import smapsfmt
-from smapsfmt import _accel, _fast
-from smapsfmt._batch import Batch
+from smapsfmt._parse import accel as _accel
+from smapsfmt._parse import fast as _fast
+from smapsfmt._parse.batch import Batch
 
 ANDROID = "external/android-libmeminfo/testdata1/smaps"  # Name: lines in some entries
-needs_c = pytest.mark.skipif(not _accel.available(), reason="smapsfmt._match is not built")
+needs_c = pytest.mark.skipif(not _accel.available(), reason="smapsfmt._parse._match is not built")
 
 
 def _by_re(data: bytes) -> list[Any] | None:
@@ -65,8 +66,8 @@ def test_the_c_module_is_built_where_a_c_compiler_is() -> None:
     if shutil.which(compiler) is None:
         pytest.skip(f"no C compiler ({compiler}) on this machine")
     # Built, whether in use or not (SMAPSFMT_PURE_PYTHON=1 turns it off, not the build).
-    built = importlib.util.find_spec("smapsfmt._match") is not None
-    assert built, "a C compiler is here, yet smapsfmt._match was not built"
+    built = importlib.util.find_spec("smapsfmt._parse._match") is not None
+    assert built, "a C compiler is here, yet smapsfmt._parse._match was not built"
     pure = os.environ.get("SMAPSFMT_PURE_PYTHON", "") not in ("", "0")
     assert _accel.available() is not pure, f"SMAPSFMT_PURE_PYTHON={pure:d} is not obeyed"
 

@@ -18,13 +18,13 @@ import pytest
 from support import EXTERNAL, LIVE, VALID, as_printed_by, fixture_id, run_cli
 
 import smapsfmt
-from smapsfmt import _aggregate
-from smapsfmt._abi import load_abi, parse_version
-from smapsfmt._aggregate import check, knowledge_from, render_text, show_version, summarize
-from smapsfmt._parser import iter_smaps
-from smapsfmt._profiles import load_profiles
+from smapsfmt._cli.rollup import first_entry
+from smapsfmt._parse.parser import iter_smaps
 from smapsfmt._render import word_size
-from smapsfmt._rollup_cli import first_entry
+from smapsfmt._rollup import aggregate as _aggregate
+from smapsfmt._rollup.aggregate import check, knowledge_from, render_text, show_version, summarize
+from smapsfmt._spec.abi import load_abi, parse_version
+from smapsfmt._spec.profiles import load_profiles
 
 
 def _pairs() -> list[Path]:
@@ -879,7 +879,7 @@ def test_sums_beyond_what_a_rollup_can_print_are_refused_at_the_mapping(tmp_path
 
 def _printed_by(name: str) -> bytes:
     """The sleep capture as the kernel of profile ``name`` prints it."""
-    from smapsfmt._profiles import profile_named
+    from smapsfmt._spec.profiles import profile_named
 
     return as_printed_by(profile_named(name), (LIVE_SLEEP / "smaps").read_bytes())
 
@@ -926,8 +926,9 @@ def test_a_snapshot_without_rollup_is_one_error_for_every_command() -> None:
     that parse, validate, rollup and check use (exit 11)."""
     import inspect
 
-    from smapsfmt import _cli, _rollup_cli
-    from smapsfmt._live import Snapshot, capture
+    from smapsfmt._cli import common as _cli
+    from smapsfmt._cli import rollup as _rollup_cli
+    from smapsfmt._live.proc import Snapshot, capture
 
     real = capture("self", freeze=False)
     assert _cli.snapshot_rollup(real) == (real.rollup_text, real.rollup_path)

@@ -1,5 +1,5 @@
-"""Batches (smapsfmt._batch): the aggregator fed column by column reaches exactly the state it
-reaches mapping by mapping, on every smaps capture of the corpus, on a process shaped here with
+"""Batches (smapsfmt._parse.batch): the aggregator fed column by column reaches exactly the state
+it reaches mapping by mapping, on every smaps capture of the corpus, on a process shaped here with
 thousands of mappings, and on real captures edited into the rare cases (the gate VMA, a batch
 of one, a [rollup] entry, sums beyond what a rollup can print, vendor fields, Name lines)."""
 
@@ -19,9 +19,10 @@ import pytest
 from support import LIVE, VALID, corpus, fixture_id, is_rollup
 
 import smapsfmt
-from smapsfmt import _aggregate
-from smapsfmt._abi import load_abi
-from smapsfmt._aggregate import (
+from smapsfmt._model import Mapping
+from smapsfmt._parse.batch import Batch, batches_of
+from smapsfmt._rollup import aggregate as _aggregate
+from smapsfmt._rollup.aggregate import (
     KB_MAX,
     Knowledge,
     _Pass,
@@ -31,8 +32,7 @@ from smapsfmt._aggregate import (
     knowledge_from,
     summarize,
 )
-from smapsfmt._batch import Batch, batches_of
-from smapsfmt._model import Mapping
+from smapsfmt._spec.abi import load_abi
 
 SMAPS = [p for p in corpus(VALID) if not is_rollup(p)]
 LIVE_SLEEP = LIVE / "6.18/sleep"

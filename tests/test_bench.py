@@ -33,8 +33,8 @@ def test_the_benchmark_measures_the_installed_package_on_both_paths() -> None:
     installed = os.path.dirname(smapsfmt.__file__)
     assert f"smapsfmt {smapsfmt.__version__} installed in {installed}," in out
     lines = out.splitlines()
-    if importlib.util.find_spec("smapsfmt._match") is not None:
-        assert "C run: C (smapsfmt._match)" in lines, out
+    if importlib.util.find_spec("smapsfmt._parse._match") is not None:
+        assert "C run: C (smapsfmt._parse._match)" in lines, out
         assert "| job | C ms | C ratio to the kernel read | pure Python ms |" in out
     assert "pure Python run: pure Python (SMAPSFMT_PURE_PYTHON=1)" in lines, out
     for command in (

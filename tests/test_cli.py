@@ -140,7 +140,7 @@ def test_console_script_runs_from_another_directory(tmp_path: Path) -> None:
 
 def test_installed_package_carries_its_grammar() -> None:
     import smapsfmt
-    from smapsfmt import _resources
+    from smapsfmt._spec import resources as _resources
 
     package_dir = Path(smapsfmt.__file__).resolve().parent
     if ROOT in package_dir.parents:

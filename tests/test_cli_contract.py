@@ -74,7 +74,8 @@ def test_every_option_that_takes_one_value_is_refused_twice(
     added later is covered too; options declared as lists stay repeatable."""
     import argparse
 
-    from smapsfmt import _cli
+    from smapsfmt._cli import common as _common
+    from smapsfmt._cli import main as _cli
 
     parser = _cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -96,7 +97,7 @@ def test_every_option_that_takes_one_value_is_refused_twice(
             ), (command, option, err)
             checked += 1
     assert checked >= 12
-    repeatable = _cli._Parser(prog="x")
+    repeatable = _common.Parser(prog="x")
     repeatable.add_argument("--select", action="append")
     assert repeatable.parse_args(["--select", "a", "--select", "b"]).select == ["a", "b"]
 
@@ -211,7 +212,7 @@ def test_errors_are_json_error_objects(
 
 
 def test_an_internal_error_has_the_same_object() -> None:
-    from smapsfmt._cli import failure
+    from smapsfmt._cli.common import failure
 
     text, error = failure(RuntimeError("boom"))
     assert text == "smapsfmt: internal error: RuntimeError: boom (please report this)"
@@ -310,7 +311,7 @@ def test_zstd_without_a_decompressor_says_what_to_install(tmp_path: Path) -> Non
     smaps = _compressed(tmp_path, SMAPS.read_bytes(), "zstd")
     code = (
         "import sys; sys.modules['zstandard'] = None; sys.modules['compression'] = None; "
-        "from smapsfmt._cli import main; sys.exit(main(sys.argv[1:]))"
+        "from smapsfmt._cli.main import main; sys.exit(main(sys.argv[1:]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, "parse", str(smaps)], capture_output=True, check=False,
@@ -371,8 +372,8 @@ def test_the_bound_is_exact_across_pieces(start: int, where: str, tmp_path: Path
     """A line of MAX_LINE bytes is held, one of MAX_LINE + 1 is refused at its own line, wherever
     it lies against the 1 MiB pieces the layer reads (from memory or a pipe), or in a file on
     disk, read whole."""
+    from smapsfmt._cli.input import Input, from_bytes, open_input
     from smapsfmt._errors import SmapsSyntaxError
-    from smapsfmt._input import Input, from_bytes, open_input
 
     def reader(data: bytes) -> Input:
         if where == "memory":

@@ -44,7 +44,7 @@ def _argvs() -> list[list[str]]:
 
 
 def _schema_names() -> list[str]:
-    from smapsfmt import _schemas
+    from smapsfmt._cli import schemas as _schemas
 
     return [name for name, _, _ in _schemas.names()]
 
@@ -115,7 +115,7 @@ def test_text_mode_keeps_stdout_for_results() -> None:
 
 
 def test_the_schemas_carry_the_units_of_the_abi_document() -> None:
-    from smapsfmt._abi import load_abi
+    from smapsfmt._spec.abi import load_abi
 
     specs = load_abi().fields
     parse = json.loads(run_cli("schema", "parse").stdout)

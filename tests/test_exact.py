@@ -33,8 +33,8 @@ from proc_targets import gated
 from support import ROOT
 
 import smapsfmt
-from smapsfmt._aggregate import check
-from smapsfmt._exact import REPRODUCED, ExactPss, ExactUnavailable, _limits, exact_pss
+from smapsfmt._live.exact import REPRODUCED, ExactPss, ExactUnavailable, _limits, exact_pss
+from smapsfmt._rollup.aggregate import check
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(

@@ -17,7 +17,8 @@ from mutate import mutant
 from support import INVALID, VALID, corpus, examples, fixture_id, is_rollup
 
 import smapsfmt
-from smapsfmt import _fast, _parser
+from smapsfmt._parse import fast as _fast
+from smapsfmt._parse import parser as _parser
 
 ALL = corpus(VALID) + corpus(INVALID)
 
@@ -56,7 +57,7 @@ def test_lines_the_grammar_lexes_first_are_never_fields(line: bytes) -> None:
 
 
 def test_the_fast_path_is_taken_on_real_captures() -> None:
-    from smapsfmt import _fast
+    from smapsfmt._parse import fast as _fast
 
     for path in corpus(VALID):
         assert _fast.fast_mappings(path.read_bytes()) is not None, path

@@ -330,7 +330,7 @@ def test_errors(tmp_path: Path) -> None:
 # a child made by vfork takes the parent's peak with it through exec).
 _PEAK = """
 import re, sys
-from smapsfmt._cli import main
+from smapsfmt._cli.main import main
 code = main(["export", sys.argv[1], "-o", sys.argv[2]])
 status = open("/proc/self/status").read()
 print(code, re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1))

@@ -124,7 +124,7 @@ def test_errors(tmp_path: Path, dataset: Path) -> None:
 def _without(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     code = (
         f"import sys; sys.modules[{module!r}] = None\n"
-        "from smapsfmt._cli import main\n"
+        "from smapsfmt._cli.main import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     return subprocess.run(
@@ -149,7 +149,7 @@ def test_a_missing_extra_is_named(tmp_path: Path, dataset: Path) -> None:
 _LOADED = """
 import sys
 {before}
-from smapsfmt._cli import main
+from smapsfmt._cli.main import main
 code = main(sys.argv[1:])
 heavy = ("pyarrow", "duckdb", "pyspark", "py4j", "smapsfmt.fleet")
 print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr)

@@ -12,7 +12,8 @@ import pytest
 from support import VALID
 
 import smapsfmt
-from smapsfmt import _limits, _parser
+from smapsfmt import _limits
+from smapsfmt._parse import parser as _parser
 
 GOOD = (VALID / "live/6.18/many-small/smaps").read_bytes()  # 3161 entries, 2.4 MB
 ENTRIES = re.split(rb"(?m)^(?=[0-9a-f]{8,16}-)", GOOD)[1:]
@@ -148,7 +149,7 @@ def test_the_error_of_a_long_line_shows_where_the_bound_is_passed() -> None:
 
 @pytest.mark.parametrize("data", [b"\n" * 100000, b"garbage\n" * 3, b"Size: 4 kB\n" * 50])
 def test_a_text_where_no_line_may_start_an_entry_gets_one_syntax_error(data: bytes) -> None:
-    from smapsfmt._validate import validate_report
+    from smapsfmt._validate.validate import validate_report
 
     report = validate_report(data)
     first = _error(_parser.parse_smaps_by_grammar, data)

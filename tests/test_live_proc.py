@@ -34,8 +34,12 @@ from proc_targets import act_mid_read, gated
 from support import ROOT, run_cli
 
 import smapsfmt
-from smapsfmt import _cli, _freeze, _live, _parser
-from smapsfmt._live import _close_files, _open_files, _ProcDir, _read
+from smapsfmt._cli import common as _common
+from smapsfmt._cli import main as _cli
+from smapsfmt._live import freeze as _freeze
+from smapsfmt._live import proc as _live
+from smapsfmt._live.proc import _close_files, _open_files, _ProcDir, _read
+from smapsfmt._parse import parser as _parser
 
 TARGETS = ROOT / "tests" / "proc_targets.py"
 IS_ROOT = os.geteuid() == 0
@@ -158,7 +162,12 @@ def in_forked_child(work: Callable[[], int], *, timeout: float = 60) -> tuple[in
     A fork, not a new interpreter: it can drop to another user (setuid) or enter its own mount
     namespace and still run the smapsfmt already loaded here.
     """
-    for module in ("smapsfmt._parser", "smapsfmt._model", "smapsfmt._freeze", "smapsfmt._live"):
+    for module in (
+        "smapsfmt._parse.parser",
+        "smapsfmt._model",
+        "smapsfmt._live.freeze",
+        "smapsfmt._live.proc",
+    ):
         __import__(module)
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -720,8 +729,8 @@ def test_frozen_pairs_agree_and_unfrozen_pairs_do_not() -> None:
 
 HOLDER = """
 import sys, time
-from smapsfmt._live import _ProcDir
-from smapsfmt._freeze import Freezer
+from smapsfmt._live.proc import _ProcDir
+from smapsfmt._live.freeze import Freezer
 proc = _ProcDir(int(sys.argv[1]))
 freezer = Freezer(proc.pid, 600.0, proc.list_threads, proc.thread_state)
 assert freezer.freeze(), freezer.reason
@@ -875,8 +884,8 @@ def test_a_stuck_read_cannot_keep_the_target_frozen(tmp_path: Path) -> None:
 
 EXPIRED_BEFORE_RELEASE = """
 import signal, sys, time
-from smapsfmt._freeze import Freezer
-from smapsfmt._live import _ProcDir
+from smapsfmt._live.freeze import Freezer
+from smapsfmt._live.proc import _ProcDir
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a command line that dies quietly on EPIPE
 proc = _ProcDir(int(sys.argv[1]))
 freezer = Freezer(proc.pid, 0.2, proc.list_threads, proc.thread_state)
@@ -1376,8 +1385,8 @@ def test_every_situation_has_its_own_class_and_exit_status() -> None:
     assert [c.exit_code for c in classes] == list(range(4, 12))
     for cls in classes:
         assert issubclass(cls, smapsfmt.ProcError) and issubclass(cls, OSError)
-        assert f"  {cls.exit_code:<3}" in (_cli.__doc__ or "") and cls.__name__ in (
-            _cli.__doc__ or ""
+        assert f"  {cls.exit_code:<3}" in (_common.__doc__ or "") and cls.__name__ in (
+            _common.__doc__ or ""
         )
     import pickle
 

@@ -14,7 +14,7 @@ import pytest
 from support import EXTERNAL, LIVE, run_cli
 
 import smapsfmt
-from smapsfmt._profiles import load_profiles
+from smapsfmt._spec.profiles import load_profiles
 
 SLEEP = LIVE / "6.18" / "sleep"
 NEWEST = "Linux 6.6-7.3"

@@ -27,9 +27,9 @@ import pytest
 from support import INVALID, LIVE, VALID, corpus
 
 import smapsfmt
-from smapsfmt._cli import failure
+from smapsfmt._cli.common import failure
 from smapsfmt._model import UNITLESS_FIELDS, to_jsonable
-from smapsfmt._parser import detect_kind
+from smapsfmt._parse.parser import detect_kind
 
 SEED = 1304
 MANY = LIVE / "6.18/many-small/smaps"
@@ -146,8 +146,8 @@ def _generated(directory: Path) -> list[Path]:
 
 CHILD = """
 import json, sys
-from smapsfmt import _accel
-from smapsfmt._cli import main
+from smapsfmt._parse import accel as _accel
+from smapsfmt._cli.main import main
 jobs = json.loads(sys.argv[1])
 report = sys.stdout
 for source, fmt, kind, out in jobs:
@@ -192,7 +192,7 @@ def test_output_is_the_former_output_on_the_corpus(pure: bool, tmp_path: Path) -
                 name = "<stdin>" if source == "-" else str(path)
                 expected[out] = _former_output(data, fmt, name, kind)
     report = _run_child(jobs, pure)
-    built = importlib.util.find_spec("smapsfmt._match") is not None
+    built = importlib.util.find_spec("smapsfmt._parse._match") is not None
     assert report["c"] is (built and not pure), report
     mismatches = []
     for source, fmt, kind, out in jobs:

@@ -9,9 +9,9 @@ import pytest
 from support import ROOT, as_printed_by
 
 import smapsfmt
-from smapsfmt._abi import Version, load_abi, parse_version
-from smapsfmt._profiles import ProfileError, _parse_profile, load_profiles
 from smapsfmt._render import header_text, printf, render
+from smapsfmt._spec.abi import Version, load_abi, parse_version
+from smapsfmt._spec.profiles import ProfileError, _parse_profile, load_profiles
 
 PROFILES = load_profiles()
 MAINLINE = [p for p in PROFILES if p.variant_of is None]
@@ -43,7 +43,7 @@ def test_mainline_profiles_cover_2_6_20_to_7_3_without_gaps() -> None:
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_profile_lines_agree_with_the_abi_document(profile: object) -> None:
-    from smapsfmt._profiles import Profile
+    from smapsfmt._spec.profiles import Profile
 
     assert isinstance(profile, Profile)
     abi = load_abi()
@@ -110,7 +110,7 @@ def test_the_profiles_encode_the_known_format_changes() -> None:
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_line_patterns_take_exactly_what_the_line_renders(profile: object) -> None:
-    from smapsfmt._profiles import Profile
+    from smapsfmt._spec.profiles import Profile
 
     assert isinstance(profile, Profile)
     for line in profile.smaps_lines + (profile.rollup_lines or ()):
@@ -163,8 +163,8 @@ def test_render_a_whole_file_for_another_kernel() -> None:
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_every_profiles_text_is_recognised_as_that_profile(profile: object) -> None:
-    from smapsfmt._profiles import Profile
-    from smapsfmt._validate import validate_report
+    from smapsfmt._spec.profiles import Profile
+    from smapsfmt._validate.validate import validate_report
 
     assert isinstance(profile, Profile)
     text = as_printed_by(

@@ -13,7 +13,9 @@ import pytest
 from support import VALID
 
 import smapsfmt
-from smapsfmt import _fast, _generic, _parser
+from smapsfmt._parse import fast as _fast
+from smapsfmt._parse import generic as _generic
+from smapsfmt._parse import parser as _parser
 
 SLEEP = (VALID / "live/6.18/sleep/smaps").read_bytes()
 ENTRIES = re.split(rb"(?m)^(?=[0-9a-f]{8,16}-)", SLEEP)[1:]

@@ -13,10 +13,10 @@ from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, fixture_id, is
 
 import smapsfmt
 from smapsfmt import Mapping, Rollup, Smaps
-from smapsfmt._abi import ROLLUP_PATH, SMAPS_PATH, load_abi
-from smapsfmt._profiles import load_profiles, profile_named
 from smapsfmt._render import render
-from smapsfmt._validate import validate_report
+from smapsfmt._spec.abi import ROLLUP_PATH, SMAPS_PATH, load_abi
+from smapsfmt._spec.profiles import load_profiles, profile_named
+from smapsfmt._validate.validate import validate_report
 
 REJECTED = ROOT / "tests" / "fixtures" / "invalid-validate"
 HAND_EDITED = EXTERNAL / "jc" / "derived-hand-edited"
@@ -367,7 +367,7 @@ def test_cli_validates_this_machines_live_files() -> None:
 
 
 def test_docs_list_every_rule_and_deviation() -> None:
-    from smapsfmt import _validate
+    from smapsfmt._validate import validate as _validate
 
     text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     layout = {
@@ -377,7 +377,7 @@ def test_docs_list_every_rule_and_deviation() -> None:
     assert {"syntax", "layout-header", "unknown-vmflag", "layout-no-rollup"} <= layout
     for rule in layout | {inv.id for inv in load_abi().invariants}:
         assert f"`{rule}`" in text, f"docs/rules.md does not list {rule}"
-    from smapsfmt._profiles import load_profiles
+    from smapsfmt._spec.profiles import load_profiles
 
     for profile in load_profiles():
         assert f"`{profile.name}`" in text

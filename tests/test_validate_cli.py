@@ -284,7 +284,7 @@ def test_an_unreadable_file_is_reported_whatever_the_selection() -> None:
 
 
 def test_rules_lists_every_rule_with_its_line() -> None:
-    from smapsfmt._rules import rules
+    from smapsfmt._validate.rules import rules
 
     code, out, err = text(run_cli("rules"))
     assert (code, err) == (0, "")
@@ -362,14 +362,18 @@ def _documented_rules() -> set[str]:
 
 
 def test_every_rule_the_code_emits_is_listed_and_documented() -> None:
-    from smapsfmt._abi import load_abi
-    from smapsfmt._rules import IO_ERROR, rules
-    from smapsfmt._validate import RULE_DESCRIPTIONS
+    from smapsfmt._spec.abi import load_abi
+    from smapsfmt._validate.rules import IO_ERROR, rules
+    from smapsfmt._validate.validate import RULE_DESCRIPTIONS
 
     listed = [r.id for r in rules()]
     assert len(listed) == len(set(listed)), "a rule is listed twice"
-    source = (ROOT / "smapsfmt" / "_validate.py").read_text()
-    tree = ast.parse(source)
+    # Every module of the validator's package but the catalogue, as one tree.
+    tree = ast.Module(body=[], type_ignores=[])
+    for module in sorted((ROOT / "smapsfmt" / "_validate").glob("*.py")):
+        if module.name == "rules.py":
+            continue
+        tree.body.extend(ast.parse(module.read_text()).body)
     constants = _rule_constants(tree)
     # Every rule constant of the validator has its line, and nothing else has one.
     assert set(constants.values()) == set(RULE_DESCRIPTIONS)
@@ -393,7 +397,7 @@ def test_every_rule_the_code_emits_is_listed_and_documented() -> None:
 
 
 def test_every_rule_the_corpus_shows_is_listed() -> None:
-    from smapsfmt._rules import rules
+    from smapsfmt._validate.rules import rules
 
     inputs = [
         str(p)
@@ -415,7 +419,7 @@ def _sarif_check(log: dict[str, Any]) -> None:
 
 
 def test_sarif_of_the_corpus_is_valid_sarif_2_1_0() -> None:
-    from smapsfmt._rules import rules
+    from smapsfmt._validate.rules import rules
 
     inputs = [*corpus(FIXTURES / "valid"), *corpus(INVALID_VALIDATE)]
     result = run_cli("validate", "--format", "sarif", *map(str, inputs), "missing.smaps")
@@ -597,7 +601,7 @@ def test_color_auto_into_a_pipe_is_plain() -> None:
 
 
 def _validate_schema() -> dict[str, Any]:
-    from smapsfmt._validate_cli import validate_schema
+    from smapsfmt._cli.validate import validate_schema
 
     schema = validate_schema()
     jsonschema.Draft202012Validator.check_schema(schema)

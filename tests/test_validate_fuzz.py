@@ -19,10 +19,11 @@ from mutate import first_entries, mutant
 from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, examples, fixture_id, is_rollup
 
 import smapsfmt
-from smapsfmt import _accel, _validate
-from smapsfmt._abi import SMAPS_PATH, load_abi
 from smapsfmt._diagnostics import Diagnostic
-from smapsfmt._resources import read_text
+from smapsfmt._parse import accel as _accel
+from smapsfmt._spec.abi import SMAPS_PATH, load_abi
+from smapsfmt._spec.resources import read_text
+from smapsfmt._validate import validate as _validate
 
 pytestmark = pytest.mark.property
 
@@ -149,7 +150,7 @@ def _same_both_ways(data: bytes, monkeypatch: pytest.MonkeyPatch) -> list[Diagno
     return found
 
 
-needs_c = pytest.mark.skipif(not _accel.available(), reason="smapsfmt._match is not built")
+needs_c = pytest.mark.skipif(not _accel.available(), reason="smapsfmt._parse._match is not built")
 
 
 @needs_c

@@ -77,3 +77,36 @@ def main(count: int, path: str, kib: int) -> None:
 
 if __name__ == "__main__":
     main(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
+
+
+# --- the static target (tests/triage_target.c) -------------------------------------------------
+
+
+def build_static(directory: Path) -> Path | None:
+    """tests/triage_target.c built static into ``directory``; None without a C compiler."""
+    import shutil
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    binary = directory / "triage_target"
+    build = subprocess.run(
+        [compiler, "-static", "-O1", "-o", str(binary), str(HERE.parent / "triage_target.c")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return binary if build.returncode == 0 else None
+
+
+def start_static(binary: Path, count: int, path: Path, kib: int = 0) -> subprocess.Popen[str]:
+    """The static target, ready; it dies with its parent (PR_SET_PDEATHSIG)."""
+    path.touch()
+    proc = subprocess.Popen(
+        [str(binary), str(count), str(path), str(kib)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line != "ready\n":
+        proc.kill()
+        raise RuntimeError(f"static target did not start: {line!r}")
+    return proc

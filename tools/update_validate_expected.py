@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from smapsfmt._validate import validate_report  # noqa: E402
+from smapsfmt._validate.validate import validate_report  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "invalid-validate"
 SUFFIXES = (".smaps", ".smaps_rollup")

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._cli import (
+from .._cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
     Refusal,
     UsageError,
-    _err,
-    _flush,
-    _out,
     display_name,
 )
-from .._input import InputError, open_input
-from .._live import ProcError, _ProcDir
+from .._cli.common import err as _err
+from .._cli.common import flush as _flush
+from .._cli.common import out as _out
+from .._cli.input import InputError, open_input
+from .._live.proc import ProcError, _ProcDir
 from .._model import KNOWN_FIELDS
-from .._parser import detect_kind
+from .._parse.parser import detect_kind
 
 __all__ = [
     "EXIT_INVALID",
@@ -51,8 +51,8 @@ flush = _flush
 def profile_for_release(release: str) -> str | None:
     """The name of the profile for a running kernel's release (``uname -r``): the mainline
     profile whose range covers it (the newest profile for a newer kernel); None if none."""
-    from .._abi import parse_version
-    from .._profiles import beyond_every_profile, load_profiles
+    from .._spec.abi import parse_version
+    from .._spec.profiles import beyond_every_profile, load_profiles
 
     try:
         version = parse_version(release)
@@ -68,7 +68,7 @@ def profile_for_release(release: str) -> str | None:
 def profile_for_text(text: bytes, kind: str) -> str | None:
     """The name of the profile that the validator matches for ``text`` (one entry is enough:
     every entry of a kernel has the same lines), None when none matches."""
-    from .._validate import validate_report
+    from .._validate.validate import validate_report
 
     report = validate_report(text, kind=kind)
     if report.profile is None or not report.how.startswith("matched"):

@@ -1,7 +1,7 @@
 """The fleet commands on the command line: ``sample``, ``export`` and ``query``.
 
 Each prints one line per sample written (or the query's result) on standard output; with
-``--format json`` one JSON array. Failures are the command line's own (smapsfmt._cli): a
+``--format json`` one JSON array. Failures are the command line's own (smapsfmt._cli.common): a
 usage error, a DIR that cannot be written or a missing extra (pyarrow, DuckDB) exits 2, a FILE
 that is not smaps text exits 1 with its location.
 """
@@ -15,9 +15,7 @@ from typing import Any
 
 # Only the command line's own module here: the parser of every command is built with these
 # commands in it, so this module must not load the parser, pydantic or any extra.
-from .._cli import EXIT_OK, UsageError
-from .._cli import _flush as flush
-from .._cli import _out as out
+from .._cli.common import EXIT_OK, UsageError, flush, out
 
 __all__ = ["add_commands"]
 

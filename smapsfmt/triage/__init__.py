@@ -2,5 +2,5 @@
 
 ``sweep`` reads every process's smaps_rollup (``smapsfmt ps``, and fleet sampling builds on
 it); the command modules (``summary``, ``ps``, ``diff``, ``report``) each register their command
-with ``smapsfmt._cli`` and import only what they use.
+with ``smapsfmt._cli.main`` and import only what they use.
 """

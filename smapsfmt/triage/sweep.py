@@ -29,11 +29,12 @@ This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Iterable
 
-from .._live import (
+from .._live.proc import (
     PROC,
     KernelThreadError,
     NoSuchProcessError,
@@ -62,7 +63,7 @@ __all__ = [
 _ROLLUP_BUFFER = 16 << 10
 # A rollup's field line exactly as the kernel prints it (fs/proc/task_mmu.c SEQ_PUT_DEC and
 # show_val_kb: name, colon, right-aligned value, " kB"); any other line goes to parse_rollup.
-_FIELD = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*):[ \t]+([0-9]{1,20}) kB\n")
+_FIELD = re.compile(rb"^([A-Za-z_][A-Za-z0-9_]*):[ \t]+([0-9]{1,20}) kB\n", re.M)
 _HEADER = re.compile(rb"[0-9a-f]+-[0-9a-f]+ [-r][-w][-x][-sp] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ ")
 
 
@@ -210,23 +211,28 @@ def cgroup_path(text: bytes) -> str:
     return unified if unified is not None else (first or "")
 
 
+_NAMES: dict[bytes, str] = {}  # field names as read, decoded once
+
+
+def _name(raw: bytes) -> str:
+    name = _NAMES[raw] = raw.decode("ascii")
+    return name
+
+
 def rollup_fields(text: bytes, path: str) -> dict[str, int]:
     """The fields of a smaps_rollup text, in kB by kernel name. The kernel's own layout is read
     with one pattern; anything else by ``smapsfmt.parse_rollup`` (SmapsSyntaxError, located,
     for a text that is no smaps_rollup)."""
     newline = text.find(b"\n")
     if newline > 0 and _HEADER.match(text) and text.endswith(b"[rollup]\n", 0, newline + 1):
-        fields: dict[str, int] = {}
-        end = newline + 1
-        for match in _FIELD.finditer(text, end):
-            if match.start() != end or match.group(1).decode() in fields:
-                break
-            fields[match.group(1).decode()] = int(match.group(2))
-            end = match.end()
-        else:
-            if end == len(text) and fields:
+        pairs = _FIELD.findall(text, newline + 1)
+        # Each match is one whole line: as many matches as lines means every line is a field.
+        if pairs and len(pairs) == text.count(b"\n", newline + 1) and text.endswith(b"\n"):
+            names = _NAMES
+            fields = {names.get(name) or _name(name): int(value) for name, value in pairs}
+            if len(fields) == len(pairs):  # no field twice
                 return fields
-    from .._parser import parse_rollup
+    from .._parse.parser import parse_rollup
 
     rollup = parse_rollup(text, path=path)
     return {name: value for name, value in rollup.fields.items() if isinstance(value, int)}
@@ -234,7 +240,7 @@ def rollup_fields(text: bytes, path: str) -> dict[str, int]:
 
 def _summed_fields(proc: _ProcDir) -> dict[str, int]:
     """Where the kernel has no smaps_rollup: the rollup it would print, summed from smaps."""
-    from .._live import capture, summed_rollup
+    from .._live.proc import capture, summed_rollup
 
     rollup = summed_rollup(capture(proc.pid, freeze=False, root=proc.root).smaps)
     return {name: value for name, value in rollup.fields.items() if isinstance(value, int)}
@@ -252,50 +258,80 @@ def read_process(
     situation (no such process, permission, kernel thread, zombie, exited during the read,
     pid reused; RollupMissingError is never raised: smaps is summed instead)."""
     with _ProcDir(pid, root) as proc:
-        refusal = _refusal(proc.pid, proc.first)
-        if refusal is not None:
-            raise refusal
-        uid = os.fstat(proc.fd).st_uid
-        text: bytes | None = None
-        summed = False
         try:
-            fd = proc.open("smaps_rollup", at_start=True)
-        except RollupMissingError:
-            fields = _summed_fields(proc)
-            summed = True
-        else:
+            return _read_open(proc, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
+        except ProcError as exc:
+            exc.comm = proc.first.comm  # type: ignore[attr-defined]
+            raise
+
+
+def _read_fd(proc: _ProcDir, fd: int, name: str) -> bytes:
+    """Everything ``fd`` gives. One read is enough when it returns less than asked: both files
+    are produced whole by the first read that has room for them (smaps_rollup is one
+    single_open seq_file record, fs/proc/task_mmu.c; cmdline is copied up to the count asked,
+    fs/proc/base.c get_mm_cmdline), which saves the read that would return the end."""
+    try:
+        text = os.read(fd, _ROLLUP_BUFFER)
+        if len(text) < _ROLLUP_BUFFER:
+            return text
+        pieces = [text]
+        while True:
+            piece = os.read(fd, 1 << 20)
+            if not piece:
+                return b"".join(pieces)
+            pieces.append(piece)
+    except OSError as exc:
+        raise proc.error(exc, name) from None
+
+
+def _read_open(proc: _ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -> Process:
+    refusal = _refusal(proc.pid, proc.first)
+    if refusal is not None:
+        raise refusal
+    uid = os.fstat(proc.fd).st_uid
+    text: bytes | None = None
+    summed = False
+    try:
+        fd = proc.open("smaps_rollup", at_start=True)
+    except RollupMissingError:
+        fields = _summed_fields(proc)
+        summed = True
+    else:
+        try:
+            text = _read_fd(proc, fd, "smaps_rollup")
+        finally:
+            os.close(fd)
+        if not text:  # the address space went between the open and the read
+            raise proc.gone(at_start=True)
+        fields = rollup_fields(text, proc.path("smaps_rollup"))
+    line = ""
+    if cmdline:
+        raw = b""
+        with contextlib.suppress(OSError):
+            fd = os.open("cmdline", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc.fd)
             try:
-                text = proc.read(fd, "smaps_rollup", _ROLLUP_BUFFER)
+                raw = _read_fd(proc, fd, "cmdline")
             finally:
                 os.close(fd)
-            if not text:  # the address space went between the open and the read
-                raise proc.gone(at_start=True)
-            fields = rollup_fields(text, proc.path("smaps_rollup"))
-        line = ""
-        if cmdline:
-            try:
-                raw = proc.read_file("cmdline")
-            except ProcError:
-                raw = b""
-            line = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
-        group = None
-        if cgroup:
-            try:
-                group = cgroup_path(proc.read_file("cgroup"))
-            except ProcError:
-                group = ""
-        assert isinstance(proc.pid, int)
-        return Process(
-            proc.pid,
-            uid=uid,
-            comm=proc.first.comm,
-            starttime=proc.first.starttime,
-            fields=fields,
-            cmdline=line,
-            cgroup=group,
-            summed=summed,
-            text=text if keep_text else None,
-        )
+        line = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
+    group = None
+    if cgroup:
+        try:
+            group = cgroup_path(proc.read_file("cgroup"))
+        except ProcError:
+            group = ""
+    assert isinstance(proc.pid, int)
+    return Process(
+        proc.pid,
+        uid=uid,
+        comm=proc.first.comm,
+        starttime=proc.first.starttime,
+        fields=fields,
+        cmdline=line,
+        cgroup=group,
+        summed=summed,
+        text=text if keep_text else None,
+    )
 
 
 _REASONS: tuple[tuple[type[ProcError], str], ...] = (
@@ -332,7 +368,7 @@ def sweep(
             result.kernel_threads += 1
         except ProcError as exc:
             reason = next((r for cls, r in _REASONS if isinstance(exc, cls)), "error")
-            comm = _comm_in(exc.message)
+            comm = getattr(exc, "comm", None) or _comm_in(exc.message)
             result.skipped.append(Skipped(pid, reason, exc.message, comm))
         if progress is not None:
             progress(done, len(todo))

@@ -1,7 +1,7 @@
-/* smapsfmt._match: runs the fast path's entry patterns in C and builds their models.
+/* smapsfmt._parse._match: runs the fast path's entry patterns in C and builds their models.
  *
- * This module knows nothing of the smaps format. smapsfmt._accel translates a compiled Python
- * regular expression (an entry pattern of smapsfmt._fast, composed from the grammar's own
+ * This module knows nothing of the smaps format. smapsfmt._parse.accel translates a compiled Python
+ * regular expression (an entry pattern of smapsfmt._parse.fast, composed from the grammar's own
  * terminals) into a program of a few node kinds, and says what to do with each capture group:
  * which attribute of which class it fills, and how it is converted. A Program matches entries
  * one after another, with the backtracking semantics of Python's re for these node kinds, and
@@ -41,7 +41,7 @@ typedef struct {
  * 256-byte tables of the sets are shared within a program (see Tables). */
 struct Node {
     int op;
-    int mode;       /* OP_REP: REP_*; OP_ALT: ALT_* (see smapsfmt._accel) */
+    int mode;       /* OP_REP: REP_*; OP_ALT: ALT_* (see smapsfmt._parse.accel) */
     int one_set;    /* OP_REP: the body is one set, which `table` and `single` describe */
     int single;     /* OP_SET, one-set OP_REP, OP_SPAN: the set's one character, or -1 */
     int stops;      /* the same: 1 or 2 when the set lacks only those characters, else 0 */
@@ -93,7 +93,7 @@ static const unsigned char *table_of(Tables *tables, const unsigned char *bits) 
 }
 
 
-/* ---- building a program from its description (nested tuples, see smapsfmt._accel) ---- */
+/* ---- building a program from its description (nested tuples, see smapsfmt._parse.accel) ---- */
 
 static void free_seq(Seq *seq);
 
@@ -424,7 +424,7 @@ done:
     return r;
 }
 
-/* A repetition of a body that matches in one way (see smapsfmt._accel): its iterations are
+/* A repetition of a body that matches in one way (see smapsfmt._parse.accel): its iterations are
  * taken one after another, and only whole iterations are given back, last first, until what
  * follows (seq from i + 1, then k) matches. No recursion per iteration. */
 static Py_ssize_t iterate(State *st, const Node *n, const Seq *seq, Py_ssize_t i, Py_ssize_t pos,
@@ -593,7 +593,7 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
                 goto fail;
             } else if (n->mode == REP_KEEP) {
                 /* A body that matches in one way, whose iterations are never given back
-                 * (see smapsfmt._accel): they are taken one after another, and no choice
+                 * (see smapsfmt._parse.accel): they are taken one after another, and no choice
                  * stays open for what follows. */
                 Py_ssize_t count = 0;
                 st->choices++;
@@ -1356,19 +1356,19 @@ static PyMethodDef Program_methods[] = {
 };
 
 static PyTypeObject ProgramType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "smapsfmt._match.Program",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "smapsfmt._parse._match.Program",
     .tp_basicsize = sizeof(Program),
     .tp_dealloc = (destructor)Program_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "An entry pattern, translated by smapsfmt._accel, and what to build of a match.",
+    .tp_doc = "An entry pattern, translated by smapsfmt._parse.accel, and what to build of a match.",
     .tp_methods = Program_methods,
     .tp_init = (initproc)Program_init,
     .tp_new = PyType_GenericNew,
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "smapsfmt._match",
-    "Entry patterns run in C (see smapsfmt._accel).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "smapsfmt._parse._match",
+    "Entry patterns run in C (see smapsfmt._parse.accel).", -1, NULL,
 };
 
 PyMODINIT_FUNC PyInit__match(void) {

@@ -13,8 +13,8 @@ Three kinds of checks, each problem one :class:`Diagnostic` with a stable rule i
 Speed. Each distinct header tail (permissions to name) and each distinct body (the lines after
 the header) is checked once against the profile's exact line patterns, and the invariants that
 depend on it are evaluated once for it. Only the address range is checked per entry, by code
-compiled once per profile from the ABI's expressions. Where the C module (smapsfmt._match) is
-built, the profile's exact entry pattern runs there over the whole text, giving the values of
+compiled once per profile from the ABI's expressions. Where the C module (smapsfmt._parse._match)
+is built, the profile's exact entry pattern runs there over the whole text, giving the values of
 every entry column by column, and bodies are told apart by their values; elsewhere, a loop
 cuts the text into entries and tells bodies apart by their text. An entry that does not match
 the profile exactly goes to the slow path: it is parsed alone, rendered with the profile and
@@ -32,11 +32,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _limits, _render
-from ._abi import ABI, Invariant, Version, load_abi, parse_version
-from ._diagnostics import Diagnostic, Severity
-from ._errors import SmapsSyntaxError
-from ._profiles import Line, Profile, beyond_every_profile, load_profiles, profile_named
+from .. import _limits, _render
+from .._diagnostics import Diagnostic, Severity
+from .._errors import SmapsSyntaxError
+from .._spec.abi import ABI, Invariant, Version, load_abi, parse_version
+from .._spec.profiles import Line, Profile, beyond_every_profile, load_profiles, profile_named
 
 __all__ = ["Report", "validate", "validate_report"]
 
@@ -164,7 +164,7 @@ def validate_report(
     allowed = _allowed_profiles(kernel)
     context = _Context(abi or load_abi(), path, strict)
     if isinstance(data, (bytes, bytearray, memoryview, str)):
-        from ._parser import as_text, detect_kind
+        from .._parse.parser import as_text, detect_kind
 
         raw = data if isinstance(data, bytes) else None
         long = None if raw is None else _limits.first_long_line(raw)
@@ -589,7 +589,7 @@ def _value_column(text: str) -> int:
 
 
 def _header(model: Any, profile: Profile, word_size: int) -> str:
-    from ._render import header_text
+    from .._render import header_text
 
     return header_text(model, profile, word_size)[:-1]
 
@@ -700,7 +700,7 @@ def _parse_chunk(
     error is reported instead, word for word what ``parse_smaps`` says (the grammar may see
     the entry's end differently when it sees what follows).
     """
-    from ._parser import parse_rollup, parse_smaps
+    from .._parse.parser import parse_rollup, parse_smaps
 
     try:
         if kind == "rollup":
@@ -732,7 +732,7 @@ def _syntax(
 
 
 def _first_syntax_error(text: str) -> SmapsSyntaxError | None:
-    from ._parser import parse_smaps
+    from .._parse.parser import parse_smaps
 
     try:
         parse_smaps(text)
@@ -1355,9 +1355,9 @@ class _FastSmaps:
 
 # --- the fast path in C ------------------------------------------------------------------------
 #
-# Where the C module (smapsfmt._match) runs the patterns, the exact entry pattern of the profile
-# (the header as _HEAD and _TAIL take it, then the profile's body pattern) is run over the whole
-# text in columns mode: one list per part of the header and per field, one item per entry. An
+# Where the C module (smapsfmt._parse._match) runs the patterns, the exact entry pattern of the
+# profile (the header as _HEAD and _TAIL take it, then the profile's body pattern) is run over the
+# whole text in columns mode: one list per part of the header and per field, one item per entry. An
 # entry it does not take is cut and checked as the loop above does. The checks are the same:
 # each distinct body (its values) and each distinct set of what the header invariants read are
 # checked once, by functions compiled from the ABI's expressions; the range invariants run per
@@ -1387,7 +1387,7 @@ def _first_misplaced(q: list[int], pad: list[int | None], width: int) -> int:
 class _Columns:
     """A profile's exact entry pattern, run in C, and its checks over columns."""
 
-    program: Any  # smapsfmt._match.Program
+    program: Any  # smapsfmt._parse._match.Program
     names: tuple[str, ...]  # field columns, in the profile's order
     body_args: tuple[str, ...]  # what body_check takes, in order: fields, VmFlags, Name
     body_check: Callable[..., list[int]]
@@ -1409,7 +1409,7 @@ def _columns(compiled: _Compiled, checker: _Checker) -> _Columns | None:
 
 
 def _build_columns(compiled: _Compiled, checker: _Checker) -> _Columns | None:
-    from . import _accel
+    from .._parse import accel as _accel
 
     if checker.profile.vmflags_prefix is None or not _accel.available():
         return None
@@ -1699,7 +1699,7 @@ def _validate_rollup(context: _Context, text: str, allowed: tuple[Profile, ...],
         lines.pop()
     labels = _entry_labels("\n".join(lines[1:]))
     entry = _Entry(1, lines, model, complete)
-    from ._render import render_entry
+    from .._render import render_entry
 
     candidates = [
         p for p in _profile_signatures("rollup").get(_signature(labels), ()) if p in with_rollup
@@ -1731,8 +1731,8 @@ def _validate_rollup(context: _Context, text: str, allowed: tuple[Profile, ...],
 
 def _validate_model(context: _Context, model: Any, allowed: tuple[Profile, ...],
                     kernel: str | None) -> Report:  # fmt: skip
-    from ._model import Rollup, Smaps
-    from ._render import render_entry
+    from .._model import Rollup, Smaps
+    from .._render import render_entry
 
     entries: list[Any]
     if isinstance(model, Rollup):

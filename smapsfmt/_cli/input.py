@@ -28,8 +28,8 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from ._errors import SmapsSyntaxError
-from ._limits import MAX_LINE, line_too_long
+from .._errors import SmapsSyntaxError
+from .._limits import MAX_LINE, line_too_long
 
 __all__ = ["CHUNK", "Input", "InputError", "from_bytes", "open_input"]
 
@@ -242,7 +242,8 @@ def _refuse_maps(head: bytes, name: str) -> None:
 
 def check_head(handle: BinaryIO, name: str) -> None:
     """Refuse what the input layer refuses at a text's first piece (a /proc/PID/maps file),
-    for a file on disk that is read in place rather than through an Input (smapsfmt._output)."""
+    for a file on disk that is read in place rather than through an Input
+    (smapsfmt._cli.output)."""
     head = handle.read(CHUNK)
     handle.seek(0)
     _refuse_maps(head, name)

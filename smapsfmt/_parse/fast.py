@@ -24,9 +24,11 @@ from itertools import islice
 from types import MappingProxyType
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
-from . import _accel, _generic, _grammar
-from ._batch import Batch
-from ._model import KNOWN_FIELDS, Mapping, Rollup
+from .._model import KNOWN_FIELDS, Mapping, Rollup
+from .._spec import grammar as _grammar
+from . import accel as _accel
+from . import generic as _generic
+from .batch import Batch
 
 __all__ = [
     "fast_batches", "fast_mappings", "fast_prefix", "fast_rollup", "fast_until",
@@ -43,7 +45,9 @@ class _Shape(NamedTuple):
     name_last: bool
     lines: int  # lines of an entry, its Name line counted (see _lines_in)
     first_value: int  # index of the first value among the match's groups
-    program: Any  # the pattern run in C (smapsfmt._accel), building Mappings; None: re runs it
+    program: (
+        Any  # the pattern run in C (smapsfmt._parse.accel), building Mappings; None: re runs it
+    )
 
 
 _Lines = _generic.Lines
@@ -348,7 +352,7 @@ def fast_mappings(data: bytes, first_line: int = 1) -> list[Mapping] | None:
 
 def fast_batches(data: bytes, first_line: int = 1) -> list[Mapping | Batch] | None:
     """What fast_mappings gives, but each run of entries the C module takes as one Batch
-    (smapsfmt._batch): for the aggregator, which reads columns."""
+    (smapsfmt._parse.batch): for the aggregator, which reads columns."""
     found = fast_until(data, len(data), first_line, batches=True)
     return None if found is None else found[0]
 

@@ -12,7 +12,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from ._abi import KernelRange, Version, parse_version
+from .abi import KernelRange, Version, parse_version
 
 __all__ = [
     "Line",
@@ -228,7 +228,7 @@ def _quoted(text: str, where: str) -> tuple[str, str]:
 @functools.lru_cache(maxsize=1)
 def load_profiles() -> tuple[Profile, ...]:
     """Every profile, in the order of kernel/INDEX (oldest first, then the variants)."""
-    from ._resources import read_text
+    from .resources import read_text
 
     names = [
         line.strip()

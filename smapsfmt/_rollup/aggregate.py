@@ -2,7 +2,7 @@
 the sum of a smaps, with the kernel's own arithmetic.
 
 smaps_rollup (Linux 4.14+) is one entry whose fields are sums over all mappings of smaps. The
-ABI document (``Documentation/ABI/testing/procfs-smaps``, read by ``smapsfmt._abi``) says how
+ABI document (``Documentation/ABI/testing/procfs-smaps``, read by ``smapsfmt._spec.abi``) says how
 each field's rollup value relates to its smaps values (its ``:Rollup:`` lines):
 
 * ``exact-sum``: byte counters (Rss, Shared_Clean, ..., Swap), multiples of the page size printed
@@ -18,13 +18,14 @@ each field's rollup value relates to its smaps values (its ``:Rollup:`` lines):
 * ``unreliable``: a known kernel bug makes the rollup value unrelated to smaps on some kernels.
 
 Which kernel printed a text, the rollup lines it prints and whether its header range ends with
-the gate VMA come from the kernel profiles (``kernel/*.profile``, read by ``smapsfmt._profiles``);
-text output goes through the exact renderer (``smapsfmt._render``). This module holds the
-arithmetic, how to recognise the gate VMA, and a fallback for texts no profile prints, each with
-its source. It reads the mappings in one pass and holds O(1) of them, so a smaps of any size can
-be aggregated or checked while it is read (``smapsfmt._parser.iter_smaps``). A parser may hand
-it runs of entries of one shape column by column (``smapsfmt._batch``): it sums those at C speed,
-to the same state as entry by entry.
+the gate VMA come from the kernel profiles (``kernel/*.profile``, read by
+``smapsfmt._spec.profiles``); text output goes through the exact renderer (``smapsfmt._render``).
+This module holds the arithmetic, how to recognise the gate VMA, and a fallback for texts no
+profile prints, each with its source. It reads the mappings in one pass and holds O(1) of them, so
+a smaps of any size can be aggregated or checked while it is read
+(``smapsfmt._parse.parser.iter_smaps``). A parser may hand it runs of entries of one shape column
+by column (``smapsfmt._parse.batch``): it sums those at C speed, to the same state as entry by
+entry.
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ from itertools import accumulate, compress, count, repeat
 from operator import add, and_, contains, lt, sub, truth
 from typing import TYPE_CHECKING, Final, NamedTuple, TypeAlias
 
-from ._diagnostics import Diagnostic
+from .._diagnostics import Diagnostic
 
 if TYPE_CHECKING:
-    from ._abi import ABI, KernelRange
-    from ._batch import Batch
-    from ._model import AggregatedRollup, Mapping, Rollup
-    from ._profiles import Profile
+    from .._model import AggregatedRollup, Mapping, Rollup
+    from .._parse.batch import Batch
+    from .._spec.abi import ABI, KernelRange
+    from .._spec.profiles import Profile
 
 __all__ = ["aggregate", "check_rollup"]
 
@@ -97,7 +98,7 @@ def show_version(version: Version) -> str:
     return ".".join(str(part) for part in version)
 
 
-# Not smapsfmt._abi.KernelRange: that one is a range as the ABI document writes it (open ends as
+# Not smapsfmt._spec.abi.KernelRange: that is a range as the ABI document writes it (open ends as
 # None, an upper bound "4.11" that includes every 4.11.y), plain data. A Dating is the outcome of
 # dating a text: closed major.minor bounds, the evidence that set them, the kernel profiles that
 # fit, and the intersection of two datings (meet); the document's ranges become Datings in _range.
@@ -158,11 +159,11 @@ def asked_kernels(text: str) -> tuple[Dating, str]:
 
     ``text`` is read as ``validate --kernel`` reads it (one reading for every command): the name
     of a kernel profile (``android-4.9``), then a version as ``uname -r`` prints it (``5.4``,
-    ``6.18.44-fc-v669``, smapsfmt._abi.parse_version) that some profile covers, or that is
+    ``6.18.44-fc-v669``, smapsfmt._spec.abi.parse_version) that some profile covers, or that is
     newer than every profile (then the newest profile). ValueError, with the validator's
     one-line message, for anything else."""
-    from ._profiles import beyond_every_profile, profile_named
-    from ._validate import _allowed_profiles
+    from .._spec.profiles import beyond_every_profile, profile_named
+    from .._validate.validate import _allowed_profiles
 
     _allowed_profiles(text)  # the validator's checks and messages (TypeError, ValueError)
     named = profile_named(text)
@@ -174,7 +175,7 @@ def asked_kernels(text: str) -> tuple[Dating, str]:
     if named is not None:
         low, high = named.kernels
         return Dating(low[:2], high[:2], (f"{text} asked for",), (named,)), named.describe()
-    from ._abi import parse_version
+    from .._spec.abi import parse_version
 
     version = parse_version(text)[:2]
     shown = show_version(parse_version(text))
@@ -305,15 +306,16 @@ _KNOWLEDGE: list[Knowledge] = []
 def knowledge() -> Knowledge:
     """The field knowledge of the shipped ABI document, read once."""
     if not _KNOWLEDGE:
-        from ._abi import load_abi
+        from .._spec.abi import load_abi
 
         _KNOWLEDGE.append(knowledge_from(load_abi()))
     return _KNOWLEDGE[0]
 
 
 def knowledge_from(abi: ABI) -> Knowledge:
-    """The aggregator's knowledge from a loaded ABI document (``smapsfmt._abi.load_abi()``)."""
-    from ._abi import parse_version
+    """The aggregator's knowledge from a loaded ABI document
+    (``smapsfmt._spec.abi.load_abi()``)."""
+    from .._spec.abi import parse_version
 
     relations: dict[str, tuple[tuple[str, Dating], ...]] = {}
     since: dict[str, Version] = {}
@@ -488,7 +490,8 @@ class _Pass:
                 self.file_low += max(0, pss - anon)
 
     def add_batch(self, batch: Batch) -> None:
-        """Add the entries of ``batch`` (smapsfmt._batch): to every part of the state, exactly
+        """Add the entries of ``batch`` (smapsfmt._parse.batch): to every part of the state,
+        exactly
         what :meth:`add` of each entry, in order, does; column by column, at C speed (sum,
         map, compress), where add works entry by entry. It relies on what every Batch holds
         (non-negative values): ValueError for a Batch whose lists do not have one item per
@@ -769,9 +772,9 @@ def _read(smaps: object, know: Knowledge) -> _Pass:
     _Pass.finish) for entries no kernel prints in smaps.
 
     An object with a ``_batches()`` method (the parser's stream of mappings) is read through
-    it: an iterator of Batches (smapsfmt._batch) and Mappings, in the order of the text."""
-    from ._batch import Batch
-    from ._model import Mapping
+    it: an iterator of Batches (smapsfmt._parse.batch) and Mappings, in the order of the text."""
+    from .._model import Mapping
+    from .._parse.batch import Batch
 
     wanted = "expected a Smaps or an iterable of Mapping"
     if _is_text(smaps):
@@ -977,7 +980,7 @@ def smaps_kernels(
         file="smaps",
         start_cause=cause,
     )
-    from ._profiles import load_profiles
+    from .._spec.profiles import load_profiles
 
     # Without a mapping (an mm without VMAs, a kernel thread) every kernel prints the same
     # empty smaps.
@@ -997,7 +1000,7 @@ def smaps_kernels(
 def rollup_kernels(names: Sequence[str], know: Knowledge, asked: Dating | None = None) -> Dating:
     """The kernels whose smaps_rollup prints these field lines, in this order (``asked``: as
     for :func:`smaps_kernels`)."""
-    from ._profiles import load_profiles
+    from .._spec.profiles import load_profiles
 
     dated = _date(names, _DATING_ROLLUP, know, Dating(ROLLUP_SINCE, NEWEST), file="smaps_rollup")
     fits = [
@@ -1229,7 +1232,7 @@ def rollup_layout(version: Version) -> Profile:
     """The mainline profile whose smaps_rollup layout is used for a text no profile prints a
     rollup of: the oldest one for a kernel before 4.14 (which has no smaps_rollup), else the
     newest."""
-    from ._profiles import load_profiles
+    from .._spec.profiles import load_profiles
 
     with_rollup = [
         p for p in load_profiles() if p.rollup_lines is not None and p.variant_of is None
@@ -1335,14 +1338,14 @@ def aggregate(smaps: Iterable[Mapping], *, kernel: str | None = None) -> Aggrega
     ``(2**64 - 1) >> 10`` kB (the mapping where the sum goes beyond it). The mappings are read
     before that error is raised.
     """
-    from ._model import AggregatedRollup
+    from .._model import AggregatedRollup
 
     summary = summarize(smaps, kernel=kernel)
     return AggregatedRollup.of(to_rollup(summary), summary.fields)
 
 
 def to_rollup(summary: Summary) -> Rollup:
-    from ._model import Rollup
+    from .._model import Rollup
 
     return Rollup(
         line=1,
@@ -1362,7 +1365,7 @@ def render_text(summary: Summary, word_size: int = 64) -> str:
     """The rollup as its kernel prints it, through the exact renderer and the kernel profile:
     every field smaps determines byte for byte; ``LO..HI`` for an open field and ``?`` for an
     unreliable one, where the kernel puts the number."""
-    from ._render import header_text, latest_line
+    from .._render import header_text, latest_line
 
     profile = summary.profile or rollup_layout(summary.version)
     text = [header_text(to_rollup(summary), profile, word_size)]
@@ -1448,7 +1451,7 @@ def check(
     sample: str | None = None,
 ) -> Proof:
     """:func:`check_rollup`, with the per-field proof (``sample``: see :func:`summarize`)."""
-    from ._model import Rollup
+    from .._model import Rollup
 
     if not isinstance(rollup, Rollup):
         raise TypeError(
@@ -1656,7 +1659,7 @@ class _Checker:
                         "rollup-pss-bound",
                         f"{name} is {value} kB in the rollup, outside {bound}: {bound.why}",
                     )
-        from ._model import KNOWN_FIELDS
+        from .._model import KNOWN_FIELDS
 
         # the smaps's order, then the kernel's (rollup-only fields), never a set's (hash seed)
         order = dict.fromkeys([*state.names, *KNOWN_FIELDS])  # first place kept

@@ -1,6 +1,6 @@
 """One entry of any shape, by one pattern compiled once: the fast path's way for rare shapes.
 
-The fast path (smapsfmt._fast) composes a regular expression per entry shape and runs it over
+The fast path (smapsfmt._parse.fast) composes a regular expression per entry shape and runs it over
 runs of entries of that shape. Composing one costs about a millisecond (the header's terminal
 alone is long): worth it for a shape that repeats, not for a shape met once or twice, nor for
 an entry of thousands of field lines. This module matches an entry of any shape with one
@@ -20,8 +20,8 @@ from functools import cache
 from types import MappingProxyType
 from typing import NamedTuple
 
-from . import _grammar
-from ._model import KNOWN_FIELDS, Mapping
+from .._model import KNOWN_FIELDS, Mapping
+from .._spec import grammar as _grammar
 
 __all__ = ["Lines", "ShapeKey", "bytes_pattern", "entry", "lines"]
 

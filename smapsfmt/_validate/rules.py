@@ -1,8 +1,8 @@
 """The catalogue of the validator's rules, and how ``--select``/``--ignore`` name them.
 
 The rules come from where the validator defines them: ``syntax``, the ``layout-*`` and
-``unknown-*`` rules from ``smapsfmt._validate`` (id, one line, severity), the invariants from
-the ABI document (id, expression, kernels, severity). One more id is the command line's own:
+``unknown-*`` rules from ``smapsfmt._validate.validate`` (id, one line, severity), the invariants
+from the ABI document (id, expression, kernels, severity). One more id is the command line's own:
 ``io-error``, a FILE that cannot be read (always reported, whatever the selection says).
 
 A selector is a rule id or a prefix of whole words: ``layout`` names every ``layout-*`` rule,
@@ -52,8 +52,8 @@ _SCOPES = {"smaps": "each smaps entry", "smaps_rollup": "the smaps_rollup entry"
 @functools.cache
 def rules() -> tuple[Rule, ...]:
     """Every rule, in the order of docs/rules.md: syntax, layout, semantics, input."""
-    from ._abi import load_abi
-    from ._validate import RULE_DESCRIPTIONS, SYNTAX, WARNING_RULES
+    from .._spec.abi import load_abi
+    from .validate import RULE_DESCRIPTIONS, SYNTAX, WARNING_RULES
 
     found = [
         Rule(

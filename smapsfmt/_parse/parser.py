@@ -13,14 +13,17 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from . import _fast, _generic, _grammar, _limits
-from ._errors import SmapsSyntaxError
-from ._model import KNOWN_FIELDS, Mapping, Rollup, Smaps
+from .. import _limits
+from .._errors import SmapsSyntaxError
+from .._model import KNOWN_FIELDS, Mapping, Rollup, Smaps
+from .._spec import grammar as _grammar
+from . import fast as _fast
+from . import generic as _generic
 
 if TYPE_CHECKING:
     import lark
 
-    from ._batch import Batch
+    from .batch import Batch
 
 __all__ = ["iter_smaps", "parse_rollup", "parse_smaps"]
 
@@ -258,7 +261,7 @@ def _pieces(reader: BinaryIO) -> Iterator[bytes]:
 class _Stream(Iterator[Mapping]):
     """The iterator iter_smaps returns. :func:`smapsfmt.aggregate` and
     :func:`smapsfmt.check_rollup` read it through ``_batches()``: the same entries, runs of
-    one shape as column Batches (smapsfmt._batch) instead of one Mapping each."""
+    one shape as column Batches (smapsfmt._parse.batch) instead of one Mapping each."""
 
     def __init__(self, source: BinaryIO | Iterable[bytes], path: str | None) -> None:
         self._source = source

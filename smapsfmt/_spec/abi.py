@@ -592,7 +592,7 @@ def _build(text_smaps: str, text_rollup: str) -> ABI:
 
 @functools.lru_cache(maxsize=1)
 def _default() -> ABI:
-    from ._resources import read_text
+    from .resources import read_text
 
     return _build(read_text(SMAPS_PATH), read_text(ROLLUP_PATH))
 
@@ -602,7 +602,7 @@ def load_abi(text_smaps: str | None = None, text_rollup: str | None = None) -> A
     (the shipped file stands in for the one not given)."""
     if text_smaps is None and text_rollup is None:
         return _default()
-    from ._resources import read_text
+    from .resources import read_text
 
     return _build(
         read_text(SMAPS_PATH) if text_smaps is None else text_smaps,

@@ -13,7 +13,7 @@ interval), ``intervals`` maps each open field to ``[LO, HI]`` (``HI`` null: no b
 kernel prints for SMAPS (the two swapped, a smaps_rollup then a smaps: a usage error that says
 so). ``--format json`` gives the verdict, the diagnostics and the proof of each field (its
 value, the smaps sum, the interval, the verdict): ``proof_json``, schema ``smapsfmt schema
-check``. Both read the smaps incrementally through smapsfmt._input (constant memory in its
+check``. Both read the smaps incrementally through smapsfmt._cli.input (constant memory in its
 size).
 
 Neither prints a rollup that no kernel prints. When the smaps is no kernel's (field lines no
@@ -39,14 +39,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._aggregate import FieldProof, Interval, KernelMismatch, Proof, Summary
-    from ._input import Input
-    from ._model import Mapping
+    from .._model import Mapping
+    from .._rollup.aggregate import FieldProof, Interval, KernelMismatch, Proof, Summary
+    from .input import Input
 
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     """Register ``rollup`` and ``check`` (called by ``_cli.build_parser``)."""
-    from ._cli import add_source_arguments
+    from .common import add_source_arguments
 
     rollup = commands.add_parser(
         "rollup", help="compute the smaps_rollup that the kernel prints for a smaps",
@@ -92,8 +92,8 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
 
 def _smaps_input(args: argparse.Namespace) -> Input:
     """SMAPS_FILE (through the input layer), or the smaps of ``--pid``."""
-    from ._cli import UsageError, load_source
-    from ._input import from_bytes, open_input
+    from .common import UsageError, load_source
+    from .input import from_bytes, open_input
 
     if getattr(args, "pid", None) is not None:
         data, name = load_source(args, args.smaps, kind="smaps")
@@ -106,7 +106,7 @@ def _smaps_input(args: argparse.Namespace) -> Input:
 def _read_smaps(source: Input) -> tuple[bytes, Iterator[Mapping]]:
     """The first piece of the smaps (it shows the layout) and its mappings, one at a time, as
     the pieces are read."""
-    from ._parser import iter_smaps
+    from .._parse.parser import iter_smaps
 
     chunks = source.chunks()
     first = next(chunks, b"")
@@ -118,7 +118,7 @@ def _read_smaps(source: Input) -> tuple[bytes, Iterator[Mapping]]:
 
 def first_entry(head: bytes) -> str | None:
     """The text of the first entry (header and lines), when the piece holds all of it."""
-    from ._render import header_lines
+    from .._render import header_lines
 
     text = head.decode("latin-1")
     starts = [m.start() for m in header_lines().finditer(text)][:2]
@@ -129,8 +129,8 @@ def first_entry(head: bytes) -> str | None:
 
 def _check_kernel(kernel: str | None) -> None:
     """``--kernel`` as ``validate`` reads it: a usage error (exit 2) when no profile has it."""
-    from ._aggregate import asked_kernels
-    from ._cli import UsageError
+    from .._rollup.aggregate import asked_kernels
+    from .common import UsageError
 
     if kernel is not None:
         try:
@@ -143,9 +143,9 @@ def _check_kernel(kernel: str | None) -> None:
 
 
 def _cmd_rollup(args: argparse.Namespace) -> int:
-    from ._aggregate import KernelMismatch, render_text, summarize
-    from ._cli import EXIT_OK, Refusal, _err, _out
-    from ._render import word_size
+    from .._render import word_size
+    from .._rollup.aggregate import KernelMismatch, render_text, summarize
+    from .common import EXIT_OK, Refusal, err, out
 
     _check_kernel(args.kernel)
     with _smaps_input(args) as source:
@@ -154,26 +154,27 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
             summary = summarize(mappings, kernel=args.kernel, sample=first_entry(head))
         except KernelMismatch as exc:
             raise Refusal(_refusal(source.name, exc)) from None
-    # A syntax error goes to smapsfmt._cli.main, which reports it (stderr; JSON with --format).
+    # A syntax error goes to smapsfmt._cli.main.main, which reports it (stderr; JSON with
+    # --format).
     for note in _newer_kernel(args.kernel) + _notes(summary):
-        _err(f"smapsfmt: note: {note}\n")
+        err(f"smapsfmt: note: {note}\n")
     if args.format == "json":
-        _out(json.dumps(summary.to_jsonable(), indent=1) + "\n")
+        out(json.dumps(summary.to_jsonable(), indent=1) + "\n")
     else:
-        _out(render_text(summary, word_size(head)))
+        out(render_text(summary, word_size(head)))
     return EXIT_OK
 
 
 def _refusal(smaps_name: str, exc: KernelMismatch) -> Any:
     """Why no kernel prints a rollup of the smaps: one diagnostic on the smaps."""
-    from ._diagnostics import Diagnostic
+    from .._diagnostics import Diagnostic
 
     return Diagnostic(smaps_name, exc.line, 1, exc.rule, "error", str(exc))
 
 
 def _newer_kernel(kernel: str | None) -> list[str]:
     """The note for a ``--kernel`` newer than every profile, as ``validate`` words it."""
-    from ._profiles import newer_note
+    from .._spec.profiles import newer_note
 
     note = newer_note(kernel)
     return [note] if note is not None else []
@@ -199,20 +200,20 @@ def _notes(summary: Summary) -> list[str]:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from ._aggregate import KernelMismatch, check
-    from ._cli import (
+    from .._parse.parser import detect_kind, parse_rollup
+    from .._rollup.aggregate import KernelMismatch, check
+    from .common import (
         EXIT_INVALID,
         EXIT_OK,
         Refusal,
         UsageError,
-        _err,
-        _out,
+        err,
         load_snapshot,
+        out,
         read_input,
         snapshot_rollup,
     )  # fmt: skip
-    from ._input import from_bytes, open_input
-    from ._parser import detect_kind, parse_rollup
+    from .input import from_bytes, open_input
 
     _check_kernel(args.kernel)
     if getattr(args, "pid", None) is not None:
@@ -246,14 +247,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
             )
         except KernelMismatch as exc:
             raise Refusal(_refusal(source.name, exc)) from None
-    # A syntax error goes to smapsfmt._cli.main, which reports it (stderr; JSON with --format).
+    # A syntax error goes to smapsfmt._cli.main.main, which reports it (stderr; JSON with
+    # --format).
     errors = [d for d in proof.diagnostics if d.severity == "error"]
     for note in _newer_kernel(args.kernel):
-        _err(f"smapsfmt: note: {note}\n")
+        err(f"smapsfmt: note: {note}\n")
     if args.format == "json":
-        _out(json.dumps(proof_json(proof, source.name, rollup_path), indent=1) + "\n")
+        out(json.dumps(proof_json(proof, source.name, rollup_path), indent=1) + "\n")
     else:
-        _out(_proof_text(proof, source.name, rollup_path))
+        out(_proof_text(proof, source.name, rollup_path))
     return EXIT_INVALID if errors else EXIT_OK
 
 

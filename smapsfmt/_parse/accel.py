@@ -1,8 +1,8 @@
-"""Entry patterns run in C: the optional accelerator of the fast path (smapsfmt._match).
+"""Entry patterns run in C: the optional accelerator of the fast path (smapsfmt._parse._match).
 
-The fast path (smapsfmt._fast) composes one regular expression per entry shape from the
+The fast path (smapsfmt._parse.fast) composes one regular expression per entry shape from the
 grammar's own terminals. This module translates such a compiled pattern, through Python's own
-regex parser (``re._parser``), into a program for the C module ``smapsfmt._match``, which
+regex parser (``re._parser``), into a program for the C module ``smapsfmt._parse._match``, which
 matches it with the backtracking semantics of ``re`` and builds the models of the entries it
 matches. The C module holds no knowledge of the format: the pattern is the one ``re`` runs, and
 the recipe (which group fills which attribute, converted how) is the one _fast.py applies.
@@ -47,7 +47,7 @@ __all__ = [
     "translate",
 ]
 
-# Node kinds and conversions: the numbering of smapsfmt/_match.c.
+# Node kinds and conversions: the numbering of smapsfmt/_parse/_match.c.
 LIT, SET, REP, OPEN, CLOSE, ALT, END, LOOK, SPAN = range(9)
 # How a repetition is run: by backtracking (any body); never giving back what it took; one
 # iteration after another, giving back whole iterations only (a body matching in one way).
@@ -60,7 +60,7 @@ SKIP, HEX, DEC, TEXT, PATH, DEVICE, FIELD, FLAGS, RAW, LEN = range(10)
 _match: Any = None
 if os.environ.get("SMAPSFMT_PURE_PYTHON", "") in ("", "0"):
     try:
-        _match = importlib.import_module("smapsfmt._match")
+        _match = importlib.import_module("smapsfmt._parse._match")
     except ImportError:  # not built (no C compiler where it was installed): re runs the patterns
         _match = None
 
@@ -339,7 +339,7 @@ def program(  # noqa: PLR0917 - the C constructor's arguments, in its order
     lines: int,
     max_hex: int,
 ) -> Any:
-    """A ``smapsfmt._match.Program`` for ``pattern``, or None (no C module, or a pattern it
+    """A ``smapsfmt._parse._match.Program`` for ``pattern``, or None (no C module, or a pattern it
     does not run). ``recipe``: one ``(conversion, slot or label index, second slot)`` per
     group, from group 0; ``slots``: attribute names of ``cls`` (``line`` and ``fields`` among
     them); ``constants``: attributes set alike on every object; ``lines``: lines per entry (0:

@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._rules import IO_ERROR
+from .._validate.rules import IO_ERROR
 
 if TYPE_CHECKING:
-    from ._diagnostics import Diagnostic
-    from ._rules import Rule
+    from .._diagnostics import Diagnostic
+    from .._validate.rules import Rule
 
 __all__ = ["sarif_log", "validate_schema"]
 

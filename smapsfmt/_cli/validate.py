@@ -7,12 +7,12 @@ closest one), and after more than one FILE a total line:
 ``3 files: 1 valid, 1 invalid, 1 unreadable; 4 errors, 1 warning``. ``--statistics`` prints
 one count per rule instead; ``--quiet`` prints nothing (the exit status says it all).
 ``--format json`` prints one JSON array of ``{path, line, column, rule, severity, message}``
-for all files, ``--format sarif`` a SARIF 2.1.0 log (``smapsfmt._validate_output``). A FILE
+for all files, ``--format sarif`` a SARIF 2.1.0 log (``smapsfmt._cli.validate_output``). A FILE
 that cannot be read is reported on stderr and, in JSON and SARIF, as an ``io-error`` entry;
 the other FILEs are still checked. ``--select``/``--ignore`` choose the rules reported
-(``smapsfmt._rules``). Exit status 0 when no file has an error, 1 when one has, 2 for a usage
-error or when a FILE could not be read. ``--pid PID`` validates the running process's smaps
-and smaps_rollup, read while it is frozen (exit statuses 4-11 of ``smapsfmt._cli`` when it
+(``smapsfmt._validate.rules``). Exit status 0 when no file has an error, 1 when one has, 2 for a
+usage error or when a FILE could not be read. ``--pid PID`` validates the running process's smaps
+and smaps_rollup, read while it is frozen (exit statuses 4-11 of ``smapsfmt._cli.main`` when it
 cannot be read).
 """
 
@@ -28,17 +28,17 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ._cli import (
+from .common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
-    _err,
-    _flush,
-    _out,
     add_source_arguments,
     display_name,
+    err,
+    flush,
     load_snapshot,
+    out,
     read_input,
 )
 
@@ -126,9 +126,9 @@ def add_commands(commands: Any) -> None:
 
 
 def validate_schema() -> dict[str, Any]:
-    """The JSON Schema of ``smapsfmt validate --format json`` (``smapsfmt._validate_output``),
+    """The JSON Schema of ``smapsfmt validate --format json`` (``smapsfmt._cli.validate_output``),
     stamped by the registry as ``smapsfmt schema validate`` prints it."""
-    from ._schemas import schema
+    from .schemas import schema
 
     return schema("validate")
 
@@ -137,7 +137,7 @@ def validate_schema() -> dict[str, Any]:
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
-    from ._rules import enabled_rules, rules
+    from .._validate.rules import enabled_rules, rules
 
     try:
         wanted = enabled_rules(args.selectors, None) if args.selectors else None
@@ -147,11 +147,11 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     if args.selectors:  # io-error is always enabled, but listed only when named
         listed = [r for r in listed if r.id != "io-error" or "io-error" in args.selectors]
     if args.format == "json":
-        _out(json.dumps([r.to_json() for r in listed], indent=1) + "\n")
+        out(json.dumps([r.to_json() for r in listed], indent=1) + "\n")
         return EXIT_OK
     width = max(len(r.id) for r in listed)
     for r in listed:
-        _out(f"{r.id:<{width}}  {r.severity:<7}  {r.description}\n")
+        out(f"{r.id:<{width}}  {r.severity:<7}  {r.description}\n")
     return EXIT_OK
 
 
@@ -199,11 +199,11 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, Callable[[], bytes]]]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from ._diagnostics import Diagnostic
-    from ._errors import SmapsSyntaxError
-    from ._input import InputError
-    from ._rules import IO_ERROR, enabled_rules
-    from ._validate import SYNTAX, Report, _allowed_profiles, validate_report
+    from .._diagnostics import Diagnostic
+    from .._errors import SmapsSyntaxError
+    from .._validate.rules import IO_ERROR, enabled_rules
+    from .._validate.validate import SYNTAX, Report, _allowed_profiles, validate_report
+    from .input import InputError
 
     try:
         _allowed_profiles(args.kernel)
@@ -222,8 +222,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 read(), path=path, kernel=args.kernel, strict=args.strict, kind=args.kind
             )
         except (UsageError, InputError) as exc:
-            _flush()  # what came before, first
-            _err(f"smapsfmt: error: {exc}\n")
+            flush()  # what came before, first
+            err(f"smapsfmt: error: {exc}\n")
             totals["unreadable"] += 1
             found.append(Diagnostic(path, 1, 1, IO_ERROR, "error", str(exc)))
             continue
@@ -241,12 +241,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             continue
         for diagnostic in report.diagnostics:
             line = diagnostic.render()
-            _out((_paint_diagnostic(diagnostic, line) if color else line) + "\n")
+            out((_paint_diagnostic(diagnostic, line) if color else line) + "\n")
         summary = report.summary(path)
-        _out((_paint_summary(summary, path) if color else summary) + "\n")
+        out((_paint_summary(summary, path) if color else summary) + "\n")
     if listing and args.pid is None and len(inputs) > 1:
         total = _total_line(totals)
-        _out((_paint_total(total) if color else total) + "\n")
+        out((_paint_total(total) if color else total) + "\n")
     elif not listing and not args.quiet:
         _print_collected(found, fmt, args, complete=not totals["unreadable"])
     if totals["unreadable"]:
@@ -259,15 +259,13 @@ def _print_collected(found: list[Any], fmt: str, args: argparse.Namespace, compl
     if args.statistics:
         _print_statistics(found, fmt)
     elif fmt == "json":
-        _out(json.dumps([d.to_json() for d in found], indent=1) + "\n")
+        out(json.dumps([d.to_json() for d in found], indent=1) + "\n")
     elif fmt == "sarif":
-        from . import __version__
-        from ._rules import rules
-        from ._validate_output import sarif_log
+        from .. import __version__
+        from .._validate.rules import rules
+        from .validate_output import sarif_log
 
-        _out(
-            json.dumps(sarif_log(found, rules(), __version__, complete=complete), indent=1) + "\n"
-        )
+        out(json.dumps(sarif_log(found, rules(), __version__, complete=complete), indent=1) + "\n")
     _note_newer_kernel(args.kernel)  # where no summary line says it
 
 
@@ -287,7 +285,7 @@ def _total_line(totals: Counter[str]) -> str:
 
 def _print_statistics(found: list[Any], fmt: str) -> None:
     """One row per rule reported, most frequent first, then by rule id."""
-    from ._rules import rules
+    from .._validate.rules import rules
 
     described = {r.id: r.description for r in rules()}
     counts = Counter(d.rule for d in found)
@@ -297,14 +295,14 @@ def _print_statistics(found: list[Any], fmt: str) -> None:
             {"rule": rule, "count": count, "description": described.get(rule, "")}
             for rule, count in rows
         ]
-        _out(json.dumps(stats, indent=1) + "\n")
+        out(json.dumps(stats, indent=1) + "\n")
         return
     if not rows:
         return
     count_width = len(str(rows[0][1]))
     rule_width = max(len(rule) for rule, _ in rows)
     for rule, count in rows:
-        _out(f"{count:>{count_width}}  {rule:<{rule_width}}  {described.get(rule, '')}\n")
+        out(f"{count:>{count_width}}  {rule:<{rule_width}}  {described.get(rule, '')}\n")
 
 
 # --- colors: they only decorate; without them the text is the same byte for byte ---------------
@@ -347,8 +345,8 @@ def _paint_total(total: str) -> str:
 
 def _note_newer_kernel(kernel: str | None) -> None:
     """A kernel newer than every profile, where no summary line says so: a note on stderr."""
-    from ._profiles import newer_note
+    from .._spec.profiles import newer_note
 
     note = newer_note(kernel)
     if note is not None:
-        _err(f"smapsfmt: note: {note}\n")
+        err(f"smapsfmt: note: {note}\n")

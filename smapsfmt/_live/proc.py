@@ -25,7 +25,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 if TYPE_CHECKING:
-    from ._model import Rollup, Smaps
+    from .._model import Rollup, Smaps
 
 __all__ = [
     "KernelThreadError",
@@ -494,7 +494,7 @@ class Snapshot:
         """The parsed smaps (SmapsSyntaxError if the text is not a smaps file)."""
         parsed: dict[str, Any] = self._parsed  # type: ignore[attr-defined]
         if "smaps" not in parsed:
-            from ._parser import parse_smaps
+            from .._parse.parser import parse_smaps
 
             parsed["smaps"] = parse_smaps(self.smaps_text, path=self.smaps_path)
         return parsed["smaps"]  # type: ignore[no-any-return]
@@ -504,7 +504,7 @@ class Snapshot:
         """The parsed smaps_rollup, None where the kernel has none."""
         parsed: dict[str, Any] = self._parsed  # type: ignore[attr-defined]
         if "rollup" not in parsed:
-            from ._parser import parse_rollup
+            from .._parse.parser import parse_rollup
 
             text = self.rollup_text
             parsed["rollup"] = None if text is None else parse_rollup(text, path=self.rollup_path)
@@ -519,13 +519,15 @@ class _Files(NamedTuple):
     probe: int  # read after smaps to see whether its address space is still there
 
 
-def _open_files(proc: _ProcDir) -> _Files:
+def _open_files(proc: _ProcDir, with_rollup: bool) -> _Files:
     opened: list[int] = []
     try:
+        rollup: int | None = None
         try:
-            rollup: int | None = proc.open("smaps_rollup", at_start=True)
+            if with_rollup:
+                rollup = proc.open("smaps_rollup", at_start=True)
         except RollupMissingError:
-            rollup = None
+            pass
         else:
             opened.append(rollup)  # type: ignore[arg-type]
         probe = rollup if rollup is not None else proc.open("smaps", at_start=True)
@@ -545,9 +547,16 @@ def _close_files(files: _Files) -> None:
 
 
 def capture(
-    pid: int | str, *, freeze: bool = True, timeout: float = DEFAULT_TIMEOUT, root: str = PROC
+    pid: int | str,
+    *,
+    freeze: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    root: str = PROC,
+    with_rollup: bool = True,
 ) -> Snapshot:
     """Read smaps, then smaps_rollup, of ``pid``, frozen if asked and allowed: see ``snapshot``.
+    ``with_rollup=False`` reads smaps alone (``rollup_text`` is then None): the kernel walks the
+    address space once instead of twice.
 
     A read cut short by exit or exec raises ProcessExitedError (see the module docstring).
     """
@@ -556,7 +565,7 @@ def capture(
         refusal = _refusal(proc.pid, proc.first)
         if refusal is not None:
             raise refusal
-        files = _open_files(proc)
+        files = _open_files(proc, with_rollup)
         try:
             return _read(proc, files, freeze=freeze, timeout=timeout)
         finally:
@@ -575,7 +584,7 @@ def _time_limit(timeout: float) -> float:
 
 def _read(proc: _ProcDir, files: _Files, *, freeze: bool, timeout: float) -> Snapshot:
     """Read the opened files, under a freeze if asked and allowed, and check the read whole."""
-    from . import _freeze
+    from . import freeze as _freeze
 
     assert isinstance(proc.pid, int)
     note: str | None = "not frozen: freezing was not asked for" if not freeze else None
@@ -660,7 +669,7 @@ def read_rollup(pid: int | str, *, sum_if_missing: bool = False) -> Rollup:
     values smaps printed: the low end of the kernel's interval, which the kernel's own sum can
     exceed by less than 1 kB per mapping.
     """
-    from ._parser import parse_rollup
+    from .._parse.parser import parse_rollup
 
     with _ProcDir(pid) as proc:
         refusal = _refusal(proc.pid, proc.first)
@@ -712,7 +721,7 @@ def _summed_rollup_class() -> type[Rollup]:
         from pydantic import ConfigDict, Field
         from pydantic.dataclasses import dataclass as model
 
-        from ._model import Rollup
+        from .._model import Rollup
 
         # The same dataclass parameters as Rollup's own (frozen or not, slots, keywords).
         params: dict[str, Any] = {
@@ -743,7 +752,7 @@ def summed_rollup(smaps: Smaps) -> Rollup:
     (``smapsfmt.aggregate``), as a ``SummedRollup`` (``summed_from_smaps`` True)."""
     import dataclasses
 
-    from ._aggregate import aggregate
+    from .._rollup.aggregate import aggregate
 
     rollup = aggregate(smaps)
     values = {f.name: getattr(rollup, f.name) for f in dataclasses.fields(rollup)}

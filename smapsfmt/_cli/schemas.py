@@ -4,7 +4,7 @@ Each output has one schema, by the name of the command that prints it (``parse``
 ``check``; ``error``: the object every command prints with ``--format json`` when it fails),
 stamped with ``$schema`` (JSON Schema 2020-12), ``$id`` (``urn:smapsfmt:schema:NAME:VERSION``)
 and ``version``. Every kernel field carries its unit as the ABI document gives it
-(Documentation/ABI/testing/procfs-smaps, read by smapsfmt._abi): the annotation ``"unit":
+(Documentation/ABI/testing/procfs-smaps, read by smapsfmt._spec.abi): the annotation ``"unit":
 "kB"``, or ``"unit": null`` for a count or flag printed bare (THPeligible, ProtectionKey).
 
 A command module adds its own with one line, ``register(NAME, COMMAND, DESCRIPTION, BUILD)``,
@@ -23,7 +23,7 @@ __all__ = ["ERROR_KINDS", "SCHEMA_VERSION", "diagnostic_schema", "names", "regis
 
 SCHEMA_VERSION = 1
 
-# The ``kind`` of the error object (smapsfmt._cli.error_object), with its exit status.
+# The ``kind`` of the error object (smapsfmt._cli.main.error_object), with its exit status.
 ERROR_KINDS: dict[str, str] = {
     "syntax": "the input is not smaps or smaps_rollup text (exit 1; path, line, column)",
     "invalid": "the input is read, but no kernel prints it (exit 1; rule, path, line, column)",
@@ -97,7 +97,7 @@ def schema(name: str) -> dict[str, Any]:
 def _fields(scope: str | None) -> dict[str, Any]:
     """The ``fields`` object: each field the ABI document names, with its unit; any other
     (vendor) field an integer as printed."""
-    from ._abi import load_abi
+    from .._spec.abi import load_abi
 
     properties = {
         spec.name: {
@@ -124,7 +124,7 @@ def _fields(scope: str | None) -> dict[str, Any]:
 
 def _rollup_unit() -> str | None:
     """The unit of every smaps_rollup field (all kB, by the ABI document)."""
-    from ._abi import load_abi
+    from .._spec.abi import load_abi
 
     units = {s.unit for s in load_abi().fields.values() if "smaps_rollup" in s.scope}
     if len(units) != 1:
@@ -153,7 +153,7 @@ def diagnostic_schema() -> dict[str, Any]:
 
 
 def _model(kind: str) -> dict[str, Any]:
-    from ._model import Rollup, Smaps, json_schema
+    from .._model import Rollup, Smaps, json_schema
 
     found = json_schema(Smaps if kind == "smaps" else Rollup)
     entry = found["$defs"]["Mapping"] if kind == "smaps" else found
@@ -307,6 +307,6 @@ register(
 register(
     "validate", "validate",
     "smapsfmt validate --format json: the diagnostics of every FILE",
-    "smapsfmt._validate_output:validate_schema",
+    "smapsfmt._cli.validate_output:validate_schema",
 )  # fmt: skip
 register("error", "COMMAND", "smapsfmt COMMAND --format json when any command fails", _error)

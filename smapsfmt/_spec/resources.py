@@ -12,7 +12,7 @@ from pathlib import Path
 
 __all__ = ["read_text"]
 
-_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_SOURCE_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def read_text(relpath: str) -> str:

@@ -40,12 +40,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from ._aggregate import PSS_SHIFT
-from ._live import _ROLLUP_BUFFER, _SMAPS_BUFFER
+from .._rollup.aggregate import PSS_SHIFT
+from .proc import _ROLLUP_BUFFER, _SMAPS_BUFFER
 
 if TYPE_CHECKING:
-    from ._live import _ProcDir
-    from ._model import Mapping, Rollup, Smaps
+    from .._model import Mapping, Rollup, Smaps
+    from .proc import _ProcDir
 
 __all__ = ["ExactPss", "exact_pss"]
 
@@ -329,8 +329,8 @@ def _reread(proc: _ProcDir, fd: int) -> bytes:
 
 def _frames_of(proc: _ProcDir) -> tuple[Smaps, _Frames]:
     """smaps, then the page frames of each of its mappings from pagemap (opened first)."""
-    from ._aggregate import is_gate
-    from ._parser import parse_smaps
+    from .._parse.parser import parse_smaps
+    from .._rollup.aggregate import is_gate
 
     pagemap = _open_pagemap(proc)
     try:
@@ -352,7 +352,7 @@ def _frames_of(proc: _ProcDir) -> tuple[Smaps, _Frames]:
 
 
 def _once(proc: _ProcDir) -> ExactPss:
-    from ._parser import parse_rollup
+    from .._parse.parser import parse_rollup
 
     assert isinstance(proc.pid, int)
     # smaps_rollup and pagemap are opened before smaps is read, and read after it: both refuse
@@ -436,7 +436,7 @@ def exact_pss(pid: int | str, *, attempts: int = 3) -> ExactPss:
       /proc/kpagecount and /proc/kpageflags readable (root) and present, and /proc/PID/pagemap
       present (CONFIG_PROC_PAGE_MONITOR).
     """
-    from ._live import _ProcDir, _refusal
+    from .proc import _ProcDir, _refusal
 
     with _ProcDir(pid) as proc:
         refusal = _refusal(proc.pid, proc.first)

@@ -4,8 +4,8 @@ A real smaps repeats one entry shape (the same field lines in the same order) th
 times. A parser that knows this can hand the aggregator one :class:`Batch` per run of entries of
 one shape instead of one :class:`~smapsfmt.Mapping` per entry: the values of each field as one
 list, and of each header part the aggregator reads as one list. The aggregator then sums a
-column at C speed (``smapsfmt._aggregate._Pass.add_batch``), with exactly the outcome of adding
-the entries one by one.
+column at C speed (``smapsfmt._rollup.aggregate._Pass.add_batch``), with exactly the outcome of
+adding the entries one by one.
 
 A Batch carries what the aggregator reads of an entry, and nothing else: not the permissions,
 the offset, the minor device number or the raw text of unknown field lines. It is not a model
@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from ._model import Mapping
+from .._model import Mapping
 
 __all__ = ["Batch", "batches_of"]
 

@@ -1,0 +1,133 @@
+"""The command line: ``smapsfmt COMMAND ...`` (also ``python -m smapsfmt``): the parser, built
+from one module per command, and ``main``, which runs a command and turns every outcome into
+an exit status (listed in smapsfmt._cli.common) and, with ``--format json``, a JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from .common import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PIPE,
+    EXIT_USAGE,
+    OutputError,
+    Parser,
+    UsageError,
+    check_source_options,
+    discard_stdout,
+    err,
+    error_object,
+    flush,
+    out,
+    report,
+    reset_output,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = Parser(
+        prog="smapsfmt",
+        description="The executable specification of /proc/PID/smaps and smaps_rollup.",
+        epilog="Exit status: 0 valid, 1 invalid input, 2 usage error or unreadable input, "
+        "3 internal error. With --pid: 4 no such process, 5 permission denied, 6 /proc not "
+        "mounted or hidden (hidepid), 7 kernel thread, 8 zombie, 9 exited or exec'd during the "
+        "read, 10 pid reused, 11 no smaps_rollup (kernel < 4.14). 130 interrupted (SIGINT). "
+        "FILE may be gzip, xz or zstd compressed. With --format json, an error is a JSON "
+        "object on stdout too (see 'smapsfmt schema error').",
+    )
+    parser.add_argument("--version", action="version", version=f"smapsfmt {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    from .parse import add_commands as add_parse_commands
+
+    add_parse_commands(commands)
+
+    from .validate import add_commands as add_validate_commands
+
+    add_validate_commands(commands)
+
+    from .rollup import add_commands as add_rollup_commands
+
+    add_rollup_commands(commands)
+
+    from ..fleet.cli import add_commands as add_fleet_commands
+
+    add_fleet_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    reset_output()
+    args: argparse.Namespace | None = None
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+            run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+            if run is None:
+                raise UsageError("a COMMAND is required (see 'smapsfmt --help')")
+            check_source_options(args)
+            code = run(args)
+        except SystemExit as exc:  # --help and --version, whose text went through out
+            code = exc.code if isinstance(exc.code, int) else EXIT_OK
+        except (OutputError, BrokenPipeError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure: one message, and JSON
+            code = report(args, exc)
+        flush()
+        return code
+    except OutputError as exc:
+        discard_stdout()
+        err(f"smapsfmt: error: cannot write the output: {exc}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:  # a write outside out: the command's status is not known
+        discard_stdout()
+        return EXIT_PIPE
+    except KeyboardInterrupt:
+        _ignore_interrupts()  # one message, one status: a second SIGINT cannot cut them short
+        err("smapsfmt: interrupted\n")
+        if getattr(args, "format", None) == "json":
+            error = error_object("interrupted", "interrupted", EXIT_INTERRUPTED)
+            try:
+                out(json.dumps(error, indent=1) + "\n")
+                flush()
+            except (OutputError, KeyboardInterrupt):
+                pass
+        discard_stdout()
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
+        err(f"smapsfmt: internal error: {type(exc).__name__}: {exc} (please report this)\n")
+        return EXIT_INTERNAL
+
+
+def _ignore_interrupts() -> None:
+    with contextlib.suppress(ValueError):  # ValueError: main() called from another thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def entry_point() -> NoReturn:
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between main's own handlers: the same message and status
+        _ignore_interrupts()
+        err("smapsfmt: interrupted\n")
+        code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:
+        # Exit at once with this status: the interpreter's own shutdown after an interrupt may
+        # end the process by SIGINT instead (it puts the default handler back on the way out).
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -1,0 +1,1 @@
+"""Live processes: reading /proc safely, freezing the target, exact PSS from the page counts."""

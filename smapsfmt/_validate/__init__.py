@@ -1,0 +1,2 @@
+"""The validator: every rule of the ABI document and the kernel profiles, and the catalogue
+of its rules."""
