@@ -33,7 +33,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from _installed import CHILD_CWD, ROOT, child_env, path_ran, require_installed
+from _installed import CHILD_CWD, ROOT, c_built, child_env, path_ran, require_installed
 from _targets import start_target, stop
 
 SMALL = ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps"
@@ -174,7 +174,7 @@ def export(big: Path, folder: Path) -> Path:
         )  # fmt: skip
         base = int(small.stderr.split()[-1])
         _check(out / "big", count)
-        path = "pure Python" if pure else "C"
+        path = "C" if c_built() and not pure else "pure Python"
         print(f"   {path:<11}  {count / float(seconds):9,.0f} rows/s ({float(seconds):.2f} s); "
               f"peak memory {int(hwm) / 1024:.0f} MB, {(int(hwm) - base) / 1024:+.0f} MB over "
               f"the export of 37 mappings")  # fmt: skip
