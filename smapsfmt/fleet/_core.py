@@ -17,7 +17,7 @@ from .._cli.common import err as _err
 from .._cli.common import flush as _flush
 from .._cli.common import out as _out
 from .._cli.input import InputError, open_input
-from .._live.proc import ProcError, _ProcDir
+from .._live.proc import ProcDir, ProcError
 from .._model import KNOWN_FIELDS
 from .._parse.parser import detect_kind
 
@@ -42,7 +42,6 @@ __all__ = [
     "too_large",
 ]
 
-ProcDir = _ProcDir
 out = _out
 err = _err
 flush = _flush
