@@ -63,8 +63,19 @@ def test_csv(dataset: Path) -> None:
     ]
 
 
+def _valid(name: str, document: object) -> None:
+    """``document`` is valid against ``smapsfmt schema NAME``."""
+    import jsonschema
+
+    schema = json.loads(run_cli("schema", name).stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(document)]
+    assert not errors, errors[:3]
+
+
 def test_json_keeps_64_bit_values_exact(dataset: Path) -> None:
     rows = json.loads(_query(str(dataset), QUERY, "--format", "json"))
+    _valid("query", rows)
     assert rows[2] == {
         "index": 36, "vm_start": 0xFFFFFFFFFF600000, "perms": "--xp", "pathname": "[vsyscall]",
         "Rss": 0, "Pss_Dirty": 0, "vmflags": ["ex"], "deleted": False, "name": None,
@@ -97,6 +108,29 @@ def test_the_documentation_shows_the_columns_and_queries() -> None:
     for sql in QUERIES.values():
         assert f"```sql\n{sql.strip()}\n```" in text
     assert f"# The fleet dataset (schema version {SCHEMA_VERSION})" in text
+
+
+def test_the_json_outputs_have_their_schemas(tmp_path: Path) -> None:
+    listed = run_cli("schema", "--list").stdout.decode().splitlines()
+    assert [line.split()[0] for line in listed if line.split()[0] in TABLES_OR_COMMANDS] == [
+        "sample", "export", "query",
+    ]  # fmt: skip
+    result = run_cli(
+        "export", str(SLEEP / "smaps"), str(SLEEP / "smaps_rollup"), "-o", str(tmp_path / "d"),
+        "--format", "json",
+    )  # fmt: skip
+    exported = json.loads(result.stdout)
+    _valid("export", exported)
+    assert [e["kind"] for e in exported] == ["smaps", "smaps_rollup"]
+    result = run_cli("sample", "-o", str(tmp_path / "d"), "--format", "json")
+    _valid("sample", json.loads(result.stdout))
+    bad = json.loads(result.stdout)
+    bad[0]["processes"] = -1
+    with pytest.raises(AssertionError):
+        _valid("sample", bad)
+
+
+TABLES_OR_COMMANDS = ("sample", "export", "query")
 
 
 def test_errors(tmp_path: Path, dataset: Path) -> None:

@@ -23,7 +23,17 @@ _EXTRA = "needs pyarrow (pip install 'smapsfmt[fleet]')"
 
 
 def add_commands(commands: Any) -> None:
-    """Add ``sample``, ``export`` and ``query`` to the command line's subparsers."""
+    """Add ``sample``, ``export`` and ``query`` to the command line's subparsers, and the
+    schemas of their JSON outputs to ``smapsfmt schema`` (built only when asked for)."""
+    from .._cli.schemas import register
+
+    for name, what in (
+        ("sample", "one object per sample written"),
+        ("export", "one object per FILE exported"),
+        ("query", "one object per row"),
+    ):
+        build = f"smapsfmt.fleet.jsonschemas:{name}_schema"
+        register(name, name, f"smapsfmt {name} --format json: {what}", build)
     sample = commands.add_parser(
         "sample", help="sample every process of this machine into a Parquet dataset",
         description="Read the smaps_rollup of every process of this machine (and with "
