@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ..triage.cli import add_commands as add_triage_commands
 
     add_triage_commands(commands)
+
+    from ..fleet.cli import add_commands as add_fleet_commands
+
+    add_fleet_commands(commands)
     return parser
 
 

@@ -45,9 +45,9 @@ from .._live.proc import (
     ProcUnavailableError,
     RollupMissingError,
     ZombieProcessError,
-    _ProcDir,
-    _refusal,
 )
+from .._live.proc import ProcDir as _ProcDir
+from .._live.proc import refusal_of as _refusal
 
 __all__ = [
     "Process",

@@ -1,0 +1,227 @@
+"""The fleet commands' figures: sampling cost, bytes on disk, export speed and memory.
+
+    python bench/fleet.py [--rounds 20] [--mappings 60000]
+
+1. Sampling cost per process. In one interpreter, imports warmed up: the bare read (open and
+   read /proc/PID/smaps_rollup of every process, nothing else) against ``smapsfmt sample``'s
+   work (smapsfmt.fleet.sample.sample_machine: the sweep, which also reads stat, cmdline and
+   cgroup, and the three Parquet files of the sample), alternated over ROUNDS rounds, median
+   per process; and the sweep alone, to show the share of the Parquet files (a fixed cost per
+   sample, spread over more processes on a machine that has more). Target: within 1.2x.
+2. Bytes per mapping row on disk: the mappings files of one ``sample --smaps`` of this machine
+   and of the export of the big capture, against the bytes of smaps text per mapping.
+3. Export rows per second: ``smapsfmt export`` of a real smaps of MAPPINGS mappings (a process
+   with that many, stopped while read), in a child interpreter, C path and pure path.
+4. Peak memory of that export: the child's VmHWM, against the export of a 37-mapping smaps.
+
+Each measurement checks its result (rows written, values equal to the input's), so that a
+fast wrong answer cannot pass for a figure. Runs on the installed package (bench/_installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from _installed import CHILD_CWD, ROOT, c_built, child_env, path_ran, require_installed
+from _targets import start_target, stop
+
+SMALL = ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps"
+
+EXPORT = textwrap.dedent(
+    """
+    import re, sys, time
+    from smapsfmt._cli.main import main
+    smaps, small, folder = sys.argv[1:4]
+    assert main(["export", small, "-o", folder + "/warm", "--format", "json"]) == 0
+    start = time.perf_counter()
+    assert main(["export", smaps, "-o", folder + "/big", "--format", "json"]) == 0
+    seconds = time.perf_counter() - start
+    hwm = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)
+    print(seconds, hwm, file=sys.stderr)
+    """
+)
+
+SMALL_PEAK = textwrap.dedent(
+    """
+    import re, sys
+    from smapsfmt._cli.main import main
+    assert main(["export", sys.argv[1], "-o", sys.argv[2], "--format", "json"]) == 0
+    print(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1),
+          file=sys.stderr)
+    """
+)
+
+
+def _user_pids() -> list[int]:
+    """Processes with a memory map (kernel threads have an empty smaps_rollup)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/smaps_rollup", "rb") as file:
+                    if file.read(1):
+                        pids.append(int(name))
+            except OSError:
+                pass
+    return pids
+
+
+def _bare(pids: list[int]) -> int:
+    """Read every smaps_rollup as a bare loop does; the number read."""
+    read = 0
+    for pid in pids:
+        try:
+            fd = os.open(f"/proc/{pid}/smaps_rollup", os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            while os.read(fd, 16384):
+                pass
+            read += 1
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return read
+
+
+def sampling(rounds: int, folder: Path) -> None:
+    from smapsfmt.fleet import writer
+    from smapsfmt.fleet.sample import sample_machine
+    from smapsfmt.triage.sweep import sweep
+
+    # The time of each sample's commit (its three Parquet files written and renamed): a cost
+    # per sample, whatever the number of processes, told apart from the cost per process.
+    commits: list[float] = []
+    commit = writer.SampleWriter.commit
+
+    def timed_commit(self: writer.SampleWriter, row: dict[str, object]) -> None:
+        start = time.perf_counter()
+        commit(self, row)
+        commits.append(time.perf_counter() - start)
+
+    writer.SampleWriter.commit = timed_commit  # type: ignore[method-assign]
+    dataset = folder / "sampling"
+    sample_machine(str(dataset), "bench")  # warm up: imports, pyarrow, the profiles
+    bare, full, marginal, swept = [], [], [], []
+    for _ in range(rounds):
+        pids = _user_pids()
+        start = time.perf_counter()
+        count = _bare(pids)
+        bare.append((time.perf_counter() - start) / count)
+        start = time.perf_counter()
+        item = sample_machine(str(dataset), "bench")
+        seconds = time.perf_counter() - start
+        full.append(seconds / item["processes"])
+        marginal.append((seconds - commits[-1]) / item["processes"])
+        start = time.perf_counter()
+        result = sweep(cgroup=True, keep_text=True)
+        swept.append((time.perf_counter() - start) / len(result.processes))
+        assert abs(item["processes"] - count) <= max(3, count // 10), (item, count)
+    writer.SampleWriter.commit = commit  # type: ignore[method-assign]
+    b, f, m, s = (statistics.median(x) * 1e6 for x in (bare, full, marginal, swept))
+    files = statistics.median(commits[1:]) * 1000
+    print(f"1. sampling cost per process ({count} processes, median of {rounds} rounds):")
+    print(f"   bare smaps_rollup read             {b:8.1f} us")
+    print(f"   smapsfmt sample, per process       {m:8.1f} us   {m / b:5.2f}x the bare read "
+          "(target 1.2x)")  # fmt: skip
+    print(f"     of which the sweep (triage)      {s:8.1f} us   {s / b:5.2f}x")
+    print(f"   plus per sample: 3 Parquet files   {files:8.1f} ms   (all in: {f:.1f} us per "
+          f"process, {f / b:.2f}x, at {count} processes)")  # fmt: skip
+
+
+def bytes_per_row(folder: Path, big: Path, big_dataset: Path) -> None:
+    from smapsfmt.fleet.sample import sample_machine
+
+    dataset = folder / "smaps-sample"
+    item = sample_machine(str(dataset), "bench", smaps=True)
+    size = sum(p.stat().st_size for p in dataset.glob("mappings/*/*/*.parquet"))
+    text = 0
+    for pid in _user_pids():
+        with contextlib.suppress(OSError):
+            text += len(Path(f"/proc/{pid}/smaps").read_bytes())
+    rows = item["mappings"]
+    big_size = sum(p.stat().st_size for p in big_dataset.glob("big/mappings/*/*/*.parquet"))
+    big_rows = big.read_bytes().count(b"\nVmFlags:")
+    print("2. bytes per mapping row on disk (zstd Parquet):")
+    print(f"   sample --smaps of this machine: {size / rows:6.1f} B/row ({rows} rows, "
+          f"{size} B; smaps text about {text / rows:.0f} B/mapping)")  # fmt: skip
+    print(f"   export of the {big_rows}-mapping capture: {big_size / big_rows:6.1f} B/row "
+          f"(smaps text {big.stat().st_size / big_rows:.0f} B/mapping)")  # fmt: skip
+
+
+def capture(mappings: int, folder: Path) -> Path:
+    proc = start_target(mappings, pages=1)
+    try:
+        os.kill(proc.pid, signal.SIGSTOP)
+        time.sleep(0.05)
+        smaps = folder / "big.smaps"
+        smaps.write_bytes(Path(f"/proc/{proc.pid}/smaps").read_bytes())
+    finally:
+        stop(proc)
+    return smaps
+
+
+def export(big: Path, folder: Path) -> Path:
+    count = big.read_bytes().count(b"\nVmFlags:")
+    print(f"3./4. export of a {count}-mapping smaps ({big.stat().st_size} B):")
+    kept = folder / "export-c"
+    for pure in (False, True):
+        out = folder / ("export-pure" if pure else "export-c")
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        result = subprocess.run(
+            [sys.executable, "-c", EXPORT, str(big), str(SMALL), str(out)],
+            capture_output=True, text=True, check=True, env=child_env(pure=pure), cwd=CHILD_CWD,
+        )  # fmt: skip
+        seconds, hwm = result.stderr.split()[-2:]
+        small = subprocess.run(
+            [sys.executable, "-c", SMALL_PEAK, str(SMALL), str(out / "small")],
+            capture_output=True, text=True, check=True, env=child_env(pure=pure), cwd=CHILD_CWD,
+        )  # fmt: skip
+        base = int(small.stderr.split()[-1])
+        _check(out / "big", count)
+        path = "C" if c_built() and not pure else "pure Python"
+        print(f"   {path:<11}  {count / float(seconds):9,.0f} rows/s ({float(seconds):.2f} s); "
+              f"peak memory {int(hwm) / 1024:.0f} MB, {(int(hwm) - base) / 1024:+.0f} MB over "
+              f"the export of 37 mappings")  # fmt: skip
+    return kept
+
+
+def _check(dataset: Path, count: int) -> None:
+    """The export wrote every mapping, and its Rss adds up to the text's."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(next(dataset.glob("mappings/*/*/*.parquet")))
+    assert table.num_rows == count, (table.num_rows, count)
+    assert table.column("index").to_pylist() == list(range(count))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--mappings", type=int, default=60000)
+    args = parser.parse_args()
+    require_installed()
+    print(f"smapsfmt {path_ran()}; {os.cpu_count()} CPUs; Linux {os.uname().release}")
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        sampling(args.rounds, folder)
+        big = capture(args.mappings, folder)  # the target is gone before the next sample
+        kept = export(big, folder)
+        bytes_per_row(folder, big, kept)
+
+
+if __name__ == "__main__":
+    main()
