@@ -18,14 +18,13 @@ from .._cli.common import flush as _flush
 from .._cli.common import out as _out
 from .._cli.input import InputError, open_input
 from .._live.proc import ProcDir, ProcError
-from .._model import KNOWN_FIELDS
+from .._model import known_fields
 from .._parse.parser import detect_kind
 
 __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_USAGE",
-    "KNOWN_FIELDS",
     "InputError",
     "ProcDir",
     "ProcError",
@@ -35,6 +34,7 @@ __all__ = [
     "display_name",
     "err",
     "flush",
+    "known_fields",
     "open_input",
     "out",
     "profile_for_release",

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .._model import KNOWN_FIELDS
+from .._model import known_fields
 
 __all__ = [
     "ENGINE_TYPES",
@@ -43,8 +43,8 @@ __all__ = [
 # ``smapsfmt.schema_version``); a change of a column's meaning or type raises it.
 SCHEMA_VERSION: Final = 1
 
-# The kernel's fields, one column each, in the order of smapsfmt._model.KNOWN_FIELDS.
-FIELD_COLUMNS: Final[tuple[str, ...]] = tuple(KNOWN_FIELDS)
+# The kernel's fields, one column each, in the order of smapsfmt._model.known_fields().
+FIELD_COLUMNS: Final[tuple[str, ...]] = tuple(known_fields())
 
 # The partition columns, in the order of the folders, with their SQL type.
 PARTITIONS: Final[tuple[tuple[str, str], ...]] = (("host", "VARCHAR"), ("date", "DATE"))

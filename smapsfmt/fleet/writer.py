@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping as AbcMapping
 from typing import Any
 
-from ._core import KNOWN_FIELDS, UsageError, too_large
+from ._core import UsageError, known_fields, too_large
 from .schema import FIELD_COLUMNS, SCHEMA_VERSION, arrow_schema, column_names
 
 __all__ = ["BATCH_ROWS", "ROW_GROUP_ROWS", "SampleWriter", "check_host", "pyarrow"]
@@ -178,7 +178,7 @@ class SampleWriter:
         if fields is not None:
             for name in FIELD_COLUMNS:
                 row[name] = fields.get(name)
-            row["vendor"] = [(k, v) for k, v in fields.items() if k not in KNOWN_FIELDS]
+            row["vendor"] = [(k, v) for k, v in fields.items() if k not in known_fields()]
         if header is not None:
             row["range_start"], row["range_end"] = header
         self.processes.add(row)
@@ -213,7 +213,7 @@ class SampleWriter:
             columns[field].append(fields.get(field))
         flags = mapping.vmflags
         columns["vmflags"].append(None if flags is None else list(flags))
-        columns["vendor"].append([(k, v) for k, v in fields.items() if k not in KNOWN_FIELDS])
+        columns["vendor"].append([(k, v) for k, v in fields.items() if k not in known_fields()])
         columns["unknown_lines"].append(list(mapping.unknown_lines))
         table.rows += 1
         self.mapping_count += 1

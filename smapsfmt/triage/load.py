@@ -20,7 +20,7 @@ from .objects import Rows
 if TYPE_CHECKING:
     import argparse
 
-    from .._rollup.aggregate import Interval
+    from .._model import Interval
 
 __all__ = ["Capture", "cut_last_block", "from_args", "from_file", "from_text"]
 
@@ -121,7 +121,7 @@ def from_text(
     if warning is not None:
         capture.warnings.append(warning)
     from .. import aggregate, iter_smaps
-    from .._rollup.aggregate import KernelMismatch
+    from .._rollup.errors import KernelMismatch
     from .progress import Progress
 
     with Progress(f"reading {path} (MB)") as progress:
