@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import smapsfmt
-from smapsfmt._model import KNOWN_FIELDS, UNITLESS_FIELDS, Mapping, Rollup, Smaps
+from smapsfmt._model import Mapping, Rollup, Smaps, known_fields, unitless_fields
 from smapsfmt._render import render, word_size
 from smapsfmt._spec.profiles import load_profiles
 from smapsfmt.conformance.decode import decode
@@ -93,9 +93,9 @@ def features(decoded: dict[str, Any], data: bytes) -> list[str]:
         if entry.get("vmflags") == []:
             found.add("empty-vmflags")
         for field, value in entry["fields"].items():
-            if field not in KNOWN_FIELDS:
+            if field not in known_fields():
                 found.add("vendor-field")
-            if field in UNITLESS_FIELDS:
+            if field in unitless_fields():
                 found.add("unitless-field")
             if len(value) > 8:
                 found.add("wide-value")
