@@ -152,7 +152,7 @@ class _FieldAttr:
         return fields.get(self.key)
 
 
-_CONFIG = ConfigDict(strict=False)
+_CONFIG = ConfigDict(strict=False, defer_build=True)
 
 
 def _slot_names(cls: type) -> tuple[str, ...]:

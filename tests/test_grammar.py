@@ -4,6 +4,7 @@ take lines apart are composed from its part terminals and equal its line termina
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from support import INVALID, VALID, corpus
@@ -127,3 +128,53 @@ def test_android_name_line_after_vmflags() -> None:
     )
     mapping = parse_smaps(text)[0]
     assert (mapping.name, mapping.name_after_fields) == (b"[anon:libc_malloc]", True)
+
+
+# --- the compiled terminals are kept in a cache file ---------------------------------------------
+
+_PROBE = """
+import sys
+from smapsfmt._cli.main import main
+code = main(["parse", sys.argv[1]])
+print(code, "lark" in sys.modules, file=sys.stderr)
+"""
+
+
+def _parse_in_child(path: str, cache_home: str) -> tuple[int, bool]:
+    """Run ``smapsfmt parse PATH`` in a fresh interpreter with its cache under cache_home:
+    its exit status, and whether it imported lark."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    env = {**os.environ, "XDG_CACHE_HOME": cache_home}
+    env.pop("PYTHONPATH", None)
+    env.pop("SMAPSFMT_NO_CACHE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, path], capture_output=True, text=True, env=env,
+        cwd=tempfile.gettempdir(), timeout=120, check=False,
+    )  # fmt: skip
+    code, imported = result.stderr.split()[-2:]
+    return int(code), imported == "True"
+
+
+def test_a_second_run_reads_the_compiled_terminals_from_the_cache(tmp_path: Path) -> None:
+    capture = str(VALID / "live" / "6.18" / "thp" / "smaps")
+    assert _parse_in_child(capture, str(tmp_path)) == (0, True)  # compiled by lark, then kept
+    kept = list((tmp_path / "smapsfmt").glob("terminals-*.json"))
+    assert len(kept) == 1
+    assert _parse_in_child(capture, str(tmp_path)) == (0, False)  # lark not even imported
+    import json
+
+    assert json.loads(kept[0].read_text()) == _grammar.compile_terminals()
+
+
+def test_a_damaged_cache_file_is_compiled_around_and_replaced(tmp_path: Path) -> None:
+    capture = str(VALID / "live" / "6.18" / "thp" / "smaps")
+    _parse_in_child(capture, str(tmp_path))
+    (kept,) = (tmp_path / "smapsfmt").glob("terminals-*.json")
+    for damage in ('{"ADDRESS": "x"', '{"ADDRESS": 1}', "[]", ""):
+        kept.write_text(damage)
+        assert _parse_in_child(capture, str(tmp_path)) == (0, True), damage
+        assert kept.read_text() != damage

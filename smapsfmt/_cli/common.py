@@ -238,9 +238,9 @@ def check_source_options(args: argparse.Namespace) -> None:
         )
 
 
-def load_snapshot(args: argparse.Namespace) -> Any:
-    """The ``smapsfmt._live.proc.Snapshot`` of ``--pid``: smaps and smaps_rollup,
-    read while frozen.
+def load_snapshot(args: argparse.Namespace, *, with_rollup: bool = True) -> Any:
+    """The ``smapsfmt._live.proc.Snapshot`` of ``--pid``: smaps and smaps_rollup (smaps alone
+    with ``with_rollup=False``), read while frozen.
 
     A one-line warning goes to stderr when the two may disagree (not frozen, and why). A
     process that cannot be read raises a ProcError, which ``main`` turns into its one-line
@@ -255,7 +255,7 @@ def load_snapshot(args: argparse.Namespace) -> Any:
         raise UsageError(
             f"--freeze-timeout must be a finite number of seconds above 0, not {timeout:g}"
         )
-    snap = capture(args.pid, freeze=not args.no_freeze, timeout=timeout)
+    snap = capture(args.pid, freeze=not args.no_freeze, timeout=timeout, with_rollup=with_rollup)
     if not snap.consistent:
         err(f"smapsfmt: warning: process {snap.pid} {snap.note}: the text may be inconsistent\n")
     return snap
@@ -275,7 +275,7 @@ def load_source(
         if file is None:
             raise UsageError(f"FILE or --pid PID is required{hint}")
         return read_input(file), display_name(file)
-    snap = load_snapshot(args)
+    snap = load_snapshot(args, with_rollup=kind == "rollup")
     if kind == "rollup":
         return snapshot_rollup(snap)
     return snap.smaps_text, snap.smaps_path

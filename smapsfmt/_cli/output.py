@@ -1,11 +1,11 @@
 """The output of ``smapsfmt parse``: the model as text or JSON, written mapping by mapping.
 
 A smaps is never held whole, neither as models nor as output. Its input is a seekable binary
-file (a regular file, or the bytes of any other input in memory), read twice through
-:func:`smapsfmt.iter_smaps`: once to check it, so that a syntax error is reported with nothing
-printed before it (as when the text was parsed whole), then again to write each mapping as it
-comes. (Should the file be rewritten between the two reads, the second read's text is what is
-printed, and a syntax error in it is reported where it is met.)
+file (a regular file, or the bytes of any other input in memory), read once through
+:func:`smapsfmt.iter_smaps`; each mapping is written as it comes to a spool (memory up to the
+input's size, then a temporary file), which reaches standard output only once the whole text
+has parsed: a syntax error is reported with nothing printed before it, as when the text was
+parsed whole.
 
 The JSON is written by hand, byte for byte what ``json.dumps(to_jsonable(model), indent=1)``
 gives (ASCII, strings escaped by the encoder ``json.dumps`` itself uses); the text is what
@@ -21,6 +21,7 @@ import io
 import json
 import os
 import stat
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii
 from typing import Any, BinaryIO
@@ -29,7 +30,10 @@ from .._limits import MAX_LINE
 from .._model import KNOWN_FIELDS, UNITLESS_FIELDS, Mapping, Rollup, Smaps, to_jsonable
 from .._parse.parser import detect_kind, iter_smaps, parse_rollup
 
-__all__ = ["TextSmaps", "in_memory", "open_plain", "parse_source", "text_entry", "write_model"]
+__all__ = [
+    "TextSmaps", "in_memory", "open_plain", "parse_source", "text_entry", "write_checked",
+    "write_model",
+]  # fmt: skip
 
 Write = Callable[[str], None]
 
@@ -74,8 +78,9 @@ def in_memory(data: bytes) -> BinaryIO:
 
 
 class TextSmaps(Iterable[Mapping]):
-    """The mappings of a smaps whose text has been checked whole: each iteration reads the
-    text again and yields its mappings; ``final_newline`` is known after an iteration."""
+    """The mappings of a smaps text: each iteration reads the text and yields its mappings,
+    raising its first syntax error where it is met; ``final_newline`` is known after an
+    iteration."""
 
     def __init__(self, source: BinaryIO, path: str) -> None:
         self._source = source
@@ -84,11 +89,6 @@ class TextSmaps(Iterable[Mapping]):
 
     def __iter__(self) -> Iterator[Mapping]:
         return iter_smaps(self._chunks(), path=self._path)
-
-    def check(self) -> None:
-        """Read the whole text once; raise its first syntax error, as parse_smaps does."""
-        for _ in iter_smaps(self._chunks(), path=self._path)._batches():  # type: ignore[attr-defined]
-            pass
 
     def _chunks(self) -> Iterator[bytes]:
         self._source.seek(0)
@@ -100,8 +100,9 @@ class TextSmaps(Iterable[Mapping]):
 
 
 def parse_source(source: BinaryIO, kind: str, path: str) -> TextSmaps | Rollup:
-    """The parsed input: a Rollup, or for a smaps a checked :class:`TextSmaps`. ``kind`` is
-    ``auto``, ``smaps`` or ``rollup``, as parse's ``--kind``. Raises SmapsSyntaxError."""
+    """The parsed input: a Rollup, or for a smaps a :class:`TextSmaps` to write with
+    :func:`write_checked`. ``kind`` is ``auto``, ``smaps`` or ``rollup``, as parse's ``--kind``.
+    Raises SmapsSyntaxError."""
     if kind == "auto":
         source.seek(0)
         # A first line longer than any kernel prints is no [rollup] header: read no further.
@@ -109,9 +110,7 @@ def parse_source(source: BinaryIO, kind: str, path: str) -> TextSmaps | Rollup:
     if kind == "rollup":
         source.seek(0)
         return parse_rollup(source.read(), path=path)
-    smaps = TextSmaps(source, path)
-    smaps.check()
-    return smaps
+    return TextSmaps(source, path)
 
 
 # --- output -------------------------------------------------------------------------------
@@ -128,6 +127,26 @@ def write_model(model: Smaps | TextSmaps | Rollup, fmt: str, write: Write) -> No
         _write_smaps_json(model, write)
     else:
         _write_smaps_text(model, write)
+
+
+def write_checked(model: TextSmaps | Rollup, fmt: str, write: Write, budget: int) -> None:
+    """Write ``model`` as :func:`write_model` does, but only once it has parsed whole: until
+    then the output is spooled, in memory up to half of ``budget`` (the input's size), then
+    in a temporary file. A syntax error leaves nothing written."""
+    if isinstance(model, Rollup):
+        write_model(model, fmt, write)
+        return
+    with tempfile.SpooledTemporaryFile(
+        max_size=max(budget // 2, _FLUSH), mode="w+", encoding="utf-8", errors="surrogatepass"
+    ) as spool:
+
+        def keep(text: str) -> None:
+            spool.write(text)
+
+        write_model(model, fmt, keep)
+        spool.seek(0)
+        while piece := spool.read(_CHUNK):
+            write(piece)
 
 
 def _write_smaps_text(smaps: Iterable[Mapping], write: Write) -> None:

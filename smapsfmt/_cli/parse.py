@@ -41,10 +41,10 @@ def add_commands(commands: Any) -> None:
 
 def _cmd_parse(args: argparse.Namespace) -> int:
     from .input import check_head
-    from .output import in_memory, open_plain, parse_source, write_model
+    from .output import in_memory, open_plain, parse_source, write_checked
 
     live_kind = "rollup" if args.kind == "rollup" else "smaps"
-    # A regular file is read where it is, twice, and never held whole (see smapsfmt._cli.output).
+    # A regular file is read where it is, once, and never held whole (see smapsfmt._cli.output).
     source = open_plain(args.file) if args.pid is None else None
     if source is None:
         data, path = load_source(args, args.file, kind=live_kind)
@@ -56,7 +56,8 @@ def _cmd_parse(args: argparse.Namespace) -> int:
             check_head(source, path)  # what the input layer refuses at its first piece
         # A syntax error goes to main, which reports it (stderr; with --format json, also stdout).
         model: Any = parse_source(source, args.kind, path)
-        write_model(model, args.format, out)
+        budget = source.seek(0, io.SEEK_END)
+        write_checked(model, args.format, out, budget)
     finally:
         source.close()
     return EXIT_OK

@@ -12,6 +12,9 @@ Two things are built from the one grammar file:
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
@@ -54,7 +57,66 @@ def parser() -> lark.Lark:
 
 @cache
 def terminal_regexps() -> dict[str, str]:
-    """Every terminal of the grammar, line terminals and part terminals, as a Python regex."""
+    """Every terminal of the grammar, line terminals and part terminals, as a Python regex.
+
+    Compiling the grammar costs more than a small command's whole run, so the result is kept in
+    a cache file (``$XDG_CACHE_HOME/smapsfmt``, by default ``~/.cache/smapsfmt``), named by a
+    hash of the grammar's text and of the lark installation that compiled it: any change to
+    either is a new file. A cache that cannot be read or written is compiled around, silently.
+    """
+    path = _cache_path()
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                kept = json.load(handle)
+        except (OSError, ValueError):
+            pass
+        else:
+            if (
+                isinstance(kept, dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in kept.items())
+                and set(_PARTS) <= set(kept)
+            ):
+                return kept
+    found = compile_terminals()
+    if path is not None:
+        _keep(path, found)
+    return found
+
+
+def _cache_path() -> str | None:
+    """Where the compiled terminals of this grammar and this lark are kept; None: no cache
+    (``SMAPSFMT_NO_CACHE=1``, or lark not found)."""
+    from importlib.util import find_spec
+
+    if os.environ.get("SMAPSFMT_NO_CACHE", "") not in ("", "0"):
+        return None
+    spec = find_spec("lark")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        lark_stamp = f"{spec.origin}:{os.stat(spec.origin).st_mtime_ns}"
+    except OSError:
+        return None
+    key = hashlib.sha256(f"{lark_stamp}\0{grammar()}".encode()).hexdigest()[:32]
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(home, "smapsfmt", f"terminals-{key}.json")
+
+
+def _keep(path: str, terminals: dict[str, str]) -> None:
+    """Write the cache file whole or not at all (a reader never sees half of it)."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = f"{path}.{os.getpid()}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(terminals, handle)
+        os.replace(temporary, path)
+    except OSError:
+        pass
+
+
+def compile_terminals() -> dict[str, str]:
+    """The grammar's terminals as Python regexes, compiled by lark (no cache)."""
     from lark.load_grammar import load_grammar
 
     compiled, _ = load_grammar(grammar(), GRAMMAR_PATH, [], False)  # type: ignore[no-untyped-call]
