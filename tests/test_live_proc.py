@@ -38,7 +38,7 @@ from smapsfmt._cli import common as _common
 from smapsfmt._cli import main as _cli
 from smapsfmt._live import freeze as _freeze
 from smapsfmt._live import proc as _live
-from smapsfmt._live.proc import _close_files, _open_files, _ProcDir, _read
+from smapsfmt._live.proc import ProcDir, _close_files, _open_files, _read
 from smapsfmt._parse import parser as _parser
 
 TARGETS = ROOT / "tests" / "proc_targets.py"
@@ -226,7 +226,7 @@ def test_a_process_that_vanishes_is_reported_through_the_held_directory() -> Non
     """The /proc/PID fd is held; the process is killed and reaped; every later open through the
     fd fails with ESRCH (kernel), and smapsfmt says the process exited."""
     with target("threads", "2", "-") as child:
-        proc = _ProcDir(child.pid)
+        proc = ProcDir(child.pid)
         try:
             child.kill()
             child.wait()
@@ -264,7 +264,7 @@ def test_a_reused_pid_is_never_read_in_place_of_the_first_process() -> None:
     silently reads the new process (kernel); the fd of /proc/PID taken before refuses with
     ESRCH, and smapsfmt names the situation, reading only the new process's stat to tell."""
     with target("threads", "2", "-") as first:
-        proc = _ProcDir(first.pid)
+        proc = ProcDir(first.pid)
         first.kill()
         first.wait()
     try:
@@ -356,7 +356,7 @@ def test_an_exit_during_the_read_is_detected(tmp_path: Path) -> None:
     parses as a valid smaps: only the smaps_rollup opened before the read can tell."""
     pages = mappings_file(tmp_path, MANY)
     with target("mappings", str(MANY), str(pages), stdin=True) as child:
-        proc = _ProcDir(child.pid)
+        proc = ProcDir(child.pid)
         files = _open_files(proc)
         try:
             head = os.read(files.smaps, 1 << 20)
@@ -398,7 +398,7 @@ def test_what_the_kernel_gives_when_the_target_exits_mid_read(tmp_path: Path) ->
 def test_an_exec_during_the_read_is_detected(tmp_path: Path) -> None:
     pages = mappings_file(tmp_path, MANY)
     with target("mappings", str(MANY), str(pages), stdin=True) as child:
-        proc = _ProcDir(child.pid)
+        proc = ProcDir(child.pid)
         files = _open_files(proc)
         kernel = os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)
         try:
@@ -527,7 +527,7 @@ def test_pid_1_of_this_machine_refuses_even_root() -> None:
     result = run_cli("parse", "--pid", "1")
     assert result.returncode == 5
     assert cli_error(result) == (
-        "smapsfmt: error: permission denied: /proc/1/smaps_rollup: reading a process's memory "
+        "smapsfmt: error: permission denied: /proc/1/smaps: reading a process's memory "
         "map needs ptrace-read access to it (the same user, or CAP_SYS_PTRACE), which this "
         "reader does not have\n"
     )
@@ -576,7 +576,7 @@ def test_an_unprivileged_reader_of_a_root_process(tmp_path: Path) -> None:
         code, said = in_forked_child(_as_nobody(library))
         assert code == 5
         assert said == (
-            f"permission denied: /proc/{child.pid}/smaps_rollup: reading a process's memory "
+            f"permission denied: /proc/{child.pid}/smaps: reading a process's memory "
             "map needs ptrace-read access to it (the same user, or CAP_SYS_PTRACE), which this "
             "reader does not have\n"
         )
@@ -672,7 +672,7 @@ def test_proc_not_mounted() -> None:
 # --- freezing ---------------------------------------------------------------------------------
 
 
-def _freezer(proc: _ProcDir, limit: float = 30.0) -> _freeze.Freezer:
+def _freezer(proc: ProcDir, limit: float = 30.0) -> _freeze.Freezer:
     assert isinstance(proc.pid, int)
     return _freeze.Freezer(proc.pid, limit, proc.list_threads, proc.thread_state)
 
@@ -680,7 +680,7 @@ def _freezer(proc: _ProcDir, limit: float = 30.0) -> _freeze.Freezer:
 def test_a_multithreaded_target_is_frozen_and_released(tmp_path: Path) -> None:
     with threaded_target(tmp_path) as (pid, counter):
         assert len(thread_states(pid)) == 16
-        proc = _ProcDir(pid)
+        proc = ProcDir(pid)
         freezer = _freezer(proc)
         try:
             assert freezer.freeze() and freezer.reason is None
@@ -729,9 +729,9 @@ def test_frozen_pairs_agree_and_unfrozen_pairs_do_not() -> None:
 
 HOLDER = """
 import sys, time
-from smapsfmt._live.proc import _ProcDir
+from smapsfmt._live.proc import ProcDir
 from smapsfmt._live.freeze import Freezer
-proc = _ProcDir(int(sys.argv[1]))
+proc = ProcDir(int(sys.argv[1]))
 freezer = Freezer(proc.pid, 600.0, proc.list_threads, proc.thread_state)
 assert freezer.freeze(), freezer.reason
 print("frozen", flush=True)
@@ -808,7 +808,7 @@ def test_an_already_traced_target_is_read_unfrozen_and_said_so(tmp_path: Path) -
         assert snap.note == f"not frozen: it is already traced by process {holder_pid}"
         assert len(snap.smaps) > 10 and snap.rollup is not None
         # Without the check, PTRACE_SEIZE itself says no: the fallback's reason.
-        proc = _ProcDir(pid)
+        proc = ProcDir(pid)
         freezer = _freezer(proc)
         try:
             assert not freezer.freeze()
@@ -842,7 +842,7 @@ def test_a_target_stopped_by_someone_else_stays_stopped(tmp_path: Path) -> None:
         assert set(thread_states(pid).values()) == {"T"}
         # Even frozen and released by ptrace (the check skipped), it is not resumed: the
         # kernel keeps the group stop through PTRACE_DETACH.
-        proc = _ProcDir(pid)
+        proc = ProcDir(pid)
         freezer = _freezer(proc)
         try:
             assert freezer.freeze()
@@ -866,7 +866,7 @@ def test_a_stuck_read_cannot_keep_the_target_frozen(tmp_path: Path) -> None:
     waited for up to 30 s rather than assumed after a fixed sleep."""
     limit = 1.0
     with threaded_target(tmp_path, count=4) as (pid, counter):
-        proc = _ProcDir(pid)
+        proc = ProcDir(pid)
         freezer = _freezer(proc, limit=limit)
         try:
             assert freezer.freeze()
@@ -885,9 +885,9 @@ def test_a_stuck_read_cannot_keep_the_target_frozen(tmp_path: Path) -> None:
 EXPIRED_BEFORE_RELEASE = """
 import signal, sys, time
 from smapsfmt._live.freeze import Freezer
-from smapsfmt._live.proc import _ProcDir
+from smapsfmt._live.proc import ProcDir
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a command line that dies quietly on EPIPE
-proc = _ProcDir(int(sys.argv[1]))
+proc = ProcDir(int(sys.argv[1]))
 freezer = Freezer(proc.pid, 0.2, proc.list_threads, proc.thread_state)
 assert freezer.freeze(), freezer.reason
 while not open(f"/proc/{freezer.holder}/stat").read().rpartition(") ")[2].startswith("Z"):
@@ -972,7 +972,7 @@ def test_a_failure_of_the_freezer_is_never_a_claim_of_frozen(tmp_path: Path) -> 
     ``reason``, and the hold is not claimed. A real failure: the holder is SIGKILLed (as the
     OOM killer or a careless ``kill`` would), and the kernel lets the target go."""
     with threaded_target(tmp_path, count=4) as (pid, counter):
-        proc = _ProcDir(pid)
+        proc = ProcDir(pid)
         freezer = _freezer(proc)
         try:
             assert freezer.freeze()
@@ -988,7 +988,7 @@ def test_a_failure_of_the_freezer_is_never_a_claim_of_frozen(tmp_path: Path) -> 
         )
         assert_running_and_untraced(pid, counter)
         # A limit as long as a float holds is kept: the holder waits in bounded steps.
-        with _ProcDir(pid) as proc:
+        with ProcDir(pid) as proc:
             freezer = _freezer(proc, limit=1e308)
             assert freezer.freeze()
             assert freezer.release() and freezer.reason is None
@@ -1362,7 +1362,7 @@ def test_a_rollup_summed_from_smaps_says_so(tmp_path: Path) -> None:
 def test_a_missing_rollup_is_named() -> None:
     """The kernel's answer on Linux < 4.14 (ENOENT for smaps_rollup through the held
     directory), given to the classifier here, since no such kernel runs on this machine."""
-    with _ProcDir("self") as proc:
+    with ProcDir("self") as proc:
         missing = FileNotFoundError(errno.ENOENT, "No such file or directory")
         error = proc.error(missing, "smaps_rollup", at_start=True)
     assert isinstance(error, smapsfmt.RollupMissingError) and error.exit_code == 11

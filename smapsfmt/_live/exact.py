@@ -41,11 +41,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .._rollup.aggregate import PSS_SHIFT
-from .proc import _ROLLUP_BUFFER, _SMAPS_BUFFER
+from .proc import ROLLUP_BUFFER, SMAPS_BUFFER
 
 if TYPE_CHECKING:
     from .._model import Mapping, Rollup, Smaps
-    from .proc import _ProcDir
+    from .proc import ProcDir
 
 __all__ = ["ExactPss", "exact_pss"]
 
@@ -306,7 +306,7 @@ def _why_not(exc: OSError) -> str:
     return str(exc.strerror)
 
 
-def _open_pagemap(proc: _ProcDir) -> int:
+def _open_pagemap(proc: ProcDir) -> int:
     """/proc/PID/pagemap through the held directory: its errors are the process's (ESRCH,
     EACCES: the same ptrace-read check as smaps, fs/proc/task_mmu.c pagemap_open), except a
     missing file, which is the kernel's (no CONFIG_PROC_PAGE_MONITOR)."""
@@ -319,15 +319,15 @@ def _open_pagemap(proc: _ProcDir) -> int:
         raise proc.error(exc, "pagemap", at_start=True) from None
 
 
-def _reread(proc: _ProcDir, fd: int) -> bytes:
+def _reread(proc: ProcDir, fd: int) -> bytes:
     """smaps_rollup again, through the fd opened before smaps: each read from offset 0 shows
     it anew (fs/seq_file.c seq_lseek), and fails with ESRCH once the address space it was
     opened on is gone (fs/proc/task_mmu.c show_smaps_rollup), exit or exec alike."""
     os.lseek(fd, 0, os.SEEK_SET)
-    return proc.read(fd, "smaps_rollup", _ROLLUP_BUFFER)
+    return proc.read(fd, "smaps_rollup", ROLLUP_BUFFER)
 
 
-def _frames_of(proc: _ProcDir) -> tuple[Smaps, _Frames]:
+def _frames_of(proc: ProcDir) -> tuple[Smaps, _Frames]:
     """smaps, then the page frames of each of its mappings from pagemap (opened first)."""
     from .._parse.parser import parse_smaps
     from .._rollup.aggregate import is_gate
@@ -336,7 +336,7 @@ def _frames_of(proc: _ProcDir) -> tuple[Smaps, _Frames]:
     try:
         smaps_fd = proc.open("smaps", at_start=True)
         try:
-            smaps_text = proc.read(smaps_fd, "smaps", _SMAPS_BUFFER)
+            smaps_text = proc.read(smaps_fd, "smaps", SMAPS_BUFFER)
         finally:
             os.close(smaps_fd)
         if not smaps_text:  # a user process always has mappings (see _live.capture)
@@ -351,7 +351,7 @@ def _frames_of(proc: _ProcDir) -> tuple[Smaps, _Frames]:
     return smaps, frames
 
 
-def _once(proc: _ProcDir) -> ExactPss:
+def _once(proc: ProcDir) -> ExactPss:
     from .._parse.parser import parse_rollup
 
     assert isinstance(proc.pid, int)
@@ -436,10 +436,10 @@ def exact_pss(pid: int | str, *, attempts: int = 3) -> ExactPss:
       /proc/kpagecount and /proc/kpageflags readable (root) and present, and /proc/PID/pagemap
       present (CONFIG_PROC_PAGE_MONITOR).
     """
-    from .proc import _ProcDir, _refusal
+    from .proc import ProcDir, refusal_of
 
-    with _ProcDir(pid) as proc:
-        refusal = _refusal(proc.pid, proc.first)
+    with ProcDir(pid) as proc:
+        refusal = refusal_of(proc.pid, proc.first)
         if refusal is not None:
             raise refusal
         result = _once(proc)
