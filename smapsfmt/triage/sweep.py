@@ -34,8 +34,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-from .._live.proc import (
-    PROC,
+from .._live.errors import (
     KernelThreadError,
     NoSuchProcessError,
     PidReusedError,
@@ -46,8 +45,7 @@ from .._live.proc import (
     RollupMissingError,
     ZombieProcessError,
 )
-from .._live.proc import ProcDir as _ProcDir
-from .._live.proc import refusal_of as _refusal
+from .._live.proc import PROC, ProcDir, refusal_of
 
 __all__ = [
     "Process",
@@ -238,7 +236,7 @@ def rollup_fields(text: bytes, path: str) -> dict[str, int]:
     return {name: value for name, value in rollup.fields.items() if isinstance(value, int)}
 
 
-def _summed_fields(proc: _ProcDir) -> dict[str, int]:
+def _summed_fields(proc: ProcDir) -> dict[str, int]:
     """Where the kernel has no smaps_rollup: the rollup it would print, summed from smaps."""
     from .._live.proc import capture, summed_rollup
 
@@ -257,7 +255,7 @@ def read_process(
     """One process: its identity and smaps_rollup fields. Raises the ProcError subclass of the
     situation (no such process, permission, kernel thread, zombie, exited during the read,
     pid reused; RollupMissingError is never raised: smaps is summed instead)."""
-    with _ProcDir(pid, root) as proc:
+    with ProcDir(pid, root) as proc:
         try:
             return _read_open(proc, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
         except ProcError as exc:
@@ -265,7 +263,7 @@ def read_process(
             raise
 
 
-def _read_fd(proc: _ProcDir, fd: int, name: str) -> bytes:
+def _read_fd(proc: ProcDir, fd: int, name: str) -> bytes:
     """Everything ``fd`` gives. One read is enough when it returns less than asked: both files
     are produced whole by the first read that has room for them (smaps_rollup is one
     single_open seq_file record, fs/proc/task_mmu.c; cmdline is copied up to the count asked,
@@ -284,8 +282,8 @@ def _read_fd(proc: _ProcDir, fd: int, name: str) -> bytes:
         raise proc.error(exc, name) from None
 
 
-def _read_open(proc: _ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -> Process:
-    refusal = _refusal(proc.pid, proc.first)
+def _read_open(proc: ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -> Process:
+    refusal = refusal_of(proc.pid, proc.first)
     if refusal is not None:
         raise refusal
     uid = os.fstat(proc.fd).st_uid
