@@ -26,8 +26,10 @@ HEAD = f"smaps-conformance 1.0.0 [{' '.join(PLAIN)}"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``smapsfmt conformance run ARGS``."""
-    return conformance("run", *args, env=env)
+    """``smapsfmt conformance run ARGS``, each decoder run given 120 s (a loaded machine)
+    unless ARGS say otherwise."""
+    limit = () if "--timeout" in args else ("--timeout", "120")
+    return conformance("run", *limit, *args, env=env)
 
 
 def conformance(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -118,7 +118,9 @@ def peers(build_dir: Path) -> list[Peer]:
 
 
 def run_peer(peer: Peer) -> dict[str, Any]:
-    args = [sys.executable, "-m", "smapsfmt", "conformance", "run", "--format", "json"]
+    # A generous time limit: a TIMEOUT in the table must be the peer's, not a loaded machine's.
+    args = [sys.executable, "-m", "smapsfmt", "conformance", "run", "--format", "json",
+            "--timeout", "120"]  # fmt: skip
     if peer.covers is not None:
         args += ["--covers", str(peer.covers)]
     done = subprocess.run(
