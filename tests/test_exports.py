@@ -18,7 +18,7 @@ from support import LIVE, run_cli
 import smapsfmt
 
 MODULES = ("_rollup.aggregate", "_rollup.bounds", "_rollup.check", "_rollup.errors",
-           "_diagnostics", "_errors", "_live.exact", "_live.proc", "_model",
+           "_diagnostics", "_errors", "_live.exact", "_live.errors", "_live.proc", "_model",
            "_parse.parser", "_validate.validate")  # fmt: skip
 
 

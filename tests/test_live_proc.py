@@ -527,7 +527,7 @@ def test_pid_1_of_this_machine_refuses_even_root() -> None:
     result = run_cli("parse", "--pid", "1")
     assert result.returncode == 5
     assert cli_error(result) == (
-        "smapsfmt: error: permission denied: /proc/1/smaps_rollup: reading a process's memory "
+        "smapsfmt: error: permission denied: /proc/1/smaps: reading a process's memory "
         "map needs ptrace-read access to it (the same user, or CAP_SYS_PTRACE), which this "
         "reader does not have\n"
     )
@@ -576,7 +576,7 @@ def test_an_unprivileged_reader_of_a_root_process(tmp_path: Path) -> None:
         code, said = in_forked_child(_as_nobody(library))
         assert code == 5
         assert said == (
-            f"permission denied: /proc/{child.pid}/smaps_rollup: reading a process's memory "
+            f"permission denied: /proc/{child.pid}/smaps: reading a process's memory "
             "map needs ptrace-read access to it (the same user, or CAP_SYS_PTRACE), which this "
             "reader does not have\n"
         )
