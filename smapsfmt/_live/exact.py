@@ -1,6 +1,6 @@
 """Exact mode: a live process's rollup Pss recomputed page by page, with the kernel's rule.
 
-smaps and smaps_rollup alone only bound a fixed-point field of the rollup (see _aggregate).
+smaps and smaps_rollup alone only bound a fixed-point field of the rollup (see _rollup/bounds.py).
 With root, the pages themselves can be read: ``/proc/PID/pagemap`` gives the page frame of
 every resident page of a mapping, ``/proc/kpagecount`` its mapcount and ``/proc/kpageflags`` its
 kind (Documentation/admin-guide/mm/pagemap.rst). The kernel's rule (fs/proc/task_mmu.c 6.18
