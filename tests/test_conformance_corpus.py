@@ -66,7 +66,7 @@ def test_every_fixture_is_a_case_byte_for_byte() -> None:
 def test_classes_and_generated_cases_are_kept_apart() -> None:
     counts = {cls: sum(1 for c in CASES if c.cls == cls) for cls in
               ("valid", "invalid", "implementation-defined", "pair")}  # fmt: skip
-    assert counts == {"valid": 67, "invalid": 32, "implementation-defined": 6, "pair": 14}
+    assert counts == {"valid": 233, "invalid": 32, "implementation-defined": 6, "pair": 97}
     for case in CASES:
         assert case.generated == case.id.startswith("generated/"), case.id
         assert case.generated == ("generated" in case.tags), case.id
@@ -106,12 +106,12 @@ def test_the_installed_package_carries_the_corpus() -> None:
     assert "site-packages" in manifest.parts  # installed, not the source tree
     assert manifest.read_bytes() == (TREE / "manifest.json").read_bytes()
     assert (corpus_root() / "manifest.json").read_bytes() == manifest.read_bytes()
-    assert len(cases()) == len(CASES) == 119
+    assert len(cases()) == len(CASES) == 368
 
 
 def test_cases_filters() -> None:
     assert {c.cls for c in cases("invalid")} == {"invalid"}
-    assert len(cases(["invalid", "pair"])) == 46
+    assert len(cases(["invalid", "pair"])) == 129
     assert {c.kind for c in cases(kind="rollup")} == {"rollup"}
     assert all(c.generated for c in cases(generated=True))
     assert [c.id for c in cases(tags=["newline-in-name"])] == [

@@ -355,8 +355,10 @@ def _once(proc: ProcDir) -> ExactPss:
     from .._parse.parser import parse_rollup
 
     assert isinstance(proc.pid, int)
-    # smaps_rollup and pagemap are opened before smaps is read, and read after it: both refuse
-    # (ESRCH, or an empty pagemap read) once the address space smaps came from is gone.
+    # smaps is opened first, so that a reader without access is refused naming the file that
+    # read_smaps names. smaps_rollup and pagemap are opened before smaps is read, and read after
+    # it: both refuse (ESRCH, or an empty pagemap read) once that address space is gone.
+    os.close(proc.open("smaps", at_start=True))
     rollup = proc.open("smaps_rollup", at_start=True)
     try:
         smaps, frames = _frames_of(proc)
