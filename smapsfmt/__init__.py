@@ -31,8 +31,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._diagnostics import Diagnostic
-    from ._live.exact import ExactPss, ExactUnavailable, MappingCount, exact_pss
-    from ._live.proc import (
+    from ._live.errors import (
         KernelThreadError,
         NoSuchProcessError,
         PidReusedError,
@@ -41,12 +40,10 @@ if TYPE_CHECKING:
         ProcPermissionError,
         ProcUnavailableError,
         RollupMissingError,
-        Snapshot,
         ZombieProcessError,
-        read_rollup,
-        read_smaps,
-        snapshot,
     )
+    from ._live.exact import ExactPss, ExactUnavailable, MappingCount, exact_pss
+    from ._live.proc import Snapshot, read_rollup, read_smaps, snapshot
     from ._model import AggregatedRollup, Mapping, Rollup, Smaps
     from ._parse.parser import iter_smaps, parse_rollup, parse_smaps
     from ._rollup.aggregate import Interval, KernelMismatch, OutOfRange, aggregate, check_rollup
@@ -110,15 +107,15 @@ _LAZY = {
     "aggregate": "_rollup.aggregate",
     "check_rollup": "_rollup.aggregate",
     "exact_pss": "_live.exact",
-    "KernelThreadError": "_live.proc",
-    "NoSuchProcessError": "_live.proc",
-    "PidReusedError": "_live.proc",
-    "ProcError": "_live.proc",
-    "ProcPermissionError": "_live.proc",
-    "ProcUnavailableError": "_live.proc",
-    "ProcessExitedError": "_live.proc",
-    "RollupMissingError": "_live.proc",
-    "ZombieProcessError": "_live.proc",
+    "KernelThreadError": "_live.errors",
+    "NoSuchProcessError": "_live.errors",
+    "PidReusedError": "_live.errors",
+    "ProcError": "_live.errors",
+    "ProcPermissionError": "_live.errors",
+    "ProcUnavailableError": "_live.errors",
+    "ProcessExitedError": "_live.errors",
+    "RollupMissingError": "_live.errors",
+    "ZombieProcessError": "_live.errors",
     "read_rollup": "_live.proc",
     "read_smaps": "_live.proc",
     "snapshot": "_live.proc",

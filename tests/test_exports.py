@@ -17,8 +17,8 @@ from support import LIVE, run_cli
 
 import smapsfmt
 
-MODULES = ("_rollup.aggregate", "_diagnostics", "_errors", "_live.exact", "_live.proc", "_model",
-           "_parse.parser", "_validate.validate")  # fmt: skip
+MODULES = ("_rollup.aggregate", "_diagnostics", "_errors", "_live.exact", "_live.errors",
+           "_live.proc", "_model", "_parse.parser", "_validate.validate")  # fmt: skip
 
 
 FUNCTIONS = [name for name in smapsfmt.__all__ if inspect.isfunction(getattr(smapsfmt, name))]
