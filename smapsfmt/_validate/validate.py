@@ -107,13 +107,8 @@ class Report:
             count = f", {self.entries} mapping{'' if self.entries == 1 else 's'}"
         errors = f"{self.errors} error{'' if self.errors == 1 else 's'}"
         warnings = f"{self.warnings} warning{'' if self.warnings == 1 else 's'}"
-        if self.profile is None:
-            profile = f"no profile ({self.how})"
-        else:
-            profile = f"profile {self.profile.describe()} ({self.how})"
-            same = [p.name for p in self.alternatives]
-            if same:
-                profile += f"; the same text as {', '.join(same)}"
+        profiles = () if self.profile is None else (self.profile, *self.alternatives)
+        profile = Detection(profiles, self.how).describe()  # the words of every command
         return f"{path}: {what}{count}: {errors}, {warnings}; {profile}"
 
 
