@@ -170,3 +170,16 @@ def _plain_env() -> dict[str, str]:
     env.pop("PYTHONPATH", None)
     env.pop("SMAPSFMT_SPEC_DIR", None)
     return env
+
+
+def test_a_spec_dir_without_the_files_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
+    capture = LIVE / "6.18" / "thp" / "smaps"
+    missing = tmp_path / "nowhere"
+    for args in (["parse", str(capture)], ["validate", str(capture)]):
+        result = run_cli(*args, env_extra={"SMAPSFMT_SPEC_DIR": str(missing)})
+        assert result.returncode == 2, result.stderr
+        stderr = result.stderr.decode()
+        assert stderr.startswith("smapsfmt: error: smapsfmt specification file '"), stderr
+        assert stderr.endswith(
+            f"' cannot be read from SMAPSFMT_SPEC_DIR={missing}: No such file or directory\n"
+        )

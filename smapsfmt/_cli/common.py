@@ -337,6 +337,7 @@ def failure(exc: Exception) -> tuple[str, dict[str, Any]]:
     """What stderr shows for a failure (no final newline) and its error object."""
     from .._errors import SmapsSyntaxError
     from .._live.proc import ProcError
+    from .._spec.resources import SpecFileError
 
     if isinstance(exc, SmapsSyntaxError):
         return _syntax_line(exc), error_object(
@@ -349,6 +350,8 @@ def failure(exc: Exception) -> tuple[str, dict[str, Any]]:
             "invalid", d.message, EXIT_INVALID, rule=d.rule, path=d.path, line=d.line,
             column=d.column,
         )  # fmt: skip
+    if isinstance(exc, SpecFileError):  # the environment, not the input: as a usage error
+        return f"smapsfmt: error: {exc}", error_object("usage", str(exc), EXIT_USAGE)
     if isinstance(exc, (UsageError, InputError)):
         kind = "usage" if isinstance(exc, UsageError) else "input"
         return f"smapsfmt: error: {exc}", error_object(kind, str(exc), EXIT_USAGE)

@@ -17,10 +17,15 @@ import os
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["SPEC_DIR_VARIABLE", "read_text", "spec_dir"]
+__all__ = ["SPEC_DIR_VARIABLE", "SpecFileError", "read_text", "spec_dir"]
 
 SPEC_DIR_VARIABLE = "SMAPSFMT_SPEC_DIR"
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+class SpecFileError(FileNotFoundError):
+    """A specification file cannot be read: the installation is broken, or
+    ``SMAPSFMT_SPEC_DIR`` names a directory without it. The command line exits 2."""
 
 
 @functools.cache
@@ -39,7 +44,7 @@ def read_text(relpath: str) -> str:
             return chosen.read_text(encoding="utf-8")
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            raise FileNotFoundError(
+            raise SpecFileError(
                 f"smapsfmt specification file {relpath!r} cannot be read from "
                 f"{SPEC_DIR_VARIABLE}={directory}: {reason}"
             ) from None
@@ -51,6 +56,6 @@ def read_text(relpath: str) -> str:
     source = _SOURCE_ROOT / relpath
     if source.is_file():
         return source.read_text(encoding="utf-8")
-    raise FileNotFoundError(
+    raise SpecFileError(
         f"smapsfmt specification file {relpath!r} is missing from this installation"
     )
