@@ -148,7 +148,8 @@ CHILD = """
 import json, sys
 from smapsfmt._parse import accel as _accel
 from smapsfmt._cli.main import main
-jobs = json.loads(sys.argv[1])
+with open(sys.argv[1], encoding="utf-8") as listing:
+    jobs = json.load(listing)
 report = sys.stdout
 for source, fmt, kind, out in jobs:
     sys.stdout = open(out + ".stdout", "w", encoding="utf-8")
@@ -165,10 +166,14 @@ print(json.dumps({"c": _accel.available()}), file=report)
 def _run_child(jobs: list[tuple[str, str, str, str]], pure: bool) -> dict[str, Any]:
     env = dict(os.environ, SMAPSFMT_PURE_PYTHON="1" if pure else "0")
     env.pop("PYTHONPATH", None)
+    # The list goes in a file: on the command line, a corpus this size exceeds ARG_MAX.
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as listing:
+        json.dump(jobs, listing)
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(jobs)],
+        [sys.executable, "-c", CHILD, listing.name],
         capture_output=True, cwd=tempfile.gettempdir(), env=env, timeout=600, check=False,
     )  # fmt: skip
+    os.unlink(listing.name)
     assert result.returncode == 0, result.stderr.decode()
     report: dict[str, Any] = json.loads(result.stdout)
     return report
