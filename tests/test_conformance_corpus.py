@@ -115,8 +115,12 @@ def test_cases_filters() -> None:
     assert {c.kind for c in cases(kind="rollup")} == {"rollup"}
     assert all(c.generated for c in cases(generated=True))
     assert [c.id for c in cases(tags=["newline-in-name"])] == [
-        "valid/live/6.18/deleted-file/smaps"
-    ]
+        "valid/live/6.18/deleted-file/smaps",
+        *(f"valid/qemu/{kernel}/file/smaps" for kernel in (
+            "5.10-amd64", "6.1-686", "6.1-amd64", "6.12-amd64", "6.19-amd64", "7.x-amd64",
+            "7.x-arm64-16k",
+        )),
+    ]  # fmt: skip
     assert str(cases("valid")[0]) == cases("valid")[0].id
 
 

@@ -75,11 +75,14 @@ def test_rollup_and_check_take_a_kernel_after_6_18_as_validate_does() -> None:
     assert plain.returncode == 0, plain.stderr
     for kernel in ("6.19", "7.3"):
         asked = run_cli("rollup", "--kernel", kernel, "smaps", cwd=SLEEP)
-        assert (asked.returncode, asked.stdout, asked.stderr) == (0, plain.stdout, plain.stderr)
+        # The same rollup and notes; the profile's note says which kernel was asked for.
+        said = plain.stderr.replace(b"(matched)\n", f"(matched; --kernel {kernel})\n".encode())
+        assert (asked.returncode, asked.stdout, asked.stderr) == (0, plain.stdout, said)
         proof = run_cli("check", "--kernel", kernel, "smaps", "smaps_rollup", cwd=SLEEP)
         assert (proof.returncode, proof.stderr) == (0, b""), proof.stdout
         assert proof.stdout.decode().splitlines()[-1] == (
             f"smaps_rollup: consistent with smaps (37 mappings, {NEWEST}): 22 of 22 fields proven"
+            f"; profile {NEWEST} (matched; --kernel {kernel})"
         )
 
 
@@ -87,11 +90,13 @@ def test_rollup_and_check_take_a_newer_kernel_as_the_newest_profile_with_a_note(
     plain = run_cli("rollup", "smaps", cwd=SLEEP)
     newer = run_cli("rollup", "--kernel", "8.1", "smaps", cwd=SLEEP)
     assert (newer.returncode, newer.stdout) == (0, plain.stdout)
-    assert newer.stderr.decode() == NOTE + plain.stderr.decode()
+    beyond = "(matched; --kernel 8.1 is newer than every profile: the newest is used)\n"
+    assert newer.stderr.decode() == NOTE + plain.stderr.decode().replace("(matched)\n", beyond)
     proof = run_cli("check", "--kernel", "8.1", "smaps", "smaps_rollup", cwd=SLEEP)
     assert (proof.returncode, proof.stderr.decode()) == (0, NOTE), proof.stdout
     assert proof.stdout.decode().splitlines()[-1] == (
         f"smaps_rollup: consistent with smaps (37 mappings, {NEWEST}): 22 of 22 fields proven"
+        f"; profile {NEWEST} {beyond[:-1]}"
     )
 
 
