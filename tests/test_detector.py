@@ -3,6 +3,7 @@ corpus, in the same words (smapsfmt._spec.kernels)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -20,12 +21,28 @@ SMAPS = [p for p in TEXTS if not is_rollup(p)]
 PAIRS = [p for p in SMAPS if p.with_name("smaps_rollup").is_file()]
 
 
+@functools.cache
+def _machine_words() -> dict[str, tuple[str, str]]:
+    """Each text's profile as validate's JSON (``profile``, rollup's and check's key) and its
+    SARIF (the artifact's properties) give it, from one run of each over the whole corpus."""
+    paths = [str(p) for p in TEXTS]
+    as_json = json.loads(run_cli("validate", "--format", "json", *paths).stdout)
+    (run,) = json.loads(run_cli("validate", "--format", "sarif", *paths).stdout)["runs"]
+    assert [f["path"] for f in as_json["files"]] == paths
+    assert len(run["artifacts"]) == len(paths)
+    return {
+        path: (file["profile"], artifact["properties"]["profile"])
+        for path, file, artifact in zip(paths, as_json["files"], run["artifacts"], strict=True)
+    }
+
+
 def _validate_words(path: Path) -> str:
-    """The profile part of validate's summary line."""
+    """The profile part of validate's summary line; its JSON and SARIF say the same."""
     result = run_cli("validate", str(path))
     summary = result.stdout.decode().splitlines()[-1]
     words = summary.split("; ", 1)[1]
     assert words.startswith(("profile ", "no profile ")), summary
+    assert _machine_words()[str(path)] == (words, words)
     return words
 
 

@@ -51,9 +51,14 @@ def test_validate_checks_a_newer_kernel_against_the_newest_profile_and_says_so()
         f"--kernel {said})",
         "2 files: 2 valid, 0 invalid, 0 unreadable; 0 errors, 0 warnings",
     ]
-    # JSON keeps standard output a list of diagnostics; the note goes to standard error.
+    # JSON keeps standard output for the FILEs (the profile in the summary line's words); the
+    # note goes to standard error.
     as_json = run_cli("validate", "--kernel", "8.1", "--format", "json", "smaps", cwd=SLEEP)
-    assert (as_json.returncode, json.loads(as_json.stdout)) == (0, [])
+    assert (as_json.returncode, json.loads(as_json.stdout)) == (0, {"files": [{
+        "path": "smaps", "status": "valid", "kind": "smaps", "mappings": 37, "errors": 0,
+        "warnings": 0, "profile": f"profile {NEWEST} (matched; --kernel {said})",
+        "diagnostics": [],
+    }]})  # fmt: skip
     assert as_json.stderr.decode() == NOTE
 
 

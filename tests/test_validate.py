@@ -341,13 +341,27 @@ def test_cli_json_output() -> None:
     bad = REJECTED / "several-problems.smaps"
     result = run_cli("validate", "--format", "json", str(bad))
     assert result.returncode == 1
-    found = json.loads(result.stdout)
+    (file,) = json.loads(result.stdout)["files"]
+    found = file["diagnostics"]
     assert [(d["line"], d["column"], d["rule"]) for d in found] == [
         (51, 1, "syntax"), (52, 36, "syntax"), (107, 22, "smaps-pss-le-rss"),
     ]  # fmt: skip
     assert set(found[0]) == {"path", "line", "column", "rule", "severity", "message"}
-    assert json.loads(run_cli("validate", "--format", "json", str(LIVE / "6.18/sleep/smaps"))
-                      .stdout) == []  # fmt: skip
+    assert {k: v for k, v in file.items() if k != "diagnostics"} == {
+        "path": str(bad),
+        "status": "invalid",
+        "kind": "smaps",
+        "mappings": 4,
+        "errors": 3,
+        "warnings": 0,
+        "profile": "profile Linux 6.6-7.3 (matched)",
+    }
+    good = LIVE / "6.18/sleep/smaps"
+    assert json.loads(run_cli("validate", "--format", "json", str(good)).stdout) == {
+        "files": [{"path": str(good), "status": "valid", "kind": "smaps", "mappings": 37,
+                   "errors": 0, "warnings": 0, "profile": "profile Linux 6.6-7.3 (matched)",
+                   "diagnostics": []}]
+    }  # fmt: skip
 
 
 def test_cli_stdin_strict_and_usage_errors() -> None:

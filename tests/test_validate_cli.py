@@ -54,6 +54,11 @@ def text(result: subprocess.CompletedProcess[bytes]) -> tuple[int, str, str]:
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
+def diagnostics(stdout: bytes) -> list[dict[str, Any]]:
+    """Every diagnostic of ``--format json``, FILE after FILE."""
+    return [d for file in json.loads(stdout)["files"] for d in file["diagnostics"]]
+
+
 # --- several files, and a file that cannot be read -------------------------------------------
 
 
@@ -87,7 +92,7 @@ def test_json_reports_an_unreadable_file_and_keeps_the_others() -> None:
         result.stderr == b"smapsfmt: error: cannot read missing.smaps: No such file or directory\n"
     )
     output = json.loads(result.stdout)
-    assert output == [
+    assert diagnostics(result.stdout) == [
         {
             "path": "missing.smaps",
             "line": 1,
@@ -105,6 +110,13 @@ def test_json_reports_an_unreadable_file_and_keeps_the_others() -> None:
             "message": "Pss <= Rss does not hold: Pss = 20, Rss = 16",
         },
     ]
+    # Each FILE with its summary line's facts: an unreadable one has no profile.
+    assert [{k: v for k, v in f.items() if k != "diagnostics"} for f in output["files"]] == [
+        {"path": "missing.smaps", "status": "unreadable", "kind": None, "mappings": None,
+         "errors": 1, "warnings": 0, "profile": None},
+        {"path": "pss-gt-rss.smaps", "status": "invalid", "kind": "smaps", "mappings": 3,
+         "errors": 1, "warnings": 0, "profile": "profile Linux 6.6-7.3 (matched)"},
+    ]  # fmt: skip
     jsonschema.validate(output, _validate_schema())
 
 
@@ -117,7 +129,7 @@ def test_closed_standard_input_is_an_unreadable_file() -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr == b"smapsfmt: error: cannot read <stdin>: standard input is closed\n"
-    assert [(d["path"], d["rule"]) for d in json.loads(result.stdout)] == [
+    assert [(d["path"], d["rule"]) for d in diagnostics(result.stdout)] == [
         ("pss-gt-rss.smaps", "smaps-pss-le-rss"),
         ("<stdin>", "io-error"),
     ]
@@ -127,7 +139,7 @@ def test_a_directory_is_unreadable_too() -> None:
     code, out, err = text(validate("--format", "json", str(INVALID_VALIDATE)))
     assert code == 2
     assert err == f"smapsfmt: error: cannot read {INVALID_VALIDATE}: Is a directory\n"
-    assert [d["rule"] for d in json.loads(out)] == ["io-error"]
+    assert [d["rule"] for d in diagnostics(out.encode())] == ["io-error"]
 
 
 # --- --quiet ------------------------------------------------------------------------------------
@@ -277,7 +289,7 @@ def test_an_unknown_rule_is_a_usage_error(args: list[str], message: str) -> None
 def test_an_unreadable_file_is_reported_whatever_the_selection() -> None:
     result = validate("--format", "json", "--select", "syntax", "missing.smaps")
     assert result.returncode == 2
-    assert [d["rule"] for d in json.loads(result.stdout)] == ["io-error"]
+    assert [d["rule"] for d in diagnostics(result.stdout)] == ["io-error"]
 
 
 # --- smapsfmt rules -----------------------------------------------------------------------------
@@ -624,8 +636,9 @@ def _undescribed(node: Any, where: str) -> list[str]:
 
 def test_the_schema_has_an_id_a_version_and_describes_every_property() -> None:
     schema = _validate_schema()
-    assert schema["$id"] == "urn:smapsfmt:schema:validate:1"
-    assert schema["version"] == 1
+    # Version 2: an object per FILE, with its profile (version 1 was an array of diagnostics).
+    assert schema["$id"] == "urn:smapsfmt:schema:validate:2"
+    assert schema["version"] == 2
     assert _undescribed(schema, "") == []
     # The schema can fail: a diagnostic without a rule, an unknown severity.
     with pytest.raises(jsonschema.ValidationError):
@@ -634,6 +647,37 @@ def test_the_schema_has_an_id_a_version_and_describes_every_property() -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate([{"path": "x", "line": 1, "column": 1, "rule": "r",
                               "severity": "fatal", "message": "m"}], schema)  # fmt: skip
+    file = {
+        "path": "x",
+        "status": "valid",
+        "kind": "smaps",
+        "mappings": 1,
+        "errors": 0,
+        "warnings": 0,
+        "profile": "profile Linux 6.6-7.3 (matched)",
+        "diagnostics": [],
+    }
+    jsonschema.validate({"files": [file]}, schema)
+    for broken in (
+        {**file, "status": "fine"},
+        {**file, "profile": 6},
+        {k: v for k, v in file.items() if k != "profile"},
+        {
+            **file,
+            "diagnostics": [
+                {
+                    "path": "x",
+                    "line": 0,
+                    "column": 1,
+                    "rule": "r",
+                    "severity": "error",
+                    "message": "m",
+                }
+            ],
+        },
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"files": [broken]}, schema)
 
 
 def test_the_json_output_of_the_corpus_fits_the_schema() -> None:
@@ -646,7 +690,8 @@ def test_the_json_output_of_the_corpus_fits_the_schema() -> None:
     result = run_cli("validate", "--format", "json", *map(str, inputs))
     assert result.returncode == 1, result.stderr
     output = json.loads(result.stdout)
-    assert len(output) > 40
+    assert len(diagnostics(result.stdout)) > 40
+    assert len(output["files"]) == len(inputs)
     jsonschema.validate(output, schema)
 
 

@@ -3,9 +3,11 @@
 Each output has one schema, by the name of the command that prints it (``parse``, ``rollup``,
 ``check``; ``error``: the object every command prints with ``--format json`` when it fails),
 stamped with ``$schema`` (JSON Schema 2020-12), ``$id`` (``urn:smapsfmt:schema:NAME:VERSION``)
-and ``version``. Every kernel field carries its unit as the ABI document gives it
-(Documentation/ABI/testing/procfs-smaps, read by smapsfmt._spec.abi): the annotation ``"unit":
-"kB"``, or ``"unit": null`` for a count or flag printed bare (THPeligible, ProtectionKey).
+and ``version`` (:data:`SCHEMA_VERSION`, or the schema's own where its output changed shape:
+``validate`` 2, an object per FILE where version 1 was an array of diagnostics). Every kernel
+field carries its unit as the ABI document gives it (Documentation/ABI/testing/procfs-smaps,
+read by smapsfmt._spec.abi): the annotation ``"unit": "kB"``, or ``"unit": null`` for a count
+or flag printed bare (THPeligible, ProtectionKey).
 
 A command module adds its own with one line, ``register(NAME, COMMAND, DESCRIPTION, BUILD)``,
 ``BUILD`` a function returning the schema as a dict, or its ``"module:function"`` name so that
@@ -19,7 +21,15 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ERROR_KINDS", "SCHEMA_VERSION", "diagnostic_schema", "names", "register", "schema"]
+__all__ = [
+    "ERROR_KINDS",
+    "SCHEMA_VERSION",
+    "diagnostic_schema",
+    "names",
+    "profile_schema",
+    "register",
+    "schema",
+]
 
 SCHEMA_VERSION = 1
 
@@ -41,7 +51,7 @@ class _Entry:
     """One registered schema. (A plain class: dataclasses would cost every command's start-up
     the import of inspect, since the command line imports this module's ERROR_KINDS.)"""
 
-    __slots__ = ("build", "command", "description", "name")
+    __slots__ = ("build", "command", "description", "name", "version")
 
     def __init__(
         self,
@@ -49,21 +59,27 @@ class _Entry:
         command: str,
         description: str,
         build: Callable[[], dict[str, Any]] | str,
+        version: int,
     ) -> None:
         self.name = name
         self.command = command
         self.description = description
         self.build = build
+        self.version = version
 
 
 _REGISTRY: dict[str, _Entry] = {}
 
 
 def register(
-    name: str, command: str, description: str, build: Callable[[], dict[str, Any]] | str
+    name: str,
+    command: str,
+    description: str,
+    build: Callable[[], dict[str, Any]] | str,
+    version: int = SCHEMA_VERSION,
 ) -> None:
     """Add the schema of one JSON output (see the module docstring)."""
-    _REGISTRY[name] = _Entry(name, command, description, build)
+    _REGISTRY[name] = _Entry(name, command, description, build, version)
 
 
 def names() -> list[tuple[str, str, str]]:
@@ -83,8 +99,8 @@ def schema(name: str) -> dict[str, Any]:
     body = build()
     stamp = {
         "$schema": _DRAFT,
-        "$id": f"urn:smapsfmt:schema:{name}:{SCHEMA_VERSION}",
-        "version": SCHEMA_VERSION,
+        "$id": f"urn:smapsfmt:schema:{name}:{entry.version}",
+        "version": entry.version,
         "title": body.pop("title", f"smapsfmt {entry.command}"),
         "description": body.pop("description", entry.description),
     }
@@ -130,6 +146,17 @@ def _rollup_unit() -> str | None:
     if len(units) != 1:
         raise RuntimeError(f"smaps_rollup fields in several units: {sorted(map(str, units))}")
     return units.pop()
+
+
+def profile_schema(*, nullable: bool = False) -> dict[str, Any]:
+    """The profile a command used, in the words of validate's summary line
+    (smapsfmt._spec.kernels.Detection.describe): ``profile`` in rollup, check and validate."""
+    if not nullable:
+        return dict(_PROFILE)
+    return {
+        "type": ["string", "null"],
+        "description": _PROFILE["description"] + "; null for a FILE that cannot be read",
+    }
 
 
 def diagnostic_schema() -> dict[str, Any]:
@@ -317,6 +344,6 @@ register(
 register(
     "validate", "validate",
     "smapsfmt validate --format json: the diagnostics of every FILE",
-    "smapsfmt._cli.validate_output:validate_schema",
+    "smapsfmt._cli.validate_output:validate_schema", version=2,
 )  # fmt: skip
 register("error", "COMMAND", "smapsfmt COMMAND --format json when any command fails", _error)

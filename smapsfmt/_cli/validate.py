@@ -6,10 +6,12 @@ the rule id), then per file a summary line naming the kernel profile that matche
 closest one), and after more than one FILE a total line:
 ``3 files: 1 valid, 1 invalid, 1 unreadable; 4 errors, 1 warning``. ``--statistics`` prints
 one count per rule instead; ``--quiet`` prints nothing (the exit status says it all).
-``--format json`` prints one JSON array of ``{path, line, column, rule, severity, message}``
-for all files, ``--format sarif`` a SARIF 2.1.0 log (``smapsfmt._cli.validate_output``). A FILE
-that cannot be read is reported on stderr and, in JSON and SARIF, as an ``io-error`` entry;
-the other FILEs are still checked. ``--select``/``--ignore`` choose the rules reported
+``--format json`` prints one JSON object, ``{"files": [...]}``: per FILE what its summary line
+says (``profile`` in the words of rollup and check) and its diagnostics, each ``{path, line,
+column, rule, severity, message}``; ``--format sarif`` a SARIF 2.1.0 log, with each FILE's
+profile in the properties of its artifact (``smapsfmt._cli.validate_output``). A FILE that
+cannot be read is reported on stderr and, in JSON and SARIF, as an ``io-error`` entry; the
+other FILEs are still checked. ``--select``/``--ignore`` choose the rules reported
 (``smapsfmt._validate.rules``). Exit status 0 when no file has an error, 1 when one has, 2 for a
 usage error or when a FILE could not be read. ``--pid PID`` validates the running process's smaps
 and smaps_rollup, read while it is frozen (exit statuses 4-11 of ``smapsfmt._cli.main`` when it
@@ -76,9 +78,10 @@ def add_commands(commands: Any) -> None:
     validate.add_argument(
         "--format",
         choices=("text", "json", "sarif"),
-        help="text (default): one line per problem and summaries; json: one array of "
-        "{path, line, column, rule, severity, message}, an unreadable FILE included as an "
-        "io-error entry; sarif: SARIF 2.1.0, for code-scanning tools",
+        help="text (default): one line per problem and summaries; json: {files: [{path, "
+        "status, kind, mappings, errors, warnings, profile, diagnostics: [{path, line, column, "
+        "rule, severity, message}]}]}, an unreadable FILE included with an io-error entry; "
+        "sarif: SARIF 2.1.0, for code-scanning tools",
     )
     validate.add_argument(
         "--strict", action="store_true", help="warnings count as errors (exit status 1)"
@@ -214,7 +217,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     inputs = _inputs(args)
     listing = fmt == "text" and not args.statistics and not args.quiet
     color = listing and _use_color(args.color)
-    found: list[Diagnostic] = []  # for json, sarif and --statistics
+    # for json, sarif and --statistics: each FILE, its report (None: unreadable), diagnostics
+    collected: list[tuple[str, Any, list[Diagnostic]]] = []
     totals: Counter[str] = Counter()
     for path, read in inputs:
         try:
@@ -225,7 +229,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             flush()  # what came before, first
             err(f"smapsfmt: error: {exc}\n")
             totals["unreadable"] += 1
-            found.append(Diagnostic(path, 1, 1, IO_ERROR, "error", str(exc)))
+            collected.append((path, None, [Diagnostic(path, 1, 1, IO_ERROR, "error", str(exc))]))
             continue
         except SmapsSyntaxError as exc:  # the input layer stopped reading: one FILE's error
             problem = Diagnostic(path, exc.line, exc.column, SYNTAX, "error", exc.msg)
@@ -237,7 +241,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if args.quiet:
             continue
         if not listing:
-            found += report.diagnostics
+            collected.append((path, report, report.diagnostics))
             continue
         for diagnostic in report.diagnostics:
             line = diagnostic.render()
@@ -248,24 +252,52 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         total = _total_line(totals)
         out((_paint_total(total) if color else total) + "\n")
     elif not listing and not args.quiet:
-        _print_collected(found, fmt, args, complete=not totals["unreadable"])
+        _print_collected(collected, fmt, args, complete=not totals["unreadable"])
     if totals["unreadable"]:
         return EXIT_USAGE
     return EXIT_INVALID if totals["invalid"] else EXIT_OK
 
 
-def _print_collected(found: list[Any], fmt: str, args: argparse.Namespace, complete: bool) -> None:
+def _file_json(path: str, report: Any, diagnostics: list[Any]) -> dict[str, Any]:
+    """One FILE in ``--format json``: its summary line's facts (``report`` None: the FILE
+    could not be read), then its diagnostics (schema: ``smapsfmt schema validate``)."""
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    if report is None:
+        status, kind, mappings, profile = "unreadable", None, None, None
+    else:
+        status = "invalid" if errors else "valid"
+        kind = "smaps_rollup" if report.kind == "rollup" else "smaps"
+        mappings = None if report.kind == "rollup" else report.entries
+        profile = report.profile_words()
+    return {
+        "path": path,
+        "status": status,
+        "kind": kind,
+        "mappings": mappings,
+        "errors": errors,
+        "warnings": len(diagnostics) - errors,
+        "profile": profile,
+        "diagnostics": [d.to_json() for d in diagnostics],
+    }
+
+
+def _print_collected(collected: list[tuple[str, Any, list[Any]]], fmt: str,
+                     args: argparse.Namespace, complete: bool) -> None:  # fmt: skip
     """What --statistics, --format json and --format sarif print after every FILE is read."""
+    found = [d for _, _, diagnostics in collected for d in diagnostics]
+    files = [_file_json(*item) for item in collected]
     if args.statistics:
         _print_statistics(found, fmt)
     elif fmt == "json":
-        out(json.dumps([d.to_json() for d in found], indent=1) + "\n")
+        out(json.dumps({"files": files}, indent=1) + "\n")
     elif fmt == "sarif":
         from .. import __version__
         from .._validate.rules import rules
         from .validate_output import sarif_log
 
-        out(json.dumps(sarif_log(found, rules(), __version__, complete=complete), indent=1) + "\n")
+        profiles = [(f["path"], f["profile"]) for f in files]
+        log = sarif_log(found, rules(), __version__, complete=complete, profiles=profiles)
+        out(json.dumps(log, indent=1) + "\n")
     _note_newer_kernel(args.kernel)  # where no summary line says it
 
 

@@ -1,18 +1,23 @@
 """The machine-readable forms of ``smapsfmt validate``: SARIF 2.1.0, and the JSON Schema of
 ``--format json``.
 
-``--format json`` prints one JSON array: every diagnostic of every FILE in order, each
-``{path, line, column, rule, severity, message}`` (the shape it has always had), a FILE that
-cannot be read included as one ``io-error`` entry at line 1, column 1. With ``--statistics``
-the array holds one ``{rule, count, description}`` per rule that was reported instead.
-:func:`validate_schema` describes both.
+``--format json`` prints one JSON object, ``{"files": [...]}``: one object per FILE, in order,
+with what its summary line says (``path``, ``status``, ``kind``, ``mappings``, ``errors``,
+``warnings``, and ``profile``: the kernel profile used, in the words of the summary line and of
+``rollup`` and ``check``, which print it under the same key) and its ``diagnostics``, each
+``{path, line, column, rule, severity, message}``. A FILE that cannot be read has status
+``unreadable``, no profile, and one ``io-error`` diagnostic at line 1, column 1. With
+``--statistics`` the output is an array of one ``{rule, count, description}`` per rule that
+was reported instead. :func:`validate_schema` describes both.
 
 ``--format sarif`` prints one SARIF 2.1.0 log with one run: ``tool.driver`` with every rule
 (``smapsfmt rules``), one result per diagnostic with its ``ruleId``, ``ruleIndex``,
 ``level``, message and location (``artifactLocation.uri``: the FILE as a relative URI
 reference, or a ``file://`` URI for an absolute path; ``region.startLine``/``startColumn``,
 columns counting bytes as in the text output); an unreadable FILE is an ``io-error`` result
-without a region, and makes ``invocations[0].executionSuccessful`` false.
+without a region, and makes ``invocations[0].executionSuccessful`` false. ``artifacts`` lists
+each FILE (its URI as the results give it), with the profile used in ``properties.profile``
+(null for a FILE that cannot be read), as ``--format json`` has it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._validate.rules import IO_ERROR
+from .schemas import profile_schema
 
 if TYPE_CHECKING:
     from .._diagnostics import Diagnostic
@@ -46,9 +52,15 @@ def artifact_uri(path: str | None) -> str:
 
 
 def sarif_log(
-    diagnostics: Iterable[Diagnostic], rules: Sequence[Rule], version: str, *, complete: bool
+    diagnostics: Iterable[Diagnostic],
+    rules: Sequence[Rule],
+    version: str,
+    *,
+    complete: bool,
+    profiles: Sequence[tuple[str | None, str | None]] = (),
 ) -> dict[str, Any]:
-    """The SARIF 2.1.0 log of one run; ``complete`` is false when a FILE could not be read."""
+    """The SARIF 2.1.0 log of one run; ``complete`` is false when a FILE could not be read;
+    ``profiles``: (FILE, the profile used, None if it could not be read), one per FILE."""
     index = {rule.id: n for n, rule in enumerate(rules)}
     results = []
     for d in diagnostics:
@@ -77,33 +89,34 @@ def sarif_log(
             for rule in rules
         ],
     }
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {"driver": driver},
-                "invocations": [{"executionSuccessful": complete}],
-                "results": results,
-            }
-        ],
+    run: dict[str, Any] = {
+        "tool": {"driver": driver},
+        "invocations": [{"executionSuccessful": complete}],
     }
+    if profiles:
+        run["artifacts"] = [
+            {"location": {"uri": artifact_uri(path)}, "properties": {"profile": profile}}
+            for path, profile in profiles
+        ]
+    run["results"] = results
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
 def validate_schema() -> dict[str, Any]:
     """The JSON Schema of ``smapsfmt validate --format json`` (with and without
     ``--statistics``)."""
+    path: dict[str, Any] = {
+        "type": ["string", "null"],
+        "description": "The FILE as given on the command line ('<stdin>' for '-', "
+        "/proc/PID/smaps or /proc/PID/smaps_rollup with --pid).",
+    }
     diagnostic = {
         "type": "object",
         "description": "One problem found in one FILE (or a FILE that cannot be read).",
         "additionalProperties": False,
         "required": ["path", "line", "column", "rule", "severity", "message"],
         "properties": {
-            "path": {
-                "type": ["string", "null"],
-                "description": "The FILE as given on the command line ('<stdin>' for '-', "
-                "/proc/PID/smaps or /proc/PID/smaps_rollup with --pid).",
-            },
+            "path": path,
             "line": {
                 "type": "integer",
                 "minimum": 1,
@@ -128,6 +141,58 @@ def validate_schema() -> dict[str, Any]:
             "message": {"type": "string", "description": "What is wrong, in one line."},
         },
     }
+    file = {
+        "type": "object",
+        "description": "One FILE, in the order given: what its summary line says, then its "
+        "diagnostics.",
+        "additionalProperties": False,
+        "required": [
+            "path",
+            "status",
+            "kind",
+            "mappings",
+            "errors",
+            "warnings",
+            "profile",
+            "diagnostics",
+        ],
+        "properties": {
+            "path": path,
+            "status": {
+                "enum": ["valid", "invalid", "unreadable"],
+                "description": "invalid: a diagnostic is an error (exit status 1); "
+                "unreadable: the FILE could not be read (exit status 2).",
+            },
+            "kind": {
+                "enum": ["smaps", "smaps_rollup", None],
+                "description": "What the FILE was read as (--kind; by default a first header "
+                "naming [rollup] is a smaps_rollup); null when it could not be read.",
+            },
+            "mappings": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "The number of mappings of a smaps (a number of entries, no "
+                "unit); null for a smaps_rollup or a FILE that cannot be read.",
+            },
+            "errors": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "The number of its diagnostics that are errors (no unit).",
+            },
+            "warnings": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "The number of its diagnostics that are warnings (no unit).",
+            },
+            "profile": profile_schema(nullable=True),
+            "diagnostics": {
+                "type": "array",
+                "description": "Its diagnostics, in the order of its text (the rules --select "
+                "and --ignore leave).",
+                "items": {"$ref": "#/$defs/diagnostic"},
+            },
+        },
+    }
     statistic = {
         "type": "object",
         "description": "How often one rule was reported, over every FILE (--statistics).",
@@ -149,14 +214,23 @@ def validate_schema() -> dict[str, Any]:
     }
     return {
         "title": "smapsfmt validate --format json",
-        "description": "The output of 'smapsfmt validate --format json': an array of the "
-        "diagnostics of every FILE in order (an unreadable FILE is an io-error entry); with "
-        "--statistics, an array of counts per rule (most frequent first).",
+        "description": "The output of 'smapsfmt validate --format json': an object with one "
+        "entry per FILE, each naming the kernel profile used (as rollup and check name it, "
+        "under the same key) with its diagnostics; with --statistics, an array of counts per "
+        "rule (most frequent first).",
         "anyOf": [
             {
-                "type": "array",
-                "description": "The diagnostics, in the order of the FILEs and of their text.",
-                "items": {"$ref": "#/$defs/diagnostic"},
+                "type": "object",
+                "description": "The FILEs, in order.",
+                "additionalProperties": False,
+                "required": ["files"],
+                "properties": {
+                    "files": {
+                        "type": "array",
+                        "description": "One entry per FILE (per text with --pid).",
+                        "items": {"$ref": "#/$defs/file"},
+                    }
+                },
             },
             {
                 "type": "array",
@@ -164,5 +238,5 @@ def validate_schema() -> dict[str, Any]:
                 "items": {"$ref": "#/$defs/statistic"},
             },
         ],
-        "$defs": {"diagnostic": diagnostic, "statistic": statistic},
+        "$defs": {"file": file, "diagnostic": diagnostic, "statistic": statistic},
     }

@@ -107,9 +107,13 @@ class Report:
             count = f", {self.entries} mapping{'' if self.entries == 1 else 's'}"
         errors = f"{self.errors} error{'' if self.errors == 1 else 's'}"
         warnings = f"{self.warnings} warning{'' if self.warnings == 1 else 's'}"
+        return f"{path}: {what}{count}: {errors}, {warnings}; {self.profile_words()}"
+
+    def profile_words(self) -> str:
+        """The profile used, in the words of every command (``profile Linux 6.6-7.3
+        (matched)``): the end of the summary line, and ``profile`` in JSON."""
         profiles = () if self.profile is None else (self.profile, *self.alternatives)
-        profile = Detection(profiles, self.how).describe()  # the words of every command
-        return f"{path}: {what}{count}: {errors}, {warnings}; {profile}"
+        return Detection(profiles, self.how).describe()
 
 
 # --- the public entry points --------------------------------------------------------------------
