@@ -11,18 +11,20 @@ described for people in the first entry of procfs-smaps. Nothing here repeats it
 only reads.
 
 Invariant expressions are a small subset of Python, read once, by ``expressions.py``: checked
-node by node, translated into Python source that the validator compiles once, with the names
-they use in their order and their ``F <= A + B`` caps.
+node by node, written in that subset with the names they use in their order and their ``F <= A
++ B`` caps; ``evaluator.py`` builds from it the functions that evaluate one over columns of
+values (nothing is executed from text).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .evaluator import Evaluator, compile_expression
 from .expressions import ExpressionError, read_expression
 
 __all__ = [
@@ -212,22 +214,13 @@ class Invariant:
             if value is None:
                 return None
             arguments[name] = value
-        return bool(_compiled(self.python, self.arguments())(**arguments))
+        return bool(self.evaluator()(*arguments.values()))
 
-    def function(self) -> Callable[..., object]:
-        """The expression as a function of :meth:`arguments`, given in that order (built once
-        per expression): what every check of the validator calls."""
-        return _compiled(self.python, self.arguments())
-
-
-@functools.lru_cache(maxsize=512)
-def _compiled(python: str, arguments: tuple[str, ...]) -> Callable[..., object]:
-    """A translated expression as a function of its names (built once per expression)."""
-    source = f"lambda {', '.join(arguments)}: ({python})"
-    function: Callable[..., object] = eval(  # the translation admits only checked nodes
-        compile(source, "<invariant>", "eval"), {"__builtins__": {}}
-    )
-    return function
+    def evaluator(self) -> Evaluator:
+        """The expression as a function of :meth:`arguments`, given in that order, over
+        columns of values or one row (built once per expression): what every check of the
+        validator calls."""
+        return compile_expression(self.python, self.arguments())
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """A profile's checks, built once: its exact entry pattern, and its invariants sorted by what
 they read, each evaluated ONE way by every path of the validator.
 
-An invariant is a function of the names it reads (``Invariant.function``, from the spec's one
-reader of expressions). :func:`failing_rows` evaluates one over columns of values (one row per
-entry, or per distinct body), a row where a name has no value (None) not being checked. The
+An invariant is a function of the names it reads (``Invariant.evaluator``, built from the
+spec's one reader of expressions), evaluated over whole columns at once. :func:`failing_rows`
+evaluates one over columns of values (one row per entry, or per distinct body), a row where a
+name has no value (None) not being checked. The
 slow path (one row: one entry), the pure-Python scan and the C module's columns all call it:
 over distinct bodies (the body invariants), distinct headers and bodies (the pair invariants)
 and runs of entries (the range invariants, which read the addresses and the previous
@@ -12,6 +13,7 @@ entry's).
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -36,22 +38,55 @@ RANGE_NAMES = frozenset({"start", "end", "prev"})
 
 
 def failing_rows(
-    inv: Invariant, columns: Sequence[Sequence[Any]], holes: bool | None = None
+    inv: Invariant,
+    columns: Sequence[Sequence[Any]],
+    holes: bool | None = None,
+    *,
+    distinct: bool = False,
 ) -> list[int]:
     """The rows where ``inv`` does not hold, over one column per name it reads (in the order
     of ``inv.arguments()``); a row where a name is None is not checked. ``holes``: whether a
-    column may hold None, where the caller knows (else it is looked for)."""
-    function = inv.function()
+    column may hold None, where the caller knows (else it is looked for). ``distinct``: rows
+    may repeat what the invariant reads (distinct bodies read by an invariant of one of their
+    fields): it is then evaluated once per distinct value."""
     if holes is None:
         holes = any(None in column for column in columns)
-    if holes:
-        return [
-            row for row, args in enumerate(zip(*columns, strict=True))
-            if None not in args and not function(*args)
-        ]  # fmt: skip
-    if all(map(function, *columns)):
+    rows: list[int] | None = None
+    if holes:  # only the rows where every name has a value
+        present: list[Any] | None = None
+        for column in columns:
+            if None in column:
+                here = list(map(operator.is_not, column, itertools.repeat(None)))
+                present = here if present is None else list(map(operator.and_, present, here))
+        assert present is not None
+        rows = list(itertools.compress(range(len(present)), present))
+        columns = [list(itertools.compress(column, present)) for column in columns]
+    if not columns or not columns[0]:
         return []
-    return [row for row, result in enumerate(map(function, *columns)) if not result]
+    found = _failing(inv, columns, distinct)
+    return found if rows is None else [rows[row] for row in found]
+
+
+# Below this many rows, distinct values are not looked for.
+_DISTINCT_FROM = 32
+
+
+def _failing(inv: Invariant, columns: Sequence[Sequence[Any]], distinct: bool) -> list[int]:
+    evaluator = inv.evaluator()
+    count = len(columns[0])
+    if distinct and len(columns) == 1 and count >= _DISTINCT_FROM:  # (no tuple per row)
+        keys = columns[0]
+        unique = dict.fromkeys(keys)
+        if len(unique) * 2 <= count:
+            results = evaluator.rows([list(unique)])
+            if all(results):
+                return []
+            bad = {key for key, result in zip(unique, results, strict=True) if not result}
+            return [row for row, key in enumerate(keys) if key in bad]
+    results = evaluator.rows(columns)
+    if all(results):
+        return []
+    return [row for row, result in enumerate(results) if not result]
 
 
 def _holes(named: Mapping[str, Sequence[Any]]) -> set[str]:
@@ -71,7 +106,8 @@ def failing_by_row(
         if any(name not in named for name in names):
             continue  # a value that this profile never prints: not checked
         columns = [named[name] for name in names]
-        for row in failing_rows(inv, columns, any(name in holes for name in names)):
+        some_absent = any(name in holes for name in names)
+        for row in failing_rows(inv, columns, some_absent, distinct=True):
             found[row].append(index)
     return found
 
