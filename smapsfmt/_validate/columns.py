@@ -213,26 +213,25 @@ class ColumnScan:
             found = got.get(name)
             return found if found is not None and len(found) == n else [None] * n
 
-        # each distinct body once, by its values (fields, VmFlags, Name)
-        keys = list(zip(*map(raw, program.body_args), strict=True))
+        # each distinct body once, by its values (fields, VmFlags, Name); the entries' keys are
+        # not kept (a repeated one is freed at once: live, they would cost the collector)
         known = self.body_keys
-        distinct = dict.fromkeys(keys)
+        distinct = dict.fromkeys(zip(*map(raw, program.body_args), strict=True))
         new = [key for key in distinct if key not in known]
         if new:
             self.body_verdicts(new)
         bad = {key for key in distinct if any(known[key])}
         if bad:
             # Located in each entry's own text: equal values may be printed apart (zeros).
-            for i, key in enumerate(keys):
+            for i, key in enumerate(zip(*map(raw, program.body_args), strict=True)):
                 if key in bad:
                     text = self.body_text(got, i, end_line)
                     values = _values(program.body_args, key, program.kb)
                     scan.context.problems(lines[i], scan.body_findings(text, values, known[key]))
         # each distinct set of what the header invariants read, once
         if program.pair_args:
-            keys = list(zip(*map(raw, program.pair_args), strict=True))
             verdicts = self.pair_keys
-            distinct = dict.fromkeys(keys)
+            distinct = dict.fromkeys(zip(*map(raw, program.pair_args), strict=True))
             fresh = [key for key in distinct if key not in verdicts]
             if fresh:
                 named = _named(program.pair_args, fresh, program.pair_kb)
@@ -240,7 +239,7 @@ class ColumnScan:
                 verdicts.update(zip(fresh, rows, strict=True))
             failing_keys = {key for key in distinct if verdicts[key]}
             if failing_keys:
-                for i, key in enumerate(keys):
+                for i, key in enumerate(zip(*map(raw, program.pair_args), strict=True)):
                     if key in failing_keys:
                         text = self.body_text(got, i, end_line)
                         body = _values(program.body_args, tuple(
