@@ -233,8 +233,10 @@ def parse_rollup(data: bytes | str, *, path: str | None = None) -> Rollup:
 
     Raises :class:`SmapsSyntaxError` when the text is not one ``[rollup]`` entry.
     """
-    raw = as_bytes(data)
-    long = _limits.first_long_line(raw)
+    raw = data if type(data) is bytes else as_bytes(data)
+    # Only a text longer than the bound can hold a line longer than it (a sampler's few
+    # hundred bytes are not looked through).
+    long = _limits.first_long_line(raw) if len(raw) > _limits.MAX_LINE else None
     if long is not None:
         # The text before that line may have an error of its own, first.
         try:
