@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,9 +44,10 @@ class Program:
     names: tuple[str, ...]  # field columns, in the profile's order
     body_args: tuple[str, ...]  # a body's key, in order: fields, VmFlags, Name
     undocumented: tuple[tuple[str, int], ...]  # fields not in the ABI document, and their place
-    pair_args: tuple[str, ...]
+    # The header invariants by what they read: (the columns, the invariants' indexes, whether
+    # they read max_kB); each group's distinct values are checked once.
+    pair_groups: tuple[tuple[tuple[str, ...], tuple[int, ...], bool], ...]
     kb: tuple[str, ...]  # the fields in kB, for max_kB
-    pair_kb: tuple[str, ...]  # the same, where a pair invariant reads max_kB
 
 
 def columns_for(checks: Checks, checker: Checker) -> Program | None:
@@ -87,16 +88,22 @@ def _build(checks: Checks, checker: Checker) -> Program | None:
         return None
     body_args = checks.names + ("VmFlags",) + (("Name",) if checks.name_group else ())
     kb = tuple(name for name in checks.names if name in checker.kb_fields)
-    pair_names = {n for inv in checks.pair_invariants for n in inv.arguments()}
-    if "max_kB" in pair_names:  # computed from every kB field
-        pair_names = (pair_names - {"max_kB"}) | set(kb)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, inv in enumerate(checks.pair_invariants):
+        names = set(inv.arguments())
+        if "max_kB" in names:  # computed from every kB field
+            names = (names - {"max_kB"}) | set(kb) | {"max_kB"}
+        groups.setdefault(tuple(sorted(names)), []).append(index)
+    pair_groups = tuple(
+        (tuple(n for n in names if n != "max_kB"), tuple(indexes), "max_kB" in names)
+        for names, indexes in groups.items()
+    )
     return Program(
         program=program, names=checks.names, body_args=body_args,
         undocumented=tuple(
             (name, body_args.index(name)) for name in sorted(checker.undocumented & set(body_args))
         ),
-        pair_args=tuple(sorted(pair_names)), kb=kb,
-        pair_kb=kb if any("max_kB" in inv.arguments() for inv in checks.pair_invariants) else (),
+        pair_groups=pair_groups, kb=kb,
     )  # fmt: skip
 
 
@@ -140,6 +147,11 @@ def _named(args: tuple[str, ...], keys: list[tuple[Any, ...]],
     return named
 
 
+def _keys(raw: Callable[[str], list[Any]], args: tuple[str, ...]) -> Iterable[Any]:
+    """Each entry's values of ``args``: the value itself for one column, else a tuple."""
+    return raw(args[0]) if len(args) == 1 else zip(*map(raw, args), strict=True)
+
+
 class ColumnScan:
     """One text through the C program, with the scan's checks and slow path."""
 
@@ -147,9 +159,10 @@ class ColumnScan:
         self.scan = scan
         self.program = program
         self.checks = scan.checks
-        # each distinct body's verdict, each distinct pair's failing invariants
+        # each distinct body's verdict; per group of header invariants, the ones that fail for
+        # each distinct set of what they read
         self.body_keys: dict[tuple[Any, ...], Verdict] = {}
-        self.pair_keys: dict[tuple[Any, ...], list[int]] = {}
+        self.pair_keys: list[dict[Any, list[int]]] = [{} for _ in program.pair_groups]
 
     def run(self) -> int:
         scan = self.scan
@@ -228,33 +241,47 @@ class ColumnScan:
                     text = self.body_text(got, i, end_line)
                     values = _values(program.body_args, key, program.kb)
                     scan.context.problems(lines[i], scan.body_findings(text, values, known[key]))
-        # each distinct set of what the header invariants read, once
-        if program.pair_args:
-            verdicts = self.pair_keys
-            distinct = dict.fromkeys(zip(*map(raw, program.pair_args), strict=True))
-            fresh = [key for key in distinct if key not in verdicts]
-            if fresh:
-                named = _named(program.pair_args, fresh, program.pair_kb)
-                rows = failing_by_row(self.checks.pair_invariants, named, len(fresh))
-                verdicts.update(zip(fresh, rows, strict=True))
-            failing_keys = {key for key in distinct if verdicts[key]}
-            if failing_keys:
-                for i, key in enumerate(zip(*map(raw, program.pair_args), strict=True)):
-                    if key in failing_keys:
-                        text = self.body_text(got, i, end_line)
-                        body = _values(program.body_args, tuple(
-                            raw(name)[i] for name in program.body_args
-                        ), program.kb)  # fmt: skip
-                        values = {**body, **self.tail_values(got, i)}
-                        found: list[Problem] = located(
-                            self.checks.pair_invariants, verdicts[key], values, where_in(text)
-                        )
-                        scan.context.problems(lines[i], found)
+        # each distinct set of what a group of header invariants reads, once
+        failing = self.pair_failures(raw)
+        for i in sorted(failing):
+            text = self.body_text(got, i, end_line)
+            body = _values(program.body_args, tuple(
+                raw(name)[i] for name in program.body_args
+            ), program.kb)  # fmt: skip
+            values = {**body, **self.tail_values(got, i)}
+            found: list[Problem] = located(
+                self.checks.pair_invariants, sorted(failing[i]), values, where_in(text)
+            )
+            scan.context.problems(lines[i], found)
         starts: list[int] = got["start"]
         ends: list[int] = got["end"]
         columns = {name: self.column(got, name, raw) for name in self.checks.range_args}
         scan.range_problems(lines, prev, starts, ends, columns)
         return starts[-1], ends[-1]
+
+    def pair_failures(self, raw: Any) -> dict[int, list[int]]:
+        """The entries where a header invariant fails: entry -> the invariants' indexes.
+        Each group of them is checked once per distinct set of the columns it reads (keyed
+        by the value itself where it reads one)."""
+        failing: dict[int, list[int]] = {}
+        invariants = self.checks.pair_invariants
+        for (args, indexes, reads_kb), verdicts in zip(
+            self.program.pair_groups, self.pair_keys, strict=True
+        ):
+            distinct = dict.fromkeys(_keys(raw, args))
+            fresh = [key for key in distinct if key not in verdicts]
+            if fresh:
+                rows = [(key,) for key in fresh] if len(args) == 1 else fresh
+                named = _named(args, rows, self.program.kb if reads_kb else ())
+                found = failing_by_row([invariants[i] for i in indexes], named, len(fresh))
+                for key, bad in zip(fresh, found, strict=True):
+                    verdicts[key] = [indexes[j] for j in bad]
+            bad_keys = {key for key in distinct if verdicts[key]}
+            if bad_keys:
+                for i, key in enumerate(_keys(raw, args)):
+                    if key in bad_keys:
+                        failing.setdefault(i, []).extend(verdicts[key])
+        return failing
 
     def column(self, got: dict[str, Any], name: str, raw: Any) -> list[Any]:
         """A column, as the scan's values have it (absent: None)."""
