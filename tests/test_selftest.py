@@ -412,6 +412,28 @@ def test_the_guard_restores_what_a_killed_shaper_left() -> None:
     assert guard.failed == []
 
 
+def test_a_second_run_waits_for_the_first() -> None:
+    # Two guards at once would each take the other's changes for the settings to restore
+    code = (
+        "import sys, time; from smapsfmt.selftest import settings\n"
+        "print('waiting', flush=True)\n"
+        "with settings.SystemSettings():\n"
+        "    print('entered', flush=True)\n"
+    )
+    with settings.SystemSettings():
+        second = subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+            cwd=tempfile.gettempdir(),
+        )  # fmt: skip
+        assert second.stdout is not None
+        assert second.stdout.readline() == "waiting\n"
+        time.sleep(1.0)
+        assert second.poll() is None, "the second guard did not wait for the first"
+    assert second.stdout.readline() == "entered\n"
+    assert second.wait(timeout=30) == 0
+    second.stdout.close()
+
+
 def _schema_validator() -> Any:
     import jsonschema
 
