@@ -52,7 +52,7 @@ class Evaluator:
 
     def rows(self, columns: Columns) -> Sequence[Any]:
         """The value on each row of ``columns`` (one column per argument, in order, all of
-        one length; a name without arguments has one row)."""
+        one length; an expression without arguments has one row)."""
         count = len(columns[0]) if columns else 1
         return self.root(columns, count, {})
 
@@ -86,7 +86,8 @@ def _truth(values: Sequence[Any]) -> list[bool]:
 
 
 class _Builder:
-    """Builds the function of each node, sharing one per distinct subexpression."""
+    """Builds the function of each node; a subexpression written twice is computed once per
+    set of rows (remembered by its text for the evaluation)."""
 
     def __init__(self, index: dict[str, int]) -> None:
         self.index = index
