@@ -288,9 +288,9 @@ def test_the_kernel_boots_and_prints_what_its_shapes_require(
     assert counts["pass"] >= 90, counts
     assert not result.boot.timed_out
     swap = {(c.file, c.field): c for c in result.checks if c.shape == "swap"}
-    if kernel.label in NO_SWAP:
+    # The archive may yet publish the modules a kernel of NO_SWAP lacks: then it must pass too
+    if kernel.label in NO_SWAP and swap[("shaper", "status")].verdict == "n/a":
         reason = swap[("shaper", "status")].reason
-        assert swap[("shaper", "status")].verdict == "n/a", reason
         assert NO_SWAP[kernel.label] in reason, reason
     else:
         assert {key: swap[key].verdict for key in SWAP_FIELDS} == dict.fromkeys(
