@@ -32,8 +32,8 @@ def test_corpus_is_what_the_script_makes() -> None:
 def test_manifest_header() -> None:
     assert HEADER == {
         "format": "smaps-conformance",
-        "format_version": 1,
-        "corpus_version": "1.0.0",
+        "format_version": 2,
+        "corpus_version": "1.1.0",
     }
 
 
@@ -66,7 +66,7 @@ def test_every_fixture_is_a_case_byte_for_byte() -> None:
 def test_classes_and_generated_cases_are_kept_apart() -> None:
     counts = {cls: sum(1 for c in CASES if c.cls == cls) for cls in
               ("valid", "invalid", "implementation-defined", "pair")}  # fmt: skip
-    assert counts == {"valid": 233, "invalid": 32, "implementation-defined": 6, "pair": 97}
+    assert counts == {"valid": 245, "invalid": 32, "implementation-defined": 6, "pair": 103}
     for case in CASES:
         assert case.generated == case.id.startswith("generated/"), case.id
         assert case.generated == ("generated" in case.tags), case.id
@@ -104,12 +104,12 @@ def test_the_installed_package_carries_the_corpus() -> None:
     assert "site-packages" in manifest.parts  # installed, not the source tree
     assert manifest.read_bytes() == (TREE / "manifest.json").read_bytes()
     assert (corpus_root() / "manifest.json").read_bytes() == manifest.read_bytes()
-    assert len(cases()) == len(CASES) == 368
+    assert len(cases()) == len(CASES) == 386
 
 
 def test_cases_filters() -> None:
     assert {c.cls for c in cases("invalid")} == {"invalid"}
-    assert len(cases(["invalid", "pair"])) == 129
+    assert len(cases(["invalid", "pair"])) == 135
     assert {c.kind for c in cases(kind="rollup")} == {"rollup"}
     assert all(c.generated for c in cases(generated=True))
     assert [c.id for c in cases(tags=["newline-in-name"])] == [
@@ -197,7 +197,7 @@ def test_a_sidecar_gives_a_capture_its_kernel_tags(tmp_path: Path) -> None:
     _, made = load_manifest(tmp_path / "corpus")
     case = next(c for c in made if c.id == "valid/qemu/4.19/smaps")
     assert {"kernel:4.19.325", "arch:aarch64", "source:qemu", "kind:smaps"} <= set(case.tags)
-    assert case.provenance == "valid/qemu/CAPTURES.md"
+    assert case.provenance == {"document": "valid/qemu/CAPTURES.md"}
     assert case.source == "tests/fixtures/valid/qemu/4.19/smaps"
     assert not (tmp_path / "corpus" / "valid/qemu/4.19/smaps.case.json").exists()
     assert len(made) == len(CASES) + 1

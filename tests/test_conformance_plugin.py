@@ -52,16 +52,16 @@ def test_a_throwaway_project_collects_every_case(tmp_path: Path) -> None:
     ids = collected.stdout.splitlines()
     every = [i for i in ids if i.startswith("test_parser.py::test_every_case[")]
     assert every == [f"test_parser.py::test_every_case[{c.id}]" for c in cases()]
-    assert len(every) == 368
+    assert len(every) == 386
     rollups = [i for i in ids if "test_rollups_decode_as_expected[" in i]
-    assert len(rollups) == len(cases("valid", kind="rollup")) == 108
+    assert len(rollups) == len(cases("valid", kind="rollup")) == 114
     three = [i for i in ids if "test_three_lines[" in i]
     assert len(three) == len(cases("invalid")) == 32
-    assert f"{368 + 108 + 32} tests collected" in collected.stdout
+    assert f"{386 + 114 + 32} tests collected" in collected.stdout
 
 
 def test_the_fixture_runs_the_cases(tmp_path: Path) -> None:
     (tmp_path / "test_parser.py").write_text(PROJECT_TESTS)
     result = pytest_in(tmp_path, "-q")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"^508 passed in ", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^532 passed in ", result.stdout, re.MULTILINE), result.stdout

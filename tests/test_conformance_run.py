@@ -22,7 +22,7 @@ from smapsfmt.conformance import cases
 
 PLAIN = [sys.executable, str(ROOT / "tests" / "decoders" / "plain_decoder.py")]
 SLEEP = ["--run", "valid/live/6.18/sleep/*"]
-HEAD = f"smaps-conformance 1.0.0 [{' '.join(PLAIN)}"
+HEAD = f"smaps-conformance 1.1.0 [{' '.join(PLAIN)}"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -55,8 +55,8 @@ def test_reference_decoder_passes_through_the_command_line() -> None:
     )  # fmt: skip
     assert (result.returncode, result.stderr) == (0, "")
     assert lines(result) == [
-        f"smaps-conformance 1.0.0 [{sys.executable} -m smapsfmt conformance decode]: 42 cases: "
-        "42 passed, 0 failed, 0 known failures, 326 skipped (PASS 42)"
+        f"smaps-conformance 1.1.0 [{sys.executable} -m smapsfmt conformance decode]: 42 cases: "
+        "42 passed, 0 failed, 0 known failures, 344 skipped (PASS 42)"
     ]
 
 
@@ -65,7 +65,7 @@ def test_a_decoder_that_drops_a_mapping_fails_wrong_value() -> None:
     assert result.returncode == 1
     assert lines(result) == [
         "WRONG_VALUE      valid/live/6.18/sleep/smaps: mappings: expected 37 mappings, got 36",
-        f"{HEAD} drop-mapping]: 2 cases: 1 passed, 1 failed, 0 known failures, 366 skipped "
+        f"{HEAD} drop-mapping]: 2 cases: 1 passed, 1 failed, 0 known failures, 384 skipped "
         "(PASS 1, WRONG_VALUE 1)",
     ]
 
@@ -88,7 +88,7 @@ def test_a_decoder_that_accepts_garbage_fails_accepted_invalid() -> None:
     assert lines(result) == [
         "ACCEPTED_INVALID invalid/binary.smaps: exit 0 on an invalid input",
         "ACCEPTED_INVALID invalid/junk.smaps: exit 0 on an invalid input",
-        f"{HEAD} accept-garbage]: 2 cases: 0 passed, 2 failed, 0 known failures, 366 skipped "
+        f"{HEAD} accept-garbage]: 2 cases: 0 passed, 2 failed, 0 known failures, 384 skipped "
         "(ACCEPTED_INVALID 2)",
     ]
 
@@ -121,9 +121,9 @@ def test_json_report_counts_every_outcome_by_name() -> None:
     assert result.returncode == 1
     assert report["summary"] == {
         "PASS": 16, "REJECTED_VALID": 5, "ACCEPTED_INVALID": 1, "WRONG_VALUE": 0,
-        "CRASH": 0, "TIMEOUT": 0, "cases": 22, "failed": 6, "known": 0, "skipped": 346,
+        "CRASH": 0, "TIMEOUT": 0, "cases": 22, "failed": 6, "known": 0, "skipped": 364,
     }  # fmt: skip
-    assert report["corpus_version"] == "1.0.0"
+    assert report["corpus_version"] == "1.1.0"
     assert report["command"] == PLAIN
     prefixes = ("generated/5.", "implementation-", "invalid/r", "valid/external/jc/")
     chosen = [c.id for c in cases() if c.id.startswith(prefixes)]
@@ -156,7 +156,7 @@ def test_known_failures_hold_a_project_to_what_it_passes_today(tmp_path: Path) -
     assert (result.returncode, result.stderr) == (0, "")
     assert lines(result)[-2:] == [
         "note: known failure now passes or matches nothing: valid/never/*",
-        f"{HEAD}]: 31 cases: 19 passed, 0 failed, 12 known failures, 337 skipped "
+        f"{HEAD}]: 31 cases: 19 passed, 0 failed, 12 known failures, 355 skipped "
         "(PASS 19, REJECTED_VALID 11, ACCEPTED_INVALID 1)",
     ]
     assert "REJECTED_VALID   generated/5.3/smaps: exit 1 on a valid input (known)" in lines(result)
@@ -188,7 +188,7 @@ def test_coverage_compares_only_what_the_parser_reports(tmp_path: Path) -> None:
     result = run("--covers", str(covers), *SLEEP, "--", *PLAIN, "round")  # Rss is not covered
     assert result.returncode == 0
     assert lines(result)[-1].endswith(
-        "1 case: 1 passed, 0 failed, 0 known failures, 367 skipped (PASS 1)"
+        "1 case: 1 passed, 0 failed, 0 known failures, 385 skipped (PASS 1)"
     )
     rename = [{"match": "^$", "replace": "[anon]"}]
     covers.write_text(json.dumps({"header": ["start", "pathname"], "pathname": rename}))
@@ -256,14 +256,14 @@ def test_list() -> None:
         "source:live unitless-field",
         "valid/live/6.18/deleted-file/smaps_rollup\tvalid\t64-bit-addresses arch:x86_64 "
         "kernel:6.18 kind:rollup source:live",
-        "2 cases, corpus 1.0.0",
+        "2 cases, corpus 1.1.0",
     ]
 
 
 def test_export_and_run_from_the_export(tmp_path: Path) -> None:
     target = tmp_path / "corpus"
     result = conformance("export", str(target))
-    assert result.stdout == f"wrote 642 files into {target}\n"
+    assert result.stdout == f"wrote 672 files into {target}\n"
     tree = ROOT / "conformance" / "corpus"
     for path in tree.rglob("*"):
         if path.is_file():
@@ -279,7 +279,7 @@ def test_pack_is_versioned_and_reproducible(tmp_path: Path) -> None:
     conformance("pack", "--output", str(tmp_path / "a"))
     first = conformance("pack", "--output", str(tmp_path / "a"))  # over its own earlier one
     conformance("pack", "--output", str(tmp_path / "b"))
-    name = "smaps-conformance-1.0.0.tar.gz"
+    name = "smaps-conformance-1.1.0.tar.gz"
     assert lines(first) == [str(tmp_path / "a" / name), str(tmp_path / "a" / f"{name}.sha256")]
     packed = (tmp_path / "a" / name).read_bytes()
     assert packed == (tmp_path / "b" / name).read_bytes()
@@ -289,9 +289,9 @@ def test_pack_is_versioned_and_reproducible(tmp_path: Path) -> None:
     assert json.loads(as_json.stdout) == {"tarball": str(tmp_path / "c" / name), "sha256": digest}
     with tarfile.open(tmp_path / "a" / name) as tar:
         names = tar.getnames()
-        assert "smaps-conformance-1.0.0/manifest.json" in names
-        assert len(names) == 642
-        member = tar.extractfile("smaps-conformance-1.0.0/implementation-defined/crlf.smaps")
+        assert "smaps-conformance-1.1.0/manifest.json" in names
+        assert len(names) == 672
+        member = tar.extractfile("smaps-conformance-1.1.0/implementation-defined/crlf.smaps")
         assert member is not None
         assert b"\r\n" in member.read()
 

@@ -30,7 +30,7 @@ EXPECTED_PROFILE = {
     "external/jc/tests": "5.4-5.8",
     "external/pcp/procpid-5.5.7-root-007": "5.4-5.8",
     "external/prometheus-procfs": "4.14-4.18",
-    # Debian's kernels under qemu (valid/qemu/MANIFEST.json: package, release, arch)
+    # Debian's kernels under qemu (valid/qemu/manifest.json: package, release, arch)
     "qemu/5.10-amd64": "5.9-5.19",
     "qemu/6.1-amd64": "6.0-6.5",
     "qemu/6.1-686": "6.0-6.5",

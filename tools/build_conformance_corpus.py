@@ -10,14 +10,17 @@ reference decoder (smapsfmt.conformance.decode) and parser, its manifest
 fails when the committed corpus differs from what this script makes. Run it with the
 installed smapsfmt (``.venv/bin/python tools/build_conformance_corpus.py``).
 
-Tags come from the text itself (features) and from a sidecar ``INPUT.case.json`` next to a
-fixture (kernel, arch, provenance); see docs/conformance.md.
+Tags come from the text itself (features), from the manifest of the fixture's folder where it
+has one (tests/fixtures/valid/qemu/manifest.json: the kernel captures, whose provenance is
+carried over whole), and from a sidecar ``INPUT.case.json`` next to a fixture (kernel, arch,
+provenance); see docs/decoder-contract.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import functools
 import hashlib
 import json
 import shutil
@@ -27,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import smapsfmt
+from smapsfmt._manifest import MANIFEST, dump_manifest
 from smapsfmt._model import Mapping, Rollup, Smaps, known_fields, unitless_fields
 from smapsfmt._render import render, word_size
 from smapsfmt._spec.profiles import load_profiles
 from smapsfmt.conformance.decode import decode
-from smapsfmt.conformance.manifest import CORPUS_VERSION, FORMAT, FORMAT_VERSION
+from smapsfmt.conformance.manifest import CORPUS_VERSION, Case, load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -114,6 +118,31 @@ def sidecar(fixture: Path) -> dict[str, Any]:
     return found
 
 
+def manifested(fixture: Path) -> Case | None:
+    """The fixture's case in the manifest of the nearest folder above it that has one."""
+    for parent in fixture.parents:
+        if parent == FIXTURES or FIXTURES not in parent.parents:
+            return None
+        if (parent / MANIFEST).is_file():
+            rel = str(fixture.relative_to(parent))
+            return next((c for c in listed(parent) if c.inputs.get(c.kind) == rel), None)
+    return None
+
+
+@functools.cache
+def listed(root: Path) -> list[Case]:
+    return load_manifest(root)[1]
+
+
+def kernel_tags(case: Case) -> list[str]:
+    """The tags a kernel capture's manifest entry gives its conformance case."""
+    tags = list(case.tags)
+    kernel = (case.provenance or {}).get("kernel")
+    if kernel:
+        tags += [f"kernel:{kernel['release']}", "source:qemu"]
+    return tags
+
+
 def folder(rel: str, table: dict[str, Any]) -> list[Any]:
     return [value for prefix, value in table.items() if rel.startswith(prefix)]
 
@@ -146,6 +175,9 @@ class Builder:
         self.write(rel, data)
         self.write(rel + ".json", dump(decoded))
         more = sidecar(fixture) if fixture is not None else {}
+        listed = manifested(fixture) if fixture is not None else None
+        if listed is not None:
+            more = {"tags": kernel_tags(listed), "provenance": listed.provenance, **more}
         tags = [f"kind:{kind}", *extra_tags, *features(decoded, data), *more.get("tags", [])]
         if fixture is not None:
             for found in folder(rel, FOLDER_TAGS):
@@ -160,6 +192,8 @@ class Builder:
             "tags": tags,
         }
         provenance = more.get("provenance") or (folder(rel, PROVENANCE) or [None])[-1]
+        if isinstance(provenance, str):  # a sidecar's or a folder's document
+            provenance = {"document": provenance}
         if provenance:
             entry["provenance"] = provenance
         if fixture is not None:
@@ -226,7 +260,7 @@ class Builder:
                 "expected": rel + ".json",
                 "generated": False,
                 "tags": [f"kind:{kind}", f"rule:{name.rsplit('.', 1)[0]}"],
-                "provenance": f"{base}, {how}",
+                "provenance": {"document": f"{base}, {how}"},
             },
             data,
         )
@@ -325,14 +359,7 @@ class Builder:
                 self.valid(data, f"generated/{profile.name}/smaps_rollup", tags, True)
 
     def manifest(self) -> None:
-        self.cases.sort(key=lambda c: c["id"])
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "corpus_version": CORPUS_VERSION,
-            "cases": self.cases,
-        }
-        self.write("manifest.json", dump(manifest))
+        self.write(MANIFEST, dump_manifest(self.cases, CORPUS_VERSION))
 
 
 def build(out: Path) -> None:

@@ -1,11 +1,12 @@
 """Boot every kernel of the matrix (smapsfmt/selftest/matrix.py) and keep its captures.
 
-    python tools/capture_kernels.py [LABEL ...]
+    python tools/capture_kernels.py [--shapes SHAPE,...] [LABEL ...]
 
 Writes tests/fixtures/valid/qemu/LABEL/SHAPE/{smaps,smaps_rollup} and their provenance in
-tests/fixtures/valid/qemu/MANIFEST.json; a shape whose capture does not validate (a kernel
-bug the validator catches) goes to tests/fixtures/kernel-bugs/ instead, with its manifest; the
-vmas shape is not kept.
+tests/fixtures/valid/qemu/manifest.json (the corpus manifest format, docs/decoder-contract.md);
+a shape whose capture does not validate (a kernel bug the validator catches) goes to
+tests/fixtures/kernel-bugs/ instead, with its manifest; the vmas shape is not kept. With
+--shapes only those shapes' captures are replaced, the others kept.
 Prints the README's table of kernels. Then run tools/update_expected.py and review the diff.
 Kernel packages are cached in /var/cache/smapsfmt/kernels ($SMAPSFMT_KERNEL_CACHE).
 """
@@ -29,6 +30,9 @@ NOT_KEPT = {"vmas"}
 
 
 def main(labels: list[str]) -> int:
+    only: set[str] | None = None
+    if labels and labels[0] == "--shapes":
+        only, labels = set(labels[1].split(",")), labels[2:]
     rows = []
     for kernel in KERNELS:
         if labels and kernel.label not in labels:
@@ -42,6 +46,8 @@ def main(labels: list[str]) -> int:
             c.shape for c in result.checks if c.verdict == "fail" and c.field == "validates"
         }
         good = set(result.capture.shapes) - invalid - NOT_KEPT
+        if only is not None:
+            good, invalid = good & only, invalid & only
         corpus.write(result, kernel.label, VALID, source, good)
         if invalid:
             corpus.write(result, kernel.label, BUGS, source, invalid)

@@ -39,7 +39,7 @@ def add_boot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--save", metavar="DIR",
         help="with --boot: write each capture to DIR/LABEL/SHAPE/{smaps,smaps_rollup} and its "
-        "provenance to DIR/MANIFEST.json",
+        "provenance to DIR/manifest.json (the corpus manifest format)",
     )  # fmt: skip
     parser.add_argument(
         "--label", metavar="LABEL", help="with --save: the folder (default: the release)"
@@ -49,10 +49,11 @@ def add_boot_arguments(parser: argparse.ArgumentParser) -> None:
 def run_boot(args: argparse.Namespace) -> tuple[Any, list[Any], dict[str, Any]]:
     """Boot, check, save: (the capture, its checks, what the boot was)."""
     from .._cli.common import UsageError
-    from . import boot, corpus, debian, guest, qemu
+    from . import boot, corpus, debian, guest, modules, qemu
 
     arch = args.arch or "x86_64"
     source = None
+    swap = None
     try:
         if args.boot.startswith("debian:"):
             package = args.boot.removeprefix("debian:")
@@ -62,6 +63,7 @@ def run_boot(args: argparse.Namespace) -> tuple[Any, list[Any], dict[str, Any]]:
                 fetched.package, fetched.version, fetched.deb_sha256, _inside(image),
                 fetched.image_sha256,
             )  # fmt: skip
+            swap = modules.for_fetched(fetched, debian.Apt())
         else:
             image = Path(args.boot)
             if not image.is_file():
@@ -69,7 +71,7 @@ def run_boot(args: argparse.Namespace) -> tuple[Any, list[Any], dict[str, Any]]:
         timeout = args.timeout if args.timeout is not None else boot.TIMEOUT_SECONDS
         if timeout <= 0:
             raise UsageError(f"--timeout {timeout:g}: give a number of seconds above 0")
-        result = boot.run(image, arch, timeout=timeout)
+        result = boot.run(image, arch, timeout=timeout, modules=swap)
     except (debian.FetchError, guest.GuestBuildError, qemu.BootError) as error:
         raise UsageError(str(error)) from None
     if args.save:

@@ -2,12 +2,16 @@
  *
  * It mounts /proc, /sys and /dev, puts the console in raw mode (no "\n" -> "\r\n": the framed
  * files must arrive byte for byte), prints what kernel and machine it runs on, runs the program
+ * the kernel modules the host put in the initramfs as /module-NN-NAME.ko (zram and what it
+ * needs, for the swap shape: modules.py), in name order, with init_module(2), saying each one's
+ * outcome (ok, or the errno: EEXIST when already built in); then
  * "/shaper --system" (the selftest's shaper.c: every shape, those changing system settings
  * too, printed framed: frames.py), and
  * powers the machine off. Every line it prints starts with "@@smapsfmt-init 1 ". Built static;
  * no library but libc.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -17,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -59,6 +64,32 @@ static unsigned char *slurp(const char *path, size_t *size) {
     return buf;
 }
 
+static int is_module(const struct dirent *d) {
+    return strncmp(d->d_name, "module-", 7) == 0;
+}
+
+/* Each /module-NN-NAME.ko, in name order (dependencies first), loaded with init_module(2). */
+static void load_modules(void) {
+    struct dirent **found = NULL;
+    int n = scandir("/", &found, is_module, alphasort);
+    for (int i = 0; i < n; i++) {
+        char path[300], outcome[64];
+        size_t size = 0;
+        snprintf(path, sizeof path, "/%s", found[i]->d_name);
+        unsigned char *image = slurp(path, &size);
+        long rc = image ? syscall(SYS_init_module, image, (unsigned long)size, "") : -1;
+        int e = errno;
+        if (rc == 0)
+            snprintf(outcome, sizeof outcome, "ok");
+        else
+            snprintf(outcome, sizeof outcome, "%s", e == EEXIST ? "EEXIST" : strerror(e));
+        say("MODULE %s %s", found[i]->d_name, outcome);
+        free(image);
+        free(found[i]);
+    }
+    free(found);
+}
+
 int main(void) {
     struct utsname u;
     struct termios t;
@@ -84,6 +115,7 @@ int main(void) {
             say("VERSION %s%s", (char *)version, "");
         }
     }
+    load_modules();
     if (access("/shaper", X_OK) == 0) {
         pid_t child = fork();
         if (child == 0) {

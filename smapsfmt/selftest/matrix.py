@@ -46,7 +46,7 @@ def by_label(label: str) -> Kernel:
 def boot_kernel(kernel: Kernel, timeout: float = 240.0) -> tuple[Fetched, BootResult]:
     """Fetch (or find cached) the newest package of ``kernel`` and boot it: (Fetched,
     BootResult)."""
-    from . import boot, debian
+    from . import boot, debian, modules
 
     apt = debian.Apt()
     if not apt.has_lists():
@@ -54,4 +54,5 @@ def boot_kernel(kernel: Kernel, timeout: float = 240.0) -> tuple[Fetched, BootRe
     arch = debian.DEBIAN_ARCH[kernel.arch]
     name, _version = apt.newest(kernel.pattern, arch)
     fetched = debian.fetch(name, arch, apt)
-    return fetched, boot.run(fetched.image, kernel.arch, timeout=timeout)
+    swap = modules.for_fetched(fetched, apt)
+    return fetched, boot.run(fetched.image, kernel.arch, timeout=timeout, modules=swap)

@@ -123,6 +123,16 @@ def shell_words(cmd: list[str]) -> str:
 INIT_LINE = re.compile(rb"@@smapsfmt-init 1 ([A-Z]+)((?: [^\r\n]*)?)\r?\n")
 
 
+def module_lines(console: bytes) -> list[tuple[str, str]]:
+    """The modules /init loaded and each one's outcome (``ok``, ``EEXIST``, an error)."""
+    found = []
+    for m in INIT_LINE.finditer(console):
+        if m.group(1) == b"MODULE":
+            name, _, outcome = m.group(2).decode(errors="replace").strip().partition(" ")
+            found.append((name, outcome))
+    return found
+
+
 def init_lines(console: bytes) -> dict[str, str]:
     """What /init (init.c) reported: START, PAGESIZE, VERSION, SHAPER (its exit status), DONE."""
     return {
