@@ -63,6 +63,82 @@ def run_cli(
     )
 
 
+def run_main(*args: str) -> int:
+    """The command line in this process, as ``python -m smapsfmt ARGS`` runs it (the entry
+    point of ``smapsfmt.__main__``): its exit status."""
+    import smapsfmt.__main__
+
+    saved = sys.argv
+    sys.argv = ["smapsfmt", *args]
+    try:
+        smapsfmt.__main__.entry_point()
+    except SystemExit as exit:
+        return exit.code if isinstance(exit.code, int) else 1
+    finally:
+        sys.argv = saved
+    raise AssertionError("the command line returned without an exit status")
+
+
+# The same in a child interpreter's ``-c`` code (tests/ is not on its path): ``cli(ARGS)``.
+CLI_IN_CHILD = """
+import sys
+import smapsfmt.__main__
+def cli(args):
+    sys.argv = ["smapsfmt", *args]
+    try:
+        smapsfmt.__main__.entry_point()
+    except SystemExit as exit:
+        return exit.code
+"""
+
+
+def as_json(model: object) -> object:
+    """A model as plain JSON data, as ``parse --format json`` prints it: the models are pydantic
+    dataclasses, and this is pydantic's own dump of them in JSON mode."""
+    import pydantic
+
+    return pydantic.TypeAdapter(type(model)).dump_python(model, mode="json")
+
+
+_UNITS: list[dict[str, str | None]] = []
+
+
+def field_units() -> dict[str, str | None]:
+    """The fields the specification names, in the kernel's order, each with its unit (None:
+    printed without one), as ``smapsfmt schema smaps`` publishes them."""
+    if not _UNITS:
+        import json
+
+        result = run_cli("schema", "smaps")
+        assert result.returncode == 0, result.stderr
+        mapping = json.loads(result.stdout)["$defs"]["Mapping"]
+        fields = mapping["properties"]["fields"]["properties"]
+        _UNITS.append({name: spec["unit"] for name, spec in fields.items()})
+    return _UNITS[0]
+
+
+def profile_names() -> set[str]:
+    """The names of the kernel profiles (the ``profile NAME`` line of each ``kernel/*.profile``,
+    the specification's files)."""
+    return {
+        line.split()[1]
+        for path in (ROOT / "kernel").glob("*.profile")
+        for line in path.read_text().splitlines()
+        if line.startswith("profile ")
+    }
+
+
+def profile_vmflags(name: str) -> list[str]:
+    """The VmFlags mnemonics of the kernel profile NAME, as its ``vmflags`` line lists them."""
+    for path in (ROOT / "kernel").glob("*.profile"):
+        lines = path.read_text().splitlines()
+        if f"profile {name}" in lines:
+            found = [line for line in lines if line.startswith("vmflags ")]
+            assert len(found) == 1, path
+            return found[0].split('"')[2].split()
+    raise AssertionError(f"no kernel profile named {name}")
+
+
 def as_printed_by(profile: object, data: bytes) -> bytes:
     """A real capture's entries as the kernel of ``profile`` prints them: its lines, in its
     order, values from the capture (0 for a field the capture lacks), its VmFlags mnemonics."""

@@ -18,7 +18,11 @@ import smapsfmt
 
 
 def _bench(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # Not under coverage's tracer (when the suite runs under coverage): the benchmark times
+    # the package, and traced its rounds take many times as long.
+    environ = {
+        k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("COVERAGE_")
+    }
     environ.update(env)
     return subprocess.run(
         [sys.executable, "bench/bench.py", *args],

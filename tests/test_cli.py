@@ -140,16 +140,15 @@ def test_console_script_runs_from_another_directory(tmp_path: Path) -> None:
 
 def test_installed_package_carries_its_grammar() -> None:
     import smapsfmt
-    from smapsfmt._spec import resources as _resources
 
     package_dir = Path(smapsfmt.__file__).resolve().parent
     if ROOT in package_dir.parents:
         # Running from the source tree (editable install): the grammar comes from grammar/.
-        assert (ROOT / "grammar/smaps.lark").is_file()
+        grammar = ROOT / "grammar/smaps.lark"
     else:
         # Installed from a wheel: the grammar is inside the package.
-        assert (package_dir / "_data/grammar/smaps.lark").is_file()
-    assert "HEADER:" in _resources.read_text("grammar/smaps.lark")
+        grammar = package_dir / "_data/grammar/smaps.lark"
+    assert "HEADER:" in grammar.read_text()
 
 
 CAPTURE = LIVE / "6.18/sleep/smaps"

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import FIXTURES, INVALID, ROOT, VALID, corpus
+from support import FIXTURES, INVALID, ROOT, VALID, corpus, profile_names
 
 import smapsfmt
 from smapsfmt.conformance import Case, Coverage, cases, corpus_root, decode, judge, load_manifest
@@ -73,9 +73,7 @@ def test_classes_and_generated_cases_are_kept_apart() -> None:
         assert case.id.startswith({"valid": ("valid/", "generated/"), "invalid": "invalid/",
                                    "implementation-defined": "implementation-defined/",
                                    "pair": "pairs/"}[case.cls]), case.id  # fmt: skip
-    from smapsfmt._spec.profiles import load_profiles
-
-    profiles = {p.name for p in load_profiles()}
+    profiles = profile_names()
     assert {t.split(":", 1)[1] for c in CASES for t in c.tags if t.startswith("profile:")} == (
         profiles
     )

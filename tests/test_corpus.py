@@ -11,10 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-from support import INVALID, VALID, corpus, fixture_id, is_rollup, run_cli
+from support import INVALID, VALID, as_json, corpus, fixture_id, is_rollup, run_cli
 
 import smapsfmt
-from smapsfmt._model import to_jsonable
 
 VALID_INPUTS = corpus(VALID)
 INVALID_INPUTS = corpus(INVALID)
@@ -38,7 +37,7 @@ def test_valid(path: Path) -> None:
     expected_file = Path(f"{path}.expected.json")
     assert expected_file.is_file(), f"{expected_file.name} missing: run tools/update_expected.py"
     expected = json.loads(expected_file.read_text(encoding="utf-8"))
-    assert to_jsonable(_parse(path)) == expected
+    assert as_json(_parse(path)) == expected
 
 
 @pytest.mark.parametrize("path", INVALID_INPUTS, ids=fixture_id)

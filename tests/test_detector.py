@@ -1,5 +1,5 @@
 """One kernel detector: validate, rollup and check name the same profile for every text of the
-corpus, in the same words (smapsfmt._spec.kernels)."""
+corpus, in the same words."""
 
 from __future__ import annotations
 

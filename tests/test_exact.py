@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import random
 import shutil
@@ -30,11 +31,13 @@ from pathlib import Path
 
 import pytest
 from proc_targets import gated
-from support import ROOT
+from support import ROOT, run_cli
 
 import smapsfmt
-from smapsfmt._live.exact import REPRODUCED, ExactPss, ExactUnavailable, _limits, exact_pss
-from smapsfmt._rollup.check import check
+from smapsfmt import ExactPss, ExactUnavailable, exact_pss
+
+# The fields exact mode reproduces from the pages (README: exact PSS).
+REPRODUCED = ("Pss", "Pss_Anon", "Pss_File", "Pss_Shmem", "Locked")
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(
@@ -178,18 +181,23 @@ def test_the_rollup_pss_equals_the_page_by_page_sum(isolated: int) -> None:
 
 
 @needs_root
-def test_a_fresh_frozen_pair_is_proven_by_check_and_exact_mode(isolated: int) -> None:
+def test_a_fresh_frozen_pair_is_proven_by_check_and_exact_mode(
+    isolated: int, tmp_path: Path
+) -> None:
     """A pair this test reads itself, from a process no other process shares a page with:
     `check` proves it within the intervals, exact mode pins Pss inside them."""
-    smaps = Path(f"/proc/{isolated}/smaps").read_bytes()
-    rollup = Path(f"/proc/{isolated}/smaps_rollup").read_bytes()
-    proof = check(smapsfmt.parse_smaps(smaps), smapsfmt.parse_rollup(rollup))
-    assert proof.diagnostics == []
-    assert all(item.holds for item in proof.fields)
-    pss = next(item for item in proof.fields if item.name == "Pss")
-    assert pss.bound is not None and not pss.bound.exact  # smaps alone leaves Pss open ...
-    result = exact_pss(isolated)
-    assert result.proven and result.fields["Pss"] == pss.value  # ... the pages close it
+    (tmp_path / "smaps").write_bytes(Path(f"/proc/{isolated}/smaps").read_bytes())
+    (tmp_path / "smaps_rollup").write_bytes(Path(f"/proc/{isolated}/smaps_rollup").read_bytes())
+    result = run_cli("check", "--format", "json", "smaps", "smaps_rollup", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    proof = json.loads(result.stdout)
+    assert proof["diagnostics"] == []
+    assert all(item["verdict"] == "holds" for item in proof["fields"])
+    pss = next(item for item in proof["fields"] if item["name"] == "Pss")
+    low, high = pss["interval"]
+    assert low < high  # smaps alone leaves Pss open ...
+    exact = exact_pss(isolated)
+    assert exact.proven and exact.fields["Pss"] == pss["value"]  # ... the pages close it
 
 
 @needs_root
@@ -234,7 +242,7 @@ def test_a_rollup_that_differs_is_not_proven(isolated: int) -> None:
 @needs_root
 def test_this_kernel_counts_mapcounts_per_page() -> None:
     """Exact mode reproduces the kernel only with per-page mapcounts (CONFIG_PAGE_MAPCOUNT);
-    this machine's kernel has them, and _limits() says so by finding no limit."""
+    this machine's kernel has them, and exact mode says so by finding no limit."""
     config = Path("/proc/config.gz")
     if not config.exists():
         pytest.skip("no /proc/config.gz: the kernel configuration is not visible")
@@ -242,7 +250,7 @@ def test_this_kernel_counts_mapcounts_per_page() -> None:
 
     text = gzip.decompress(config.read_bytes()).decode("ascii", "replace")
     assert "CONFIG_PAGE_MAPCOUNT=y" in text.splitlines()
-    assert _limits() == []
+    assert exact_pss("self").limits == ()
 
 
 # --- what exact mode raises: the live reader's typed errors, and its own for the rest -----------

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from support import LIVE, run_cli
+from support import LIVE, as_json, run_cli
 
 import smapsfmt
 
@@ -128,14 +128,14 @@ def test_aggregate_returns_the_intervals_the_command_prints() -> None:
 def test_an_aggregated_rollup_is_still_the_rollup_it_was() -> None:
     """Equal to a Rollup of the same values (either way round), the same JSON, and it pickles
     with its intervals."""
-    from smapsfmt._model import Rollup, to_jsonable
+    from smapsfmt import Rollup
 
     smaps = smapsfmt.parse_smaps((SLEEP / "smaps").read_bytes())
     ours = smapsfmt.aggregate(smaps)
     plain = Rollup(**{name: getattr(ours, name) for name in Rollup.__dataclass_fields__})
     assert type(plain) is Rollup
     assert ours == plain and plain == ours
-    assert to_jsonable(ours) == to_jsonable(plain)
+    assert as_json(ours) == as_json(plain)
     again = pickle.loads(pickle.dumps(ours))
     assert again == ours and again.intervals == ours.intervals
     with pytest.raises(TypeError):

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from fleet_support import big_smaps, duckdb_rows
-from support import FIXTURES, VALID, corpus, is_rollup, run_cli
+from support import CLI_IN_CHILD, FIXTURES, VALID, corpus, is_rollup, run_cli
 
 import smapsfmt
 from smapsfmt.fleet.schema import FIELD_COLUMNS, SCHEMA_VERSION, column_names
@@ -328,13 +328,15 @@ def test_errors(tmp_path: Path) -> None:
 
 # VmHWM, the peak of this process's own memory map (ru_maxrss would count the parent's too:
 # a child made by vfork takes the parent's peak with it through exec).
-_PEAK = """
-import re, sys
-from smapsfmt._cli.main import main
-code = main(["export", sys.argv[1], "-o", sys.argv[2]])
+_PEAK = (
+    CLI_IN_CHILD
+    + """
+import re
+code = cli(["export", sys.argv[1], "-o", sys.argv[2]])
 status = open("/proc/self/status").read()
 print(code, re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1))
 """
+)
 
 
 def _peak_kib(smaps: Path, dataset: Path) -> int:

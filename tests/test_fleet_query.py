@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from support import ROOT, VALID, run_cli
+from support import CLI_IN_CHILD, ROOT, VALID, run_cli
 
 from smapsfmt.fleet.queries import QUERIES
 from smapsfmt.fleet.schema import ENGINE_TYPES, SCHEMA_VERSION, TABLES, markdown
@@ -158,8 +158,8 @@ def test_errors(tmp_path: Path, dataset: Path) -> None:
 def _without(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     code = (
         f"import sys; sys.modules[{module!r}] = None\n"
-        "from smapsfmt._cli.main import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
+        + CLI_IN_CHILD
+        + "sys.exit(cli(sys.argv[1:]))\n"
     )
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
@@ -180,14 +180,18 @@ def test_a_missing_extra_is_named(tmp_path: Path, dataset: Path) -> None:
     assert not (tmp_path / "d").exists()
 
 
-_LOADED = """
+_LOADED = (
+    """
 import sys
 {before}
-from smapsfmt._cli.main import main
-code = main(sys.argv[1:])
+"""
+    + CLI_IN_CHILD.replace("{", "{{").replace("}", "}}")
+    + """
+code = cli(sys.argv[1:])
 heavy = ("pyarrow", "duckdb", "pyspark", "py4j", "smapsfmt.fleet")
 print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr)
 """
+)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from support import INVALID, VALID, corpus
+from support import CLI_IN_CHILD, INVALID, VALID, corpus
 
 from smapsfmt._spec import grammar as _grammar
 
@@ -132,12 +132,13 @@ def test_android_name_line_after_vmflags() -> None:
 
 # --- the compiled terminals are kept in a cache file ---------------------------------------------
 
-_PROBE = """
-import sys
-from smapsfmt._cli.main import main
-code = main(["parse", sys.argv[1]])
+_PROBE = (
+    CLI_IN_CHILD
+    + """
+code = cli(["parse", sys.argv[1]])
 print(code, "lark" in sys.modules, file=sys.stderr)
 """
+)
 
 
 def _parse_in_child(path: str, cache_home: str) -> tuple[int, bool]:

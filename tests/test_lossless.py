@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import VALID, corpus, fixture_id, is_rollup
+from support import VALID, corpus, field_units, fixture_id, is_rollup
 
 import smapsfmt
-from smapsfmt._model import unitless_fields
 
 
 def _words(line: bytes) -> list[bytes]:
@@ -38,7 +37,7 @@ def _model_lines(entry: smapsfmt.Mapping | smapsfmt.Rollup) -> list[list[bytes]]
             raw = next(unknown).encode("latin-1")
             assert raw.split(b":", 1)[0].decode() == key
             lines.append(raw.split())
-        elif key in unitless_fields():
+        elif field_units().get(key, "kB") is None:
             lines.append([f"{key}:".encode(), str(value).encode()])
         else:
             lines.append([f"{key}:".encode(), str(value).encode(), b"kB"])

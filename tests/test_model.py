@@ -5,21 +5,30 @@ from __future__ import annotations
 import json
 from types import MappingProxyType
 
+import pydantic
 import pytest
-from support import EXTERNAL, LIVE
+from support import EXTERNAL, LIVE, as_json, field_units
 
 import smapsfmt
-from smapsfmt._model import (
-    Mapping,
-    Rollup,
-    Smaps,
-    json_schema,
-    known_fields,
-    to_jsonable,
-    unitless_fields,
-)
+from smapsfmt import Mapping, Rollup, Smaps
 
 SHORT = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
+
+# The public attribute names, derived from the ABI document's field names (and its one
+# :Attribute: line, THPeligible's), in the document's order: smaps, then the rollup's own.
+ATTRIBUTES = {
+    "Size": "size", "KernelPageSize": "kernel_page_size", "MMUPageSize": "mmu_page_size",
+    "Rss": "rss", "Pss": "pss", "Pss_Dirty": "pss_dirty", "Shared_Clean": "shared_clean",
+    "Shared_Dirty": "shared_dirty", "Private_Clean": "private_clean",
+    "Private_Dirty": "private_dirty", "Referenced": "referenced", "Anonymous": "anonymous",
+    "KSM": "ksm", "LazyFree": "lazy_free", "AnonHugePages": "anon_huge_pages",
+    "ShmemPmdMapped": "shmem_pmd_mapped", "FilePmdMapped": "file_pmd_mapped",
+    "Shared_Hugetlb": "shared_hugetlb", "Private_Hugetlb": "private_hugetlb",
+    "Swap": "swap", "SwapPss": "swap_pss", "Locked": "locked", "Nonlinear": "nonlinear",
+    "THPeligible": "thp_eligible", "ProtectionKey": "protection_key",
+    "Pss_Anon": "pss_anon", "Pss_File": "pss_file", "Pss_Shmem": "pss_shmem",
+}  # fmt: skip
+VENDOR = ["Writeback", "WritebackHuge", "Same", "Huge", "SwapShared"]
 
 
 def test_public_surface_is_small() -> None:
@@ -49,7 +58,7 @@ def test_smaps_is_a_sequence_of_mappings() -> None:
 def test_every_known_field_has_a_typed_attribute() -> None:
     rollup = smapsfmt.parse_rollup((LIVE / "6.18/sleep/smaps_rollup").read_bytes())
     mapping = smapsfmt.parse_smaps((LIVE / "6.18/sleep/smaps").read_bytes())[0]
-    for key, attribute in known_fields().items():
+    for key, attribute in ATTRIBUTES.items():
         for entry in (mapping, rollup):
             assert getattr(entry, attribute) == entry.fields.get(key)
     assert mapping.thp_eligible == 0 and rollup.thp_eligible is None
@@ -60,21 +69,18 @@ def test_every_known_field_has_a_typed_attribute() -> None:
 
 
 def test_the_attributes_derived_from_the_abi_document_are_the_documented_ones() -> None:
-    # The public attribute names, derived from the ABI document's field names (and its one
-    # :Attribute: line, THPeligible's), in the document's order: smaps, then the rollup's own.
-    assert list(known_fields().items()) == list({
-        "Size": "size", "KernelPageSize": "kernel_page_size", "MMUPageSize": "mmu_page_size",
-        "Rss": "rss", "Pss": "pss", "Pss_Dirty": "pss_dirty", "Shared_Clean": "shared_clean",
-        "Shared_Dirty": "shared_dirty", "Private_Clean": "private_clean",
-        "Private_Dirty": "private_dirty", "Referenced": "referenced", "Anonymous": "anonymous",
-        "KSM": "ksm", "LazyFree": "lazy_free", "AnonHugePages": "anon_huge_pages",
-        "ShmemPmdMapped": "shmem_pmd_mapped", "FilePmdMapped": "file_pmd_mapped",
-        "Shared_Hugetlb": "shared_hugetlb", "Private_Hugetlb": "private_hugetlb",
-        "Swap": "swap", "SwapPss": "swap_pss", "Locked": "locked", "Nonlinear": "nonlinear",
-        "THPeligible": "thp_eligible", "ProtectionKey": "protection_key",
-        "Pss_Anon": "pss_anon", "Pss_File": "pss_file", "Pss_Shmem": "pss_shmem",
-    }.items())  # fmt: skip
-    assert unitless_fields() == {"THPeligible", "ProtectionKey"}
+    # Every field the schema names, in its order: these have attributes; the vendor fields
+    # the document describes (Writeback, ...) have none.
+    assert list(ATTRIBUTES) == [name for name in field_units() if name in ATTRIBUTES]
+    mapping = smapsfmt.parse_smaps((LIVE / "6.18/sleep/smaps").read_bytes())[0]
+    assert [name for name in field_units() if name not in ATTRIBUTES] == VENDOR
+    for name in VENDOR:
+        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+        assert not hasattr(mapping, snake), name
+    assert {name for name, unit in field_units().items() if unit is None} == {
+        "THPeligible",
+        "ProtectionKey",
+    }
 
 
 def test_fields_are_read_only() -> None:
@@ -100,7 +106,7 @@ def test_unknown_vendor_fields_are_kept_with_their_raw_text() -> None:
 def test_json_round_trips_non_utf8_names() -> None:
     data = (LIVE / "6.18/deleted-file/smaps").read_bytes()
     smaps = smapsfmt.parse_smaps(data)
-    dumped = json.dumps(to_jsonable(smaps))
+    dumped = json.dumps(as_json(smaps))
     back = Smaps.__pydantic_validator__.validate_python(json.loads(dumped))  # type: ignore[attr-defined]
     assert back == smaps
     assert any(b"\xe9\xff" in m.pathname for m in back)
@@ -110,7 +116,7 @@ def test_rollup_json_has_hex_addresses() -> None:
     rollup = smapsfmt.parse_rollup(
         (EXTERNAL / "prometheus-procfs/fixtures/proc/26231/smaps_rollup").read_bytes()
     )
-    obj = to_jsonable(rollup)
+    obj = as_json(rollup)
     assert (obj["start"], obj["end"]) == ("00400000", "ffffffffff601000")
     assert obj["pathname"] == "[rollup]"
     assert obj["fields"]["Rss"] == 29948
@@ -118,7 +124,7 @@ def test_rollup_json_has_hex_addresses() -> None:
 
 @pytest.mark.parametrize("kind", [Smaps, Rollup])
 def test_json_schema_describes_the_output(kind: type) -> None:
-    schema = json_schema(kind)
+    schema = pydantic.TypeAdapter(kind).json_schema(mode="serialization")
     text = json.dumps(schema)
     assert '"fields"' in text and '"pathname"' in text
     assert schema["type"] == "object"

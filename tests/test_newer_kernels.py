@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import EXTERNAL, LIVE, run_cli
+from support import EXTERNAL, LIVE, profile_vmflags, run_cli
 
 import smapsfmt
-from smapsfmt._spec.profiles import load_profiles
 
 SLEEP = LIVE / "6.18" / "sleep"
 NEWEST = "Linux 6.6-7.3"
@@ -126,7 +125,7 @@ def test_gu_is_a_vmflag_from_6_18_37_and_6_19_on() -> None:
     assert guarded.count(b" gu ") == 1 and len(guarded) == len(text) + 3
     for kernel in ("7.3", "6.18.37", "8.1"):
         assert smapsfmt.validate(guarded, kernel=kernel, strict=True) == [], kernel
-    assert "gu" in {p.name: p for p in load_profiles()}["6.6-7.3"].vmflags
+    assert "gu" in profile_vmflags("6.6-7.3")
 
 
 def test_a_smaps_the_newest_kernel_does_not_print_is_refused_naming_both() -> None:

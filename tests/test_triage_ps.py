@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 import triage_targets
-from support import run_cli
+from support import CLI_IN_CHILD, run_cli, run_main
 
 import smapsfmt
-from smapsfmt._cli import main as cli_main
+import smapsfmt.__main__  # the command line, loaded before a fork becomes nobody
 
 COLUMNS = ["Rss", "Pss", "USS", "Swap", "SwapPss"]
 
@@ -119,7 +119,7 @@ def test_processes_that_may_not_be_read_are_listed_in_a_note(
             os.setgroups([])
             os.setresgid(65534, 65534, 65534)
             os.setresuid(65534, 65534, 65534)
-            code = cli_main.main(["ps", "--format", "json"])
+            code = run_main("ps", "--format", "json")
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
@@ -174,9 +174,8 @@ def test_progress_goes_to_a_terminal_only() -> None:
 
 def test_ps_loads_nothing_that_parses_smaps() -> None:
     code = (
-        "import sys\nfrom smapsfmt._cli.main import main\n"
-        "sys.stdout = open('/dev/null', 'w')\n"
-        "main(['ps'])\n"
+        CLI_IN_CHILD + "sys.stdout = open('/dev/null', 'w')\n"
+        "cli(['ps'])\n"
         "heavy = ('pydantic', 'lark', 'smapsfmt._model', 'smapsfmt._parse.parser',"
         " 'smapsfmt._validate.validate')\n"
         "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
