@@ -486,3 +486,23 @@ def test_each_command_parses_alike_with_only_its_own_module_loaded(
     for argv in (["ps", "--help"], ["--help"]):
         assert _cli.main(argv) == 0
         assert "usage: smapsfmt" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("columns", [None, "", "x", "-3", "0", "57", "200"])
+def test_help_is_as_wide_as_argparse_would_make_it(
+    columns: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parsers' formatter finds the width as argparse does (shutil), without shutil."""
+    import argparse
+
+    from smapsfmt._cli import common as _common
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    ours = _common.Parser(prog="x", description="word " * 40)
+    theirs = argparse.ArgumentParser(prog="x", description="word " * 40)
+    for parser in (ours, theirs):
+        parser.add_argument("--option", help="text " * 30)
+    assert ours.format_help() == theirs.format_help()

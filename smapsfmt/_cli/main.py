@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import json
 import os
 import signal
 import sys
@@ -117,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "format", None) == "json":
             error = error_object("interrupted", "interrupted", EXIT_INTERRUPTED)
             try:
+                import json
+
                 out(json.dumps(error, indent=1) + "\n")
                 flush()
             except (OutputError, KeyboardInterrupt):
