@@ -321,8 +321,8 @@ def main() -> int:
             order: list[tuple[str, Callable[[], object]]] = [("bare", _bare), ("sweep", sweep)]
             if round_ % 2:
                 order.reverse()
-            for name, job in order:
-                sweeps[name].append(_timed(job))
+            for name, work in order:
+                sweeps[name].append(_timed(work))
         _print_tables(times, sweeps)
         heavy = _report_startup()
         print(
