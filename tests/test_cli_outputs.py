@@ -158,7 +158,8 @@ def test_schema_list_names_each_schema_by_its_command() -> None:
     unknown = run_cli("schema", "yaml")
     assert (unknown.returncode, unknown.stderr.decode()) == (
         2, "smapsfmt: error: no schema named 'yaml': choose from parse, smaps, rollup, check, "
-        "validate, error, selftest, summary, ps, diff, sample, export, query (see 'smapsfmt schema --list')\n",
+        "validate, error, selftest, summary, ps, diff, sample, export, query (see 'smapsfmt "
+        "schema --list')\n",
     )  # fmt: skip
     # `schema` alone and `schema smaps` print what `schema` printed before: parse's, of a smaps
     assert run_cli("schema").stdout == run_cli("schema", "smaps").stdout

@@ -141,6 +141,21 @@ def test_cgroup_path(text: bytes, path: str) -> None:
     assert sw.cgroup_path(text) == path
 
 
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        (b"0::/\n", "/"),
+        (b"0::\n", ""),
+        (b"0::/a\n1:memory:/m\n", "/m"),
+        (b"0::/a\rb\n", "/a"),
+        (b"0::/caf\xc3\xa9 \xff\n", "/caf\u00e9 \\xff"),
+    ],
+)
+def test_cgroup_path_of_one_unified_line_as_of_any_other(text: bytes, path: str) -> None:
+    """A v2-only file (one line, 0::PATH) is read without the general loop, with its answer."""
+    assert sw.cgroup_path(text) == path
+
+
 def test_a_sweep_loads_neither_pydantic_nor_lark() -> None:
     code = (
         "import sys\nfrom smapsfmt.triage.sweep import sweep\nr = sweep()\n"

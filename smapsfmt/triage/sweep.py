@@ -201,6 +201,10 @@ def cgroup_path(text: bytes) -> str:
     the v1 ``memory`` controller where one is mounted, else the v2 unified hierarchy's
     (``0::PATH``), else the first line's (Documentation/admin-guide/cgroup-v2.rst, "Processes";
     cgroups(7))."""
+    if text.startswith(b"0::") and text.endswith(b"\n"):  # v2 alone, the common case
+        path = text[3:-1].decode("utf-8", "backslashreplace")
+        if len(path.splitlines()) <= 1:  # one line (as the loop below would split it)
+            return path
     unified = first = None
     for line in text.decode("utf-8", "backslashreplace").splitlines():
         number, _, rest = line.partition(":")
@@ -231,19 +235,20 @@ def rollup_fields(text: bytes, path: str) -> dict[str, int]:
     """The fields of a smaps_rollup text, in kB by kernel name. The kernel's own layout is read
     with one pattern; anything else by ``smapsfmt.parse_rollup`` (SmapsSyntaxError, located,
     for a text that is no smaps_rollup)."""
+    for pattern, known in _LAYOUTS:
+        match = pattern.fullmatch(text)
+        if match is not None:
+            return dict(zip(known, map(int, match.groups()), strict=True))
     newline = text.find(b"\n")
     if newline > 0 and _HEADER.match(text) and text.endswith(b"[rollup]\n", 0, newline + 1):
-        for pattern, known in _LAYOUTS:
-            match = pattern.fullmatch(text, newline + 1)
-            if match is not None:
-                return dict(zip(known, map(int, match.groups()), strict=True))
         pairs = _FIELD.findall(text, newline + 1)
         # Each match is one whole line: as many matches as lines means every line is a field.
         if pairs and len(pairs) == text.count(b"\n", newline + 1) and text.endswith(b"\n"):
             names = _NAMES
             fields = {names.get(name) or _name(name): int(value) for name, value in pairs}
             if len(fields) == len(pairs):  # no field twice
-                pattern = re.compile(b"".join(re.escape(name) + _VALUE for name, _ in pairs))
+                lines = b"".join(re.escape(name) + _VALUE for name, _ in pairs)
+                pattern = re.compile(_HEADER.pattern + rb"[^\n]*\[rollup\]\n" + lines)
                 _LAYOUTS[:] = [(pattern, tuple(fields)), *_LAYOUTS[:3]]
                 return fields
     from .._parse.parser import parse_rollup
@@ -387,7 +392,7 @@ def _quick(pid: int, root: str, cmdline: bool, cgroup: bool, keep_text: bool) ->
         finally:
             os.close(fd)
         head, _, rest = stat.rpartition(b") ")  # as smapsfmt._live's reader: comm may hold ") "
-        parts = rest.split()
+        parts = rest.split(None, 20)  # up to starttime (field 22; rest starts at field 3)
         if int(parts[6]) & PF_KTHREAD:
             return True
         if parts[0] in (b"Z", b"X"):
