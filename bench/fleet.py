@@ -2,12 +2,17 @@
 
     python bench/fleet.py [--rounds 20] [--mappings 60000]
 
-1. Sampling cost per process. In one interpreter, imports warmed up: the bare read (open and
-   read /proc/PID/smaps_rollup of every process, nothing else) against ``smapsfmt sample``'s
-   work (smapsfmt.fleet.sample.sample_machine: the sweep, which also reads stat, cmdline and
-   cgroup, and the three Parquet files of the sample), alternated over ROUNDS rounds, median
-   per process; and the sweep alone, to show the share of the Parquet files (a fixed cost per
-   sample, spread over more processes on a machine that has more). Target: within 1.2x.
+1. Sampling cost per process. In one interpreter, imports warmed up, on the machine as it is
+   (its processes, whatever their sizes): the bare reads (list /proc; open, read, close every
+   /proc/PID/smaps_rollup, nothing else, as in bench/ps.py) against ``smapsfmt sample``'s work
+   (smapsfmt.fleet.sample.sample_machine: the sweep shared with ``ps``, which also reads stat,
+   cmdline and cgroup through one /proc/PID handle, the rows, and the three Parquet files of the
+   sample), and the sweep alone, alternated over ROUNDS rounds (the order turned each round).
+   Each is divided by the processes it read. Two figures: the sample without its Parquet files
+   (the cost per process; the files are a cost per sample) and with them (all in, at this
+   machine's number of processes). Medians of wall and CPU time (user + system of this
+   process: other people's load on a shared machine moves wall time far more), and the median
+   of each round's ratio. Target: within 1.2x, without the files.
 2. Bytes per mapping row on disk: the mappings files of one ``sample --smaps`` of this machine
    and of the export of the big capture, against the bytes of smaps text per mapping.
 3. Export rows per second: ``smapsfmt export`` of a real smaps of MAPPINGS mappings (a process
@@ -77,12 +82,16 @@ def _user_pids() -> list[int]:
     return pids
 
 
-def _bare(pids: list[int]) -> int:
-    """Read every smaps_rollup as a bare loop does; the number read."""
+def _bare() -> int:
+    """The bare reads of every rollup: list /proc, and open, read and close each
+    /proc/PID/smaps_rollup (a kernel thread's open fails at once), nothing else; the number
+    read. The same baseline as bench/ps.py's."""
     read = 0
-    for pid in pids:
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
         try:
-            fd = os.open(f"/proc/{pid}/smaps_rollup", os.O_RDONLY)
+            fd = os.open(f"/proc/{name}/smaps_rollup", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             continue
         try:
@@ -96,6 +105,15 @@ def _bare(pids: list[int]) -> int:
     return read
 
 
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _clock()
+    return wall - start[0], cpu - start[1]
+
+
 def sampling(rounds: int, folder: Path) -> None:
     from smapsfmt.fleet import writer
     from smapsfmt.fleet.sample import sample_machine
@@ -103,42 +121,83 @@ def sampling(rounds: int, folder: Path) -> None:
 
     # The time of each sample's commit (its three Parquet files written and renamed): a cost
     # per sample, whatever the number of processes, told apart from the cost per process.
-    commits: list[float] = []
+    commits: list[tuple[float, float]] = []
     commit = writer.SampleWriter.commit
 
     def timed_commit(self: writer.SampleWriter, row: dict[str, object]) -> None:
-        start = time.perf_counter()
+        start = _clock()
         commit(self, row)
-        commits.append(time.perf_counter() - start)
+        commits.append(_since(start))
 
     writer.SampleWriter.commit = timed_commit  # type: ignore[method-assign]
     dataset = folder / "sampling"
     sample_machine(str(dataset), "bench")  # warm up: imports, pyarrow, the profiles
-    bare, full, marginal, swept = [], [], [], []
-    for _ in range(rounds):
-        pids = _user_pids()
-        start = time.perf_counter()
-        count = _bare(pids)
-        bare.append((time.perf_counter() - start) / count)
-        start = time.perf_counter()
+    # per round, per process, (wall, CPU) seconds
+    runs: dict[str, list[tuple[float, float]]] = {"bare": [], "full": [], "marginal": [],
+                                                  "sweep": []}  # fmt: skip
+    counts = []
+
+    def bare() -> None:
+        start = _clock()
+        count = _bare()
+        wall, cpu = _since(start)
+        runs["bare"].append((wall / count, cpu / count))
+        counts.append(count)
+
+    def sample() -> None:
+        start = _clock()
         item = sample_machine(str(dataset), "bench")
-        seconds = time.perf_counter() - start
-        full.append(seconds / item["processes"])
-        marginal.append((seconds - commits[-1]) / item["processes"])
-        start = time.perf_counter()
+        wall, cpu = _since(start)
+        n = item["processes"]
+        runs["full"].append((wall / n, cpu / n))
+        runs["marginal"].append(((wall - commits[-1][0]) / n, (cpu - commits[-1][1]) / n))
+
+    def swept() -> None:
+        start = _clock()
         result = sweep(cgroup=True, keep_text=True)
-        swept.append((time.perf_counter() - start) / len(result.processes))
-        assert abs(item["processes"] - count) <= max(3, count // 10), (item, count)
+        wall, cpu = _since(start)
+        n = len(result.processes)
+        runs["sweep"].append((wall / n, cpu / n))
+
+    for round_ in range(rounds):
+        jobs = [bare, sample, swept]
+        for job in jobs if round_ % 2 == 0 else jobs[::-1]:
+            job()
     writer.SampleWriter.commit = commit  # type: ignore[method-assign]
-    b, f, m, s = (statistics.median(x) * 1e6 for x in (bare, full, marginal, swept))
-    files = statistics.median(commits[1:]) * 1000
-    print(f"1. sampling cost per process ({count} processes, median of {rounds} rounds):")
-    print(f"   bare smaps_rollup read             {b:8.1f} us")
+    _print_sampling(runs, commits, int(statistics.median(counts)), rounds)
+
+
+def _print_sampling(
+    runs: dict[str, list[tuple[float, float]]],
+    commits: list[tuple[float, float]],
+    count: int,
+    rounds: int,
+) -> None:
+    def med(name: str, which: int) -> float:
+        return statistics.median(run[which] for run in runs[name]) * 1e6
+
+    def ratio(name: str, which: int) -> float:
+        pairs = zip(runs[name], runs["bare"], strict=True)
+        return statistics.median(a[which] / b[which] for a, b in pairs)
+
+    b, f, m, s = (med(x, 0) for x in ("bare", "full", "marginal", "sweep"))
+    bc, fc, mc, sc = (med(x, 1) for x in ("bare", "full", "marginal", "sweep"))
+    files = statistics.median(c[0] for c in commits[1:]) * 1000
+    files_cpu = statistics.median(c[1] for c in commits[1:]) * 1000
+    print(f"1. sampling cost per process ({count} processes, median of {rounds} rounds; wall, "
+          "then CPU time; in brackets the median of the rounds' ratios):")  # fmt: skip
+    print(f"   bare smaps_rollup read             {b:8.1f} us              {bc:8.1f} us CPU")
     print(f"   smapsfmt sample, per process       {m:8.1f} us   {m / b:5.2f}x the bare read "
-          "(target 1.2x)")  # fmt: skip
-    print(f"     of which the sweep (triage)      {s:8.1f} us   {s / b:5.2f}x")
-    print(f"   plus per sample: 3 Parquet files   {files:8.1f} ms   (all in: {f:.1f} us per "
-          f"process, {f / b:.2f}x, at {count} processes)")  # fmt: skip
+          f"(target 1.2x) [{ratio('marginal', 0):.2f}]; {mc:8.1f} us CPU {mc / bc:5.2f}x "
+          f"[{ratio('marginal', 1):.2f}]   (without the Parquet files)")  # fmt: skip
+    print(f"     of which the sweep (triage)      {s:8.1f} us   {s / b:5.2f}x "
+          f"[{ratio('sweep', 0):.2f}]; {sc:8.1f} us CPU {sc / bc:5.2f}x "
+          f"[{ratio('sweep', 1):.2f}]")  # fmt: skip
+    print(f"   plus per sample: 3 Parquet files   {files:8.1f} ms   ({files_cpu:.1f} ms CPU)")
+    print(f"   all in (with the files), per process {f:6.1f} us   {f / b:5.2f}x "
+          f"[{ratio('full', 0):.2f}]; {fc:8.1f} us CPU {fc / bc:5.2f}x "
+          f"[{ratio('full', 1):.2f}]   (at {count} processes: the files' share falls as "
+          "processes grow)")  # fmt: skip
 
 
 def bytes_per_row(folder: Path, big: Path, big_dataset: Path) -> None:
@@ -214,7 +273,8 @@ def main() -> None:
     parser.add_argument("--mappings", type=int, default=60000)
     args = parser.parse_args()
     require_installed()
-    print(f"smapsfmt {path_ran()}; {os.cpu_count()} CPUs; Linux {os.uname().release}")
+    print(f"smapsfmt {path_ran()}; {os.cpu_count()} CPUs; Linux {os.uname().release}; load "
+          f"average {os.getloadavg()[0]:.2f}")  # fmt: skip
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         sampling(args.rounds, folder)

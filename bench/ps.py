@@ -10,13 +10,19 @@ page's Pss is a fraction of a kB) and 1 MiB of anonymous memory. Then, in one ru
                    Pss (the kernel's, from smaps_rollup) at most one kB per mapping above
                    smem's (which sums each mapping's truncated Pss): printed, and a failure
                    exits 1
-  whole commands   `smapsfmt ps` (C and pure-Python installs of the same package: ps parses
-                   no smaps, so both should be the same) and `smem` as a user runs them, a
-                   fresh process each, output to /dev/null, interleaved round by round
-                   (medians); target: smem / ps >= 10
-  the sweep        in this process, smapsfmt.triage.sweep.sweep() against the bare reads of
-                   every /proc/PID/smaps_rollup (open, read, close), interleaved (medians);
-                   target: sweep / bare <= 1.2
+  whole commands   each a fresh process as a user runs it, output to /dev/null, interleaved
+                   round by round (the order turned each round; medians): `smapsfmt ps` (the
+                   console script; C and pure-Python runs of the same install: ps parses no
+                   smaps, so both should be the same), `smem`, and, to compare like with like,
+                   the bare reads as a whole command: a fresh interpreter (`python -c`) that
+                   lists /proc and opens, reads and closes every smaps_rollup, nothing else;
+                   `python -c pass` shows the interpreter's start-up alone. Targets:
+                   smem / ps >= 10, and ps / bare reads (both whole commands, each with one
+                   interpreter start-up) <= 1.2
+  the sweep        in this process (no start-up on either side), sweep() against the bare
+                   reads of every /proc/PID/smaps_rollup (list /proc; open, read, close),
+                   interleaved in pairs whose order turns each round; the median of each and
+                   the median of the pairs' ratios. target: sweep / bare <= 1.2
   start-up         `python -X importtime -m smapsfmt ps`: the modules ps imports, the slowest
                    ones, and none of pydantic, lark or the parser
 
@@ -28,15 +34,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from _installed import CHILD_CWD, ROOT, child_env, require_installed
+from _installed import CHILD_CWD, ROOT, child_env, path_ran, require_installed
 
 require_installed()
 
@@ -45,6 +53,27 @@ from smapsfmt.triage.sweep import list_pids, sweep  # noqa: E402
 
 SMEM = ["smem", "-c", "pid user command swap uss pss rss"]
 PS = [sys.executable, "-m", "smapsfmt", "ps"]
+_SCRIPT = Path(sys.executable).parent / "smapsfmt"
+# What a user runs: the console script installed with the package (else python -m smapsfmt).
+PS_COMMAND = [str(_SCRIPT), "ps"] if _SCRIPT.exists() else PS
+BARE = """
+import os
+for name in os.listdir("/proc"):
+    if name.isdigit():
+        try:
+            fd = os.open("/proc/" + name + "/smaps_rollup", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            while os.read(fd, 16384):
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+"""
+BARE_COMMAND = [sys.executable, "-c", BARE]
+START = [sys.executable, "-c", "pass"]
 
 
 def _build(directory: Path) -> Path:
@@ -72,17 +101,31 @@ def _start(binary: Path, count: int, mappings: int, backing: Path) -> list[subpr
     return procs
 
 
-def _whole(command: list[str], env: dict[str, str] | None = None) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _whole(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, the child's own: other engineers' load on a
+    shared machine moves the first much more than the second) of one run of ``command``."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     subprocess.run(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
         cwd=CHILD_CWD, env=env,
     )  # fmt: skip
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
-def _bare() -> float:
+def _timed(job: Callable[[], object]) -> tuple[float, float]:
+    cpu = time.process_time()
     start = time.perf_counter()
+    job()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def _bare() -> None:
     for pid in list_pids():
         try:
             fd = os.open(f"/proc/{pid}/smaps_rollup", os.O_RDONLY | os.O_CLOEXEC)
@@ -95,13 +138,6 @@ def _bare() -> float:
             pass
         finally:
             os.close(fd)
-    return time.perf_counter() - start
-
-
-def _sweep() -> float:
-    start = time.perf_counter()
-    sweep()
-    return time.perf_counter() - start
 
 
 def _agreement(pids: set[int], mappings: dict[int, int]) -> tuple[bool, list[str]]:
@@ -158,22 +194,68 @@ def _importtime() -> tuple[int, list[tuple[int, str]], list[str]]:
     return total, sorted(modules, reverse=True), heavy
 
 
-def _print_tables(times: dict[str, list[float]], sweeps: dict[str, list[float]]) -> None:
-    med = {k: statistics.median(v) * 1000 for k, v in times.items()}
-    sw = {k: statistics.median(v) * 1000 for k, v in sweeps.items()}
-    print(f"\nWhole commands ({len(times['ps'])} rounds, medians):\n")
-    print("| command | ms | smem / command |")
-    print("|---|---:|---:|")
-    print(f"| `smapsfmt ps` (C install) | {med['ps']:.1f} | {med['smem'] / med['ps']:.1f} |")
-    print(f"| `smapsfmt ps` (SMAPSFMT_PURE_PYTHON=1) | {med['ps pure']:.1f} | "
-          f"{med['smem'] / med['ps pure']:.1f} |")  # fmt: skip
-    print(f"| `smem` | {med['smem']:.1f} | 1.0 |")
-    print(f"\nThe sweep in one process ({len(sweeps['bare'])} rounds, medians; target <= 1.2):\n")
-    print("| job | ms | ratio |")
-    print("|---|---:|---:|")
-    print(f"| bare reads of every /proc/PID/smaps_rollup | {sw['bare']:.2f} | 1.00 |")
+Times = dict[str, list[tuple[float, float]]]  # name -> (wall, CPU) seconds of each round
+
+
+def _medians(times: Times, which: int) -> dict[str, float]:
+    return {k: statistics.median(v[which] for v in runs) * 1000 for k, runs in times.items()}
+
+
+def _pairs(times: Times, top: str, bottom: str, which: int) -> float:
+    """The median of the rounds' ratios (each round's two runs are next to each other)."""
+    return statistics.median(
+        a[which] / b[which] for a, b in zip(times[top], times[bottom], strict=True)
+    )
+
+
+_WHOLE = (
+    ("ps", "`smapsfmt ps` (C install)"),
+    ("ps pure", "`smapsfmt ps` (SMAPSFMT_PURE_PYTHON=1)"),
+    ("smem", "`smem`"),
+    ("bare", "bare reads as a whole command (`python -c`: start-up, list /proc, read every "
+             "smaps_rollup)"),
+    ("start", "`python -c pass` (the interpreter's start-up alone)"),
+)  # fmt: skip
+
+
+def _print_tables(times: Times, sweeps: Times) -> None:
+    wall, cpu = _medians(times, 0), _medians(times, 1)
+    print(
+        f"\nWhole commands ({len(times['ps'])} rounds, interleaved, medians; each a fresh "
+        "process with its own start-up, output to /dev/null; CPU = the child's user + system "
+        "time):\n"
+    )
+    print("| command | ms | smem / command | command / bare reads (whole) | CPU ms | "
+          "CPU / bare reads (whole) |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, label in _WHOLE:
+        print(f"| {label} | {wall[name]:.1f} | {wall['smem'] / wall[name]:.1f} | "
+              f"{wall[name] / wall['bare']:.2f} | {cpu[name]:.1f} | "
+              f"{cpu[name] / cpu['bare']:.2f} |")  # fmt: skip
+    print(
+        "\n`smapsfmt ps` / bare reads, both whole commands with one interpreter start-up "
+        f"each (target <= 1.2): {wall['ps'] / wall['bare']:.2f} wall, "
+        f"{cpu['ps'] / cpu['bare']:.2f} CPU (medians of the rounds' ratios "
+        f"{_pairs(times, 'ps', 'bare', 0):.2f}, {_pairs(times, 'ps', 'bare', 1):.2f}); "
+        f"smem / `smapsfmt ps` (target >= 10): {wall['smem'] / wall['ps']:.1f} wall, "
+        f"{cpu['smem'] / cpu['ps']:.1f} CPU"
+    )
+    sw, sw_cpu = _medians(sweeps, 0), _medians(sweeps, 1)
+    print(
+        f"\nThe sweep in one process, no start-up on either side ({len(sweeps['bare'])} "
+        "pairs, interleaved, medians; target <= 1.2):\n"
+    )
+    print("| job | ms | ratio | CPU ms | CPU ratio |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| bare reads of every /proc/PID/smaps_rollup | {sw['bare']:.2f} | 1.00 | "
+          f"{sw_cpu['bare']:.2f} | 1.00 |")  # fmt: skip
     print(f"| `sweep()`: every process read safely, rollup fields, user, command line | "
-          f"{sw['sweep']:.2f} | {sw['sweep'] / sw['bare']:.2f} |")  # fmt: skip
+          f"{sw['sweep']:.2f} | {sw['sweep'] / sw['bare']:.2f} | {sw_cpu['sweep']:.2f} | "
+          f"{sw_cpu['sweep'] / sw_cpu['bare']:.2f} |")  # fmt: skip
+    print(
+        f"\n(medians of the pairs' ratios: {_pairs(sweeps, 'sweep', 'bare', 0):.2f} wall, "
+        f"{_pairs(sweeps, 'sweep', 'bare', 1):.2f} CPU)"
+    )
 
 
 def _report_startup() -> list[str]:
@@ -211,34 +293,42 @@ def main() -> int:
             f"smapsfmt {smapsfmt.__version__} installed in {os.path.dirname(smapsfmt.__file__)}"
             f"; Python {sys.version.split()[0]}; Linux {os.uname().release}; "
             f"{os.cpu_count()} CPUs; {len(list_pids())} processes running, of which "
-            f"{args.processes} targets of {min(mappings.values())} mappings each"
+            f"{args.processes} targets of {min(mappings.values())} mappings each; load "
+            f"average {os.getloadavg()[0]:.2f}; smapsfmt's path in this process: {path_ran()} "
+            "(ps reads no smaps: neither path's code runs in it)"
         )
         same, notes = _agreement(pids, mappings)
         print(f"\nsame numbers as smem (Rss, USS, Swap equal; Pss within the kernel's interval): "
               f"{'yes' if same else 'NO'}")  # fmt: skip
         for note in notes:
             print(f"  {note}")
-        times: dict[str, list[float]] = {"ps": [], "ps pure": [], "smem": []}
+        times: Times = {"ps": [], "ps pure": [], "smem": [], "bare": [], "start": []}
         for round_ in range(args.rounds):
             jobs = [
-                ("ps", lambda: _whole(PS, child_env())),
-                ("ps pure", lambda: _whole(PS, child_env(pure=True))),
+                ("ps", lambda: _whole(PS_COMMAND, child_env())),
+                ("bare", lambda: _whole(BARE_COMMAND, child_env())),
+                ("ps pure", lambda: _whole(PS_COMMAND, child_env(pure=True))),
                 ("smem", lambda: _whole(SMEM)),
+                ("start", lambda: _whole(START, child_env())),
             ]
             if round_ % 2:
                 jobs.reverse()
             for name, job in jobs:
                 times[name].append(job())
-        sweeps: dict[str, list[float]] = {"bare": [], "sweep": []}
+        sweeps: Times = {"bare": [], "sweep": []}
+        sweep()  # warm up: the modules, the user names, the rollup layout
         for round_ in range(args.sweeps):
-            order = [("bare", _bare), ("sweep", _sweep)]
+            order: list[tuple[str, Callable[[], object]]] = [("bare", _bare), ("sweep", sweep)]
             if round_ % 2:
                 order.reverse()
-            for name, job in order:
-                sweeps[name].append(job())
+            for name, work in order:
+                sweeps[name].append(_timed(work))
         _print_tables(times, sweeps)
         heavy = _report_startup()
-        print(f"\nThe whole run took {time.perf_counter() - started:.0f} s.")
+        print(
+            f"\nThe whole run took {time.perf_counter() - started:.0f} s; load average at "
+            f"the end {os.getloadavg()[0]:.2f}."
+        )
         return 0 if same and not heavy else 1
     finally:
         for proc in procs:

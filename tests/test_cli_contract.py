@@ -479,3 +479,49 @@ def test_sigint_is_not_a_hang_when_stdin_is_a_silent_fifo(tmp_path: Path) -> Non
         assert (reader.returncode, err) == (130, b"smapsfmt: interrupted\n")
     finally:
         os.close(writer)
+
+
+def test_each_command_parses_alike_with_only_its_own_module_loaded(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """main() builds only the parsers of the module that adds the COMMAND given first (a
+    command's start-up is its own): the table of those modules names every command of the full
+    parser, in its order, and each command's help is the same from either parser."""
+    import argparse
+
+    from smapsfmt._cli import main as _cli
+
+    def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return dict(sub.choices)
+
+    full = commands(_cli.build_parser())
+    listed = [name for _, names in _cli.COMMAND_MODULES for name in names]
+    assert listed == list(full)
+    for name in listed:
+        alone = commands(_cli.build_parser(name))
+        assert name in alone, name
+        assert alone[name].format_help() == full[name].format_help(), name
+    for argv in (["ps", "--help"], ["--help"]):
+        assert _cli.main(argv) == 0
+        assert "usage: smapsfmt" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("columns", [None, "", "x", "-3", "0", "57", "200"])
+def test_help_is_as_wide_as_argparse_would_make_it(
+    columns: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parsers' formatter finds the width as argparse does (shutil), without shutil."""
+    import argparse
+
+    from smapsfmt._cli import common as _common
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    ours = _common.Parser(prog="x", description="word " * 40)
+    theirs = argparse.ArgumentParser(prog="x", description="word " * 40)
+    for parser in (ours, theirs):
+        parser.add_argument("--option", help="text " * 30)
+    assert ours.format_help() == theirs.format_help()

@@ -159,6 +159,11 @@ def test_schema_list_names_each_schema_by_its_command() -> None:
         "validate  smapsfmt validate --format json: the diagnostics of every FILE\n"
         "error     smapsfmt COMMAND --format json when any command fails\n"
         "selftest  smapsfmt selftest --format json: one object per check\n"
+        "summary   smapsfmt summary --format json: one process's memory, object by object, and "
+        "the totals\n"
+        "ps        smapsfmt ps --format json: every process's memory, and the totals\n"
+        "diff      smapsfmt diff --format json: what changed between two captures, object by "
+        "object\n"
         "sample    smapsfmt sample --format json: one object per sample written\n"
         "export    smapsfmt export --format json: one object per FILE exported\n"
         "query     smapsfmt query --format json: one object per row\n"
@@ -166,7 +171,8 @@ def test_schema_list_names_each_schema_by_its_command() -> None:
     unknown = run_cli("schema", "yaml")
     assert (unknown.returncode, unknown.stderr.decode()) == (
         2, "smapsfmt: error: no schema named 'yaml': choose from parse, smaps, rollup, check, "
-        "validate, error, selftest, sample, export, query (see 'smapsfmt schema --list')\n",
+        "validate, error, selftest, summary, ps, diff, sample, export, query (see 'smapsfmt "
+        "schema --list')\n",
     )  # fmt: skip
     # `schema` alone and `schema smaps` print what `schema` printed before: parse's, of a smaps
     assert run_cli("schema").stdout == run_cli("schema", "smaps").stdout

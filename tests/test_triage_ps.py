@@ -186,6 +186,28 @@ def test_ps_loads_nothing_that_parses_smaps() -> None:
     assert out.stderr.splitlines()[-1] == "[]"
 
 
+def test_ps_loads_no_other_command_and_nothing_its_output_does_not_use() -> None:
+    """A command's start-up is its own: ps (text) loads no other command's module, no JSON or
+    CSV writer, not shutil (argparse's width), not threading (the freezer's); with --format
+    json it loads json, and still no other command."""
+    others = (
+        "smapsfmt._cli.parse", "smapsfmt._cli.validate", "smapsfmt._cli.rollup",
+        "smapsfmt.conformance.cli", "smapsfmt.selftest.cli", "smapsfmt.fleet.cli",
+    )  # fmt: skip
+    unused = ("json", "csv", "shutil", "threading", "pathlib")
+    for argv, loaded in ((["ps"], []), (["ps", "--format", "json"], ["json"])):
+        code = (
+            "import sys\nfrom smapsfmt._cli.main import main\n"
+            "sys.stdout = open('/dev/null', 'w')\n"
+            f"assert main({argv!r}) == 0\n"
+            f"print(sorted(m for m in {others + unused!r} if m in sys.modules), file=sys.stderr)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
+        )
+        assert out.stderr.splitlines()[-1] == str(loaded), argv
+
+
 @pytest.mark.skipif(shutil.which("smem") is None, reason="smem: .ci/run installs it")
 def test_ps_and_smem_agree_on_the_same_stopped_processes(
     isolated: list[subprocess.Popen[str]],

@@ -141,6 +141,21 @@ def test_cgroup_path(text: bytes, path: str) -> None:
     assert sw.cgroup_path(text) == path
 
 
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        (b"0::/\n", "/"),
+        (b"0::\n", ""),
+        (b"0::/a\n1:memory:/m\n", "/m"),
+        (b"0::/a\rb\n", "/a"),
+        (b"0::/caf\xc3\xa9 \xff\n", "/caf\u00e9 \\xff"),
+    ],
+)
+def test_cgroup_path_of_one_unified_line_as_of_any_other(text: bytes, path: str) -> None:
+    """A v2-only file (one line, 0::PATH) is read without the general loop, with its answer."""
+    assert sw.cgroup_path(text) == path
+
+
 def test_a_sweep_loads_neither_pydantic_nor_lark() -> None:
     code = (
         "import sys\nfrom smapsfmt.triage.sweep import sweep\nr = sweep()\n"
@@ -151,3 +166,58 @@ def test_a_sweep_loads_neither_pydantic_nor_lark() -> None:
         [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout == "[]\n"
+
+
+def test_the_short_path_reads_each_process_as_the_careful_path_does(
+    stopped: subprocess.Popen[str],
+) -> None:
+    """sweep() reads a process by a short path and falls back to read_process for anything
+    unusual: for a stopped process both give the same identity, fields and cgroup; a kernel
+    thread and a process that is gone are no Process on either path."""
+    quick = sw._quick(stopped.pid, "/proc", True, True, True)
+    assert isinstance(quick, sw.Process), quick
+    careful = sw.read_process(stopped.pid, cgroup=True, keep_text=True)
+    for name in ("pid", "uid", "comm", "starttime", "cmdline", "cgroup", "summed", "text"):
+        assert getattr(quick, name) == getattr(careful, name), name
+    assert {n: quick.fields[n] for n in EXACT} == {n: careful.fields[n] for n in EXACT}
+    assert list(quick.fields) == list(careful.fields)
+    assert sw._quick(2, "/proc", True, False, False) is True  # kthreadd
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    assert sw._quick(gone.pid, "/proc", True, False, False) is False
+    result = sw.sweep([gone.pid, 2, stopped.pid])
+    assert [p.pid for p in result.processes] == [stopped.pid]
+    assert [(s.pid, s.reason) for s in result.skipped] == [(gone.pid, "exited")]
+    assert result.kernel_threads == 1
+
+
+def test_rollup_fields_reads_a_known_layout_as_strictly_as_a_new_one() -> None:
+    """The pattern learnt from one rollup reads the next of that layout; a text that differs
+    from it in any line (a value with no unit, a field twice, a missing newline, a value
+    changed) is read as parse_rollup reads it: the same fields, or the same located error."""
+    text = Path(f"/proc/{os.getpid()}/smaps_rollup").read_bytes()
+    fields = sw.rollup_fields(text, "first")
+    assert sw.rollup_fields(text, "again") == fields
+    header, _, body = text.partition(b"\n")
+    lines = body.splitlines(keepends=True)
+    variants = [
+        header + b"\n" + b"".join(lines[:-1]) + lines[-1].replace(b" kB", b""),
+        header + b"\n" + b"".join(lines) + lines[0],
+        text[:-1],
+        header + b"\n" + lines[0].replace(b" kB", b"1 kB") + b"".join(lines[1:]),
+    ]
+    for number, bad in enumerate(variants):
+        try:
+            expected: object = {
+                name: value
+                for name, value in smapsfmt.parse_rollup(bad, path="bad").fields.items()
+                if isinstance(value, int)
+            }
+        except smapsfmt.SmapsSyntaxError as exc:
+            expected = str(exc)
+        try:
+            got: object = sw.rollup_fields(bad, "bad")
+        except smapsfmt.SmapsSyntaxError as exc:
+            got = str(exc)
+        assert got == expected, number
+    assert isinstance(got, dict) and got != fields  # the last variant is a rollup

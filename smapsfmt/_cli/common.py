@@ -47,7 +47,6 @@ gzip/xz/zstd decompressed, no line longer than smapsfmt._limits.MAX_LINE held, a
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -88,8 +87,42 @@ class _StoreOnce(argparse._StoreAction):
         setattr(namespace, self.dest, values)
 
 
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it: COLUMNS, else the width
+    of the terminal of standard output, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        stream = sys.__stdout__
+        try:
+            columns = os.get_terminal_size(stream.fileno()).columns if stream else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, given the width argparse would find with shutil: argparse
+    builds one for each option it adds (to check it), and shutil would cost every command's
+    start-up its import (with zlib, bz2, lzma and fnmatch) for a width only --help uses."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(
+            prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
+        )
+
+
 class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
         self.register("action", None, _StoreOnce)
         self.register("action", "store", _StoreOnce)
@@ -365,6 +398,8 @@ def report(args: argparse.Namespace | None, exc: Exception) -> int:
     text, error = failure(exc)
     err(text + "\n")
     if getattr(args, "format", None) == "json":
+        import json
+
         out(json.dumps(error, indent=1) + "\n")
     code: int = error["error"]["exit"]
     return code

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
+import importlib
 import os
 import signal
 import sys
@@ -33,8 +33,27 @@ from .common import (
     reset_output,
 )
 
+# The modules that add the commands, in the order --help lists them, and the commands each adds.
+# With one of these COMMANDs first on the command line, only its module is loaded and only its
+# parsers are built: a command's start-up is its own, not that of every command (``smapsfmt ps``
+# is measured against the bare reads it makes: bench/ps.py). ``schema`` builds them all, since
+# every module registers the schemas of its outputs when it adds its commands.
+COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("smapsfmt._cli.parse", ("parse", "schema")),
+    ("smapsfmt._cli.validate", ("validate", "rules")),
+    ("smapsfmt._cli.rollup", ("rollup", "check")),
+    ("smapsfmt.conformance.cli", ("conformance",)),
+    ("smapsfmt.selftest.cli", ("selftest",)),
+    ("smapsfmt.triage.cli", ("summary", "ps", "diff", "report")),
+    ("smapsfmt.fleet.cli", ("sample", "export", "query")),
+)
+_NEEDS_ALL = frozenset({"schema"})
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: every command, or only those of the module that adds
+    ``command`` (the rest of the command line is then parsed exactly as the full parser
+    would)."""
     from .. import __version__
 
     parser = Parser(
@@ -49,34 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"smapsfmt {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-
-    from .parse import add_commands as add_parse_commands
-
-    add_parse_commands(commands)
-
-    from .validate import add_commands as add_validate_commands
-
-    add_validate_commands(commands)
-
-    from .rollup import add_commands as add_rollup_commands
-
-    add_rollup_commands(commands)
-    from ..conformance.cli import add_commands as add_conformance_commands
-
-    add_conformance_commands(commands)
-
-    from ..selftest.cli import add_commands as add_selftest_commands
-
-    add_selftest_commands(commands)
-
-    from ..triage.cli import add_commands as add_triage_commands
-
-    add_triage_commands(commands)
-
-    from ..fleet.cli import add_commands as add_fleet_commands
-
-    add_fleet_commands(commands)
+    chosen = [
+        module
+        for module, names in COMMAND_MODULES
+        if command is None or command in _NEEDS_ALL or command in names
+    ]
+    for module in chosen or [m for m, _ in COMMAND_MODULES]:
+        importlib.import_module(module).add_commands(commands)
     return parser
+
+
+def _command(argv: Sequence[str] | None) -> str | None:
+    """The COMMAND word, when it comes first (no option before it), else None."""
+    words = sys.argv[1:] if argv is None else argv
+    return words[0] if words and not words[0].startswith("-") else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(_command(argv)).parse_args(argv)
             run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
             if run is None:
                 raise UsageError("a COMMAND is required (see 'smapsfmt --help')")
@@ -111,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "format", None) == "json":
             error = error_object("interrupted", "interrupted", EXIT_INTERRUPTED)
             try:
+                import json
+
                 out(json.dumps(error, indent=1) + "\n")
                 flush()
             except (OutputError, KeyboardInterrupt):

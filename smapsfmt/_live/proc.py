@@ -20,7 +20,6 @@ import contextlib
 import errno
 import math
 import os
-import threading
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -489,6 +488,8 @@ def _time_limit(timeout: float) -> float:
         raise ValueError(
             f"the freeze time limit must be a finite number of seconds above 0, not {timeout!r}"
         )
+    import threading  # here: only a freeze needs it, and a sweep of every process imports this
+
     return min(float(timeout), threading.TIMEOUT_MAX)
 
 

@@ -228,9 +228,20 @@ def _arrow_type(pa: Any, name: str) -> Any:
     return simple[name]
 
 
+_ARROW_SCHEMAS: dict[tuple[str, bool], Any] = {}
+
+
 def arrow_schema(table: str, *, partitions: bool = False) -> Any:
     """The pyarrow schema of ``table``'s files (with ``partitions``: and host and date, as a
-    reader of the dataset sees them)."""
+    reader of the dataset sees them). Built once per process (a schema is immutable): each
+    sample of ``sample --interval`` would otherwise build its three again."""
+    found = _ARROW_SCHEMAS.get((table, partitions))
+    if found is None:
+        found = _ARROW_SCHEMAS[table, partitions] = _build_arrow_schema(table, partitions)
+    return found
+
+
+def _build_arrow_schema(table: str, partitions: bool) -> Any:
     import pyarrow as pa
 
     fields = [pa.field(name, _arrow_type(pa, kind)) for name, kind, _ in TABLES[table]]

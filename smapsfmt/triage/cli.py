@@ -52,8 +52,18 @@ def _table_options(parser: argparse.ArgumentParser, *, formats: tuple[str, ...])
 
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
-    """Register ``summary``, ``ps``, ``diff`` and ``report``."""
+    """Register ``summary``, ``ps``, ``diff`` and ``report``, and the schemas of the first
+    three's JSON outputs with ``smapsfmt schema`` (built only when asked for)."""
     from .._cli.common import add_source_arguments
+    from .._cli.schemas import register
+
+    for name, what in (
+        ("summary", "one process's memory, object by object, and the totals"),
+        ("ps", "every process's memory, and the totals"),
+        ("diff", "what changed between two captures, object by object"),
+    ):
+        register(name, name, f"smapsfmt {name} --format json: {what}",
+                 f"smapsfmt.triage.jsonschemas:{name}_schema")  # fmt: skip
 
     summary = commands.add_parser(
         "summary", help="what uses the memory of one process, object by object",

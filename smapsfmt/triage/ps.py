@@ -228,7 +228,8 @@ def run(args: argparse.Namespace) -> int:
     from .sweep import sweep
 
     with Progress("reading processes") as progress:
-        result_sweep = sweep(cgroup=args.by == "cgroup", progress=progress.update)
+        shown = progress.update if progress.active else None  # a call per process for nothing
+        result_sweep = sweep(cgroup=args.by == "cgroup", progress=shown)
     result = build(result_sweep, args)
     if args.format == "json":
         out(json_text(result))

@@ -18,11 +18,16 @@ On a kernel without smaps_rollup (before 4.14), each process's smaps is read and
 the kernel's arithmetic (``smapsfmt.aggregate``); ``Process.summed`` is then True and its
 Pss-family fields are the low ends of the kernel's intervals.
 
-The rollup text is read through the library's safe reader (smapsfmt._live) and its fields
-taken with one regular expression; a text that does not match it exactly goes to
+Each process is read first by a short path that makes the same reads in the same order (one
+``/proc/PID`` fd, ``stat``, ``smaps_rollup``, then ``cmdline`` and ``cgroup``) with nothing
+else: no exception, object or message is built unless something is not ordinary. Anything that
+is (an error, a zombie, an empty rollup, a kernel without smaps_rollup) sends the process to the
+careful path, the library's safe reader (smapsfmt._live), which reads it again and names what it
+is. The rollup's fields are taken with one pattern per layout (the kernel's own, learnt from the
+first text of a sweep); a text that does not match the kernel's layout exactly goes to
 ``smapsfmt.parse_rollup``, which either reads it (vendor layouts) or raises the located
-``SmapsSyntaxError``. The common case thus never loads pydantic or lark: a whole sweep of a
-machine costs little more than the kernel's own reads (``bench/ps.py``).
+``SmapsSyntaxError``. The common case thus never loads pydantic or lark, and a sweep of a
+machine costs little more than the kernel's own reads of every rollup (``bench/ps.py``).
 
 This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`` build on it.
 """
@@ -45,7 +50,7 @@ from .._live.errors import (
     RollupMissingError,
     ZombieProcessError,
 )
-from .._live.proc import PROC, ProcDir, refusal_of
+from .._live.proc import PF_KTHREAD, PROC, ProcDir, refusal_of
 
 __all__ = [
     "Process",
@@ -196,6 +201,10 @@ def cgroup_path(text: bytes) -> str:
     the v1 ``memory`` controller where one is mounted, else the v2 unified hierarchy's
     (``0::PATH``), else the first line's (Documentation/admin-guide/cgroup-v2.rst, "Processes";
     cgroups(7))."""
+    if text.startswith(b"0::") and text.endswith(b"\n"):  # v2 alone, the common case
+        path = text[3:-1].decode("utf-8", "backslashreplace")
+        if len(path.splitlines()) <= 1:  # one line (as the loop below would split it)
+            return path
     unified = first = None
     for line in text.decode("utf-8", "backslashreplace").splitlines():
         number, _, rest = line.partition(":")
@@ -210,6 +219,11 @@ def cgroup_path(text: bytes) -> str:
 
 
 _NAMES: dict[bytes, str] = {}  # field names as read, decoded once
+# The field lines of the rollups read so far, as one pattern each (the kernel prints the same
+# fields in the same order for every process): a text is then read by one match, exactly as
+# strictly as line by line. Most recent first; a few at most (one per kernel, in practice).
+_LAYOUTS: list[tuple[re.Pattern[bytes], tuple[str, ...]]] = []
+_VALUE = rb":[ \t]+([0-9]{1,20}) kB\n"
 
 
 def _name(raw: bytes) -> str:
@@ -221,6 +235,10 @@ def rollup_fields(text: bytes, path: str) -> dict[str, int]:
     """The fields of a smaps_rollup text, in kB by kernel name. The kernel's own layout is read
     with one pattern; anything else by ``smapsfmt.parse_rollup`` (SmapsSyntaxError, located,
     for a text that is no smaps_rollup)."""
+    for pattern, known in _LAYOUTS:
+        match = pattern.fullmatch(text)
+        if match is not None:
+            return dict(zip(known, map(int, match.groups()), strict=True))
     newline = text.find(b"\n")
     if newline > 0 and _HEADER.match(text) and text.endswith(b"[rollup]\n", 0, newline + 1):
         pairs = _FIELD.findall(text, newline + 1)
@@ -229,6 +247,9 @@ def rollup_fields(text: bytes, path: str) -> dict[str, int]:
             names = _NAMES
             fields = {names.get(name) or _name(name): int(value) for name, value in pairs}
             if len(fields) == len(pairs):  # no field twice
+                lines = b"".join(re.escape(name) + _VALUE for name, _ in pairs)
+                pattern = re.compile(_HEADER.pattern + rb"[^\n]*\[rollup\]\n" + lines)
+                _LAYOUTS[:] = [(pattern, tuple(fields)), *_LAYOUTS[:3]]
                 return fields
     from .._parse.parser import parse_rollup
 
@@ -340,6 +361,79 @@ _REASONS: tuple[tuple[type[ProcError], str], ...] = (
     (ProcPermissionError, "denied"),
     (ProcUnavailableError, "hidden"),
 )
+_OPEN = os.O_RDONLY | os.O_CLOEXEC
+
+
+def _read_whole(fd: int) -> bytes:
+    """Everything ``fd`` gives (one read, as in ``_read_fd``, when it returns less than asked)."""
+    text = os.read(fd, _ROLLUP_BUFFER)
+    if len(text) < _ROLLUP_BUFFER:
+        return text
+    pieces = [text]
+    while piece := os.read(fd, 1 << 20):
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def _quick(pid: int, root: str, cmdline: bool, cgroup: bool, keep_text: bool) -> Process | bool:
+    """``read_process`` for the common case, in the fewest steps: the same files read the same
+    way (each relative to the one ``/proc/PID`` fd, stat first), without its classes and
+    messages. True for a kernel thread; False for anything else that is not the common case
+    (any error, a zombie, an empty rollup, a command line or cgroup that cannot be read): the
+    careful path then reads the process again and says what it is."""
+    try:
+        dir_fd = os.open(f"{root}/{pid}", _OPEN | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fd = os.open("stat", _OPEN, dir_fd=dir_fd)
+        try:
+            stat = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        head, _, rest = stat.rpartition(b") ")  # as smapsfmt._live's reader: comm may hold ") "
+        parts = rest.split(None, 20)  # up to starttime (field 22; rest starts at field 3)
+        if int(parts[6]) & PF_KTHREAD:
+            return True
+        if parts[0] in (b"Z", b"X"):
+            return False
+        uid = os.fstat(dir_fd).st_uid
+        fd = os.open("smaps_rollup", _OPEN, dir_fd=dir_fd)
+        try:
+            text = _read_whole(fd)
+        finally:
+            os.close(fd)
+        if not text:
+            return False
+        raw = b""
+        if cmdline:
+            fd = os.open("cmdline", _OPEN, dir_fd=dir_fd)
+            try:
+                raw = _read_whole(fd)
+            finally:
+                os.close(fd)
+        group = None
+        if cgroup:
+            fd = os.open("cgroup", _OPEN, dir_fd=dir_fd)
+            try:
+                group = cgroup_path(_read_whole(fd))
+            finally:
+                os.close(fd)
+    except (OSError, ValueError, IndexError):
+        return False
+    finally:
+        os.close(dir_fd)
+    line = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
+    return Process(
+        pid,
+        uid=uid,
+        comm=head.partition(b" (")[2].decode("utf-8", "backslashreplace"),
+        starttime=int(parts[19]),
+        fields=rollup_fields(text, f"{root}/{pid}/smaps_rollup"),
+        cmdline=line,
+        cgroup=group,
+        text=text if keep_text else None,
+    )
 
 
 def sweep(
@@ -358,20 +452,33 @@ def sweep(
     result = Sweep()
     todo = list_pids(root) if pids is None else list(pids)
     for done, pid in enumerate(todo, 1):
-        try:
-            result.processes.append(
-                read_process(pid, root=root, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
-            )
-        except KernelThreadError:
+        quick = _quick(pid, root, cmdline, cgroup, keep_text)
+        if quick is True:
             result.kernel_threads += 1
-        except ProcError as exc:
-            reason = next((r for cls, r in _REASONS if isinstance(exc, cls)), "error")
-            comm = getattr(exc, "comm", None) or _comm_in(exc.message)
-            result.skipped.append(Skipped(pid, reason, exc.message, comm))
+        elif quick is not False:
+            result.processes.append(quick)
+        else:
+            _careful(result, pid, root=root, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
         if progress is not None:
             progress(done, len(todo))
     result.rollup_missing = any(p.summed for p in result.processes)
     return result
+
+
+def _careful(
+    result: Sweep, pid: int, *, root: str, cmdline: bool, cgroup: bool, keep_text: bool
+) -> None:
+    """One process through ``read_process``, its outcome added to ``result``."""
+    try:
+        result.processes.append(
+            read_process(pid, root=root, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
+        )
+    except KernelThreadError:
+        result.kernel_threads += 1
+    except ProcError as exc:
+        reason = next((r for cls, r in _REASONS if isinstance(exc, cls)), "error")
+        comm = getattr(exc, "comm", None) or _comm_in(exc.message)
+        result.skipped.append(Skipped(pid, reason, exc.message, comm))
 
 
 def _comm_in(message: str) -> str:

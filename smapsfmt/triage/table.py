@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +33,9 @@ def text_table(
 
 def csv_text(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """RFC 4180 CSV with a header line; None is an empty cell."""
+    import csv  # here, as json below: only the output asked for is loaded (ps's start-up)
+    import io
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(headers)
@@ -45,6 +45,8 @@ def csv_text(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def json_text(value: Any) -> str:
+    import json
+
     return json.dumps(value, indent=1, ensure_ascii=False) + "\n"
 
 
