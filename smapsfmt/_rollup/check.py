@@ -100,8 +100,11 @@ def check(
     path: str | None = None,
     know: Knowledge | None = None,
     sample: str | None = None,
+    rollup_text: str | None = None,
 ) -> Proof:
-    """:func:`check_rollup`, with the per-field proof (``sample``: see :func:`summarize`)."""
+    """:func:`check_rollup`, with the per-field proof (``sample``: see :func:`summarize`;
+    ``rollup_text``: the rollup as read, latin-1, whose label padding and value widths tell
+    apart kernels that print the same fields)."""
     from .._model import Rollup
 
     if not isinstance(rollup, Rollup):
@@ -112,7 +115,7 @@ def check(
     if kernel is not None:
         asked_kernels(kernel)
     state = read(smaps, know or knowledge())
-    return Checker(state, rollup, kernel, path, sample).run()
+    return Checker(state, rollup, kernel, path, sample, rollup_text).run()
 
 
 class Checker:
@@ -123,6 +126,7 @@ class Checker:
         kernel: str | None,
         path: str | None,
         sample: str | None,
+        rollup_text: str | None = None,
     ) -> None:
         self.state = state
         self.know = state.know
@@ -130,6 +134,7 @@ class Checker:
         self.kernel = kernel
         self.path = path
         self.sample = sample
+        self.rollup_text = rollup_text
         self.diagnostics: list[Diagnostic] = []
         self.proofs: list[FieldProof] = []
         self.lines = {name: rollup.line + 1 + i for i, name in enumerate(rollup.fields)}
@@ -206,7 +211,9 @@ class Checker:
         """The kernels whose rollup prints these lines, and its header range, when the smaps
         ends with the gate VMA (the range includes it up to 4.18 only)."""
         rollup = self.rollup
-        rollup_range = rollup_kernels(list(rollup.fields), self.know, asked)
+        rollup_range = rollup_kernels(
+            list(rollup.fields), self.know, asked, text=self.rollup_text
+        )
         _, ends = self.state.header()
         if ends[True] != ends[False] and rollup.end in ends.values():
             gate = rollup.end == ends[True]

@@ -179,6 +179,14 @@ def smaps_kernels(
     elif pool:
         labels = [*names, *(["VmFlags"] if vmflags else [])]
         found = detect_smaps(sample, pool) if sample is not None else None
+        if found is not None and not found.matched and asked is not None:
+            # Laid out exactly as kernels that were not asked for print it (label padding and
+            # value widths tell 5.4-5.8's "FilePmdMapped: " from 5.9's "FilePmdMapped:  ",
+            # kernel/5.4-5.8.profile, kernel/5.9-5.19.profile): not these kernels' text,
+            # although it has their labels; the caller says which kernels print it.
+            anywhere = detect_smaps(sample)
+            if anywhere.matched:
+                return with_profiles(dated, list(anywhere.profiles))
         with_name = [p for p in pool if ("smaps", "Name") in p.line_of]
         if (found is None or not found.matched) and name_lines and with_name:
             found = detect_labels(labels, "smaps", with_name)  # Android's Name: line
@@ -189,19 +197,35 @@ def smaps_kernels(
     return with_profiles(dated, fits)
 
 
-def rollup_kernels(names: Sequence[str], know: Knowledge, asked: Dating | None = None) -> Dating:
+def rollup_kernels(
+    names: Sequence[str],
+    know: Knowledge,
+    asked: Dating | None = None,
+    *,
+    text: str | None = None,
+) -> Dating:
     """The kernels whose smaps_rollup prints these field lines, in this order (``asked``: as
-    for :func:`smaps_kernels`)."""
+    for :func:`smaps_kernels`). ``text``: the rollup as read; the profiles that print its
+    lines exactly, label padding and value widths included, where some do (the same fields are
+    printed by 5.4-5.8 with "FilePmdMapped: " and by 5.9-5.19 with "FilePmdMapped:  ",
+    kernel/5.4-5.8.profile and kernel/5.9-5.19.profile)."""
+    from .._spec.kernels import body_pattern
     from .._spec.profiles import load_profiles
 
     dated = _date(names, _DATING_ROLLUP, know, Dating(ROLLUP_SINCE, NEWEST), file="smaps_rollup")
     fits = [
         p
         for p in load_profiles()
-        if p.rollup_lines is not None
-        and [line.field for line in p.rollup_lines] == list(names)
-        and (asked is None or _admits(asked, p))
+        if p.rollup_lines is not None and [line.field for line in p.rollup_lines] == list(names)
     ]
+    if text is not None:
+        body = text.split("\n", 1)[1] if "\n" in text else ""
+        body += "" if body.endswith("\n") or not body else "\n"  # a final newline stripped
+        exact = [p for p in fits if body_pattern(p, "rollup").fullmatch(body)]
+        if exact and asked is not None and not any(_admits(asked, p) for p in exact):
+            return with_profiles(dated, exact)  # not the asked kernels' text: the caller says
+        fits = exact or fits
+    fits = [p for p in fits if asked is None or _admits(asked, p)]
     return with_profiles(dated, [p for p in fits if p.variant_of is None] or fits)
 
 

@@ -224,13 +224,17 @@ def label_distance(labels: Sequence[str], profile: Profile, kind: str = "smaps")
 
 
 @functools.lru_cache(maxsize=64)
-def body_pattern(profile: Profile) -> re.Pattern[str]:
-    """A smaps entry's body (the lines after its header) exactly as ``profile`` prints it."""
+def body_pattern(profile: Profile, kind: str = "smaps") -> re.Pattern[str]:
+    """An entry's body (the lines after its header) of ``kind`` (``smaps`` or ``rollup``)
+    exactly as ``profile`` prints it: each label literal with its own padding, each value in
+    its own width (a rollup's lines, of a profile without smaps_rollup: nothing matches)."""
+    if kind == "rollup" and profile.rollup_lines is None:
+        return re.compile(r"(?!)")
     parts: list[str] = []
-    for line in profile.smaps_lines:
+    for line in profile.lines(kind):
         piece = line.pattern()
         parts.append(f"(?:{piece})?" if line.optional else piece)
-    if profile.vmflags_prefix is not None:
+    if kind == "smaps" and profile.vmflags_prefix is not None:
         parts.append(re.escape(profile.vmflags_prefix) + r"(?:[!-~]{2} )*\n")
     return re.compile("".join(parts))
 
