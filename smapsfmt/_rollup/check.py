@@ -115,7 +115,7 @@ def check(
     if kernel is not None:
         asked_kernels(kernel)
     state = read(smaps, know or knowledge())
-    return Checker(state, rollup, kernel, path, sample, rollup_text).run()
+    return Checker(state, rollup, kernel, path, sample, rollup_text=rollup_text).run()
 
 
 class Checker:
@@ -126,6 +126,7 @@ class Checker:
         kernel: str | None,
         path: str | None,
         sample: str | None,
+        *,
         rollup_text: str | None = None,
     ) -> None:
         self.state = state
@@ -211,9 +212,7 @@ class Checker:
         """The kernels whose rollup prints these lines, and its header range, when the smaps
         ends with the gate VMA (the range includes it up to 4.18 only)."""
         rollup = self.rollup
-        rollup_range = rollup_kernels(
-            list(rollup.fields), self.know, asked, text=self.rollup_text
-        )
+        rollup_range = rollup_kernels(list(rollup.fields), self.know, asked, text=self.rollup_text)
         _, ends = self.state.header()
         if ends[True] != ends[False] and rollup.end in ends.values():
             gate = rollup.end == ends[True]
