@@ -14,6 +14,7 @@ import re
 from .profiles import CONVERSION, Profile, load_profiles
 
 __all__ = [
+    "dating_fields",
     "header_kinds",
     "newest_profile",
     "rollup_name",
@@ -70,3 +71,28 @@ def header_kinds() -> tuple[str, ...]:
         else:
             raise ValueError(f"a header part the parser does not know: {part!r}")
     return tuple(kinds)
+
+
+@functools.cache
+def dating_fields(kind: str) -> tuple[str, ...]:
+    """The fields whose presence dates a text of ``kind`` (``smaps`` or ``rollup``), oldest
+    first: those that some mainline profiles with smaps_rollup print in every entry and the
+    others do not (a smaps is dated to choose the rollup its kernel prints, and there is none
+    before 4.14, where KernelPageSize's place dates a smaps instead). Fields that first appear
+    in the same profile tell the same thing; the first of them in that profile's order speaks
+    for them (``Pss_Anon`` for 5.3's split of Pss). A vendor variant's own lines date nothing.
+    """
+    profiles = sorted(
+        (p for p in load_profiles() if p.variant_of is None and p.rollup_lines is not None),
+        key=lambda p: p.kernels,
+    )
+    printed = [[line.field for line in p.lines(kind) if not line.optional] for p in profiles]
+    everywhere = set(printed[0]).intersection(*printed[1:]) if printed else set()
+    found: list[str] = []
+    seen: set[str] = set(everywhere)
+    for fields in printed:
+        new = [name for name in fields if name not in seen]
+        if new:
+            found.append(new[0])
+        seen.update(new)
+    return tuple(found)
