@@ -9,9 +9,8 @@ the aggregator and the renderer never write them out again.
 from __future__ import annotations
 
 import functools
-import re
 
-from .profiles import CONVERSION, Profile, load_profiles
+from .profiles import Profile, load_profiles
 
 __all__ = [
     "dating_fields",
@@ -20,10 +19,6 @@ __all__ = [
     "rollup_name",
     "rollup_name_text",
 ]
-
-# The separators between the header's parts in its printf format ("%08lx-%08lx %c%c%c%c ...":
-# a blank, or the "-" of the range); a ":" joins the device's major and minor into one part.
-_SEPARATOR = re.compile(r"[ -]")
 
 
 @functools.cache
@@ -49,28 +44,13 @@ def rollup_name() -> bytes:
     return rollup_name_text().encode("latin-1")
 
 
-@functools.cache
 def header_kinds() -> tuple[str, ...]:
     """What each part of the header before the name is, from the newest profile's printf
-    format: ``hex`` (``%08lx``), ``decimal`` (``%lu``), ``text`` (a run of ``%c``) or
-    ``device`` (``%02x:%02x``), in the order printed."""
-    kinds: list[str] = []
-    for part in _SEPARATOR.split(newest_profile().header):
-        if not part:
-            continue
-        conversions = [m.group(4) for m in CONVERSION.finditer(part)]
-        rest = CONVERSION.sub("", part)
-        if conversions and set(conversions) == {"c"} and not rest:
-            kinds.append("text")
-        elif conversions == ["x", "x"] and rest == ":":
-            kinds.append("device")
-        elif conversions == ["x"] and not rest:
-            kinds.append("hex")
-        elif len(conversions) == 1 and conversions[0] in "ud" and not rest:
-            kinds.append("decimal")
-        else:
-            raise ValueError(f"a header part the parser does not know: {part!r}")
-    return tuple(kinds)
+    format (smapsfmt._spec.header): ``hex`` (``%08lx``), ``decimal`` (``%lu``), ``text`` (a run
+    of ``%c``) or ``device`` (``%02x:%02x``), in the order printed."""
+    from .header import parser_parts
+
+    return tuple(part.kind for part in parser_parts())
 
 
 @functools.cache
