@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .._diagnostics import Diagnostic
+from .._spec.header import address_text
 from .._spec.kernels import show_version
 from .bounds import Interval, bounds, plural
 from .dating import (
@@ -269,16 +270,17 @@ class Checker:
             self.report(
                 rollup.line,
                 "rollup-header-range",
-                f"the rollup's range starts at {rollup.start:08x}, the first mapping at "
-                f"{start:08x}",
+                f"the rollup's range starts at {address_text(rollup.start)}, the first mapping "
+                f"at {address_text(start)}",
             )
         if rollup.end not in allowed:
-            expected = " or ".join(f"{end:08x}, {why}" for end, why in allowed.items())
+            expected = " or ".join(f"{address_text(end)}, {why}" for end, why in allowed.items())
             self.report(
                 rollup.line,
                 "rollup-header-range",
-                f"the rollup's range ends at {rollup.end:08x}; {kernels} ends it at {expected}",
-                column=len(f"{rollup.start:08x}-") + 1,
+                f"the rollup's range ends at {address_text(rollup.end)}; {kernels} ends it at "
+                f"{expected}",
+                column=len(address_text(rollup.start)) + 2,
             )
 
     def _check_fields(self, kernels: Dating) -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "layout_messages",
     "parser_format",
     "parser_parts",
+    "prefix_pattern",
 ]
 
 
@@ -167,6 +168,12 @@ class HeaderPart:
             most = -(-_BITS[name] // 4) if name in _BITS else conversion.max_digits
             pieces.append(f"({exact_number(conversion, most)})")
         return re.escape(self.joiner).join(pieces)
+
+    def taken(self) -> str:
+        """The whole part as the grammar takes it (the device's two numbers and their ":")."""
+        if self.kind == "device":
+            return re.escape(self.joiner).join([self.grammar_regex()] * len(self.conversions))
+        return self.grammar_regex()
 
     @property
     def expected(self) -> str:
@@ -378,6 +385,17 @@ def layout_messages(profile: Profile) -> list[str]:
 # How the validator's layout messages name each group of the header (by its first part).
 _LAYOUT_NOUNS = {"start": "the addresses", "perms": "the permissions", "offset": "the offset",
                  "device": "the device", "inode": "the inode"}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=8)
+def prefix_pattern(count: int) -> bytes:
+    """The first ``count`` parts of a header and the literal after them, as the grammar takes
+    them (a regex over bytes, no groups): for tools that find headers in a text without parsing
+    it (``prefix_pattern(2)`` is ``START-END ``)."""
+    parts = parser_parts()
+    source = "".join(re.escape(p.before) + p.taken() for p in parts[:count])
+    after = parts[count].before if count < len(parts) else " "
+    return (source + re.escape(after)).encode("latin-1")
 
 
 def header_words() -> str:
