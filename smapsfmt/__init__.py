@@ -23,13 +23,12 @@ running ``smapsfmt --help`` stay light.
 from __future__ import annotations
 
 from ._errors import SmapsSyntaxError
+from ._lazy import lazy
 
 # Not from typing: importing it costs several times all of smapsfmt's own import (mypy knows
 # this name).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from ._diagnostics import Diagnostic
     from ._live.errors import (
         KernelThreadError,
@@ -125,16 +124,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'smapsfmt' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"smapsfmt.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy(__name__, _LAZY, __all__)

@@ -198,6 +198,11 @@ NO_PROCESS = "no process 99999999: /proc/99999999 does not exist"
          "the profiles cover 2.6.20 to 7.3"),
         (["parse", "--pid", "99999999"], "process", 4, NO_PROCESS),
         (["check", "--pid", "99999999"], "process", 4, NO_PROCESS),
+        # argparse's own refusals, before any command runs: the format is read from the words
+        (["validate", "--bogus", str(SMAPS)], "usage", 2, "unrecognized arguments: --bogus "
+         "(see 'smapsfmt --help')"),
+        (["summary", "--top", "abc", str(SMAPS)], "usage", 2, "argument --top: expected a whole "
+         "number above 0, not 'abc' (see 'smapsfmt summary --help')"),
     ],
 )  # fmt: skip
 def test_errors_are_json_error_objects(
@@ -209,6 +214,20 @@ def test_errors_are_json_error_objects(
     assert (error["kind"], error["exit"]) == (kind, code)
     assert error["message"] == message, error
     assert result.stderr.decode() == f"smapsfmt: error: {error['message']}\n"
+
+
+def test_a_usage_error_reads_the_format_in_either_spelling() -> None:
+    joined = run_cli("rollup", "--format=json", "--kernel")
+    assert joined.returncode == 2
+    assert json.loads(joined.stdout)["error"]["message"] == (
+        "argument --kernel: expected one argument (see 'smapsfmt rollup --help')"
+    )
+    # The words after -- belong to the decoder under test, not to smapsfmt
+    other = run_cli("conformance", "run", "--bogus", "--", "cat", "--format", "json")
+    assert (other.returncode, other.stdout) == (2, b"")
+    assert b"unrecognized arguments: --bogus" in other.stderr
+    text = run_cli("rollup", "--format", "text", "--kernel")
+    assert (text.returncode, text.stdout) == (2, b"")
 
 
 def test_an_internal_error_has_the_same_object() -> None:

@@ -412,6 +412,28 @@ def test_the_guard_restores_what_a_killed_shaper_left() -> None:
     assert guard.failed == []
 
 
+def test_a_second_run_waits_for_the_first() -> None:
+    # Two guards at once would each take the other's changes for the settings to restore
+    code = (
+        "import sys, time; from smapsfmt.selftest import settings\n"
+        "print('waiting', flush=True)\n"
+        "with settings.SystemSettings():\n"
+        "    print('entered', flush=True)\n"
+    )
+    with settings.SystemSettings():
+        second = subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+            cwd=tempfile.gettempdir(),
+        )  # fmt: skip
+        assert second.stdout is not None
+        assert second.stdout.readline() == "waiting\n"
+        time.sleep(1.0)
+        assert second.poll() is None, "the second guard did not wait for the first"
+    assert second.stdout.readline() == "entered\n"
+    assert second.wait(timeout=30) == 0
+    second.stdout.close()
+
+
 def _schema_validator() -> Any:
     import jsonschema
 
@@ -429,7 +451,7 @@ def test_importing_the_package_loads_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True,
         cwd=tempfile.gettempdir(),
     )  # fmt: skip
-    assert result.stdout.strip() == "['smapsfmt', 'smapsfmt._errors', 'smapsfmt.selftest']"
+    assert result.stdout.strip() == "['smapsfmt', 'smapsfmt._errors', 'smapsfmt._lazy', 'smapsfmt.selftest']"
 
 
 def test_the_readme_example_is_real_output() -> None:

@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OutputError, BrokenPipeError, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - every failure: one message, and JSON
-            code = report(args, exc)
+            code = report(args if args is not None else _asked_format(argv), exc)
         flush()
         return code
     except OutputError as exc:
@@ -120,6 +120,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
         err(f"smapsfmt: internal error: {type(exc).__name__}: {exc} (please report this)\n")
         return EXIT_INTERNAL
+
+
+def _asked_format(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The output format the command line asked for, when it could not be parsed (a usage
+    error from argparse): a script that asked for JSON gets the error object too. The words
+    after ``--`` are another program's (``conformance run -- CMD ...``) and are not read."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    asked = None
+    for i, word in enumerate(words):
+        if word == "--":
+            break
+        if word == "--format" and i + 1 < len(words):
+            asked = words[i + 1]
+        elif word.startswith("--format="):
+            asked = word.partition("=")[2]
+    return argparse.Namespace(format=asked)
 
 
 def _ignore_interrupts() -> None:

@@ -13,7 +13,7 @@ or the ``smaps_case`` fixture of the pytest plugin that installs with smapsfmt. 
 
 from __future__ import annotations
 
-from typing import Any
+from .._lazy import lazy
 
 # Loaded on first use: the command line imports this package to register its commands.
 _WHERE = {
@@ -57,12 +57,4 @@ if TYPE_CHECKING:
 del TYPE_CHECKING
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'smapsfmt.conformance' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy(__name__, _WHERE, __all__)

@@ -16,10 +16,10 @@ Heavy parts load on first use: importing this package imports nothing of smapsfm
 
 from __future__ import annotations
 
+from .._lazy import lazy
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from .build import SOURCE, ShaperBuildError, build_shaper, shaper_path
     from .check import Check, check_capture, summary
     from .frames import Capture, FrameError, ShapeRecord, decode
@@ -61,16 +61,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'smapsfmt.selftest' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"smapsfmt.selftest.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy(__name__, _LAZY, __all__)

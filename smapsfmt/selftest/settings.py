@@ -6,17 +6,28 @@ is the second line, for a shaper that could not (killed with SIGKILL, or a bug):
 every setting before the run, and after it puts back any that differs, swaps off and removes
 any zram device the run added. What it had to restore is reported: a clean run leaves it
 nothing to do.
+
+Two runs at once would each note the other's changes as "before" and put them back: the guard
+holds an exclusive lock (``LOCK``) for the whole run, so a second run waits for the first.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
+import tempfile
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["SETTINGS", "SystemSettings", "swaps", "zram_devices"]
+__all__ = ["LOCK", "SETTINGS", "SystemSettings", "swaps", "zram_devices"]
+
+# The lock of runs that change system settings: one machine, one lock (root's /run/lock).
+LOCK = os.path.join(
+    "/run/lock" if os.path.isdir("/run/lock") else tempfile.gettempdir(),
+    "smapsfmt-system-settings.lock",
+)
 
 SETTINGS = (
     "/sys/kernel/mm/ksm/run",
@@ -65,8 +76,16 @@ class SystemSettings:
         self.zram: set[str] = set()
         self.restored: list[str] = []
         self.failed: list[str] = []
+        self._lock: int | None = None
 
     def __enter__(self) -> SystemSettings:
+        self._lock = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)  # waits for another run to end
+        except BaseException:
+            os.close(self._lock)
+            self._lock = None
+            raise
         self.before = {path: _read(path) for path in SETTINGS}
         self.swaps = swaps()
         self.zram = zram_devices()
@@ -78,7 +97,12 @@ class SystemSettings:
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.restore()
+        try:
+            self.restore()
+        finally:
+            if self._lock is not None:
+                os.close(self._lock)  # closing the last descriptor releases the lock
+                self._lock = None
 
     def restore(self) -> None:
         for device in sorted(swaps() - self.swaps):

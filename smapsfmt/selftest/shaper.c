@@ -1081,22 +1081,56 @@ static char *read_proc(pid_t pid, const char *file, size_t *len, int *err)
 	return buf;
 }
 
-static void print_frame(const char *shape, pid_t pid, const char *file, struct rec *r)
+static void put_frame(const char *shape, pid_t pid, const char *file, char *data, size_t len)
 {
-	size_t len;
-	int err = 0;
-	char *data = read_proc(pid, file, &len, &err);
-	if (!data) {
-		errno = err;
-		rec_step(r, file, -1);
-		return;
-	}
 	char hex[65];
 	sha256_hex((const unsigned char *)data, len, hex);
 	outf("%s BEGIN %s %d %s %zu %s\n", PROTO, shape, (int)pid, file, len, hex);
 	out_write(data, len);
 	outf("%s END %s %s\n", PROTO, shape, file);
 	free(data);
+}
+
+static char *read_or_note(pid_t pid, const char *file, size_t *len, struct rec *r)
+{
+	int err = 0;
+	char *data = read_proc(pid, file, len, &err);
+	if (!data) {
+		errno = err;
+		rec_step(r, file, -1);
+	}
+	return data;
+}
+
+/* smaps and smaps_rollup of a stopped process, as one pair. A stopped process's pages can
+ * still change: another CPU draining its per-CPU LRU batches turns MADV_FREE pages into
+ * LazyFree ones. So smaps is read again after the rollup, and the pair is taken only when
+ * both reads of smaps agree (nothing changed around the rollup's read); a few tries, then
+ * the last reads as they are (the host's proof then says what differs). */
+static void print_pair(const char *shape, pid_t pid, struct rec *r)
+{
+	size_t len = 0, rollup_len = 0, again_len = 0;
+	char *smaps = read_or_note(pid, "smaps", &len, r);
+	char *rollup = NULL;
+	for (int tries = 0; smaps && tries < 5; tries++) {
+		free(rollup);
+		rollup = read_or_note(pid, "smaps_rollup", &rollup_len, r);
+		char *again = rollup ? read_or_note(pid, "smaps", &again_len, r) : NULL;
+		if (!again)
+			break;
+		int same = again_len == len && memcmp(again, smaps, len) == 0;
+		free(smaps);
+		smaps = again;
+		len = again_len;
+		if (same)
+			break;
+	}
+	if (!smaps) /* no smaps to pair with: the rollup alone, as far as it reads */
+		rollup = read_or_note(pid, "smaps_rollup", &rollup_len, r);
+	else
+		put_frame(shape, pid, "smaps", smaps, len);
+	if (rollup)
+		put_frame(shape, pid, "smaps_rollup", rollup, rollup_len);
 }
 
 /* Read the shape process's report from the pipe until every writer has closed it. */
@@ -1243,8 +1277,7 @@ static void run_shape(const struct shape *s)
 	if (stopped) {
 		if (s->frozen)
 			s->frozen(&main_rec, pid);
-		print_frame(s->name, pid, "smaps", &main_rec);
-		print_frame(s->name, pid, "smaps_rollup", &main_rec);
+		print_pair(s->name, pid, &main_rec);
 	} else if (pid > 0) {
 		failures++;
 	}
