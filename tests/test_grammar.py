@@ -179,3 +179,18 @@ def test_a_damaged_cache_file_is_compiled_around_and_replaced(tmp_path: Path) ->
         kept.write_text(damage)
         assert _parse_in_child(capture, str(tmp_path)) == (0, True), damage
         assert kept.read_text() != damage
+
+
+def test_the_grammar_files_header_lines_are_the_profiles_header_format() -> None:
+    # The parser takes the header terminals made from the newest profile's printf format; the
+    # file's own lines must say the same, so that it stays the one readable description.
+    from smapsfmt._spec import header as _header
+    from smapsfmt._spec import resources
+
+    text = resources.read_text(_grammar.GRAMMAR_PATH)
+    rules = _header.grammar_rules()
+    assert set(rules) == {"HEADER", "ADDRESS", "PERMS", "OFFSET", "DEVICE", "HEX2", "INODE"}
+    for name, definition in rules.items():
+        lines = [ln for ln in text.splitlines() if ln.startswith(f"{name}: ")]
+        assert lines == [f"{name}: {definition}"], (name, lines)
+    assert _grammar.grammar() == text

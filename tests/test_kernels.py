@@ -215,6 +215,44 @@ def test_validate_with_the_kernel_of_a_capture_names_its_profile(
     assert lines[-1] == "2 files: 2 valid, 0 invalid, 0 unreadable; 0 errors, 0 warnings"
 
 
+def test_check_and_rollup_tell_a_5_10_pair_from_5_4_by_its_label_padding() -> None:
+    # 5.4-5.8 and 5.9-5.19 print the same fields in smaps and smaps_rollup; the label padding
+    # ("FilePmdMapped: " against "FilePmdMapped:  ", kernel/5.4-5.8.profile and
+    # kernel/5.9-5.19.profile) tells them apart. Debian's 5.10.262 under qemu printed this pair.
+    pair = QEMU / "5.10-amd64" / "thp"
+    assert b"\nFilePmdMapped:         0 kB\n" in (pair / "smaps_rollup").read_bytes()
+    checked = run_cli("check", "smaps", "smaps_rollup", cwd=pair)
+    assert (checked.returncode, checked.stderr) == (0, b""), checked.stderr
+    assert checked.stdout.decode().splitlines()[-1] == (
+        "smaps_rollup: consistent with smaps (13 mappings, Linux 5.9-5.19): 20 of 20 fields "
+        "proven; profile Linux 5.9-5.19 (matched)"
+    )
+    rolled = run_cli("rollup", "smaps", cwd=pair)
+    assert rolled.returncode == 0, rolled.stderr
+    assert b"smapsfmt: note: profile Linux 5.9-5.19 (matched)\n" in rolled.stderr
+    assert b"\nFilePmdMapped:         0 kB\n" in rolled.stdout
+    # Asked for 5.4, both sides say that 5.9-5.19 prints them, each by its own lines.
+    asked = run_cli("check", "--kernel", "5.4", "smaps", "smaps_rollup", cwd=pair)
+    assert asked.returncode == 1, asked.stderr
+    lines = asked.stdout.decode().splitlines()
+    assert [line for line in lines if not line.startswith(" ")] == [
+        "smaps_rollup:1:1: rollup-kernel-mismatch: the smaps cannot come from kernel 5.4: it is "
+        "printed by Linux 5.9-5.19 (KernelPageSize right after Size (4.14+); THPeligible (5.0+); "
+        "FilePmdMapped (5.4+); no Pss_Dirty (before 6.0))",
+        "smaps_rollup:1:1: rollup-kernel-mismatch: the rollup cannot come from kernel 5.4: it is "
+        "printed by Linux 5.9-5.19 (Pss_Anon (5.3+); FilePmdMapped (5.4+); no Pss_Dirty (before "
+        "6.0))",
+        "smaps_rollup: NOT the rollup of smaps (13 mappings, Linux 5.9-5.19): 2 violations; "
+        "profile Linux 5.9-5.19 (matched; --kernel 5.4)",
+    ]
+    refused = run_cli("rollup", "--kernel", "5.4", "smaps", cwd=pair)
+    assert (refused.returncode, refused.stdout) == (1, b"")
+    assert refused.stderr.decode().startswith(
+        "smaps:1:1: rollup-kernel-mismatch: the smaps cannot come from kernel 5.4: it is printed "
+        "by Linux 5.9-5.19 ("
+    ), refused.stderr
+
+
 def test_the_first_real_protection_keys_16k_pages_and_32_bit_layouts() -> None:
     keys = (QEMU / "7.x-amd64/pkey/smaps").read_bytes()
     mapping = next(m for m in smapsfmt.parse_smaps(keys) if m.fields.get("ProtectionKey", 0) > 0)

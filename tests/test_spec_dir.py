@@ -150,6 +150,68 @@ def test_a_field_added_to_a_copy_of_the_spec_is_handled_everywhere(tmp_path: Pat
     )
 
 
+def _spec_with_a_newer_kernel(tmp: Path) -> Path:
+    """A copy of the spec with a new newest profile, 7.4: the 6.6-7.3 lines and Foo after
+    Locked, in smaps and smaps_rollup; the ABI document says Foo appeared in 7.4."""
+    spec = tmp / "spec"
+    for part in ("grammar", "kernel", "Documentation/ABI/testing"):
+        shutil.copytree(ROOT / part, spec / part)
+    text = (spec / PROFILE).read_text(encoding="utf-8")
+    for old, new in (
+        ("profile 6.6-7.3\n", "profile 7.4\n"),
+        ("kernels 6.6 7.3\n", "kernels 7.4 7.4\n"),
+    ):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    for kind in ("smaps", "rollup"):
+        locked = f'{kind} "Locked:         %8lu kB\\n"\n'
+        text = text.replace(locked, locked + f'{kind} "Foo:            %8lu kB\\n"\n')
+    (spec / "kernel/7.4.profile").write_text(text, encoding="utf-8")
+    index = spec / "kernel/INDEX"
+    index.write_text(
+        index.read_text(encoding="utf-8").replace(
+            "6.6-7.3.profile\n", "6.6-7.3.profile\n7.4.profile\n"
+        ),
+        encoding="utf-8",
+    )
+    doc = spec / SMAPS_DOC
+    anchor = "What:\t\t/proc/pid/smaps: Nonlinear\n"
+    doc.write_text(
+        doc.read_text(encoding="utf-8").replace(anchor, FOO_ENTRY + anchor), encoding="utf-8"
+    )
+    return spec
+
+
+def test_a_field_of_a_new_kernel_dates_texts_with_no_code_edit(tmp_path: Path) -> None:
+    # The fields that date a text are those whose presence differs between the profiles: a
+    # newer profile printing Foo makes "no Foo" evidence that a text is older than 7.4.
+    env = {"SMAPSFMT_SPEC_DIR": str(_spec_with_a_newer_kernel(tmp_path))}
+    smaps, rollup = SLEEP / "smaps", SLEEP / "smaps_rollup"
+    refused = run_cli("check", "--kernel", "7.4", str(smaps), str(rollup), env_extra=env)
+    assert refused.returncode == 1, refused.stderr
+    assert [line for line in refused.stdout.decode().splitlines() if line[:1] != " "] == [
+        f"{rollup}:1:1: rollup-kernel-mismatch: the smaps cannot come from Linux 7.4: it is "
+        "printed by Linux 6.6-7.3 (KernelPageSize right after Size (4.14+); THPeligible (5.0+); "
+        "FilePmdMapped (5.4+); Pss_Dirty (6.0+); KSM (6.6+); no Foo (before 7.4))",
+        f"{rollup}:1:1: rollup-kernel-mismatch: the rollup cannot come from Linux 7.4: it is "
+        "printed by Linux 6.6-7.3 (Pss_Anon (5.3+); FilePmdMapped (5.4+); Pss_Dirty (6.0+); "
+        "KSM (6.6+); no Foo (before 7.4); the range ends before the gate)",
+        f"{rollup}: NOT the rollup of {smaps} (37 mappings, Linux 6.6-7.3): 2 violations; "
+        "profile Linux 6.6-7.3 (matched; --kernel 7.4)",
+    ]
+    # Without the copy, Foo dates nothing.
+    plain = run_cli("check", "--kernel", "7.3", str(smaps), str(rollup))
+    assert plain.returncode == 0, plain.stdout
+    # With Foo, the capture is 7.4's.
+    smaps_text, total = _with_foo(smaps.read_text(encoding="latin-1"))
+    with_foo = tmp_path / "smaps"
+    with_foo.write_text(smaps_text, encoding="latin-1")
+    summed = run_cli("rollup", str(with_foo), env_extra=env)
+    assert summed.returncode == 0, summed.stderr
+    assert b"smapsfmt: note: profile Linux 7.4 (matched)\n" in summed.stderr
+    assert summed.stdout.decode().splitlines()[-1] == f"Foo:            {total:8d} kB"
+
+
 def test_without_the_copy_the_field_is_not_in_the_specification(tmp_path: Path) -> None:
     smaps_text, _ = _with_foo((SLEEP / "smaps").read_text(encoding="latin-1"))
     smaps = tmp_path / "smaps"

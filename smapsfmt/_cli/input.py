@@ -20,6 +20,7 @@ module.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -41,9 +42,14 @@ _MAGIC = {
     b"(\xb5/\xfd": "zstd",
 }
 
+
 # A mapping header as /proc/PID/maps and smaps print it (task_mmu.c show_map_vma): the maps
 # file is these lines alone, smaps follows each with its field lines.
-_HEADER = re.compile(rb"[0-9a-f]{8,16}-[0-9a-f]{8,16} [r-][w-][x-][sp] [0-9a-f]{8,} ")
+@functools.cache
+def _header() -> re.Pattern[bytes]:
+    from .._spec.header import prefix_pattern
+
+    return re.compile(prefix_pattern(4))  # up to the offset (smapsfmt._spec.header)
 
 
 class InputError(Exception):
@@ -230,7 +236,7 @@ def _refuse_maps(head: bytes, name: str) -> None:
         end = head.find(b"\n", start)
         lines.append(head[start : start + 80 if end < 0 else min(end, start + 80)])
         start = len(head) if end < 0 else end + 1
-    if len(lines) >= 2 and all(_HEADER.match(line) for line in lines):
+    if len(lines) >= 2 and all(_header().match(line) for line in lines):
         raise SmapsSyntaxError(
             "this is a /proc/PID/maps file (mapping headers only, no field lines), not smaps "
             "or smaps_rollup: read /proc/PID/smaps instead",

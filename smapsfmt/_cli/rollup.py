@@ -273,7 +273,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         rollup = parse_rollup(rollup_data, path=rollup_path)
         try:
             proof = check(
-                mappings, rollup, kernel=args.kernel, path=rollup_path, sample=first_entry(head)
+                mappings,
+                rollup,
+                kernel=args.kernel,
+                path=rollup_path,
+                sample=first_entry(head),
+                rollup_text=rollup_data.decode("latin-1"),
             )
         except KernelMismatch as exc:
             raise Refusal(_refusal(source.name, exc)) from None

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 from .._errors import SmapsSyntaxError
 from .._spec import grammar as _grammar
+from .._spec.header import HeaderPart, header_words, parser_parts
 
 if TYPE_CHECKING:
     import lark
@@ -92,7 +93,7 @@ def _unexpected_token(
         hint = "; the entry above has no field lines"
     elif token.type in ("KB_FIELD", "PLAIN_FIELD") and "a field line" not in expected:
         hint = (
-            "; every entry starts with a header 'START-END PERMS OFFSET MAJOR:MINOR INODE [NAME]'"
+            f"; every entry starts with a header '{header_words()}'"
             if line == 1
             else "; the VmFlags line ends an entry"
         )
@@ -132,36 +133,31 @@ def _diagnose_line(line: str) -> tuple[int, str]:
     if label:
         return _diagnose_field(line, label.group()[:-1], label.end())
     run = _HEX_RUN.match(line)
-    if run and run.end() and line[run.end() : run.end() + 1] == "-":
+    start, end = parser_parts()[:2]
+    if run and run.end() and line[run.end() :].startswith(end.before):  # the range's "-"
         return _diagnose_header(line)
-    if run and len(run.group()) >= 8 and not line[run.end() :].startswith(":"):
+    width = start.conversions[0].width  # %08lx: a header's first hex run
+    if run and len(run.group()) >= width and not line[run.end() :].startswith(":"):
         return _diagnose_header(line)
     return 1, (
-        "not a smaps line: expected a mapping header 'START-END PERMS OFFSET MAJOR:MINOR "
-        "INODE [NAME]', a field line 'Name: VALUE kB', a VmFlags line or a Name line"
+        f"not a smaps line: expected a mapping header '{header_words()}', a field line "
+        "'Name: VALUE kB', a VmFlags line or a Name line"
     )
 
 
-_HEADER_PART_MESSAGES = {
-    "start": "expected the start address: 8 to 16 lowercase hex digits",
-    "end": "expected the end address: 8 to 16 lowercase hex digits",
-    "perms": "expected the permissions: r or -, w or -, x or -, then s or p",
-    "offset": "expected the file offset: lowercase hex digits",
-    "device": "expected the device MAJOR:MINOR: two or more lowercase hex digits each",
-    "inode": "expected the inode number: decimal digits",
-}
-
-
 def _diagnose_header(line: str) -> tuple[int, str]:
+    """Where a header line stops being one, and why: each part as the parser's header format
+    prints it (smapsfmt._spec.header: the message of its conversion and its name)."""
     pattern = _grammar.line_patterns()["HEADER"]
+    parts = {part.name: part for part in parser_parts()}
     pos = 0
-    previous = "the start address"
+    previous = parser_parts()[0].short
     for group, regex in pattern.parts:
         if group == "?":
             match = re.compile(regex).match(line, pos)
             if match is None or not match.group():
                 if pos < len(line) and line[pos] != " ":
-                    return pos + 1, "expected a blank after the inode number"
+                    return pos + 1, f"expected a blank after {previous}"
             else:
                 pos = match.end()
             continue
@@ -177,34 +173,29 @@ def _diagnose_header(line: str) -> tuple[int, str]:
                 literal = re.sub(r"\\(.)", r"\1", regex)
                 shown = "a blank" if literal == " " else repr(literal)
                 return pos + 1, f"expected {shown} after {previous}"
-            return pos + 1, _header_part_problem(group, line, pos)
-        if group in ("start", "end"):
+            return pos + 1, _header_part_problem(parts[group], line, pos)
+        if group in parts and parts[group].bounded:
             digits = _HEX_RUN.match(line, pos)
             assert digits is not None
             if digits.end() > match.end():
-                return pos + 1, _header_part_problem(group, line, pos)
+                return pos + 1, _header_part_problem(parts[group], line, pos)
         if group:
-            previous = {
-                "start": "the start address", "end": "the end address",
-                "perms": "the permissions", "offset": "the offset", "device": "the device",
-                "inode": "the inode number",
-            }[group]  # fmt: skip
+            previous = parts[group].short
         pos = match.end()
     return 1, "invalid mapping header"  # pragma: no cover - the grammar accepted it
 
 
-def _header_part_problem(group: str, line: str, pos: int) -> str:
-    msg = _HEADER_PART_MESSAGES[group]
-    if group in ("start", "end", "offset", "device"):
+def _header_part_problem(part: HeaderPart, line: str, pos: int) -> str:
+    msg = part.expected
+    if part.kind in ("hex", "device"):
         digits = _HEX_RUN.match(line, pos)
         assert digits is not None
         run = digits.group()
         if run != run.lower():
             return f"{msg} (the kernel prints hex in lowercase)"
-        if group in ("start", "end") and run:
-            if len(run) < 8:
-                return f"{msg}, found {len(run)}"
-            if len(run) > 16:
+        if part.bounded and run:
+            conversion = part.conversions[0]
+            if not conversion.width <= len(run) <= conversion.max_digits:
                 return f"{msg}, found {len(run)}"
     found = line[pos:].split(" ", 1)[0][:20]
     return f"{msg}, found {found!r}" if found else f"{msg}, found the end of the line"

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._spec.header import address_text
 from .._spec.kernels import Version
 from .bounds import Interval, bounds
 from .dating import NEWEST, ROLLUP_SINCE, Dating, asked_kernels, restrict, smaps_kernels
@@ -194,7 +195,7 @@ def _notes(
         other_end = ends[includes_gate(other, other.kernels[0])]
         other_names = rollup_fields(state.names, other.kernels[0], state.know, other)
         if other_end != end:
-            others.append(f"{other.describe()} ends the range at {other_end:08x}")
+            others.append(f"{other.describe()} ends the range at {address_text(other_end)}")
         if other_names != names:
             missing = [n for n in names if n not in other_names]
             added = [n for n in other_names if n not in names]

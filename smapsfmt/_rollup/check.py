@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .._diagnostics import Diagnostic
+from .._spec.header import address_text
 from .._spec.kernels import show_version
 from .bounds import Interval, bounds, plural
 from .dating import (
@@ -100,8 +101,11 @@ def check(
     path: str | None = None,
     know: Knowledge | None = None,
     sample: str | None = None,
+    rollup_text: str | None = None,
 ) -> Proof:
-    """:func:`check_rollup`, with the per-field proof (``sample``: see :func:`summarize`)."""
+    """:func:`check_rollup`, with the per-field proof (``sample``: see :func:`summarize`;
+    ``rollup_text``: the rollup as read, latin-1, whose label padding and value widths tell
+    apart kernels that print the same fields)."""
     from .._model import Rollup
 
     if not isinstance(rollup, Rollup):
@@ -112,7 +116,7 @@ def check(
     if kernel is not None:
         asked_kernels(kernel)
     state = read(smaps, know or knowledge())
-    return Checker(state, rollup, kernel, path, sample).run()
+    return Checker(state, rollup, kernel, path, sample, rollup_text=rollup_text).run()
 
 
 class Checker:
@@ -123,6 +127,8 @@ class Checker:
         kernel: str | None,
         path: str | None,
         sample: str | None,
+        *,
+        rollup_text: str | None = None,
     ) -> None:
         self.state = state
         self.know = state.know
@@ -130,6 +136,7 @@ class Checker:
         self.kernel = kernel
         self.path = path
         self.sample = sample
+        self.rollup_text = rollup_text
         self.diagnostics: list[Diagnostic] = []
         self.proofs: list[FieldProof] = []
         self.lines = {name: rollup.line + 1 + i for i, name in enumerate(rollup.fields)}
@@ -206,7 +213,7 @@ class Checker:
         """The kernels whose rollup prints these lines, and its header range, when the smaps
         ends with the gate VMA (the range includes it up to 4.18 only)."""
         rollup = self.rollup
-        rollup_range = rollup_kernels(list(rollup.fields), self.know, asked)
+        rollup_range = rollup_kernels(list(rollup.fields), self.know, asked, text=self.rollup_text)
         _, ends = self.state.header()
         if ends[True] != ends[False] and rollup.end in ends.values():
             gate = rollup.end == ends[True]
@@ -263,16 +270,17 @@ class Checker:
             self.report(
                 rollup.line,
                 "rollup-header-range",
-                f"the rollup's range starts at {rollup.start:08x}, the first mapping at "
-                f"{start:08x}",
+                f"the rollup's range starts at {address_text(rollup.start)}, the first mapping "
+                f"at {address_text(start)}",
             )
         if rollup.end not in allowed:
-            expected = " or ".join(f"{end:08x}, {why}" for end, why in allowed.items())
+            expected = " or ".join(f"{address_text(end)}, {why}" for end, why in allowed.items())
             self.report(
                 rollup.line,
                 "rollup-header-range",
-                f"the rollup's range ends at {rollup.end:08x}; {kernels} ends it at {expected}",
-                column=len(f"{rollup.start:08x}-") + 1,
+                f"the rollup's range ends at {address_text(rollup.end)}; {kernels} ends it at "
+                f"{expected}",
+                column=len(address_text(rollup.start)) + 2,
             )
 
     def _check_fields(self, kernels: Dating) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from .._spec.kernels import Version, show_version
+from .._spec.layout import dating_fields
 from .errors import KernelMismatch
 
 if TYPE_CHECKING:
@@ -122,13 +123,14 @@ def restrict(fitting: Dating, asked: Dating) -> Dating | None:
 
 # --- which kernel printed a text ----------------------------------------------------------------
 
-# Fields printed unconditionally from their first version on (KERNEL-FACTS §2 for smaps, §8 for
-# smaps_rollup): their presence or absence dates a text, and says why in messages. Their first
-# versions come from the ABI document. KernelPageSize moved from after the counters to right
-# after Size between 4.12 and 4.14 (task_mmu.c 4.12.4, 4.14.78): that position dates a smaps
-# too. The kernel profiles (kernel/*.profile) then decide, line by line.
-_DATING_SMAPS: Final = ("THPeligible", "FilePmdMapped", "Pss_Dirty", "KSM")
-_DATING_ROLLUP: Final = ("Pss_Anon", "FilePmdMapped", "Pss_Dirty", "KSM")
+# Fields printed in every entry from their first version on (KERNEL-FACTS §2 for smaps, §8 for
+# smaps_rollup): their presence or absence dates a text, and says why in messages. Which fields
+# they are comes from the kernel profiles (smapsfmt._spec.layout.dating_fields: THPeligible,
+# FilePmdMapped, Pss_Dirty, KSM in smaps; Pss_Anon, FilePmdMapped, Pss_Dirty, KSM in
+# smaps_rollup, as the profiles stand), their first versions from the ABI document.
+# KernelPageSize moved from after the counters to right after Size between 4.12 and 4.14
+# (task_mmu.c 4.12.4, 4.14.78): that position dates a smaps too. The kernel profiles then
+# decide, line by line.
 
 
 def smaps_kernels(
@@ -159,7 +161,7 @@ def smaps_kernels(
         )
     dated = _date(
         names,
-        _DATING_SMAPS,
+        dating_fields("smaps"),
         know,
         Dating(lo, hi, tuple(evidence)),
         file="smaps",
@@ -179,6 +181,14 @@ def smaps_kernels(
     elif pool:
         labels = [*names, *(["VmFlags"] if vmflags else [])]
         found = detect_smaps(sample, pool) if sample is not None else None
+        if sample is not None and found is not None and not found.matched and asked is not None:
+            # Laid out exactly as kernels that were not asked for print it (label padding and
+            # value widths tell 5.4-5.8's "FilePmdMapped: " from 5.9's "FilePmdMapped:  ",
+            # kernel/5.4-5.8.profile, kernel/5.9-5.19.profile): not these kernels' text,
+            # although it has their labels; the caller says which kernels print it.
+            anywhere = detect_smaps(sample)
+            if anywhere.matched:
+                return with_profiles(dated, list(anywhere.profiles))
         with_name = [p for p in pool if ("smaps", "Name") in p.line_of]
         if (found is None or not found.matched) and name_lines and with_name:
             found = detect_labels(labels, "smaps", with_name)  # Android's Name: line
@@ -189,19 +199,37 @@ def smaps_kernels(
     return with_profiles(dated, fits)
 
 
-def rollup_kernels(names: Sequence[str], know: Knowledge, asked: Dating | None = None) -> Dating:
+def rollup_kernels(
+    names: Sequence[str],
+    know: Knowledge,
+    asked: Dating | None = None,
+    *,
+    text: str | None = None,
+) -> Dating:
     """The kernels whose smaps_rollup prints these field lines, in this order (``asked``: as
-    for :func:`smaps_kernels`)."""
+    for :func:`smaps_kernels`). ``text``: the rollup as read; the profiles that print its
+    lines exactly, label padding and value widths included, where some do (the same fields are
+    printed by 5.4-5.8 with "FilePmdMapped: " and by 5.9-5.19 with "FilePmdMapped:  ",
+    kernel/5.4-5.8.profile and kernel/5.9-5.19.profile)."""
+    from .._spec.kernels import body_pattern
     from .._spec.profiles import load_profiles
 
-    dated = _date(names, _DATING_ROLLUP, know, Dating(ROLLUP_SINCE, NEWEST), file="smaps_rollup")
+    dated = _date(
+        names, dating_fields("rollup"), know, Dating(ROLLUP_SINCE, NEWEST), file="smaps_rollup"
+    )
     fits = [
         p
         for p in load_profiles()
-        if p.rollup_lines is not None
-        and [line.field for line in p.rollup_lines] == list(names)
-        and (asked is None or _admits(asked, p))
+        if p.rollup_lines is not None and [line.field for line in p.rollup_lines] == list(names)
     ]
+    if text is not None:
+        body = text.split("\n", 1)[1] if "\n" in text else ""
+        body += "" if body.endswith("\n") or not body else "\n"  # a final newline stripped
+        exact = [p for p in fits if body_pattern(p, "rollup").fullmatch(body)]
+        if exact and asked is not None and not any(_admits(asked, p) for p in exact):
+            return with_profiles(dated, exact)  # not the asked kernels' text: the caller says
+        fits = exact or fits
+    fits = [p for p in fits if asked is None or _admits(asked, p)]
     return with_profiles(dated, [p for p in fits if p.variant_of is None] or fits)
 
 

@@ -24,7 +24,15 @@ from .resources import read_text
 if TYPE_CHECKING:
     import lark
 
-__all__ = ["GRAMMAR_PATH", "LinePattern", "grammar", "line_patterns", "parser", "terminal_regexps"]
+__all__ = [
+    "GRAMMAR_PATH",
+    "LinePattern",
+    "grammar",
+    "line_patterns",
+    "parser",
+    "terminal_regexps",
+    "with_header_rules",
+]
 
 GRAMMAR_PATH = "grammar/smaps.lark"
 
@@ -37,8 +45,25 @@ _PARTS = (
 
 @cache
 def grammar() -> str:
-    """The text of grammar/smaps.lark."""
-    return read_text(GRAMMAR_PATH)
+    """The text of grammar/smaps.lark, its header terminals (HEADER, ADDRESS, PERMS, OFFSET,
+    DEVICE, HEX2, INODE) as the newest profile's header format gives them
+    (smapsfmt._spec.header.grammar_rules): the file's own lines for them are replaced, and
+    tests/test_grammar.py holds the file to what the profile gives."""
+    return with_header_rules(read_text(GRAMMAR_PATH))
+
+
+def with_header_rules(text: str) -> str:
+    """``text`` (a grammar) with the definition line of each header terminal replaced by the
+    one the profile's header format gives; ValueError where the grammar lacks one."""
+    from .header import grammar_rules
+
+    for name, definition in grammar_rules().items():
+        rule = re.compile(rf"^{name}: [^\n]*$", re.M)
+        if len(rule.findall(text)) != 1:
+            raise ValueError(f"{GRAMMAR_PATH} has no one line defining {name}")
+        line = f"{name}: {definition}"
+        text = rule.sub(lambda _match: line, text)  # noqa: B023 - used at once, in this turn
+    return text
 
 
 @cache
@@ -181,16 +206,15 @@ def _compose(terminal: str, spec: tuple[object, ...]) -> LinePattern:
 def line_patterns() -> dict[str, LinePattern]:
     """The composed patterns of the four kinds of line, keyed by terminal name.
 
-    Each spec below restates the order of parts of one line terminal of grammar/smaps.lark;
+    Each spec below restates the order of parts of one line terminal of grammar/smaps.lark (the
+    header's from the profile's header format, as the grammar's HEADER is);
     tests/test_grammar.py checks that it composes to exactly that terminal.
     """
+    from .header import header_spec
+
     eol = (None, "EOL")
     specs: dict[str, tuple[object, ...]] = {
-        "HEADER": (
-            ("start", "ADDRESS"), "-", ("end", "ADDRESS"), " ", ("perms", "PERMS"), " ",
-            ("offset", "OFFSET"), " ", ("device", "DEVICE"), " ", ("inode", "INODE"),
-            ("?", (" ", ("pathname", "PATHNAME"))), eol,
-        ),
+        "HEADER": header_spec(),  # the profile's header format, part by part
         "KB_FIELD": (("label", "LABEL"), ":", (None, "SEP"), ("value", "VALUE"), " kB", eol),
         "PLAIN_FIELD": (("label", "LABEL"), ":", (None, "SEP"), ("value", "VALUE"), eol),
         "NAME_LINE": ("Name:", (None, "SEP"), ("name", "PATHNAME"), eol),

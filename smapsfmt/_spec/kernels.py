@@ -224,13 +224,17 @@ def label_distance(labels: Sequence[str], profile: Profile, kind: str = "smaps")
 
 
 @functools.lru_cache(maxsize=64)
-def body_pattern(profile: Profile) -> re.Pattern[str]:
-    """A smaps entry's body (the lines after its header) exactly as ``profile`` prints it."""
+def body_pattern(profile: Profile, kind: str = "smaps") -> re.Pattern[str]:
+    """An entry's body (the lines after its header) of ``kind`` (``smaps`` or ``rollup``)
+    exactly as ``profile`` prints it: each label literal with its own padding, each value in
+    its own width (a rollup's lines, of a profile without smaps_rollup: nothing matches)."""
+    if kind == "rollup" and profile.rollup_lines is None:
+        return re.compile(r"(?!)")
     parts: list[str] = []
-    for line in profile.smaps_lines:
+    for line in profile.lines(kind):
         piece = line.pattern()
         parts.append(f"(?:{piece})?" if line.optional else piece)
-    if profile.vmflags_prefix is not None:
+    if kind == "smaps" and profile.vmflags_prefix is not None:
         parts.append(re.escape(profile.vmflags_prefix) + r"(?:[!-~]{2} )*\n")
     return re.compile("".join(parts))
 
@@ -245,18 +249,28 @@ def _closest(labels: Sequence[Sequence[str]], allowed: Sequence[Profile], kind: 
 
 # --- smaps -------------------------------------------------------------------------------------
 
-# One entry: a header (addresses as %08lx prints them, task_mmu.c show_vma_header_prefix), then
-# lines that start with a capital letter.
-_ADDRESS = r"(?:0[0-9a-f]{7}|[1-9a-f][0-9a-f]{7,15})"
-_ENTRY = re.compile(rf"^{_ADDRESS}-{_ADDRESS} [^\n]*\n((?:[A-Z][^\n]*\n)+)", re.M)
+
+@functools.lru_cache(maxsize=8)
+def _entry(fmt: str) -> re.Pattern[str]:
+    """One entry: a header (its addresses as the header format ``fmt`` prints them, task_mmu.c
+    show_vma_header_prefix), then lines that start with a capital letter."""
+    from .header import exact_header
+
+    exact = exact_header(fmt)
+    head = re.sub(r"\((?!\?)", "(?:", exact.range)
+    return re.compile(rf"^{head}[^\n]*\n((?:[A-Z][^\n]*\n)+)", re.M)
+
+
 _HEADER_START = re.compile(r"^[0-9a-fA-F]{4,}-", re.M)
 
 
 def sample_bodies(text: str) -> list[str]:
     """The bodies of the first :data:`SAMPLE` entries of a smaps text; where none is an
     entry, the lines after the first line up to the next line that may start an entry."""
+    from .header import parser_format
+
     found: list[str] = []
-    for match in _ENTRY.finditer(text):
+    for match in _entry(parser_format()).finditer(text):
         found.append(match.group(1))
         if len(found) == SAMPLE:
             return found

@@ -9,20 +9,16 @@ the aggregator and the renderer never write them out again.
 from __future__ import annotations
 
 import functools
-import re
 
-from .profiles import CONVERSION, Profile, load_profiles
+from .profiles import Profile, load_profiles
 
 __all__ = [
+    "dating_fields",
     "header_kinds",
     "newest_profile",
     "rollup_name",
     "rollup_name_text",
 ]
-
-# The separators between the header's parts in its printf format ("%08lx-%08lx %c%c%c%c ...":
-# a blank, or the "-" of the range); a ":" joins the device's major and minor into one part.
-_SEPARATOR = re.compile(r"[ -]")
 
 
 @functools.cache
@@ -48,25 +44,35 @@ def rollup_name() -> bytes:
     return rollup_name_text().encode("latin-1")
 
 
-@functools.cache
 def header_kinds() -> tuple[str, ...]:
     """What each part of the header before the name is, from the newest profile's printf
-    format: ``hex`` (``%08lx``), ``decimal`` (``%lu``), ``text`` (a run of ``%c``) or
-    ``device`` (``%02x:%02x``), in the order printed."""
-    kinds: list[str] = []
-    for part in _SEPARATOR.split(newest_profile().header):
-        if not part:
-            continue
-        conversions = [m.group(4) for m in CONVERSION.finditer(part)]
-        rest = CONVERSION.sub("", part)
-        if conversions and set(conversions) == {"c"} and not rest:
-            kinds.append("text")
-        elif conversions == ["x", "x"] and rest == ":":
-            kinds.append("device")
-        elif conversions == ["x"] and not rest:
-            kinds.append("hex")
-        elif len(conversions) == 1 and conversions[0] in "ud" and not rest:
-            kinds.append("decimal")
-        else:
-            raise ValueError(f"a header part the parser does not know: {part!r}")
-    return tuple(kinds)
+    format (smapsfmt._spec.header): ``hex`` (``%08lx``), ``decimal`` (``%lu``), ``text`` (a run
+    of ``%c``) or ``device`` (``%02x:%02x``), in the order printed."""
+    from .header import parser_parts
+
+    return tuple(part.kind for part in parser_parts())
+
+
+@functools.cache
+def dating_fields(kind: str) -> tuple[str, ...]:
+    """The fields whose presence dates a text of ``kind`` (``smaps`` or ``rollup``), oldest
+    first: those that some mainline profiles with smaps_rollup print in every entry and the
+    others do not (a smaps is dated to choose the rollup its kernel prints, and there is none
+    before 4.14, where KernelPageSize's place dates a smaps instead). Fields that first appear
+    in the same profile tell the same thing; the first of them in that profile's order speaks
+    for them (``Pss_Anon`` for 5.3's split of Pss). A vendor variant's own lines date nothing.
+    """
+    profiles = sorted(
+        (p for p in load_profiles() if p.variant_of is None and p.rollup_lines is not None),
+        key=lambda p: p.kernels,
+    )
+    printed = [[line.field for line in p.lines(kind) if not line.optional] for p in profiles]
+    everywhere = set(printed[0]).intersection(*printed[1:]) if printed else set()
+    found: list[str] = []
+    seen: set[str] = set(everywhere)
+    for fields in printed:
+        new = [name for name in fields if name not in seen]
+        if new:
+            found.append(new[0])
+        seen.update(new)
+    return tuple(found)

@@ -1,7 +1,7 @@
 """The fast path in C: the profile's exact entry pattern run by the C module over the whole text.
 
 Where the C module (smapsfmt._parse._match) runs the patterns, the exact entry pattern of the
-profile (the header as the scan's HEAD and tail patterns take it, then the profile's body
+profile (the header as the scan's head and tail patterns take it, then the profile's body
 pattern) is run over the whole text in columns mode: one list per part of the header and per
 field, one item per entry. An entry it does not take is cut and checked as the scan does. The
 checks are the scan's (smapsfmt._validate.checks): each distinct body (its values) and each
@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._spec.header import header_parts
 from .checks import Checks, failing_by_row
 from .messages import located, where_in
-from .scan import ADDRESS, HEAD, NEXT_HEAD, TAIL_FIELDS, TAIL_NAME, Verdict
+from .scan import TAIL_NAME, Verdict, header_patterns
 
 if TYPE_CHECKING:
     from .findings import Problem
@@ -67,12 +68,17 @@ def _build(checks: Checks, checker: Checker) -> Program | None:
     if checker.profile.vmflags_prefix is None or not accel.available():
         return None
     slot = {name: i for i, name in enumerate(_SLOTS)}
-    header = f"(({ADDRESS})-({ADDRESS}) {TAIL_FIELDS}){TAIL_NAME}\\n"  # HEAD, then the tail
+    exact = header_patterns(checker.profile.header)
+    header = f"({exact.head.pattern}{exact.fields}){TAIL_NAME}\\n"  # the range, then the tail
     recipe = [(accel.SKIP, 0, 0), (accel.LEN, slot["q"], 0)]
-    recipe += [(accel.HEX, slot[name], 0) for name in ("start", "end")]
-    recipe += [(accel.TEXT, slot["perms"], 0)]
-    recipe += [(accel.HEX, slot[name], 0) for name in ("offset", "major", "minor")]
-    recipe += [(accel.DEC, slot["inode"], 0), (accel.LEN, slot["pad"], 0)]
+    # each part converted as the profile's format prints it (%08lx hex, %c text, %lu decimal)
+    kinds = {"hex": accel.HEX, "text": accel.TEXT, "decimal": accel.DEC}
+    for part in header_parts(checker.profile.header):
+        if part.kind == "device":
+            recipe += [(accel.HEX, slot["major"], 0), (accel.HEX, slot["minor"], 0)]
+        else:
+            recipe.append((kinds[part.kind], slot[part.name], 0))
+    recipe += [(accel.LEN, slot["pad"], 0)]
     recipe += [(accel.TEXT, slot["name"], 0)]
     field_group = {group: i for i, (_name, group) in enumerate(checks.fields)}
     for group in range(1, checks.body.groups + 1):
@@ -200,11 +206,11 @@ class ColumnScan:
                     continue
             else:
                 # Not an exact entry: cut it as the scan does, for the slow path to say why.
-                head = HEAD.match(text, pos)
+                head = scan.header.head.match(text, pos)
                 nl = text.find("\n", pos)
                 mark = text.find(marker, nl)
                 if head is None or mark < 0:
-                    found = NEXT_HEAD.search(text, nl + 1) if head is None else None
+                    found = scan.header.next_head.search(text, nl + 1) if head is None else None
                     stop = found.start() if found is not None else size
                 else:
                     stop = text.find("\n", mark + 1) + 1

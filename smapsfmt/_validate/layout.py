@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import _render
+from .._spec.header import layout_messages
 from .._spec.profiles import Line, Profile
 from .checks import failing_by_row
 from .findings import (
@@ -258,15 +259,9 @@ class Checker:
         prefix = expected[: len(expected) - len(name)].rstrip(" ") + " " if name else expected
         if column <= len(prefix):
             part = expected[:column].count(" ")
-            messages = [
-                "expected the addresses as %08lx-%08lx: lowercase hex, at least 8 digits, "
-                "no extra leading zeros",
-                "expected the permissions",
-                "expected the offset as %08llx: at least 8 hex digits, no extra leading zeros",
-                "expected the device as %02x:%02x: at least 2 hex digits each, no extra "
-                "leading zeros",
-                "expected the inode as %lu: decimal, no leading zeros",
-            ]
+            # one message per blank-separated group of the profile's header format (the
+            # rollup's header prints the same groups: its format is the same with constants)
+            messages = layout_messages(self.profile)
             msg = messages[min(part, len(messages) - 1)]
             if part >= len(messages) or (column == len(prefix) and not name):
                 msg = (

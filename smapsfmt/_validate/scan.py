@@ -10,40 +10,63 @@ same functions either way (smapsfmt._validate.checks).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import _render
 from .._diagnostics import Severity
 from .._errors import SmapsSyntaxError
+from .._spec.header import address_text, exact_header
 from .checks import HEADER_NAMES, Checks, checks_for, failing_by_row, range_failures
 from .chunks import chunks, first_syntax_error, parse_chunk
 from .findings import UNKNOWN_FIELD, UNKNOWN_VMFLAG, Entry, Problem
 from .layout import Checker, undocumented
 from .messages import anchor, invariant_message, located, where_in
 
-__all__ = ["ADDRESS", "HEAD", "NEXT_HEAD", "TAIL_FIELDS", "TAIL_NAME", "Scan"]
+__all__ = ["TAIL_NAME", "Header", "Scan", "header_patterns"]
 
-# Addresses as %08lx prints them: 8 digits, or more without a leading zero (task_mmu.c
-# show_vma_header_prefix); up to 16 (64-bit kernels). The first digit tells the branch.
-ADDRESS = r"(?:0[0-9a-f]{7}|[1-9a-f][0-9a-f]{7,15})"
-# One entry before VmFlags (3.8): a header, then lines that start with a capital letter.
-_ENTRY = re.compile(rf"^({ADDRESS})-({ADDRESS}) ([^\n]*)\n((?:[A-Z][^\n]*\n)+)", re.M)
-# The addresses at the start of a header; and where the next one is.
-HEAD = re.compile(rf"({ADDRESS})-({ADDRESS}) ")
-NEXT_HEAD = re.compile(rf"^{ADDRESS}-{ADDRESS} ", re.M)
-# A header after the range, as printed: "%c%c%c%c %08llx %02x:%02x %lu " then the padding and
-# the name (task_mmu.c show_vma_header_prefix; u64 and dev_t bounds). The name starts with a
-# non-blank, so that blanks and name cannot trade characters (no backtracking).
-TAIL_FIELDS = (
-    r"([r-][w-][x-][sp]) (0[0-9a-f]{7}|[1-9a-f][0-9a-f]{7,15}) "
-    r"(0[0-9a-f]|[1-9a-f][0-9a-f]{1,2}):(0[0-9a-f]|[1-9a-f][0-9a-f]{1,4}) "
-    r"(0|[1-9][0-9]{0,19}) "
-)
+# The header exactly as the profile's kernel prints it (smapsfmt._spec.header, from the
+# profile's printf format: "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu ", task_mmu.c
+# show_vma_header_prefix; u64 and dev_t bounds), then the padding and the name. The name starts
+# with a non-blank, so that blanks and name cannot trade characters (no backtracking).
 TAIL_NAME = r"(?:( +)([^ \n\x00][^\n\x00]*))?"
-_TAIL = re.compile(TAIL_FIELDS + TAIL_NAME)
+
+
+class Header(NamedTuple):
+    """The fast path's patterns of one header format: ``address`` (a regex source), ``entry``
+    (one entry before VmFlags, 3.8: a header, then lines that start with a capital letter),
+    ``head`` (the addresses at the start of a header), ``next_head`` (where the next one is),
+    ``tail`` (after the range: permissions to name), ``fields`` (the tail's source without the
+    name), ``literals`` (the range's literal characters)."""
+
+    address: str
+    entry: re.Pattern[str]
+    head: re.Pattern[str]
+    next_head: re.Pattern[str]
+    tail: re.Pattern[str]
+    fields: str
+    literals: int
+
+
+@functools.lru_cache(maxsize=8)
+def header_patterns(fmt: str) -> Header:
+    """The patterns of the header format ``fmt`` (a profile's ``header``)."""
+    exact = exact_header(fmt)
+    head = exact.range
+    bare = re.sub(r"\((?!\?)", "(?:", head)
+    return Header(
+        address=exact.address,
+        entry=re.compile(rf"^{head}([^\n]*)\n((?:[A-Z][^\n]*\n)+)", re.M),
+        head=re.compile(head),
+        next_head=re.compile(rf"^{bare}", re.M),
+        tail=re.compile(exact.tail + TAIL_NAME),
+        fields=exact.tail,
+        literals=exact.literals,
+    )
+
 
 # Numbers met in one text's bodies and tails, converted once each (bounded: past the bound,
 # converted without being kept). None stands for an optional line that is not there.
@@ -111,6 +134,7 @@ class Scan:
         self._starts: list[int] | None = None
         self._first_error: list[SmapsSyntaxError | None] = []
         self.column = _render.name_column(checker.profile, checker.word_size)
+        self.header = header_patterns(checker.profile.header)
 
     def first_error(self) -> SmapsSyntaxError | None:
         """The whole text's first syntax error, as parse_smaps reports it (computed once)."""
@@ -133,14 +157,15 @@ class Scan:
         what is cut as an entry, ``(begin, end)`` for what goes to the slow path.
 
         With a VmFlags line (3.8+), an entry runs from its header to the end of the next line
-        that starts with ``VmFlags:``; before 3.8, entries are matched by ``_ENTRY``. Either
-        way the cut is only a guess: the tail and the body are then checked exactly."""
+        that starts with ``VmFlags:``; before 3.8, entries are matched by the header's
+        ``entry`` pattern. Either way the cut is only a guess: the tail and the body are then
+        checked exactly."""
         text = self.text
         size = len(text)
         pos = 0
         prefix = self.checker.profile.vmflags_prefix
         if prefix is None:
-            for m in _ENTRY.finditer(text):
+            for m in self.header.entry.finditer(text):
                 if m.start() != pos:
                     yield pos, m.start()
                 s, e, tail, body = m.groups()
@@ -151,14 +176,15 @@ class Scan:
             return
         marker = "\n" + prefix.rstrip(" ")
         find = text.find
-        head_match = HEAD.match
+        head_match = self.header.head.match
+        next_head = self.header.next_head
         while pos < size:
             begin = pos
             head = head_match(text, pos)
             nl = find("\n", pos)
             mark = find(marker, nl)
             if head is None or mark < 0:
-                found = NEXT_HEAD.search(text, nl + 1) if head is None else None
+                found = next_head.search(text, nl + 1) if head is None else None
                 pos = found.start() if found is not None else size
                 yield begin, pos
                 continue
@@ -255,7 +281,7 @@ class Scan:
             inv = invariants[index]
             column = 1
             if anchor(inv, values) == "end" and "start" in values:
-                column = len(format(values["start"], "08x")) + 2
+                column = len(address_text(values["start"])) + 2
             self.context.add(
                 lines[row], column, inv.id, invariant_message(inv, values), inv.severity
             )
@@ -281,14 +307,15 @@ class Scan:
     def tail_of(self, tail: str) -> Tail:
         result = Tail(len(self.tails))
         self.tails[tail] = result
-        match = _TAIL.fullmatch(tail)
+        match = self.header.tail.fullmatch(tail)
         if match is None:
             return result  # not taken: the slow path says why
         perms, offset, major, minor, inode, pad, name = match.groups()
         result.ok = True
         result.name = name or ""
         result.pad = len(pad or "")
-        result.prefix = 2 + match.end(5) + 1  # '-' and ' ' around the range; the tail to ' '
+        # the range's literals ('-' and ' ') and the tail up to the blank before the name
+        result.prefix = self.header.literals + match.end(5) + 1
         result.values = {
             "perms": perms, "offset": self.hex(offset), "major": self.hex(major),
             "minor": self.hex(minor), "inode": self.number(inode), "name": result.name,

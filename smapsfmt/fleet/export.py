@@ -15,6 +15,7 @@ its error, and nothing of it is in the dataset (the files before it are).
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 import os
 import re
@@ -26,8 +27,14 @@ from .writer import SampleWriter
 
 __all__ = ["export_file"]
 
-# The header of a smaps entry after the first: where the first entry ends.
-_NEXT_HEADER = re.compile(rb"\n[0-9a-f]{8,16}-[0-9a-f]{8,16} ")
+
+@functools.cache
+def _next_header() -> re.Pattern[bytes]:
+    """The header of a smaps entry after the first (where the first entry ends): its range,
+    as the profiles' header format prints it (smapsfmt._spec.header)."""
+    from .._spec.header import prefix_pattern
+
+    return re.compile(b"\n" + prefix_pattern(2))
 
 
 def _mtime(name: str) -> datetime.datetime:
@@ -58,7 +65,7 @@ def export_file(
             if kind == "rollup":
                 profile = _export_rollup(writer, b"".join(pieces), path)
             else:
-                entry = _NEXT_HEADER.search(first)
+                entry = _next_header().search(first)
                 head = first if entry is None else first[: entry.start() + 1]
                 profile = profile_for_text(head, "smaps") if head else None
                 _export_smaps(writer, pieces, path)

@@ -11,6 +11,7 @@ its complete mappings, with one warning that names the cut; ``Capture.warnings``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Capture", "cut_last_block", "from_args", "from_file", "from_text"]
 
-_HEADER = re.compile(rb"^[0-9a-f]+-[0-9a-f]+ [-r][-w][-x][-sp] ", re.M)
+
+@functools.cache
+def _header() -> re.Pattern[bytes]:
+    """The start of a mapping header, up to its permissions, as the profiles' header format
+    prints it (smapsfmt._spec.header)."""
+    from .._spec.header import prefix_pattern
+
+    return re.compile(b"^" + prefix_pattern(3), re.M)
 
 
 class Capture:
@@ -67,7 +75,9 @@ class Capture:
 def _is_rollup(text: bytes) -> bool:
     end = text.find(b"\n")
     first = text if end < 0 else text[:end]
-    return first.rstrip().endswith(b"[rollup]")
+    from .._spec.layout import rollup_name
+
+    return first.rstrip().endswith(rollup_name())
 
 
 def _names(block: bytes) -> list[bytes]:
@@ -81,13 +91,13 @@ def cut_last_block(text: bytes, path: str) -> tuple[bytes, str | None]:
     says so; else the text unchanged and None."""
     if not text:
         return text, None
-    starts = [m.start() for m in _HEADER.finditer(text, max(0, len(text) - (1 << 20)))]
+    starts = [m.start() for m in _header().finditer(text, max(0, len(text) - (1 << 20)))]
     if not starts:
         return text, None
     last = starts[-1]
     block = text[last:]
     line = text.count(b"\n", 0, last) + 1
-    kept = len(_HEADER.findall(text, 0, last)) if last else 0
+    kept = len(_header().findall(text, 0, last)) if last else 0
     if not text.endswith(b"\n"):
         why = "its last line has no newline"
     else:

@@ -35,6 +35,7 @@ This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -67,7 +68,15 @@ _ROLLUP_BUFFER = 16 << 10
 # A rollup's field line exactly as the kernel prints it (fs/proc/task_mmu.c SEQ_PUT_DEC and
 # show_val_kb: name, colon, right-aligned value, " kB"); any other line goes to parse_rollup.
 _FIELD = re.compile(rb"^([A-Za-z_][A-Za-z0-9_]*):[ \t]+([0-9]{1,20}) kB\n", re.M)
-_HEADER = re.compile(rb"[0-9a-f]+-[0-9a-f]+ [-r][-w][-x][-sp] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ ")
+
+
+@functools.cache
+def _header() -> re.Pattern[bytes]:
+    """A mapping header up to its device, as the profiles' header format prints it
+    (smapsfmt._spec.header)."""
+    from .._spec.header import prefix_pattern
+
+    return re.compile(prefix_pattern(5))
 
 
 class Process:
@@ -240,7 +249,10 @@ def rollup_fields(text: bytes, path: str) -> dict[str, int]:
         if match is not None:
             return dict(zip(known, map(int, match.groups()), strict=True))
     newline = text.find(b"\n")
-    if newline > 0 and _HEADER.match(text) and text.endswith(b"[rollup]\n", 0, newline + 1):
+    from .._spec.layout import rollup_name
+
+    named = text.endswith(rollup_name() + b"\n", 0, newline + 1)
+    if newline > 0 and _header().match(text) and named:
         pairs = _FIELD.findall(text, newline + 1)
         # Each match is one whole line: as many matches as lines means every line is a field.
         if pairs and len(pairs) == text.count(b"\n", newline + 1) and text.endswith(b"\n"):
