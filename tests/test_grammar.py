@@ -194,3 +194,13 @@ def test_the_grammar_files_header_lines_are_the_profiles_header_format() -> None
         lines = [ln for ln in text.splitlines() if ln.startswith(f"{name}: ")]
         assert lines == [f"{name}: {definition}"], (name, lines)
     assert _grammar.grammar() == text
+
+
+def test_the_sweeps_header_constants_are_the_profiles() -> None:
+    # ps's sweep keeps the header's start and the rollup's name as constants, for start-up time
+    from smapsfmt._spec.header import prefix_pattern
+    from smapsfmt._spec.layout import rollup_name
+    from smapsfmt.triage import sweep
+
+    assert sweep.HEADER_PREFIX.pattern == prefix_pattern(5)
+    assert rollup_name() == sweep.ROLLUP_NAME

@@ -197,9 +197,10 @@ def test_ps_loads_no_other_command_and_nothing_its_output_does_not_use() -> None
     unused = ("json", "csv", "shutil", "threading", "pathlib")
     for argv, loaded in ((["ps"], []), (["ps", "--format", "json"], ["json"])):
         code = (
-            "import sys\nfrom smapsfmt._cli.main import main\n"
-            "sys.stdout = open('/dev/null', 'w')\n"
-            f"assert main({argv!r}) == 0\n"
+            "import sys\nimport smapsfmt.__main__\n"
+            f"sys.stdout = open('/dev/null', 'w'); sys.argv = ['smapsfmt', *{argv!r}]\n"
+            "try:\n    smapsfmt.__main__.entry_point()\n"
+            "except SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
             f"print(sorted(m for m in {others + unused!r} if m in sys.modules), file=sys.stderr)"
         )
         out = subprocess.run(

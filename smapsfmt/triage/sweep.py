@@ -35,7 +35,6 @@ This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -68,15 +67,13 @@ _ROLLUP_BUFFER = 16 << 10
 # A rollup's field line exactly as the kernel prints it (fs/proc/task_mmu.c SEQ_PUT_DEC and
 # show_val_kb: name, colon, right-aligned value, " kB"); any other line goes to parse_rollup.
 _FIELD = re.compile(rb"^([A-Za-z_][A-Za-z0-9_]*):[ \t]+([0-9]{1,20}) kB\n", re.M)
-
-
-@functools.cache
-def _header() -> re.Pattern[bytes]:
-    """A mapping header up to its device, as the profiles' header format prints it
-    (smapsfmt._spec.header)."""
-    from .._spec.header import prefix_pattern
-
-    return re.compile(prefix_pattern(5))
+# A mapping header up to its device, and the rollup's name: the profiles' facts, kept here as
+# constants because reading the profiles would double ps's start-up (29 to 61 ms here).
+# tests/test_grammar.py holds them equal to what smapsfmt._spec.header and .layout derive.
+HEADER_PREFIX = re.compile(
+    rb"[0-9a-f]{8,16}\-[0-9a-f]{8,16}\ [r-][w-][x-][sp]\ [0-9a-f]+\ [0-9a-f]{2,}:[0-9a-f]{2,}\ "
+)
+ROLLUP_NAME = b"[rollup]"
 
 
 class Process:
@@ -249,10 +246,8 @@ def rollup_fields(text: bytes, path: str) -> dict[str, int]:
         if match is not None:
             return dict(zip(known, map(int, match.groups()), strict=True))
     newline = text.find(b"\n")
-    from .._spec.layout import rollup_name
-
-    named = text.endswith(rollup_name() + b"\n", 0, newline + 1)
-    if newline > 0 and _header().match(text) and named:
+    named = text.endswith(ROLLUP_NAME + b"\n", 0, newline + 1)
+    if newline > 0 and HEADER_PREFIX.match(text) and named:
         pairs = _FIELD.findall(text, newline + 1)
         # Each match is one whole line: as many matches as lines means every line is a field.
         if pairs and len(pairs) == text.count(b"\n", newline + 1) and text.endswith(b"\n"):
@@ -260,7 +255,8 @@ def rollup_fields(text: bytes, path: str) -> dict[str, int]:
             fields = {names.get(name) or _name(name): int(value) for name, value in pairs}
             if len(fields) == len(pairs):  # no field twice
                 lines = b"".join(re.escape(name) + _VALUE for name, _ in pairs)
-                pattern = re.compile(_HEADER.pattern + rb"[^\n]*\[rollup\]\n" + lines)
+                name = re.escape(ROLLUP_NAME)
+                pattern = re.compile(HEADER_PREFIX.pattern + rb"[^\n]*" + name + rb"\n" + lines)
                 _LAYOUTS[:] = [(pattern, tuple(fields)), *_LAYOUTS[:3]]
                 return fields
     from .._parse.parser import parse_rollup
