@@ -389,11 +389,11 @@ def test_cli_validates_this_machines_live_files() -> None:
 
 
 def test_docs_list_every_rule_and_deviation() -> None:
-    from smapsfmt._validate import validate as _validate
+    from smapsfmt._validate import findings
 
     text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     layout = {
-        value for name, value in vars(_validate).items()
+        value for name, value in vars(findings).items()
         if name.isupper() and isinstance(value, str) and re.fullmatch(r"[a-z]+(-[a-z]+)*", value)
     }  # fmt: skip
     assert {"syntax", "layout-header", "unknown-vmflag", "layout-no-rollup"} <= layout

@@ -204,8 +204,9 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, Callable[[], bytes]]]:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .._diagnostics import Diagnostic
     from .._errors import SmapsSyntaxError
+    from .._validate.findings import SYNTAX
     from .._validate.rules import IO_ERROR, enabled_rules
-    from .._validate.validate import SYNTAX, Report, allowed_profiles, validate_report
+    from .._validate.validate import Report, allowed_profiles, validate_report
     from .input import InputError
 
     try:

@@ -37,19 +37,9 @@ from .._spec.kernels import (
 from .._spec.profiles import Profile
 from .chunks import HEADER_START, parse_chunk
 from .findings import (
-    LAYOUT_EXTRA,
-    LAYOUT_FORMAT,
-    LAYOUT_HEADER,
-    LAYOUT_MISSING,
     LAYOUT_NEWLINE,
     LAYOUT_NO_ROLLUP,
-    LAYOUT_ORDER,
-    LAYOUT_VMFLAGS,
-    RULE_DESCRIPTIONS,
     SYNTAX,
-    UNKNOWN_FIELD,
-    UNKNOWN_VMFLAG,
-    WARNING_RULES,
     Context,
     Entry,
 )
@@ -57,19 +47,6 @@ from .layout import Checker
 from .scan import Scan
 
 __all__ = [
-    "LAYOUT_EXTRA",
-    "LAYOUT_FORMAT",
-    "LAYOUT_HEADER",
-    "LAYOUT_MISSING",
-    "LAYOUT_NEWLINE",
-    "LAYOUT_NO_ROLLUP",
-    "LAYOUT_ORDER",
-    "LAYOUT_VMFLAGS",
-    "RULE_DESCRIPTIONS",
-    "SYNTAX",
-    "UNKNOWN_FIELD",
-    "UNKNOWN_VMFLAG",
-    "WARNING_RULES",
     "Report",
     "allowed_profiles",
     "validate",
