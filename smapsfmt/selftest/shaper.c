@@ -1104,7 +1104,11 @@ static char *read_or_note(pid_t pid, const char *file, size_t *len, struct rec *
 
 /* smaps and smaps_rollup of a stopped process, as one pair. A stopped process's pages can
  * still change: another CPU draining its per-CPU LRU batches turns MADV_FREE pages into
- * LazyFree ones. So smaps is read again after the rollup, and the pair is taken only when
+ * LazyFree ones (mm/swap.c of 6.18: folio_mark_lazyfree queues the folio in the CPU's
+ * lru_lazyfree batch, and lru_lazyfree, lru_lazyfree_fn in older kernels, clears its
+ * swap-backed flag, which smaps counts as LazyFree, only when the batch is drained;
+ * lru_add_drain_all drains every CPU's batch).
+ * So smaps is read again after the rollup, and the pair is taken only when
  * both reads of smaps agree (nothing changed around the rollup's read); a few tries, then
  * the last reads as they are (the host's proof then says what differs). */
 static void print_pair(const char *shape, pid_t pid, struct rec *r)
