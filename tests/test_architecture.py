@@ -92,7 +92,7 @@ def test_no_module_imports_another_modules_private_names() -> None:
 # they replace, and this file, which reads the source.
 PRIVATE_ACCESS = {
     "test_accel.py": "the C module against the pure-Python scanner it replaces",
-    "test_fast.py": "the fast parser against the grammar",
+    "test_fast.py": "the fast parser against the grammar, and how much text the grammar reads",
     "test_batch.py": "the batch (column) sums against the per-mapping path",
     "test_shapes.py": "the fast path's composed patterns against the grammar",
     "test_validate_fuzz.py": "validate's C column scan against its pure-Python scan",
@@ -109,7 +109,6 @@ NOT_YET_PUBLIC = {
     "test_aggregate.py": "the rollup's sums, dating and knowledge of the fields",
     "test_cli_contract.py": "the command line's failure object and input reader",
     "test_grammar.py": "the grammar's composed line patterns and its terminal cache",
-    "test_linear.py": "the grammar's read counter (how much text the grammar parses)",
     "test_live_proc.py": "the freeze and the /proc reader's file handles",
     "test_profiles.py": "the profile reader, printf and the renderer",
     "test_rollup_spec.py": "the rollup knowledge derived from the ABI document and the profiles",

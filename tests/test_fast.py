@@ -209,3 +209,73 @@ def test_a_reader_that_returns_text_is_refused_when_it_does() -> None:
     with pytest.raises(TypeError) as caught:
         list(iter_smaps(Reader("")))  # type: ignore[arg-type]
     assert str(caught.value) == TEXT_MODE.format("read() returned str")
+
+
+# --- the grammar reads only what the fast path does not recognise ------------------------------
+# Hostile input costs what its size costs: the fast path takes every entry it recognises and the
+# grammar (counted by its read counter) reads only the stretch it does not.
+
+GOOD = (VALID / "live/6.18/many-small/smaps").read_bytes()  # 3161 entries, 2.4 MB
+ENTRIES = re.split(rb"(?m)^(?=[0-9a-f]{8,16}-)", GOOD)[1:]
+
+
+def _error(parse, data: bytes) -> tuple[int, int, str]:  # type: ignore[no-untyped-def]
+    with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
+        parse(data)
+    return caught.value.line, caught.value.column, caught.value.msg
+
+
+def _streamed(data: bytes) -> None:
+    list(smapsfmt.iter_smaps(io.BytesIO(data)))
+
+
+def _grammar_read(parse, data: bytes) -> tuple[tuple[int, int, str], int]:  # type: ignore[no-untyped-def]
+    before = _parser.GRAMMAR_READ[0]
+    got = _error(parse, data)
+    return got, _parser.GRAMMAR_READ[0] - before
+
+
+@pytest.mark.parametrize("parse", [smapsfmt.parse_smaps, _streamed], ids=["parse", "stream"])
+def test_a_line_of_garbage_after_thousands_of_entries_is_all_the_grammar_reads(parse) -> None:  # type: ignore[no-untyped-def]
+    lines = GOOD.count(b"\n")
+    got, read = _grammar_read(parse, GOOD + b"garbage\n")
+    assert got[:2] == (lines + 1, 1)
+    assert got == _error(_parser.parse_smaps_by_grammar, GOOD + b"garbage\n")
+    # The last entry is not whole before the grammar sees what follows it: it is read too.
+    assert read <= 3 * len(ENTRIES[-1] + b"garbage\n")
+
+
+@pytest.mark.parametrize("parse", [smapsfmt.parse_smaps, _streamed], ids=["parse", "stream"])
+def test_the_grammar_reads_a_broken_entry_not_what_surrounds_it(parse) -> None:  # type: ignore[no-untyped-def]
+    """A field twice in entry 10 (a problem of the models: the grammar's own errors further on
+    come first), then a broken line in entry 3000: both whole-text outcomes, read apart."""
+    twice = ENTRIES[10].replace(b"Rss:", b"Pss:", 1)
+    broken = ENTRIES[3000].replace(b"Swap:", b"Swap;", 1)
+    for data in (
+        b"".join([*ENTRIES[:10], twice, *ENTRIES[11:]]),
+        b"".join([*ENTRIES[:10], twice, *ENTRIES[11:3000], broken, *ENTRIES[3001:]]),
+    ):
+        got, read = _grammar_read(parse, data)
+        assert got == _error(_parser.parse_smaps_by_grammar, data)
+        assert read <= 2 * (len(twice) + len(broken))
+
+
+def test_validate_reports_the_garbage_line_and_the_entries_before_it_are_checked() -> None:
+    before = _parser.GRAMMAR_READ[0]
+    found = smapsfmt.validate(GOOD + b"garbage\n")
+    assert [(d.line, d.column, d.rule) for d in found] == [(GOOD.count(b"\n") + 1, 1, "syntax")]
+    assert _parser.GRAMMAR_READ[0] - before <= 6 * len(ENTRIES[-1] + b"garbage\n")
+
+
+@pytest.mark.parametrize("data", [b"\n" * 100000, b"garbage\n" * 3, b"Size: 4 kB\n" * 50])
+def test_a_text_where_no_line_may_start_an_entry_gets_the_grammars_error(data: bytes) -> None:
+    _both(data, rollup=False)
+
+
+def test_a_valid_entry_longer_than_a_piece_is_not_read_by_the_grammar() -> None:
+    fields = b"".join(b"Vendor_%d:  %d kB\n" % (i, i) for i in range(20000))
+    data = ENTRIES[0].replace(b"Rss:", fields + b"Rss:", 1) + b"".join(ENTRIES[1:50])
+    pieces = [data[i : i + 65536] for i in range(0, len(data), 65536)]
+    before = _parser.GRAMMAR_READ[0]
+    assert list(smapsfmt.iter_smaps(pieces)) == list(smapsfmt.parse_smaps(data))
+    assert _parser.GRAMMAR_READ[0] == before

@@ -1,23 +1,23 @@
-"""Hostile input costs what its size costs: the fast path takes every entry it recognises and
-the grammar reads only the stretch it does not; a line longer than any kernel prints, or text
-that does not start as a smaps, is refused at its line without reading (or holding) the rest."""
+"""Hostile input costs what its size costs: a line longer than any kernel prints, or text that
+does not start as a smaps, is refused at its line without reading (or holding) the rest. (That
+the grammar reads only the stretch the fast path does not recognise is in test_fast.py.)"""
 
 from __future__ import annotations
 
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from support import VALID
+from support import VALID, run_cli
 
 import smapsfmt
-from smapsfmt import _limits
-from smapsfmt._parse import parser as _parser
 
 GOOD = (VALID / "live/6.18/many-small/smaps").read_bytes()  # 3161 entries, 2.4 MB
 ENTRIES = re.split(rb"(?m)^(?=[0-9a-f]{8,16}-)", GOOD)[1:]
-LONG = "line longer than 65536 bytes: no kernel prints one"
+MAX_LINE = 65536  # bytes: the bound on a line, which the message states
+LONG = f"line longer than {MAX_LINE} bytes: no kernel prints one"
 
 
 def _error(parse, data: bytes) -> tuple[int, int, str]:  # type: ignore[no-untyped-def]
@@ -28,44 +28,6 @@ def _error(parse, data: bytes) -> tuple[int, int, str]:  # type: ignore[no-untyp
 
 def _streamed(data: bytes) -> None:
     list(smapsfmt.iter_smaps(io.BytesIO(data)))
-
-
-def _grammar_read(parse, data: bytes) -> tuple[tuple[int, int, str], int]:  # type: ignore[no-untyped-def]
-    before = _parser.GRAMMAR_READ[0]
-    got = _error(parse, data)
-    return got, _parser.GRAMMAR_READ[0] - before
-
-
-@pytest.mark.parametrize("parse", [smapsfmt.parse_smaps, _streamed], ids=["parse", "stream"])
-def test_a_line_of_garbage_after_thousands_of_entries_is_all_the_grammar_reads(parse) -> None:  # type: ignore[no-untyped-def]
-    lines = GOOD.count(b"\n")
-    got, read = _grammar_read(parse, GOOD + b"garbage\n")
-    assert got[:2] == (lines + 1, 1)
-    assert got == _error(_parser.parse_smaps_by_grammar, GOOD + b"garbage\n")
-    # The last entry is not whole before the grammar sees what follows it: it is read too.
-    assert read <= 3 * len(ENTRIES[-1] + b"garbage\n")
-
-
-@pytest.mark.parametrize("parse", [smapsfmt.parse_smaps, _streamed], ids=["parse", "stream"])
-def test_the_grammar_reads_a_broken_entry_not_what_surrounds_it(parse) -> None:  # type: ignore[no-untyped-def]
-    """A field twice in entry 10 (a problem of the models: the grammar's own errors further on
-    come first), then a broken line in entry 3000: both whole-text outcomes, read apart."""
-    twice = ENTRIES[10].replace(b"Rss:", b"Pss:", 1)
-    broken = ENTRIES[3000].replace(b"Swap:", b"Swap;", 1)
-    for data in (
-        b"".join([*ENTRIES[:10], twice, *ENTRIES[11:]]),
-        b"".join([*ENTRIES[:10], twice, *ENTRIES[11:3000], broken, *ENTRIES[3001:]]),
-    ):
-        got, read = _grammar_read(parse, data)
-        assert got == _error(_parser.parse_smaps_by_grammar, data)
-        assert read <= 2 * (len(twice) + len(broken))
-
-
-def test_validate_reports_the_garbage_line_and_the_entries_before_it_are_checked() -> None:
-    before = _parser.GRAMMAR_READ[0]
-    found = smapsfmt.validate(GOOD + b"garbage\n")
-    assert [(d.line, d.column, d.rule) for d in found] == [(GOOD.count(b"\n") + 1, 1, "syntax")]
-    assert _parser.GRAMMAR_READ[0] - before <= 6 * len(ENTRIES[-1] + b"garbage\n")
 
 
 def _pieces(first: bytes, then: bytes, pulled: list[int]) -> Iterator[bytes]:
@@ -106,7 +68,7 @@ def test_a_stream_that_is_no_smaps_is_refused_at_its_first_piece(
 def test_an_endless_line_is_refused_holding_one_read_beyond_the_bound() -> None:
     with open("/dev/zero", "rb") as zero:
         assert _error(lambda f: list(smapsfmt.iter_smaps(f)), zero) == (1, 65537, LONG)
-        assert zero.tell() <= _limits.MAX_LINE + (1 << 20)
+        assert zero.tell() <= MAX_LINE + (1 << 20)
 
 
 def test_a_long_line_is_an_error_at_its_line_unless_an_earlier_line_has_one() -> None:
@@ -139,30 +101,39 @@ def test_a_rollup_with_a_long_line_is_refused_at_that_line() -> None:
 
 
 def test_the_error_of_a_long_line_shows_where_the_bound_is_passed() -> None:
-    error = _limits.line_too_long(b"ok\n" + b"y" * 70000, 3, first_line=10, path="f")
-    assert (error.line, error.column, error.msg, error.path) == (11, 65537, LONG, "f")
-    assert str(error).splitlines()[0] == f"f:11:65537: {LONG}"
-    assert _limits.first_long_line(b"a\n" * 100000) is None
-    assert _limits.first_long_line(b"a\n" + b"b" * 65536 + b"\n") is None
-    assert _limits.first_long_line(b"a\n" + b"b" * 65537) == 2
+    """A line of MAX_LINE bytes is held and one of MAX_LINE + 1 refused (a last line without a
+    newline counts too), at the line it starts, counted through the pieces of a stream; the
+    message names the path."""
+    head = ENTRIES[0].split(b"\n", 1)[0]
+    at_bound = ENTRIES[0].replace(head, head + b"/" * (MAX_LINE - len(head)), 1)
+    assert len(at_bound.split(b"\n", 1)[0]) == MAX_LINE
+    many = b"".join(ENTRIES[:9])
+    lines = many.count(b"\n")
+    assert len(smapsfmt.parse_smaps(many + at_bound)) == 10
+    over = many + at_bound.replace(head, head + b"/", 1)
+    for text in (over, many + b"y" * (MAX_LINE + 1)):
+        with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
+            smapsfmt.parse_smaps(text, path="f")
+        error = caught.value
+        assert (error.line, error.column, error.msg, error.path) == (lines + 1, 65537, LONG, "f")
+        assert str(error).splitlines()[0] == f"f:{lines + 1}:65537: {LONG}"
+        pieces = [text[i : i + 4096] for i in range(0, len(text), 4096)]
+        assert _error(lambda p: list(smapsfmt.iter_smaps(p)), pieces) == (lines + 1, 65537, LONG)
+    assert [m.pathname for m in smapsfmt.parse_smaps(many + at_bound)][-1].endswith(b"/" * 100)
 
 
 @pytest.mark.parametrize("data", [b"\n" * 100000, b"garbage\n" * 3, b"Size: 4 kB\n" * 50])
-def test_a_text_where_no_line_may_start_an_entry_gets_one_syntax_error(data: bytes) -> None:
-    from smapsfmt._validate.validate import validate_report
-
-    report = validate_report(data)
-    first = _error(_parser.parse_smaps_by_grammar, data)
-    assert [(d.line, d.column, d.rule, d.message) for d in report.diagnostics] == [
+def test_a_text_where_no_line_may_start_an_entry_gets_one_syntax_error(
+    data: bytes, tmp_path: Path
+) -> None:
+    """validate's one diagnostic is the parser's error (the parser's error is the grammar's:
+    test_fast.py), and its summary counts no mapping."""
+    first = _error(smapsfmt.parse_smaps, data)
+    found = smapsfmt.validate(data)
+    assert [(d.line, d.column, d.rule, d.message) for d in found] == [
         (first[0], first[1], "syntax", first[2])
     ]
-    assert report.summary("x").startswith("x: smaps, 0 mappings: 1 error, 0 warnings; profile")
-
-
-def test_a_valid_entry_longer_than_a_piece_is_not_read_by_the_grammar() -> None:
-    fields = b"".join(b"Vendor_%d:  %d kB\n" % (i, i) for i in range(20000))
-    data = ENTRIES[0].replace(b"Rss:", fields + b"Rss:", 1) + b"".join(ENTRIES[1:50])
-    pieces = [data[i : i + 65536] for i in range(0, len(data), 65536)]
-    before = _parser.GRAMMAR_READ[0]
-    assert list(smapsfmt.iter_smaps(pieces)) == list(smapsfmt.parse_smaps(data))
-    assert _parser.GRAMMAR_READ[0] == before
+    path = tmp_path / "x"
+    path.write_bytes(data)
+    summary = run_cli("validate", str(path)).stdout.decode().splitlines()[-1]
+    assert summary.startswith(f"{path}: smaps, 0 mappings: 1 error, 0 warnings; profile")
