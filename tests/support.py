@@ -139,6 +139,63 @@ def profile_vmflags(name: str) -> list[str]:
     raise AssertionError(f"no kernel profile named {name}")
 
 
+def profile_index() -> list[str]:
+    """The names of the kernel profiles in the order of kernel/INDEX (oldest first, then the
+    vendor variants): the order in which smapsfmt lists them."""
+    return [
+        line.strip().removesuffix(".profile")
+        for line in (ROOT / "kernel" / "INDEX").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+def profile_described(name: str) -> str:
+    """The kernel profile NAME as validate's summary names it: ``Linux 6.6-7.3``, or for a
+    variant (its ``variant-of`` line) ``android-4.9 (a variant of Linux 4.9-4.11)``."""
+    lines = (ROOT / "kernel" / f"{name}.profile").read_text().splitlines()
+    assert f"profile {name}" in lines, name
+    variant = [line.split()[1] for line in lines if line.startswith("variant-of ")]
+    return f"{name} (a variant of Linux {variant[0]})" if variant else f"Linux {name}"
+
+
+SHAPED = """
+import ctypes, mmap, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+private = mmap.mmap(-1, 8 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+private.write(b"p" * (8 << 20))
+address = ctypes.addressof(ctypes.c_char.from_buffer(private))
+if libc.mlock(ctypes.c_void_p(address), ctypes.c_size_t(1 << 20)) != 0:
+    sys.exit("mlock failed")
+private.madvise(mmap.MADV_FREE, 4 << 20, 2 << 20)
+shared = mmap.mmap(-1, 4 << 20)  # MAP_SHARED: shmem, shared with the child
+shared.write(b"s" * (4 << 20))
+if os.fork() == 0:
+    shared[0:1]; signal.pause()
+sys.stdout.write("ready\\n"); sys.stdout.flush()
+signal.pause()
+"""
+
+
+def shaped_process_texts() -> tuple[bytes, bytes]:
+    """The smaps and smaps_rollup of a real process shaped here (mlocked, MADV_FREE'd and
+    shared memory, a child sharing it), read while it and its child are stopped."""
+    import signal
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", SHAPED], stdout=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        os.killpg(child.pid, signal.SIGSTOP)  # the target and its child, frozen
+        smaps = Path(f"/proc/{child.pid}/smaps").read_bytes()
+        rollup = Path(f"/proc/{child.pid}/smaps_rollup").read_bytes()
+        os.killpg(child.pid, signal.SIGCONT)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    return smaps, rollup
+
+
 def as_printed_by(profile: object, data: bytes) -> bytes:
     """A real capture's entries as the kernel of ``profile`` prints them: its lines, in its
     order, values from the capture (0 for a field the capture lacks), its VmFlags mnemonics."""

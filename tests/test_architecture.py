@@ -112,7 +112,6 @@ NOT_YET_PUBLIC = {
     "test_live_proc.py": "the freeze and the /proc reader's file handles",
     "test_profiles.py": "the profile reader, printf and the renderer",
     "test_rollup_spec.py": "the rollup knowledge derived from the ABI document and the profiles",
-    "test_validate.py": "validate_report and the profiles, for rendered texts",
 }
 TESTS = sorted(p for p in (ROOT / "tests").rglob("*.py") if "fixtures" not in p.parts)
 _CODE = re.compile(r"\b(?:from|import)\s+(smapsfmt(?:\.\w+)*)")

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 import pytest
-from support import ROOT, as_printed_by
+from support import (
+    EXTERNAL,
+    ROOT,
+    VALID,
+    as_printed_by,
+    corpus,
+    fixture_id,
+    is_rollup,
+    shaped_process_texts,
+)
 
 import smapsfmt
 from smapsfmt._render import header_text, printf, render
@@ -177,3 +187,32 @@ def test_every_profiles_text_is_recognised_as_that_profile(profile: object) -> N
     assert report.how == "matched"
     layout = [d for d in report.diagnostics if d.rule.startswith(("layout", "syntax", "unknown"))]
     assert layout == []
+
+
+# --- the renderer gives back what the kernel printed -------------------------------------------
+
+HAND_EDITED = EXTERNAL / "jc" / "derived-hand-edited"
+CAPTURES = [p for p in corpus(VALID) if HAND_EDITED not in p.parents]
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=fixture_id)
+def test_the_renderer_gives_every_capture_back_byte_for_byte(path: Path) -> None:
+    """With the profile validate names for it (and the word size of its addresses)."""
+    from smapsfmt._validate.validate import validate_report
+
+    data = path.read_bytes()
+    report = validate_report(data)
+    assert report.profile is not None
+    model = smapsfmt.parse_rollup(data) if is_rollup(path) else smapsfmt.parse_smaps(data)
+    assert render(model, report.profile, word_size=report.word_size) == data
+
+
+def test_what_this_kernel_prints_is_its_own_profiles_text_byte_for_byte() -> None:
+    """A real process shaped here (mlocked, MADV_FREE'd and shared memory)."""
+    from smapsfmt._validate.validate import validate_report
+
+    smaps, _ = shaped_process_texts()
+    report = validate_report(smaps)
+    assert report.diagnostics == [] and report.profile is not None
+    parsed = smapsfmt.parse_smaps(smaps)
+    assert render(parsed, report.profile, word_size=report.word_size) == smaps

@@ -4,20 +4,34 @@ knowledge."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
-from support import EXTERNAL, INVALID, LIVE, ROOT, VALID, corpus, fixture_id, is_rollup, run_cli
+from support import (
+    EXTERNAL,
+    INVALID,
+    LIVE,
+    ROOT,
+    VALID,
+    corpus,
+    fixture_id,
+    is_rollup,
+    profile_described,
+    profile_index,
+    run_cli,
+    shaped_process_texts,
+)
 
 import smapsfmt
 from smapsfmt import Mapping, Rollup, Smaps
-from smapsfmt._render import render
-from smapsfmt._spec.abi import ROLLUP_PATH, SMAPS_PATH, load_abi
-from smapsfmt._spec.profiles import load_profiles, profile_named
-from smapsfmt._validate.validate import validate_report
 
+SMAPS_PATH = "Documentation/ABI/testing/procfs-smaps"
+ROLLUP_PATH = "Documentation/ABI/testing/procfs-smaps_rollup"
 REJECTED = ROOT / "tests" / "fixtures" / "invalid-validate"
 HAND_EDITED = EXTERNAL / "jc" / "derived-hand-edited"
 CAPTURES = [p for p in corpus(VALID) if HAND_EDITED not in p.parents]
@@ -52,48 +66,51 @@ def _kind(path: Path) -> str:
     return "rollup" if is_rollup(path) else "smaps"
 
 
+@functools.cache
+def _captures_validated() -> dict[str, dict[str, object]]:
+    """What ``smapsfmt validate --format json`` says of every real capture (one run), by path."""
+    result = run_cli("validate", "--format", "json", *map(str, CAPTURES))
+    assert result.returncode == 0, result.stderr
+    return {file["path"]: file for file in json.loads(result.stdout)["files"]}
+
+
 @pytest.mark.parametrize("path", CAPTURES, ids=fixture_id)
 def test_every_real_capture_is_valid_with_its_profile(path: Path) -> None:
-    report = validate_report(path.read_bytes(), path=str(path))
-    assert report.diagnostics == []
-    assert report.kind == _kind(path)
-    assert report.profile is not None and report.profile.name == _expected_profile(path)
-    assert report.how == "matched"
+    assert smapsfmt.validate(path.read_bytes(), path=str(path)) == []
+    found = _captures_validated()[str(path)]
+    kind = {"smaps": "smaps", "rollup": "smaps_rollup"}[_kind(path)]  # as the file is named
+    assert found["kind"] == kind and found["diagnostics"] == []
+    named = f"profile {profile_described(_expected_profile(path))} (matched)"
+    # (then, maybe, the other profiles that print the same text: "; the same text as 4.19-4.20")
+    assert str(found["profile"]).split("; the same text as ")[0] == named
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=fixture_id)
-def test_the_renderer_gives_every_capture_back_byte_for_byte(path: Path) -> None:
-    data = path.read_bytes()
-    report = validate_report(data)
-    assert report.profile is not None
-    model = smapsfmt.parse_rollup(data) if is_rollup(path) else smapsfmt.parse_smaps(data)
-    assert render(model, report.profile, word_size=report.word_size) == data
+# (That the renderer gives every capture back byte for byte, with the profile validate names:
+# test_profiles.py, with the renderer.)
 
 
 def test_the_same_text_names_every_profile_that_prints_it() -> None:
     smaps = EXTERNAL / "prometheus-procfs/fixtures/proc/26231/smaps"
-    report = validate_report(smaps.read_bytes())
-    assert [p.name for p in report.alternatives] == ["4.19-4.20"]
-    assert report.summary("x") == (
-        "x: smaps, 12 mappings: 0 errors, 0 warnings; profile Linux 4.14-4.18 (matched); "
-        "the same text as 4.19-4.20"
-    )
-    # Its rollup ends at the gate VMA: only 4.14-4.18 did that (rule rollup-gate, 4.19+).
-    rollup = validate_report(smaps.with_name("smaps_rollup").read_bytes())
-    assert rollup.profile is not None and rollup.profile.name == "4.14-4.18"
-    assert rollup.alternatives == ()
+    rollup = smaps.with_name("smaps_rollup")
+    result = run_cli("validate", str(smaps), str(rollup))
+    assert result.stdout.decode().splitlines()[:2] == [
+        f"{smaps}: smaps, 12 mappings: 0 errors, 0 warnings; profile Linux 4.14-4.18 (matched); "
+        "the same text as 4.19-4.20",
+        # Its rollup ends at the gate VMA: only 4.14-4.18 did that (rule rollup-gate, 4.19+).
+        f"{rollup}: smaps_rollup: 0 errors, 0 warnings; profile Linux 4.14-4.18 (matched)",
+    ]
 
 
 def test_hand_edited_jc_inputs() -> None:
     # Not captures: jc's tests edited the VmFlags line of a real entry.
-    unknown = validate_report((HAND_EDITED / "pid_smaps_unknown_flag").read_bytes())
-    assert [(d.line, d.column, d.rule, d.severity) for d in unknown.diagnostics] == [
+    unknown = smapsfmt.validate((HAND_EDITED / "pid_smaps_unknown_flag").read_bytes())
+    assert [(d.line, d.column, d.rule, d.severity) for d in unknown] == [
         (23, 28, "unknown-vmflag", "warning"),
         (46, 31, "unknown-vmflag", "warning"),
     ]
     # The edit gave a read-only mapping the 'wr' flag: a kernel never prints that.
-    wf = validate_report((HAND_EDITED / "pid_smaps_wf_flag").read_bytes())
-    assert [d.render() for d in wf.diagnostics] == [
+    wf = smapsfmt.validate((HAND_EDITED / "pid_smaps_wf_flag").read_bytes())
+    assert [d.render() for d in wf] == [
         "<data>:23:10: vmflags-perms-wr: ('wr' in VmFlags) == (perms[1] == 'w') does not hold: "
         "perms = 'r--p', VmFlags = 'rd wr mr mw me nr wf dd sd'"
     ]
@@ -126,16 +143,26 @@ def test_the_rejected_corpus_covers_the_issue() -> None:
     assert len(REJECTED_INPUTS) >= 25
 
 
+@functools.cache
+def _summaries(args: tuple[str, ...]) -> dict[str, str]:
+    """The summary line of ``smapsfmt validate ARGS FILE...`` (one run) for every rejected input
+    whose .args file says ARGS, by path."""
+    paths = [str(p) for p in REJECTED_INPUTS if tuple(_args(p)) == args]
+    lines = run_cli("validate", *args, *paths).stdout.decode().splitlines()
+    return {path: line for line in lines for path in paths if line.startswith(f"{path}: ")}
+
+
 @pytest.mark.parametrize("path", REJECTED_INPUTS, ids=lambda p: p.name)
 def test_rejected_inputs_get_their_exact_diagnostics(path: Path) -> None:
     expected = Path(f"{path}.expected").read_text(encoding="utf-8").splitlines()
     args = _args(path)
     kernel = args[args.index("--kernel") + 1] if "--kernel" in args else None
-    report = validate_report(path.read_bytes(), path=str(path), kernel=kernel)
-    status = 1 if report.errors else 0
-    assert expected[0] == f"# exit {status}; {report.summary(str(path)).split('; ', 1)[1]}"
-    assert [d.render() for d in report.diagnostics] == [f"{path}:{line}" for line in expected[1:]]
-    assert report.diagnostics, "every input here has at least one problem"
+    found = smapsfmt.validate(path.read_bytes(), path=str(path), kernel=kernel)
+    status = 1 if any(d.severity == "error" for d in found) else 0
+    summary = _summaries(tuple(args))[str(path)]
+    assert expected[0] == f"# exit {status}; {summary.split('; ', 1)[1]}"
+    assert [d.render() for d in found] == [f"{path}:{line}" for line in expected[1:]]
+    assert found, "every input here has at least one problem"
 
 
 @pytest.mark.parametrize(
@@ -180,10 +207,23 @@ def _abi_text() -> str:
 def _verdict(
     path: Path, text_smaps: str | None = None, text_rollup: str | None = None
 ) -> list[str]:
-    changed = text_smaps is not None or text_rollup is not None
-    abi = load_abi(text_smaps=text_smaps, text_rollup=text_rollup) if changed else None
-    report = validate_report(path.read_bytes(), abi=abi)
-    return [f"{d.line}:{d.rule}" for d in report.diagnostics]
+    """``line:rule`` of each diagnostic of ``path``; with a changed ABI document, validated by
+    the command line pointed (SMAPSFMT_SPEC_DIR) at a copy of the spec files holding it."""
+    if text_smaps is None and text_rollup is None:
+        return [f"{d.line}:{d.rule}" for d in smapsfmt.validate(path.read_bytes())]
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp)
+        for part in ("grammar", "kernel", "Documentation/ABI/testing"):
+            shutil.copytree(ROOT / part, spec / part)
+        for name, text in ((SMAPS_PATH, text_smaps), (ROLLUP_PATH, text_rollup)):
+            if text is not None:
+                (spec / name).write_text(text, encoding="utf-8")
+        result = run_cli(
+            "validate", "--format", "json", str(path), env_extra={"SMAPSFMT_SPEC_DIR": tmp}
+        )
+    assert result.returncode in (0, 1), result.stderr
+    (file,) = json.loads(result.stdout)["files"]
+    return [f"{d['line']}:{d['rule']}" for d in file["diagnostics"]]
 
 
 def test_a_changed_invariant_changes_the_verdict() -> None:
@@ -236,9 +276,9 @@ def test_field_names_come_from_the_document() -> None:
 def test_deviations_of_a_profile_waive_a_rule() -> None:
     # android-libmeminfo: Locked == Pss without 'lo' on every mapping (kernel/android-4.9).
     short = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
-    assert validate_report(short.read_bytes()).diagnostics == []
-    as_mainline = validate_report(short.read_bytes(), kernel="android-4.9-lazyfree")
-    assert "smaps-locked-lo" in {d.rule for d in as_mainline.diagnostics}
+    assert smapsfmt.validate(short.read_bytes()) == []
+    as_mainline = smapsfmt.validate(short.read_bytes(), kernel="android-4.9-lazyfree")
+    assert "smaps-locked-lo" in {d.rule for d in as_mainline}
 
 
 # --- the Python API ----------------------------------------------------------------------------
@@ -301,7 +341,7 @@ def test_a_kernel_that_is_not_a_version_or_a_profile_name_says_what_is(
     expected = message.format(
         types=f"kernel is a string: {versions} or a profile name (android-4.9)",
         versions=versions,
-        names=", ".join(p.name for p in load_profiles()),
+        names=", ".join(profile_index()),
     )
     data = (LIVE / "6.18/sleep/smaps").read_bytes()
     with pytest.raises(error) as caught:
@@ -389,78 +429,56 @@ def test_cli_validates_this_machines_live_files() -> None:
 
 
 def test_docs_list_every_rule_and_deviation() -> None:
-    from smapsfmt._validate import findings
-
+    """Every rule validate reports (as ``smapsfmt rules`` lists them: each of the validator's
+    own rule constants is listed, test_validate_cli.py) and every invariant of the ABI
+    document; every profile and each of its deviations."""
     text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-    layout = {
-        value for name, value in vars(findings).items()
-        if name.isupper() and isinstance(value, str) and re.fullmatch(r"[a-z]+(-[a-z]+)*", value)
-    }  # fmt: skip
-    assert {"syntax", "layout-header", "unknown-vmflag", "layout-no-rollup"} <= layout
-    for rule in layout | {inv.id for inv in load_abi().invariants}:
+    listed = run_cli("rules", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    rules = {r["id"] for r in json.loads(listed.stdout)}
+    own = {r["id"] for r in json.loads(listed.stdout) if r["kind"] in ("syntax", "layout")}
+    assert {"syntax", "layout-header", "unknown-vmflag", "layout-no-rollup"} <= own
+    invariants = {
+        found
+        for name in (SMAPS_PATH, ROLLUP_PATH)
+        for found in re.findall(r"^\t+:Invariant ([a-z0-9-]+):", (ROOT / name).read_text(), re.M)
+    }
+    assert len(invariants) > 20 and invariants <= rules
+    for rule in rules | invariants:
         assert f"`{rule}`" in text, f"docs/rules.md does not list {rule}"
-    from smapsfmt._spec.profiles import load_profiles
-
-    for profile in load_profiles():
-        assert f"`{profile.name}`" in text
-        for rule in profile.deviations:
+    for name in profile_index():
+        assert f"`{name}`" in text
+        profile = (ROOT / "kernel" / f"{name}.profile").read_text(encoding="utf-8")
+        for rule in re.findall(r"^deviation (\S+) ", profile, re.M):
             assert f"waives `{rule}`" in text
 
 
 # --- real processes, shaped here ---------------------------------------------------------------
 
-_SHAPED = """
-import ctypes, mmap, os, signal, sys
-libc = ctypes.CDLL(None, use_errno=True)
-private = mmap.mmap(-1, 8 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-private.write(b"p" * (8 << 20))
-address = ctypes.addressof(ctypes.c_char.from_buffer(private))
-if libc.mlock(ctypes.c_void_p(address), ctypes.c_size_t(1 << 20)) != 0:
-    sys.exit("mlock failed")
-private.madvise(mmap.MADV_FREE, 4 << 20, 2 << 20)
-shared = mmap.mmap(-1, 4 << 20)  # MAP_SHARED: shmem, shared with the child
-shared.write(b"s" * (4 << 20))
-if os.fork() == 0:
-    shared[0:1]; signal.pause()
-sys.stdout.write("ready\\n"); sys.stdout.flush()
-signal.pause()
-"""
-
 
 def test_a_shaped_live_process_is_valid() -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    child = subprocess.Popen(
-        [sys.executable, "-c", _SHAPED], stdout=subprocess.PIPE, start_new_session=True
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
-        os.killpg(child.pid, signal.SIGSTOP)  # the target and its child, frozen
-        smaps = Path(f"/proc/{child.pid}/smaps").read_bytes()
-        rollup = Path(f"/proc/{child.pid}/smaps_rollup").read_bytes()
-        os.killpg(child.pid, signal.SIGCONT)
-    finally:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
-    report = validate_report(smaps)
-    assert report.diagnostics == [] and report.profile is not None
+    smaps, rollup = shaped_process_texts()
+    assert smapsfmt.validate(smaps) == []
+    summary = run_cli("validate", "-", stdin=smaps).stdout.decode().splitlines()[-1]
+    assert re.search(r": 0 errors, 0 warnings; profile Linux \S+ \(matched\)$", summary), summary
     parsed = smapsfmt.parse_smaps(smaps)
     locked = [m for m in parsed if m.vmflags and "lo" in m.vmflags]
     assert locked and all(m.locked == m.pss > 0 for m in locked)  # smaps-locked-lo, for real
     assert any((m.lazy_free or 0) > 0 for m in parsed)
-    assert validate_report(rollup).diagnostics == []
-    # What this kernel prints is its own profile's text, byte for byte.
-    assert render(parsed, report.profile, word_size=report.word_size) == smaps
+    assert smapsfmt.validate(rollup) == []
+    # (What this kernel prints is its own profile's text, byte for byte: test_profiles.py.)
 
 
 def test_a_kernel_threads_empty_smaps_is_valid() -> None:
     data = Path("/proc/2/smaps").read_bytes()  # kthreadd: no memory map
     assert data == b""
-    report = validate_report(data)
-    assert report.diagnostics == [] and report.profile is None
+    assert smapsfmt.validate(data) == []
+    result = run_cli("validate", "/proc/2/smaps")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines()[0] == (
+        "/proc/2/smaps: smaps, 0 mappings: 0 errors, 0 warnings; no profile (an empty smaps: a "
+        "process without a memory map)"
+    )
 
 
 def test_cli_every_real_capture_exits_0() -> None:
@@ -472,8 +490,7 @@ def test_cli_every_real_capture_exits_0() -> None:
     assert len(lines) == len(CAPTURES)
     for path, line in zip(CAPTURES, lines, strict=True):
         assert line.startswith(f"{path}: ") and ": 0 errors, 0 warnings; profile " in line
-        expected = profile_named(_expected_profile(path))
-        assert expected is not None and f"profile {expected.describe()} (matched)" in line
+        assert f"profile {profile_described(_expected_profile(path))} (matched)" in line
 
 
 def test_cli_validates_a_running_process_by_pid() -> None:
