@@ -194,32 +194,3 @@ def shaped_process_texts() -> tuple[bytes, bytes]:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
     return smaps, rollup
-
-
-def as_printed_by(profile: object, data: bytes) -> bytes:
-    """A real capture's entries as the kernel of ``profile`` prints them: its lines, in its
-    order, values from the capture (0 for a field the capture lacks), its VmFlags mnemonics."""
-    import smapsfmt
-    from smapsfmt._model import Mapping, Smaps
-    from smapsfmt._render import render
-    from smapsfmt._spec.profiles import Profile
-
-    assert isinstance(profile, Profile)
-    mappings = []
-    for m in smapsfmt.parse_smaps(data):
-        fields = {
-            line.field: m.fields.get(line.field, 0)
-            for line in profile.smaps_lines
-            if not line.optional
-        }
-        vmflags = None
-        if profile.vmflags_prefix is not None:
-            vmflags = tuple(f for f in m.vmflags or () if f in profile.vmflags)
-        mappings.append(
-            Mapping(
-                line=m.line, start=m.start, end=m.end, perms=m.perms, offset=m.offset,
-                major=m.major, minor=m.minor, inode=m.inode, pathname=m.pathname,
-                fields=fields, vmflags=vmflags,
-            )
-        )  # fmt: skip
-    return render(Smaps(mappings=tuple(mappings)), profile)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import EXTERNAL, LIVE, VALID, as_printed_by, fixture_id, run_cli
+from support import EXTERNAL, LIVE, VALID, fixture_id, run_cli
 
 import smapsfmt
 from smapsfmt import iter_smaps
@@ -899,10 +899,12 @@ def test_sums_beyond_what_a_rollup_can_print_are_refused_at_the_mapping(tmp_path
 
 
 def _printed_by(name: str) -> bytes:
-    """The sleep capture as the kernel of profile ``name`` prints it."""
-    from smapsfmt._spec.profiles import profile_named
+    """A real capture as the kernel of profile ``name`` prints it: the conformance corpus's
+    case generated for that profile."""
+    from smapsfmt.conformance import cases
 
-    return as_printed_by(profile_named(name), (LIVE_SLEEP / "smaps").read_bytes())
+    (case,) = cases(kind="smaps", tags=[f"profile:{name}"])
+    return case.data()
 
 
 def test_a_kernel_before_4_14_has_no_rollup_and_gets_the_sum_in_the_oldest_layout(

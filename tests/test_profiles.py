@@ -11,7 +11,6 @@ from support import (
     EXTERNAL,
     ROOT,
     VALID,
-    as_printed_by,
     corpus,
     fixture_id,
     is_rollup,
@@ -169,6 +168,33 @@ def test_render_a_whole_file_for_another_kernel() -> None:
     text = render(smaps, older).decode("latin-1")
     assert "THPeligible:\t\t0\n" in text and "FilePmdMapped:        0 kB\n" in text
     assert render(smaps, {p.name: p for p in PROFILES}["6.6-7.3"]) == sleep
+
+
+def as_printed_by(profile: object, data: bytes) -> bytes:
+    """A real capture's entries as the kernel of ``profile`` prints them: its lines, in its
+    order, values from the capture (0 for a field the capture lacks), its VmFlags mnemonics."""
+    from smapsfmt import Mapping, Smaps
+    from smapsfmt._spec.profiles import Profile
+
+    assert isinstance(profile, Profile)
+    mappings = []
+    for m in smapsfmt.parse_smaps(data):
+        fields = {
+            line.field: m.fields.get(line.field, 0)
+            for line in profile.smaps_lines
+            if not line.optional
+        }
+        vmflags = None
+        if profile.vmflags_prefix is not None:
+            vmflags = tuple(f for f in m.vmflags or () if f in profile.vmflags)
+        mappings.append(
+            Mapping(
+                line=m.line, start=m.start, end=m.end, perms=m.perms, offset=m.offset,
+                major=m.major, minor=m.minor, inode=m.inode, pathname=m.pathname,
+                fields=fields, vmflags=vmflags,
+            )
+        )  # fmt: skip
+    return render(Smaps(mappings=tuple(mappings)), profile)
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
