@@ -25,7 +25,7 @@ from smapsfmt._rollup.aggregate import summarize
 from smapsfmt._rollup.check import check
 from smapsfmt._rollup.errors import KB_MAX
 from smapsfmt._rollup.knowledge import Knowledge, knowledge, knowledge_from
-from smapsfmt._rollup.sums import Sums, batches, read
+from smapsfmt._rollup.sums import RUN, Sums, batches, read
 from smapsfmt._spec.abi import load_abi
 
 SMAPS = [p for p in corpus(VALID) if not is_rollup(p)]
@@ -556,3 +556,26 @@ def test_entries_with_and_without_vmflags_in_one_batch() -> None:
     rollup = smapsfmt.parse_rollup((LIVE / "6.18/mlocked/smaps_rollup").read_bytes())
     state = assert_same(mappings, rollup)
     assert state.vmflags and state.fractions["Locked"] > 0
+
+
+def test_mappings_one_by_one_are_gathered_into_bounded_batches_in_order() -> None:
+    mappings = list(smapsfmt.parse_smaps((LIVE / "6.18/many-small/smaps").read_bytes()))
+    assert len(mappings) > 2 * RUN
+    items = list(batches(mappings))
+    assert all(isinstance(b, Batch) for b in items)
+    sizes = [len(b.line) for b in items if isinstance(b, Batch)]
+    assert max(sizes) == RUN and sum(sizes) == len(mappings)
+    flat = [
+        (b.line[i], b.start[i], b.end[i], b.pathname[i], b.vmflags[i], b.name[i],
+         dict(zip(b.labels, (c[i] for c in b.columns), strict=True)))
+        for b in items if isinstance(b, Batch) for i in range(len(b.line))
+    ]  # fmt: skip
+    assert flat == [
+        (m.line, m.start, m.end, m.pathname, m.vmflags, m.name, dict(m.fields)) for m in mappings
+    ]
+    # what is not a mapping passes through, between the runs around it
+    rollup = smapsfmt.parse_rollup((LIVE / "6.18/sleep/smaps_rollup").read_bytes())
+    mixed = list(batches([*mappings[:3], rollup, *mappings[3:5]]))
+    assert [type(i).__name__ for i in mixed] == ["Batch", "Rollup", "Batch"]
+    with pytest.raises(TypeError, match=r"not an iterable of Rollup$"):
+        read([*mappings[:3], rollup], knowledge())

@@ -1,21 +1,19 @@
 """The aggregator's field facts come from the spec files: edit a copy of the ABI document or of
-the kernel profiles, and the sums, bounds and dating follow; and mappings read one by one are
-summed in bounded Batches of one shape, as the parser's Batches are."""
+the kernel profiles, and the sums, bounds and dating follow. (That mappings read one by one are
+summed in bounded Batches of one shape, as the parser's Batches are: test_batch.py.)"""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
-import pytest
 from support import LIVE, VALID
 
 import smapsfmt
-from smapsfmt._parse.batch import Batch
 from smapsfmt._rollup.bounds import bounds
 from smapsfmt._rollup.dating import Dating
 from smapsfmt._rollup.knowledge import FlagGate, Knowledge, knowledge, knowledge_from
-from smapsfmt._rollup.sums import RUN, batches, read
+from smapsfmt._rollup.sums import read
 from smapsfmt._spec.abi import load_abi
 from smapsfmt._spec.profiles import load_profiles, profile_named
 
@@ -109,26 +107,3 @@ def _rollup_entry(mappings: list[smapsfmt.Mapping], know: Knowledge) -> int | No
         assert str(exc).startswith("this is a smaps_rollup, not a smaps")
         return exc.line
     return state.rollup_entry
-
-
-def test_mappings_one_by_one_are_gathered_into_bounded_batches_in_order() -> None:
-    mappings = _mappings(LIVE / "6.18/many-small/smaps")
-    assert len(mappings) > 2 * RUN
-    items = list(batches(mappings))
-    assert all(isinstance(b, Batch) for b in items)
-    sizes = [len(b.line) for b in items if isinstance(b, Batch)]
-    assert max(sizes) == RUN and sum(sizes) == len(mappings)
-    flat = [
-        (b.line[i], b.start[i], b.end[i], b.pathname[i], b.vmflags[i], b.name[i],
-         dict(zip(b.labels, (c[i] for c in b.columns), strict=True)))
-        for b in items if isinstance(b, Batch) for i in range(len(b.line))
-    ]  # fmt: skip
-    assert flat == [
-        (m.line, m.start, m.end, m.pathname, m.vmflags, m.name, dict(m.fields)) for m in mappings
-    ]
-    # what is not a mapping passes through, between the runs around it
-    rollup = smapsfmt.parse_rollup((LIVE / "6.18/sleep/smaps_rollup").read_bytes())
-    mixed = list(batches([*mappings[:3], rollup, *mappings[3:5]]))
-    assert [type(i).__name__ for i in mixed] == ["Batch", "Rollup", "Batch"]
-    with pytest.raises(TypeError, match=r"not an iterable of Rollup$"):
-        read([*mappings[:3], rollup], knowledge())
