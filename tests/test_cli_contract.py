@@ -5,6 +5,7 @@ lines, /proc/PID/maps named), and SIGINT. Every command runs as a user runs it, 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import lzma
 import os
@@ -15,16 +16,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support import INVALID, LIVE, run_cli
-
-from smapsfmt._limits import MAX_LINE
+from support import INVALID, LIVE, run_cli, run_main
 
 SLEEP = LIVE / "6.18/sleep"
 SMAPS = SLEEP / "smaps"
 ROLLUP = SLEEP / "smaps_rollup"
 MANY = LIVE / "6.18/many-small/smaps"
+MAX_LINE = 65536  # bytes: the bound on a line, which the messages state
 
 
 def _shell(script: str, *, limit_memory: bool = False) -> subprocess.CompletedProcess[bytes]:
@@ -230,17 +231,36 @@ def test_a_usage_error_reads_the_format_in_either_spelling() -> None:
     assert (text.returncode, text.stdout) == (2, b"")
 
 
-def test_an_internal_error_has_the_same_object() -> None:
-    from smapsfmt._cli.common import failure
+class _Broken(io.RawIOBase):
+    """A standard input whose every read fails with an error no command expects."""
 
-    text, error = failure(RuntimeError("boom"))
-    assert text == "smapsfmt: internal error: RuntimeError: boom (please report this)"
-    assert error == {
-        "error": {
-            "kind": "internal", "rule": None, "path": None, "line": None, "column": None,
-            "message": "RuntimeError: boom (please report this)", "exit": 3,
-        }
-    }  # fmt: skip
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        raise RuntimeError("boom")
+
+
+def test_an_internal_error_has_the_same_object(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure no command foresaw (here, standard input raising RuntimeError): exit 3, one
+    line on stderr, and with --format json the error object on stdout."""
+    text = "smapsfmt: internal error: RuntimeError: boom (please report this)\n"
+    for fmt in ("text", "json"):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(_Broken())))
+        assert run_main("parse", "--format", fmt, "-") == 3
+        out, err = capsys.readouterr()
+        assert err == text
+        if fmt == "text":
+            assert out == ""
+            continue
+        assert json.loads(out) == {
+            "error": {
+                "kind": "internal", "rule": None, "path": None, "line": None, "column": None,
+                "message": "RuntimeError: boom (please report this)", "exit": 3,
+            }
+        }  # fmt: skip
 
 
 # --- messages that lead somewhere: swapped arguments, a maps file --------------------------------
@@ -330,7 +350,7 @@ def test_zstd_without_a_decompressor_says_what_to_install(tmp_path: Path) -> Non
     smaps = _compressed(tmp_path, SMAPS.read_bytes(), "zstd")
     code = (
         "import sys; sys.modules['zstandard'] = None; sys.modules['compression'] = None; "
-        "from smapsfmt._cli.main import main; sys.exit(main(sys.argv[1:]))"
+        "sys.argv[0] = 'smapsfmt'; import smapsfmt.__main__; smapsfmt.__main__.entry_point()"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, "parse", str(smaps)], capture_output=True, check=False,
