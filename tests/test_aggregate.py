@@ -22,7 +22,7 @@ from smapsfmt import iter_smaps
 from smapsfmt._cli.rollup import first_entry
 from smapsfmt._render import word_size
 from smapsfmt._rollup.aggregate import render_text, summarize
-from smapsfmt._rollup.check import Proof, check
+from smapsfmt._rollup.check import check
 from smapsfmt._rollup.dating import Dating
 from smapsfmt._rollup.knowledge import knowledge, knowledge_from
 from smapsfmt._spec.abi import load_abi, parse_version
@@ -66,8 +66,9 @@ def tamper(rollup_text: bytes, name: str, value: int) -> bytes:
     return rollup_text[: match.start()] + new + rollup_text[match.end() :]
 
 
-def errors(proof: Proof) -> list[smapsfmt.Diagnostic]:
-    return [d for d in proof.diagnostics if d.severity == "error"]
+def errors(found: list[smapsfmt.Diagnostic]) -> list[smapsfmt.Diagnostic]:
+    """The errors among check_rollup's diagnostics."""
+    return [d for d in found if d.severity == "error"]
 
 
 # --- every real pair is consistent ---------------------------------------------------------------
@@ -106,7 +107,7 @@ def test_pss_is_summed_in_fixed_point_not_from_the_printed_values() -> None:
         smaps, rollup_text = load(folder)
         rollup = smapsfmt.parse_rollup(rollup_text)
         total = sum(m.pss or 0 for m in smaps)
-        bound = summarize(smaps).fields["Pss"]
+        bound = smapsfmt.aggregate(smaps).intervals["Pss"]
         assert bound.lo == total
         assert rollup.pss in bound
         above += rollup.pss > total  # type: ignore[operator]
@@ -137,7 +138,7 @@ def test_each_exact_field_off_by_one_kb_is_refuted(folder: Path) -> None:
             if value < 0:
                 continue
             rollup = smapsfmt.parse_rollup(tamper(rollup_text, name, value))
-            found = errors(check(smaps, rollup, path="R"))
+            found = errors(smapsfmt.check_rollup(smaps, rollup, path="R"))
             rules = {(d.rule, d.line) for d in found}
             line = original.line + 1 + list(original.fields).index(name)
             assert ("rollup-sum", line) in rules or ("rollup-pss-bound", line) in rules, (
@@ -165,7 +166,9 @@ def test_fixed_point_fields_outside_their_interval_are_refuted(folder: Path) -> 
             if value < 0:
                 continue
             rollup = smapsfmt.parse_rollup(tamper(rollup_text, item.name, value))
-            found = [d for d in errors(check(smaps, rollup, path="R")) if d.line == line]
+            found = [
+                d for d in errors(smapsfmt.check_rollup(smaps, rollup, path="R")) if d.line == line
+            ]
             assert found, (item.name, value)
             assert found[0].rule == "rollup-pss-bound"
             assert found[0].message.startswith(
@@ -176,7 +179,7 @@ def test_fixed_point_fields_outside_their_interval_are_refuted(folder: Path) -> 
             if value < 0:  # a field printed as 0 (Pss_File of a 32-bit guest): no kB below
                 continue
             rollup = smapsfmt.parse_rollup(tamper(rollup_text, item.name, value))
-            refuted = any(d.line == line for d in errors(check(smaps, rollup)))
+            refuted = any(d.line == line for d in errors(smapsfmt.check_rollup(smaps, rollup)))
             split = item.name in ("Pss_Anon", "Pss_File", "Pss_Shmem", "Pss")
             if not split:
                 assert refuted == (value not in bound), (item.name, value, bound)
@@ -189,7 +192,7 @@ def test_fixed_point_fields_outside_their_interval_are_refuted(folder: Path) -> 
 def test_pss_above_the_bound_message_states_the_interval() -> None:
     smaps, rollup_text = load(PCP1)
     rollup = smapsfmt.parse_rollup(tamper(rollup_text, "Pss", 7018))
-    found, *others = errors(check(smaps, rollup, path="ROLLUP"))
+    found, *others = errors(smapsfmt.check_rollup(smaps, rollup, path="ROLLUP"))
     # the three parts of Pss no longer add up to it either (invariant rollup-pss-split)
     assert [d.message.split(":")[-1] for d in others] == [
         " invariant rollup-pss-split of the ABI document"
@@ -205,7 +208,7 @@ def test_pss_above_the_bound_message_states_the_interval() -> None:
 def test_rss_off_by_one_message() -> None:
     smaps, rollup_text = load(PCP1)
     rollup = smapsfmt.parse_rollup(tamper(rollup_text, "Rss", 10544))
-    (found,) = errors(check(smaps, rollup, path="ROLLUP"))
+    (found,) = errors(smapsfmt.check_rollup(smaps, rollup, path="ROLLUP"))
     assert found.render() == (
         "ROLLUP:2:1: rollup-sum: Rss is 10544 kB in the rollup, the 233 mappings sum to 10540 kB"
     )
@@ -220,11 +223,11 @@ def test_rollup_only_fields_beyond_their_bounds_are_refuted() -> None:
     assert (bounds["Pss_Shmem"].lo, bounds["Pss_Shmem"].hi) == (0, 0)  # type: ignore[union-attr]
     for name, value in (("Pss_Anon", 6057), ("Pss_Anon", 6055), ("Pss_Shmem", 1)):
         rollup = smapsfmt.parse_rollup(tamper(rollup_text, name, value))
-        found = errors(check(smaps, rollup))
+        found = errors(smapsfmt.check_rollup(smaps, rollup))
         assert any(d.message.startswith(f"{name} is {value} kB in the rollup") for d in found)
     # Pss_File one above: the three parts then exceed Pss (invariant rollup-pss-split).
     rollup = smapsfmt.parse_rollup(tamper(rollup_text, "Pss_File", 951))
-    found = errors(check(smaps, rollup))
+    found = errors(smapsfmt.check_rollup(smaps, rollup))
     assert [d.rule for d in found] == ["rollup-pss-bound", "rollup-pss-bound"]
     assert "invariant rollup-pss-split" in found[0].message
     assert "Pss_File 951 kB" in found[0].message
@@ -237,7 +240,7 @@ def test_a_mapping_removed_is_refuted(folder: Path) -> None:
     biggest = max(range(len(smaps)), key=lambda i: smaps[i].rss or 0)
     removed = smaps[biggest]
     fewer = [m for i, m in enumerate(smaps) if i != biggest]
-    found = errors(check(fewer, rollup, path="R"))
+    found = errors(smapsfmt.check_rollup(fewer, rollup, path="R"))
     rss = [d for d in found if d.rule == "rollup-sum" and d.message.startswith("Rss is ")]
     assert rss, found
     assert rss[0].message == (
@@ -250,7 +253,7 @@ def test_a_smaps_and_a_rollup_of_different_kernels_are_reported() -> None:
     smaps_618, rollup_618 = load(LIVE_SLEEP)
     smaps_55, rollup_55 = load(PCP1)
     # 5.5 smaps with a 6.18 rollup: the rollup has Pss_Dirty and KSM.
-    proof = check(smaps_55, smapsfmt.parse_rollup(rollup_618), path="R")
+    proof = smapsfmt.check_rollup(smaps_55, smapsfmt.parse_rollup(rollup_618), path="R")
     rules = [d.rule for d in errors(proof)]
     assert rules[0] == "rollup-kernel-mismatch"
     assert errors(proof)[0].message == (
@@ -262,7 +265,7 @@ def test_a_smaps_and_a_rollup_of_different_kernels_are_reported() -> None:
     extra = {d.message.split(" ", 1)[0] for d in errors(proof) if d.rule == "rollup-fields"}
     assert extra == {"Pss_Dirty", "KSM"}
     # 6.18 smaps with a 5.5 rollup: the rollup lacks Pss_Dirty and KSM.
-    proof = check(smaps_618, smapsfmt.parse_rollup(rollup_55), path="R")
+    proof = smapsfmt.check_rollup(smaps_618, smapsfmt.parse_rollup(rollup_55), path="R")
     missing = [d.message for d in errors(proof) if d.rule == "rollup-fields"]
     assert any("no Pss_Dirty line" in m for m in missing)
     assert any("no KSM line" in m for m in missing)
@@ -272,7 +275,7 @@ def test_a_smaps_and_a_rollup_of_different_kernels_are_reported() -> None:
 def test_a_field_the_rollup_never_prints_is_reported() -> None:
     smaps, rollup_text = load(LIVE_SLEEP)
     text = rollup_text.replace(b"Rss:", b"Size:                  8 kB\nRss:", 1)
-    found = errors(check(smaps, smapsfmt.parse_rollup(text), path="R"))
+    found = errors(smapsfmt.check_rollup(smaps, smapsfmt.parse_rollup(text), path="R"))
     assert [d.render() for d in found] == [
         "R:2:1: rollup-fields: Size is in the rollup but cannot be in the rollup of this "
         "smaps: no kernel prints it in smaps_rollup"
@@ -285,7 +288,7 @@ def test_the_header_range_is_checked_with_the_gate_rule() -> None:
     last_real = smaps[-2]
     assert smaps[-1].pathname == b"[vsyscall]" and rollup.end == last_real.end
     gate_end = rollup_text.replace(f"-{rollup.end:x} ".encode(), b"-ffffffffff601000 ", 1)
-    found = errors(check(smaps, smapsfmt.parse_rollup(gate_end), path="R"))
+    found = errors(smapsfmt.check_rollup(smaps, smapsfmt.parse_rollup(gate_end), path="R"))
     assert [d.rule for d in found] == ["rollup-header-range"]
     assert found[0].column == len(f"{rollup.start:x}-") + 1
     assert found[0].message == (
@@ -301,9 +304,11 @@ def test_the_header_range_is_checked_with_the_gate_rule() -> None:
 
 def test_a_kernel_version_that_cannot_have_printed_the_pair_is_reported() -> None:
     smaps, rollup_text = load(PCP1)
-    proof = check(smaps, smapsfmt.parse_rollup(rollup_text), kernel="6.18", path="R")
+    proof = smapsfmt.check_rollup(
+        smaps, smapsfmt.parse_rollup(rollup_text), kernel="6.18", path="R"
+    )
     assert [d.rule for d in errors(proof)] == ["rollup-kernel-mismatch"] * 2
-    assert check(smaps, smapsfmt.parse_rollup(rollup_text), kernel="5.5.7").diagnostics == []
+    assert smapsfmt.check_rollup(smaps, smapsfmt.parse_rollup(rollup_text), kernel="5.5.7") == []
 
 
 def test_the_field_knowledge_comes_from_the_abi_document() -> None:
@@ -315,7 +320,7 @@ def test_the_field_knowledge_comes_from_the_abi_document() -> None:
     at = text.index(":Rollup: fixed-point-sum", entry)
     changed = text[:at] + ":Rollup: exact-sum" + text[at + len(":Rollup: fixed-point-sum") :]
     know = knowledge_from(load_abi(changed))
-    found = errors(check(smaps, rollup, know=know, path="R"))
+    found = errors(check(smaps, rollup, know=know, path="R").diagnostics)
     assert [d.render() for d in found] == [
         "R:3:1: rollup-sum: Pss is 7006 kB in the rollup, the 233 mappings sum to 6998 kB"
     ]
@@ -786,7 +791,7 @@ def test_kernel_page_size_after_the_counters_with_a_newer_field_is_refused() -> 
     moved = b"\n".join([header, size, *rest[:-1], kps, mmu, rest[-1]]) + b"\n"
     assert b"THPeligible" in moved and moved.index(b"KernelPageSize") > moved.index(b"Locked")
     with pytest.raises(ValueError) as info:
-        summarize(smapsfmt.parse_smaps(moved))
+        smapsfmt.aggregate(smapsfmt.parse_smaps(moved))
     assert str(info.value) == (
         "no kernel prints THPeligible with KernelPageSize after the counters in smaps: "
         "THPeligible appeared in 5.0; KernelPageSize is right after Size from 4.14 on"
@@ -796,14 +801,16 @@ def test_kernel_page_size_after_the_counters_with_a_newer_field_is_refused() -> 
 def test_a_rollup_no_kernel_prints_is_a_diagnostic_of_check() -> None:
     text = _without((LIVE_SLEEP / "smaps_rollup").read_bytes(), b"Pss_Anon:")
     smaps = smapsfmt.parse_smaps((LIVE_SLEEP / "smaps").read_bytes())
-    found = errors(check(smaps, smapsfmt.parse_rollup(text), path="R"))
+    found = errors(smapsfmt.check_rollup(smaps, smapsfmt.parse_rollup(text), path="R"))
     assert [d.render() for d in found] == [
         "R:1:1: rollup-kernel-mismatch: no kernel prints FilePmdMapped without Pss_Anon in "
         "smaps_rollup: FilePmdMapped appeared in 5.4; Pss_Anon is printed from 5.3 on",
         "R:1:1: rollup-fields: the rollup has no Pss_Anon line, which Linux 6.6-7.3 prints in "
         "the rollup of this smaps",
     ]
-    asked = errors(check(smaps, smapsfmt.parse_rollup(text), kernel="6.18", path="R"))
+    asked = errors(
+        smapsfmt.check_rollup(smaps, smapsfmt.parse_rollup(text), kernel="6.18", path="R")
+    )
     assert [d.rule for d in asked] == ["rollup-kernel-mismatch", "rollup-fields"]
 
 
