@@ -37,6 +37,7 @@ __all__ = [
     "exact_header",
     "exact_number",
     "grammar_rules",
+    "header_groups",
     "header_parts",
     "header_spec",
     "header_words",
@@ -409,6 +410,16 @@ def prefix_pattern(count: int) -> bytes:
     source = "".join(re.escape(p.before) + p.taken() for p in parts[:count])
     after = parts[count].before if count < len(parts) else " "
     return (source + re.escape(after)).encode("latin-1")
+
+
+@functools.cache
+def header_groups() -> bytes:
+    """The header's parts as the grammar takes them, one group each (the device's two numbers
+    one group), with the literals between, as a regex over bytes: for tools that read back the
+    text of each part of a header the parser accepted (the conformance kit's decoder)."""
+    return "".join(re.escape(p.before) + f"({p.taken()})" for p in parser_parts()).encode(
+        "latin-1"
+    )
 
 
 def header_words() -> str:
