@@ -221,7 +221,7 @@ def test_the_decoder_contracts_header_parts_are_the_profiles() -> None:
 
 def test_the_parsers_device_split_is_the_profiles() -> None:
     # The parser's value conversions split a device at ":" without asking the spec, for speed
-    # (the C module's K_DEVICE in _parse/_match.c, _parse/values.py, _parse/generic.py): every
+    # (the C module's K_DEVICE in _parse/_match.c, _parse/values.py, generic.py, build.py): every
     # profile's header format joins the device's two numbers with it.
     from smapsfmt._spec.header import header_parts
     from smapsfmt._spec.profiles import load_profiles

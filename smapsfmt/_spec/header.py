@@ -412,14 +412,18 @@ def prefix_pattern(count: int) -> bytes:
     return (source + re.escape(after)).encode("latin-1")
 
 
-@functools.cache
-def header_groups() -> bytes:
+@functools.lru_cache(maxsize=8)
+def header_groups(count: int | None = None) -> bytes:
     """The header's parts as the grammar takes them, one group each (the device's two numbers
     one group), with the literals between, as a regex over bytes: for tools that read back the
-    text of each part of a header the parser accepted (the conformance kit's decoder)."""
-    return "".join(re.escape(p.before) + f"({p.taken()})" for p in parser_parts()).encode(
-        "latin-1"
-    )
+    text of each part of a header the parser accepted (the conformance kit's decoder). With
+    ``count``, only the first ``count`` parts and the literal after them (``header_groups(2)``
+    is ``(START)-(END) ``)."""
+    parts = parser_parts()
+    source = "".join(re.escape(p.before) + f"({p.taken()})" for p in parts[:count])
+    if count is not None and count < len(parts):
+        source += re.escape(parts[count].before)
+    return source.encode("latin-1")
 
 
 def header_words() -> str:
