@@ -5,8 +5,8 @@ A copy of the spec files prints every address and offset in 16 hex digits (``%01
 points the real command line at the copy: the grammar's header terminals, the parser's messages,
 the validator's exact header and its layout messages all follow, with no code edit. So does
 what smapsfmt prints: parse's text and JSON, the rollup's addresses, the JSON Schemas, the
-model's device text, and the validator's cut of a text into entries, also in a copy that pads
-the device's numbers to 3 digits (``%03x:%03x``).
+model's device text, the conformance kit's decoder, and the validator's cut of a text into
+entries, also in a copy that pads the device's numbers to 3 digits (``%03x:%03x``).
 """
 
 from __future__ import annotations
@@ -149,6 +149,16 @@ def test_a_header_format_edited_in_the_profiles_changes_what_is_printed(tmp_path
         schema = run_cli("schema", name, env_extra=env).stdout.decode()
         assert '"^[0-9a-f]{16,}$"' in schema, name
         assert '"^[0-9a-f]{8,}$"' not in schema, name
+
+    # The conformance kit's reference decoder reads each part back as the copy prints it.
+    decoded = run_cli("conformance", "decode", stdin=wide.read_bytes(), env_extra=env)
+    assert decoded.returncode == 0, decoded.stderr
+    first = json.loads(decoded.stdout)["mappings"][0]
+    assert {k: first[k] for k in ("start", "end", "perms", "offset", "dev", "inode")} == {
+        "start": "00005566ad6fd000", "end": "00005566ad6ff000", "perms": "r--p",
+        "offset": "0000000000000000", "dev": "0fe:000", "inode": "260875",
+    }  # fmt: skip
+    assert first["pathname"] == "/usr/bin/sleep"
 
     # The model, through the public surface: its device and header text.
     program = (
