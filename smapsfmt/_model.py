@@ -89,16 +89,69 @@ def _hex_in(value: object) -> object:
     return value
 
 
-def _hex_out(value: int) -> str:
-    return format(value, "08x")
+# How the header prints its values (``08x``, ``%02x:%02x``): from the newest profile's printf
+# format (smapsfmt._spec.header), read on first use, not at import.
+_FORMATS: dict[str, str] = {}
 
 
-Hex = Annotated[
+def _format(name: str) -> str:
+    spec = _FORMATS.get(name)
+    if spec is None:
+        from ._spec.header import device_template, value_format
+
+        spec = device_template() if name == "device" else value_format(name)
+        _FORMATS[name] = spec
+    return spec
+
+
+def _address_out(value: int) -> str:
+    return format(value, _FORMATS.get("start") or _format("start"))
+
+
+def _offset_out(value: int) -> str:
+    return format(value, _FORMATS.get("offset") or _format("offset"))
+
+
+@dataclasses.dataclass(frozen=True)
+class _HexSchema:
+    """The JSON Schema of a header's hex value (``start`` or ``offset``): a string of at least
+    as many lowercase hex digits as the profile's format pads it to, read when a schema is
+    asked for."""
+
+    part: str
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: Any) -> dict[str, Any]:
+        from ._spec.header import hex_pattern
+
+        return {"type": "string", "pattern": hex_pattern(self.part)}
+
+
+class _PermsPattern:
+    """The permissions' letters as the profile's format prints them (``^[r-][w-][x-][sp]$``),
+    read when the model is first built (its build is deferred: see _CONFIG)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        from ._spec.header import perms_pattern
+
+        return core_schema.str_schema(pattern=perms_pattern())
+
+
+Address = Annotated[
     int,
     Field(ge=0),
     BeforeValidator(_hex_in),
-    PlainSerializer(_hex_out, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": "^[0-9a-f]{8,}$"}),
+    PlainSerializer(_address_out, return_type=str, when_used="json"),
+    _HexSchema("start"),
+]
+
+Offset = Annotated[
+    int,
+    Field(ge=0),
+    BeforeValidator(_hex_in),
+    PlainSerializer(_offset_out, return_type=str, when_used="json"),
+    _HexSchema("offset"),
 ]
 
 
@@ -130,7 +183,7 @@ FieldValues = Annotated[
     PlainSerializer(dict, return_type=dict[str, int]),
 ]
 
-Perms = Annotated[str, Field(pattern=r"^[r-][w-][x-][sp]$")]
+Perms = Annotated[str, _PermsPattern()]
 
 
 _CONFIG = ConfigDict(strict=False, defer_build=True)
@@ -153,10 +206,10 @@ class Entry:
     """Header parts and fields, common to a smaps mapping and the smaps_rollup entry."""
 
     line: Annotated[int, Field(ge=1, description="1-based line of the header in the input")]
-    start: Hex
-    end: Hex
+    start: Address
+    end: Address
     perms: Perms
-    offset: Hex
+    offset: Offset
     major: Annotated[int, Field(ge=0)]
     minor: Annotated[int, Field(ge=0)]
     inode: Annotated[int, Field(ge=0)]
@@ -181,7 +234,7 @@ class Entry:
     @property
     def dev(self) -> str:
         """The device as the kernel prints it, ``major:minor`` in hex."""
-        return f"{self.major:02x}:{self.minor:02x}"
+        return (_FORMATS.get("device") or _format("device")) % (self.major, self.minor)
 
     @property
     def unknown_fields(self) -> tuple[str, ...]:

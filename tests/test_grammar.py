@@ -204,3 +204,48 @@ def test_the_sweeps_header_constants_are_the_profiles() -> None:
 
     assert sweep.HEADER_PREFIX.pattern == prefix_pattern(5)
     assert rollup_name() == sweep.ROLLUP_NAME
+
+
+def test_the_decoder_contracts_header_parts_are_the_profiles() -> None:
+    # The decoder contract (docs/decoder-contract.md) names a header's parts; as a published
+    # document it keeps its names written out. They are the parts every profile's header
+    # format prints, in its order, the device called "dev", then the pathname.
+    from smapsfmt._spec.header import header_parts
+    from smapsfmt._spec.profiles import load_profiles
+    from smapsfmt.conformance.compare import HEADER_PARTS
+
+    for profile in load_profiles():
+        names = ["dev" if p.name == "device" else p.name for p in header_parts(profile.header)]
+        assert (*names, "pathname") == HEADER_PARTS, profile.header
+
+
+def test_the_parsers_device_split_is_the_profiles() -> None:
+    # The parser's value conversions split a device at ":" without asking the spec, for speed
+    # (the C module's K_DEVICE in _parse/_match.c, _parse/values.py, generic.py, build.py): every
+    # profile's header format joins the device's two numbers with it.
+    from smapsfmt._spec.header import header_parts
+    from smapsfmt._spec.profiles import load_profiles
+
+    for profile in load_profiles():
+        (device,) = (p for p in header_parts(profile.header) if p.kind == "device")
+        assert device.joiner == ":", profile.header
+        assert [c.kind for c in device.conversions] == ["x", "x"], profile.header
+
+
+def test_the_models_permission_properties_read_the_profiles_letters() -> None:
+    # Mapping.readable, .writable, .executable and .shared each test one letter of the
+    # permissions: the letter the profile's format prints there for the flag they name.
+    from smapsfmt import Mapping
+    from smapsfmt._spec.header import perms_pattern
+
+    letters = re.findall(r"\[(.)(.)\]", perms_pattern())
+    properties = ("readable", "writable", "executable", "shared")
+    assert len(letters) == len(properties), perms_pattern()
+    for index, name in enumerate(properties):
+        perms = [pair[1] for pair in letters]
+        perms[index] = letters[index][0]
+        mapping = Mapping(
+            line=1, start=0, end=4096, perms="".join(perms), offset=0, major=0, minor=0,
+            inode=0, pathname=b"", fields={},
+        )  # fmt: skip
+        assert [getattr(mapping, p) for p in properties] == [p == name for p in properties]

@@ -3,13 +3,20 @@
 A copy of the spec files prints every address and offset in 16 hex digits (``%016lx``,
 ``%016llx``, as a kernel that always zero-padded to a 64-bit word would). ``SMAPSFMT_SPEC_DIR``
 points the real command line at the copy: the grammar's header terminals, the parser's messages,
-the validator's exact header and its layout messages all follow, with no code edit.
+the validator's exact header and its layout messages all follow, with no code edit. So does
+what smapsfmt prints: parse's text and JSON, the rollup's addresses, the JSON Schemas, the
+model's device text, the conformance kit's decoder, and the validator's cut of a text into
+entries, also in a copy that pads the device's numbers to 3 digits (``%03x:%03x``).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from support import LIVE, ROOT, run_cli
@@ -24,27 +31,30 @@ _HEADER_LINE = re.compile(
 )
 
 
-def _wide_spec(tmp: Path) -> Path:
+def _wide_spec(tmp: Path, header: str = WIDE) -> Path:
     spec = tmp / "spec"
     for part in ("grammar", "kernel", "Documentation/ABI/testing"):
         shutil.copytree(ROOT / part, spec / part)
     for profile in (spec / "kernel").glob("*.profile"):
         text = profile.read_text(encoding="utf-8")
         assert text.count(HEADER) == 1, profile
-        text = text.replace(HEADER, WIDE).replace(ROLLUP, WIDE_ROLLUP)
+        text = text.replace(HEADER, header).replace(ROLLUP, WIDE_ROLLUP)
         profile.write_text(text, encoding="utf-8")
     return spec
 
 
-def _widened(text: str, offset_digits: int) -> str:
-    """The capture's headers with 16-digit addresses and offsets of ``offset_digits``, the
-    name at column 73 as before (the longer prefix still ends before it)."""
+def _widened(text: str, offset_digits: int, device_digits: int = 2) -> str:
+    """The capture's headers with 16-digit addresses, offsets of ``offset_digits`` and device
+    numbers of ``device_digits``, the name at column 73 as before (the longer prefix still
+    ends before it)."""
 
     def header(match: re.Match[str]) -> str:
         start, end, perms, offset, device, inode, _pad, name = match.groups()
+        major, minor = (int(number, 16) for number in device.split(":"))
         prefix = (
             f"{int(start, 16):016x}-{int(end, 16):016x} {perms} "
-            f"{int(offset, 16):0{offset_digits}x} {device} {inode} "
+            f"{int(offset, 16):0{offset_digits}x} "
+            f"{major:0{device_digits}x}:{minor:0{device_digits}x} {inode} "
         )
         return prefix.ljust(73) + name if name else prefix
 
@@ -95,3 +105,95 @@ def test_a_header_format_edited_in_the_profiles_changes_what_is_taken(tmp_path: 
         "no extra leading zeros (expected '00005566ad6fd000-00005566ad6ff000 r--p "
         "0000000000000000 fe:00 260875     /usr/bin/sleep')"
     ), first
+
+
+WIDE_DEVICE = WIDE.replace("%02x:%02x", "%03x:%03x")
+
+
+def test_a_header_format_edited_in_the_profiles_changes_what_is_printed(tmp_path: Path) -> None:
+    env = {"SMAPSFMT_SPEC_DIR": str(_wide_spec(tmp_path, WIDE_DEVICE))}
+    text = (SLEEP / "smaps").read_text(encoding="latin-1")
+    wide = tmp_path / "smaps"
+    wide.write_text(_widened(text, 16, device_digits=3), encoding="latin-1")
+    valid = run_cli("validate", str(wide), env_extra=env)
+    assert valid.stdout.decode() == (
+        f"{wide}: smaps, 37 mappings: 0 errors, 0 warnings; profile Linux 6.6-7.3 (matched)\n"
+    ), valid.stderr
+
+    # parse's text: each header as the copy's format prints it, the name one blank after.
+    printed = run_cli("parse", str(wide), env_extra=env)
+    assert printed.returncode == 0, printed.stderr
+    headers = [line for line in printed.stdout.decode().splitlines() if line[:1].isalnum()]
+    assert len(headers) == 37
+    assert headers[0] == (
+        "00005566ad6fd000-00005566ad6ff000 r--p 0000000000000000 0fe:000 260875 /usr/bin/sleep"
+    )
+
+    # parse's JSON: the same values as the shipped spec gives for the capture, the hex strings
+    # padded as the copy's format pads them.
+    got = json.loads(run_cli("parse", "--format", "json", str(wide), env_extra=env).stdout)
+    shipped = json.loads(run_cli("parse", "--format", "json", str(SLEEP / "smaps")).stdout)
+    assert len(got["mappings"]) == len(shipped["mappings"]) == 37
+    for mine, theirs in zip(got["mappings"], shipped["mappings"], strict=True):
+        for part in ("start", "end", "offset"):
+            assert len(mine[part]) == 16, mine
+            assert int(mine[part], 16) == int(theirs[part], 16), (part, mine, theirs)
+        assert {k: v for k, v in mine.items() if k not in ("start", "end", "offset")} == {
+            k: v for k, v in theirs.items() if k not in ("start", "end", "offset")
+        }
+
+    # The rollup's addresses, and the JSON Schemas that describe them.
+    rollup = json.loads(run_cli("rollup", "--format", "json", str(wide), env_extra=env).stdout)
+    assert (rollup["start"], rollup["end"]) == ("00005566ad6fd000", "00007ffdaaae0000")
+    for name in ("parse", "rollup"):
+        schema = run_cli("schema", name, env_extra=env).stdout.decode()
+        assert '"^[0-9a-f]{16,}$"' in schema, name
+        assert '"^[0-9a-f]{8,}$"' not in schema, name
+
+    # The conformance kit's reference decoder reads each part back as the copy prints it.
+    decoded = run_cli("conformance", "decode", stdin=wide.read_bytes(), env_extra=env)
+    assert decoded.returncode == 0, decoded.stderr
+    first = json.loads(decoded.stdout)["mappings"][0]
+    assert {k: first[k] for k in ("start", "end", "perms", "offset", "dev", "inode")} == {
+        "start": "00005566ad6fd000", "end": "00005566ad6ff000", "perms": "r--p",
+        "offset": "0000000000000000", "dev": "0fe:000", "inode": "260875",
+    }  # fmt: skip
+    assert first["pathname"] == "/usr/bin/sleep"
+
+    # The model, through the public surface: its device and header text.
+    program = (
+        "import sys, smapsfmt\n"
+        "m = smapsfmt.parse_smaps(open(sys.argv[1], 'rb').read())[0]\n"
+        "print(m.dev, m.header_text())\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", program, str(wide)],
+        capture_output=True,
+        env={**os.environ, **env},
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert child.stdout.decode() == (
+        "0fe:000 00005566ad6fd000-00005566ad6ff000 r--p 0000000000000000 0fe:000 260875 "
+        "/usr/bin/sleep\n"
+    ), child.stderr
+
+    # The validator cuts a text it cannot parse whole at each line that may start an entry, as
+    # the copy prints one: two broken entries, two errors, the other 35 mappings read.
+    lines = wide.read_text(encoding="latin-1").splitlines(keepends=True)
+    rss = [number for number, line in enumerate(lines) if line.startswith("Rss:")]
+    for number in (rss[1], rss[4]):
+        lines[number] = lines[number].replace("Rss:", "Rss;", 1)
+    broken = tmp_path / "broken"
+    broken.write_text("".join(lines), encoding="latin-1")
+    said = run_cli("validate", str(broken), env_extra=env).stdout.decode().splitlines()
+    expected = (
+        ": syntax: not a smaps line: expected a mapping header 'START-END PERMS OFFSET "
+        "MAJOR:MINOR INODE [NAME]', a field line 'Name: VALUE kB', a VmFlags line or a Name line"
+    )
+    assert said == [
+        f"{broken}:{rss[1] + 1}:1{expected}",
+        f"{broken}:{rss[4] + 1}:1{expected}",
+        f"{broken}: smaps, 35 mappings: 2 errors, 0 warnings; profile Linux 6.6-7.3 (matched)",
+    ]

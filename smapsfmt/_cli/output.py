@@ -229,11 +229,28 @@ def _json_block(key: tuple[tuple[str, ...], tuple[int, ...]]) -> str:
     return "{\n" + ",\n".join(lines) + "\n   }"
 
 
-_JSON_HEAD = (
-    '  {\n   "line": %d,\n   "start": "%08x",\n   "end": "%08x",\n   "perms": %s,\n'
-    '   "offset": "%08x",\n   "major": %d,\n   "minor": %d,\n   "inode": %d,\n'
-    '   "pathname": %s,\n   "fields": '
-)
+# Each entry's header is one ``%`` of a template made once, on first use, from the newest
+# profile's printf format (smapsfmt._spec.header): the JSON's hex strings as the header pads them
+# (``%08x``), the text's header as the kernel's format without its length modifiers.
+_HEADS: dict[str, str] = {}
+
+
+def _head(kind: str) -> str:
+    from .._spec.header import parser_format, python_template, value_format
+
+    if kind == "text":  # the name (one blank, then it) or nothing, for the format's last blank
+        _HEADS[kind] = python_template(parser_format()).removesuffix(" ") + "%s"
+    else:
+        start, end, offset = (value_format(name) for name in ("start", "end", "offset"))
+        _HEADS[kind] = (
+            '  {\n   "line": %d,\n'
+            f'   "start": "%{start}",\n   "end": "%{end}",\n   "perms": %s,\n'
+            f'   "offset": "%{offset}",\n   "major": %d,\n   "minor": %d,\n   "inode": %d,\n'
+            '   "pathname": %s,\n   "fields": '
+        )
+    return _HEADS[kind]
+
+
 _json_blocks: dict[Any, str] = {}
 _json_paths: dict[Any, str] = {}
 _json_flags: dict[Any, str] = {}
@@ -244,7 +261,7 @@ def json_mapping(m: Mapping) -> str:
     mappings: from its ``{`` to its ``}``, without the separator before or after."""
     fields = m.fields
     block = _kept(_json_blocks, (tuple(fields), tuple(fields.values())), _json_block)
-    head = _JSON_HEAD % (
+    head = (_HEADS.get("json") or _head("json")) % (
         m.line, m.start, m.end, _string(m.perms), m.offset, m.major, m.minor, m.inode,
         _kept(_json_paths, m.pathname, _json_raw),
     )  # fmt: skip
@@ -286,7 +303,6 @@ def _text_flags(vmflags: tuple[str, ...]) -> str:
     return "\n  VmFlags: " + " ".join(vmflags)
 
 
-_TEXT_HEAD = "%08x-%08x %s %08x %02x:%02x %d%s"
 _text_blocks: dict[Any, str] = {}
 _text_paths: dict[Any, str] = {}
 _text_flag_lines: dict[Any, str] = {}
@@ -302,7 +318,7 @@ def text_entry(entry: Mapping | Rollup) -> str:
             raw.split(":", 1)[0] for raw in entry.unknown_lines if raw.endswith(" kB")
         )
     block = _kept(_text_blocks, (tuple(fields), tuple(fields.values()), unknown_kb), _text_block)
-    text = _TEXT_HEAD % (
+    text = (_HEADS.get("text") or _head("text")) % (
         entry.start, entry.end, entry.perms, entry.offset, entry.major, entry.minor,
         entry.inode, _kept(_text_paths, entry.pathname, _text_path),
     )  # fmt: skip

@@ -44,7 +44,6 @@ ERROR_KINDS: dict[str, str] = {
     "interrupted": "stopped by SIGINT (exit 130)",
 }
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
-_HEX = {"type": "string", "pattern": "^[0-9a-f]{8,}$"}
 
 
 class _Entry:
@@ -221,7 +220,11 @@ _INTERVAL: dict[str, Any] = {
 
 
 def _rollup() -> dict[str, Any]:
+    from .._spec.header import hex_pattern
+
     unit = _rollup_unit()
+    # An address as the header prints it: the profile's format (``%08lx``: at least 8 digits).
+    address = {"type": "string", "pattern": hex_pattern("start")}
     bound = {
         **_INTERVAL,
         "unit": unit,
@@ -234,8 +237,8 @@ def _rollup() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "mappings": {"type": "integer", "minimum": 0},
-            "start": _HEX,
-            "end": _HEX,
+            "start": address,
+            "end": address,
             "fields": {
                 **_fields("smaps_rollup"),
                 "description": "every rollup field, in the kernel's order; an open field at "

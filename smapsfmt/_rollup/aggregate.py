@@ -68,8 +68,8 @@ class Summary:
     def to_jsonable(self) -> dict[str, object]:
         return {
             "mappings": self.mappings,
-            "start": format(self.start, "08x"),
-            "end": format(self.end, "08x"),
+            "start": address_text(self.start),
+            "end": address_text(self.end),
             "fields": self.values(),
             "intervals": {n: [b.lo, b.hi] for n, b in self.fields.items() if not b.exact},
         }

@@ -32,16 +32,23 @@ __all__ = [
     "ExactHeader",
     "HeaderPart",
     "address_text",
+    "device_template",
+    "entry_starts",
     "exact_header",
     "exact_number",
     "grammar_rules",
+    "header_groups",
     "header_parts",
     "header_spec",
     "header_words",
+    "hex_pattern",
     "layout_messages",
     "parser_format",
     "parser_parts",
+    "perms_pattern",
     "prefix_pattern",
+    "python_template",
+    "value_format",
 ]
 
 
@@ -57,6 +64,13 @@ class Conversion:
     @property
     def text(self) -> str:
         return f"%{'0' if self.zero else ''}{self.width or ''}{self.length}{self.kind}"
+
+    @property
+    def python(self) -> str:
+        """This conversion as Python's ``format()`` spec: ``%08llx`` is ``08x``, ``%lu`` is
+        ``d`` (Python has no length modifiers; a ``%c`` prints one letter, ``s``)."""
+        kind = {"x": "x", "c": "s", "s": "s"}.get(self.kind, "d")
+        return f"{'0' if self.zero else ''}{self.width or ''}{kind}"
 
     @property
     def max_digits(self) -> int:
@@ -398,6 +412,20 @@ def prefix_pattern(count: int) -> bytes:
     return (source + re.escape(after)).encode("latin-1")
 
 
+@functools.lru_cache(maxsize=8)
+def header_groups(count: int | None = None) -> bytes:
+    """The header's parts as the grammar takes them, one group each (the device's two numbers
+    one group), with the literals between, as a regex over bytes: for tools that read back the
+    text of each part of a header the parser accepted (the conformance kit's decoder). With
+    ``count``, only the first ``count`` parts and the literal after them (``header_groups(2)``
+    is ``(START)-(END) ``)."""
+    parts = parser_parts()
+    source = "".join(re.escape(p.before) + f"({p.taken()})" for p in parts[:count])
+    if count is not None and count < len(parts):
+        source += re.escape(parts[count].before)
+    return source.encode("latin-1")
+
+
 def header_words() -> str:
     """The header's shape in words, for messages: ``START-END PERMS OFFSET MAJOR:MINOR INODE
     [NAME]``, from the parser's format."""
@@ -410,5 +438,69 @@ def header_words() -> str:
 
 def address_text(value: int) -> str:
     """An address as the header prints it (``%08lx``: the newest profile's start)."""
-    conversion = parser_parts()[0].conversions[0]
-    return format(value, f"{'0' if conversion.zero else ''}{conversion.width}x")
+    return format(value, value_format("start"))
+
+
+@functools.lru_cache(maxsize=16)
+def value_format(name: str) -> str:
+    """The ``format()`` spec of one value of the header as the parser's format prints it:
+    ``start``, ``end``, ``offset`` (``08x``), ``major``, ``minor`` (``02x``), ``inode``
+    (``d``). The JSON output's hex strings and the device text are printed with it."""
+    for part in parser_parts():
+        if part.kind == "device" and name in ("major", "minor"):
+            return part.conversions[("major", "minor").index(name)].python
+        if part.name == name and part.kind in ("hex", "decimal"):
+            return part.conversions[0].python
+    raise ValueError(f"the header prints no number called {name!r}")
+
+
+def python_template(fmt: str) -> str:
+    """The header format ``fmt`` as a Python ``%`` template over start, end, the permissions
+    (one string), offset, major, minor and inode, its last blank included:
+    ``"%08x-%08x %s %08x %02x:%02x %d "`` for the kernel's."""
+    out = []
+    for part in header_parts(fmt):
+        if part.kind == "text":
+            out.append(part.before.replace("%", "%%") + "%s")
+            continue
+        texts = ["%" + c.python for c in part.conversions]
+        out.append(part.before.replace("%", "%%") + part.joiner.replace("%", "%%").join(texts))
+    return "".join(out) + " "
+
+
+@functools.cache
+def device_template() -> str:
+    """The device as a Python ``%`` template over major and minor (``%02x:%02x``)."""
+    part = next(p for p in parser_parts() if p.kind == "device")
+    return part.joiner.replace("%", "%%").join("%" + c.python for c in part.conversions)
+
+
+@functools.lru_cache(maxsize=4)
+def hex_pattern(name: str) -> str:
+    """The JSON Schema pattern of a hex value of the header (``start``, ``end``, ``offset``) in
+    smapsfmt's JSON: lowercase hex, at least as many digits as the format pads it to
+    (``^[0-9a-f]{8,}$`` for ``%08lx``)."""
+    spec = value_format(name)
+    if not spec.endswith("x"):
+        raise ValueError(f"the header prints {name!r} in decimal")
+    width = int(spec[:-1] or "1")
+    return f"^[0-9a-f]{{{width},}}$"
+
+
+@functools.cache
+def perms_pattern() -> str:
+    """The permissions as a pattern over the whole text (``^[r-][w-][x-][sp]$``): the letters
+    the parser's format prints (task_mmu.c, see :data:`_PERMS`)."""
+    part = next(p for p in parser_parts() if p.kind == "text")
+    return f"^{part.grammar_regex()}$"
+
+
+@functools.cache
+def entry_starts() -> re.Pattern[str]:
+    """Where a line may start an entry, for cutting text the parser refuses into entries:
+    hex digits in either case, at least half as many as the start address is padded to, then
+    the literal after the start (``^[0-9a-fA-F]{4,}-`` for ``%08lx-``). Lenient on purpose: a
+    header printed wrong in its digits still starts an entry of its own, reported alone."""
+    start, end = parser_parts()[:2]
+    least = max(start.conversions[0].width // 2, 1)
+    return re.compile(f"^[0-9a-fA-F]{{{least},}}{re.escape(end.before)}", re.M)

@@ -261,13 +261,10 @@ def _entry(fmt: str) -> re.Pattern[str]:
     return re.compile(rf"^{head}[^\n]*\n((?:[A-Z][^\n]*\n)+)", re.M)
 
 
-_HEADER_START = re.compile(r"^[0-9a-fA-F]{4,}-", re.M)
-
-
 def sample_bodies(text: str) -> list[str]:
     """The bodies of the first :data:`SAMPLE` entries of a smaps text; where none is an
     entry, the lines after the first line up to the next line that may start an entry."""
-    from .header import parser_format
+    from .header import entry_starts, parser_format
 
     found: list[str] = []
     for match in _entry(parser_format()).finditer(text):
@@ -276,7 +273,7 @@ def sample_bodies(text: str) -> list[str]:
             return found
     if found:
         return found
-    after = next((m for m in _HEADER_START.finditer(text) if m.start() > 0), None)
+    after = next((m for m in entry_starts().finditer(text) if m.start() > 0), None)
     piece = text[: after.start() if after is not None else len(text)]
     return [piece.split("\n", 1)[-1]]
 

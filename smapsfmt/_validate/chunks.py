@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._errors import SmapsSyntaxError
+from .._spec.header import entry_starts
 from .findings import SYNTAX, Context
 
 __all__ = ["HEADER_START", "chunks", "first_syntax_error", "parse_chunk"]
 
-# Where a new entry may start, for cutting text the fast path did not take into entries.
-HEADER_START = re.compile(r"^[0-9a-fA-F]{4,}-", re.M)
+# Where a new entry may start, for cutting text the fast path did not take into entries
+# (``^[0-9a-fA-F]{4,}-``, from the profile's header format).
+HEADER_START = entry_starts()
 
 
 def chunks(text: str, start: int, end: int, first_line: int) -> Iterator[tuple[int, int, int]]:

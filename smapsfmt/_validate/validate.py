@@ -221,7 +221,7 @@ def _header_cut(text: str) -> int:
         window *= 4
 
 
-_NEXT_START = re.compile(r"\n(?=[0-9a-fA-F]{4,}-)")
+_NEXT_START = re.compile(rf"\n(?={HEADER_START.pattern.removeprefix('^')})")
 
 
 def _validate_rollup(context: Context, text: str, allowed: tuple[Profile, ...],

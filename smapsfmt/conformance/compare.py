@@ -23,6 +23,10 @@ __all__ = [
 
 OUTCOMES = ("PASS", "REJECTED_VALID", "ACCEPTED_INVALID", "WRONG_VALUE", "CRASH", "TIMEOUT")
 FAILURES = OUTCOMES[1:]
+# The contract's names of a header's parts (docs/decoder-contract.md), in the order the header
+# prints them: the profile's format's parts, the device called ``dev``, then the pathname. The
+# contract is a published document, so they stay written here; tests/test_grammar.py holds
+# them to the profiles.
 HEADER_PARTS = ("start", "end", "perms", "offset", "dev", "inode", "pathname")
 
 

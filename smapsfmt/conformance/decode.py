@@ -15,18 +15,26 @@ header and field lines the parser located, which the grammar has already proven.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from typing import Any
 
 import smapsfmt
 
+from .compare import HEADER_PARTS
+
 __all__ = ["decode", "decode_bytes"]
 
-# A header line the grammar has accepted: its parts, then the pathname after the blanks.
-_HEADER = re.compile(
-    rb"([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) ([0-9]+)(?: +(.*))?\Z",
-    re.DOTALL,
-)
+
+@functools.cache
+def _header_line() -> re.Pattern[bytes]:
+    """A header line the grammar has accepted: its parts as the profile's format prints them
+    (smapsfmt._spec.header), then the pathname after the blanks."""
+    from .._spec.header import header_groups
+
+    return re.compile(header_groups() + rb"(?: +(.*))?\Z", re.DOTALL)
+
+
 _FIELD = re.compile(rb"([^:]+):[ \t]*([0-9]+)")
 
 
@@ -39,17 +47,13 @@ def _text(key: str, raw: bytes, out: dict[str, Any]) -> None:
 
 
 def _header(line: bytes) -> dict[str, Any]:
-    match = _HEADER.match(line)
+    match = _header_line().match(line)
     if match is None:  # the parser accepted it: a header always matches
         raise AssertionError(f"header not understood: {line!r}")
-    start, end, perms, offset, dev, inode, pathname = match.groups()
+    # The contract's names of the parts, in the header's order (a test holds them to it).
+    *parts, pathname = match.groups()
     out: dict[str, Any] = {
-        "start": start.decode(),
-        "end": end.decode(),
-        "perms": perms.decode(),
-        "offset": offset.decode(),
-        "dev": dev.decode(),
-        "inode": inode.decode(),
+        key: part.decode() for key, part in zip(HEADER_PARTS[:-1], parts, strict=True)
     }
     _text("pathname", pathname or b"", out)
     return out

@@ -15,6 +15,7 @@ them with ``smapsfmt.check_rollup`` (``proven``).
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import re
 import socket
@@ -27,7 +28,13 @@ from .writer import SampleWriter, check_host
 
 __all__ = ["default_host", "sample_machine", "sample_times"]
 
-_RANGE = re.compile(rb"([0-9a-f]+)-([0-9a-f]+) ")
+
+@functools.cache
+def _range() -> re.Pattern[bytes]:
+    """A header's start and end, as the profile's format prints them (``(START)-(END) ``)."""
+    from .._spec.header import header_groups
+
+    return re.compile(header_groups(2))
 
 
 def default_host() -> str:
@@ -49,7 +56,7 @@ def _boot_id() -> str | None:
 
 
 def _header(text: bytes | None) -> tuple[int, int] | None:
-    match = _RANGE.match(text) if text else None
+    match = _range().match(text) if text else None
     return None if match is None else (int(match.group(1), 16), int(match.group(2), 16))
 
 

@@ -201,7 +201,7 @@ class SampleWriter:
         columns["offset"].append(mapping.offset)
         columns["major"].append(mapping.major)
         columns["minor"].append(mapping.minor)
-        columns["device"].append(f"{mapping.major:02x}:{mapping.minor:02x}")
+        columns["device"].append(mapping.dev)
         columns["inode"].append(mapping.inode)
         columns["perms"].append(mapping.perms)
         columns["pathname"].append(_text(pathname))
