@@ -54,6 +54,7 @@ struct Node {
     Seq body;        /* OP_REP, OP_LOOK */
     Py_ssize_t nalts; /* OP_ALT */
     Seq *alts;
+    Py_ssize_t hint; /* OP_ALT exclusive: the branch that matched last, tried first */
 };
 
 /* The distinct sets of a program, one 256-byte table each. */
@@ -623,10 +624,22 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
             }
         case OP_ALT: {
             if (n->mode == ALT_EXCLUSIVE) { /* the branch that matches, alone */
-                Py_ssize_t e = -1;
-                for (Py_ssize_t a = 0; a < n->nalts && e < 0 && !st->overflow; a++)
+                /* At most one branch can match here, so the order they are tried in does not
+                 * change the result: the one that matched last is tried first (the same
+                 * field of the entries before this one is often printed alike). */
+                const Py_ssize_t first = n->hint;
+                if (n->nalts == 0)
+                    goto fail;
+                Py_ssize_t e = n->alts[first].simple ? run_simple(st, &n->alts[first], pos)
+                                                     : run(st, &n->alts[first], 0, pos, NULL);
+                for (Py_ssize_t a = 0; a < n->nalts && e < 0 && !st->overflow; a++) {
+                    if (a == first)
+                        continue;
                     e = n->alts[a].simple ? run_simple(st, &n->alts[a], pos)
                                           : run(st, &n->alts[a], 0, pos, NULL);
+                    if (e >= 0)
+                        ((Node *)n)->hint = a; /* a hint only: any branch would be right */
+                }
                 if (e < 0)
                     goto fail;
                 pos = e;
@@ -742,6 +755,12 @@ typedef struct {
     Py_ssize_t lines; /* lines per entry; 0: as many as each entry's newlines */
     Py_ssize_t max_hex; /* hex numbers longer than this: give up */
     Memos memos;
+    /* entire(): the last entry it built, for the next call (a sampler reads the same file
+     * again and again, most of its fields printed alike): the data it was in, its fields,
+     * and where each field group's text was in that data (length -1: not there). */
+    PyObject *kept_data;
+    PyObject *kept_fields;
+    Py_ssize_t *kept_at, *kept_len;
 } Program;
 
 static void Program_dealloc(Program *self) {
@@ -753,6 +772,10 @@ static void Program_dealloc(Program *self) {
     PyMem_Free(self->arg2);
     PyMem_Free(self->offset);
     PyMem_Free(self->constant_slot);
+    PyMem_Free(self->kept_at);
+    PyMem_Free(self->kept_len);
+    Py_XDECREF(self->kept_data);
+    Py_XDECREF(self->kept_fields);
     Py_XDECREF(self->cls);
     Py_XDECREF(self->labels);
     Py_XDECREF(self->template);
@@ -785,7 +808,9 @@ static int Program_init(Program *self, PyObject *args, PyObject *kwargs) {
     self->kind = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
     self->arg = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
     self->arg2 = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
-    if (!self->kind || !self->arg || !self->arg2) {
+    self->kept_at = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
+    self->kept_len = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
+    if (!self->kind || !self->arg || !self->arg2 || !self->kept_at || !self->kept_len) {
         PyErr_NoMemory();
         return -1;
     }
@@ -1166,10 +1191,12 @@ static Py_ssize_t count_newlines(const unsigned char *c, Py_ssize_t n) {
     return count;
 }
 
-/* Match and build entries from pos on (see Program.run); the end position and line. */
+/* Match and build entries from pos on (see Program.run); the end position and line. With
+ * `keep` (entire), the last entry built by the call before is where this one starts from, and
+ * the last one built here is kept for the next call. */
 static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssize_t *line_io,
                        PyObject *out, PyObject *sinks, PyObject *columns, Py_ssize_t limit,
-                       Py_ssize_t size, int *status_out) {
+                       Py_ssize_t size, int keep, int *status_out) {
     Py_ssize_t pos = *pos_io, line = *line_io, filled = 0;
     int columns_mode = out == Py_None;
     if (columns_mode) {
@@ -1228,6 +1255,20 @@ static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssi
         PyErr_NoMemory();
         return -1;
     }
+    /* The data the kept entry's texts are in stays alive while they are compared. */
+    PyObject *held = NULL;
+    if (keep && self->kept_fields && self->kept_data) {
+        held = self->kept_data;
+        Py_INCREF(held);
+        const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(held);
+        for (Py_ssize_t g = 1; g <= self->ngroups; g++) {
+            last.at[g] = base + self->kept_at[g];
+            last.len[g] = self->kept_len[g];
+        }
+        last.fields = self->kept_fields;
+        Py_INCREF(last.fields);
+        last.valid = 1;
+    }
     /* The objects built here hold no reference cycles; collecting while they are made would
      * only walk them again and again. */
     int gc_was = PyGC_Disable();
@@ -1269,6 +1310,18 @@ static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssi
         failed = 1;
     if (gc_was)
         PyGC_Enable();
+    if (keep && !failed && done > 0 && last.fields) { /* an entry built here: kept */
+        for (Py_ssize_t g = 1; g <= self->ngroups; g++)
+            if (self->kind[g] == K_FIELD) {
+                self->kept_at[g] = last.at[g] - st.s;
+                self->kept_len[g] = last.len[g];
+            }
+        Py_INCREF(data);
+        Py_XSETREF(self->kept_data, data);
+        Py_INCREF(last.fields);
+        Py_XSETREF(self->kept_fields, last.fields);
+    }
+    Py_XDECREF(held);
     Py_XDECREF(last.fields);
     if (st.marks != local) {
         PyMem_Free(st.marks);
@@ -1311,12 +1364,13 @@ static PyObject *Program_run(Program *self, PyObject *const *args, Py_ssize_t na
     PyObject *sinks = nargs > 4 ? args[4] : Py_None;
     PyObject *columns = nargs > 5 ? args[5] : Py_None;
     int status;
-    if (run_entries(self, data, &pos, &line, out, sinks, columns, limit, end, &status) < 0)
+    if (run_entries(self, data, &pos, &line, out, sinks, columns, limit, end, 0, &status) < 0)
         return NULL;
     return Py_BuildValue("nni", pos, line, status);
 }
 
-/* entire(data, line): the object of data when data is exactly one entry, else None. */
+/* entire(data, line): the object of data when data is exactly one entry, else None; the
+ * entry built is kept for the next call (see run_entries). */
 static PyObject *Program_entire(Program *self, PyObject *const *args, Py_ssize_t nargs) {
     Py_ssize_t pos = 0, line;
     if (nargs != 2 || !PyBytes_Check(args[0])) {
@@ -1330,7 +1384,7 @@ static PyObject *Program_entire(Program *self, PyObject *const *args, Py_ssize_t
         return NULL;
     int status;
     PyObject *found = NULL;
-    if (run_entries(self, args[0], &pos, &line, out, Py_None, Py_None, 1, -1, &status) == 0) {
+    if (run_entries(self, args[0], &pos, &line, out, Py_None, Py_None, 1, -1, 1, &status) == 0) {
         found = pos == PyBytes_GET_SIZE(args[0]) && PyList_GET_SIZE(out) == 1
                     ? PyList_GET_ITEM(out, 0)
                     : Py_None;
@@ -1351,7 +1405,9 @@ static PyMethodDef Program_methods[] = {
      "is read as if it were data[:end]."},
     {"entire", (PyCFunction)(void (*)(void))Program_entire, METH_FASTCALL,
      "entire(data, line, /) -> object or None\n\nThe object of data when data is exactly one "
-     "entry (its first line numbered `line`); None when it is not, or cannot be converted."},
+     "entry (its first line numbered `line`); None when it is not, or cannot be converted. "
+     "The last entry built is kept (its data and fields): a field printed alike in the next "
+     "call's data keeps its value, neither converted nor inserted again."},
     {NULL, NULL, 0, NULL},
 };
 
