@@ -332,6 +332,7 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
  * time (a byte equal to the one, or to one of the two, is found as a zero byte of a XOR). */
 static inline Py_ssize_t run_length(const Node *n, const unsigned char *from, Py_ssize_t limit) {
     Py_ssize_t c = 0;
+    const Py_ssize_t avail = limit; /* the bytes there are to read */
     if (n->max >= 0 && n->max < limit)
         limit = n->max;
 #if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -344,6 +345,12 @@ static inline Py_ssize_t run_length(const Node *n, const unsigned char *from, Py
             if (word != eight)
                 return c + (__builtin_ctzll(word ^ eight) >> 3); /* the first other byte */
             c += 8;
+        }
+        if (c < limit && c + 8 <= avail) { /* under 8 left to count, read as one word */
+            uint64_t word;
+            memcpy(&word, from + c, 8);
+            Py_ssize_t k = word != eight ? __builtin_ctzll(word ^ eight) >> 3 : 8;
+            return c + (k < limit - c ? k : limit - c);
         }
     } else if (n->stops) {
         uint64_t a = ones * n->stop[0], b = ones * n->stop[n->stops - 1];
@@ -363,15 +370,28 @@ static inline Py_ssize_t run_length(const Node *n, const unsigned char *from, Py
     return c;
 }
 
-/* The literal at `at`, compared 8 bytes at a time (labels are short; no call to memcmp). */
+/* The literal at `at`, compared 8 bytes at a time (labels are short; no call to memcmp): the
+ * last 8 (or 4) bytes as one word that may overlap the words before. */
 static inline int same(const unsigned char *at, const unsigned char *lit, Py_ssize_t len) {
-    while (len >= 8) {
+    if (len >= 8) {
         uint64_t a, b;
-        memcpy(&a, at, 8);
-        memcpy(&b, lit, 8);
-        if (a != b)
-            return 0;
-        at += 8, lit += 8, len -= 8;
+        for (Py_ssize_t i = 0; i < len - 8; i += 8) {
+            memcpy(&a, at + i, 8);
+            memcpy(&b, lit + i, 8);
+            if (a != b)
+                return 0;
+        }
+        memcpy(&a, at + len - 8, 8);
+        memcpy(&b, lit + len - 8, 8);
+        return a == b;
+    }
+    if (len >= 4) {
+        uint32_t a, b, y, z;
+        memcpy(&a, at, 4);
+        memcpy(&b, lit, 4);
+        memcpy(&y, at + len - 4, 4);
+        memcpy(&z, lit + len - 4, 4);
+        return a == b && y == z;
     }
     while (len-- > 0)
         if (*at++ != *lit++)
