@@ -26,6 +26,7 @@ import smapsfmt
 from smapsfmt._parse import accel as _accel
 from smapsfmt._parse import fast as _fast
 from smapsfmt._parse import fast_rollup as _fast_rollup
+from smapsfmt._parse import parser as _parser
 from smapsfmt._parse.batch import Batch
 
 ANDROID = "external/android-libmeminfo/testdata1/smaps"  # Name: lines in some entries
@@ -172,7 +173,7 @@ PATTERNS = [
     rb"x([ \t]+)([0-9]+)(?: kB)?(?:\n|\Z)",
     rb"(?:x([0-9]+))?(?:\n|y)",  # an optional part never given back
     rb"(?:\ ([0-9]+))?([a-d ]*)\n",  # what follows may start like it: given back whole
-    rb"(?:a(b|cd))?(d?)\n",  # with alternatives inside: backtracking
+    rb"(?:a(b|bc))?(d?)\n",  # with alternatives inside that both match: backtracking
     rb"(?:a(b*))?(b)",  # its repetition gives back characters: backtracking
     rb"((?:ab)*)(ab)c",  # iterations given back, last first
     rb"((?:x([0-9]))+)(\n)",  # iterations never given back
@@ -181,6 +182,7 @@ PATTERNS = [
     rb"( {3}[0-9]| {2}[0-9]{2}| [0-9]{3}|[0-9]{4,6}) kB",  # the blanks tell the branch
     rb"([0-9a-d]{2}|[1-9a-d][0-9a-d]{2}):",  # both may match at one place: backtracking
     rb"(?:a|ab)(c?)",  # one branch starts the other
+    rb"(?:a(b|cd))?(d?)\n",  # exclusive alternatives inside: never given back
 ]
 
 
@@ -197,6 +199,9 @@ def test_repetitions_run_by_the_least_backtracking_that_is_exact() -> None:
     assert modes(PATTERNS[8]) == modes(PATTERNS[9]) == [general]
     assert modes(PATTERNS[10]) == [iterate]
     assert modes(PATTERNS[11]) == [keep]
+    assert modes(PATTERNS[17]) == [keep]
+    # an optional line whose value is one of exclusive alternatives (validate's exact widths)
+    assert modes(rb"(?:a( {2}[0-9]|[0-9]{3,5})\n)?(b?)\n") == [keep]
 
 
 def test_alternatives_of_which_one_at_most_can_match_leave_no_choice_open() -> None:
@@ -304,6 +309,27 @@ def test_a_rollup_sampled_again_is_parsed_in_c_as_by_the_grammar(path: Path) -> 
         assert _fast_rollup.ROLLUP_PROGRAM and _fast_rollup.ROLLUP_PROGRAM[0] is not None
     tampered = data.replace(b"[rollup]", b"[rollux]")
     _both(tampered, rollup=True)
+
+
+@needs_c
+def test_successive_samples_keep_only_the_fields_printed_alike() -> None:
+    """A sampler's reads in a row: the C program starts each from the entry it built last, so
+    that a field printed alike keeps its value; every field that changed, changes."""
+    seed = 20261205
+    rng = random.Random(seed)
+    lines = (VALID / "live/6.18/self-python/smaps_rollup").read_bytes().split(b"\n")
+    labels = [i for i, line in enumerate(lines) if line.endswith(b" kB")]
+    for sample in range(60):
+        changed = list(lines)
+        for i in rng.sample(labels, rng.randrange(len(labels) + 1)):
+            label, _, _ = changed[i].partition(b":")
+            value = b"%d" % rng.choice([0, 1, 4, 10, 99, 1000, 123456, 2**40, 2**64 - 1])
+            changed[i] = label + b": " + value.rjust(15 - len(label), b" ") + b" kB"
+        data = b"\n".join(changed)
+        got = smapsfmt.parse_rollup(data)
+        want = _parser.parse_rollup_by_grammar(data)
+        assert got == want, f"seed {seed}, sample {sample}"
+    assert _fast_rollup.ROLLUP_PROGRAM and _fast_rollup.ROLLUP_PROGRAM[0] is not None
 
 
 # --- columns for the aggregator -----------------------------------------------------------------

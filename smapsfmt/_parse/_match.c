@@ -54,6 +54,7 @@ struct Node {
     Seq body;        /* OP_REP, OP_LOOK */
     Py_ssize_t nalts; /* OP_ALT */
     Seq *alts;
+    Py_ssize_t hint; /* OP_ALT exclusive: the branch that matched last, tried first */
 };
 
 /* The distinct sets of a program, one 256-byte table each. */
@@ -331,6 +332,7 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
  * time (a byte equal to the one, or to one of the two, is found as a zero byte of a XOR). */
 static inline Py_ssize_t run_length(const Node *n, const unsigned char *from, Py_ssize_t limit) {
     Py_ssize_t c = 0;
+    const Py_ssize_t avail = limit; /* the bytes there are to read */
     if (n->max >= 0 && n->max < limit)
         limit = n->max;
 #if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -343,6 +345,12 @@ static inline Py_ssize_t run_length(const Node *n, const unsigned char *from, Py
             if (word != eight)
                 return c + (__builtin_ctzll(word ^ eight) >> 3); /* the first other byte */
             c += 8;
+        }
+        if (c < limit && c + 8 <= avail) { /* under 8 left to count, read as one word */
+            uint64_t word;
+            memcpy(&word, from + c, 8);
+            Py_ssize_t k = word != eight ? __builtin_ctzll(word ^ eight) >> 3 : 8;
+            return c + (k < limit - c ? k : limit - c);
         }
     } else if (n->stops) {
         uint64_t a = ones * n->stop[0], b = ones * n->stop[n->stops - 1];
@@ -362,15 +370,28 @@ static inline Py_ssize_t run_length(const Node *n, const unsigned char *from, Py
     return c;
 }
 
-/* The literal at `at`, compared 8 bytes at a time (labels are short; no call to memcmp). */
+/* The literal at `at`, compared 8 bytes at a time (labels are short; no call to memcmp): the
+ * last 8 (or 4) bytes as one word that may overlap the words before. */
 static inline int same(const unsigned char *at, const unsigned char *lit, Py_ssize_t len) {
-    while (len >= 8) {
+    if (len >= 8) {
         uint64_t a, b;
-        memcpy(&a, at, 8);
-        memcpy(&b, lit, 8);
-        if (a != b)
-            return 0;
-        at += 8, lit += 8, len -= 8;
+        for (Py_ssize_t i = 0; i < len - 8; i += 8) {
+            memcpy(&a, at + i, 8);
+            memcpy(&b, lit + i, 8);
+            if (a != b)
+                return 0;
+        }
+        memcpy(&a, at + len - 8, 8);
+        memcpy(&b, lit + len - 8, 8);
+        return a == b;
+    }
+    if (len >= 4) {
+        uint32_t a, b, y, z;
+        memcpy(&a, at, 4);
+        memcpy(&b, lit, 4);
+        memcpy(&y, at + len - 4, 4);
+        memcpy(&z, lit + len - 4, 4);
+        return a == b && y == z;
     }
     while (len-- > 0)
         if (*at++ != *lit++)
@@ -623,10 +644,22 @@ static Py_ssize_t run(State *st, const Seq *seq, Py_ssize_t i, Py_ssize_t pos, c
             }
         case OP_ALT: {
             if (n->mode == ALT_EXCLUSIVE) { /* the branch that matches, alone */
-                Py_ssize_t e = -1;
-                for (Py_ssize_t a = 0; a < n->nalts && e < 0 && !st->overflow; a++)
+                /* At most one branch can match here, so the order they are tried in does not
+                 * change the result: the one that matched last is tried first (the same
+                 * field of the entries before this one is often printed alike). */
+                const Py_ssize_t first = n->hint;
+                if (n->nalts == 0)
+                    goto fail;
+                Py_ssize_t e = n->alts[first].simple ? run_simple(st, &n->alts[first], pos)
+                                                     : run(st, &n->alts[first], 0, pos, NULL);
+                for (Py_ssize_t a = 0; a < n->nalts && e < 0 && !st->overflow; a++) {
+                    if (a == first)
+                        continue;
                     e = n->alts[a].simple ? run_simple(st, &n->alts[a], pos)
                                           : run(st, &n->alts[a], 0, pos, NULL);
+                    if (e >= 0)
+                        ((Node *)n)->hint = a; /* a hint only: any branch would be right */
+                }
                 if (e < 0)
                     goto fail;
                 pos = e;
@@ -742,6 +775,12 @@ typedef struct {
     Py_ssize_t lines; /* lines per entry; 0: as many as each entry's newlines */
     Py_ssize_t max_hex; /* hex numbers longer than this: give up */
     Memos memos;
+    /* entire(): the last entry it built, for the next call (a sampler reads the same file
+     * again and again, most of its fields printed alike): the data it was in, its fields,
+     * and where each field group's text was in that data (length -1: not there). */
+    PyObject *kept_data;
+    PyObject *kept_fields;
+    Py_ssize_t *kept_at, *kept_len;
 } Program;
 
 static void Program_dealloc(Program *self) {
@@ -753,6 +792,10 @@ static void Program_dealloc(Program *self) {
     PyMem_Free(self->arg2);
     PyMem_Free(self->offset);
     PyMem_Free(self->constant_slot);
+    PyMem_Free(self->kept_at);
+    PyMem_Free(self->kept_len);
+    Py_XDECREF(self->kept_data);
+    Py_XDECREF(self->kept_fields);
     Py_XDECREF(self->cls);
     Py_XDECREF(self->labels);
     Py_XDECREF(self->template);
@@ -785,7 +828,9 @@ static int Program_init(Program *self, PyObject *args, PyObject *kwargs) {
     self->kind = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
     self->arg = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
     self->arg2 = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
-    if (!self->kind || !self->arg || !self->arg2) {
+    self->kept_at = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
+    self->kept_len = PyMem_Calloc((size_t)groups + 1, sizeof(Py_ssize_t));
+    if (!self->kind || !self->arg || !self->arg2 || !self->kept_at || !self->kept_len) {
         PyErr_NoMemory();
         return -1;
     }
@@ -1166,10 +1211,12 @@ static Py_ssize_t count_newlines(const unsigned char *c, Py_ssize_t n) {
     return count;
 }
 
-/* Match and build entries from pos on (see Program.run); the end position and line. */
+/* Match and build entries from pos on (see Program.run); the end position and line. With
+ * `keep` (entire), the last entry built by the call before is where this one starts from, and
+ * the last one built here is kept for the next call. */
 static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssize_t *line_io,
                        PyObject *out, PyObject *sinks, PyObject *columns, Py_ssize_t limit,
-                       Py_ssize_t size, int *status_out) {
+                       Py_ssize_t size, int keep, int *status_out) {
     Py_ssize_t pos = *pos_io, line = *line_io, filled = 0;
     int columns_mode = out == Py_None;
     if (columns_mode) {
@@ -1228,6 +1275,20 @@ static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssi
         PyErr_NoMemory();
         return -1;
     }
+    /* The data the kept entry's texts are in stays alive while they are compared. */
+    PyObject *held = NULL;
+    if (keep && self->kept_fields && self->kept_data) {
+        held = self->kept_data;
+        Py_INCREF(held);
+        const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(held);
+        for (Py_ssize_t g = 1; g <= self->ngroups; g++) {
+            last.at[g] = base + self->kept_at[g];
+            last.len[g] = self->kept_len[g];
+        }
+        last.fields = self->kept_fields;
+        Py_INCREF(last.fields);
+        last.valid = 1;
+    }
     /* The objects built here hold no reference cycles; collecting while they are made would
      * only walk them again and again. */
     int gc_was = PyGC_Disable();
@@ -1269,6 +1330,18 @@ static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssi
         failed = 1;
     if (gc_was)
         PyGC_Enable();
+    if (keep && !failed && done > 0 && last.fields) { /* an entry built here: kept */
+        for (Py_ssize_t g = 1; g <= self->ngroups; g++)
+            if (self->kind[g] == K_FIELD) {
+                self->kept_at[g] = last.at[g] - st.s;
+                self->kept_len[g] = last.len[g];
+            }
+        Py_INCREF(data);
+        Py_XSETREF(self->kept_data, data);
+        Py_INCREF(last.fields);
+        Py_XSETREF(self->kept_fields, last.fields);
+    }
+    Py_XDECREF(held);
     Py_XDECREF(last.fields);
     if (st.marks != local) {
         PyMem_Free(st.marks);
@@ -1311,12 +1384,13 @@ static PyObject *Program_run(Program *self, PyObject *const *args, Py_ssize_t na
     PyObject *sinks = nargs > 4 ? args[4] : Py_None;
     PyObject *columns = nargs > 5 ? args[5] : Py_None;
     int status;
-    if (run_entries(self, data, &pos, &line, out, sinks, columns, limit, end, &status) < 0)
+    if (run_entries(self, data, &pos, &line, out, sinks, columns, limit, end, 0, &status) < 0)
         return NULL;
     return Py_BuildValue("nni", pos, line, status);
 }
 
-/* entire(data, line): the object of data when data is exactly one entry, else None. */
+/* entire(data, line): the object of data when data is exactly one entry, else None; the
+ * entry built is kept for the next call (see run_entries). */
 static PyObject *Program_entire(Program *self, PyObject *const *args, Py_ssize_t nargs) {
     Py_ssize_t pos = 0, line;
     if (nargs != 2 || !PyBytes_Check(args[0])) {
@@ -1330,7 +1404,7 @@ static PyObject *Program_entire(Program *self, PyObject *const *args, Py_ssize_t
         return NULL;
     int status;
     PyObject *found = NULL;
-    if (run_entries(self, args[0], &pos, &line, out, Py_None, Py_None, 1, -1, &status) == 0) {
+    if (run_entries(self, args[0], &pos, &line, out, Py_None, Py_None, 1, -1, 1, &status) == 0) {
         found = pos == PyBytes_GET_SIZE(args[0]) && PyList_GET_SIZE(out) == 1
                     ? PyList_GET_ITEM(out, 0)
                     : Py_None;
@@ -1351,7 +1425,9 @@ static PyMethodDef Program_methods[] = {
      "is read as if it were data[:end]."},
     {"entire", (PyCFunction)(void (*)(void))Program_entire, METH_FASTCALL,
      "entire(data, line, /) -> object or None\n\nThe object of data when data is exactly one "
-     "entry (its first line numbered `line`); None when it is not, or cannot be converted."},
+     "entry (its first line numbered `line`); None when it is not, or cannot be converted. "
+     "The last entry built is kept (its data and fields): a field printed alike in the next "
+     "call's data keeps its value, neither converted nor inserted again."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -41,4 +41,6 @@ class Program:
         """Match entries from ``pos`` on: (where they end, the line there, the stop's status:
         0 an entry that does not match, 1 one it cannot convert)."""
     def entire(self, data: bytes, line: int, /) -> Any:
-        """The object of ``data`` when it is exactly one entry, else None."""
+        """The object of ``data`` when it is exactly one entry, else None. The last entry
+        built is kept (its data and fields), so that a field printed alike in the next call's
+        data keeps its value without being converted again (a sampler's repeated reads)."""

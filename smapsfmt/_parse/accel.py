@@ -219,10 +219,13 @@ def _seq_first(nodes: tuple[_Node, ...], i: int, follow: int) -> tuple[int, bool
 
 
 def _one_way(nodes: tuple[_Node, ...]) -> bool:
-    """The sequence can match a given text in one way at most: no alternatives, and no
-    repetition but those that never give back what they took."""
+    """The sequence can match a given text in one way at most: no alternatives but those of
+    which one at most can match (EXCLUSIVE, marked before), and no repetition but those that
+    never give back what they took."""
     return all(
-        node[0] in (LIT, SET, OPEN, CLOSE) or (node[0] == REP and node[3] == KEEP)
+        node[0] in (LIT, SET, OPEN, CLOSE)
+        or (node[0] == REP and node[3] == KEEP)
+        or (node[0] == ALT and node[2] == EXCLUSIVE)
         for node in nodes
     )
 

@@ -120,7 +120,9 @@ def range_failures(
     columns: Mapping[str, Sequence[Any]],
 ) -> list[tuple[int, int, dict[str, Any]]]:
     """(row, invariant index, the values it read) of every range invariant that does not hold
-    on a run of entries (``prev``: the range before the first), in the order of the rows."""
+    on a run of entries (``prev``: the range before the first), in the order of the rows.
+    ``starts`` and ``ends`` are numbers on every row: only ``columns`` and ``prev`` may hold
+    None."""
     found = []
     n = len(starts)
     # The first row reads ``prev`` (None before the first entry: not checked); the others read
@@ -130,8 +132,14 @@ def range_failures(
     rest: dict[str, Sequence[Any]] = {name: column[1:] for name, column in columns.items()}
     rest.update(start=starts[1:], end=ends[1:], prev_start=starts[: n - 1],
                 prev_end=ends[: n - 1])  # fmt: skip
+    absent = {
+        name for name, value in zip(("prev_start", "prev_end"), prev, strict=True) if value is None
+    }
     for shift, named in ((0, first), (1, rest)):
-        holes = _holes(named)
+        # the ranges are not looked through: a run of entries' ranges are all numbers
+        holes = _holes({name: named[name] for name in columns})
+        if shift == 0:
+            holes |= absent
         for index, inv in enumerate(invariants):
             names = inv.arguments()
             args = [named[name] for name in names]
