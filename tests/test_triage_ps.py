@@ -189,7 +189,8 @@ def test_ps_loads_nothing_that_parses_smaps() -> None:
 def test_ps_loads_no_other_command_and_nothing_its_output_does_not_use() -> None:
     """A command's start-up is its own: ps (text) loads no other command's module, no JSON or
     CSV writer, not shutil (argparse's width), not threading (the freezer's); with --format
-    json it loads json, and still no other command."""
+    json it loads json, and still no other command. What the interpreter had loaded before
+    smapsfmt was imported (a coverage run's own start-up) is not ps's."""
     others = (
         "smapsfmt._cli.parse", "smapsfmt._cli.validate", "smapsfmt._cli.rollup",
         "smapsfmt.conformance.cli", "smapsfmt.selftest.cli", "smapsfmt.fleet.cli",
@@ -197,11 +198,12 @@ def test_ps_loads_no_other_command_and_nothing_its_output_does_not_use() -> None
     unused = ("json", "csv", "shutil", "threading", "pathlib")
     for argv, loaded in ((["ps"], []), (["ps", "--format", "json"], ["json"])):
         code = (
-            "import sys\nimport smapsfmt.__main__\n"
+            "import sys\nbefore = set(sys.modules)\nimport smapsfmt.__main__\n"
             f"sys.stdout = open('/dev/null', 'w'); sys.argv = ['smapsfmt', *{argv!r}]\n"
             "try:\n    smapsfmt.__main__.entry_point()\n"
             "except SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
-            f"print(sorted(m for m in {others + unused!r} if m in sys.modules), file=sys.stderr)"
+            f"new = set(sys.modules) - before | set({loaded!r}) & set(sys.modules)\n"
+            f"print(sorted(m for m in {others + unused!r} if m in new), file=sys.stderr)"
         )
         out = subprocess.run(
             [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
