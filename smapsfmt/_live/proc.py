@@ -49,6 +49,7 @@ __all__ = [
     "RollupMissingError",
     "Snapshot",
     "ZombieProcessError",
+    "permission_error",
     "read_rollup",
     "read_smaps",
     "snapshot",
@@ -250,7 +251,7 @@ class ProcDir:
                 "refuses other users' processes", pid=pid, err=exc.errno,
             )  # fmt: skip
         if exc.errno in (errno.EACCES, errno.EPERM):
-            return _permission(pid, f"{root}/{pid}", exc.errno)
+            return permission_error(pid, f"{root}/{pid}", exc.errno)
         return ProcError(
             f"cannot read process {pid}: {root}/{pid}: {exc.strerror}", pid=pid, err=exc.errno
         )
@@ -263,7 +264,7 @@ class ProcDir:
         if exc.errno == errno.ESRCH:
             return self.gone(at_start=at_start)
         if exc.errno in (errno.EACCES, errno.EPERM):
-            return _permission(pid, path, exc.errno)
+            return permission_error(pid, path, exc.errno)
         if exc.errno == errno.ENOENT and name == "smaps_rollup":
             return RollupMissingError(
                 f"{path} does not exist: this kernel has no smaps_rollup (it appeared in Linux "
@@ -309,7 +310,8 @@ class ProcDir:
         )  # fmt: skip
 
 
-def _permission(pid: int | str, path: str, err: int) -> ProcError:
+def permission_error(pid: int | str, path: str, err: int) -> ProcPermissionError:
+    """The refusal of ``path`` (EACCES or EPERM) to a reader without ptrace-read access."""
     return ProcPermissionError(
         f"permission denied: {path}: reading a process's memory map needs ptrace-read access "
         "to it (the same user, or CAP_SYS_PTRACE), which this reader does not have",

@@ -229,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
 
     with Progress("reading processes") as progress:
         shown = progress.update if progress.active else None  # a call per process for nothing
-        result_sweep = sweep(cgroup=args.by == "cgroup", progress=shown)
+        result_sweep = sweep(cgroup=args.by == "cgroup", stat=False, progress=shown)
     result = build(result_sweep, args)
     if args.format == "json":
         out(json_text(result))
