@@ -208,11 +208,24 @@ def user_name(uid: int) -> str:
     return name
 
 
+_CGROUPS: dict[bytes, str] = {}  # cgroup files read in this process, and their paths
+
+
 def cgroup_path(text: bytes) -> str:
     """The cgroup that accounts a process's memory, from its ``/proc/PID/cgroup``: the path of
     the v1 ``memory`` controller where one is mounted, else the v2 unified hierarchy's
     (``0::PATH``), else the first line's (Documentation/admin-guide/cgroup-v2.rst, "Processes";
-    cgroups(7))."""
+    cgroups(7)). Most processes of a machine share a few cgroups: each file's answer is kept
+    (a few thousand at most), so that a sweep works it out once per cgroup."""
+    path = _CGROUPS.get(text)
+    if path is None:
+        if len(_CGROUPS) >= 4096:
+            _CGROUPS.clear()
+        path = _CGROUPS[text] = _cgroup_path(text)
+    return path
+
+
+def _cgroup_path(text: bytes) -> str:
     if text.startswith(b"0::") and text.endswith(b"\n"):  # v2 alone, the common case
         path = text[3:-1].decode("utf-8", "backslashreplace")
         if len(path.splitlines()) <= 1:  # one line (as the loop below would split it)
