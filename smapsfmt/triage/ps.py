@@ -9,12 +9,12 @@ interpreter's and the command line's, and the reads are the kernel's (``bench/ps
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .table import csv_text, json_text, number, printable, text_table
 
+TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
     from .sweep import Process, Sweep
 
