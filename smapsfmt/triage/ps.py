@@ -34,9 +34,10 @@ def _value(fields: dict[str, int], column: str) -> int | None:
 def _columns(sweep: Sweep, asked: list[str] | None) -> list[str]:
     from .._cli.common import UsageError
 
-    known: list[str] = []
+    seen: dict[str, object] = {}  # every field name, in the order first met
     for process in sweep.processes:
-        known += [name for name in process.fields if name not in known]
+        seen.update(process.fields)
+    known = list(seen)
     extra: list[str] = []
     for item in asked or []:
         extra += [name.strip() for name in item.split(",") if name.strip()]
