@@ -9,10 +9,11 @@
    cmdline and cgroup through one /proc/PID handle, the rows, and the three Parquet files of the
    sample), and the sweep alone, alternated over ROUNDS rounds (the order turned each round).
    Each is divided by the processes it read. Two figures: the sample without its Parquet files
-   (the cost per process; the files are a cost per sample) and with them (all in, at this
-   machine's number of processes). Medians of wall and CPU time (user + system of this
-   process: other people's load on a shared machine moves wall time far more), and the median
-   of each round's ratio. Target: within 1.2x, without the files.
+   and its writer's set-up (the cost per process; those are a cost per sample, whatever the
+   number of processes) and with them (all in, at this machine's number of processes). Medians
+   of wall and CPU time (user + system of this process: other people's load on a shared machine
+   moves wall time far more), and the median of each round's ratio. Target: within 1.2x, without
+   the set-up and the files.
 2. Bytes per mapping row on disk: the mappings files of one ``sample --smaps`` of this machine
    and of the export of the big capture, against the bytes of smaps text per mapping.
 3. Export rows per second: ``smapsfmt export`` of a real smaps of MAPPINGS mappings (a process
@@ -129,7 +130,18 @@ def sampling(rounds: int, folder: Path) -> None:
         commit(self, row)
         commits.append(_since(start))
 
+    # The writer's set-up (the sample's id, its tables' folders and columns): a cost per
+    # sample too, which a machine of a few processes would otherwise share among them.
+    setups: list[tuple[float, float]] = []
+    init = writer.SampleWriter.__init__
+
+    def timed_init(self: writer.SampleWriter, *args: object, **kwargs: object) -> None:
+        start = _clock()
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+        setups.append(_since(start))
+
     writer.SampleWriter.commit = timed_commit  # type: ignore[method-assign]
+    writer.SampleWriter.__init__ = timed_init  # type: ignore[method-assign]
     dataset = folder / "sampling"
     sample_machine(str(dataset), "bench")  # warm up: imports, pyarrow, the profiles
     # per round, per process, (wall, CPU) seconds
@@ -150,7 +162,8 @@ def sampling(rounds: int, folder: Path) -> None:
         wall, cpu = _since(start)
         n = item["processes"]
         runs["full"].append((wall / n, cpu / n))
-        runs["marginal"].append(((wall - commits[-1][0]) / n, (cpu - commits[-1][1]) / n))
+        fixed = commits[-1][0] + setups[-1][0], commits[-1][1] + setups[-1][1]
+        runs["marginal"].append(((wall - fixed[0]) / n, (cpu - fixed[1]) / n))
 
     def swept() -> None:
         start = _clock()
@@ -164,7 +177,9 @@ def sampling(rounds: int, folder: Path) -> None:
         for job in jobs if round_ % 2 == 0 else jobs[::-1]:
             job()
     writer.SampleWriter.commit = commit  # type: ignore[method-assign]
-    _print_sampling(runs, commits, int(statistics.median(counts)), rounds)
+    writer.SampleWriter.__init__ = init  # type: ignore[method-assign]
+    per_sample = [(a[0] + b[0], a[1] + b[1]) for a, b in zip(commits, setups, strict=True)]
+    _print_sampling(runs, per_sample, int(statistics.median(counts)), rounds)
 
 
 def _print_sampling(
@@ -189,11 +204,13 @@ def _print_sampling(
     print(f"   bare smaps_rollup read             {b:8.1f} us              {bc:8.1f} us CPU")
     print(f"   smapsfmt sample, per process       {m:8.1f} us   {m / b:5.2f}x the bare read "
           f"(target 1.2x) [{ratio('marginal', 0):.2f}]; {mc:8.1f} us CPU {mc / bc:5.2f}x "
-          f"[{ratio('marginal', 1):.2f}]   (without the Parquet files)")  # fmt: skip
+          f"[{ratio('marginal', 1):.2f}]   (without the set-up and the Parquet "
+          "files)")  # fmt: skip
     print(f"     of which the sweep (triage)      {s:8.1f} us   {s / b:5.2f}x "
           f"[{ratio('sweep', 0):.2f}]; {sc:8.1f} us CPU {sc / bc:5.2f}x "
           f"[{ratio('sweep', 1):.2f}]")  # fmt: skip
-    print(f"   plus per sample: 3 Parquet files   {files:8.1f} ms   ({files_cpu:.1f} ms CPU)")
+    print(f"   plus per sample: set-up, 3 Parquet files {files:6.1f} ms   ({files_cpu:.1f} ms "
+          "CPU)")  # fmt: skip
     print(f"   all in (with the files), per process {f:6.1f} us   {f / b:5.2f}x "
           f"[{ratio('full', 0):.2f}]; {fc:8.1f} us CPU {fc / bc:5.2f}x "
           f"[{ratio('full', 1):.2f}]   (at {count} processes: the files' share falls as "

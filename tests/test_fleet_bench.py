@@ -23,7 +23,7 @@ def test_the_benchmark_prints_the_four_figures() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert re.search(r"per process +[\d.]+ us +[\d.]+x the bare read \(target 1\.2x\)", out)
-    assert re.search(r"per sample: 3 Parquet files +[\d.]+ ms", out)
+    assert re.search(r"per sample: set-up, 3 Parquet files +[\d.]+ ms", out)
     assert re.search(r"C +[\d,]+ rows/s .*; peak memory \d+ MB", out) or "C module" in out
     assert re.search(r"pure Python +[\d,]+ rows/s .*; peak memory \d+ MB, [+-]\d+ MB over", out)
     assert re.search(r"sample --smaps of this machine: +[\d.]+ B/row", out)

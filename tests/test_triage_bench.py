@@ -34,7 +34,8 @@ def test_the_ps_benchmark_reports_each_measurement() -> None:
         "| `smapsfmt ps` (SMAPSFMT_PURE_PYTHON=1) |",
         "| `smem` | ",
         "| bare reads of every /proc/PID/smaps_rollup |",
-        "| `sweep()`: every process read safely, rollup fields, user, command line |",
+        "| `sweep(stat=False)`, as ps runs it: every process read safely, rollup fields, user, "
+        "command line |",
     ):
         assert row in out, row
     assert "pydantic, lark, the parser: none." in out

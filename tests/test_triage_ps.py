@@ -188,14 +188,15 @@ def test_ps_loads_nothing_that_parses_smaps() -> None:
 
 def test_ps_loads_no_other_command_and_nothing_its_output_does_not_use() -> None:
     """A command's start-up is its own: ps (text) loads no other command's module, no JSON or
-    CSV writer, not shutil (argparse's width), not threading (the freezer's); with --format
-    json it loads json, and still no other command. What the interpreter had loaded before
-    smapsfmt was imported (a coverage run's own start-up) is not ps's."""
+    CSV writer, not shutil (argparse's width), not threading (the freezer's), not typing
+    (annotations only); with --format json it loads json, and still no other command. What
+    the interpreter had loaded before smapsfmt was imported (a coverage run's own start-up) is
+    not ps's."""
     others = (
         "smapsfmt._cli.parse", "smapsfmt._cli.validate", "smapsfmt._cli.rollup",
         "smapsfmt.conformance.cli", "smapsfmt.selftest.cli", "smapsfmt.fleet.cli",
     )  # fmt: skip
-    unused = ("json", "csv", "shutil", "threading", "pathlib")
+    unused = ("json", "csv", "shutil", "threading", "pathlib", "typing")
     for argv, loaded in ((["ps"], []), (["ps", "--format", "json"], ["json"])):
         code = (
             "import sys\nbefore = set(sys.modules)\nimport smapsfmt.__main__\n"

@@ -16,8 +16,16 @@ from support import VALID, corpus, is_rollup
 import smapsfmt
 from smapsfmt.triage import sweep as sw
 
-# Fields the kernel sums exactly (bytes): equal in a stopped process, read twice.
-EXACT = ("Rss", "Shared_Clean", "Private_Clean", "Private_Dirty", "Anonymous", "Swap")
+# Fields the kernel sums exactly (bytes): equal in a stopped process, read twice. Its clean
+# file pages are counted as shared or private by how many processes map them at the moment
+# (fs/proc/task_mmu.c smaps_account, 6.18: its mapcount, or folio_maybe_mapped_shared), which
+# others starting or ending change: only their sum is the stopped process's own.
+EXACT = ("Rss", "Private_Dirty", "Anonymous", "Swap")
+
+
+def _exact(fields: dict[str, int]) -> dict[str, int]:
+    clean = fields["Shared_Clean"] + fields["Private_Clean"]
+    return {**{name: fields[name] for name in EXACT}, "clean": clean}
 
 
 @pytest.fixture
@@ -39,10 +47,9 @@ def test_a_stopped_process_is_read_as_read_rollup_reads_it(
     assert stopped.pid in found, result
     process = found[stopped.pid]
     rollup = smapsfmt.read_rollup(stopped.pid)
-    for name in EXACT:
-        assert process.fields[name] == rollup.fields[name], name
+    assert _exact(process.fields) == _exact(rollup.fields)
     assert process.fields["Anonymous"] >= 2048
-    assert process.uss == rollup.fields["Private_Clean"] + rollup.fields["Private_Dirty"]
+    assert process.uss == process.fields["Private_Clean"] + process.fields["Private_Dirty"]
     assert process.user == "root" and process.uid == 0
     assert process.comm == "python3" or process.comm.startswith("python")
     assert "triage_targets.py 40" in process.cmdline
@@ -54,10 +61,11 @@ def test_a_stopped_process_is_read_as_read_rollup_reads_it(
 def test_kernel_threads_are_counted_and_left_out() -> None:
     with open("/proc/2/stat", "rb") as handle:  # kthreadd, the parent of every kernel thread
         assert b"(kthreadd)" in handle.read()
-    result = sw.sweep(cmdline=False)
-    assert result.kernel_threads >= 1
-    assert 2 not in {p.pid for p in result.processes}
-    assert 2 not in {s.pid for s in result.skipped}
+    for stat in (True, False):  # without stat, known by its smaps_rollup's refusal, then stat
+        result = sw.sweep(cmdline=False, stat=stat)
+        assert result.kernel_threads >= 1
+        assert 2 not in {p.pid for p in result.processes}
+        assert 2 not in {s.pid for s in result.skipped}
 
 
 def test_a_process_that_is_gone_or_a_zombie_is_skipped_as_exited() -> None:
@@ -68,7 +76,11 @@ def test_a_process_that_is_gone_or_a_zombie_is_skipped_as_exited() -> None:
                 break
     free = max(sw.list_pids()) + 100_000
     result = sw.sweep([child.pid, free])
+    as_ps = sw.sweep([child.pid, free], stat=False)
     child.wait()
+    assert [(s.pid, s.reason, s.message) for s in as_ps.skipped] == [
+        (s.pid, s.reason, s.message) for s in result.skipped
+    ]
     assert [(s.pid, s.reason) for s in result.skipped] == [(child.pid, "exited"), (free, "exited")]
     comm = Path(sys.executable).name[:15]
     assert result.skipped[0].message == (
@@ -97,6 +109,12 @@ def test_a_process_that_may_not_be_read_is_skipped_as_denied(
                 repr([(p.pid, p.user) for p in r.processes]),
                 r.skipped[0].message,
             ]
+            # as ps sweeps (stat=False), and by the careful path alone: the same entry
+            careful = sw.Sweep()
+            sw._careful(careful, stopped.pid, root="/proc", cmdline=True, cgroup=False,
+                        keep_text=False)  # fmt: skip
+            for other in (sw.sweep([stopped.pid], stat=False), careful):
+                lines.append(repr([(s.pid, s.reason, s.message, s.comm) for s in other.skipped]))
             os.write(write, "\n".join(lines).encode())
         finally:
             os._exit(0)
@@ -106,6 +124,11 @@ def test_a_process_that_may_not_be_read_is_skipped_as_denied(
     os.waitpid(child, 0)
     assert lines[0] == f"[({stopped.pid}, 'denied')]"
     assert lines[1] == f"[({child}, 'nobody')]"  # itself: readable
+    assert (
+        lines[3]
+        == lines[4]
+        == repr([(stopped.pid, "denied", lines[2], Path(sys.executable).name[:15])])
+    )
     assert lines[2] == (
         f"permission denied: /proc/{stopped.pid}/smaps_rollup: reading a process's memory map "
         "needs ptrace-read access to it (the same user, or CAP_SYS_PTRACE), which this reader "
@@ -179,16 +202,24 @@ def test_the_short_path_reads_each_process_as_the_careful_path_does(
     careful = sw.read_process(stopped.pid, cgroup=True, keep_text=True)
     for name in ("pid", "uid", "comm", "starttime", "cmdline", "cgroup", "summed", "text"):
         assert getattr(quick, name) == getattr(careful, name), name
-    assert {n: quick.fields[n] for n in EXACT} == {n: careful.fields[n] for n in EXACT}
+    assert _exact(quick.fields) == _exact(careful.fields)
     assert list(quick.fields) == list(careful.fields)
     assert sw._quick(2, "/proc", True, False, False) is True  # kthreadd
+    # without stat (as ps sweeps): the same, but for the command name and start time
+    short = sw._quick(stopped.pid, "/proc", True, True, True, stat=False)
+    assert isinstance(short, sw.Process), short
+    for name in ("pid", "uid", "cmdline", "cgroup", "summed", "text"):
+        assert getattr(short, name) == getattr(careful, name), name
+    assert (short.comm, short.starttime) == ("", None)
+    assert sw._quick(2, "/proc", True, False, False, stat=False) is True
     gone = subprocess.Popen(["true"])
     gone.wait()
     assert sw._quick(gone.pid, "/proc", True, False, False) is False
-    result = sw.sweep([gone.pid, 2, stopped.pid])
-    assert [p.pid for p in result.processes] == [stopped.pid]
-    assert [(s.pid, s.reason) for s in result.skipped] == [(gone.pid, "exited")]
-    assert result.kernel_threads == 1
+    for stat in (True, False):
+        result = sw.sweep([gone.pid, 2, stopped.pid], stat=stat)
+        assert [p.pid for p in result.processes] == [stopped.pid]
+        assert [(s.pid, s.reason) for s in result.skipped] == [(gone.pid, "exited")]
+        assert result.kernel_threads == 1
 
 
 def test_rollup_fields_reads_a_known_layout_as_strictly_as_a_new_one() -> None:

@@ -50,10 +50,13 @@ import argparse
 import math
 import os
 import sys
-from typing import Any, NoReturn
 
 from .input import InputError, open_input
 from .schemas import ERROR_KINDS
+
+TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 EXIT_OK = 0
 EXIT_INVALID = 1

@@ -27,10 +27,13 @@ import re
 import stat
 import sys
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from .._errors import SmapsSyntaxError
 from .._limits import MAX_LINE, line_too_long
+
+TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 __all__ = ["CHUNK", "Input", "InputError", "from_bytes", "open_input"]
 

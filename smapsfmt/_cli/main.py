@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
 
 from .common import (
     EXIT_INTERNAL,
@@ -32,6 +31,10 @@ from .common import (
     report,
     reset_output,
 )
+
+TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 # The modules that add the commands, in the order --help lists them, and the commands each adds.
 # With one of these COMMANDs first on the command line, only its module is loaded and only its

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ERROR_KINDS",

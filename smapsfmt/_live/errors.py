@@ -3,7 +3,9 @@ the exit status the command line gives it (see smapsfmt._live.proc for when each
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = [
     "KernelThreadError",

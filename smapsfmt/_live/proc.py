@@ -21,7 +21,6 @@ import errno
 import math
 import os
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import (
     KernelThreadError,
@@ -35,7 +34,10 @@ from .errors import (
     ZombieProcessError,
 )
 
+TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .._model import Rollup, Smaps
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "RollupMissingError",
     "Snapshot",
     "ZombieProcessError",
+    "permission_error",
     "read_rollup",
     "read_smaps",
     "snapshot",
@@ -98,13 +101,19 @@ def _hidepid(root: str) -> str | None:
     return names.get(value, value) if value is not None else None
 
 
-class _Stat(NamedTuple):
+class _Stat:
     """The parts of /proc/PID/stat used here (fs/proc/array.c ``do_task_stat``)."""
 
-    comm: str
-    state: str
-    flags: int
-    starttime: int
+    __slots__ = ("comm", "flags", "starttime", "state")
+
+    def __init__(self, comm: str, state: str, flags: int, starttime: int) -> None:
+        self.comm = comm
+        self.state = state
+        self.flags = flags
+        self.starttime = starttime
+
+    def __repr__(self) -> str:
+        return f"_Stat({self.comm!r}, {self.state!r}, {self.flags:#x}, {self.starttime})"
 
     @classmethod
     def parse(cls, data: bytes) -> _Stat:
@@ -250,7 +259,7 @@ class ProcDir:
                 "refuses other users' processes", pid=pid, err=exc.errno,
             )  # fmt: skip
         if exc.errno in (errno.EACCES, errno.EPERM):
-            return _permission(pid, f"{root}/{pid}", exc.errno)
+            return permission_error(pid, f"{root}/{pid}", exc.errno)
         return ProcError(
             f"cannot read process {pid}: {root}/{pid}: {exc.strerror}", pid=pid, err=exc.errno
         )
@@ -263,7 +272,7 @@ class ProcDir:
         if exc.errno == errno.ESRCH:
             return self.gone(at_start=at_start)
         if exc.errno in (errno.EACCES, errno.EPERM):
-            return _permission(pid, path, exc.errno)
+            return permission_error(pid, path, exc.errno)
         if exc.errno == errno.ENOENT and name == "smaps_rollup":
             return RollupMissingError(
                 f"{path} does not exist: this kernel has no smaps_rollup (it appeared in Linux "
@@ -309,7 +318,8 @@ class ProcDir:
         )  # fmt: skip
 
 
-def _permission(pid: int | str, path: str, err: int) -> ProcError:
+def permission_error(pid: int | str, path: str, err: int) -> ProcPermissionError:
+    """The refusal of ``path`` (EACCES or EPERM) to a reader without ptrace-read access."""
     return ProcPermissionError(
         f"permission denied: {path}: reading a process's memory map needs ptrace-read access "
         "to it (the same user, or CAP_SYS_PTRACE), which this reader does not have",
@@ -411,12 +421,15 @@ class Snapshot:
         return parsed["rollup"]  # type: ignore[no-any-return]
 
 
-class _Files(NamedTuple):
+class _Files:
     """The files of one read, opened before any is read (see the module docstring)."""
 
-    smaps: int
-    rollup: int | None  # None: the kernel has no smaps_rollup
-    probe: int  # read after smaps to see whether its address space is still there
+    __slots__ = ("probe", "rollup", "smaps")
+
+    def __init__(self, smaps: int, rollup: int | None, probe: int) -> None:
+        self.smaps = smaps
+        self.rollup = rollup  # None: the kernel has no smaps_rollup
+        self.probe = probe  # read after smaps to see whether its address space is still there
 
 
 def _open_files(proc: ProcDir, with_rollup: bool = True) -> _Files:

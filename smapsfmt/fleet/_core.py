@@ -47,9 +47,19 @@ err = _err
 flush = _flush
 
 
+_PROFILES_OF_RELEASES: dict[str, str | None] = {}
+
+
 def profile_for_release(release: str) -> str | None:
     """The name of the profile for a running kernel's release (``uname -r``): the mainline
-    profile whose range covers it (the newest profile for a newer kernel); None if none."""
+    profile whose range covers it (the newest profile for a newer kernel); None if none.
+    Worked out once per release (each sample of ``sample --interval`` asks again)."""
+    if release not in _PROFILES_OF_RELEASES:
+        _PROFILES_OF_RELEASES[release] = _profile_for_release(release)
+    return _PROFILES_OF_RELEASES[release]
+
+
+def _profile_for_release(release: str) -> str | None:
     from .._spec.abi import parse_version
     from .._spec.profiles import beyond_every_profile, load_profiles
 

@@ -178,7 +178,8 @@ class SampleWriter:
         if fields is not None:
             for name in FIELD_COLUMNS:
                 row[name] = fields.get(name)
-            row["vendor"] = [(k, v) for k, v in fields.items() if k not in known_fields()]
+            known = known_fields()
+            row["vendor"] = [(k, v) for k, v in fields.items() if k not in known]
         if header is not None:
             row["range_start"], row["range_end"] = header
         self.processes.add(row)
@@ -213,7 +214,8 @@ class SampleWriter:
             columns[field].append(fields.get(field))
         flags = mapping.vmflags
         columns["vmflags"].append(None if flags is None else list(flags))
-        columns["vendor"].append([(k, v) for k, v in fields.items() if k not in known_fields()])
+        known = known_fields()
+        columns["vendor"].append([(k, v) for k, v in fields.items() if k not in known])
         columns["unknown_lines"].append(list(mapping.unknown_lines))
         table.rows += 1
         self.mapping_count += 1

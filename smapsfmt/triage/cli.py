@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from typing import Any
+
+TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["add_commands"]
 

@@ -9,12 +9,12 @@ interpreter's and the command line's, and the reads are the kernel's (``bench/ps
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .table import csv_text, json_text, number, printable, text_table
 
+TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
     from .sweep import Process, Sweep
 
@@ -34,9 +34,10 @@ def _value(fields: dict[str, int], column: str) -> int | None:
 def _columns(sweep: Sweep, asked: list[str] | None) -> list[str]:
     from .._cli.common import UsageError
 
-    known: list[str] = []
+    seen: dict[str, object] = {}  # every field name, in the order first met
     for process in sweep.processes:
-        known += [name for name in process.fields if name not in known]
+        seen.update(process.fields)
+    known = list(seen)
     extra: list[str] = []
     for item in asked or []:
         extra += [name.strip() for name in item.split(",") if name.strip()]
@@ -229,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
 
     with Progress("reading processes") as progress:
         shown = progress.update if progress.active else None  # a call per process for nothing
-        result_sweep = sweep(cgroup=args.by == "cgroup", progress=shown)
+        result_sweep = sweep(cgroup=args.by == "cgroup", stat=False, progress=shown)
     result = build(result_sweep, args)
     if args.format == "json":
         out(json_text(result))

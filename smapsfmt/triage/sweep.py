@@ -3,7 +3,9 @@
 ``sweep()`` lists ``/proc``, and for each process opens its ``/proc/PID`` directory once (every
 file is then opened relative to that fd, so a pid reused by a new process is never read in place
 of the old one: smapsfmt._live), reads ``stat`` (command name, state, start time, kernel-thread
-flag), then ``smaps_rollup``, and optionally ``cmdline`` and ``cgroup``. The user is the owner
+flag), then ``smaps_rollup``, and optionally ``cmdline`` and ``cgroup``; with ``stat=False``
+(``smapsfmt ps``, which shows neither the start time nor, where there is a command line, the
+command name) ``smaps_rollup`` first, and ``stat`` only where it is needed. The user is the owner
 of the ``/proc/PID`` directory (the process's effective uid; root for a process that is not
 dumpable, as ``ls -l /proc`` shows it), looked up in the password database once per uid.
 
@@ -18,16 +20,17 @@ On a kernel without smaps_rollup (before 4.14), each process's smaps is read and
 the kernel's arithmetic (``smapsfmt.aggregate``); ``Process.summed`` is then True and its
 Pss-family fields are the low ends of the kernel's intervals.
 
-Each process is read first by a short path that makes the same reads in the same order (one
-``/proc/PID`` fd, ``stat``, ``smaps_rollup``, then ``cmdline`` and ``cgroup``) with nothing
-else: no exception, object or message is built unless something is not ordinary. Anything that
-is (an error, a zombie, an empty rollup, a kernel without smaps_rollup) sends the process to the
-careful path, the library's safe reader (smapsfmt._live), which reads it again and names what it
-is. The rollup's fields are taken with one pattern per layout (the kernel's own, learnt from the
-first text of a sweep); a text that does not match the kernel's layout exactly goes to
-``smapsfmt.parse_rollup``, which either reads it (vendor layouts) or raises the located
-``SmapsSyntaxError``. The common case thus never loads pydantic or lark, and a sweep of a
-machine costs little more than the kernel's own reads of every rollup (``bench/ps.py``).
+Each process is read first by a short path that makes the same reads (one ``/proc/PID`` fd,
+``stat``, ``smaps_rollup``, then ``cmdline`` and ``cgroup``) with nothing else: no exception,
+object or message is built unless something is not ordinary. A kernel thread is counted and a
+process that may not be read is listed from what the short path read; anything else that is not
+ordinary (another error, a zombie, an empty rollup, a kernel without smaps_rollup) sends the
+process to the careful path, the library's safe reader (smapsfmt._live), which reads it again and
+names what it is. The rollup's fields are taken with one pattern per layout (the kernel's own,
+learnt from the first text of a sweep); a text that does not match the kernel's layout exactly goes
+to ``smapsfmt.parse_rollup``, which either reads it (vendor layouts) or raises the located
+``SmapsSyntaxError``. The common case thus never loads pydantic or lark, and a sweep of a machine
+costs little more than the kernel's own reads of every rollup (``bench/ps.py``).
 
 This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`` build on it.
 """
@@ -35,6 +38,7 @@ This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -50,7 +54,7 @@ from .._live.errors import (
     RollupMissingError,
     ZombieProcessError,
 )
-from .._live.proc import PF_KTHREAD, PROC, ProcDir, refusal_of
+from .._live.proc import PF_KTHREAD, PROC, ProcDir, permission_error, refusal_of
 
 __all__ = [
     "Process",
@@ -82,6 +86,8 @@ class Process:
     ``uss`` is Private_Clean + Private_Dirty (the memory only this process maps, as procrank
     and smem count it). ``cmdline`` is the command line with NULs as spaces (empty when not
     read, or for a process without one); ``command`` is it or, when empty, ``[comm]``.
+    ``comm`` is empty and ``starttime`` None when the sweep did not read stat (``stat=False``:
+    then ``comm`` is read only where the command line is empty).
     ``cgroup`` is None unless asked for. ``text`` is the rollup text when ``keep_text``.
     """
 
@@ -103,7 +109,7 @@ class Process:
         *,
         uid: int,
         comm: str,
-        starttime: int,
+        starttime: int | None,
         fields: dict[str, int],
         cmdline: str = "",
         cgroup: str | None = None,
@@ -202,11 +208,24 @@ def user_name(uid: int) -> str:
     return name
 
 
+_CGROUPS: dict[bytes, str] = {}  # cgroup files read in this process, and their paths
+
+
 def cgroup_path(text: bytes) -> str:
     """The cgroup that accounts a process's memory, from its ``/proc/PID/cgroup``: the path of
     the v1 ``memory`` controller where one is mounted, else the v2 unified hierarchy's
     (``0::PATH``), else the first line's (Documentation/admin-guide/cgroup-v2.rst, "Processes";
-    cgroups(7))."""
+    cgroups(7)). Most processes of a machine share a few cgroups: each file's answer is kept
+    (a few thousand at most), so that a sweep works it out once per cgroup."""
+    path = _CGROUPS.get(text)
+    if path is None:
+        if len(_CGROUPS) >= 4096:
+            _CGROUPS.clear()
+        path = _CGROUPS[text] = _cgroup_path(text)
+    return path
+
+
+def _cgroup_path(text: bytes) -> str:
     if text.startswith(b"0::") and text.endswith(b"\n"):  # v2 alone, the common case
         path = text[3:-1].decode("utf-8", "backslashreplace")
         if len(path.splitlines()) <= 1:  # one line (as the loop below would split it)
@@ -370,6 +389,8 @@ _REASONS: tuple[tuple[type[ProcError], str], ...] = (
     (ProcUnavailableError, "hidden"),
 )
 _OPEN = os.O_RDONLY | os.O_CLOEXEC
+_DIRECTORY = _OPEN | os.O_DIRECTORY
+_DENIED = (errno.EACCES, errno.EPERM)
 
 
 def _read_whole(fd: int) -> bytes:
@@ -383,65 +404,107 @@ def _read_whole(fd: int) -> bytes:
     return b"".join(pieces)
 
 
-def _quick(pid: int, root: str, cmdline: bool, cgroup: bool, keep_text: bool) -> Process | bool:
-    """``read_process`` for the common case, in the fewest steps: the same files read the same
-    way (each relative to the one ``/proc/PID`` fd, stat first), without its classes and
-    messages. True for a kernel thread; False for anything else that is not the common case
-    (any error, a zombie, an empty rollup, a command line or cgroup that cannot be read): the
-    careful path then reads the process again and says what it is."""
+def _read_at(dir_fd: int, name: str) -> bytes:
+    fd = os.open(name, _OPEN, dir_fd=dir_fd)
     try:
-        dir_fd = os.open(f"{root}/{pid}", _OPEN | os.O_DIRECTORY)
+        return _read_whole(fd)
+    finally:
+        os.close(fd)
+
+
+def _stat_at(dir_fd: int) -> tuple[bytes, list[bytes]]:
+    """``stat`` through the held fd: the part up to the command name's end, and the fields
+    from the state (field 3) to the start time (field 22), as smapsfmt._live's reader splits
+    it (the command name may itself hold ") ")."""
+    fd = os.open("stat", _OPEN, dir_fd=dir_fd)
+    try:
+        stat = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    head, _, rest = stat.rpartition(b") ")
+    return head, rest.split(None, 20)
+
+
+def _comm(head: bytes) -> str:
+    return head.partition(b" (")[2].decode("utf-8", "backslashreplace")
+
+
+def _quick(
+    pid: int, root: str, cmdline: bool, cgroup: bool, keep_text: bool, *, stat: bool = True
+) -> Process | Skipped | bool:
+    """``read_process`` for the common case, in the fewest steps: the same files read the same
+    way (each relative to the one ``/proc/PID`` fd), without its classes and messages. True for
+    a kernel thread; a Skipped for a process that may not be read; False for anything else that
+    is not the common case (any other error, a zombie, an empty rollup, a command line or
+    cgroup that cannot be read): the careful path then reads the process again and says what
+    it is.
+
+    With ``stat``, stat is read first (the command name, the start time, and the kernel-thread
+    flag, which then spares a kernel thread every other read). Without it, smaps_rollup is read
+    first and stat only where the command name is needed: a command line that is empty, or a
+    rollup that could not be read (a kernel thread or a zombie: neither has a memory map)."""
+    try:
+        dir_fd = os.open(f"{root}/{pid}", _DIRECTORY)
     except OSError:
         return False
+    head = b""
+    parts: list[bytes] = []
     try:
-        fd = os.open("stat", _OPEN, dir_fd=dir_fd)
+        if stat:
+            head, parts = _stat_at(dir_fd)
+            if int(parts[6]) & PF_KTHREAD:
+                return True
+            if parts[0] in (b"Z", b"X"):
+                return False
         try:
-            stat = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-        head, _, rest = stat.rpartition(b") ")  # as smapsfmt._live's reader: comm may hold ") "
-        parts = rest.split(None, 20)  # up to starttime (field 22; rest starts at field 3)
-        if int(parts[6]) & PF_KTHREAD:
-            return True
-        if parts[0] in (b"Z", b"X"):
-            return False
-        uid = os.fstat(dir_fd).st_uid
-        fd = os.open("smaps_rollup", _OPEN, dir_fd=dir_fd)
-        try:
-            text = _read_whole(fd)
-        finally:
-            os.close(fd)
+            text = _read_at(dir_fd, "smaps_rollup")
+        except OSError as exc:
+            return _unread(pid, root, dir_fd, exc.errno, (head, parts))
         if not text:
             return False
-        raw = b""
-        if cmdline:
-            fd = os.open("cmdline", _OPEN, dir_fd=dir_fd)
-            try:
-                raw = _read_whole(fd)
-            finally:
-                os.close(fd)
-        group = None
-        if cgroup:
-            fd = os.open("cgroup", _OPEN, dir_fd=dir_fd)
-            try:
-                group = cgroup_path(_read_whole(fd))
-            finally:
-                os.close(fd)
+        raw = _read_at(dir_fd, "cmdline") if cmdline else b""
+        if not stat and not raw:  # the command is then [comm]: stat has it
+            head, parts = _stat_at(dir_fd)
+        group = cgroup_path(_read_at(dir_fd, "cgroup")) if cgroup else None
+        uid = os.fstat(dir_fd).st_uid
     except (OSError, ValueError, IndexError):
         return False
     finally:
         os.close(dir_fd)
-    line = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
     return Process(
         pid,
         uid=uid,
-        comm=head.partition(b" (")[2].decode("utf-8", "backslashreplace"),
-        starttime=int(parts[19]),
+        comm=_comm(head) if head else "",
+        starttime=int(parts[19]) if stat else None,
         fields=rollup_fields(text, f"{root}/{pid}/smaps_rollup"),
-        cmdline=line,
+        cmdline=raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace"),
         cgroup=group,
         text=text if keep_text else None,
     )
+
+
+def _unread(
+    pid: int, root: str, dir_fd: int, err: int | None, stat: tuple[bytes, list[bytes]]
+) -> Skipped | bool:
+    """A smaps_rollup that could not be read: True for a kernel thread, a Skipped for a
+    process that may not be read, else False (the careful path says what it is). A kernel
+    thread never has a memory map to show: the kernel gives no mm of a PF_KTHREAD task to
+    /proc, even one that borrowed an mm (kernel/fork.c get_task_mm, 6.18), so smaps_rollup
+    fails with ESRCH, at open on 6.18 (fs/proc/task_mmu.c smaps_rollup_open) and at the
+    read on 4.19 (show_smaps_rollup); its stat's flags say which it is. ``stat``: what the
+    short path read of stat (nothing yet without ``stat``)."""
+    head, parts = stat
+    if not parts:
+        try:
+            head, parts = _stat_at(dir_fd)
+            if int(parts[6]) & PF_KTHREAD:
+                return True
+        except (OSError, ValueError, IndexError):
+            return False
+    if err in _DENIED and parts[0] not in (b"Z", b"X"):
+        path = f"{root}/{pid}/smaps_rollup"
+        return Skipped(pid, "denied", permission_error(pid, path, err).message, _comm(head))
+    return False
 
 
 def sweep(
@@ -451,25 +514,32 @@ def sweep(
     cmdline: bool = True,
     cgroup: bool = False,
     keep_text: bool = False,
+    stat: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> Sweep:
     """Read every process (or those of ``pids``) as ``read_process`` does, and sort the outcomes
     into a Sweep: read, skipped (and why), kernel threads (counted). Never raises for what a
     process does; ProcUnavailableError only when ``root`` cannot be listed at all.
-    ``progress(done, total)``, when given, is called after each process."""
+    Without ``stat``, a process's ``starttime`` is None and its ``comm`` is read only where its
+    command line is empty (``command`` is then ``[comm]``): what ``smapsfmt ps`` shows needs
+    no more. ``progress(done, total)``, when given, is called after each process."""
     result = Sweep()
     todo = list_pids(root) if pids is None else list(pids)
+    processes = result.processes
     for done, pid in enumerate(todo, 1):
-        quick = _quick(pid, root, cmdline, cgroup, keep_text)
+        quick = _quick(pid, root, cmdline, cgroup, keep_text, stat=stat)
         if quick is True:
             result.kernel_threads += 1
-        elif quick is not False:
-            result.processes.append(quick)
-        else:
+        elif quick is False:
             _careful(result, pid, root=root, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
+        elif type(quick) is Process:
+            processes.append(quick)
+        else:
+            assert isinstance(quick, Skipped)
+            result.skipped.append(quick)
         if progress is not None:
             progress(done, len(todo))
-    result.rollup_missing = any(p.summed for p in result.processes)
+    result.rollup_missing = any(p.summed for p in processes)
     return result
 
 
