@@ -194,3 +194,23 @@ def shaped_process_texts() -> tuple[bytes, bytes]:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
     return smaps, rollup
+
+
+def syntax_error(parse, data: bytes) -> tuple[int, int, str]:  # type: ignore[no-untyped-def]
+    """Where and why ``parse`` refuses ``data``: its SmapsSyntaxError's line, column, message."""
+    import pytest
+
+    import smapsfmt
+
+    with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
+        parse(data)
+    return caught.value.line, caught.value.column, caught.value.msg
+
+
+def streamed(data: bytes) -> None:
+    """Read ``data`` through the public stream reader, to its end."""
+    import io
+
+    import smapsfmt
+
+    list(smapsfmt.iter_smaps(io.BytesIO(data)))

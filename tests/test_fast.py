@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mutate import mutant
-from support import INVALID, VALID, corpus, examples, fixture_id, is_rollup
+from support import INVALID, VALID, corpus, examples, fixture_id, is_rollup, streamed, syntax_error
 
 import smapsfmt
 from smapsfmt import iter_smaps
@@ -219,33 +219,23 @@ GOOD = (VALID / "live/6.18/many-small/smaps").read_bytes()  # 3161 entries, 2.4 
 ENTRIES = re.split(rb"(?m)^(?=[0-9a-f]{8,16}-)", GOOD)[1:]
 
 
-def _error(parse, data: bytes) -> tuple[int, int, str]:  # type: ignore[no-untyped-def]
-    with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
-        parse(data)
-    return caught.value.line, caught.value.column, caught.value.msg
-
-
-def _streamed(data: bytes) -> None:
-    list(smapsfmt.iter_smaps(io.BytesIO(data)))
-
-
 def _grammar_read(parse, data: bytes) -> tuple[tuple[int, int, str], int]:  # type: ignore[no-untyped-def]
     before = _parser.GRAMMAR_READ[0]
-    got = _error(parse, data)
+    got = syntax_error(parse, data)
     return got, _parser.GRAMMAR_READ[0] - before
 
 
-@pytest.mark.parametrize("parse", [smapsfmt.parse_smaps, _streamed], ids=["parse", "stream"])
+@pytest.mark.parametrize("parse", [smapsfmt.parse_smaps, streamed], ids=["parse", "stream"])
 def test_a_line_of_garbage_after_thousands_of_entries_is_all_the_grammar_reads(parse) -> None:  # type: ignore[no-untyped-def]
     lines = GOOD.count(b"\n")
     got, read = _grammar_read(parse, GOOD + b"garbage\n")
     assert got[:2] == (lines + 1, 1)
-    assert got == _error(_parser.parse_smaps_by_grammar, GOOD + b"garbage\n")
+    assert got == syntax_error(_parser.parse_smaps_by_grammar, GOOD + b"garbage\n")
     # The last entry is not whole before the grammar sees what follows it: it is read too.
     assert read <= 3 * len(ENTRIES[-1] + b"garbage\n")
 
 
-@pytest.mark.parametrize("parse", [smapsfmt.parse_smaps, _streamed], ids=["parse", "stream"])
+@pytest.mark.parametrize("parse", [smapsfmt.parse_smaps, streamed], ids=["parse", "stream"])
 def test_the_grammar_reads_a_broken_entry_not_what_surrounds_it(parse) -> None:  # type: ignore[no-untyped-def]
     """A field twice in entry 10 (a problem of the models: the grammar's own errors further on
     come first), then a broken line in entry 3000: both whole-text outcomes, read apart."""
@@ -256,7 +246,7 @@ def test_the_grammar_reads_a_broken_entry_not_what_surrounds_it(parse) -> None: 
         b"".join([*ENTRIES[:10], twice, *ENTRIES[11:3000], broken, *ENTRIES[3001:]]),
     ):
         got, read = _grammar_read(parse, data)
-        assert got == _error(_parser.parse_smaps_by_grammar, data)
+        assert got == syntax_error(_parser.parse_smaps_by_grammar, data)
         assert read <= 2 * (len(twice) + len(broken))
 
 

@@ -4,13 +4,12 @@ the grammar reads only the stretch the fast path does not recognise is in test_f
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import VALID, run_cli
+from support import VALID, run_cli, streamed, syntax_error
 
 import smapsfmt
 
@@ -18,16 +17,6 @@ GOOD = (VALID / "live/6.18/many-small/smaps").read_bytes()  # 3161 entries, 2.4 
 ENTRIES = re.split(rb"(?m)^(?=[0-9a-f]{8,16}-)", GOOD)[1:]
 MAX_LINE = 65536  # bytes: the bound on a line, which the message states
 LONG = f"line longer than {MAX_LINE} bytes: no kernel prints one"
-
-
-def _error(parse, data: bytes) -> tuple[int, int, str]:  # type: ignore[no-untyped-def]
-    with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
-        parse(data)
-    return caught.value.line, caught.value.column, caught.value.msg
-
-
-def _streamed(data: bytes) -> None:
-    list(smapsfmt.iter_smaps(io.BytesIO(data)))
 
 
 def _pieces(first: bytes, then: bytes, pulled: list[int]) -> Iterator[bytes]:
@@ -59,7 +48,9 @@ def test_a_stream_that_is_no_smaps_is_refused_at_its_first_piece(
 ) -> None:
     pulled: list[int] = []
     assert (
-        _error(lambda pieces: list(smapsfmt.iter_smaps(pieces)), _pieces(first, then, pulled))
+        syntax_error(
+            lambda pieces: list(smapsfmt.iter_smaps(pieces)), _pieces(first, then, pulled)
+        )
         == where
     )
     assert len(pulled) <= 2
@@ -67,7 +58,7 @@ def test_a_stream_that_is_no_smaps_is_refused_at_its_first_piece(
 
 def test_an_endless_line_is_refused_holding_one_read_beyond_the_bound() -> None:
     with open("/dev/zero", "rb") as zero:
-        assert _error(lambda f: list(smapsfmt.iter_smaps(f)), zero) == (1, 65537, LONG)
+        assert syntax_error(lambda f: list(smapsfmt.iter_smaps(f)), zero) == (1, 65537, LONG)
         assert zero.tell() <= MAX_LINE + (1 << 20)
 
 
@@ -82,8 +73,8 @@ def test_a_long_line_is_an_error_at_its_line_unless_an_earlier_line_has_one() ->
         (b"".join([ENTRIES[0], broken, *ENTRIES[2:5], long_path]), (27, 1, "not a smaps line")),
     ]
     for data, (at, column, msg) in cases:
-        for parse in (smapsfmt.parse_smaps, _streamed):
-            got = _error(parse, data)
+        for parse in (smapsfmt.parse_smaps, streamed):
+            got = syntax_error(parse, data)
             assert got[:2] == (at, column) and got[2].startswith(msg), (parse, got)
         found = [
             (d.line, d.column, d.message) for d in smapsfmt.validate(data) if d.rule == "syntax"
@@ -94,10 +85,10 @@ def test_a_long_line_is_an_error_at_its_line_unless_an_earlier_line_has_one() ->
 def test_a_rollup_with_a_long_line_is_refused_at_that_line() -> None:
     rollup = (VALID / "live/6.18/sleep/smaps_rollup").read_bytes()
     data = rollup.replace(b"Pss:", b"Vendor_" + b"x" * 70000 + b":  0 kB\nPss:", 1)
-    assert _error(smapsfmt.parse_rollup, data) == (3, 65537, LONG)
+    assert syntax_error(smapsfmt.parse_rollup, data) == (3, 65537, LONG)
     assert [(d.line, d.column, d.message) for d in smapsfmt.validate(data)] == [(3, 65537, LONG)]
     bad_header = rollup.replace(b"[rollup]", b"[rollux]", 1) + b"x" * 70000
-    assert _error(smapsfmt.parse_rollup, bad_header)[:2] == (1, 74)
+    assert syntax_error(smapsfmt.parse_rollup, bad_header)[:2] == (1, 74)
 
 
 def test_the_error_of_a_long_line_shows_where_the_bound_is_passed() -> None:
@@ -118,7 +109,11 @@ def test_the_error_of_a_long_line_shows_where_the_bound_is_passed() -> None:
         assert (error.line, error.column, error.msg, error.path) == (lines + 1, 65537, LONG, "f")
         assert str(error).splitlines()[0] == f"f:{lines + 1}:65537: {LONG}"
         pieces = [text[i : i + 4096] for i in range(0, len(text), 4096)]
-        assert _error(lambda p: list(smapsfmt.iter_smaps(p)), pieces) == (lines + 1, 65537, LONG)
+        assert syntax_error(lambda p: list(smapsfmt.iter_smaps(p)), pieces) == (
+            lines + 1,
+            65537,
+            LONG,
+        )
     assert [m.pathname for m in smapsfmt.parse_smaps(many + at_bound)][-1].endswith(b"/" * 100)
 
 
@@ -128,7 +123,7 @@ def test_a_text_where_no_line_may_start_an_entry_gets_one_syntax_error(
 ) -> None:
     """validate's one diagnostic is the parser's error (the parser's error is the grammar's:
     test_fast.py), and its summary counts no mapping."""
-    first = _error(smapsfmt.parse_smaps, data)
+    first = syntax_error(smapsfmt.parse_smaps, data)
     found = smapsfmt.validate(data)
     assert [(d.line, d.column, d.rule, d.message) for d in found] == [
         (first[0], first[1], "syntax", first[2])
