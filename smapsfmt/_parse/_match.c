@@ -1290,7 +1290,9 @@ static int run_entries(Program *self, PyObject *data, Py_ssize_t *pos_io, Py_ssi
         last.valid = 1;
     }
     /* The objects built here hold no reference cycles; collecting while they are made would
-     * only walk them again and again. */
+     * only walk them again and again. No caller can see the collector paused: the loop holds
+     * the GIL, runs no Python code (objects come from tp_alloc) and restores it before it
+     * returns. */
     int gc_was = PyGC_Disable();
     int status = ST_STOP, failed = 0;
     Py_ssize_t done = 0;
