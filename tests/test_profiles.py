@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import itertools
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import (
@@ -170,31 +173,24 @@ def test_render_a_whole_file_for_another_kernel() -> None:
     assert render(smaps, {p.name: p for p in PROFILES}["6.6-7.3"]) == sleep
 
 
-def as_printed_by(profile: object, data: bytes) -> bytes:
-    """A real capture's entries as the kernel of ``profile`` prints them: its lines, in its
-    order, values from the capture (0 for a field the capture lacks), its VmFlags mnemonics."""
-    from smapsfmt import Mapping, Smaps
-    from smapsfmt._spec.profiles import Profile
+@functools.cache
+def _corpus_builder() -> Any:
+    """tools/build_conformance_corpus.py, loaded once: it makes the corpus's generated cases."""
+    spec = importlib.util.spec_from_file_location(
+        "build_conformance_corpus", ROOT / "tools" / "build_conformance_corpus.py"
+    )
+    assert spec is not None and spec.loader is not None
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    return builder
 
-    assert isinstance(profile, Profile)
-    mappings = []
-    for m in smapsfmt.parse_smaps(data):
-        fields = {
-            line.field: m.fields.get(line.field, 0)
-            for line in profile.smaps_lines
-            if not line.optional
-        }
-        vmflags = None
-        if profile.vmflags_prefix is not None:
-            vmflags = tuple(f for f in m.vmflags or () if f in profile.vmflags)
-        mappings.append(
-            Mapping(
-                line=m.line, start=m.start, end=m.end, perms=m.perms, offset=m.offset,
-                major=m.major, minor=m.minor, inode=m.inode, pathname=m.pathname,
-                fields=fields, vmflags=vmflags,
-            )
-        )  # fmt: skip
-    return render(Smaps(mappings=tuple(mappings)), profile)
+
+def as_printed_by(profile: object, data: bytes) -> bytes:
+    """A real capture's entries as the kernel of ``profile`` prints them, by the function the
+    conformance corpus's generated cases are made with: its lines, in its order, values from
+    the capture (0 for a field the capture lacks), its VmFlags mnemonics."""
+    printed: bytes = _corpus_builder().as_printed_by(profile, smapsfmt.parse_smaps(data))
+    return printed
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)

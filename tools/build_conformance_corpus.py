@@ -33,7 +33,7 @@ import smapsfmt
 from smapsfmt._manifest import MANIFEST, dump_manifest
 from smapsfmt._model import Mapping, Rollup, Smaps, known_fields, unitless_fields
 from smapsfmt._render import render, word_size
-from smapsfmt._spec.profiles import load_profiles
+from smapsfmt._spec.profiles import Profile, load_profiles
 from smapsfmt.conformance.decode import decode
 from smapsfmt.conformance.manifest import CORPUS_VERSION, Case, load_manifest
 
@@ -145,6 +145,37 @@ def kernel_tags(case: Case) -> list[str]:
 
 def folder(rel: str, table: dict[str, Any]) -> list[Any]:
     return [value for prefix, value in table.items() if rel.startswith(prefix)]
+
+
+def as_printed_by(profile: Profile, model: Smaps) -> bytes:
+    """A real capture's entries as the kernel of ``profile`` prints them: its lines, in its
+    order, values from the capture (0 for a field the capture lacks), its VmFlags mnemonics."""
+    mappings = []
+    for m in model:
+        fields = {
+            line.field: m.fields.get(line.field, 0)
+            for line in profile.smaps_lines
+            if not line.optional
+        }
+        vmflags = None
+        if profile.vmflags_prefix is not None:
+            vmflags = tuple(f for f in m.vmflags or () if f in profile.vmflags)
+        mappings.append(
+            Mapping(
+                line=m.line,
+                start=m.start,
+                end=m.end,
+                perms=m.perms,
+                offset=m.offset,
+                major=m.major,
+                minor=m.minor,
+                inode=m.inode,
+                pathname=m.pathname,
+                fields=fields,
+                vmflags=vmflags,
+            )
+        )
+    return render(Smaps(mappings=tuple(mappings)), profile)
 
 
 class Builder:
@@ -306,36 +337,11 @@ class Builder:
     def generated(self, base: bytes) -> None:
         model = smapsfmt.parse_smaps(base)
         for profile in load_profiles():
-            mappings = []
-            for m in model:
-                fields = {
-                    line.field: m.fields.get(line.field, 0)
-                    for line in profile.smaps_lines
-                    if not line.optional
-                }
-                vmflags = None
-                if profile.vmflags_prefix is not None:
-                    vmflags = tuple(f for f in m.vmflags or () if f in profile.vmflags)
-                mappings.append(
-                    Mapping(
-                        line=m.line,
-                        start=m.start,
-                        end=m.end,
-                        perms=m.perms,
-                        offset=m.offset,
-                        major=m.major,
-                        minor=m.minor,
-                        inode=m.inode,
-                        pathname=m.pathname,
-                        fields=fields,
-                        vmflags=vmflags,
-                    )
-                )
             tags = ["generated", f"profile:{profile.name}"]
             if profile.variant_of:
                 tags.append("android")
             rel = f"generated/{profile.name}/smaps"
-            data = render(Smaps(mappings=tuple(mappings)), profile)
+            data = as_printed_by(profile, model)
             self.valid(data, rel, tags, generated=True)
             if profile.rollup_header is not None and profile.rollup_lines:
                 summed = {line.field: 0 for line in profile.rollup_lines}
