@@ -3,6 +3,7 @@ this one place."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .._cli.common import (
@@ -47,19 +48,11 @@ err = _err
 flush = _flush
 
 
-_PROFILES_OF_RELEASES: dict[str, str | None] = {}
-
-
+@functools.lru_cache(maxsize=8)
 def profile_for_release(release: str) -> str | None:
     """The name of the profile for a running kernel's release (``uname -r``): the mainline
     profile whose range covers it (the newest profile for a newer kernel); None if none.
     Worked out once per release (each sample of ``sample --interval`` asks again)."""
-    if release not in _PROFILES_OF_RELEASES:
-        _PROFILES_OF_RELEASES[release] = _profile_for_release(release)
-    return _PROFILES_OF_RELEASES[release]
-
-
-def _profile_for_release(release: str) -> str | None:
     from .._spec.abi import parse_version
     from .._spec.profiles import beyond_every_profile, load_profiles
 
