@@ -4,7 +4,6 @@ with ``where`` mapping each exported name to the submodule that defines it."""
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 TYPE_CHECKING = False  # not from typing: importing it would cost more than smapsfmt's import
@@ -26,7 +25,10 @@ def lazy(
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        # __import__, not importlib.import_module: importing importlib would cost every
+        # command's start-up more than the rest of this module
+        __import__(f"{package}.{module}")
+        value = getattr(sys.modules[f"{package}.{module}"], name)
         setattr(sys.modules[package], name, value)
         return value
 

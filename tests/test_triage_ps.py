@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import pty
+import random
 import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -236,3 +238,68 @@ def test_ps_and_smem_agree_on_the_same_stopped_processes(
         for name in ("Swap", "USS", "Rss"):
             assert ours[pid][name] == theirs[pid][name], (pid, name)
         assert theirs[pid]["Pss"] <= ours[pid]["Pss"] <= theirs[pid]["Pss"] + mappings
+
+
+def _full_parser() -> Any:
+    """ps's options as smapsfmt.triage.cli declares them, read by argparse."""
+    import argparse
+
+    from smapsfmt.triage.cli import add_commands
+
+    parser = argparse.ArgumentParser(prog="smapsfmt")
+    add_commands(parser.add_subparsers(dest="command"))
+    return parser
+
+
+QUICK_SEED = 4242
+OPTION_WORDS = [
+    ["--format", "json"], ["--format=csv"], ["--format", "text"], ["--format", "yaml"],
+    ["--by", "user"], ["--by=cgroup"], ["--by", "process"], ["--by", "group"],
+    ["--sort", "Rss"], ["--sort=pid"], ["--sort=-x"], ["--sort="], ["--sort", "-x"],
+    ["--top", "3"], ["--top=1"], ["--top", "0"], ["--top", "x"], ["--top", "-1"],
+    ["--fields", "Locked"], ["--fields=Anonymous,KSM"], ["--fields="],
+    ["--form", "json"], ["-h"], ["--help"], ["--"], ["extra"], ["--top"], ["--by=user=x"],
+]  # fmt: skip
+
+
+def test_ps_reads_its_command_line_without_argparse_as_argparse_does() -> None:
+    """``smapsfmt ps`` reads the common forms of its options itself (quick_args): every command
+    line it takes gives the options argparse gives; anything else (help, an abbreviation, an
+    option twice, a value argparse refuses) it leaves to argparse, which explains it."""
+    from smapsfmt.triage import ps as ps_module
+
+    parser = _full_parser()
+    rng = random.Random(QUICK_SEED)
+    taken = 0
+    for case in range(400):
+        words = [w for _ in range(rng.randint(0, 4)) for w in rng.choice(OPTION_WORDS)]
+        quick = ps_module.quick_args(words)
+        if quick is None:
+            continue
+        taken += 1
+        full = parser.parse_args(["ps", *words])
+        names = ("command", "format", "by", "sort", "top", "fields")
+        got = {name: getattr(quick, name) for name in names}
+        assert got == {name: getattr(full, name) for name in names}, (QUICK_SEED, case, words)
+        assert quick.run is ps_module.run
+    assert taken > 100, taken
+    for words in (["--format", "json", "--top", "5", "--by", "user", "--sort", "Rss"], []):
+        assert ps_module.quick_args(words) is not None, words
+    declined = [
+        ["--help"], ["-h"], ["--form", "json"], ["--top", "0"], ["--format", "yaml"],
+        ["--format", "json", "--format", "csv"], ["--"], ["--sort", "-x"], ["--top"], ["x"],
+    ]  # fmt: skip
+    for words in declined:
+        assert ps_module.quick_args(words) is None, words
+
+
+def test_what_ps_leaves_to_argparse_is_explained_by_it() -> None:
+    for args, message in (
+        (["--format", "json", "--format", "csv"], "argument --format: given more than once"),
+        (["--top", "0"], "argument --top: expected a whole number above 0, not '0'"),
+        (["--form", "yaml"], "argument --format: invalid choice: 'yaml'"),
+    ):
+        result = run_cli("ps", *args)
+        assert result.returncode == 2, args
+        assert message in result.stderr.decode(), (args, result.stderr)
+

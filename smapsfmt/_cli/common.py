@@ -53,21 +53,18 @@ import sys
 
 from .input import InputError, open_input
 from .schemas import ERROR_KINDS
+from .streams import (
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_USAGE,
+    UsageError,
+    err,
+    out,
+)
 
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
 if TYPE_CHECKING:
     from typing import Any, NoReturn
-
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 128 + 2  # SIGINT, as a shell reports a command it interrupted
-EXIT_PIPE = 128 + 13  # SIGPIPE: the reader of standard output went before the status was known
-
-
-class UsageError(Exception):
-    """A problem with how smapsfmt was called or with reaching its input: exit status 2."""
 
 
 class _StoreOnce(argparse._StoreAction):
@@ -143,10 +140,6 @@ class Parser(argparse.ArgumentParser):
                 err(message)
 
 
-class OutputError(Exception):
-    """Standard output cannot be written (closed, or a full disk): exit status 2."""
-
-
 class Refusal(Exception):
     """The input is read, but the command refuses it (no kernel prints it): exit status 1,
     with the one diagnostic that says why (``smapsfmt._diagnostics.Diagnostic``)."""
@@ -154,59 +147,6 @@ class Refusal(Exception):
     def __init__(self, diagnostic: Any) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
-
-
-_pipe_closed = False  # the reader of standard output has gone (EPIPE): output is discarded
-
-
-def out(text: str) -> None:
-    """Write to standard output. When its reader has gone (EPIPE, ``| head``), the rest of the
-    output is discarded quietly and the command runs to its end, so that its exit status is the
-    one it would have had; any other write error is an OutputError (exit 2)."""
-    global _pipe_closed  # noqa: PLW0603 - one standard output per process
-    if _pipe_closed:
-        return
-    if sys.stdout is None:
-        raise OutputError("standard output is closed")
-    try:
-        sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
-    except BrokenPipeError:
-        _pipe_closed = True
-        discard_stdout()
-    except OSError as exc:
-        raise OutputError(exc.strerror or str(exc)) from None
-
-
-def flush() -> None:
-    global _pipe_closed  # noqa: PLW0603
-    if sys.stdout is None or _pipe_closed:
-        return
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _pipe_closed = True
-        discard_stdout()
-    except OSError as exc:
-        raise OutputError(exc.strerror or str(exc)) from None
-
-
-def err(text: str) -> None:
-    """Write to standard error; never fails (there is nowhere left to report to)."""
-    try:
-        sys.stderr.buffer.write(text.encode("utf-8", "backslashreplace"))
-        sys.stderr.flush()
-    except (AttributeError, OSError, ValueError):
-        pass
-
-
-def discard_stdout() -> None:
-    """Point standard output at /dev/null, so that what is still buffered cannot fail again
-    when the interpreter exits."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (AttributeError, OSError, ValueError):
-        pass
 
 
 def read_input(name: str) -> bytes:
@@ -406,9 +346,3 @@ def report(args: argparse.Namespace | None, exc: Exception) -> int:
         out(json.dumps(error, indent=1) + "\n")
     code: int = error["error"]["exit"]
     return code
-
-
-def reset_output() -> None:
-    """Start a run of the command line with standard output usable (see ``out``)."""
-    global _pipe_closed  # noqa: PLW0603
-    _pipe_closed = False

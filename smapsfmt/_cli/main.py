@@ -5,36 +5,29 @@ an exit status (listed in smapsfmt._cli.common) and, with ``--format json``, a J
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import importlib
 import os
-import signal
 import sys
-from collections.abc import Callable, Sequence
 
-from .common import (
+from .streams import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PIPE,
     EXIT_USAGE,
     OutputError,
-    Parser,
     UsageError,
-    check_source_options,
     discard_stdout,
     err,
-    error_object,
     flush,
     out,
-    report,
     reset_output,
 )
 
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
 if TYPE_CHECKING:
-    from typing import NoReturn
+    import argparse
+    from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
 
 # The modules that add the commands, in the order --help lists them, and the commands each adds.
 # With one of these COMMANDs first on the command line, only its module is loaded and only its
@@ -57,7 +50,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser: every command, or only those of the module that adds
     ``command`` (the rest of the command line is then parsed exactly as the full parser
     would)."""
+    import importlib
+
     from .. import __version__
+    from .common import Parser
 
     parser = Parser(
         prog="smapsfmt",
@@ -87,22 +83,40 @@ def _command(argv: Sequence[str] | None) -> str | None:
     return words[0] if words and not words[0].startswith("-") else None
 
 
+def _quick(argv: Sequence[str] | None) -> Any:
+    """``smapsfmt ps`` in its common forms, read without argparse (smapsfmt.triage.ps
+    ``quick_args``: the same options, the same values), so that its start-up is little more
+    than the interpreter's; None for any other command line, which the full parser reads."""
+    words = sys.argv[1:] if argv is None else argv
+    if words[:1] == ["ps"]:
+        from ..triage.ps import quick_args
+
+        return quick_args(list(words[1:]))
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     reset_output()
-    args: argparse.Namespace | None = None
+    args: Any = None
     try:
         try:
-            args = build_parser(_command(argv)).parse_args(argv)
-            run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+            args = _quick(argv)
+            if args is None:
+                from .common import check_source_options
+
+                args = build_parser(_command(argv)).parse_args(argv)
+                check_source_options(args)
+            run: Callable[[Any], int] | None = getattr(args, "run", None)
             if run is None:
                 raise UsageError("a COMMAND is required (see 'smapsfmt --help')")
-            check_source_options(args)
             code = run(args)
         except SystemExit as exc:  # --help and --version, whose text went through out
             code = exc.code if isinstance(exc.code, int) else EXIT_OK
         except (OutputError, BrokenPipeError, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - every failure: one message, and JSON
+            from .common import report
+
             code = report(args if args is not None else _asked_format(argv), exc)
         flush()
         return code
@@ -117,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _ignore_interrupts()  # one message, one status: a second SIGINT cannot cut them short
         err("smapsfmt: interrupted\n")
         if getattr(args, "format", None) == "json":
+            from .common import error_object
+
             error = error_object("interrupted", "interrupted", EXIT_INTERRUPTED)
             try:
                 import json
@@ -136,6 +152,8 @@ def _asked_format(argv: Sequence[str] | None) -> argparse.Namespace:
     """The output format the command line asked for, when it could not be parsed (a usage
     error from argparse): a script that asked for JSON gets the error object too. The words
     after ``--`` are another program's (``conformance run -- CMD ...``) and are not read."""
+    import argparse
+
     words = list(sys.argv[1:] if argv is None else argv)
     asked = None
     for i, word in enumerate(words):
@@ -149,8 +167,12 @@ def _asked_format(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _ignore_interrupts() -> None:
-    with contextlib.suppress(ValueError):  # ValueError: main() called from another thread
+    import signal
+
+    try:  # noqa: SIM105 - not contextlib: ps's start-up does without it
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # main() called from another thread
+        pass
 
 
 def entry_point() -> NoReturn:
@@ -164,7 +186,9 @@ def entry_point() -> NoReturn:
         # Exit at once with this status: the interpreter's own shutdown after an interrupt may
         # end the process by SIGINT instead (it puts the default handler back on the way out).
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 - not contextlib: ps's start-up does without it
                 stream.flush()
+            except Exception:  # noqa: BLE001 - exiting: nothing is left to report to
+                pass
         os._exit(code)
     sys.exit(code)

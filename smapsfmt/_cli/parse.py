@@ -8,7 +8,8 @@ import io
 import json
 from typing import Any
 
-from .common import EXIT_OK, UsageError, add_source_arguments, load_source, out
+from .common import add_source_arguments, load_source
+from .streams import EXIT_OK, UsageError, out
 
 
 def add_commands(commands: Any) -> None:

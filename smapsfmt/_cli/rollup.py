@@ -97,8 +97,9 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
 
 def _smaps_input(args: argparse.Namespace) -> Input:
     """SMAPS_FILE (through the input layer), or the smaps of ``--pid``."""
-    from .common import UsageError, load_source
+    from .common import load_source
     from .input import from_bytes, open_input
+    from .streams import UsageError
 
     if getattr(args, "pid", None) is not None:
         data, name = load_source(args, args.smaps, kind="smaps")
@@ -137,7 +138,7 @@ def first_entry(head: bytes) -> str | None:
 def _check_kernel(kernel: str | None) -> None:
     """``--kernel`` as ``validate`` reads it: a usage error (exit 2) when no profile has it."""
     from .._rollup.dating import asked_kernels
-    from .common import UsageError
+    from .streams import UsageError
 
     if kernel is not None:
         try:
@@ -153,7 +154,8 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
     from .._render import word_size
     from .._rollup.aggregate import render_text, summarize
     from .._rollup.errors import KernelMismatch
-    from .common import EXIT_OK, Refusal, err, out
+    from .common import Refusal
+    from .streams import EXIT_OK, err, out
 
     _check_kernel(args.kernel)
     with _smaps_input(args) as source:
@@ -232,18 +234,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .._parse.parser import detect_kind, parse_rollup
     from .._rollup.check import check
     from .._rollup.errors import KernelMismatch
-    from .common import (
-        EXIT_INVALID,
-        EXIT_OK,
-        Refusal,
-        UsageError,
-        err,
-        load_snapshot,
-        out,
-        read_input,
-        snapshot_rollup,
-    )  # fmt: skip
+    from .common import Refusal, load_snapshot, read_input, snapshot_rollup
     from .input import from_bytes, open_input
+    from .streams import EXIT_INVALID, EXIT_OK, UsageError, err, out
 
     _check_kernel(args.kernel)
     if getattr(args, "pid", None) is not None:

@@ -30,19 +30,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from .common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_USAGE,
-    UsageError,
-    add_source_arguments,
-    display_name,
-    err,
-    flush,
-    load_snapshot,
-    out,
-    read_input,
-)
+from .common import add_source_arguments, display_name, load_snapshot, read_input
+from .streams import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError, err, flush, out
 
 __all__ = ["add_commands", "validate_schema"]
 

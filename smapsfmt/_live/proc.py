@@ -16,7 +16,6 @@ reading it gives nothing once its address space is gone (same ``m_start``).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import math
 import os
@@ -508,6 +507,8 @@ def _time_limit(timeout: float) -> float:
 
 def _read(proc: ProcDir, files: _Files, *, freeze: bool, timeout: float) -> Snapshot:
     """Read the opened files, under a freeze if asked and allowed, and check the read whole."""
+    import contextlib  # here: a sweep of every process imports this module, and reads no smaps
+
     from . import freeze as _freeze
 
     assert isinstance(proc.pid, int)

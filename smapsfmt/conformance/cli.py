@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._cli.common import EXIT_INVALID, EXIT_OK, UsageError, out
+from .._cli.streams import EXIT_INVALID, EXIT_OK, UsageError, out
 
 __all__ = ["add_commands"]
 

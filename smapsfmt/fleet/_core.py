@@ -6,18 +6,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .._cli.common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_USAGE,
-    Refusal,
-    UsageError,
-    display_name,
-)
-from .._cli.common import err as _err
-from .._cli.common import flush as _flush
-from .._cli.common import out as _out
+from .._cli.common import Refusal, display_name
 from .._cli.input import InputError, open_input
+from .._cli.streams import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError
+from .._cli.streams import err as _err
+from .._cli.streams import flush as _flush
+from .._cli.streams import out as _out
 from .._live.proc import ProcDir, ProcError
 from .._model import known_fields
 from .._parse.parser import detect_kind

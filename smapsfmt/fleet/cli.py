@@ -15,7 +15,7 @@ from typing import Any
 
 # Only the command line's own module here: the parser of every command is built with these
 # commands in it, so this module must not load the parser, pydantic or any extra.
-from .._cli.common import EXIT_OK, UsageError, flush, out
+from .._cli.streams import EXIT_OK, UsageError, flush, out
 
 __all__ = ["add_commands"]
 

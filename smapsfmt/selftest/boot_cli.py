@@ -48,7 +48,7 @@ def add_boot_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_boot(args: argparse.Namespace) -> tuple[Any, list[Any], dict[str, Any]]:
     """Boot, check, save: (the capture, its checks, what the boot was)."""
-    from .._cli.common import UsageError
+    from .._cli.streams import UsageError
     from . import boot, corpus, debian, guest, modules, qemu
 
     arch = args.arch or "x86_64"

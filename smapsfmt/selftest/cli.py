@@ -15,8 +15,9 @@ import json
 import os
 from typing import Any
 
-from .._cli.common import Refusal, UsageError, display_name, out, read_input
+from .._cli.common import Refusal, display_name, read_input
 from .._cli.schemas import register
+from .._cli.streams import UsageError, out
 from .boot_cli import BOOT_OPTIONS, add_boot_arguments
 from .shapes import SHAPES
 

@@ -26,8 +26,11 @@ def _runner(module: str) -> Any:
 
 
 def _positive(text: str) -> int:
-    if text.isascii() and text.isdigit() and int(text) > 0:
-        return int(text)
+    from .ps import whole_above_zero
+
+    number = whole_above_zero(text)
+    if number is not None:
+        return number
     raise argparse.ArgumentTypeError(f"expected a whole number above 0, not {text!r}")
 
 
@@ -59,6 +62,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     three's JSON outputs with ``smapsfmt schema`` (built only when asked for)."""
     from .._cli.common import add_source_arguments
     from .._cli.schemas import register
+    from .ps import FORMATS, GROUPINGS
 
     for name, what in (
         ("summary", "one process's memory, object by object, and the totals"),
@@ -96,9 +100,10 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
         "not be read during the sweep are counted and listed in a note on stderr (never an "
         "error).",
     )  # fmt: skip
-    ps.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    # smapsfmt.triage.ps.quick_args reads the common forms of these options without argparse
+    ps.add_argument("--format", choices=FORMATS, default="text")
     ps.add_argument(
-        "--by", choices=("process", "user", "cgroup"), default="process",
+        "--by", choices=GROUPINGS, default="process",
         help="one line per process (default), or the totals of each user or cgroup",
     )  # fmt: skip
     ps.add_argument(

@@ -231,7 +231,7 @@ def render_csv(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._cli.common import EXIT_OK, UsageError, err, out
+    from .._cli.streams import EXIT_OK, UsageError, err, out
     from .load import from_file, from_pid
 
     prog = "smapsfmt diff"

@@ -193,7 +193,7 @@ def from_pid(args: argparse.Namespace) -> Capture:
 
 def from_args(args: argparse.Namespace, file: str | None) -> Capture:
     """FILE or ``--pid``, exactly one (a usage error otherwise)."""
-    from .._cli.common import UsageError
+    from .._cli.streams import UsageError
 
     prog = getattr(args, "source_prog", "smapsfmt")
     if args.pid is not None and file is not None:

@@ -18,9 +18,74 @@ if TYPE_CHECKING:
 
     from .sweep import Process, Sweep
 
-__all__ = ["build", "run"]
+__all__ = ["FORMATS", "GROUPINGS", "build", "quick_args", "run", "whole_above_zero"]
 
 COLUMNS = ("Rss", "Pss", "USS", "Swap", "SwapPss")
+# The values of ps's options that take a choice (smapsfmt.triage.cli declares the options).
+FORMATS = ("text", "json", "csv")
+GROUPINGS = ("process", "user", "cgroup")
+
+
+def whole_above_zero(text: str) -> int | None:
+    """``--top N``: N as a number when it is a whole number above 0, else None."""
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
+
+
+class QuickArgs:
+    """The options of ``smapsfmt ps`` under the names argparse gives them."""
+
+    def __init__(self) -> None:
+        self.command = "ps"
+        self.format = "text"
+        self.by = "process"
+        self.sort: str | None = None
+        self.top: int | None = None
+        self.fields: list[str] | None = None
+        self.run = run
+
+
+_QUICK = {"--format": "format", "--by": "by", "--sort": "sort", "--top": "top"}
+
+
+def quick_args(words: list[str]) -> QuickArgs | None:
+    """The words after ``ps`` read as smapsfmt.triage.cli's parser reads them, when they are in
+    the forms a script writes (``--option VALUE`` or ``--option=VALUE``, each at most once,
+    ``--fields`` as often as wanted, every value one the parser takes); None for anything else
+    (--help, an abbreviated option, an option given twice, a value it refuses, ``--``), which
+    the full parser then reads, and explains where it is wrong. ``smapsfmt ps`` thus starts
+    without argparse (bench/ps.py measures the whole command)."""
+    args = QuickArgs()
+    given: set[str] = set()
+    at = 0
+    while at < len(words):
+        option, equals, value = words[at].partition("=")
+        if equals:
+            at += 1
+        elif at + 1 < len(words) and not words[at + 1].startswith("-"):
+            value = words[at + 1]
+            at += 2
+        else:
+            return None
+        if option == "--fields":
+            args.fields = [*(args.fields or []), value]
+            continue
+        name = _QUICK.get(option)
+        if name is None or name in given:
+            return None
+        given.add(name)
+        if name == "top":
+            args.top = whole_above_zero(value)
+            if args.top is None:
+                return None
+        elif (name == "format" and value not in FORMATS) or (
+            name == "by" and value not in GROUPINGS
+        ):
+            return None
+        else:
+            setattr(args, name, value)
+    return args
+
+
 _TEXT_KEYS = ("pid", "user", "command", "group")
 
 
@@ -32,7 +97,7 @@ def _value(fields: dict[str, int], column: str) -> int | None:
 
 
 def _columns(sweep: Sweep, asked: list[str] | None) -> list[str]:
-    from .._cli.common import UsageError
+    from .._cli.streams import UsageError
 
     seen: dict[str, object] = {}  # every field name, in the order first met
     for process in sweep.processes:
@@ -95,7 +160,7 @@ def _sort(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 
 def build(sweep: Sweep, args: argparse.Namespace) -> dict[str, Any]:
-    from .._cli.common import UsageError
+    from .._cli.streams import UsageError
 
     columns = _columns(sweep, args.fields)
     rows = [_process_row(p, columns) for p in sweep.processes]
@@ -224,7 +289,7 @@ def note(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._cli.common import EXIT_OK, err, out
+    from .._cli.streams import EXIT_OK, err, out
     from .progress import Progress
     from .sweep import sweep
 

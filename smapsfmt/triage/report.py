@@ -356,7 +356,7 @@ def _load(name: str | None, args: argparse.Namespace) -> Input:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._cli.common import EXIT_OK, UsageError, err, out
+    from .._cli.streams import EXIT_OK, UsageError, err, out
     from .progress import Progress
     from .table import json_text
 

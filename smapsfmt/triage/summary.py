@@ -27,7 +27,7 @@ def choose_columns(
 ) -> tuple[list[str], str]:
     """The columns shown (the defaults the input has, then those of ``--fields``) and the sort
     key; a UsageError naming an unknown field and the input's fields."""
-    from .._cli.common import UsageError
+    from .._cli.streams import UsageError
 
     extra: list[str] = []
     for item in asked or []:
@@ -164,7 +164,7 @@ def render_csv(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._cli.common import EXIT_OK, UsageError, err, out
+    from .._cli.streams import EXIT_OK, UsageError, err, out
     from .load import from_args
 
     if args.top is not None and args.top < 1:
