@@ -202,7 +202,7 @@ def test_the_sweeps_header_constants_are_the_profiles() -> None:
     from smapsfmt._spec.layout import rollup_name
     from smapsfmt.triage import sweep
 
-    assert sweep.HEADER_PREFIX.pattern == prefix_pattern(5)
+    assert prefix_pattern(5) == sweep.HEADER_PREFIX
     assert rollup_name() == sweep.ROLLUP_NAME
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import triage_targets
@@ -252,3 +254,101 @@ def test_rollup_fields_reads_a_known_layout_as_strictly_as_a_new_one() -> None:
             got = str(exc)
         assert got == expected, number
     assert isinstance(got, dict) and got != fields  # the last variant is a rollup
+
+
+def _outcome(text: bytes, read: Any) -> object:
+    try:
+        return read(text)
+    except smapsfmt.SmapsSyntaxError as exc:
+        return str(exc)
+
+
+def _as_parse_rollup(text: bytes) -> dict[str, int]:
+    fields = smapsfmt.parse_rollup(text, path="edited").fields
+    return {name: value for name, value in fields.items() if isinstance(value, int)}
+
+
+EDIT_BYTES = b"0123456789abcdefgx-: \t\n\rkBrwxsp[]_Az\x00\xff"
+EDIT_SEED = 20261205
+
+
+def test_rollup_fields_is_parse_rollup_on_seeded_edits_of_every_rollup_of_the_corpus() -> None:
+    """The sweep reads the kernel's layout itself, without the re module: it must take exactly
+    the texts parse_rollup takes, with the same fields, and leave every other text to it
+    (the same fields, or the same located error). Seeded edits of every rollup of the corpus
+    (64- and 32-bit headers, vendor fields), one to three bytes changed, inserted or removed,
+    half of them in the header."""
+    rng = random.Random(EDIT_SEED)
+    texts = [p.read_bytes() for p in corpus(VALID) if is_rollup(p)]
+    assert texts
+    differ = 0
+    for case in range(3000):
+        text = bytearray(rng.choice(texts))
+        header_end = text.index(b"\n")
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(header_end + 1) if case % 2 else rng.randrange(len(text) + 1)
+            byte = bytes([rng.choice(EDIT_BYTES)])
+            kind = rng.randrange(3)
+            if kind == 0:
+                text[at : at + 1] = byte
+            elif kind == 1:
+                text[at:at] = byte
+            else:
+                del text[at : at + 1]
+        edited = bytes(text)
+        expected = _outcome(edited, _as_parse_rollup)
+        got = _outcome(edited, lambda t: sw.rollup_fields(t, "edited"))
+        assert got == expected, f"seed {EDIT_SEED}, case {case}: {edited!r}"
+        differ += isinstance(expected, str)
+    assert 300 < differ < 2700  # both outcomes were met often: the edits tested something
+
+
+def test_the_header_is_read_as_the_profiles_pattern_reads_it() -> None:
+    """The sweep's header check, and HEADER_PREFIX (the pattern tests/test_grammar.py holds to
+    the profiles): a rollup is read by the sweep itself exactly when its header is that
+    pattern, the inode, one space, padding and the name, else by parse_rollup (which then
+    loads the parser); the outcome is parse_rollup's either way."""
+    import re
+
+    body = b"Rss:                   4 kB\n"
+    pattern = re.compile(sw.HEADER_PREFIX + rb"[0-9]+ +" + re.escape(sw.ROLLUP_NAME))
+    headers = [
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 0                          [rollup]",
+        b"08048000-bfb7e000 ---p 00000000 00:00 0 [rollup]",
+        b"0000000000400000-00007ffdaaae0000 rw-s 0 fd:01 12 [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 0 x [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 0  c   s   [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 12 [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 0\t[rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 0[rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 x [rollup]",
+        b"5566AD6FD000-7ffdaaae0000 ---p 00000000 00:00 0 [rollup]",  # upper case
+        b"5566ad6fd00-7ffdaaae0000 ---p 00000000 00:00 0 [rollup]",  # 7 digits
+        b"5566ad6fd000-7ffdaaae00000000000 ---p 00000000 00:00 0 [rollup]",  # 17 digits
+        b"5566ad6fd000-7ffdaaae0000 -w-p 00000000 00:00 0 [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---q 00000000 00:00 0 [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p  00000000 00:00 0 [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 0:00 0 [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00-00 0 [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p  00:00 0 [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 0 [rollup] ",
+        b"5566ad6fd000_7ffdaaae0000 ---p 00000000 00:00 0 [rollup]",
+        b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 [rollup]",
+    ]
+    for header in headers:
+        text = header + b"\n" + body
+        code = (
+            "import sys\nfrom smapsfmt.triage.sweep import rollup_fields\n"
+            f"try:\n    print(rollup_fields({text!r}, 'x'))\nexcept Exception as exc:\n"
+            "    print(type(exc).__name__)\n"
+            "print('smapsfmt._parse.parser' in sys.modules)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
+        )
+        result, parsed = out.stdout.splitlines()
+        matches = pattern.fullmatch(header) is not None
+        assert parsed == str(not matches), header
+        if matches:
+            assert result == "{'Rss': 4}", header
+        assert result == str(_outcome(text, _as_parse_rollup) if matches else result)

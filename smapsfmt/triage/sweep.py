@@ -37,11 +37,8 @@ This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import re
-from collections.abc import Callable, Iterable
 
 from .._live.errors import (
     KernelThreadError,
@@ -56,6 +53,10 @@ from .._live.errors import (
 )
 from .._live.proc import PF_KTHREAD, PROC, ProcDir, permission_error, refusal_of
 
+TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
 __all__ = [
     "Process",
     "Skipped",
@@ -68,16 +69,45 @@ __all__ = [
 ]
 
 _ROLLUP_BUFFER = 16 << 10
-# A rollup's field line exactly as the kernel prints it (fs/proc/task_mmu.c SEQ_PUT_DEC and
-# show_val_kb: name, colon, right-aligned value, " kB"); any other line goes to parse_rollup.
-_FIELD = re.compile(rb"^([A-Za-z_][A-Za-z0-9_]*):[ \t]+([0-9]{1,20}) kB\n", re.M)
 # A mapping header up to its device, and the rollup's name: the profiles' facts, kept here as
-# constants because reading the profiles would double ps's start-up (29 to 61 ms here).
-# tests/test_grammar.py holds them equal to what smapsfmt._spec.header and .layout derive.
-HEADER_PREFIX = re.compile(
+# constants because reading the profiles would double ps's start-up (29 to 61 ms here), and
+# checked without the re module, whose import alone (with enum) would cost ps's start-up a
+# quarter of the reads of a busy machine's rollups (bench/ps.py). HEADER_PREFIX is the pattern
+# of what _kernel_header checks up to the inode; tests/test_grammar.py holds it and ROLLUP_NAME
+# equal to what smapsfmt._spec.header and .layout derive from the profiles, and
+# tests/test_triage_sweep.py holds _kernel_header to the pattern.
+HEADER_PREFIX = (
     rb"[0-9a-f]{8,16}\-[0-9a-f]{8,16}\ [r-][w-][x-][sp]\ [0-9a-f]+\ [0-9a-f]{2,}:[0-9a-f]{2,}\ "
 )
 ROLLUP_NAME = b"[rollup]"
+_ADDRESS_DIGITS = range(8, 17)
+_DEVICE_DIGITS = 2
+_PERMS = (b"r-", b"w-", b"x-", b"sp")
+_HEX = b"0123456789abcdef"
+
+
+def _kernel_header(line: bytes) -> bool:
+    """Whether ``line`` (no newline) is a rollup's header as the grammar takes it: the start of
+    a mapping's header (HEADER_PREFIX), the inode, one space, padding and the rollup's name
+    (grammar/smaps.lark HEADER; fs/proc/task_mmu.c 6.18 show_smaps_rollup pads with seq_pad)."""
+    parts = line.split(b" ", 5)
+    if len(parts) != 6:
+        return False
+    span, perms, offset, device, inode, name = parts
+    start, dash, end = span.partition(b"-")
+    major, colon, minor = device.partition(b":")
+    return (
+        name.lstrip(b" ") == ROLLUP_NAME
+        and inode.isdigit()
+        and bool(dash and colon and offset)
+        and len(start) in _ADDRESS_DIGITS
+        and len(end) in _ADDRESS_DIGITS
+        and len(major) >= _DEVICE_DIGITS
+        and len(minor) >= _DEVICE_DIGITS
+        and not b"".join((start, end, offset, major, minor)).translate(None, _HEX)
+        and len(perms) == len(_PERMS)
+        and all(perms[i : i + 1] in allowed for i, allowed in enumerate(_PERMS))
+    )
 
 
 class Process:
@@ -243,41 +273,51 @@ def _cgroup_path(text: bytes) -> str:
     return unified if unified is not None else (first or "")
 
 
-_NAMES: dict[bytes, str] = {}  # field names as read, decoded once
-# The field lines of the rollups read so far, as one pattern each (the kernel prints the same
-# fields in the same order for every process): a text is then read by one match, exactly as
-# strictly as line by line. Most recent first; a few at most (one per kernel, in practice).
-_LAYOUTS: list[tuple[re.Pattern[bytes], tuple[str, ...]]] = []
-_VALUE = rb":[ \t]+([0-9]{1,20}) kB\n"
+# The field names of the rollups read so far, checked and decoded once per layout (the kernel
+# prints the same fields in the same order for every process). A few at most (one per kernel,
+# in practice).
+_LAYOUTS: dict[tuple[bytes, ...], tuple[str, ...]] = {}
 
 
-def _name(raw: bytes) -> str:
-    name = _NAMES[raw] = raw.decode("ascii")
-    return name
+def _layout(names: tuple[bytes, ...]) -> tuple[str, ...] | None:
+    """The names of a rollup's field lines, decoded, when each is a label as the grammar takes
+    it (grammar/smaps.lark LABEL: ``[A-Za-z][A-Za-z0-9_]*``) and none comes twice; else None."""
+    for name in names:
+        if not name[:1].isalpha() or not name.replace(b"_", b"A").isalnum():
+            return None
+    if len(set(names)) != len(names):
+        return None
+    if len(_LAYOUTS) >= 4:
+        _LAYOUTS.clear()
+    known = _LAYOUTS[names] = tuple(name.decode("ascii") for name in names)
+    return known
 
 
 def rollup_fields(text: bytes, path: str) -> dict[str, int]:
-    """The fields of a smaps_rollup text, in kB by kernel name. The kernel's own layout is read
-    with one pattern; anything else by ``smapsfmt.parse_rollup`` (SmapsSyntaxError, located,
-    for a text that is no smaps_rollup)."""
-    for pattern, known in _LAYOUTS:
-        match = pattern.fullmatch(text)
-        if match is not None:
-            return dict(zip(known, map(int, match.groups()), strict=True))
+    """The fields of a smaps_rollup text, in kB by kernel name. The kernel's own layout (its
+    header, then one ``Name:`` line per field with a right-aligned value and " kB", as
+    fs/proc/task_mmu.c SEQ_PUT_DEC and show_val_kb print it) is read here; anything else by
+    ``smapsfmt.parse_rollup`` (SmapsSyntaxError, located, for a text that is no
+    smaps_rollup)."""
     newline = text.find(b"\n")
-    named = text.endswith(ROLLUP_NAME + b"\n", 0, newline + 1)
-    if newline > 0 and HEADER_PREFIX.match(text) and named:
-        pairs = _FIELD.findall(text, newline + 1)
-        # Each match is one whole line: as many matches as lines means every line is a field.
-        if pairs and len(pairs) == text.count(b"\n", newline + 1) and text.endswith(b"\n"):
-            names = _NAMES
-            fields = {names.get(name) or _name(name): int(value) for name, value in pairs}
-            if len(fields) == len(pairs):  # no field twice
-                lines = b"".join(re.escape(name) + _VALUE for name, _ in pairs)
-                name = re.escape(ROLLUP_NAME)
-                pattern = re.compile(HEADER_PREFIX.pattern + rb"[^\n]*" + name + rb"\n" + lines)
-                _LAYOUTS[:] = [(pattern, tuple(fields)), *_LAYOUTS[:3]]
-                return fields
+    if newline > 0 and text.endswith(b"\n") and _kernel_header(text[:newline]):
+        names: list[bytes] = []
+        values: list[int] = []
+        for line in text[newline + 1 : -1].split(b"\n"):
+            name, colon, rest = line.partition(b":")
+            value = rest.lstrip(b" \t")
+            digits = value[:-3]
+            if not (colon and len(value) < len(rest) and value.endswith(b" kB")):
+                break
+            if not (digits.isdigit() and len(digits) <= 20):
+                break
+            names.append(name)
+            values.append(int(digits))
+        else:
+            key = tuple(names)
+            known = _LAYOUTS.get(key) or _layout(key)
+            if known:
+                return dict(zip(known, values, strict=True))
     from .._parse.parser import parse_rollup
 
     rollup = parse_rollup(text, path=path)
@@ -353,12 +393,14 @@ def _read_open(proc: ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -
     line = ""
     if cmdline:
         raw = b""
-        with contextlib.suppress(OSError):
+        try:
             fd = os.open("cmdline", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc.fd)
             try:
                 raw = _read_fd(proc, fd, "cmdline")
             finally:
                 os.close(fd)
+        except OSError:
+            pass
         line = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
     group = None
     if cgroup:
@@ -561,5 +603,7 @@ def _careful(
 
 def _comm_in(message: str) -> str:
     """The command name a ProcError's message gives in parentheses after the pid, if any."""
+    import re
+
     match = re.search(r"^process \d+ \((.*?)\) ", message)
     return match.group(1) if match else ""
