@@ -303,3 +303,19 @@ def test_what_ps_leaves_to_argparse_is_explained_by_it() -> None:
         assert result.returncode == 2, args
         assert message in result.stderr.decode(), (args, result.stderr)
 
+
+def test_the_installed_script_starts_ps_with_neither_re_nor_argparse() -> None:
+    """The installed ``smapsfmt`` script (bin/smapsfmt, not an entry point's wrapper, which
+    imports re) runs ps on the interpreter's own modules: no re (nor enum), no argparse, no
+    contextlib, no collections, no typing. What the interpreter loaded in its own start-up
+    (site, and a coverage run's hook in it) is not the script's."""
+    script = Path(sys.executable).with_name("smapsfmt")
+    assert script.read_bytes().startswith(b"#!" + str(script.parent).encode())
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    result = subprocess.run([script, "ps"], capture_output=True, env=env, check=True)
+    names = [line.rsplit("|", 1)[-1] for line in result.stderr.decode().splitlines()]
+    site = max(i for i, name in enumerate(names) if name.strip() == "site")
+    loaded = {name.strip() for name in names[site + 1 :]}
+    assert "smapsfmt.triage.sweep" in loaded
+    heavy = {"re", "enum", "argparse", "contextlib", "collections", "typing", "json", "csv"}
+    assert not heavy & loaded, sorted(heavy & loaded)
