@@ -1,4 +1,5 @@
-"""The target process the benchmarks start: a Python process with N small mappings.
+"""The target processes the benchmarks start: a Python process with N small mappings, and the
+busy host of bench/ps.py and bench/fleet.py (static C targets, tests/triage_target.c).
 
 The mappings are kept apart by alternating protections (every second one writable, with a few
 pages written; every other one read-only, with a page read), so the kernel cannot merge them
@@ -7,11 +8,13 @@ and its page walk has real work, as in a process with many live mappings.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
-__all__ = ["start_target", "stop"]
+__all__ = ["build_static_target", "start_busy", "start_target", "stop"]
 
 TARGET = textwrap.dedent(
     """
@@ -57,3 +60,31 @@ def stop(proc: subprocess.Popen[str]) -> None:
         proc.stdin.close()
     proc.kill()
     proc.wait()
+
+
+def build_static_target(directory: Path) -> Path:
+    """tests/triage_target.c built static into ``directory``: a process of N mappings that
+    maps little else (no interpreter, no libc of its own)."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise SystemExit("a C compiler is needed to build tests/triage_target.c")
+    binary = directory / "triage_target"
+    source = Path(__file__).resolve().parent.parent / "tests/triage_target.c"
+    subprocess.run([compiler, "-static", "-O1", "-o", str(binary), str(source)], check=True)
+    return binary
+
+
+def start_busy(
+    binary: Path, count: int, mappings: int, backing: Path
+) -> list[subprocess.Popen[str]]:
+    """``count`` targets of ``mappings`` mappings each (a busy host), every one ready."""
+    procs = []
+    for _ in range(count):
+        proc = subprocess.Popen(
+            [str(binary), str(mappings), str(backing), "1024"], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None
+        if proc.stdout.readline() != "ready\n":
+            raise SystemExit("a target did not start")
+        procs.append(proc)
+    return procs

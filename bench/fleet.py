@@ -1,9 +1,11 @@
 """The fleet commands' figures: sampling cost, bytes on disk, export speed and memory.
 
-    python bench/fleet.py [--rounds 20] [--mappings 60000]
+    python bench/fleet.py [--rounds 20] [--mappings 60000] [--processes 30] [--busy-mappings 2000]
 
-1. Sampling cost per process. In one interpreter, imports warmed up, on the machine as it is
-   (its processes, whatever their sizes): the bare reads (list /proc; open, read, close every
+1. Sampling cost per process. In one interpreter, imports warmed up, twice: on the machine as
+   it is (its processes, whatever their sizes), then on a busy host (the same machine with
+   PROCESSES static targets of BUSY_MAPPINGS mappings each running, as bench/ps.py builds it):
+   the bare reads (list /proc; open, read, close every
    /proc/PID/smaps_rollup, nothing else, as in bench/ps.py) against ``smapsfmt sample``'s work
    (smapsfmt.fleet.sample.sample_machine: the sweep shared with ``ps``, which also reads stat,
    cmdline and cgroup through one /proc/PID handle, the rows, and the three Parquet files of the
@@ -40,7 +42,7 @@ import time
 from pathlib import Path
 
 from _installed import CHILD_CWD, ROOT, c_built, child_env, path_ran, require_installed
-from _targets import start_target, stop
+from _targets import build_static_target, start_busy, start_target, stop
 
 SMALL = ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps"
 
@@ -115,7 +117,7 @@ def _since(start: tuple[float, float]) -> tuple[float, float]:
     return wall - start[0], cpu - start[1]
 
 
-def sampling(rounds: int, folder: Path) -> None:
+def sampling(rounds: int, folder: Path, where: str) -> None:
     from smapsfmt.fleet import writer
     from smapsfmt.fleet.sample import sample_machine
     from smapsfmt.triage.sweep import sweep
@@ -179,7 +181,7 @@ def sampling(rounds: int, folder: Path) -> None:
     writer.SampleWriter.commit = commit  # type: ignore[method-assign]
     writer.SampleWriter.__init__ = init  # type: ignore[method-assign]
     per_sample = [(a[0] + b[0], a[1] + b[1]) for a, b in zip(commits, setups, strict=True)]
-    _print_sampling(runs, per_sample, int(statistics.median(counts)), rounds)
+    _print_sampling(runs, per_sample, int(statistics.median(counts)), rounds, where)
 
 
 def _print_sampling(
@@ -187,6 +189,7 @@ def _print_sampling(
     commits: list[tuple[float, float]],
     count: int,
     rounds: int,
+    where: str,
 ) -> None:
     def med(name: str, which: int) -> float:
         return statistics.median(run[which] for run in runs[name]) * 1e6
@@ -199,8 +202,8 @@ def _print_sampling(
     bc, fc, mc, sc = (med(x, 1) for x in ("bare", "full", "marginal", "sweep"))
     files = statistics.median(c[0] for c in commits[1:]) * 1000
     files_cpu = statistics.median(c[1] for c in commits[1:]) * 1000
-    print(f"1. sampling cost per process ({count} processes, median of {rounds} rounds; wall, "
-          "then CPU time; in brackets the median of the rounds' ratios):")  # fmt: skip
+    print(f"1. sampling cost per process, {where} ({count} processes, median of {rounds} rounds;"
+          " wall, then CPU time; in brackets the median of the rounds' ratios):")  # fmt: skip
     print(f"   bare smaps_rollup read             {b:8.1f} us              {bc:8.1f} us CPU")
     print(f"   smapsfmt sample, per process       {m:8.1f} us   {m / b:5.2f}x the bare read "
           f"(target 1.2x) [{ratio('marginal', 0):.2f}]; {mc:8.1f} us CPU {mc / bc:5.2f}x "
@@ -288,13 +291,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--mappings", type=int, default=60000)
+    parser.add_argument("--processes", type=int, default=30, help="targets of the busy host")
+    parser.add_argument("--busy-mappings", type=int, default=2000, help="mappings of each")
     args = parser.parse_args()
     require_installed()
     print(f"smapsfmt {path_ran()}; {os.cpu_count()} CPUs; Linux {os.uname().release}; load "
           f"average {os.getloadavg()[0]:.2f}")  # fmt: skip
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        sampling(args.rounds, folder)
+        sampling(args.rounds, folder, "on this machine as it is")
+        backing = folder / "backing"
+        backing.touch()
+        binary = build_static_target(folder)
+        procs = start_busy(binary, args.processes, args.busy_mappings, backing)
+        try:
+            sampling(args.rounds, folder, f"on a busy host: this machine with {args.processes} "
+                     f"targets of {args.busy_mappings} mappings (as bench/ps.py)")  # fmt: skip
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.wait()
         big = capture(args.mappings, folder)  # the target is gone before the next sample
         kept = export(big, folder)
         bytes_per_row(folder, big, kept)

@@ -45,7 +45,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _installed import CHILD_CWD, ROOT, child_env, path_ran, require_installed
+from _installed import CHILD_CWD, child_env, path_ran, require_installed
+from _targets import build_static_target, start_busy
 
 require_installed()
 
@@ -75,31 +76,6 @@ for name in os.listdir("/proc"):
 """
 BARE_COMMAND = [sys.executable, "-c", BARE]
 START = [sys.executable, "-c", "pass"]
-
-
-def _build(directory: Path) -> Path:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        raise SystemExit("a C compiler is needed to build tests/triage_target.c")
-    binary = directory / "triage_target"
-    subprocess.run(
-        [compiler, "-static", "-O1", "-o", str(binary), str(ROOT / "tests/triage_target.c")],
-        check=True,
-    )
-    return binary
-
-
-def _start(binary: Path, count: int, mappings: int, backing: Path) -> list[subprocess.Popen[str]]:
-    procs = []
-    for _ in range(count):
-        proc = subprocess.Popen(
-            [str(binary), str(mappings), str(backing), "1024"], stdout=subprocess.PIPE, text=True
-        )
-        assert proc.stdout is not None
-        if proc.stdout.readline() != "ready\n":
-            raise SystemExit("a target did not start")
-        procs.append(proc)
-    return procs
 
 
 def _children_cpu() -> float:
@@ -290,10 +266,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="smapsfmt-bench-ps-"))
     procs: list[subprocess.Popen[str]] = []
     try:
-        binary = _build(work)
+        binary = build_static_target(work)
         backing = work / "backing"
         backing.touch()
-        procs = _start(binary, args.processes, args.mappings, backing)
+        procs = start_busy(binary, args.processes, args.mappings, backing)
         pids = {p.pid for p in procs}
         mappings = {pid: len(smapsfmt.read_smaps(pid)) for pid in pids}
         print(

@@ -82,7 +82,9 @@ HEADER_PREFIX = (
 ROLLUP_NAME = b"[rollup]"
 _ADDRESS_DIGITS = range(8, 17)
 _DEVICE_DIGITS = 2
-_PERMS = (b"r-", b"w-", b"x-", b"sp")
+_PERMS = frozenset(  # the permissions column: r or -, w or -, x or -, s or p
+    bytes((r, w, x, s)) for r in b"r-" for w in b"w-" for x in b"x-" for s in b"sp"
+)
 _HEX = b"0123456789abcdef"
 
 
@@ -105,8 +107,7 @@ def _kernel_header(line: bytes) -> bool:
         and len(major) >= _DEVICE_DIGITS
         and len(minor) >= _DEVICE_DIGITS
         and not b"".join((start, end, offset, major, minor)).translate(None, _HEX)
-        and len(perms) == len(_PERMS)
-        and all(perms[i : i + 1] in allowed for i, allowed in enumerate(_PERMS))
+        and perms in _PERMS
     )
 
 
@@ -273,51 +274,71 @@ def _cgroup_path(text: bytes) -> str:
     return unified if unified is not None else (first or "")
 
 
-# The field names of the rollups read so far, checked and decoded once per layout (the kernel
-# prints the same fields in the same order for every process). A few at most (one per kernel,
-# in practice).
-_LAYOUTS: dict[tuple[bytes, ...], tuple[str, ...]] = {}
+# The layouts of the rollups read so far (the kernel prints the same fields in the same order,
+# each value right-aligned in the same columns, for every process), keyed by the text after the
+# header with every digit a blank: the labels ("Rss:", ...) and units as the text's words, and
+# the names. A few at most (one per kernel, in practice).
+_LAYOUTS: dict[bytes, tuple[list[bytes], list[bytes], tuple[str, ...]]] = {}
+_DIGITS_AS_BLANKS = bytes.maketrans(b"0123456789", b" " * 10)
 
 
-def _layout(names: tuple[bytes, ...]) -> tuple[str, ...] | None:
-    """The names of a rollup's field lines, decoded, when each is a label as the grammar takes
-    it (grammar/smaps.lark LABEL: ``[A-Za-z][A-Za-z0-9_]*``) and none comes twice; else None."""
-    for name in names:
+def _learn(body: bytes) -> dict[str, int] | None:
+    """The fields of the lines after a rollup's header, when every one is ``Name:``, blanks or
+    TABs, a value and " kB" (grammar/smaps.lark KB_FIELD; fs/proc/task_mmu.c SEQ_PUT_DEC and
+    show_val_kb print them so) with a label as the grammar takes it (LABEL:
+    ``[A-Za-z][A-Za-z0-9_]*``) and no name twice; their layout is then kept. Else None."""
+    names: list[bytes] = []
+    values: list[int] = []
+    for line in body[:-1].split(b"\n"):
+        name, colon, rest = line.partition(b":")
+        value = rest.lstrip(b" \t")
+        digits = value[:-3]
+        if not (colon and len(value) < len(rest) and value.endswith(b" kB")):
+            return None
+        if not (digits.isdigit() and len(digits) <= 20):
+            return None
         if not name[:1].isalpha() or not name.replace(b"_", b"A").isalnum():
             return None
-    if len(set(names)) != len(names):
+        names.append(name)
+        values.append(int(digits))
+    if not body.endswith(b"\n") or len(set(names)) != len(names):
         return None
     if len(_LAYOUTS) >= 4:
         _LAYOUTS.clear()
-    known = _LAYOUTS[names] = tuple(name.decode("ascii") for name in names)
-    return known
+    known = tuple(name.decode("ascii") for name in names)
+    _LAYOUTS[body.translate(_DIGITS_AS_BLANKS)] = (
+        [name + b":" for name in names], [b"kB"] * len(names), known
+    )  # fmt: skip
+    return dict(zip(known, values, strict=True))
 
 
 def rollup_fields(text: bytes, path: str) -> dict[str, int]:
-    """The fields of a smaps_rollup text, in kB by kernel name. The kernel's own layout (its
-    header, then one ``Name:`` line per field with a right-aligned value and " kB", as
-    fs/proc/task_mmu.c SEQ_PUT_DEC and show_val_kb print it) is read here; anything else by
-    ``smapsfmt.parse_rollup`` (SmapsSyntaxError, located, for a text that is no
-    smaps_rollup)."""
+    """The fields of a smaps_rollup text, in kB by kernel name. The kernel's own layout is read
+    here (its header, then one ``Name:`` line per field with a right-aligned value and " kB");
+    anything else by ``smapsfmt.parse_rollup`` (SmapsSyntaxError, located, for a text that is
+    no smaps_rollup).
+
+    A text of a layout already met differs from it only where digits and blanks trade places:
+    its words are then the labels, the values and the units in turn, and no value is followed
+    by more than one blank (grammar/smaps.lark KB_FIELD: VALUE " kB")."""
     newline = text.find(b"\n")
-    if newline > 0 and text.endswith(b"\n") and _kernel_header(text[:newline]):
-        names: list[bytes] = []
-        values: list[int] = []
-        for line in text[newline + 1 : -1].split(b"\n"):
-            name, colon, rest = line.partition(b":")
-            value = rest.lstrip(b" \t")
-            digits = value[:-3]
-            if not (colon and len(value) < len(rest) and value.endswith(b" kB")):
-                break
-            if not (digits.isdigit() and len(digits) <= 20):
-                break
-            names.append(name)
-            values.append(int(digits))
+    if newline > 0 and _kernel_header(text[:newline]):
+        body = text[newline + 1 :]
+        layout = _LAYOUTS.get(body.translate(_DIGITS_AS_BLANKS))
+        if layout is None:
+            fields = _learn(body)
+            if fields is not None:
+                return fields
         else:
-            key = tuple(names)
-            known = _LAYOUTS.get(key) or _layout(key)
-            if known:
-                return dict(zip(known, values, strict=True))
+            labels, units, names = layout
+            words = body.split()
+            if (
+                len(words) == 3 * len(names)
+                and words[0::3] == labels
+                and words[2::3] == units
+                and b"  kB" not in body
+            ):
+                return dict(zip(names, map(int, words[1::3]), strict=True))
     from .._parse.parser import parse_rollup
 
     rollup = parse_rollup(text, path=path)
