@@ -200,10 +200,10 @@ def test_the_sweeps_header_constants_are_the_profiles() -> None:
     # ps's sweep keeps the header's start and the rollup's name as constants, for start-up time
     from smapsfmt._spec.header import prefix_pattern
     from smapsfmt._spec.layout import rollup_name
-    from smapsfmt.triage import sweep
+    from smapsfmt.triage import kernel_rollup
 
-    assert prefix_pattern(5) == sweep.HEADER_PREFIX
-    assert rollup_name() == sweep.ROLLUP_NAME
+    assert prefix_pattern(5) == kernel_rollup.HEADER_PREFIX
+    assert rollup_name() == kernel_rollup.ROLLUP_NAME
 
 
 def test_the_decoder_contracts_header_parts_are_the_profiles() -> None:

@@ -16,6 +16,7 @@ import triage_targets
 from support import VALID, corpus, is_rollup
 
 import smapsfmt
+from smapsfmt.triage import kernel_rollup
 from smapsfmt.triage import sweep as sw
 
 # Fields the kernel sums exactly (bytes): equal in a stopped process, read twice. Its clean
@@ -314,7 +315,9 @@ def test_the_header_is_read_as_the_profiles_pattern_reads_it() -> None:
     import re
 
     body = b"Rss:                   4 kB\n"
-    pattern = re.compile(sw.HEADER_PREFIX + rb"[0-9]+ +" + re.escape(sw.ROLLUP_NAME))
+    pattern = re.compile(
+        kernel_rollup.HEADER_PREFIX + rb"[0-9]+ +" + re.escape(kernel_rollup.ROLLUP_NAME)
+    )
     headers = [
         b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 0                          [rollup]",
         b"08048000-bfb7e000 ---p 00000000 00:00 0 [rollup]",
@@ -341,7 +344,7 @@ def test_the_header_is_read_as_the_profiles_pattern_reads_it() -> None:
     for header in headers:
         text = header + b"\n" + body
         code = (
-            "import sys\nfrom smapsfmt.triage.sweep import rollup_fields\n"
+            "import sys\nfrom smapsfmt.triage.kernel_rollup import rollup_fields\n"
             f"try:\n    print(rollup_fields({text!r}, 'x'))\nexcept Exception as exc:\n"
             "    print(type(exc).__name__)\n"
             "print('smapsfmt._parse.parser' in sys.modules)"
