@@ -1380,6 +1380,31 @@ def test_a_missing_rollup_is_named() -> None:
     )
 
 
+def test_a_snapshot_without_rollup_is_one_error_for_every_command() -> None:
+    """A kernel before 4.14 has no smaps_rollup: the snapshot of this process, as such a kernel
+    would give it (rollup_text None: no such kernel runs here), is refused by the one helper
+    that parse, validate, rollup and check use (exit 11)."""
+    import inspect
+
+    from smapsfmt._cli import common as _cli
+    from smapsfmt._cli import rollup as _rollup_cli
+    from smapsfmt._live.proc import Snapshot, capture
+
+    real = capture("self", freeze=False)
+    assert _cli.snapshot_rollup(real) == (real.rollup_text, real.rollup_path)
+    old = Snapshot(real.pid, real.smaps_text, None, frozen=False, consistent=False)
+    with pytest.raises(smapsfmt.RollupMissingError) as info:
+        _cli.snapshot_rollup(old)
+    assert info.value.exit_code == 11
+    assert str(info.value) == (
+        f"/proc/{real.pid}/smaps_rollup does not exist: this kernel has no smaps_rollup (it "
+        "appeared in Linux 4.14)"
+    )
+    # the message is written once, in the helper
+    assert "appeared in Linux 4.14" not in inspect.getsource(_rollup_cli)
+    assert inspect.getsource(_cli).count("appeared in Linux 4.14") == 1
+
+
 # --- the exception classes --------------------------------------------------------------------
 
 

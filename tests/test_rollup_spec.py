@@ -42,6 +42,14 @@ def test_the_shipped_facts() -> None:
     assert know.last_minor == {3: 19, 4: 20, 5: 19}
 
 
+def test_the_relation_of_an_empty_kernel_range_is_the_newest() -> None:
+    know = knowledge()
+    empty = Dating((5, 4), (4, 20))
+    assert know.relation("Swap", empty) == "exact-sum"
+    assert know.relation("Locked", empty) == "fixed-point-sum"
+    assert know.relation("Rss", empty) == "exact-sum"
+
+
 def test_the_mnemonic_that_gates_locked_is_the_documents() -> None:
     mappings = _mappings(MLOCKED)
     shipped = read(mappings, knowledge())
