@@ -6,7 +6,8 @@ without reading its prose::
     abi = smapsfmt.spec.load_abi()
     abi.fields["Pss_Dirty"].since                       # '6.0'
     [i.expr for i in abi.invariants if i.id == "smaps-pss-le-rss"]
-    smapsfmt.spec.load_profiles()[-1].name              # '6.6-7.3': its exact lines, its header
+    profiles = {p.name: p for p in smapsfmt.spec.load_profiles()}
+    profiles["6.6-7.3"].header                          # '%08lx-%08lx %c%c%c%c %08llx ...'
     smapsfmt.spec.parse_version("6.18.44-fc-v669")      # (6, 18, 44)
 
 - ``load_abi()``: the ABI document (``Documentation/ABI/testing/procfs-smaps`` and
