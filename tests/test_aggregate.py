@@ -8,27 +8,22 @@ two different kernels paired."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support import EXTERNAL, LIVE, VALID, fixture_id, run_cli
+from support import EXTERNAL, LIVE, ROOT, VALID, fixture_id, run_cli, run_main
 
 import smapsfmt
 from smapsfmt import iter_smaps
-from smapsfmt._cli.rollup import first_entry
-from smapsfmt._render import word_size
-from smapsfmt._rollup.aggregate import render_text, summarize
-from smapsfmt._rollup.check import check
-from smapsfmt._rollup.dating import Dating
-from smapsfmt._rollup.knowledge import knowledge, knowledge_from
-from smapsfmt._spec.abi import load_abi, parse_version
-from smapsfmt._spec.kernels import show_version
-from smapsfmt._spec.profiles import load_profiles
-from smapsfmt._validate.validate import validate_report
+from smapsfmt.spec import SMAPS_PATH, load_profiles, parse_version
 
 
 def _pairs() -> list[Path]:
@@ -66,6 +61,38 @@ def tamper(rollup_text: bytes, name: str, value: int) -> bytes:
     return rollup_text[: match.start()] + new + rollup_text[match.end() :]
 
 
+def printed(*args: str) -> tuple[int, bytes]:
+    """``smapsfmt ARGS`` in this process (python -m smapsfmt's entry point, as a user runs
+    it): its exit status and standard output."""
+    saved = sys.stdout
+    sys.stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    try:
+        code = run_main(*args)
+        sys.stdout.flush()
+        text = sys.stdout.buffer.getvalue()  # type: ignore[attr-defined]
+    finally:
+        sys.stdout = saved
+    return code, text
+
+
+def as_json(*args: str) -> Any:
+    """What ``smapsfmt ARGS --format json`` prints, parsed (exit 0 or 1)."""
+    code, text = printed(*args, "--format", "json")
+    assert code in (0, 1), (args, code, text[-300:])
+    return json.loads(text)
+
+
+def proof(folder: Path, *options: str) -> Any:
+    """``smapsfmt check --format json`` of a pair: the verdict and the proof, field by field."""
+    return as_json("check", *options, str(folder / "smaps"), str(folder / "smaps_rollup"))
+
+
+def interval(field: dict[str, Any]) -> smapsfmt.Interval | None:
+    """A field's interval in check's proof, as the library's type."""
+    bound = field["interval"]
+    return None if bound is None else smapsfmt.Interval(bound[0], bound[1], field["why"])
+
+
 def errors(found: list[smapsfmt.Diagnostic]) -> list[smapsfmt.Diagnostic]:
     """The errors among check_rollup's diagnostics."""
     return [d for d in found if d.severity == "error"]
@@ -78,16 +105,16 @@ def errors(found: list[smapsfmt.Diagnostic]) -> list[smapsfmt.Diagnostic]:
 def test_every_real_pair_is_proven_consistent(folder: Path) -> None:
     smaps, rollup_text = load(folder)
     rollup = smapsfmt.parse_rollup(rollup_text)
-    proof = check(smaps, rollup, path="smaps_rollup")
-    assert proof.diagnostics == []
+    proven = proof(folder)
+    assert proven["diagnostics"] == [] and proven["consistent"] is True
     assert smapsfmt.check_rollup(smaps, rollup) == []
-    assert [p.name for p in proof.fields] == list(rollup.fields)
+    assert [p["name"] for p in proven["fields"]] == list(rollup.fields)
     # Every field is checked, except where the ABI document marks the kernel's rollup value
     # unreliable (4.14-4.18: Swap, Locked).
-    unchecked = [p.name for p in proof.fields if not p.checked]
+    unchecked = [p["name"] for p in proven["fields"] if p["verdict"] == "not checked"]
     expected = ["Swap", "Locked"] if folder == PROMETHEUS else []
     assert unchecked == expected
-    assert all(p.holds for p in proof.fields if p.checked)
+    assert all(p["verdict"] == "holds" for p in proven["fields"] if p["name"] not in unchecked)
 
 
 def test_the_cli_proves_every_real_pair() -> None:
@@ -118,12 +145,10 @@ def test_pss_is_summed_in_fixed_point_not_from_the_printed_values() -> None:
 
 
 def _exact_fields(folder: Path) -> Iterator[str]:
-    smaps, rollup_text = load(folder)
-    rollup = smapsfmt.parse_rollup(rollup_text)
-    proof = check(smaps, rollup)
-    for item in proof.fields:
-        if item.bound is not None and item.bound.exact and item.bound.hi is not None:
-            yield item.name
+    for item in proof(folder)["fields"]:
+        bound = interval(item)
+        if bound is not None and bound.exact and bound.hi is not None:
+            yield item["name"]
 
 
 @pytest.mark.parametrize("folder", PAIRS, ids=_ids(PAIRS))
@@ -153,36 +178,35 @@ def test_each_exact_field_off_by_one_kb_is_refuted(folder: Path) -> None:
 @pytest.mark.parametrize("folder", PAIRS, ids=_ids(PAIRS))
 def test_fixed_point_fields_outside_their_interval_are_refuted(folder: Path) -> None:
     smaps, rollup_text = load(folder)
-    original = smapsfmt.parse_rollup(rollup_text)
-    bounds = check(smaps, original).fields
     tried = 0
-    for item in bounds:
-        bound = item.bound
+    for item in proof(folder)["fields"]:
+        bound = interval(item)
+        name = item["name"]
         if bound is None or bound.hi is None or bound.exact:
             continue
         tried += 1
-        line = item.line
+        line = item["line"]
         for value in (bound.hi + 1, bound.lo - 1):
             if value < 0:
                 continue
-            rollup = smapsfmt.parse_rollup(tamper(rollup_text, item.name, value))
+            rollup = smapsfmt.parse_rollup(tamper(rollup_text, name, value))
             found = [
                 d for d in errors(smapsfmt.check_rollup(smaps, rollup, path="R")) if d.line == line
             ]
-            assert found, (item.name, value)
+            assert found, (name, value)
             assert found[0].rule == "rollup-pss-bound"
             assert found[0].message.startswith(
-                f"{item.name} is {value} kB in the rollup, outside [{bound.lo}, {bound.hi}] kB: "
+                f"{name} is {value} kB in the rollup, outside [{bound.lo}, {bound.hi}] kB: "
             )
         # One kB off stays consistent exactly when it stays inside the interval.
-        for value in (item.value + 1, item.value - 1):  # type: ignore[operator]
+        for value in (item["value"] + 1, item["value"] - 1):
             if value < 0:  # a field printed as 0 (Pss_File of a 32-bit guest): no kB below
                 continue
-            rollup = smapsfmt.parse_rollup(tamper(rollup_text, item.name, value))
+            rollup = smapsfmt.parse_rollup(tamper(rollup_text, name, value))
             refuted = any(d.line == line for d in errors(smapsfmt.check_rollup(smaps, rollup)))
-            split = item.name in ("Pss_Anon", "Pss_File", "Pss_Shmem", "Pss")
+            split = name in ("Pss_Anon", "Pss_File", "Pss_Shmem", "Pss")
             if not split:
-                assert refuted == (value not in bound), (item.name, value, bound)
+                assert refuted == (value not in bound), (name, value, bound)
             elif value not in bound:
                 assert refuted
     if folder != PROMETHEUS:  # 4.14-era: every Pss there is whole (no shared pages)
@@ -218,7 +242,7 @@ def test_rollup_only_fields_beyond_their_bounds_are_refuted() -> None:
     smaps, rollup_text = load(PCP1)
     # pcp/1: Pss_Anon is pinned by the per-mapping split, Pss_Shmem by the absence of any
     # mapping that can map shmem (no file on a device with major 0).
-    bounds = {p.name: p.bound for p in check(smaps, smapsfmt.parse_rollup(rollup_text)).fields}
+    bounds = {p["name"]: interval(p) for p in proof(PCP1)["fields"]}
     assert (bounds["Pss_Anon"].lo, bounds["Pss_Anon"].hi) == (6056, 6056)  # type: ignore[union-attr]
     assert (bounds["Pss_Shmem"].lo, bounds["Pss_Shmem"].hi) == (0, 0)  # type: ignore[union-attr]
     for name, value in (("Pss_Anon", 6057), ("Pss_Anon", 6055), ("Pss_Shmem", 1)):
@@ -296,10 +320,14 @@ def test_the_header_range_is_checked_with_the_gate_rule() -> None:
         f"{rollup.end:08x}, the end of the last mapping before the gate VMA (4.19+)"
     )
     # 4.14-4.18 end it at the gate VMA: the prometheus capture does, and is consistent.
-    prometheus, prometheus_rollup = load(PROMETHEUS)
-    proof = check(prometheus, smapsfmt.parse_rollup(prometheus_rollup))
-    assert str(proof.kernels) == "Linux 4.14-4.18"
-    assert "the range ends with the gate VMA" in proof.kernels.evidence
+    proven = proof(PROMETHEUS)
+    assert proven["consistent"] is True and proven["kernels"] == "Linux 4.14-4.18"
+    # what dates its rollup so, as check names it for a kernel the pair does not fit
+    later = proof(PROMETHEUS, "--kernel", "6.18")["diagnostics"]
+    (rollup_dated,) = (d["message"] for d in later if "the rollup cannot come" in d["message"])
+    assert rollup_dated.startswith("the rollup cannot come from kernel 6.18: it is printed by "
+                                   "Linux 4.14-4.18 (")  # fmt: skip
+    assert "the range ends with the gate VMA" in rollup_dated.split(" (", 1)[1].split("; ")[-1]
 
 
 def test_a_kernel_version_that_cannot_have_printed_the_pair_is_reported() -> None:
@@ -311,38 +339,59 @@ def test_a_kernel_version_that_cannot_have_printed_the_pair_is_reported() -> Non
     assert smapsfmt.check_rollup(smaps, smapsfmt.parse_rollup(rollup_text), kernel="5.5.7") == []
 
 
-def test_the_field_knowledge_comes_from_the_abi_document() -> None:
+def _spec_copy(tmp: Path, smaps_document: str) -> dict[str, str]:
+    """The environment of a command that reads a copy of the spec files whose procfs-smaps is
+    ``smaps_document`` (SMAPSFMT_SPEC_DIR)."""
+    spec = tmp / "spec"
+    for part in ("grammar", "kernel", "Documentation/ABI/testing"):
+        shutil.copytree(ROOT / part, spec / part, dirs_exist_ok=True)
+    (spec / SMAPS_PATH).write_text(smaps_document, encoding="utf-8")
+    return {"SMAPSFMT_SPEC_DIR": str(spec)}
+
+
+def test_the_field_knowledge_comes_from_the_abi_document(tmp_path: Path) -> None:
     """A copy of the document that calls Pss an exact sum makes a real pair inconsistent."""
-    smaps, rollup_text = load(PCP1)
-    rollup = smapsfmt.parse_rollup(rollup_text)
-    text = load_abi().files["smaps"]
+    text = (ROOT / SMAPS_PATH).read_text(encoding="utf-8")
     entry = text.index("What:\t\t/proc/pid/smaps: Pss\n")
     at = text.index(":Rollup: fixed-point-sum", entry)
     changed = text[:at] + ":Rollup: exact-sum" + text[at + len(":Rollup: fixed-point-sum") :]
-    know = knowledge_from(load_abi(changed))
-    found = errors(check(smaps, rollup, know=know, path="R").diagnostics)
-    assert [d.render() for d in found] == [
-        "R:3:1: rollup-sum: Pss is 7006 kB in the rollup, the 233 mappings sum to 6998 kB"
+    rollup = PCP1 / "smaps_rollup"
+    result = run_cli("check", str(PCP1 / "smaps"), str(rollup),
+                     env_extra=_spec_copy(tmp_path / "exact", changed))  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    found = [line for line in result.stdout.decode().splitlines() if line.startswith(f"{rollup}:")]
+    assert found[:-1] == [
+        f"{rollup}:3:1: rollup-sum: Pss is 7006 kB in the rollup, the 233 mappings sum to 6998 kB"
     ]
+    assert found[-1].startswith(f"{rollup}: NOT the rollup of ") and ": 1 violation" in found[-1]
     # and the caps come from its invariants: without "Pss <= Rss", K is every mapping
     uncapped = text.replace(":Invariant smaps-pss-le-rss: Pss <= Rss", ":Invariant x: Pss >= 0")
-    bound = summarize(smaps, know=knowledge_from(load_abi(uncapped))).fields["Pss"]
-    assert (bound.lo, bound.hi) == (6998, 6998 + 233 - 1)
+    result = run_cli("rollup", "--format", "json", str(PCP1 / "smaps"),
+                     env_extra=_spec_copy(tmp_path / "uncapped", uncapped))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["intervals"]["Pss"] == [6998, 6998 + 233 - 1]
 
 
 # --- smapsfmt rollup ---------------------------------------------------------------------------
 
 
+_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?")
+_PROFILE = re.compile(r"profile (?:Linux )?(\S+) ")
+
+
 def _kernel_of(folder: Path) -> str:
-    """The kernel both files of a pair fit, as the checker dates them; where the validator
-    matches the smaps to a later profile of that range (a label's width the checker does not
-    weigh: FilePmdMapped's, fixed in 5.9), the first version of that profile."""
-    smaps, rollup_text = load(folder)
-    kernels = check(smaps, smapsfmt.parse_rollup(rollup_text)).kernels
-    profile = validate_report((folder / "smaps").read_bytes()).profile
-    if profile is not None and kernels.lo < profile.kernels[0] <= kernels.hi:
-        return show_version(profile.kernels[0])
-    return show_version(kernels.lo)
+    """The kernel both files of a pair fit, as check dates them (the first version of the
+    kernels it names); where validate matches the smaps to a later profile of that range (a
+    label's width the checker does not weigh: FilePmdMapped's, fixed in 5.9), the first
+    version of that profile."""
+    named = [parse_version(v) for v in _VERSION.findall(proof(folder)["kernels"])]
+    lo, hi = min(named), max(named)
+    words = as_json("validate", str(folder / "smaps"))["files"][0]["profile"]
+    match = _PROFILE.match(words or "")
+    profile = {p.name: p for p in load_profiles()}.get(match.group(1)) if match else None
+    if profile is not None and lo < profile.kernels[0] <= hi:
+        lo = profile.kernels[0]
+    return ".".join(map(str, lo))
 
 
 _INTERVAL = re.compile(r"^(\S+:) +(\d+)\.\.(\d+) kB$")
@@ -350,26 +399,24 @@ _INTERVAL = re.compile(r"^(\S+:) +(\d+)\.\.(\d+) kB$")
 
 @pytest.mark.parametrize("folder", PAIRS, ids=_ids(PAIRS))
 def test_rollup_output_is_the_kernels_for_every_determined_field(folder: Path) -> None:
-    smaps_bytes = (folder / "smaps").read_bytes()
     real = (folder / "smaps_rollup").read_text("latin-1").splitlines()
-    summary = summarize(
-        smapsfmt.parse_smaps(smaps_bytes),
-        kernel=_kernel_of(folder),
-        sample=first_entry(smaps_bytes),
-    )
-    ours = render_text(summary, word_size(smaps_bytes)).splitlines()
+    kernel = _kernel_of(folder)
+    code, text = printed("rollup", "--kernel", kernel, str(folder / "smaps"))
+    assert code == 0
+    ours = text.decode("latin-1").splitlines()
+    # the intervals of the fields the smaps does not determine ([lo, null]: unreliable)
+    intervals = as_json("rollup", "--kernel", kernel, str(folder / "smaps"))["intervals"]
     assert len(ours) == len(real)
     assert ours[0] == real[0]  # the header, range and padding
     open_lines = 0
     for mine, theirs in zip(ours[1:], real[1:], strict=True):
         name = theirs.split(":", 1)[0]
-        bound = summary.fields[name]
-        if bound.exact:
+        if name not in intervals:  # exact
             assert mine == theirs
             continue
         open_lines += 1
         value = int(theirs.split()[1])
-        if bound.hi is None:  # unreliable on this kernel
+        if intervals[name][1] is None:  # unreliable on this kernel
             assert mine.split()[1] == "?" and mine.index("?") == theirs.index(" kB") - 1
             continue
         match = _INTERVAL.match(mine)
@@ -378,7 +425,7 @@ def test_rollup_output_is_the_kernels_for_every_determined_field(folder: Path) -
         # where the kernel right-aligns the value in 8 columns after a 16-character label
         label = theirs[: len(theirs) - len(" kB") - 8]
         assert mine == label + f"{match.group(2)}..{match.group(3)}".rjust(8) + " kB"
-    assert open_lines == sum(not b.exact for b in summary.fields.values())
+    assert open_lines == len(intervals)
 
 
 def test_rollup_cli_equals_the_kernels_rollup_but_for_the_stated_intervals() -> None:
@@ -455,7 +502,7 @@ def test_aggregate_returns_the_rollup_model() -> None:
 
 def test_aggregate_streams_one_pass_over_any_iterable() -> None:
     data = (LIVE / "6.18/many-small/smaps").read_bytes()
-    whole = summarize(smapsfmt.parse_smaps(data))
+    whole = smapsfmt.aggregate(smapsfmt.parse_smaps(data))
     pieces = (data[i : i + 4096] for i in range(0, len(data), 4096))
     consumed = 0
 
@@ -465,23 +512,22 @@ def test_aggregate_streams_one_pass_over_any_iterable() -> None:
             consumed += 1
             yield mapping
 
-    streamed = summarize(counted())
+    streamed = smapsfmt.aggregate(counted())
     assert consumed == 3161
-    assert streamed == whole
+    assert streamed == whole and streamed.intervals == whole.intervals
 
 
 def test_a_vendor_backport_gets_the_rollup_of_its_implementation() -> None:
     """Android 4.9 kernels print a smaps_rollup backported from 4.14 (kernel/android-4.9.profile):
     the range ends at the gate VMA, and the 4.14 bugs make Swap and Locked unreliable (the ABI
     document's ranges start at 4.14: the nearest one applies)."""
-    smaps = smapsfmt.parse_smaps(
-        (EXTERNAL / "android-libmeminfo/testdata1/smaps_short").read_bytes()
-    )
-    summary = summarize(smaps)
-    assert summary.profile is not None and summary.profile.name == "android-4.9"
+    path = EXTERNAL / "android-libmeminfo/testdata1/smaps_short"
+    smaps = smapsfmt.parse_smaps(path.read_bytes())
+    summary = smapsfmt.aggregate(smaps)
+    assert as_json("rollup", str(path))["profile"].startswith("profile android-4.9 ")
     assert summary.end == 0xFFFFFFFFFF601000 == smaps[-1].end
-    assert summary.fields["Swap"].hi is None and summary.fields["Locked"].hi is None
-    pss = summary.fields["Pss"]
+    assert summary.intervals["Swap"].hi is None and summary.intervals["Locked"].hi is None
+    pss = summary.intervals["Pss"]
     assert (pss.lo, pss.hi) == (19119, 19121)  # libmeminfo's total Pss (ORACLES.md), + K - 1
 
 
@@ -489,16 +535,20 @@ def test_an_empty_smaps_has_the_empty_rollup() -> None:
     """No mapping: the header 00000000-00000000 and every field 0 (task_mmu.c 6.1+, KERNEL-FACTS
     section 8), in the lines of the newest kernel, or of the kernel asked for. A kernel thread's
     smaps is empty too, but it has no smaps_rollup at all (ESRCH)."""
-    summary = summarize(smapsfmt.parse_smaps(b""))
-    assert (summary.mappings, summary.start, summary.end) == (0, 0, 0)
+    summary = as_json("rollup", "/dev/null")
+    assert (summary["mappings"], summary["start"], summary["end"]) == (0, "00000000", "00000000")
     newest = {p.name: p for p in load_profiles()}["6.6-7.3"]
-    assert summary.profile == newest
-    assert list(summary.fields) == [line.field for line in newest.rollup_lines or ()]
-    assert summary.values() == dict.fromkeys(summary.fields, 0) and len(summary.fields) == 22
-    older = summarize(smapsfmt.parse_smaps(b""), kernel="5.4")
-    assert older.profile is not None and older.profile.name == "5.4-5.8"
-    assert "KSM" not in older.fields and "FilePmdMapped" in older.fields
-    assert summarize([], kernel="android-4.9").profile.name == "android-4.9"  # type: ignore[union-attr]
+    assert summary["profile"].startswith("profile Linux 6.6-7.3 ")
+    assert list(summary["fields"]) == [line.field for line in newest.rollup_lines or ()]
+    assert summary["fields"] == dict.fromkeys(summary["fields"], 0)
+    assert len(summary["fields"]) == 22 and summary["intervals"] == {}
+    assert smapsfmt.aggregate(smapsfmt.parse_smaps(b"")).fields == summary["fields"]
+    older = as_json("rollup", "--kernel", "5.4", "/dev/null")
+    assert older["profile"].startswith("profile Linux 5.4-5.8 ")
+    assert "KSM" not in older["fields"] and "FilePmdMapped" in older["fields"]
+    assert list(smapsfmt.aggregate([], kernel="5.4").fields) == list(older["fields"])
+    android = as_json("rollup", "--kernel", "android-4.9", "/dev/null")["profile"]
+    assert android.startswith("profile android-4.9 ")
 
 
 def test_rollup_cli_of_an_empty_smaps_is_a_valid_smaps_rollup(tmp_path: Path) -> None:
@@ -728,8 +778,8 @@ def test_a_profile_name_and_a_uname_release_are_kernels_for_every_command() -> N
         f"{LIVE_SLEEP / 'smaps'}:1:1: rollup-kernel-mismatch: the smaps cannot come from "
         "android-4.9 (a variant of Linux 4.9-4.11): it is printed by Linux 6.6-7.3 ("
     )
-    smaps = smapsfmt.parse_smaps(ANDROID_SHORT.read_bytes())
-    assert summarize(smaps, kernel="android-4.9").profile.name == "android-4.9"  # type: ignore[union-attr]
+    asked = as_json("rollup", "--kernel", "android-4.9", str(ANDROID_SHORT))["profile"]
+    assert asked.startswith("profile android-4.9 ")
 
 
 # --- texts no kernel prints: a located refusal, never a crash ------------------------------------
@@ -812,14 +862,6 @@ def test_a_rollup_no_kernel_prints_is_a_diagnostic_of_check() -> None:
         smapsfmt.check_rollup(smaps, smapsfmt.parse_rollup(text), kernel="6.18", path="R")
     )
     assert [d.rule for d in asked] == ["rollup-kernel-mismatch", "rollup-fields"]
-
-
-def test_the_relation_of_an_empty_kernel_range_is_the_newest() -> None:
-    know = knowledge()
-    empty = Dating((5, 4), (4, 20))
-    assert know.relation("Swap", empty) == "exact-sum"
-    assert know.relation("Locked", empty) == "fixed-point-sum"
-    assert know.relation("Rss", empty) == "exact-sum"
 
 
 def test_text_instead_of_a_model_is_a_type_error() -> None:
@@ -940,36 +982,11 @@ def test_a_kernel_before_4_14_has_no_rollup_and_gets_the_sum_in_the_oldest_layou
     for name in ("Rss", "Shared_Clean", "Private_Dirty", "Swap"):
         total = sum(m.fields[name] for m in model)
         assert f"{name + ':':<16}{total:>8} kB" in lines, name
-    summary = summarize(model)
-    assert summary.profile is None and summary.version == (3, 7)
-    assert all(bound.hi is not None for bound in summary.fields.values())
+    summary = as_json("rollup", str(smaps))
+    assert summary["profile"] == "profile Linux 3.0-3.7 (matched)"  # dated 3.0-3.7, no profile
+    assert all(hi is not None for _, hi in summary["intervals"].values())
     assert smapsfmt.aggregate(model).fields["Rss"] == sum(m.fields["Rss"] for m in model)
     # The pair check still refuses it with a real rollup: no kernel prints both.
     checked = run_cli("check", str(smaps), str(LIVE_SLEEP / "smaps_rollup"))
     assert checked.returncode == 1
     assert "rollup-kernel-mismatch" in checked.stdout.decode().splitlines()[0]
-
-
-def test_a_snapshot_without_rollup_is_one_error_for_every_command() -> None:
-    """A kernel before 4.14 has no smaps_rollup: the snapshot of this process, as such a kernel
-    would give it (rollup_text None: no such kernel runs here), is refused by the one helper
-    that parse, validate, rollup and check use (exit 11)."""
-    import inspect
-
-    from smapsfmt._cli import common as _cli
-    from smapsfmt._cli import rollup as _rollup_cli
-    from smapsfmt._live.proc import Snapshot, capture
-
-    real = capture("self", freeze=False)
-    assert _cli.snapshot_rollup(real) == (real.rollup_text, real.rollup_path)
-    old = Snapshot(real.pid, real.smaps_text, None, frozen=False, consistent=False)
-    with pytest.raises(smapsfmt.RollupMissingError) as info:
-        _cli.snapshot_rollup(old)
-    assert info.value.exit_code == 11
-    assert str(info.value) == (
-        f"/proc/{real.pid}/smaps_rollup does not exist: this kernel has no smaps_rollup (it "
-        "appeared in Linux 4.14)"
-    )
-    # the message is written once, in the helper
-    assert "appeared in Linux 4.14" not in inspect.getsource(_rollup_cli)
-    assert inspect.getsource(_cli).count("appeared in Linux 4.14") == 1

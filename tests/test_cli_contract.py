@@ -411,8 +411,8 @@ def test_the_bound_is_exact_across_pieces(start: int, where: str, tmp_path: Path
     """A line of MAX_LINE bytes is held, one of MAX_LINE + 1 is refused at its own line, wherever
     it lies against the 1 MiB pieces the layer reads (from memory or a pipe), or in a file on
     disk, read whole."""
+    from smapsfmt import SmapsSyntaxError
     from smapsfmt._cli.input import Input, from_bytes, open_input
-    from smapsfmt._errors import SmapsSyntaxError
 
     def reader(data: bytes) -> Input:
         if where == "memory":

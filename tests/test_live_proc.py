@@ -32,16 +32,15 @@ from typing import Any
 import pytest
 from proc_targets import act_mid_read, gated
 from support import ROOT, run_cli
+from support import run_main as main_in_process
 
 import smapsfmt
-from smapsfmt._cli import common as _common
-from smapsfmt._cli import main as _cli
 from smapsfmt._live import freeze as _freeze
 from smapsfmt._live import proc as _live
 from smapsfmt._live.proc import ProcDir, _close_files, _open_files, _read
-from smapsfmt._parse import parser as _parser
 
 TARGETS = ROOT / "tests" / "proc_targets.py"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 IS_ROOT = os.geteuid() == 0
 NOBODY = 65534
 NEEDS_ROOT = "needs root: only root can run a reader as another user and reuse a pid"
@@ -212,7 +211,8 @@ def in_forked_child(work: Callable[[], int], *, timeout: float = 60) -> tuple[in
 
 
 def run_main(*argv: str) -> Callable[[], int]:
-    return lambda: _cli.main(list(argv))
+    """``smapsfmt ARGV`` in this process (python -m smapsfmt's entry point): its status."""
+    return lambda: main_in_process(*argv)
 
 
 # --- no such process, vanished, reused --------------------------------------------------------
@@ -379,7 +379,7 @@ def test_an_exit_during_the_read_is_detected(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"process {child.pid} ({proc.first.comm}) exited while it was being read"
     )
-    assert 1 <= len(_parser.parse_smaps(head)) < MANY  # the part read is a valid smaps
+    assert 1 <= len(smapsfmt.parse_smaps(head)) < MANY  # the part read is a valid smaps
 
 
 def test_what_the_kernel_gives_when_the_target_exits_mid_read(tmp_path: Path) -> None:
@@ -398,7 +398,7 @@ def test_what_the_kernel_gives_when_the_target_exits_mid_read(tmp_path: Path) ->
         finally:
             os.close(smaps)
             os.close(rollup)
-    cut = _parser.parse_smaps(text)  # whole blocks only: the text cannot show the cut
+    cut = smapsfmt.parse_smaps(text)  # whole blocks only: the text cannot show the cut
     assert 1 <= len(cut) < MANY
     assert cut[-1].vmflags is not None and text.endswith(b"\n")
 
@@ -654,7 +654,7 @@ def test_a_process_hidden_by_hidepid(hidepid: str, kernel: str, message: str) ->
                 os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)
             except OSError as exc:  # the kernel's answer
                 print(errno.errorcode[exc.errno], flush=True)
-            return _cli.main(["parse", "--pid", str(child.pid)])
+            return run_main("parse", "--pid", str(child.pid))()
 
         code, said = in_forked_child(reader)
     assert code == 6
@@ -667,7 +667,7 @@ def test_proc_not_mounted() -> None:
 
     def reader() -> int:
         _own_proc(None, fstype="tmpfs")
-        return _cli.main(["parse", "--pid", "self"])
+        return run_main("parse", "--pid", "self")()
 
     code, said = in_forked_child(reader)
     assert code == 6
@@ -1380,6 +1380,31 @@ def test_a_missing_rollup_is_named() -> None:
     )
 
 
+def test_a_snapshot_without_rollup_is_one_error_for_every_command() -> None:
+    """A kernel before 4.14 has no smaps_rollup: the snapshot of this process, as such a kernel
+    would give it (rollup_text None: no such kernel runs here), is refused by the one helper
+    that parse, validate, rollup and check use (exit 11)."""
+    import inspect
+
+    from smapsfmt._cli import common as _cli
+    from smapsfmt._cli import rollup as _rollup_cli
+    from smapsfmt._live.proc import Snapshot, capture
+
+    real = capture("self", freeze=False)
+    assert _cli.snapshot_rollup(real) == (real.rollup_text, real.rollup_path)
+    old = Snapshot(real.pid, real.smaps_text, None, frozen=False, consistent=False)
+    with pytest.raises(smapsfmt.RollupMissingError) as info:
+        _cli.snapshot_rollup(old)
+    assert info.value.exit_code == 11
+    assert str(info.value) == (
+        f"/proc/{real.pid}/smaps_rollup does not exist: this kernel has no smaps_rollup (it "
+        "appeared in Linux 4.14)"
+    )
+    # the message is written once, in the helper
+    assert "appeared in Linux 4.14" not in inspect.getsource(_rollup_cli)
+    assert inspect.getsource(_cli).count("appeared in Linux 4.14") == 1
+
+
 # --- the exception classes --------------------------------------------------------------------
 
 
@@ -1393,9 +1418,7 @@ def test_every_situation_has_its_own_class_and_exit_status() -> None:
     assert [c.exit_code for c in classes] == list(range(4, 12))
     for cls in classes:
         assert issubclass(cls, smapsfmt.ProcError) and issubclass(cls, OSError)
-        assert f"  {cls.exit_code:<3}" in (_common.__doc__ or "") and cls.__name__ in (
-            _common.__doc__ or ""
-        )
+        assert f"| {cls.exit_code} | `{cls.__name__}` |" in README  # the table of statuses
     import pickle
 
     error = smapsfmt.ZombieProcessError("process 7 is a zombie", pid=7)

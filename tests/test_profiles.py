@@ -22,8 +22,15 @@ from support import (
 
 import smapsfmt
 from smapsfmt._render import header_text, printf, render
-from smapsfmt._spec.abi import Version, load_abi, parse_version
-from smapsfmt._spec.profiles import ProfileError, _parse_profile, load_profiles
+from smapsfmt.spec import (
+    Profile,
+    ProfileError,
+    Version,
+    load_abi,
+    load_profiles,
+    parse_profile,
+    parse_version,
+)
 
 PROFILES = load_profiles()
 MAINLINE = [p for p in PROFILES if p.variant_of is None]
@@ -55,8 +62,6 @@ def test_mainline_profiles_cover_2_6_20_to_7_3_without_gaps() -> None:
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_profile_lines_agree_with_the_abi_document(profile: object) -> None:
-    from smapsfmt._spec.profiles import Profile
-
     assert isinstance(profile, Profile)
     abi = load_abi()
     low, high = profile.kernels
@@ -122,8 +127,6 @@ def test_the_profiles_encode_the_known_format_changes() -> None:
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_line_patterns_take_exactly_what_the_line_renders(profile: object) -> None:
-    from smapsfmt._spec.profiles import Profile
-
     assert isinstance(profile, Profile)
     for line in profile.smaps_lines + (profile.rollup_lines or ()):
         pattern = re.compile(line.pattern())
@@ -141,11 +144,11 @@ def test_line_patterns_take_exactly_what_the_line_renders(profile: object) -> No
 def test_a_malformed_profile_is_refused_with_its_line() -> None:
     text = (ROOT / "kernel/6.6-7.3.profile").read_text(encoding="utf-8")
     with pytest.raises(ProfileError, match=r"kernel/x:\d+: unknown directive 'smap'"):
-        _parse_profile(text.replace('smaps "Rss:', 'smap "Rss:', 1), "kernel/x")
+        parse_profile(text.replace('smaps "Rss:', 'smap "Rss:', 1), "kernel/x")
     with pytest.raises(ProfileError, match=r"kernel/x:\d+: a line format has one conversion"):
-        _parse_profile(text.replace("%8lu kB", "kB", 1), "kernel/x")
+        parse_profile(text.replace("%8lu kB", "kB", 1), "kernel/x")
     with pytest.raises(ProfileError, match="the directive 'kernels' is missing"):
-        _parse_profile(text.replace("kernels 6.6 7.3\n", ""), "kernel/x")
+        parse_profile(text.replace("kernels 6.6 7.3\n", ""), "kernel/x")
 
 
 def test_printf_and_header_padding() -> None:
@@ -195,7 +198,6 @@ def as_printed_by(profile: object, data: bytes) -> bytes:
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_every_profiles_text_is_recognised_as_that_profile(profile: object) -> None:
-    from smapsfmt._spec.profiles import Profile
     from smapsfmt._validate.validate import validate_report
 
     assert isinstance(profile, Profile)

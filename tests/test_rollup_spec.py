@@ -14,8 +14,7 @@ from smapsfmt._rollup.bounds import bounds
 from smapsfmt._rollup.dating import Dating
 from smapsfmt._rollup.knowledge import FlagGate, Knowledge, knowledge, knowledge_from
 from smapsfmt._rollup.sums import read
-from smapsfmt._spec.abi import load_abi
-from smapsfmt._spec.profiles import load_profiles, profile_named
+from smapsfmt.spec import load_abi, load_profiles
 
 MLOCKED = LIVE / "6.18/mlocked/smaps"
 ANDROID = VALID / "external/android-libmeminfo/testdata1/smaps"
@@ -43,6 +42,14 @@ def test_the_shipped_facts() -> None:
     assert know.last_minor == {3: 19, 4: 20, 5: 19}
 
 
+def test_the_relation_of_an_empty_kernel_range_is_the_newest() -> None:
+    know = knowledge()
+    empty = Dating((5, 4), (4, 20))
+    assert know.relation("Swap", empty) == "exact-sum"
+    assert know.relation("Locked", empty) == "fixed-point-sum"
+    assert know.relation("Rss", empty) == "exact-sum"
+
+
 def test_the_mnemonic_that_gates_locked_is_the_documents() -> None:
     mappings = _mappings(MLOCKED)
     shipped = read(mappings, knowledge())
@@ -64,8 +71,8 @@ def test_a_profile_deviates_from_the_invariant_the_document_names() -> None:
     """android-4.9 counts Locked without VM_LOCKED (its profile's deviation smaps-locked-lo):
     every mapping can carry a fraction. Under another id the deviation names nothing. (Its
     rollup's Locked is unreliable, 4.14-4.20: the same profile, taken as a 5.4 one.)"""
-    android = profile_named("android-4.9")
-    assert android is not None and "smaps-locked-lo" in android.deviations
+    android = {p.name: p for p in load_profiles()}["android-4.9"]
+    assert "smaps-locked-lo" in android.deviations
     as_54 = dataclasses.replace(android, kernels=((5, 4), (5, 4)))
     kernels = Dating((5, 4), (5, 4), (), (as_54,))
     mappings = _mappings(ANDROID)

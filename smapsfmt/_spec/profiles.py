@@ -21,6 +21,7 @@ __all__ = [
     "beyond_every_profile",
     "load_profiles",
     "newer_note",
+    "parse_profile",
     "profile_named",
 ]
 
@@ -146,7 +147,9 @@ class Profile:
         return f"Linux {self.name}"
 
 
-def _parse_profile(text: str, file: str) -> Profile:
+def parse_profile(text: str, file: str) -> Profile:
+    """One profile file's text (``file`` names it in errors): ProfileError with FILE:LINE for
+    text that does not follow the format."""
     values: dict[str, object] = {}
     notes: list[str] = []
     deviations: dict[str, str] = {}
@@ -236,7 +239,7 @@ def load_profiles() -> tuple[Profile, ...]:
         if line.strip() and not line.startswith("#")
     ]
     profiles = tuple(
-        _parse_profile(read_text(f"kernel/{name}"), f"kernel/{name}") for name in names
+        parse_profile(read_text(f"kernel/{name}"), f"kernel/{name}") for name in names
     )
     for profile, name in zip(profiles, names, strict=True):
         if f"{profile.name}.profile" != name:
