@@ -10,7 +10,7 @@ Exit status, for every command:
   3  an internal error of smapsfmt (a bug: please report it); never a traceback
 
 Reading a live process (``--pid PID``) adds one status per situation, each with a one-line
-message on stderr (the classes are in smapsfmt._live.proc):
+message on stderr (the classes are in smapsfmt._live.errors):
   4  no such process                                        NoSuchProcessError
   5  permission denied: ptrace-read access is needed        ProcPermissionError
   6  /proc is not mounted, or hidepid hides the process     ProcUnavailableError
