@@ -231,6 +231,22 @@ def test_usage_errors(tmp_path: Path) -> None:
     )
 
 
+def test_a_corpus_that_is_a_file_or_holds_a_folder_for_its_manifest_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    file = tmp_path / "corpus.tar.gz"
+    file.write_bytes(b"")
+    (tmp_path / "odd" / "manifest.json").mkdir(parents=True)
+    expected = {
+        file: f"{file}/manifest.json: no manifest (is this a conformance corpus?)",
+        tmp_path / "odd": f"{tmp_path}/odd/manifest.json: Is a directory",
+    }
+    for corpus, message in expected.items():
+        result = run("--corpus", str(corpus), "--", "true")
+        assert (result.returncode, result.stdout) == (2, ""), corpus
+        assert result.stderr == f"smapsfmt: error: {message}\n"
+
+
 def test_decode() -> None:
     empty = run_cli("conformance", "decode", stdin=b"")
     assert (empty.returncode, empty.stdout) == (0, b'{"mappings":[]}\n')
