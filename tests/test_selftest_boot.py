@@ -1,0 +1,64 @@
+"""``smapsfmt selftest --boot`` on images that are no kernel: what qemu says when it refuses
+one, a guest stopped at the timeout, and the timeout's own usage error. Real qemu, real
+images (bytes that are not a kernel); Debian's kernels are booted by test_kernels.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from support import run_cli
+
+from smapsfmt.selftest import qemu
+
+
+def _boot_checks(image: Path, *args: str) -> tuple[int, list[dict[str, str]]]:
+    result = run_cli("selftest", "--boot", str(image), "--format", "json", *args)
+    assert result.stderr == b"", result.stderr.decode()
+    return result.returncode, json.loads(result.stdout)["checks"]
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu (CI installs it)")
+def test_a_boot_qemu_refuses_shows_what_qemu_said(tmp_path: Path) -> None:
+    """An image qemu cannot load: the check says qemu's own last words, as the console has
+    them, not only that the shaper's output is missing."""
+    image = tmp_path / "vmlinuz"
+    image.write_bytes(b"not a kernel\n")
+    said = subprocess.run(
+        qemu.command("x86_64", image, image), capture_output=True, text=True, check=False
+    )
+    assert said.returncode != 0
+    last = (said.stdout + said.stderr).strip().splitlines()[-1]
+    assert _boot_checks(image, "--timeout", "60") == (1, [
+        {"shape": "-", "file": "shaper", "field": "boot", "expected": "the shaper's KERNEL record",
+         "printed": last, "verdict": "fail", "reason": ""},
+    ])  # fmt: skip
+
+
+@pytest.mark.skipif(
+    shutil.which("qemu-system-aarch64") is None or shutil.which("aarch64-linux-gnu-gcc") is None,
+    reason="qemu and the arm64 cross compiler (CI installs them)",
+)
+def test_a_guest_still_running_at_the_timeout_is_stopped_and_reported(tmp_path: Path) -> None:
+    """Bytes that are no kernel, run as an arm64 image: the processor runs them and prints
+    nothing, until the timeout stops it."""
+    image = tmp_path / "Image"
+    image.write_bytes(b"\0" * 4096)
+    status, checks = _boot_checks(image, "--arch", "arm64", "--timeout", "1")
+    assert (status, checks) == (1, [
+        {"shape": "-", "file": "shaper", "field": "boot", "expected": "power-off within 1 s",
+         "printed": "still running: stopped", "verdict": "fail", "reason": ""},
+        {"shape": "-", "file": "shaper", "field": "boot", "expected": "the shaper's KERNEL record",
+         "printed": "no output", "verdict": "fail", "reason": ""},
+    ])  # fmt: skip
+
+
+def test_a_timeout_that_is_not_above_zero_is_a_usage_error(tmp_path: Path) -> None:
+    image = tmp_path / "vmlinuz"
+    image.write_bytes(b"not a kernel\n")
+    result = run_cli("selftest", "--boot", str(image), "--timeout", "0")
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr == b"smapsfmt: error: --timeout 0: give a number of seconds above 0\n"
