@@ -30,7 +30,8 @@ def test_corpus_is_what_the_script_makes() -> None:
 
 
 def test_manifest_header() -> None:
-    assert HEADER == {
+    assert smapsfmt.conformance.manifest_header() == smapsfmt.conformance.manifest_header(TREE)
+    assert smapsfmt.conformance.manifest_header() == HEADER == {
         "format": "smaps-conformance",
         "format_version": 2,
         "corpus_version": "1.1.0",
