@@ -30,8 +30,9 @@ def test_corpus_is_what_the_script_makes() -> None:
 
 
 def test_manifest_header() -> None:
-    assert smapsfmt.conformance.manifest_header() == smapsfmt.conformance.manifest_header(TREE)
-    assert smapsfmt.conformance.manifest_header() == HEADER == {
+    header = smapsfmt.conformance.manifest_header()
+    assert header == smapsfmt.conformance.manifest_header(TREE) == HEADER
+    assert HEADER == {
         "format": "smaps-conformance",
         "format_version": 2,
         "corpus_version": "1.1.0",
