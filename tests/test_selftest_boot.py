@@ -5,6 +5,7 @@ images (bytes that are not a kernel); Debian's kernels are booted by test_kernel
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -62,3 +63,45 @@ def test_a_timeout_that_is_not_above_zero_is_a_usage_error(tmp_path: Path) -> No
     result = run_cli("selftest", "--boot", str(image), "--timeout", "0")
     assert (result.returncode, result.stdout) == (2, b"")
     assert result.stderr == b"smapsfmt: error: --timeout 0: give a number of seconds above 0\n"
+
+
+def test_no_compiler_for_the_guests_architecture_is_named_with_its_packages(
+    tmp_path: Path,
+) -> None:
+    image = tmp_path / "Image"
+    image.write_bytes(b"\0" * 4096)
+    result = run_cli(
+        "selftest", "--boot", str(image), "--arch", "arm64",
+        env_extra={"PATH": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr == (
+        b"smapsfmt: error: no C compiler for arm64 guests (Debian: apt-get install "
+        b"gcc-aarch64-linux-gnu libc6-dev-arm64-cross; or name one in SMAPSFMT_GUEST_CC_ARM64)\n"
+    )
+
+
+def test_a_guest_program_that_does_not_compile_is_reported_with_the_compilers_words(
+    tmp_path: Path,
+) -> None:
+    cc = tmp_path / "cc"
+    cc.write_text('#!/bin/sh\necho "cc: fatal error: no room left" >&2\nexit 1\n')
+    cc.chmod(0o755)
+    image = tmp_path / "vmlinuz"
+    image.write_bytes(b"not a kernel\n")
+    cache = tmp_path / "cache"
+    result = run_cli(
+        "selftest", "--boot", str(image), "--format", "json",
+        env_extra={"SMAPSFMT_GUEST_CC_X86_64": str(cc), "XDG_CACHE_HOME": str(cache)},
+    )  # fmt: skip
+    assert result.returncode == 2
+    message = json.loads(result.stdout)["error"]["message"]
+    source = Path(qemu.__file__).with_name("init.c")
+    pattern = (
+        re.escape(f"{cc} -static -O2 -o {cache}/smapsfmt/guest/x86_64/")
+        + r"tmp\w+/init-[0-9a-f]{16} "
+        + re.escape(f"{source} failed: cc: fatal error: no room left")
+    )
+    assert re.fullmatch(pattern, message), message
+    assert result.stderr.decode() == f"smapsfmt: error: {message}\n"
+    assert list((cache / "smapsfmt" / "guest" / "x86_64").iterdir()) == []  # nothing left
