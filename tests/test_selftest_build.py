@@ -132,3 +132,19 @@ def test_no_compiler_on_the_path_is_named_with_what_to_install(
         "no C compiler was found (tried $CC, cc, gcc): install one with the C library's "
         "headers (Debian: apt-get install gcc libc6-dev), or set CC"
     )
+
+
+def test_a_shaper_that_fails_or_runs_too_long_is_reported() -> None:
+    """What the shaper says when it refuses its arguments, and a run cut at its timeout (one
+    microsecond: no run of the shaper is that short)."""
+    from smapsfmt.selftest.run import ShaperError, run_shaper
+
+    with pytest.raises(ShaperError) as raised:
+        run_shaper(["nosuch"], system=False)
+    assert str(raised.value) == (
+        "the shaper failed (exit status 2): shaper: unknown shape or option nosuch\n"
+        "usage: shaper [--system] [--list] [SHAPE ...]"
+    )
+    with pytest.raises(ShaperError) as raised:
+        run_shaper(["anon"], system=False, timeout=1e-6)
+    assert str(raised.value) == "the shaper ran longer than 1e-06 s and was stopped"
