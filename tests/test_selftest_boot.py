@@ -5,15 +5,21 @@ images (bytes that are not a kernel); Debian's kernels are booted by test_kernel
 from __future__ import annotations
 
 import json
+import lzma
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from support import run_cli
+from support import ROOT, run_cli
 
-from smapsfmt.selftest import qemu
+from smapsfmt.conformance import load_manifest
+from smapsfmt.selftest import corpus, decode, qemu
+from smapsfmt.selftest.boot import BootResult
+from smapsfmt.selftest.modules import Modules
+
+CAPTURE = ROOT / "tests/selftest/6.18.44-x86_64.shaper.xz"
 
 
 def _boot_checks(image: Path, *args: str) -> tuple[int, list[dict[str, str]]]:
@@ -105,3 +111,46 @@ def test_a_guest_program_that_does_not_compile_is_reported_with_the_compilers_wo
     assert re.fullmatch(pattern, message), message
     assert result.stderr.decode() == f"smapsfmt: error: {message}\n"
     assert list((cache / "smapsfmt" / "guest" / "x86_64").iterdir()) == []  # nothing left
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu (CI installs it)")
+def test_saved_captures_replace_only_their_own_shapes_in_the_manifest(tmp_path: Path) -> None:
+    """``--save`` into a corpus that has a manifest: a run of some shapes replaces those shapes'
+    cases of its label and keeps the others, with an expected result where one is on disk; the
+    provenance names the package, the modules and qemu's command with the machine's paths
+    taken out. The capture is a real one (tests/selftest), as a boot's result."""
+    capture = decode(lzma.decompress(CAPTURE.read_bytes()))
+    image = tmp_path / "unpacked" / "boot" / "vmlinuz-6.18.44"
+    boot = qemu.Boot(
+        qemu.command("x86_64", image, tmp_path / "initramfs.cpio"), b"", 8.0, False, 0
+    )
+    swap = Modules(
+        files=(("zram", b"\x7fELF"),), package="linux-image-6.18.44:amd64", package_version="1",
+        package_sha256="ab" * 32, paths=("/lib/modules/6.18.44/kernel/zram.ko",),
+    )  # fmt: skip
+    result = BootResult("x86_64", image, boot, capture, {"VERSION": "#1 SMP"}, [], swap,
+                        [("module-00-zram.ko", "ok")])  # fmt: skip
+    source = corpus.Source("linux-image-6.18.44:amd64", "1", "ab" * 32, "/boot/vmlinuz", "cd" * 32)
+    first = corpus.write(result, "k", tmp_path / "c", source)
+    assert len(first) == 2 * len(capture.shapes)
+    (tmp_path / "c" / "k" / "anon" / "smaps.expected.json").write_text("{}")
+    again = corpus.write(result, "k", tmp_path / "c", None, shapes={"anon", "thp"})
+    assert [str(p.relative_to(tmp_path / "c")) for p in again] == [
+        "k/anon/smaps", "k/anon/smaps_rollup", "k/thp/smaps", "k/thp/smaps_rollup",
+    ]  # fmt: skip
+    _, cases = load_manifest(tmp_path / "c")
+    by_id = {case.id: case for case in cases}
+    assert len(by_id) == len(cases) == 2 * len(capture.shapes)
+    assert by_id["k/anon/smaps"].expected == "k/anon/smaps.expected.json"
+    assert by_id["k/anon/smaps_rollup"].expected == ""
+    kept = by_id["k/vmas/smaps"].provenance or {}
+    assert kept["package"]["name"] == "linux-image-6.18.44:amd64"  # from the first run
+    assert kept["modules"]["loaded"] == ["module-00-zram.ko ok"]
+    assert kept["qemu"]["command"].endswith(
+        "-kernel IMAGE -initrd INITRAMFS -append 'console=ttyS0 panic=-1 quiet'"
+    )
+    replaced = by_id["k/anon/smaps"].provenance or {}
+    assert "package" not in replaced  # the second run named no package
+    assert replaced["kernel"] == {"release": "6.18.44-fc-v1147", "arch": "x86_64",
+                                  "page_size": 4096, "version": "#1 SMP"}  # fmt: skip
+    assert by_id["k/thp/smaps"].tags[:2] == ("arch:x86_64", "page-size:4096")
