@@ -351,6 +351,39 @@ def test_a_frame_that_does_not_match_is_an_error_with_its_line(tmp_path: Path) -
     )
 
 
+def _broken(how: str) -> bytes:
+    data = lzma.decompress(CAPTURE.read_bytes())
+    if how == "cut":  # in the last frame, before its END line
+        return data[: data.rindex(b"@@smapsfmt-shaper 1 END")]
+    if how == "protocol":
+        return data.replace(b"@@smapsfmt-shaper 1 KERNEL", b"@@smapsfmt-shaper 2 KERNEL")
+    line = {
+        "no-shape": b"@@smapsfmt-shaper 1 SHAPE\n",
+        "unknown": b"@@smapsfmt-shaper 1 HELLO x\n",
+    }
+    return b"[    0.000000] Linux version 6.18\n" + line[how] + data
+
+
+@pytest.mark.parametrize(
+    ("how", "line", "message"),
+    [
+        ("cut", None, "frame hugetlb smaps_rollup: no END line (the output is cut)"),
+        ("protocol", 1, "shaper protocol 2 (this smapsfmt reads protocol 1)"),
+        ("no-shape", 2, "a SHAPE record without a shape"),
+        ("unknown", 2, "unknown shaper record HELLO"),
+    ],
+)
+def test_output_the_shaper_did_not_send_whole_is_refused_at_its_line(
+    how: str, line: int | None, message: str
+) -> None:
+    data = _broken(how)
+    with pytest.raises(FrameError) as caught:
+        decode(data)
+    if line is None:  # the line of the cut frame's BEGIN
+        line = data.count(b"\n", 0, data.rindex(b"@@smapsfmt-shaper 1 BEGIN")) + 1
+    assert (caught.value.line, str(caught.value)) == (line, message)
+
+
 def test_output_that_is_not_the_shapers_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other"
     path.write_bytes(b"hello\n")
