@@ -154,3 +154,23 @@ def test_saved_captures_replace_only_their_own_shapes_in_the_manifest(tmp_path: 
     assert replaced["kernel"] == {"release": "6.18.44-fc-v1147", "arch": "x86_64",
                                   "page_size": 4096, "version": "#1 SMP"}  # fmt: skip
     assert by_id["k/thp/smaps"].tags[:2] == ("arch:x86_64", "page-size:4096")
+
+
+def test_a_missing_qemu_is_named_with_its_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no qemu there
+    for arch, package in (("arm64", "qemu-system-arm"), ("i386", "qemu-system-x86")):
+        with pytest.raises(qemu.BootError) as raised:
+            qemu.boot(arch, tmp_path / "Image", tmp_path / "initramfs.cpio", 1.0)
+        assert str(raised.value) == (
+            f"{qemu.qemu_binary(arch)} not found (Debian: apt-get install {package})"
+        )
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu (CI installs it)")
+def test_booting_an_image_that_is_not_there_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(qemu.BootError) as raised:
+        qemu.boot("x86_64", tmp_path / "vmlinuz", tmp_path / "initramfs.cpio", 1.0)
+    assert str(raised.value) == f"{tmp_path / 'vmlinuz'}: no such kernel image"
+    assert qemu.qemu_version("x86_64").startswith("QEMU emulator version ")
