@@ -199,10 +199,12 @@ def test_a_folder_that_cannot_be_written(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="util-linux (CI installs it)")
 def test_a_host_name_that_cannot_name_a_folder_needs_host(tmp_path: Path) -> None:
-    """The machine's own name (here 'a/b', set in a UTS namespace of its own) is the default
-    host; one that cannot be a folder's name is refused before anything is read or written."""
+    """The machine's own name (here 'build box', set in a UTS namespace of its own; no '/', so
+    that coverage's data file, which carries the host name, can still be written) is the
+    default host; one that cannot name a folder is refused before anything is read or
+    written."""
     start = (
-        "import os, socket, sys; socket.sethostname('a/b'); "
+        "import os, socket, sys; socket.sethostname('build box'); "
         "os.execv(sys.executable, [sys.executable, '-m', 'smapsfmt', *sys.argv[1:]])"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -212,6 +214,7 @@ def test_a_host_name_that_cannot_name_a_folder_needs_host(tmp_path: Path) -> Non
     )  # fmt: skip
     assert (result.returncode, result.stdout) == (2, b"")
     assert result.stderr == (
-        b"smapsfmt: error: this machine's host name 'a/b' cannot name a folder: give --host NAME\n"
+        b"smapsfmt: error: this machine's host name 'build box' cannot name a folder: give "
+        b"--host NAME\n"
     )
     assert not (tmp_path / "d").exists()
