@@ -181,8 +181,10 @@ def load_manifest(root: Path) -> tuple[dict[str, Any], list[Case]]:
     path = root / MANIFEST
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise ManifestError(f"{path}: no manifest (is this a conformance corpus?)") from None
+    except OSError as exc:  # a manifest.json that is a folder, or unreadable
+        raise ManifestError(f"{path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise ManifestError(f"{path}: not JSON: {exc}") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:

@@ -30,6 +30,8 @@ def test_corpus_is_what_the_script_makes() -> None:
 
 
 def test_manifest_header() -> None:
+    header = smapsfmt.conformance.manifest_header()
+    assert header == smapsfmt.conformance.manifest_header(TREE) == HEADER
     assert HEADER == {
         "format": "smaps-conformance",
         "format_version": 2,
@@ -201,3 +203,27 @@ def test_a_sidecar_gives_a_capture_its_kernel_tags(tmp_path: Path) -> None:
     assert case.source == "tests/fixtures/valid/qemu/4.19/smaps"
     assert not (tmp_path / "corpus" / "valid/qemu/4.19/smaps.case.json").exists()
     assert len(made) == len(CASES) + 1
+
+
+@pytest.mark.parametrize(
+    ("covers", "message"),
+    [
+        ([], "a coverage file holds one JSON object"),
+        ({"colour": 1}, "unknown key 'colour'"),
+        ({"mode": "sums"}, "'mode' is 'mappings' or 'totals'"),
+        ({"header": ["start", "colour"]},
+         "'header' lists parts of start, end, perms, offset, dev, inode, pathname"),
+        ({"fields": "Rss"}, "'fields' is \"*\" or a list of field names"),
+        ({"fields": [1]}, "'fields' is \"*\" or a list of field names"),
+        ({"pathname": ["x"]}, 'pathname rule 1 is {"match": RE, "replace": TEXT}'),
+        ({"pathname": [{"match": "x"}]}, 'pathname rule 1 is {"match": RE, "replace": TEXT}'),
+        ({"pathname": [{"match": "(", "replace": ""}]},
+         "pathname rule 1: missing ), unterminated subpattern at position 0"),
+    ],
+)  # fmt: skip
+def test_a_coverage_file_that_does_not_follow_the_format_is_refused(
+    covers: object, message: str
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        Coverage.from_json(covers, "covers.json")
+    assert str(raised.value) == f"covers.json: {message}"

@@ -204,6 +204,8 @@ def test_usage_errors(tmp_path: Path) -> None:
     bad_known.write_text("a b c\n")
     bad_covers = tmp_path / "covers.json"
     bad_covers.write_text('{"kinds": []}')
+    a_file = tmp_path / "file"
+    a_file.write_bytes(b"")
     expected = {
         (): "a SUBCOMMAND is required: decode, run, list, export or pack "
         "(see 'smapsfmt conformance --help')",
@@ -220,15 +222,44 @@ def test_usage_errors(tmp_path: Path) -> None:
         ("run", "--covers", str(bad_covers), "--", "true"):
             f"{bad_covers}: 'kinds' lists 'smaps' and/or 'rollup'",
         ("export", str(ROOT)): f"{ROOT}: exists and is not an empty folder",
+        ("run", "--timeout", "soon", "--", "true"): "argument --timeout: expected a number of "
+        "seconds above 0, not 'soon' (see 'smapsfmt conformance run --help')",
+        ("run", "-j", "0", "--", "true"): "argument -j/--jobs: expected a number of runs above "
+        "0, not '0' (see 'smapsfmt conformance run --help')",
+        ("run", "-j", "1", "--run", "nothing*", "--", "true"):
+            "no case to run: --run/--skip or the coverage leave none",
+        ("export", str(a_file / "corpus")): f"{a_file / 'corpus'}: Not a directory",
+        ("pack", "--output", str(a_file / "out")): f"{a_file / 'out'}: Not a directory",
     }  # fmt: skip
     for args, message in expected.items():
         result = conformance(*args)
         assert (result.returncode, result.stdout) == (2, ""), args
         assert result.stderr == f"smapsfmt: error: {message}\n"
+    kind = run_cli("conformance", "decode", stdin=b"", env_extra={"SMAPS_KIND": "smaps_rollup"})
+    assert (kind.returncode, kind.stdout) == (2, b"")
+    assert kind.stderr == (
+        b"smapsfmt: error: SMAPS_KIND is 'smaps' or 'rollup', not 'smaps_rollup'\n"
+    )
     as_json = run("--format", "json", "--", "/nonexistent/decoder")
     assert json.loads(as_json.stdout)["error"]["message"] == (
         "cannot run '/nonexistent/decoder': No such file or directory"
     )
+
+
+def test_a_corpus_that_is_a_file_or_holds_a_folder_for_its_manifest_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    file = tmp_path / "corpus.tar.gz"
+    file.write_bytes(b"")
+    (tmp_path / "odd" / "manifest.json").mkdir(parents=True)
+    expected = {
+        file: f"{file}/manifest.json: no manifest (is this a conformance corpus?)",
+        tmp_path / "odd": f"{tmp_path}/odd/manifest.json: Is a directory",
+    }
+    for corpus, message in expected.items():
+        result = run("--corpus", str(corpus), "--", "true")
+        assert (result.returncode, result.stdout) == (2, ""), corpus
+        assert result.stderr == f"smapsfmt: error: {message}\n"
 
 
 def test_decode() -> None:
@@ -258,6 +289,15 @@ def test_list() -> None:
         "kernel:6.18 kind:rollup source:live",
         "2 cases, corpus 1.1.0",
     ]
+    as_json = conformance("list", "--format", "json", "--skip", "*/smaps_rollup",
+                          "--run", "valid/live/6.18/deleted-file/*")  # fmt: skip
+    assert as_json.returncode == 0
+    manifest = json.loads(as_json.stdout)
+    shipped = json.loads((ROOT / "conformance/corpus/manifest.json").read_text())
+    assert manifest == {
+        **shipped,
+        "cases": [c for c in shipped["cases"] if c["id"] == "valid/live/6.18/deleted-file/smaps"],
+    }
 
 
 def test_export_and_run_from_the_export(tmp_path: Path) -> None:

@@ -363,3 +363,28 @@ def test_a_60000_mapping_smaps_exports_in_bounded_memory(tmp_path: Path) -> None
         rows = duckdb_rows(tmp_path / f"d{count}", "SELECT count(*), max(index) FROM mappings")
         assert rows == [(count, count - 1)]
     assert peaks[1] - peaks[0] < 16 * 1024, peaks
+
+
+def test_mappings_no_kernel_prints_together_are_exported_without_a_rollup(tmp_path: Path) -> None:
+    """THPeligible (5.0+) taken out of a 6.18 smaps: its mappings are exported as printed, and
+    its processes row has no sums (no kernel's arithmetic applies), with a located warning."""
+    smaps = tmp_path / "smaps"
+    smaps.write_bytes(
+        b"".join(
+            line
+            for line in (VALID / "live/6.18/sleep/smaps").read_bytes().splitlines(True)
+            if not line.startswith(b"THPeligible:")
+        )
+    )
+    dataset = tmp_path / "dataset"
+    result = run_cli("export", str(smaps), "-o", str(dataset))
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr.decode() == (
+        f"{smaps}:1:1: warning: no rollup for its processes row: no kernel prints FilePmdMapped "
+        "without THPeligible in smaps: FilePmdMapped appeared in 5.4; THPeligible is printed "
+        "from 5.0 on\n"
+    )
+    (process,) = pq.read_table(next(dataset.glob("processes/**/*.parquet"))).to_pylist()
+    assert process["rollup_source"] is None and process["mappings"] == 37
+    assert all(process[name] is None for name in FIELD_COLUMNS)
+    assert pq.read_table(next(dataset.glob("mappings/**/*.parquet"))).num_rows == 37

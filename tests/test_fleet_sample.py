@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,26 @@ def test_a_folder_that_cannot_be_written(tmp_path: Path) -> None:
     assert (result.returncode, result.stderr.decode()) == (
         2, f"smapsfmt: error: cannot write {occupied}: Not a directory\n",
     )  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="util-linux (CI installs it)")
+def test_a_host_name_that_cannot_name_a_folder_needs_host(tmp_path: Path) -> None:
+    """The machine's own name (here 'build box', set in a UTS namespace of its own; no '/', so
+    that coverage's data file, which carries the host name, can still be written) is the
+    default host; one that cannot name a folder is refused before anything is read or
+    written."""
+    start = (
+        "import os, socket, sys; socket.sethostname('build box'); "
+        "os.execv(sys.executable, [sys.executable, '-m', 'smapsfmt', *sys.argv[1:]])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        ["unshare", "--uts", sys.executable, "-c", start, "sample", "-o", str(tmp_path / "d")],
+        capture_output=True, check=False, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr == (
+        b"smapsfmt: error: this machine's host name 'build box' cannot name a folder: give "
+        b"--host NAME\n"
+    )
+    assert not (tmp_path / "d").exists()

@@ -13,8 +13,14 @@ whole module.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import decimal
 import io
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,3 +160,56 @@ def test_the_job_prints_each_query_as_json_lines(sampled: dict[str, Any], spark:
     records = [json.loads(line) for line in output.getvalue().splitlines()]
     assert len(records) == 30 and {r["query"] for r in records} == {"top-pss"}
     assert [(r["pid"], r["Pss"]) for r in records[:10]] == top_direct(sampled["direct"])
+
+
+def test_a_dataset_of_rollups_only_has_an_empty_mappings_table_of_the_same_types(
+    tmp_path: Path, spark: Any
+) -> None:
+    """Rollups alone write no mappings files: Spark still has the table (typed from the
+    schema), and the query of mappings gives what DuckDB gives on the same files: nothing."""
+    dataset = tmp_path / "dataset"
+    rollups = [p for p in corpus(VALID / "live") if "rollup" in p.name]
+    result = run_cli("export", *map(str, rollups), "-o", str(dataset), "--host", "a")
+    assert result.returncode == 0, result.stderr.decode()
+    assert not list(dataset.rglob("mappings/**/*.parquet"))
+    fleet_spark.load(spark, str(dataset))
+    expected = {name: ENGINE_TYPES[kind][2] for name, kind, _ in TABLES["mappings"]}
+    assert dict(spark.table("mappings").dtypes) == {**expected, "host": "string", "date": "date"}
+    assert spark.table("mappings").count() == 0
+    sql = QUERIES["growth-by-pathname"]
+    assert _spark_rows(spark, dataset, sql) == duckdb_rows(dataset, sql) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "usage: python -m smapsfmt.fleet.spark DIR [{}...]".format("|".join(QUERIES))),
+        (
+            ["--help"],
+            "usage: python -m smapsfmt.fleet.spark DIR [{}...]".format("|".join(QUERIES)),
+        ),
+        (["DIR", "top-rss"], f"unknown query 'top-rss': choose from {', '.join(QUERIES)}"),
+    ],
+    ids=["no-dir", "option", "unknown-query"],
+)
+def test_the_jobs_usage_errors(args: list[str], message: str) -> None:
+    """Refused before Spark starts (the child never imports pyspark)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-m", "smapsfmt.fleet.spark", *args],
+        capture_output=True, check=False, env=env, cwd=tempfile.gettempdir(), timeout=60,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode() == message + "\n"
+
+
+def test_values_as_json_shows_them() -> None:
+    assert fleet_spark.plain(decimal.Decimal(18446744073709551615)) == 2**64 - 1
+    assert fleet_spark.plain(decimal.Decimal("1.5")) == decimal.Decimal("1.5")  # not an integer
+    when = datetime.datetime(2026, 12, 5, 3, 0, 1, 500000)
+    assert fleet_spark.plain(when) == "2026-12-05T03:00:01.500000+00:00"  # the session's UTC
+    aware = when.replace(tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
+    assert fleet_spark.plain(aware) == "2026-12-05T03:00:01.500000+01:00"
+    assert fleet_spark.plain(datetime.date(2026, 12, 5)) == "2026-12-05"
+    assert fleet_spark.plain(bytearray(b"[heap]\xff")) == "[heap]\\xff"
+    assert fleet_spark.plain("text") == "text"

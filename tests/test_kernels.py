@@ -27,7 +27,7 @@ import smapsfmt
 from smapsfmt.conformance import Case, load_manifest
 from smapsfmt.selftest import modules, qemu
 from smapsfmt.selftest.check import summary
-from smapsfmt.selftest.matrix import KERNELS, boot_kernel
+from smapsfmt.selftest.matrix import KERNELS, boot_kernel, by_label
 
 QEMU = VALID / "qemu"
 BUGS = FIXTURES / "kernel-bugs"
@@ -372,3 +372,48 @@ def test_selftest_boot_from_the_command_line_with_a_debian_package(tmp_path: Pat
         assert (
             provenance["modules"]["name"] == f"{name.replace('binary-unsigned', 'modules')}:amd64"
         )
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("label", ["7.x-amd64", "6.1-686"])
+def test_a_package_unpacked_afresh_gives_the_cached_image_and_modules(
+    tmp_path: Path, label: str
+) -> None:
+    """The image and the swap shape's modules read again from Debian's package, into a cache of
+    images of their own (the packages and lists shared, nothing downloaded twice), are what the
+    kernel cache holds: the unpacking and the module reading that a warm cache skips."""
+    from smapsfmt.selftest import debian
+
+    kernel = next(k for k in KERNELS if k.label == label)
+    arch = debian.DEBIAN_ARCH[kernel.arch]
+    shared = debian.Apt()
+    if not shared.has_lists():
+        shared.update()
+    name, _version = shared.newest(kernel.pattern, arch)
+    cached = debian.fetch(name, arch, shared)
+    cached_modules = modules.for_fetched(cached, shared)
+    afresh = debian.Apt(tmp_path)
+    for part in ("apt", "debs"):
+        (tmp_path / part).symlink_to(shared.root / part)
+    fetched = debian.fetch(name, arch, afresh)
+    assert fetched.image.is_relative_to(tmp_path / "images")
+    assert (fetched.image_sha256, fetched.kernel_release, fetched.version) == (
+        cached.image_sha256, cached.kernel_release, cached.version,
+    )  # fmt: skip
+    assert (fetched.deb.name, fetched.deb_sha256) == (cached.deb.name, cached.deb_sha256)
+    assert debian.sha256(fetched.image) == cached.image_sha256
+    got = modules.for_fetched(fetched, afresh)
+    assert got == cached_modules and got.paths == cached_modules.paths
+    names = [module for module, _ in got.files]
+    assert "zram" in names, got.note
+    for position, (module, elf) in enumerate(got.files):
+        assert elf.startswith(b"\x7fELF"), module
+        for depends in modules.modinfo(elf).get("depends", []):
+            for dependency in filter(None, depends.split(",")):
+                assert dependency.replace("-", "_") not in names[position:], (module, names)
+
+
+def test_a_kernel_of_the_matrix_by_its_label() -> None:
+    assert by_label("6.1-686").pattern == r"linux-image-6\.1\.0-\d+-686"
+    with pytest.raises(KeyError):
+        by_label("5.4-amd64")

@@ -24,7 +24,8 @@ def _case(**provenance: Any) -> dict[str, Any]:
 
 
 def _write(where: Path, document: Any) -> Path:
-    (where / "manifest.json").write_text(json.dumps(document))
+    text = document if isinstance(document, str) else json.dumps(document)
+    (where / "manifest.json").write_text(text)
     return where / "manifest.json"
 
 
@@ -48,6 +49,20 @@ def _v2(*cases: dict[str, Any]) -> dict[str, Any]:
          "case 1: 'provenance.kernel.page_size' is a int"),
         (_v2(_case(), _case()), "case id 'a/smaps' is listed twice"),
         (_v2({**_case(), "expected": 1}), "case 1: 'expected' is a string"),
+        ("{", "not JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
+         "(char 1)"),
+        ({"format": "smaps-conformance", "format_version": 2, "cases": {}}, "'cases' is a list"),
+        (_v2(_case(), 3), "case 2: a case is a JSON object"),
+        (_v2({**_case(), "id": 1}), "case 1: 'id' is a string"),
+        (_v2({**_case(), "class": "odd"}),
+         "case 1: 'class' is one of valid, invalid, implementation-defined, pair"),
+        (_v2({**_case(), "kind": "status"}), "case 1: 'kind' is one of smaps, rollup, pair"),
+        (_v2({**_case(), "class": "pair", "kind": "pair", "inputs": {"smaps": "a/smaps"}}),
+         "case 1: a pair's 'inputs' names its 'smaps' and 'rollup'"),
+        (_v2({**_case(), "input": None}), "case 1: 'input' is a string"),
+        (_v2({**_case(), "tags": "swap"}), "case 1: 'tags' is a list of strings"),
+        (_v2({**_case(), "provenance": []}), "case 1: 'provenance' is an object"),
+        (_v2(_case(kernel="6.1")), "case 1: 'provenance.kernel' is an object"),
     ],
 )  # fmt: skip
 def test_the_reader_refuses_what_does_not_follow_the_format(

@@ -224,7 +224,11 @@ def _frame(shape: str, pid: str, file: str, data: bytes) -> bytes:
 def _edited(edit: Any) -> bytes:
     """The saved capture with each frame's bytes through ``edit(shape, file, data)``, framed
     again with their new length and hash: what a kernel printing those bytes would give."""
-    data = lzma.decompress(CAPTURE.read_bytes())
+    return _edited_frames(lzma.decompress(CAPTURE.read_bytes()), edit)
+
+
+def _edited_frames(data: bytes, edit: Any) -> bytes:
+    """``data``, a capture, with each frame's bytes through ``edit`` (see _edited)."""
     begin = re.compile(rb"@@smapsfmt-shaper 1 BEGIN (\S+) (\d+) (\S+) (\d+) \S+\n")
     out, pos = [], 0
     for match in begin.finditer(data):
@@ -314,6 +318,37 @@ def test_a_zeroed_swappss_is_caught(tmp_path: Path) -> None:
     assert failed[("swap", "smaps_rollup", "SwapPss")]["printed"] == "0 kB"
 
 
+def test_a_missing_frame_and_a_file_that_is_no_rollup_fail_their_checks(tmp_path: Path) -> None:
+    """The vmas shape's smaps frame left out, the file shape's rollup replaced by a line that is
+    no rollup, and a release no profile names (the profile is then detected from the text)."""
+    data = lzma.decompress(CAPTURE.read_bytes())
+    begin = re.search(rb"@@smapsfmt-shaper 1 BEGIN vmas \d+ smaps \d+ \S+\n", data)
+    assert begin is not None
+    end_line = b"@@smapsfmt-shaper 1 END vmas smaps\n"
+    data = data[: begin.start()] + data[data.index(end_line, begin.end()) + len(end_line) :]
+    data = data.replace(b"release=6.18.44-fc-v1147", b"release=local-build", 1)
+    path = tmp_path / "capture"
+    path.write_bytes(_edited_frames(data, lambda shape, file, body: (
+        b"junk\n" if (shape, file) == ("file", "smaps_rollup") else body
+    )))  # fmt: skip
+    result = run_cli("selftest", "--from", str(path), "--format", "json")
+    document = _json(result)
+    assert result.returncode == 1
+    failed = {(c["shape"], c["file"], c["field"]): c for c in _failures(document)}
+    assert failed[("vmas", "smaps", "validates")] == {
+        "shape": "vmas", "file": "smaps", "field": "validates", "expected": "read",
+        "printed": "not read", "verdict": "fail", "reason": "the shaper read none: no frame",
+    }  # fmt: skip
+    rollup = failed[("file", "smaps_rollup", "validates")]
+    assert (rollup["printed"], rollup["reason"]) == (
+        "1 error",
+        "file/smaps_rollup:1:1: syntax: not a smaps line: expected a mapping header 'START-END "
+        "PERMS OFFSET MAJOR:MINOR INODE [NAME]', a field line 'Name: VALUE kB', a VmFlags line "
+        "or a Name line",
+    )
+    assert set(failed) == {("vmas", "smaps", "validates"), ("file", "smaps_rollup", "validates")}
+
+
 # --- frames through a serial console -------------------------------------------------------------
 
 
@@ -349,6 +384,39 @@ def test_a_frame_that_does_not_match_is_an_error_with_its_line(tmp_path: Path) -
         f"with SHA-256 {length.group(2).decode()}... announced, {length.group(1).decode()} "
         "bytes found that do not match\n"
     )
+
+
+def _broken(how: str) -> bytes:
+    data = lzma.decompress(CAPTURE.read_bytes())
+    if how == "cut":  # in the last frame, before its END line
+        return data[: data.rindex(b"@@smapsfmt-shaper 1 END")]
+    if how == "protocol":
+        return data.replace(b"@@smapsfmt-shaper 1 KERNEL", b"@@smapsfmt-shaper 2 KERNEL")
+    line = {
+        "no-shape": b"@@smapsfmt-shaper 1 SHAPE\n",
+        "unknown": b"@@smapsfmt-shaper 1 HELLO x\n",
+    }
+    return b"[    0.000000] Linux version 6.18\n" + line[how] + data
+
+
+@pytest.mark.parametrize(
+    ("how", "line", "message"),
+    [
+        ("cut", None, "frame hugetlb smaps_rollup: no END line (the output is cut)"),
+        ("protocol", 1, "shaper protocol 2 (this smapsfmt reads protocol 1)"),
+        ("no-shape", 2, "a SHAPE record without a shape"),
+        ("unknown", 2, "unknown shaper record HELLO"),
+    ],
+)
+def test_output_the_shaper_did_not_send_whole_is_refused_at_its_line(
+    how: str, line: int | None, message: str
+) -> None:
+    data = _broken(how)
+    with pytest.raises(FrameError) as caught:
+        decode(data)
+    if line is None:  # the line of the cut frame's BEGIN
+        line = data.count(b"\n", 0, data.rindex(b"@@smapsfmt-shaper 1 BEGIN")) + 1
+    assert (caught.value.line, str(caught.value)) == (line, message)
 
 
 def test_output_that_is_not_the_shapers_is_refused(tmp_path: Path) -> None:

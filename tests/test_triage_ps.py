@@ -6,6 +6,7 @@ import json
 import os
 import pty
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -319,3 +320,41 @@ def test_the_installed_script_starts_ps_with_neither_re_nor_argparse() -> None:
     assert "smapsfmt.triage.sweep" in loaded
     heavy = {"re", "enum", "argparse", "contextlib", "collections", "typing", "json", "csv"}
     assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_the_group_layouts_in_text_and_csv_add_up(isolated: list[subprocess.Popen[str]]) -> None:
+    text = run_cli("ps", "--by", "user").stdout.decode().splitlines()
+    assert text[0].split() == ["Procs", *COLUMNS, "User"]
+    table = [line.split() for line in text[1:]]
+    assert table[-1][-1] == "TOTAL"
+    for index in range(1 + len(COLUMNS)):  # Procs and each column: the rows add up
+        assert int(table[-1][index]) == sum(int(row[index]) for row in table[:-1]), index
+    csv = run_cli("ps", "--by", "cgroup", "--format", "csv", "--top", "1").stdout.decode()
+    lines = [line.split(",") for line in csv.splitlines()]
+    assert lines[0] == ["cgroup", "processes", *COLUMNS]
+    assert re.fullmatch(r"\(\d+ more cgroups\)", lines[2][0]), lines[2]
+    assert lines[-1][0] == "TOTAL" and len(lines) == 4
+    for index in range(1, 2 + len(COLUMNS)):
+        assert int(lines[-1][index]) == int(lines[1][index]) + int(lines[2][index]), index
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sort", "nope"],
+         "--sort: choose one of Rss, Pss, USS, Swap, SwapPss, pid, user, command, not 'nope'"),
+        (["--by", "user", "--sort", "command"],
+         "--sort: choose one of Rss, Pss, USS, Swap, SwapPss, group, not 'command'"),
+        (["--fields", "Rss,Nope"], "--fields: smaps_rollup has no field 'Nope' here; its "
+         "fields: Rss, Pss, "),
+    ],
+    ids=["sort", "sort-of-groups", "fields"],
+)  # fmt: skip
+def test_usage_errors(args: list[str], message: str) -> None:
+    result = run_cli("ps", *args)
+    assert (result.returncode, result.stdout) == (2, b"")
+    said = result.stderr.decode()
+    if args[0] == "--fields":  # then the fields this kernel prints, whichever they are
+        assert said.startswith(f"smapsfmt: error: {message}"), said
+    else:
+        assert said == f"smapsfmt: error: {message}\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -358,3 +359,40 @@ def test_the_header_is_read_as_the_profiles_pattern_reads_it() -> None:
         if matches:
             assert result == "{'Rss': 4}", header
         assert result == str(_outcome(text, _as_parse_rollup) if matches else result)
+
+
+def test_a_long_command_line_a_user_without_a_name_and_the_progress() -> None:
+    """A command line beyond the first read's buffer is read whole by both paths; a uid the
+    password database does not know is shown as its number; progress is told each process."""
+    sleep = shutil.which("sleep")
+    assert sleep is not None
+    zeros = "0" * (40 << 10)  # sleep adds its arguments: 120 s in all
+    child = subprocess.Popen([sleep, "120", zeros], user=54321, group=54321)
+    try:
+        whole = b"".join(f"{word}\x00".encode() for word in (sleep, "120", zeros))
+        while Path(f"/proc/{child.pid}/cmdline").read_bytes() != whole:  # until it has run exec
+            assert child.poll() is None, "the child did not start"
+        told: list[tuple[int, int]] = []
+        quick = sw.sweep([child.pid, os.getpid()], progress=lambda *a: told.append(a))
+        careful = sw.read_process(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert told == [(1, 2), (2, 2)]
+    mine = quick.processes[0]
+    assert mine.pid == careful.pid == child.pid
+    assert mine.cmdline == careful.cmdline == f"{sleep} 120 {zeros}"
+    assert mine.command == mine.cmdline
+    assert mine.user == careful.user == "54321"
+    assert repr(mine) == f"Process(pid={child.pid}, comm='sleep', Pss={mine.fields['Pss']})"
+    assert repr(quick) == "Sweep(2 processes, 0 skipped, 0 kernel threads)"
+
+
+def test_a_proc_that_cannot_be_listed_is_the_one_error_of_a_sweep(tmp_path: Path) -> None:
+    with pytest.raises(smapsfmt.ProcUnavailableError) as raised:
+        sw.sweep(root=str(tmp_path / "proc"))
+    assert str(raised.value) == (
+        f"cannot list the processes: {tmp_path / 'proc'}: No such file or directory"
+    )
+    free = max(sw.list_pids()) + 100_000
+    assert repr(sw.sweep([free]).skipped[0]) == f"Skipped(pid={free}, reason='exited')"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import guest, qemu
 from .check import Check, check_capture
-from .frames import Capture, FrameError, decode
+from .frames import SHAPER_MARK, Capture, FrameError, decode
 from .modules import Modules
 
 # A boot that has not powered off after this long is cut: a kernel that hangs is reported.
@@ -58,12 +58,16 @@ def run(
     init = qemu.init_lines(booted.output)
     loaded = qemu.module_lines(booted.output)
     checks: list[Check] = []
-    try:
-        capture = decode(booted.output)
-    except FrameError as error:
-        capture = Capture()
-        checks.append(Check("-", "shaper", "output", "frames as sent",
-                            f"console line {error.line}: {error}", "fail"))  # fmt: skip
+    capture, garbled = Capture(), False
+    # A console without a line of the shaper's (qemu refused the image, the kernel panicked)
+    # is not decoded: its last line, which says why, is the check's printed value below.
+    if SHAPER_MARK in booted.output:
+        try:
+            capture = decode(booted.output)
+        except FrameError as error:
+            garbled = True
+            checks.append(Check("-", "shaper", "output", "frames as sent",
+                                f"console line {error.line}: {error}", "fail"))  # fmt: skip
     if booted.timed_out:
         checks.append(Check("-", "shaper", "boot", f"power-off within {timeout:g} s",
                             "still running: stopped", "fail"))  # fmt: skip
@@ -71,7 +75,7 @@ def run(
         checks.append(Check("-", "shaper", "exit status", "0 or 1", init["SHAPER"], "fail"))
     if capture.kernel:
         checks += check_capture(capture)
-    elif not checks:
+    elif not garbled:
         tail = booted.output[-400:].decode(errors="replace").strip().splitlines()
         checks.append(Check("-", "shaper", "boot", "the shaper's KERNEL record",
                             tail[-1] if tail else "no output", "fail"))  # fmt: skip

@@ -21,10 +21,11 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Capture", "FrameError", "ShapeRecord", "decode"]
+__all__ = ["SHAPER_MARK", "Capture", "FrameError", "ShapeRecord", "decode"]
 
 PROTOCOL = b"1"
-_MARK = b"@@smapsfmt-shaper "
+# What every line of the shaper's output begins with.
+SHAPER_MARK = b"@@smapsfmt-shaper "
 _BEGIN = re.compile(
     rb"@@smapsfmt-shaper 1 BEGIN ([!-~]+) (\d+) (smaps|smaps_rollup) (\d+) ([0-9a-f]{64})\r*\n"
 )
@@ -151,7 +152,7 @@ def decode(data: bytes) -> Capture:
     pos = 0
     seen_kernel = False
     while True:
-        at = data.find(_MARK, pos)
+        at = data.find(SHAPER_MARK, pos)
         if at < 0:
             break
         begin = _BEGIN.match(data, at)
@@ -161,7 +162,7 @@ def decode(data: bytes) -> Capture:
         match = _LINE.match(data, at)
         line = _line_of(data, at)
         if match is None:
-            pos = at + len(_MARK)
+            pos = at + len(SHAPER_MARK)
             continue
         version, kind, rest = match.group(1), match.group(2).decode(), match.group(3)
         if version != PROTOCOL:
