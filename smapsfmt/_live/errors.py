@@ -3,6 +3,8 @@ the exit status the command line gives it (see smapsfmt._live.proc for when each
 
 from __future__ import annotations
 
+from .facts import denied
+
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
 if TYPE_CHECKING:
     from typing import Any, ClassVar
@@ -17,6 +19,7 @@ __all__ = [
     "ProcessExitedError",
     "RollupMissingError",
     "ZombieProcessError",
+    "permission_error",
 ]
 
 
@@ -126,3 +129,8 @@ class RollupMissingError(ProcError, FileNotFoundError):
     """
 
     exit_code = 11
+
+
+def permission_error(pid: int | str, path: str, err: int) -> ProcPermissionError:
+    """The refusal of ``path`` (EACCES or EPERM) to a reader without ptrace-read access."""
+    return ProcPermissionError(denied(path), pid=pid, err=err)

@@ -31,7 +31,9 @@ from .errors import (
     ProcUnavailableError,
     RollupMissingError,
     ZombieProcessError,
+    permission_error,
 )
+from .facts import PF_KTHREAD, PROC
 
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
 if TYPE_CHECKING:
@@ -56,12 +58,10 @@ __all__ = [
     "snapshot",
 ]
 
-PROC = "/proc"
 # Seconds a target may stay frozen. Both reads of a process with 64,000 mappings (about the
 # default vm.max_map_count, 65,530) take 0.16 to 0.39 s on this machine (Linux 6.18).
 DEFAULT_TIMEOUT = 1.0
 
-PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread (stat field 9)
 SMAPS_BUFFER = 256 << 10  # first buffer for smaps; it doubles as needed
 ROLLUP_BUFFER = 16 << 10  # smaps_rollup is one block, about 1 KiB (6.18: 23 lines)
 
@@ -315,15 +315,6 @@ class ProcDir:
             f"process {pid} ({self.first.comm}) exited or called exec while it was being "
             "read; what was read may be cut short, so it is not used", pid=pid, err=errno.ESRCH,
         )  # fmt: skip
-
-
-def permission_error(pid: int | str, path: str, err: int) -> ProcPermissionError:
-    """The refusal of ``path`` (EACCES or EPERM) to a reader without ptrace-read access."""
-    return ProcPermissionError(
-        f"permission denied: {path}: reading a process's memory map needs ptrace-read access "
-        "to it (the same user, or CAP_SYS_PTRACE), which this reader does not have",
-        pid=pid, err=err,
-    )  # fmt: skip
 
 
 def refusal_of(pid: int | str, stat: _Stat) -> ProcError | None:

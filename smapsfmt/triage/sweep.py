@@ -40,23 +40,15 @@ from __future__ import annotations
 import errno
 import os
 
-from .._live.errors import (
-    KernelThreadError,
-    NoSuchProcessError,
-    PidReusedError,
-    ProcError,
-    ProcessExitedError,
-    ProcPermissionError,
-    ProcUnavailableError,
-    RollupMissingError,
-    ZombieProcessError,
-)
-from .._live.proc import PF_KTHREAD, PROC, ProcDir, permission_error, refusal_of
+from .._live.facts import PF_KTHREAD, PROC, denied
 from .kernel_rollup import rollup_fields
 
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+
+    from .._live.errors import ProcError
+    from .._live.proc import ProcDir
 
 __all__ = [
     "Process",
@@ -178,6 +170,8 @@ def list_pids(root: str = PROC) -> list[int]:
     try:
         names = os.listdir(root)
     except OSError as exc:
+        from .._live.errors import ProcUnavailableError
+
         raise ProcUnavailableError(
             f"cannot list the processes: {root}: {exc.strerror or exc}", err=exc.errno
         ) from None
@@ -255,6 +249,10 @@ def read_process(
     """One process: its identity and smaps_rollup fields. Raises the ProcError subclass of the
     situation (no such process, permission, kernel thread, zombie, exited during the read,
     pid reused; RollupMissingError is never raised: smaps is summed instead)."""
+    # here: the short path of a sweep does without the safe reader and its errors
+    from .._live.errors import ProcError
+    from .._live.proc import ProcDir
+
     with ProcDir(pid, root) as proc:
         try:
             return _read_open(proc, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
@@ -283,6 +281,9 @@ def _read_fd(proc: ProcDir, fd: int, name: str) -> bytes:
 
 
 def _read_open(proc: ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -> Process:
+    from .._live.errors import ProcError, RollupMissingError
+    from .._live.proc import refusal_of
+
     refusal = refusal_of(proc.pid, proc.first)
     if refusal is not None:
         raise refusal
@@ -334,14 +335,6 @@ def _read_open(proc: ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -
     )
 
 
-_REASONS: tuple[tuple[type[ProcError], str], ...] = (
-    (NoSuchProcessError, "exited"),
-    (ProcessExitedError, "exited"),
-    (PidReusedError, "exited"),
-    (ZombieProcessError, "exited"),
-    (ProcPermissionError, "denied"),
-    (ProcUnavailableError, "hidden"),
-)
 _OPEN = os.O_RDONLY | os.O_CLOEXEC
 _DIRECTORY = _OPEN | os.O_DIRECTORY
 _DENIED = (errno.EACCES, errno.EPERM)
@@ -457,7 +450,7 @@ def _unread(
             return False
     if err in _DENIED and parts[0] not in (b"Z", b"X"):
         path = f"{root}/{pid}/smaps_rollup"
-        return Skipped(pid, "denied", permission_error(pid, path, err).message, _comm(head))
+        return Skipped(pid, "denied", denied(path), _comm(head))
     return False
 
 
@@ -501,6 +494,17 @@ def _careful(
     result: Sweep, pid: int, *, root: str, cmdline: bool, cgroup: bool, keep_text: bool
 ) -> None:
     """One process through ``read_process``, its outcome added to ``result``."""
+    from .._live.errors import (
+        KernelThreadError,
+        NoSuchProcessError,
+        PidReusedError,
+        ProcError,
+        ProcessExitedError,
+        ProcPermissionError,
+        ProcUnavailableError,
+        ZombieProcessError,
+    )
+
     try:
         result.processes.append(
             read_process(pid, root=root, cmdline=cmdline, cgroup=cgroup, keep_text=keep_text)
@@ -508,7 +512,15 @@ def _careful(
     except KernelThreadError:
         result.kernel_threads += 1
     except ProcError as exc:
-        reason = next((r for cls, r in _REASONS if isinstance(exc, cls)), "error")
+        reasons: tuple[tuple[type[ProcError], str], ...] = (
+            (NoSuchProcessError, "exited"),
+            (ProcessExitedError, "exited"),
+            (PidReusedError, "exited"),
+            (ZombieProcessError, "exited"),
+            (ProcPermissionError, "denied"),
+            (ProcUnavailableError, "hidden"),
+        )
+        reason = next((r for cls, r in reasons if isinstance(exc, cls)), "error")
         comm = getattr(exc, "comm", None) or _comm_in(exc.message)
         result.skipped.append(Skipped(pid, reason, exc.message, comm))
 
