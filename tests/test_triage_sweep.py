@@ -144,13 +144,13 @@ def test_a_process_that_may_not_be_read_is_skipped_as_denied(
 def test_rollup_fields_read_every_rollup_of_the_corpus_as_parse_rollup(path: Path) -> None:
     text = path.read_bytes()
     expected = {k: v for k, v in smapsfmt.parse_rollup(text).fields.items() if isinstance(v, int)}
-    assert sw.rollup_fields(text, str(path)) == expected
+    assert kernel_rollup.rollup_fields(text, str(path)) == expected
 
 
 def test_rollup_fields_refuses_what_is_no_rollup_with_a_location() -> None:
     text = b"5566ad6fd000-7ffdaaae0000 ---p 00000000 00:00 0 [rollup]\nRss: 12 MB\n"
     with pytest.raises(smapsfmt.SmapsSyntaxError) as caught:
-        sw.rollup_fields(text, "x")
+        kernel_rollup.rollup_fields(text, "x")
     assert (caught.value.path, caught.value.line) == ("x", 2)
 
 
@@ -231,8 +231,8 @@ def test_rollup_fields_reads_a_known_layout_as_strictly_as_a_new_one() -> None:
     from it in any line (a value with no unit, a field twice, a missing newline, a value
     changed) is read as parse_rollup reads it: the same fields, or the same located error."""
     text = Path(f"/proc/{os.getpid()}/smaps_rollup").read_bytes()
-    fields = sw.rollup_fields(text, "first")
-    assert sw.rollup_fields(text, "again") == fields
+    fields = kernel_rollup.rollup_fields(text, "first")
+    assert kernel_rollup.rollup_fields(text, "again") == fields
     header, _, body = text.partition(b"\n")
     lines = body.splitlines(keepends=True)
     variants = [
@@ -251,7 +251,7 @@ def test_rollup_fields_reads_a_known_layout_as_strictly_as_a_new_one() -> None:
         except smapsfmt.SmapsSyntaxError as exc:
             expected = str(exc)
         try:
-            got: object = sw.rollup_fields(bad, "bad")
+            got: object = kernel_rollup.rollup_fields(bad, "bad")
         except smapsfmt.SmapsSyntaxError as exc:
             got = str(exc)
         assert got == expected, number
@@ -287,7 +287,7 @@ def test_rollup_fields_is_parse_rollup_on_seeded_edits_of_every_rollup_of_the_co
     differ = 0
     for case in range(3000):
         original = rng.choice(texts)
-        sw.rollup_fields(original, "original")  # its layout known: edits meet both paths
+        kernel_rollup.rollup_fields(original, "original")  # layout known: edits meet both paths
         text = bytearray(original)
         header_end = text.index(b"\n")
         for _ in range(rng.randint(1, 3)):
@@ -302,7 +302,7 @@ def test_rollup_fields_is_parse_rollup_on_seeded_edits_of_every_rollup_of_the_co
                 del text[at : at + 1]
         edited = bytes(text)
         expected = _outcome(edited, _as_parse_rollup)
-        got = _outcome(edited, lambda t: sw.rollup_fields(t, "edited"))
+        got = _outcome(edited, lambda t: kernel_rollup.rollup_fields(t, "edited"))
         assert got == expected, f"seed {EDIT_SEED}, case {case}: {edited!r}"
         differ += isinstance(expected, str)
     assert 300 < differ < 2700  # both outcomes were met often: the edits tested something

@@ -119,7 +119,7 @@ def from_text(
     text: bytes, path: str, *, rollup: bytes | None = None, rollup_path: str | None = None
 ) -> Capture:
     """A capture of a smaps (or smaps_rollup) text; SmapsSyntaxError for what neither is."""
-    from .sweep import rollup_fields
+    from .kernel_rollup import rollup_fields
 
     if _is_rollup(text):
         capture = Capture(path, "rollup")

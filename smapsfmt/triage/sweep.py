@@ -57,7 +57,6 @@ __all__ = [
     "cgroup_path",
     "list_pids",
     "read_process",
-    "rollup_fields",
     "sweep",
     "user_name",
 ]
@@ -262,20 +261,9 @@ def read_process(
 
 
 def _read_fd(proc: ProcDir, fd: int, name: str) -> bytes:
-    """Everything ``fd`` gives. One read is enough when it returns less than asked: both files
-    are produced whole by the first read that has room for them (smaps_rollup is one
-    single_open seq_file record, fs/proc/task_mmu.c; cmdline is copied up to the count asked,
-    fs/proc/base.c get_mm_cmdline), which saves the read that would return the end."""
+    """Everything ``fd`` gives (``_read_whole``), a failed read as the ProcError of ``proc``."""
     try:
-        text = os.read(fd, _ROLLUP_BUFFER)
-        if len(text) < _ROLLUP_BUFFER:
-            return text
-        pieces = [text]
-        while True:
-            piece = os.read(fd, 1 << 20)
-            if not piece:
-                return b"".join(pieces)
-            pieces.append(piece)
+        return _read_whole(fd)
     except OSError as exc:
         raise proc.error(exc, name) from None
 
@@ -305,15 +293,10 @@ def _read_open(proc: ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -
         fields = rollup_fields(text, proc.path("smaps_rollup"))
     line = ""
     if cmdline:
-        raw = b""
         try:
-            fd = os.open("cmdline", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc.fd)
-            try:
-                raw = _read_fd(proc, fd, "cmdline")
-            finally:
-                os.close(fd)
-        except OSError:
-            pass
+            raw = _read_at(proc.fd, "cmdline")
+        except OSError:  # gone, or not to be read: the command is then [comm]
+            raw = b""
         line = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
     group = None
     if cgroup:
@@ -341,7 +324,10 @@ _DENIED = (errno.EACCES, errno.EPERM)
 
 
 def _read_whole(fd: int) -> bytes:
-    """Everything ``fd`` gives (one read, as in ``_read_fd``, when it returns less than asked)."""
+    """Everything ``fd`` gives. One read is enough when it returns less than asked: the files
+    read so are produced whole by the first read that has room for them (smaps_rollup is one
+    single_open seq_file record, fs/proc/task_mmu.c; cmdline is copied up to the count asked,
+    fs/proc/base.c get_mm_cmdline), which saves the read that would return the end."""
     text = os.read(fd, _ROLLUP_BUFFER)
     if len(text) < _ROLLUP_BUFFER:
         return text
