@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from _installed import ROOT
+
 __all__ = ["build_static_target", "start_busy", "start_target", "stop"]
 
 TARGET = textwrap.dedent(
@@ -69,7 +71,7 @@ def build_static_target(directory: Path) -> Path:
     if compiler is None:
         raise SystemExit("a C compiler is needed to build tests/triage_target.c")
     binary = directory / "triage_target"
-    source = Path(__file__).resolve().parent.parent / "tests/triage_target.c"
+    source = ROOT / "tests/triage_target.c"
     subprocess.run([compiler, "-static", "-O1", "-o", str(binary), str(source)], check=True)
     return binary
 

@@ -309,8 +309,7 @@ def main() -> None:
                      f"targets of {args.busy_mappings} mappings (as bench/ps.py)")  # fmt: skip
         finally:
             for proc in procs:
-                proc.kill()
-                proc.wait()
+                stop(proc)
         big = capture(args.mappings, folder)  # the target is gone before the next sample
         kept = export(big, folder)
         bytes_per_row(folder, big, kept)

@@ -46,7 +46,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from _installed import CHILD_CWD, child_env, path_ran, require_installed
-from _targets import build_static_target, start_busy
+from _targets import build_static_target, start_busy, stop
 
 require_installed()
 
@@ -315,8 +315,7 @@ def main() -> int:
         return 0 if same and not heavy else 1
     finally:
         for proc in procs:
-            proc.kill()
-            proc.wait()
+            stop(proc)
         shutil.rmtree(work, ignore_errors=True)
 
 
