@@ -294,17 +294,6 @@ def test_ps_reads_its_command_line_without_argparse_as_argparse_does() -> None:
         assert ps_module.quick_args(words) is None, words
 
 
-def test_what_ps_leaves_to_argparse_is_explained_by_it() -> None:
-    for args, message in (
-        (["--format", "json", "--format", "csv"], "argument --format: given more than once"),
-        (["--top", "0"], "argument --top: expected a whole number above 0, not '0'"),
-        (["--form", "yaml"], "argument --format: invalid choice: 'yaml'"),
-    ):
-        result = run_cli("ps", *args)
-        assert result.returncode == 2, args
-        assert message in result.stderr.decode(), (args, result.stderr)
-
-
 def test_the_installed_script_starts_ps_with_neither_re_nor_argparse() -> None:
     """The installed ``smapsfmt`` script (bin/smapsfmt, not an entry point's wrapper, which
     imports re) runs ps on the interpreter's own modules: no re (nor enum), no argparse, no
@@ -349,8 +338,15 @@ def test_the_group_layouts_in_text_and_csv_add_up(isolated: list[subprocess.Pope
          "--sort: choose one of Rss, Pss, USS, Swap, SwapPss, group, not 'command'"),
         (["--fields", "Rss,Nope"], "--fields: smaps_rollup has no field 'Nope' here; its "
          "fields: Rss, Pss, "),
+        # what quick_args leaves to argparse, which explains it
+        (["--format", "json", "--format", "csv"], "argument --format: given more than once: "
+         "it takes one value (see 'smapsfmt ps --help')"),
+        (["--top", "0"],
+         "argument --top: expected a whole number above 0, not '0' (see 'smapsfmt ps --help')"),
+        (["--form", "yaml"], "argument --format: invalid choice: 'yaml' (choose from 'text', "
+         "'json', 'csv') (see 'smapsfmt ps --help')"),
     ],
-    ids=["sort", "sort-of-groups", "fields"],
+    ids=["sort", "sort-of-groups", "fields", "twice", "top-0", "abbreviated-bad-choice"],
 )  # fmt: skip
 def test_usage_errors(args: list[str], message: str) -> None:
     result = run_cli("ps", *args)
