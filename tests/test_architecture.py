@@ -100,7 +100,6 @@ PRIVATE_ACCESS = {
     "test_output.py": "parse's output on the C and the pure-Python path against the former writer",
     "fuzz_contract.py": "the rollup text smapsfmt rollup prints, called per mutant on the C "
     "and the pure-Python path (the command would turn a crash into an exit status)",
-    "test_bench.py": "whether the C module is built, to know which paths the benchmark ran",
     "test_evaluator.py": "the invariants' evaluator against Python's own evaluation it replaces",
     "test_profiles.py": "the renderer (the only printer of kernel text) against every capture, "
     "with the profile and word size the validator detects",

@@ -7,12 +7,11 @@ C path and the pure-Python path each where it says, and parse as whole commands 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 
-from support import ROOT
+from support import ROOT, run_cli
 
 import smapsfmt
 
@@ -37,7 +36,10 @@ def test_the_benchmark_measures_the_installed_package_on_both_paths() -> None:
     installed = os.path.dirname(smapsfmt.__file__)
     assert f"smapsfmt {smapsfmt.__version__} installed in {installed}," in out
     lines = out.splitlines()
-    if importlib.util.find_spec("smapsfmt._parse._match") is not None:
+    # Whether the C module is built: what `smapsfmt --version` says of the C path
+    # (test_cli_contract.py holds that to the installed files).
+    version = run_cli("--version", env_extra={"SMAPSFMT_PURE_PYTHON": "0"}).stdout.decode()
+    if "parser: C accelerator\n" in version:
         assert "C run: C (smapsfmt._parse._match)" in lines, out
         assert "| job | C ms | C ratio to the kernel read | pure Python ms |" in out
     assert "pure Python run: pure Python (SMAPSFMT_PURE_PYTHON=1)" in lines, out

@@ -137,6 +137,46 @@ def test_help_and_version_report_a_failing_standard_output(args: list[str]) -> N
     assert (piped.returncode, piped.stderr) == (0, b"")
 
 
+# --- --version names the parser's path ---------------------------------------------------------
+
+
+def test_version_names_the_parsers_path_and_why(tmp_path: Path) -> None:
+    """The C accelerator when the installed package has the C module and nothing turns it off;
+    pure Python otherwise, with the reason: the variable, or a package installed without a C
+    compiler (here a copy of the installed package without the module's file)."""
+    import shutil
+
+    import smapsfmt
+
+    installed = Path(smapsfmt.__file__).parent
+    built = sorted((installed / "_parse").glob("_match.*.so"))
+    version = f"smapsfmt {smapsfmt.__version__}\n"
+    result = run_cli("--version", env_extra={"SMAPSFMT_PURE_PYTHON": "0"})
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout.decode() == version + (
+        "parser: C accelerator\n" if built else
+        "parser: pure Python (the C module was not built at install)\n"
+    )  # fmt: skip
+    pure = run_cli("--version", env_extra={"SMAPSFMT_PURE_PYTHON": "1"})
+    assert pure.stdout.decode() == version + "parser: pure Python (SMAPSFMT_PURE_PYTHON=1)\n"
+    copy = tmp_path / "smapsfmt"
+    shutil.copytree(installed, copy, ignore=shutil.ignore_patterns("_match.*.so", "__pycache__"))
+    unbuilt = run_cli(
+        "--version", env_extra={"PYTHONPATH": str(tmp_path), "SMAPSFMT_PURE_PYTHON": "0"}
+    )
+    assert unbuilt.stdout.decode() == (
+        version + "parser: pure Python (the C module was not built at install)\n"
+    ), unbuilt.stderr
+    # a module that is there but does not load (built for another Python, a missing symbol)
+    (tmp_path / "smapsfmt" / "_parse" / "_match.py").write_text("raise ImportError('bad link')")
+    loads_not = run_cli(
+        "--version", env_extra={"PYTHONPATH": str(tmp_path), "SMAPSFMT_PURE_PYTHON": "0"}
+    )
+    assert loads_not.stdout.decode() == (
+        version + "parser: pure Python (the C module does not load: bad link)\n"
+    ), loads_not.stderr
+
+
 # --- standard input closed -----------------------------------------------------------------------
 
 

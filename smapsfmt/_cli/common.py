@@ -140,6 +140,23 @@ class Parser(argparse.ArgumentParser):
                 err(message)
 
 
+class Version(argparse.Action):
+    """``--version``: the package's version, then which path the parser runs (the C
+    accelerator, or pure Python and why), found only when asked, so that building the parser
+    costs no import."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show the version and which parser path runs, and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        from .. import __version__
+        from .._parse.accel import path_in_words
+
+        parser._print_message(f"smapsfmt {__version__}\nparser: {path_in_words()}\n")
+        parser.exit()
+
+
 class Refusal(Exception):
     """The input is read, but the command refuses it (no kernel prints it): exit status 1,
     with the one diagnostic that says why (``smapsfmt._diagnostics.Diagnostic``)."""

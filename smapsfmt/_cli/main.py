@@ -52,8 +52,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     would)."""
     import importlib
 
-    from .. import __version__
-    from .common import Parser
+    from .common import Parser, Version
 
     parser = Parser(
         prog="smapsfmt",
@@ -65,7 +64,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "FILE may be gzip, xz or zstd compressed. With --format json, an error is a JSON "
         "object on stdout too (see 'smapsfmt schema error').",
     )
-    parser.add_argument("--version", action="version", version=f"smapsfmt {__version__}")
+    parser.add_argument("--version", action=Version)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     chosen = [
         module

@@ -46,6 +46,7 @@ __all__ = [
     "SKIP",
     "TEXT",
     "available",
+    "path_in_words",
     "program",
     "translate",
 ]
@@ -61,16 +62,25 @@ EXCLUSIVE = 1
 SKIP, HEX, DEC, TEXT, PATH, DEVICE, FIELD, FLAGS, RAW, LEN = range(10)
 
 _match: Any = None
+_why_not = "SMAPSFMT_PURE_PYTHON=1"  # why the C module is not in use, in words
 if os.environ.get("SMAPSFMT_PURE_PYTHON", "") in ("", "0"):
     try:
         _match = importlib.import_module("smapsfmt._parse._match")
-    except ImportError:  # not built (no C compiler where it was installed): re runs the patterns
-        _match = None
+    except ModuleNotFoundError:  # not built (no C compiler where it was installed): re runs
+        _why_not = "the C module was not built at install"
+    except ImportError as exc:  # built, but it does not load here (another Python, a bad link)
+        _why_not = f"the C module does not load: {exc}"
 
 
 def available() -> bool:
     """The C module is built and in use (SMAPSFMT_PURE_PYTHON=1 turns it off)."""
     return _match is not None
+
+
+def path_in_words() -> str:
+    """Which path the parser runs, as ``smapsfmt --version`` says it: ``C accelerator``, or
+    ``pure Python (WHY)``."""
+    return "C accelerator" if _match is not None else f"pure Python ({_why_not})"
 
 
 class Unsupported(ValueError):
