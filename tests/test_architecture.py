@@ -101,8 +101,6 @@ PRIVATE_ACCESS = {
     "fuzz_contract.py": "the rollup text smapsfmt rollup prints, called per mutant on the C "
     "and the pure-Python path (the command would turn a crash into an exit status)",
     "test_evaluator.py": "the invariants' evaluator against Python's own evaluation it replaces",
-    "test_profiles.py": "the renderer (the only printer of kernel text) against every capture, "
-    "with the profile and word size the validator detects",
     "test_live_proc.py": "the /proc reader's held handles and the freezer, driven step by step "
     "against real processes (a kill between two reads, a stop during a freeze), which no public "
     "call can pause at; and a snapshot without smaps_rollup, which no kernel here gives (the "

@@ -17,19 +17,22 @@ from support import (
     corpus,
     fixture_id,
     is_rollup,
+    run_cli,
     shaped_process_texts,
 )
 
 import smapsfmt
-from smapsfmt._render import header_text, printf, render
 from smapsfmt.spec import (
     Profile,
     ProfileError,
     Version,
+    detect,
+    header_text,
     load_abi,
     load_profiles,
     parse_profile,
     parse_version,
+    render,
 )
 
 PROFILES = load_profiles()
@@ -152,13 +155,16 @@ def test_a_malformed_profile_is_refused_with_its_line() -> None:
 
 
 def test_printf_and_header_padding() -> None:
-    fields = [0x400000, 0x401000, *"r-xp", 0, 0xFD, 0x12345, 42]
-    assert printf("%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu ", fields) == (
-        "00400000-00401000 r-xp 00000000 fd:12345 42 "
-    )
+    # The header format's printf: zero padding to the width, no more; a wider value whole.
+    profile = {p.name: p for p in PROFILES}["6.6-7.3"]
+    assert profile.header == "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu "
+    unnamed = smapsfmt.Mapping(
+        line=1, start=0x400000, end=0x401000, perms="r-xp", offset=0, major=0xFD,
+        minor=0x12345, inode=42, pathname=b"", fields={},
+    )  # fmt: skip
+    assert header_text(unnamed, profile) == "00400000-00401000 r-xp 00000000 fd:12345 42 \n"
     sleep = (ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps").read_bytes()
     first = smapsfmt.parse_smaps(sleep)[0]
-    profile = {p.name: p for p in PROFILES}["6.6-7.3"]
     line64 = header_text(first, profile, 64)
     line32 = header_text(first, profile, 32)
     assert line64.index("/usr/bin/sleep") == 73 and line64 == sleep.decode().split("\n")[0] + "\n"
@@ -198,19 +204,42 @@ def as_printed_by(profile: object, data: bytes) -> bytes:
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_every_profiles_text_is_recognised_as_that_profile(profile: object) -> None:
-    from smapsfmt._validate.validate import validate_report
-
     assert isinstance(profile, Profile)
     text = as_printed_by(
         profile, (ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps").read_bytes()
     )
-    report = validate_report(text)
-    names = {p.name for p in (report.profile, *report.alternatives) if p is not None}
+    found = detect(text)
+    names = {p.name for p in (found.profile, *found.same_text) if p is not None}
     # A variant prints its mainline profile's text when no mapping has an Android name.
     assert profile.name in names or profile.variant_of in names, names
-    assert report.how == "matched"
-    layout = [d for d in report.diagnostics if d.rule.startswith(("layout", "syntax", "unknown"))]
+    assert found.how == "matched"
+    diagnostics = smapsfmt.validate(text)
+    layout = [d for d in diagnostics if d.rule.startswith(("layout", "syntax", "unknown"))]
     assert layout == []
+
+
+DETECTED = {
+    "live/6.18/sleep/smaps": 64,
+    "live/6.18/sleep/smaps_rollup": 64,
+    "qemu/6.1-686/file/smaps": 32,
+    "qemu/6.1-686/file/smaps_rollup": 32,
+    "external/android-libmeminfo/testdata1/smaps": 64,
+}
+
+
+@pytest.mark.parametrize(("name", "word_size"), DETECTED.items(), ids=DETECTED.keys())
+def test_detect_names_the_profile_validate_names(name: str, word_size: int) -> None:
+    """smapsfmt.spec.detect is validate's detection: the same words as its JSON's profile, and
+    the word size of the kernel that printed the text (a 32-bit kernel pads names to 49)."""
+    import json
+
+    found = detect((VALID / name).read_bytes())
+    said = json.loads(run_cli("validate", "--format", "json", str(VALID / name)).stdout)
+    assert found.words == said["files"][0]["profile"]
+    assert found.word_size == word_size
+    assert found.profile is not None and found.words.startswith(
+        f"profile {found.profile.describe()} ({found.how})"
+    )
 
 
 # --- the renderer gives back what the kernel printed -------------------------------------------
@@ -222,21 +251,17 @@ CAPTURES = [p for p in corpus(VALID) if HAND_EDITED not in p.parents]
 @pytest.mark.parametrize("path", CAPTURES, ids=fixture_id)
 def test_the_renderer_gives_every_capture_back_byte_for_byte(path: Path) -> None:
     """With the profile validate names for it (and the word size of its addresses)."""
-    from smapsfmt._validate.validate import validate_report
-
     data = path.read_bytes()
-    report = validate_report(data)
-    assert report.profile is not None
+    found = detect(data)
+    assert found.profile is not None
     model = smapsfmt.parse_rollup(data) if is_rollup(path) else smapsfmt.parse_smaps(data)
-    assert render(model, report.profile, word_size=report.word_size) == data
+    assert render(model, found.profile, word_size=found.word_size) == data
 
 
 def test_what_this_kernel_prints_is_its_own_profiles_text_byte_for_byte() -> None:
     """A real process shaped here (mlocked, MADV_FREE'd and shared memory)."""
-    from smapsfmt._validate.validate import validate_report
-
     smaps, _ = shaped_process_texts()
-    report = validate_report(smaps)
-    assert report.diagnostics == [] and report.profile is not None
+    found = detect(smaps)
+    assert smapsfmt.validate(smaps) == [] and found.profile is not None
     parsed = smapsfmt.parse_smaps(smaps)
-    assert render(parsed, report.profile, word_size=report.word_size) == smaps
+    assert render(parsed, found.profile, word_size=found.word_size) == smaps
