@@ -107,9 +107,6 @@ PRIVATE_ACCESS = {
     "sum that stands in for it, the one refusal every command makes of it)",
     "test_rollup_spec.py": "the rollup's field knowledge taken from edited copies of the spec, "
     "down to its sums and bounds (test_spec_dir.py runs an edited copy through the commands)",
-    "test_grammar.py": "the line patterns and header rules composed from the spec files "
-    "against the grammar file's own terminals, its terminal cache, and the constants that "
-    "repeat the profiles for speed (the sweep's, the conformance contract's)",
     "test_cli_contract.py": "the command line's parsers as declared (every option of every "
     "command, a command's parser built alone), its help formatter against argparse's, which "
     "it replaces, and the input layer's line bound at the edges of its pieces",

@@ -7,17 +7,17 @@ import re
 from pathlib import Path
 
 import pytest
-from support import CLI_IN_CHILD, INVALID, VALID, corpus
+from support import CLI_IN_CHILD, INVALID, ROOT, VALID, corpus
 
-from smapsfmt._spec import grammar as _grammar
+from smapsfmt import spec
 
 
 @pytest.mark.parametrize(
     "terminal", ["HEADER", "KB_FIELD", "PLAIN_FIELD", "NAME_LINE", "VMFLAGS_LINE"]
 )
 def test_composed_line_pattern_is_the_grammar_terminal(terminal: str) -> None:
-    pattern = _grammar.line_patterns()[terminal]
-    assert pattern.plain == _grammar.terminal_regexps()[terminal]
+    pattern = spec.line_patterns()[terminal]
+    assert pattern.plain == spec.terminal_regexps()[terminal]
     # The named version differs only by its groups: it accepts exactly what the terminal does,
     # on every line of the corpus, valid or broken.
     names = {
@@ -38,15 +38,22 @@ def test_composed_line_pattern_is_the_grammar_terminal(terminal: str) -> None:
 
 
 def test_the_lark_parser_uses_the_same_terminals() -> None:
-    lexed = {t.name: t.pattern.to_regexp() for t in _grammar.parser().terminals}
-    regexps = _grammar.terminal_regexps()
+    # The parser smapsfmt builds from the grammar: LALR, one token per line, both start symbols.
+    import lark
+
+    parser = lark.Lark(
+        spec.grammar_text(), parser="lalr", lexer="contextual", start=["smaps", "rollup"],
+        maybe_placeholders=False,
+    )  # fmt: skip
+    lexed = {t.name: t.pattern.to_regexp() for t in parser.terminals}
+    regexps = spec.terminal_regexps()
     assert set(lexed) == {"HEADER", "KB_FIELD", "PLAIN_FIELD", "VMFLAGS_LINE", "NAME_LINE"}
     for name, regexp in lexed.items():
         assert regexps[name] == regexp
 
 
 def test_every_rule_and_terminal_has_a_comment_citing_its_source() -> None:
-    text = _grammar.grammar()
+    text = spec.grammar_text()
     blocks = re.split(r"\n\s*\n", text)
     for block in blocks:
         lines = block.strip().splitlines()
@@ -168,7 +175,26 @@ def test_a_second_run_reads_the_compiled_terminals_from_the_cache(tmp_path: Path
     assert _parse_in_child(capture, str(tmp_path)) == (0, False)  # lark not even imported
     import json
 
-    assert json.loads(kept[0].read_text()) == _grammar.compile_terminals()
+    assert json.loads(kept[0].read_text()) == _compiled_in_child()
+
+
+def _compiled_in_child() -> dict[str, str]:
+    """The grammar's terminals as lark compiles them, with no cache to read or write."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    env = {**os.environ, "SMAPSFMT_NO_CACHE": "1"}
+    env.pop("PYTHONPATH", None)
+    code = "import json, smapsfmt.spec; print(json.dumps(smapsfmt.spec.terminal_regexps()))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env,
+        cwd=tempfile.gettempdir(), timeout=120, check=True,
+    )  # fmt: skip
+    compiled: dict[str, str] = json.loads(result.stdout)
+    return compiled
 
 
 def test_a_damaged_cache_file_is_compiled_around_and_replaced(tmp_path: Path) -> None:
@@ -184,38 +210,33 @@ def test_a_damaged_cache_file_is_compiled_around_and_replaced(tmp_path: Path) ->
 def test_the_grammar_files_header_lines_are_the_profiles_header_format() -> None:
     # The parser takes the header terminals made from the newest profile's printf format; the
     # file's own lines must say the same, so that it stays the one readable description.
-    from smapsfmt._spec import header as _header
-    from smapsfmt._spec import resources
-
-    text = resources.read_text(_grammar.GRAMMAR_PATH)
-    rules = _header.grammar_rules()
+    text = (ROOT / spec.GRAMMAR_PATH).read_text(encoding="utf-8")
+    rules = spec.header_rules()
     assert set(rules) == {"HEADER", "ADDRESS", "PERMS", "OFFSET", "DEVICE", "HEX2", "INODE"}
     for name, definition in rules.items():
         lines = [ln for ln in text.splitlines() if ln.startswith(f"{name}: ")]
         assert lines == [f"{name}: {definition}"], (name, lines)
-    assert _grammar.grammar() == text
+    assert spec.grammar_text() == text
 
 
 def test_the_sweeps_header_constants_are_the_profiles() -> None:
     # ps's sweep keeps the header's start and the rollup's name as constants, for start-up time
-    from smapsfmt._spec.header import prefix_pattern
-    from smapsfmt._spec.layout import rollup_name
     from smapsfmt.triage import kernel_rollup
 
-    assert prefix_pattern(5) == kernel_rollup.HEADER_PREFIX
-    assert rollup_name() == kernel_rollup.ROLLUP_NAME
+    assert spec.prefix_pattern(5) == kernel_rollup.HEADER_PREFIX
+    assert spec.rollup_name() == kernel_rollup.ROLLUP_NAME
 
 
 def test_the_decoder_contracts_header_parts_are_the_profiles() -> None:
     # The decoder contract (docs/decoder-contract.md) names a header's parts; as a published
     # document it keeps its names written out. They are the parts every profile's header
     # format prints, in its order, the device called "dev", then the pathname.
-    from smapsfmt._spec.header import header_parts
-    from smapsfmt._spec.profiles import load_profiles
     from smapsfmt.conformance.compare import HEADER_PARTS
 
-    for profile in load_profiles():
-        names = ["dev" if p.name == "device" else p.name for p in header_parts(profile.header)]
+    for profile in spec.load_profiles():
+        names = [
+            "dev" if p.name == "device" else p.name for p in spec.header_parts(profile.header)
+        ]
         assert (*names, "pathname") == HEADER_PARTS, profile.header
 
 
@@ -223,11 +244,8 @@ def test_the_parsers_device_split_is_the_profiles() -> None:
     # The parser's value conversions split a device at ":" without asking the spec, for speed
     # (the C module's K_DEVICE in _parse/_match.c, _parse/values.py, generic.py, build.py): every
     # profile's header format joins the device's two numbers with it.
-    from smapsfmt._spec.header import header_parts
-    from smapsfmt._spec.profiles import load_profiles
-
-    for profile in load_profiles():
-        (device,) = (p for p in header_parts(profile.header) if p.kind == "device")
+    for profile in spec.load_profiles():
+        (device,) = (p for p in spec.header_parts(profile.header) if p.kind == "device")
         assert device.joiner == ":", profile.header
         assert [c.kind for c in device.conversions] == ["x", "x"], profile.header
 
@@ -236,11 +254,10 @@ def test_the_models_permission_properties_read_the_profiles_letters() -> None:
     # Mapping.readable, .writable, .executable and .shared each test one letter of the
     # permissions: the letter the profile's format prints there for the flag they name.
     from smapsfmt import Mapping
-    from smapsfmt._spec.header import perms_pattern
 
-    letters = re.findall(r"\[(.)(.)\]", perms_pattern())
+    letters = re.findall(r"\[(.)(.)\]", spec.perms_pattern())
     properties = ("readable", "writable", "executable", "shared")
-    assert len(letters) == len(properties), perms_pattern()
+    assert len(letters) == len(properties), spec.perms_pattern()
     for index, name in enumerate(properties):
         perms = [pair[1] for pair in letters]
         perms[index] = letters[index][0]
