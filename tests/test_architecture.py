@@ -105,8 +105,10 @@ PRIVATE_ACCESS = {
     "against real processes (a kill between two reads, a stop during a freeze), which no public "
     "call can pause at; and a snapshot without smaps_rollup, which no kernel here gives (the "
     "sum that stands in for it, the one refusal every command makes of it)",
-    "test_rollup_spec.py": "the rollup's field knowledge taken from edited copies of the spec, "
-    "down to its sums and bounds (test_spec_dir.py runs an edited copy through the commands)",
+    "test_rollup_spec.py": "two facts of the aggregator's dating that change no printed "
+    "value on any profile shipped: the relation it takes for an empty kernel range (the "
+    "newest) and each major's last minor read from the profiles (the rest goes through "
+    "smapsfmt.aggregate on edited copies of the spec)",
     "test_cli_contract.py": "the command line's parsers as declared (every option of every "
     "command, a command's parser built alone), its help formatter against argparse's, which "
     "it replaces, and the input layer's line bound at the edges of its pieces",

@@ -1,48 +1,124 @@
 """The aggregator's field facts come from the spec files: edit a copy of the ABI document or of
-the kernel profiles, and the sums, bounds and dating follow. (That mappings read one by one are
-summed in bounded Batches of one shape, as the parser's Batches are: test_batch.py.)"""
+the kernel profiles (SMAPSFMT_SPEC_DIR), and the sums, bounds and dating of smapsfmt.aggregate
+follow. Each interval's ``why`` says how many mappings can carry a fraction of a kB of a field
+summed in fixed point (the kernel's value lies up to one kB per such mapping above the sum).
+(That mappings read one by one are summed in bounded Batches of one shape, as the parser's
+Batches are: test_batch.py.)"""
 
 from __future__ import annotations
 
-import dataclasses
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
-from support import LIVE, VALID
+from support import LIVE, ROOT, VALID
 
 import smapsfmt
-from smapsfmt._rollup.bounds import bounds
-from smapsfmt._rollup.dating import Dating
-from smapsfmt._rollup.knowledge import FlagGate, Knowledge, knowledge, knowledge_from
-from smapsfmt._rollup.sums import read
-from smapsfmt.spec import load_abi, load_profiles
+from smapsfmt.spec import SMAPS_PATH
 
 MLOCKED = LIVE / "6.18/mlocked/smaps"
+ROLLUP = LIVE / "6.18/sleep/smaps_rollup"
 ANDROID = VALID / "external/android-libmeminfo/testdata1/smaps"
 LOCKED_LO = ":Invariant smaps-locked-lo: Locked == (Pss if 'lo' in VmFlags else 0)"
+FIXED = re.compile(r"the kernel sums (\w+) in fixed point")
+CARRY = re.compile(r"\((\d+) mappings? can carry a fraction of a kB\)")
+
+# smapsfmt.aggregate in a child that reads the spec files of SMAPSFMT_SPEC_DIR (read once, at
+# first use): each interval, or the KernelMismatch.
+_AGGREGATE = """
+import json, sys
+import smapsfmt
+path, kernel = sys.argv[1], sys.argv[2] or None
+try:
+    result = smapsfmt.aggregate(smapsfmt.parse_smaps(open(path, "rb").read()), kernel=kernel)
+except smapsfmt.KernelMismatch as exc:
+    print(json.dumps({"mismatch": [exc.line, str(exc)]}))
+else:
+    print(json.dumps({n: [i.lo, i.hi, i.why] for n, i in result.intervals.items()}))
+"""
 
 
-def _edited(old: str, new: str) -> Knowledge:
-    """The knowledge of a copy of the ABI document with ``old`` replaced by ``new``."""
-    text = load_abi().files["smaps"]
-    assert old in text
-    return knowledge_from(load_abi(text.replace(old, new)))
+def _spec_copy(tmp: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """A copy of the spec files with, in each file named (``*.profile``: every profile that has
+    it), its ``old`` text replaced by ``new``."""
+    spec = tmp / f"spec{len(list(tmp.glob('spec*')))}"
+    for part in ("grammar", "kernel", "Documentation/ABI/testing"):
+        shutil.copytree(ROOT / part, spec / part, dirs_exist_ok=True)
+    for name, (old, new) in edits.items():
+        files = sorted((spec / "kernel").glob(name)) if "*" in name else [spec / name]
+        edited = [p for p in files if old in p.read_text(encoding="utf-8")]
+        assert edited and ("*" in name or edited == files), (name, old)
+        for path in edited:
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace(old, new), encoding="utf-8")
+    return spec
+
+
+def _aggregate(path: Path, spec: Path | None = None, kernel: str = "") -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SMAPSFMT_SPEC_DIR")}
+    if spec is not None:
+        env["SMAPSFMT_SPEC_DIR"] = str(spec)
+    result = subprocess.run(
+        [sys.executable, "-c", _AGGREGATE, str(path), kernel], capture_output=True, text=True,
+        env=env, cwd=tempfile.gettempdir(), timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    found: dict[str, Any] = json.loads(result.stdout)
+    return found
+
+
+def _carrying(intervals: dict[str, Any], name: str) -> int:
+    """How many mappings can carry a fraction of ``name``, as its interval's why says."""
+    match = CARRY.search(intervals[name][2])
+    assert match is not None, intervals[name]
+    return int(match.group(1))
 
 
 def _mappings(path: Path) -> list[smapsfmt.Mapping]:
     return list(smapsfmt.parse_smaps(path.read_bytes()))
 
 
+def _rollup_entry(found: dict[str, Any]) -> int | None:
+    """The line of the smaps_rollup entry the aggregator refused (None: none found)."""
+    mismatch = found.get("mismatch")
+    if mismatch and mismatch[1].startswith("this is a smaps_rollup, not a smaps"):
+        return int(mismatch[0])
+    return None
+
+
 def test_the_shipped_facts() -> None:
-    know = knowledge()
-    assert know.fixed == ("Pss", "Pss_Dirty", "SwapPss", "Locked")
-    assert know.gates == {"Locked": FlagGate("lo", "smaps-locked-lo")}
-    assert know.caps["Pss"] == ("Rss",)
-    assert know.rollup_names == {b"[rollup]"}
-    assert know.smaps_only == {"Size"}
-    assert know.last_minor == {3: 19, 4: 20, 5: 19}
+    shipped = _aggregate(MLOCKED)
+    # the fields summed in fixed point, in the document's order
+    fixed = [m.group(1) for i in shipped.values() if (m := FIXED.match(i[2]))]
+    assert fixed == ["Pss", "Pss_Dirty", "SwapPss", "Locked"]
+    # Pss is capped by Rss: only a mapping with Pss below its Rss can carry a fraction
+    mappings = _mappings(MLOCKED)
+    below_rss = sum(1 for m in mappings if m.pss is not None and m.rss and m.pss < m.rss)
+    assert _carrying(shipped, "Pss") == below_rss < len(mappings)
+    # Locked is gated by 'lo' (test_the_mnemonic_that_gates_locked_is_the_documents)
+    with_lo = sum(1 for m in mappings if "lo" in (m.vmflags or ()) and m.locked and m.rss)
+    assert 0 < _carrying(shipped, "Locked") <= with_lo
+    # the smaps_rollup entry is named [rollup], and has no Size line (which every smaps
+    # entry has): with one, it is a smaps entry of that name
+    assert _rollup_entry(_aggregate(ROLLUP)) == 1
+    with tempfile.TemporaryDirectory() as tmp:
+        sized = Path(tmp) / "smaps"
+        text = ROLLUP.read_bytes()
+        header, rest = text.split(b"\n", 1)
+        sized.write_bytes(header + b"\nSize:                  4 kB\n" + rest)
+        assert _rollup_entry(_aggregate(sized)) is None
 
 
 def test_the_relation_of_an_empty_kernel_range_is_the_newest() -> None:
+    from smapsfmt._rollup.dating import Dating
+    from smapsfmt._rollup.knowledge import knowledge
+
     know = knowledge()
     empty = Dating((5, 4), (4, 20))
     assert know.relation("Swap", empty) == "exact-sum"
@@ -50,67 +126,57 @@ def test_the_relation_of_an_empty_kernel_range_is_the_newest() -> None:
     assert know.relation("Rss", empty) == "exact-sum"
 
 
-def test_the_mnemonic_that_gates_locked_is_the_documents() -> None:
+def test_each_majors_last_minor_is_the_profiles() -> None:
+    from smapsfmt._rollup.knowledge import knowledge
+
+    assert knowledge().last_minor == {3: 19, 4: 20, 5: 19}
+
+
+def test_the_mnemonic_that_gates_locked_is_the_documents(tmp_path: Path) -> None:
     mappings = _mappings(MLOCKED)
-    shipped = read(mappings, knowledge())
-    other = _edited(LOCKED_LO, LOCKED_LO.replace("'lo'", "'ac'"))
-    assert other.gates == {"Locked": FlagGate("ac", "smaps-locked-lo")}
-    edited = read(mappings, other)
-    below = shipped.ungated["Locked"]
+    shipped = _aggregate(MLOCKED)
+    other = {SMAPS_PATH: (LOCKED_LO, LOCKED_LO.replace("'lo'", "'ac'"))}
+    edited = _aggregate(MLOCKED, _spec_copy(tmp_path, other))
+    # without the invariant nothing gates Locked: every mapping below its cap counts
+    none = {SMAPS_PATH: (LOCKED_LO, ":Invariant smaps-locked-lo: Locked >= 0")}
+    ungated = _aggregate(MLOCKED, _spec_copy(tmp_path, none))
+    below = _carrying(ungated, "Locked")
     with_lo = sum(1 for m in mappings if "lo" in (m.vmflags or ()) and m.locked and m.rss)
     with_ac = sum(1 for m in mappings if "ac" in (m.vmflags or ()))
-    assert shipped.fractions["Locked"] <= with_lo < with_ac
-    assert shipped.fractions["Locked"] < edited.fractions["Locked"] <= below
-    assert edited.ungated == shipped.ungated
-    # without the invariant nothing gates Locked: every mapping below its cap counts
-    ungated = read(mappings, _edited(LOCKED_LO, ":Invariant smaps-locked-lo: Locked >= 0"))
-    assert ungated.fractions["Locked"] == below and ungated.ungated == {}
+    assert _carrying(shipped, "Locked") <= with_lo < with_ac
+    assert _carrying(shipped, "Locked") < _carrying(edited, "Locked") <= below
+    # the gate changes which mappings count, not the sums
+    for name in ("Rss", "Pss", "Locked"):
+        assert shipped[name][0] == edited[name][0] == ungated[name][0], name
+    assert shipped["Locked"][1] < edited["Locked"][1] <= ungated["Locked"][1]
 
 
-def test_a_profile_deviates_from_the_invariant_the_document_names() -> None:
+def test_a_profile_deviates_from_the_invariant_the_document_names(tmp_path: Path) -> None:
     """android-4.9 counts Locked without VM_LOCKED (its profile's deviation smaps-locked-lo):
     every mapping can carry a fraction. Under another id the deviation names nothing. (Its
     rollup's Locked is unreliable, 4.14-4.20: the same profile, taken as a 5.4 one.)"""
-    android = {p.name: p for p in load_profiles()}["android-4.9"]
-    assert "smaps-locked-lo" in android.deviations
-    as_54 = dataclasses.replace(android, kernels=((5, 4), (5, 4)))
-    kernels = Dating((5, 4), (5, 4), (), (as_54,))
+    as_54 = ("kernels 4.9 4.9", "kernels 5.4 5.4")
+    deviation = "deviation smaps-locked-lo "
+    android = (ROOT / "kernel/android-4.9.profile").read_text(encoding="utf-8")
+    assert deviation in android
+    deviating = _aggregate(
+        ANDROID, _spec_copy(tmp_path, {"kernel/android-4.9.profile": as_54}), "android-4.9"
+    )["Locked"]
+    renamed = LOCKED_LO.replace("smaps-locked-lo", "smaps-locked-vm")
+    both = {"kernel/android-4.9.profile": as_54, SMAPS_PATH: (LOCKED_LO, renamed)}
+    keeping = _aggregate(ANDROID, _spec_copy(tmp_path, both), "android-4.9")["Locked"]
     mappings = _mappings(ANDROID)
-    state = read(mappings, knowledge())
-    deviating = bounds(state, ["Locked"], kernels)["Locked"]
-    renamed = _edited(LOCKED_LO, LOCKED_LO.replace("smaps-locked-lo", "smaps-locked-vm"))
-    keeping = bounds(read(mappings, renamed), ["Locked"], kernels)["Locked"]
-    assert state.fractions.get("Locked", 0) == 0 < state.ungated["Locked"]
-    assert keeping.lo == keeping.hi == deviating.lo
-    assert deviating.hi is not None and deviating.hi > deviating.lo
+    assert not any("lo" in (m.vmflags or ()) for m in mappings)  # gated: no fraction
+    assert _carrying({"Locked": keeping}, "Locked") == 0
+    assert _carrying({"Locked": deviating}, "Locked") > 0
+    assert keeping[0] == keeping[1] == deviating[0]
+    assert deviating[1] is not None and deviating[1] > deviating[0]
 
 
-def test_the_rollup_entrys_name_is_the_profiles() -> None:
-    rollup_text = (LIVE / "6.18/sleep/smaps_rollup").read_bytes()
-    renamed_text = rollup_text.replace(b"[rollup]", b"[summary]")
-    profiles = [
-        dataclasses.replace(p, rollup_header=(p.rollup_header[0], "[summary]"))
-        if p.rollup_header
-        else p
-        for p in load_profiles()
-    ]
-    know = knowledge_from(load_abi(), profiles)
-    assert know.rollup_names == {b"[summary]"}
-    for text, shipped, edited in ((rollup_text, 1, None), (renamed_text, None, 1)):
-        mappings = _mappings_of(text)
-        assert _rollup_entry(mappings, knowledge()) == shipped
-        assert _rollup_entry(mappings, know) == edited
-
-
-def _mappings_of(text: bytes) -> list[smapsfmt.Mapping]:
-    """The smaps_rollup's one entry, read as a smaps entry would be (its header and lines)."""
-    return list(smapsfmt.parse_smaps(text))
-
-
-def _rollup_entry(mappings: list[smapsfmt.Mapping], know: Knowledge) -> int | None:
-    try:
-        state = read(mappings, know)
-    except smapsfmt.KernelMismatch as exc:
-        assert str(exc).startswith("this is a smaps_rollup, not a smaps")
-        return exc.line
-    return state.rollup_entry
+def test_the_rollup_entrys_name_is_the_profiles(tmp_path: Path) -> None:
+    renamed_text = tmp_path / "renamed"
+    renamed_text.write_bytes(ROLLUP.read_bytes().replace(b"[rollup]", b"[summary]"))
+    edited = _spec_copy(tmp_path, {"*.profile": ('"[rollup]"', '"[summary]"')})
+    for text, shipped, renamed in ((ROLLUP, 1, None), (renamed_text, None, 1)):
+        assert _rollup_entry(_aggregate(text)) == shipped
+        assert _rollup_entry(_aggregate(text, edited)) == renamed
