@@ -109,9 +109,9 @@ PRIVATE_ACCESS = {
     "value on any profile shipped: the relation it takes for an empty kernel range (the "
     "newest) and each major's last minor read from the profiles (the rest goes through "
     "smapsfmt.aggregate on edited copies of the spec)",
-    "test_cli_contract.py": "the command line's parsers as declared (every option of every "
-    "command, a command's parser built alone), its help formatter against argparse's, which "
-    "it replaces, and the input layer's line bound at the edges of its pieces",
+    "test_cli_contract.py": "the table of the modules that add the commands and the full "
+    "parser, which main builds only for a command line without a COMMAND (no --help shows "
+    "it): each command's help, printed with its own module alone, against the full parser's",
     "test_architecture.py": "it reads the source",
 }
 TESTS = sorted(p for p in (ROOT / "tests").rglob("*.py") if "fixtures" not in p.parts)

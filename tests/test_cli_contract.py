@@ -9,6 +9,7 @@ import io
 import json
 import lzma
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -68,39 +69,73 @@ def test_an_option_given_twice_is_a_usage_error(args: list[str]) -> None:
     )
 
 
+# The options that may be given more than once (a list of values): every other option of every
+# command takes one value, and is refused twice.
+REPEATABLE = {
+    ("validate", "--select"), ("validate", "--ignore"), ("selftest", "--shape"),
+    ("summary", "--fields"), ("diff", "--fields"), ("ps", "--fields"),
+}  # fmt: skip
+_OPTION = re.compile(r"^  (?:(-\w) [^,]+, |(-\w), )?(--[\w-]+)(?: (\S+))?(?:  |$)")
+
+
+def _help(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert run_main(*args, "--help") == 0, args
+    return capsys.readouterr().out
+
+
+def _options(help_text: str) -> list[tuple[list[str], str | None]]:
+    """Each option a command's help lists: its option strings, and its metavar (None for a
+    flag); the choices of ``{a,b}`` as the metavar."""
+    found = []
+    for line in help_text.splitlines():
+        match = _OPTION.match(line)
+        if match and match.group(3) != "--help":
+            short = match.group(1) or match.group(2)
+            found.append(([short, match.group(3)] if short else [match.group(3)], match.group(4)))
+    return found
+
+
+def _commands(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The commands ``smapsfmt --help`` lists, in its order."""
+    listed = re.findall(r"^    (\w+)(?: |$)", _help(capsys), re.M)
+    assert run_main("no-such-command") == 2
+    choices = re.search(r"choose from (.*)\)", capsys.readouterr().err)
+    assert choices is not None and listed == re.findall(r"'(\w+)'", choices.group(1))
+    return listed
+
+
 def test_every_option_that_takes_one_value_is_refused_twice(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Every option of every command, as the parsers declare them: one mechanism, so an option
-    added later is covered too; options declared as lists stay repeatable."""
-    import argparse
-
-    from smapsfmt._cli import common as _common
-    from smapsfmt._cli import main as _cli
-
-    parser = _cli.build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    """Every option of every command, as each command's help lists it: one mechanism, so an
+    option added later is covered too; options that take a list stay repeatable."""
     checked = 0
-    for command, child in sub.choices.items():
-        for action in child._actions:
-            if not action.option_strings or action.nargs == 0:
+    repeatable = set()
+    commands = _commands(capsys)
+    assert len(commands) >= 15, commands
+    for command in commands:
+        for strings, metavar in _options(_help(capsys, command)):
+            if metavar is None:
                 continue
-            value = str(action.choices[0]) if action.choices else "1"  # type: ignore[index]
-            option = action.option_strings[-1]
-            if isinstance(action, (argparse._AppendAction, argparse._ExtendAction)):
-                continue
-            code = _cli.main([command, option, value, option, value])
+            value = metavar[1:].split(",")[0].rstrip("}") if metavar.startswith("{") else "1"
+            option = strings[-1]
+            code = run_main(command, option, value, option, value)
             err = capsys.readouterr().err
+            if (command, option) in REPEATABLE:
+                # taken twice: whatever the command then says, not that it was given twice
+                assert "given more than once" not in err, (command, option, err)
+                repeatable.add((command, option))
+                continue
             assert code == 2, (command, option)
             assert err.startswith(
-                f"smapsfmt: error: argument {'/'.join(action.option_strings)}: given more than "
+                f"smapsfmt: error: argument {'/'.join(strings)}: given more than "
                 "once: it takes one value"
             ), (command, option, err)
             checked += 1
     assert checked >= 12
-    repeatable = _common.Parser(prog="x")
-    repeatable.add_argument("--select", action="append")
-    assert repeatable.parse_args(["--select", "a", "--select", "b"]).select == ["a", "b"]
+    assert repeatable == REPEATABLE
+    both = run_cli("validate", "--select", "layout", "--select", "syntax", str(SMAPS))
+    assert (both.returncode, both.stderr) == (0, b"")
 
 
 # --- broken pipes, full and closed standard output -----------------------------------------------
@@ -446,27 +481,30 @@ def test_a_decompression_bomb_stops_at_the_bound(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("start", [0, 1, (1 << 20) - MAX_LINE - 3, (1 << 20) - 5, (1 << 20) + 7])
-@pytest.mark.parametrize("where", ["memory", "disk"])
+@pytest.mark.parametrize("where", ["pipe", "disk"])
 def test_the_bound_is_exact_across_pieces(start: int, where: str, tmp_path: Path) -> None:
     """A line of MAX_LINE bytes is held, one of MAX_LINE + 1 is refused at its own line, wherever
-    it lies against the 1 MiB pieces the layer reads (from memory or a pipe), or in a file on
-    disk, read whole."""
-    from smapsfmt import SmapsSyntaxError
-    from smapsfmt._cli.input import Input, from_bytes, open_input
+    it lies against the 1 MiB pieces the layer reads (from a pipe), or in a file on disk, read
+    whole. validate reads the whole text before it checks it: a held line lets it reach the
+    end (the last line's missing newline, located after its 10 bytes)."""
 
-    def reader(data: bytes) -> Input:
-        if where == "memory":
-            return from_bytes(data, "x")
-        path = tmp_path / "x"
-        path.write_bytes(data)
-        return open_input(str(path))
+    def validate(data: bytes) -> list[str]:
+        if where == "pipe":
+            result = run_cli("validate", "-", stdin=data)
+        else:
+            (tmp_path / "x").write_bytes(data)
+            result = run_cli("validate", str(tmp_path / "x"))
+        assert (result.returncode, result.stderr) == (1, b""), result.stderr[-300:]
+        name = "<stdin>" if where == "pipe" else str(tmp_path / "x")
+        return [line.removeprefix(f"{name}:") for line in result.stdout.decode().splitlines()]
 
     before = b"\n" * start
-    with reader(before + b"y" * MAX_LINE + b"\n" + b"z" * 10) as source:
-        assert len(source.read()) == start + MAX_LINE + 11, f"start={start}"
-    with pytest.raises(SmapsSyntaxError) as info, reader(before + b"y" * (MAX_LINE + 1)) as bad:
-        bad.read()
-    assert (info.value.line, info.value.column) == (start + 1, MAX_LINE + 1), f"start={start}"
+    held = validate(before + b"y" * MAX_LINE + b"\n" + b"z" * 10)
+    assert not any("line longer" in line for line in held), f"start={start}"
+    final = "layout-final-newline: the text ends without a newline: the kernel ends every line"
+    assert f"{start + 2}:11: {final} with one" in held, f"start={start}"
+    refused = validate(before + b"y" * (MAX_LINE + 1))
+    assert refused[0] == f"{start + 1}:{MAX_LINE + 1}: {LONG}", f"start={start}"
 
 
 # --- SIGINT: any command stops at once, exit 130 -------------------------------------------------
@@ -544,44 +582,63 @@ def test_sigint_is_not_a_hang_when_stdin_is_a_silent_fifo(tmp_path: Path) -> Non
 def test_each_command_parses_alike_with_only_its_own_module_loaded(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """main() builds only the parsers of the module that adds the COMMAND given first (a
+    """``smapsfmt COMMAND`` builds only the parsers of the module that adds COMMAND (a
     command's start-up is its own): the table of those modules names every command of the full
-    parser, in its order, and each command's help is the same from either parser."""
+    parser, in its order, and each command's help as ``smapsfmt COMMAND --help`` prints it is
+    the full parser's. (The table, and the full parser's help of one command, are what no
+    command line shows: every command line with a COMMAND builds its module alone.)"""
     import argparse
 
-    from smapsfmt._cli import main as _cli
+    from smapsfmt._cli.main import COMMAND_MODULES, build_parser
 
-    def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        return dict(sub.choices)
-
-    full = commands(_cli.build_parser())
-    listed = [name for _, names in _cli.COMMAND_MODULES for name in names]
-    assert listed == list(full)
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    full = dict(sub.choices)
+    listed = [name for _, names in COMMAND_MODULES for name in names]
+    assert listed == list(full) == _commands(capsys)
     for name in listed:
-        alone = commands(_cli.build_parser(name))
-        assert name in alone, name
-        assert alone[name].format_help() == full[name].format_help(), name
-    for argv in (["ps", "--help"], ["--help"]):
-        assert _cli.main(argv) == 0
-        assert "usage: smapsfmt" in capsys.readouterr().out
+        shown = _help(capsys, name)
+        assert shown.startswith(f"usage: smapsfmt {name} "), name
+        assert shown == full[name].format_help(), name
+
+
+def _columns_argparse_takes(columns: str | None) -> int:
+    """The width argparse's formatter starts from in a child whose stdout is a pipe, with
+    COLUMNS set so (shutil.get_terminal_size, which argparse asks)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "PYTHONPATH")}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    result = subprocess.run(
+        [sys.executable, "-c", "import shutil; print(shutil.get_terminal_size().columns)"],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    return int(result.stdout)
+
+
+def _help_with(columns: str | None) -> str:
+    env = {} if columns is None else {"COLUMNS": columns}
+    if columns is None:
+        result = subprocess.run(
+            [sys.executable, "-m", "smapsfmt", "parse", "--help"], capture_output=True,
+            env={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "PYTHONPATH")},
+            cwd=tempfile.gettempdir(), timeout=60, check=True,
+        )  # fmt: skip
+    else:
+        result = run_cli("parse", "--help", env_extra=env)
+    return result.stdout.decode()
 
 
 @pytest.mark.parametrize("columns", [None, "", "x", "-3", "0", "57", "200"])
-def test_help_is_as_wide_as_argparse_would_make_it(
-    columns: str | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The parsers' formatter finds the width as argparse does (shutil), without shutil."""
+def test_help_is_as_wide_as_argparse_would_make_it(columns: str | None) -> None:
+    """The parsers' formatter finds the width as argparse does (shutil), without shutil: the
+    help under COLUMNS as given is the help under the width argparse takes from it, and its
+    description is wrapped as argparse's own formatter wraps it at that width."""
     import argparse
 
-    from smapsfmt._cli import common as _common
-
-    if columns is None:
-        monkeypatch.delenv("COLUMNS", raising=False)
-    else:
-        monkeypatch.setenv("COLUMNS", columns)
-    ours = _common.Parser(prog="x", description="word " * 40)
-    theirs = argparse.ArgumentParser(prog="x", description="word " * 40)
-    for parser in (ours, theirs):
-        parser.add_argument("--option", help="text " * 30)
-    assert ours.format_help() == theirs.format_help()
+    width = _columns_argparse_takes(columns)
+    shown = _help_with(columns)
+    assert shown == _help_with(str(width))
+    description = shown.split("\n\n")[1]
+    formatter = argparse.HelpFormatter("smapsfmt parse", width=width - 2)  # as argparse does
+    formatter.add_text(" ".join(description.split()))
+    assert formatter.format_help() == description + "\n"
+    assert max(len(line) for line in shown.splitlines()) <= width - 2
