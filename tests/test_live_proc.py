@@ -1,5 +1,8 @@
 """Reading live processes: every situation a real process can be in, shown on real processes
-that these tests start and shape (tests/proc_targets.py), through the real /proc.
+that these tests start and shape (tests/proc_targets.py), through the real /proc, and through
+smapsfmt's public surface only: the library's ``__all__`` and the command line. What no public
+call can pause at (two reads through one held /proc/PID, the freezer held while the test
+looks) is driven step by step in test_live_internals.py; the helpers are in live_support.py.
 
 Each test first shows the kernel behaviour it relies on (measured here, Linux 6.18), then what
 smapsfmt makes of it: a complete result, or its own exception, message and exit status.
@@ -19,143 +22,50 @@ import random
 import re
 import select
 import signal
-import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from proc_targets import act_mid_read, gated
+from live_support import (
+    EXPIRED,
+    IS_ROOT,
+    MANY,
+    NEEDS_ROOT,
+    OWN,
+    STOP_LIMIT,
+    STOP_MARGIN,
+    assert_let_go_while_stopped,
+    assert_running_and_untraced,
+    cli_job,
+    dead,
+    holder,
+    job,
+    mappings_file,
+    parent_of,
+    state,
+    status,
+    stop_mid_read,
+    target,
+    thread_states,
+    threaded_target,
+    tracer,
+    wait_for,
+    wait_let_go,
+)
+from proc_targets import gated
 from support import ROOT, run_cli
 from support import run_main as main_in_process
 
 import smapsfmt
-from smapsfmt._live import freeze as _freeze
-from smapsfmt._live import proc as _live
-from smapsfmt._live.proc import ProcDir, _close_files, _open_files, _read
 
-TARGETS = ROOT / "tests" / "proc_targets.py"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-IS_ROOT = os.geteuid() == 0
 NOBODY = 65534
-NEEDS_ROOT = "needs root: only root can run a reader as another user and reuse a pid"
 
-# Fields the kernel accumulates in bytes (rollup == sum over smaps, exactly, in one snapshot:
-# KERNEL-FACTS §9, invariant 1) and that only the process itself changes. The split between
-# Shared_* and Private_* follows the page's mapcount, which any other process mapping the same
-# file pages changes at any moment, frozen target or not (seen here when other Python processes
-# start and exit during the read); Referenced follows page aging, KSM the KSM daemon.
-OWN = (
-    "Rss", "Anonymous", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped",
-    "Shared_Hugetlb", "Private_Hugetlb", "Swap",
-)  # fmt: skip
-
-
-# --- targets ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def target(*args: str, stdin: bool = False) -> Iterator[subprocess.Popen[str]]:
-    """A shaped target process, ready; SIGKILLed and reaped whatever happens."""
-    child = subprocess.Popen(
-        [sys.executable, str(TARGETS), *args],
-        stdout=subprocess.PIPE,
-        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "ready\n"
-        yield child
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-
-
-@contextlib.contextmanager
-def threaded_target(tmp_path: Path, count: int = 16) -> Iterator[tuple[int, Callable[[], int]]]:
-    """A target with ``count`` threads, one of which counts; yields (pid, read the counter)."""
-    counter = tmp_path / "counter"
-    counter.write_bytes(bytes(8))
-
-    def value() -> int:
-        return int(struct.unpack("<Q", counter.read_bytes()[:8])[0])
-
-    with target("threads", str(count), str(counter)) as child:
-        yield child.pid, value
-
-
-def mappings_file(tmp_path: Path, count: int) -> Path:
-    path = tmp_path / "pages"
-    path.write_bytes(bytes(count * 4096))
-    return path
-
-
-def status(pid: int, key: str) -> str:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return line.split(":", 1)[1].strip()
-    raise AssertionError(f"no {key} in /proc/{pid}/status")
-
-
-def _dead(pid: int) -> bool:
-    """Whether ``pid`` has exited: gone, or a zombie (or dead) its parent has not reaped."""
-    try:
-        return status(pid, "State")[0] in "ZX"
-    except FileNotFoundError:
-        return True
-
-
-def tracer(pid: int) -> int:
-    """The process tracing ``pid``: TracerPid names a thread of it."""
-    return int(status(int(status(pid, "TracerPid")), "Tgid"))
-
-
-def thread_states(pid: int) -> dict[int, str]:
-    states = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            text = Path(f"/proc/{pid}/task/{tid}/stat").read_bytes()
-            states[int(tid)] = text.rpartition(b") ")[2][:1].decode()
-    return states
-
-
-def wait_for(condition: Callable[[], bool], what: str, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
-
-
-def parent_of(pid: int) -> int:
-    return int(status(pid, "PPid"))
-
-
-def wait_let_go(pid: int, limit: float = 10.0) -> None:
-    """Wait until no thread of ``pid`` is traced or stopped: after its tracer is killed, the
-    kernel detaches it as the tracer exits, which takes a moment after the kill."""
-    wait_for(
-        lambda: (
-            status(pid, "TracerPid") == "0"
-            and not any(state in "Tt" for state in thread_states(pid).values())
-        ),
-        f"process {pid} to be let go",
-        limit=limit,
-    )
-
-
-def assert_running_and_untraced(pid: int, counter: Callable[[], int]) -> None:
-    """The target is traced by nobody, no thread is stopped, and it runs (its counter moves)."""
-    assert status(pid, "TracerPid") == "0"
-    assert not any(state in "Tt" for state in thread_states(pid).values())
-    before = counter()
-    wait_for(lambda: counter() > before + 10, "the target's counter to advance")
+# --- helpers ----------------------------------------------------------------------------------
 
 
 def cli_error(result: subprocess.CompletedProcess[bytes]) -> str:
@@ -230,74 +140,6 @@ def test_a_pid_that_does_not_exist() -> None:
     assert cli_error(result) == f"smapsfmt: error: no process {pid}: /proc/{pid} does not exist\n"
 
 
-def test_a_process_that_vanishes_is_reported_through_the_held_directory() -> None:
-    """The /proc/PID fd is held; the process is killed and reaped; every later open through the
-    fd fails with ESRCH (kernel), and smapsfmt says the process exited."""
-    with target("threads", "2", "-") as child:
-        proc = ProcDir(child.pid)
-        try:
-            child.kill()
-            child.wait()
-            with pytest.raises(ProcessLookupError):  # the kernel: ESRCH through the held fd
-                os.open("smaps", os.O_RDONLY, dir_fd=proc.fd)
-            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
-                proc.read_file("smaps")
-        finally:
-            proc.close()
-    assert proc.first.comm.startswith("python")
-    assert str(caught.value) == (
-        f"process {child.pid} ({proc.first.comm}) exited while it was being read"
-    )
-    assert caught.value.exit_code == 9
-    with pytest.raises(smapsfmt.NoSuchProcessError):  # and afterwards: no such process
-        smapsfmt.read_smaps(child.pid)
-
-
-def _take_pid(pid: int) -> subprocess.Popen[bytes] | None:
-    """Start ``sleep`` as ``pid`` (free now), by setting ns_last_pid just below it."""
-    for _ in range(50):
-        Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
-        child = subprocess.Popen(["sleep", "1000"])
-        if child.pid == pid:
-            return child
-        child.kill()
-        child.wait()
-    return None
-
-
-@pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
-def test_a_reused_pid_is_never_read_in_place_of_the_first_process() -> None:
-    """A real pid reuse: the first process is killed and reaped, then a new process is started
-    with the same pid (root may set /proc/sys/kernel/ns_last_pid). Re-opening /proc/PID/smaps
-    silently reads the new process (kernel); the fd of /proc/PID taken before refuses with
-    ESRCH, and smapsfmt names the situation, reading only the new process's stat to tell."""
-    with target("threads", "2", "-") as first:
-        proc = ProcDir(first.pid)
-        first.kill()
-        first.wait()
-    try:
-        second = _take_pid(first.pid)
-        assert second is not None, f"pid {first.pid} could not be taken again in 50 tries"
-        try:
-            wait_for(lambda: Path(f"/proc/{first.pid}/comm").read_text() == "sleep\n", "exec")
-            fresh = Path(f"/proc/{first.pid}/smaps").read_bytes()  # the kernel: no complaint
-            assert b"/sleep" in fresh and b"python" not in fresh
-            with pytest.raises(ProcessLookupError):
-                os.open("smaps", os.O_RDONLY, dir_fd=proc.fd)
-            with pytest.raises(smapsfmt.PidReusedError) as caught:
-                proc.read_file("smaps")
-        finally:
-            second.kill()
-            second.wait()
-    finally:
-        proc.close()
-    assert str(caught.value) == (
-        f"process {first.pid} ({proc.first.comm}) exited and its pid now belongs to another "
-        "process (sleep); nothing was read from it"
-    )
-    assert caught.value.exit_code == 10
-
-
 # --- kernel thread, zombie --------------------------------------------------------------------
 
 
@@ -355,33 +197,6 @@ def test_a_zombie_has_no_memory_map_left() -> None:
 # --- exit and exec during the read ------------------------------------------------------------
 
 
-MANY = 2000  # mappings: about 1.5 MB of smaps, hundreds of kernel buffers
-
-
-def test_an_exit_during_the_read_is_detected(tmp_path: Path) -> None:
-    """The read is stopped after its first 4 KiB; the target is killed and reaped; the rest is
-    read by smapsfmt's own reader. The kernel ends the text on a whole block, so what was read
-    parses as a valid smaps: only the smaps_rollup opened before the read can tell."""
-    pages = mappings_file(tmp_path, MANY)
-    with target("mappings", str(MANY), str(pages), stdin=True) as child:
-        proc = ProcDir(child.pid)
-        files = _open_files(proc)
-        try:
-            head = os.read(files.smaps, 1 << 20)
-            assert 0 < len(head) <= 8192  # one kernel buffer per read
-            child.kill()
-            child.wait()
-            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
-                _read(proc, files, freeze=False, timeout=1.0)
-        finally:
-            _close_files(files)
-            proc.close()
-    assert str(caught.value) == (
-        f"process {child.pid} ({proc.first.comm}) exited while it was being read"
-    )
-    assert 1 <= len(smapsfmt.parse_smaps(head)) < MANY  # the part read is a valid smaps
-
-
 def test_what_the_kernel_gives_when_the_target_exits_mid_read(tmp_path: Path) -> None:
     pages = mappings_file(tmp_path, MANY)
     with target("mappings", str(MANY), str(pages), stdin=True) as child:
@@ -401,33 +216,6 @@ def test_what_the_kernel_gives_when_the_target_exits_mid_read(tmp_path: Path) ->
     cut = smapsfmt.parse_smaps(text)  # whole blocks only: the text cannot show the cut
     assert 1 <= len(cut) < MANY
     assert cut[-1].vmflags is not None and text.endswith(b"\n")
-
-
-def test_an_exec_during_the_read_is_detected(tmp_path: Path) -> None:
-    pages = mappings_file(tmp_path, MANY)
-    with target("mappings", str(MANY), str(pages), stdin=True) as child:
-        proc = ProcDir(child.pid)
-        files = _open_files(proc)
-        kernel = os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)
-        try:
-            head = os.read(files.smaps, 1 << 20)
-            os.read(kernel, 1 << 20)
-            assert child.stdin is not None
-            child.stdin.write("exec\n")
-            child.stdin.flush()
-            wait_for(lambda: Path(f"/proc/{child.pid}/comm").read_text() == "sleep\n", "exec")
-            assert os.read(kernel, 1 << 20) == b""  # the kernel: a silent EOF
-            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
-                _read(proc, files, freeze=False, timeout=1.0)
-        finally:
-            os.close(kernel)
-            _close_files(files)
-            proc.close()
-    assert head
-    assert str(caught.value) == (
-        f"process {child.pid} ({proc.first.comm}) exited or called exec while it was being "
-        "read; what was read may be cut short, so it is not used"
-    )
 
 
 def _outcome(pid: int, name: bytes) -> Callable[[], str]:
@@ -494,9 +282,9 @@ def test_a_read_racing_an_exit_never_returns_a_short_result(
     pages = mappings_file(tmp_path, MANY)
     name = os.fsencode(pages)
     with target("mappings", str(MANY), str(pages), stdin=True) as child:
-        _live.capture(child.pid, freeze=False)  # warm
+        smapsfmt.snapshot(child.pid, freeze=False)  # warm
         start = time.perf_counter()
-        _live.capture(child.pid, freeze=False)
+        smapsfmt.snapshot(child.pid, freeze=False)
         duration = time.perf_counter() - start  # the read alone, without parsing
         assert sum(1 for m in smapsfmt.read_smaps(child.pid) if m.pathname == name) == MANY
     outcomes: dict[str, int] = {}
@@ -680,30 +468,11 @@ def test_proc_not_mounted() -> None:
 # --- freezing ---------------------------------------------------------------------------------
 
 
-def _freezer(proc: ProcDir, limit: float = 30.0) -> _freeze.Freezer:
-    assert isinstance(proc.pid, int)
-    return _freeze.Freezer(proc.pid, limit, proc.list_threads, proc.thread_state)
-
-
-def test_a_multithreaded_target_is_frozen_and_released(tmp_path: Path) -> None:
+def test_a_frozen_snapshot_of_a_multithreaded_target_agrees(tmp_path: Path) -> None:
+    """Frozen throughout, so smaps and smaps_rollup agree; the target runs on afterwards,
+    untraced. (The freezer alone, held while the test looks: test_live_internals.py.)"""
     with threaded_target(tmp_path) as (pid, counter):
         assert len(thread_states(pid)) == 16
-        proc = ProcDir(pid)
-        freezer = _freezer(proc)
-        try:
-            assert freezer.freeze() and freezer.reason is None
-            # Held: every thread is in a ptrace stop, the tracer is the freezer's holder, a
-            # child of this process, and the counting thread does not count.
-            assert set(thread_states(pid).values()) == {"t"}
-            assert tracer(pid) == freezer.holder and parent_of(freezer.holder) == os.getpid()
-            frozen_at = counter()
-            time.sleep(0.1)
-            assert counter() == frozen_at
-        finally:
-            assert freezer.release()
-            proc.close()
-        assert_running_and_untraced(pid, counter)
-        # The public call: frozen throughout, so smaps and smaps_rollup agree.
         snap = smapsfmt.snapshot(pid)
         assert (snap.frozen, snap.consistent, snap.note) == (True, True, None)
         totals = snap.smaps.totals()
@@ -735,32 +504,6 @@ def test_frozen_pairs_agree_and_unfrozen_pairs_do_not() -> None:
         assert disagreements > 0
 
 
-HOLDER = """
-import sys, time
-from smapsfmt._live.proc import ProcDir
-from smapsfmt._live.freeze import Freezer
-proc = ProcDir(int(sys.argv[1]))
-freezer = Freezer(proc.pid, 600.0, proc.list_threads, proc.thread_state)
-assert freezer.freeze(), freezer.reason
-print("frozen", flush=True)
-time.sleep(600)
-"""
-
-
-@contextlib.contextmanager
-def holder(pid: int) -> Iterator[subprocess.Popen[str]]:
-    """Another smapsfmt process, holding ``pid`` frozen until it is killed."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(pid)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "frozen\n"
-        yield child
-    finally:
-        child.kill()
-        child.wait()
-
-
 def test_sigkill_of_smapsfmt_while_frozen_lets_the_target_go(tmp_path: Path) -> None:
     with threaded_target(tmp_path) as (pid, counter):
         with holder(pid) as frozen_by:
@@ -775,7 +518,7 @@ def test_sigkill_of_smapsfmt_while_frozen_lets_the_target_go(tmp_path: Path) -> 
         # The kernel killed the holder when its parent died, and detached every thread when
         # the holder died: the detach comes in the holder's exit, before its last steps.
         wait_let_go(pid)
-        wait_for(lambda: _dead(holder_pid), f"the holder {holder_pid} to have died")
+        wait_for(lambda: dead(holder_pid), f"the holder {holder_pid} to have died")
         assert_running_and_untraced(pid, counter)
 
 
@@ -815,19 +558,8 @@ def test_an_already_traced_target_is_read_unfrozen_and_said_so(tmp_path: Path) -
         assert (snap.frozen, snap.consistent) == (False, False)
         assert snap.note == f"not frozen: it is already traced by process {holder_pid}"
         assert len(snap.smaps) > 10 and snap.rollup is not None
-        # Without the check, PTRACE_SEIZE itself says no: the fallback's reason.
-        proc = ProcDir(pid)
-        freezer = _freezer(proc)
-        try:
-            assert not freezer.freeze()
-            assert freezer.reason == (
-                "ptrace is not permitted (EPERM): freezing needs the right to trace the "
-                "process (the same user and ptrace allowed by Yama, or CAP_SYS_PTRACE), and no "
-                "other tracer"
-            )
-        finally:
-            assert not freezer.release()
-            proc.close()
+        # (Without that check, PTRACE_SEIZE itself says no: test_live_internals.py.)
+        assert tracer(pid) == holder_pid  # the other tracer keeps it
         assert tracer(pid) == holder_pid  # the other tracer keeps it
         result = run_cli("parse", "--pid", str(pid))
         assert result.returncode == 0 and result.stdout.endswith(b" mappings\n")
@@ -848,77 +580,14 @@ def test_a_target_stopped_by_someone_else_stays_stopped(tmp_path: Path) -> None:
             "found; it stayed stopped during the read"
         )
         assert set(thread_states(pid).values()) == {"T"}
-        # Even frozen and released by ptrace (the check skipped), it is not resumed: the
-        # kernel keeps the group stop through PTRACE_DETACH.
-        proc = ProcDir(pid)
-        freezer = _freezer(proc)
-        try:
-            assert freezer.freeze()
-        finally:
-            freezer.release()
-            proc.close()
-        time.sleep(0.05)
-        assert set(thread_states(pid).values()) == {"T"}
         assert status(pid, "TracerPid") == "0"
         stopped_at = counter()
         time.sleep(0.05)
         assert counter() == stopped_at
         os.kill(pid, signal.SIGCONT)
         assert_running_and_untraced(pid, counter)
-
-
-def test_a_stuck_read_cannot_keep_the_target_frozen(tmp_path: Path) -> None:
-    """The freezer's own time limit: the reader is stuck (it never calls release()), yet the
-    target is let go once the limit has passed, and the freezer says so. Wide margins for a
-    loaded machine: the target is seen held well within the limit (1 s), and its release is
-    waited for up to 30 s rather than assumed after a fixed sleep."""
-    limit = 1.0
-    with threaded_target(tmp_path, count=4) as (pid, counter):
-        proc = ProcDir(pid)
-        freezer = _freezer(proc, limit=limit)
-        started = time.monotonic()  # the limit counts from the start of freeze()
-        try:
-            assert freezer.freeze()
-            assert set(thread_states(pid).values()) == {"t"}
-            assert tracer(pid) == freezer.holder
-            # Stuck from here on: only the limit can let the target go.
-            wait_let_go(pid, limit=30)
-            assert_running_and_untraced(pid, counter)
-        finally:
-            assert not freezer.release() and freezer.expired
-            proc.close()
-        assert freezer.reason is None
-        # Not let go early: not before the limit, counted (CLOCK_MONOTONIC, one clock for both
-        # processes) from the start of freeze(), which a loaded machine can make long before
-        # the first thread is held.
-        assert freezer.held_until >= started + limit * 0.9
-
-
-EXPIRED_BEFORE_RELEASE = """
-import signal, sys, time
-from smapsfmt._live.freeze import Freezer
-from smapsfmt._live.proc import ProcDir
-signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a command line that dies quietly on EPIPE
-proc = ProcDir(int(sys.argv[1]))
-freezer = Freezer(proc.pid, 0.2, proc.list_threads, proc.thread_state)
-assert freezer.freeze(), freezer.reason
-while not open(f"/proc/{freezer.holder}/stat").read().rpartition(") ")[2].startswith("Z"):
-    time.sleep(0.01)  # the holder let the target go at its limit and ended
-print(freezer.release(), freezer.expired, freezer.reason, flush=True)
-"""
-
-
-def test_a_holder_that_ended_on_its_own_is_no_danger_to_its_reader(tmp_path: Path) -> None:
-    """The holder lets the target go at the limit and ends; the reader, asking it to release
-    afterwards, is not killed by SIGPIPE even where SIGPIPE has its default action, and is told
-    the truth: not held until release()."""
-    with threaded_target(tmp_path, count=2) as (pid, counter):
-        probe = subprocess.run(
-            [sys.executable, "-c", EXPIRED_BEFORE_RELEASE, str(pid)],
-            capture_output=True, text=True, check=False, timeout=60,
-        )  # fmt: skip
-        assert (probe.returncode, probe.stdout, probe.stderr) == (0, "False True None\n", "")
-        assert_running_and_untraced(pid, counter)
+    # (Even frozen and released by ptrace, the check skipped, it is not resumed:
+    # test_live_internals.py.)
 
 
 def test_a_snapshot_past_its_time_limit_says_it_was_not_frozen(tmp_path: Path) -> None:
@@ -980,33 +649,10 @@ def test_a_huge_time_limit_is_capped_at_what_a_thread_can_wait(tmp_path: Path) -
 
 
 def test_a_failure_of_the_freezer_is_never_a_claim_of_frozen(tmp_path: Path) -> None:
-    """Whatever ends the holder while it holds the target ends the hold, is said in
-    ``reason``, and the hold is not claimed. A real failure: the holder is SIGKILLed (as the
-    OOM killer or a careless ``kill`` would), and the kernel lets the target go."""
-    with threaded_target(tmp_path, count=4) as (pid, counter):
-        proc = ProcDir(pid)
-        freezer = _freezer(proc)
-        try:
-            assert freezer.freeze()
-            holder_pid = freezer.holder
-            os.kill(holder_pid, signal.SIGKILL)
-        finally:
-            held = freezer.release()
-            proc.close()
-        assert (held, freezer.expired) == (False, False)
-        assert freezer.reason == (
-            f"the freezing process {holder_pid} was killed by SIGKILL before it reported; the "
-            "kernel let the process go"
-        )
-        assert_running_and_untraced(pid, counter)
-        # A limit as long as a float holds is kept: the holder waits in bounded steps.
-        with ProcDir(pid) as proc:
-            freezer = _freezer(proc, limit=1e308)
-            assert freezer.freeze()
-            assert freezer.release() and freezer.reason is None
-        assert_running_and_untraced(pid, counter)
-    # The same failure during a whole read, the reader held in the middle of its read of smaps
-    # while the holder is killed: the snapshot says it was not frozen throughout.
+    """Whatever ends the holder while it holds the target ends the hold, and the hold is not
+    claimed. A real failure: the holder is SIGKILLed (as the OOM killer or a careless ``kill``
+    would) while the reader is held in the middle of its read of smaps: the snapshot says it
+    was not frozen throughout. (The freezer alone, its holder killed: test_live_internals.py.)"""
     pages = mappings_file(tmp_path, MANY)
     killed: list[int] = []
 
@@ -1027,81 +673,6 @@ def test_a_failure_of_the_freezer_is_never_a_claim_of_frozen(tmp_path: Path) -> 
             "reported; the kernel let the process go"
         )
         wait_let_go(child.pid)
-
-
-# --- smapsfmt stopped while it holds a target frozen ------------------------------------------
-
-STOP_LIMIT = 1.0  # the freeze time limit of these tests, in seconds
-STOP_MARGIN = 4.0  # how late past it a release may be seen on a loaded machine
-EXPIRED = (
-    "not frozen throughout: the time limit (1 s) expired before the read ended, and the "
-    "process was let go"
-)
-
-
-@contextlib.contextmanager
-def job(*argv: str, stdin: bool = False) -> Iterator[subprocess.Popen[bytes]]:
-    """``argv`` run by Python as a shell runs a job: in a process group of its own (signals
-    sent to the group are what Ctrl-Z and ``kill -STOP %1`` send). Killed and reaped, whatever
-    happens; output collected with ``communicate``."""
-    child = subprocess.Popen(
-        [sys.executable, *argv],
-        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=tempfile.gettempdir(),  # outside the tree: the installed smapsfmt runs
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        preexec_fn=os.setpgrp,  # noqa: PLW1509 - no threads run here; process_group is 3.11+
-    )
-    try:
-        yield child
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)
-        child.communicate(timeout=60)
-
-
-def cli_job(
-    pid: int, limit: float = STOP_LIMIT
-) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
-    return job("-m", "smapsfmt", "parse", "--pid", str(pid), "--freeze-timeout", f"{limit:g}")
-
-
-def state(pid: int) -> str:
-    return status(pid, "State")
-
-
-def stop_mid_read(
-    reader: int, target_pid: int, how: Callable[[], None], tid: int | None = None, **kw: Any
-) -> dict[str, Any]:
-    """Hold ``reader`` (thread ``tid``) in the middle of its read of the target's smaps, check
-    that the target is frozen, run ``how`` there and let the reader go on. What was seen (the
-    target's tracer: smapsfmt's holder), and when ``how`` ran."""
-    seen: dict[str, Any] = {}
-
-    def act() -> None:
-        seen["states"] = set(thread_states(target_pid).values())
-        seen["holder"] = tracer(target_pid)
-        how()
-        seen["at"] = time.monotonic()
-
-    at = act_mid_read(tid or reader, f"/proc/{target_pid}/smaps", lambda at: at > 0, act, **kw)
-    assert at > 0
-    assert seen["states"] == {"t"}
-    return seen
-
-
-def assert_let_go_while_stopped(reader: int, target_pid: int, seen: dict[str, Any]) -> None:
-    """The reader stops and stays stopped, and the target is let go within the time limit
-    (plus a margin) all the same: by the holder, whose report waits for the reader."""
-    wait_for(lambda: state(reader).startswith("T (stopped)"), "smapsfmt to stop")
-    wait_let_go(target_pid, limit=STOP_LIMIT + STOP_MARGIN)
-    assert time.monotonic() - seen["at"] < STOP_LIMIT + STOP_MARGIN
-    # The holder ends once it has let the target go (a moment after: it reports first), and
-    # waits for its stopped parent to reap it.
-    holder = seen["holder"]
-    wait_for(lambda: state(holder).startswith("Z (zombie)"), "the holder to end", STOP_MARGIN)
-    assert state(reader).startswith("T (stopped)")
 
 
 def test_smapsfmt_stopped_mid_read_lets_the_target_go_at_the_time_limit(tmp_path: Path) -> None:
@@ -1335,78 +906,6 @@ def test_pid_usage_errors(args: list[str], message: str) -> None:
     assert result.returncode == 2
     hint = "" if message.startswith("--freeze") else " (see 'smapsfmt parse --help')"
     assert cli_error(result) == f"smapsfmt: error: {message}{hint}\n"
-
-
-# --- smaps_rollup missing (kernels older than 4.14) -------------------------------------------
-
-
-def test_a_rollup_summed_from_smaps_says_so(tmp_path: Path) -> None:
-    """Linux 6.18 always has smaps_rollup, so the sum is checked against the kernel's own
-    rollup of the same frozen snapshot: the fields only the target changes are equal, and Pss
-    is within the rounding. Pss also follows other processes' mappings of shared pages, so the
-    bound is checked on a snapshot during which no mapcount moved (Shared_Clean, ... agree),
-    taking a new one until then, as tools/capture_live.py does."""
-    shared = ("Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty")
-    with threaded_target(tmp_path, count=2) as (pid, _):
-        for _ in range(20):
-            snap = smapsfmt.snapshot(pid)
-            assert snap.frozen and snap.rollup is not None
-            totals = snap.smaps.totals()
-            if all(snap.rollup.fields.get(n) == totals.get(n) for n in shared):
-                break
-    assert snap.rollup is not None
-    assert all(snap.rollup.fields.get(n) == totals.get(n) for n in shared)
-    summed = _live.summed_rollup(snap.smaps)
-    assert isinstance(summed, smapsfmt.Rollup) and getattr(summed, "summed_from_smaps", False)
-    assert getattr(snap.rollup, "summed_from_smaps", False) is False
-    for name in OWN:
-        assert summed.fields.get(name) == snap.rollup.fields.get(name), name
-    assert summed.pss is not None and snap.rollup.pss is not None
-    assert 0 <= snap.rollup.pss - summed.pss < len(snap.smaps)
-    # The kernel's header range and field list, from smapsfmt.aggregate.
-    assert (summed.start, summed.end) == (snap.rollup.start, snap.rollup.end)
-    assert summed.pathname == b"[rollup]" and list(summed.fields) == list(snap.rollup.fields)
-    from smapsfmt._model import to_jsonable
-
-    assert to_jsonable(summed)["summed_from_smaps"] is True
-
-
-def test_a_missing_rollup_is_named() -> None:
-    """The kernel's answer on Linux < 4.14 (ENOENT for smaps_rollup through the held
-    directory), given to the classifier here, since no such kernel runs on this machine."""
-    with ProcDir("self") as proc:
-        missing = FileNotFoundError(errno.ENOENT, "No such file or directory")
-        error = proc.error(missing, "smaps_rollup", at_start=True)
-    assert isinstance(error, smapsfmt.RollupMissingError) and error.exit_code == 11
-    assert str(error) == (
-        f"/proc/{os.getpid()}/smaps_rollup does not exist: this kernel has no smaps_rollup "
-        "(it appeared in Linux 4.14)"
-    )
-
-
-def test_a_snapshot_without_rollup_is_one_error_for_every_command() -> None:
-    """A kernel before 4.14 has no smaps_rollup: the snapshot of this process, as such a kernel
-    would give it (rollup_text None: no such kernel runs here), is refused by the one helper
-    that parse, validate, rollup and check use (exit 11)."""
-    import inspect
-
-    from smapsfmt._cli import common as _cli
-    from smapsfmt._cli import rollup as _rollup_cli
-    from smapsfmt._live.proc import Snapshot, capture
-
-    real = capture("self", freeze=False)
-    assert _cli.snapshot_rollup(real) == (real.rollup_text, real.rollup_path)
-    old = Snapshot(real.pid, real.smaps_text, None, frozen=False, consistent=False)
-    with pytest.raises(smapsfmt.RollupMissingError) as info:
-        _cli.snapshot_rollup(old)
-    assert info.value.exit_code == 11
-    assert str(info.value) == (
-        f"/proc/{real.pid}/smaps_rollup does not exist: this kernel has no smaps_rollup (it "
-        "appeared in Linux 4.14)"
-    )
-    # the message is written once, in the helper
-    assert "appeared in Linux 4.14" not in inspect.getsource(_rollup_cli)
-    assert inspect.getsource(_cli).count("appeared in Linux 4.14") == 1
 
 
 # --- the exception classes --------------------------------------------------------------------

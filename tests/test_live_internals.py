@@ -1,0 +1,408 @@
+"""The live reader's steps and the freezer, driven one by one against real processes: what no
+public call can pause at, so the private modules are used here (and only here, for live reads).
+
+- ``/proc/PID`` held by an fd (smapsfmt._live.proc ``ProcDir``) while the process is killed and
+  reaped, or its pid given to a new process: between two reads of the same held directory.
+- A read stopped after its first kernel buffer (the files opened by ``_open_files``, the rest
+  read by ``_read``) while the target exits or calls exec: the smaps_rollup opened before the
+  read tells. (The public reader held mid-read by ptrace is in test_live_proc.py.)
+- The freezer (smapsfmt._live.freeze ``Freezer``) held frozen while the test looks, stuck past
+  its time limit, its holder killed, or its checks skipped (another tracer, a group stop).
+- A kernel without smaps_rollup (older than 4.14), which none here is: the sum that stands in
+  for it, the error that names it, and the one refusal every command makes of it.
+
+Each test first shows the kernel behaviour it relies on (measured here, Linux 6.18), then what
+smapsfmt makes of it. Targets and helpers: tests/live_support.py.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from live_support import (
+    IS_ROOT,
+    MANY,
+    NEEDS_ROOT,
+    OWN,
+    assert_running_and_untraced,
+    holder,
+    mappings_file,
+    parent_of,
+    status,
+    target,
+    thread_states,
+    threaded_target,
+    tracer,
+    wait_for,
+    wait_let_go,
+)
+
+import smapsfmt
+from smapsfmt._live import freeze as _freeze
+from smapsfmt._live import proc as _live
+from smapsfmt._live.proc import ProcDir, _close_files, _open_files, _read
+
+
+def _freezer(proc: ProcDir, limit: float = 30.0) -> _freeze.Freezer:
+    assert isinstance(proc.pid, int)
+    return _freeze.Freezer(proc.pid, limit, proc.list_threads, proc.thread_state)
+
+
+# --- /proc/PID held: vanished, reused ---------------------------------------------------------
+
+
+def test_a_process_that_vanishes_is_reported_through_the_held_directory() -> None:
+    """The /proc/PID fd is held; the process is killed and reaped; every later open through the
+    fd fails with ESRCH (kernel), and smapsfmt says the process exited."""
+    with target("threads", "2", "-") as child:
+        proc = ProcDir(child.pid)
+        try:
+            child.kill()
+            child.wait()
+            with pytest.raises(ProcessLookupError):  # the kernel: ESRCH through the held fd
+                os.open("smaps", os.O_RDONLY, dir_fd=proc.fd)
+            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
+                proc.read_file("smaps")
+        finally:
+            proc.close()
+    assert proc.first.comm.startswith("python")
+    assert str(caught.value) == (
+        f"process {child.pid} ({proc.first.comm}) exited while it was being read"
+    )
+    assert caught.value.exit_code == 9
+    with pytest.raises(smapsfmt.NoSuchProcessError):  # and afterwards: no such process
+        smapsfmt.read_smaps(child.pid)
+
+
+def _take_pid(pid: int) -> subprocess.Popen[bytes] | None:
+    """Start ``sleep`` as ``pid`` (free now), by setting ns_last_pid just below it."""
+    for _ in range(50):
+        Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
+        child = subprocess.Popen(["sleep", "1000"])
+        if child.pid == pid:
+            return child
+        child.kill()
+        child.wait()
+    return None
+
+
+@pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
+def test_a_reused_pid_is_never_read_in_place_of_the_first_process() -> None:
+    """A real pid reuse: the first process is killed and reaped, then a new process is started
+    with the same pid (root may set /proc/sys/kernel/ns_last_pid). Re-opening /proc/PID/smaps
+    silently reads the new process (kernel); the fd of /proc/PID taken before refuses with
+    ESRCH, and smapsfmt names the situation, reading only the new process's stat to tell."""
+    with target("threads", "2", "-") as first:
+        proc = ProcDir(first.pid)
+        first.kill()
+        first.wait()
+    try:
+        second = _take_pid(first.pid)
+        assert second is not None, f"pid {first.pid} could not be taken again in 50 tries"
+        try:
+            wait_for(lambda: Path(f"/proc/{first.pid}/comm").read_text() == "sleep\n", "exec")
+            fresh = Path(f"/proc/{first.pid}/smaps").read_bytes()  # the kernel: no complaint
+            assert b"/sleep" in fresh and b"python" not in fresh
+            with pytest.raises(ProcessLookupError):
+                os.open("smaps", os.O_RDONLY, dir_fd=proc.fd)
+            with pytest.raises(smapsfmt.PidReusedError) as caught:
+                proc.read_file("smaps")
+        finally:
+            second.kill()
+            second.wait()
+    finally:
+        proc.close()
+    assert str(caught.value) == (
+        f"process {first.pid} ({proc.first.comm}) exited and its pid now belongs to another "
+        "process (sleep); nothing was read from it"
+    )
+    assert caught.value.exit_code == 10
+
+
+# --- exit and exec between two reads of the held files ---------------------------------------
+
+
+def test_an_exit_during_the_read_is_detected(tmp_path: Path) -> None:
+    """The read is stopped after its first 4 KiB; the target is killed and reaped; the rest is
+    read by smapsfmt's own reader. The kernel ends the text on a whole block, so what was read
+    parses as a valid smaps: only the smaps_rollup opened before the read can tell."""
+    pages = mappings_file(tmp_path, MANY)
+    with target("mappings", str(MANY), str(pages), stdin=True) as child:
+        proc = ProcDir(child.pid)
+        files = _open_files(proc)
+        try:
+            head = os.read(files.smaps, 1 << 20)
+            assert 0 < len(head) <= 8192  # one kernel buffer per read
+            child.kill()
+            child.wait()
+            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
+                _read(proc, files, freeze=False, timeout=1.0)
+        finally:
+            _close_files(files)
+            proc.close()
+    assert str(caught.value) == (
+        f"process {child.pid} ({proc.first.comm}) exited while it was being read"
+    )
+    assert 1 <= len(smapsfmt.parse_smaps(head)) < MANY  # the part read is a valid smaps
+
+
+def test_an_exec_during_the_read_is_detected(tmp_path: Path) -> None:
+    pages = mappings_file(tmp_path, MANY)
+    with target("mappings", str(MANY), str(pages), stdin=True) as child:
+        proc = ProcDir(child.pid)
+        files = _open_files(proc)
+        kernel = os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)
+        try:
+            head = os.read(files.smaps, 1 << 20)
+            os.read(kernel, 1 << 20)
+            assert child.stdin is not None
+            child.stdin.write("exec\n")
+            child.stdin.flush()
+            wait_for(lambda: Path(f"/proc/{child.pid}/comm").read_text() == "sleep\n", "exec")
+            assert os.read(kernel, 1 << 20) == b""  # the kernel: a silent EOF
+            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
+                _read(proc, files, freeze=False, timeout=1.0)
+        finally:
+            os.close(kernel)
+            _close_files(files)
+            proc.close()
+    assert head
+    assert str(caught.value) == (
+        f"process {child.pid} ({proc.first.comm}) exited or called exec while it was being "
+        "read; what was read may be cut short, so it is not used"
+    )
+
+
+# --- the freezer, step by step ----------------------------------------------------------------
+
+
+def test_a_multithreaded_target_is_held_by_the_freezer_and_released(tmp_path: Path) -> None:
+    """The freezer alone, held while the test looks (the public snapshot of the same target:
+    test_live_proc.py test_a_frozen_snapshot_of_a_multithreaded_target_agrees)."""
+    with threaded_target(tmp_path) as (pid, counter):
+        assert len(thread_states(pid)) == 16
+        proc = ProcDir(pid)
+        freezer = _freezer(proc)
+        try:
+            assert freezer.freeze() and freezer.reason is None
+            # Held: every thread is in a ptrace stop, the tracer is the freezer's holder, a
+            # child of this process, and the counting thread does not count.
+            assert set(thread_states(pid).values()) == {"t"}
+            assert tracer(pid) == freezer.holder and parent_of(freezer.holder) == os.getpid()
+            frozen_at = counter()
+            time.sleep(0.1)
+            assert counter() == frozen_at
+        finally:
+            assert freezer.release()
+            proc.close()
+        assert_running_and_untraced(pid, counter)
+
+
+def test_a_freezer_refused_by_another_tracer_says_why(tmp_path: Path) -> None:
+    """Without the check that reads TracerPid first (test_live_proc.py
+    test_an_already_traced_target_is_read_unfrozen_and_said_so), PTRACE_SEIZE itself says no:
+    the fallback's reason. The other tracer is another smapsfmt's holder, and keeps it."""
+    with threaded_target(tmp_path, count=2) as (pid, _), holder(pid) as frozen_by:
+        holder_pid = tracer(pid)  # the other smapsfmt's holder process
+        assert parent_of(holder_pid) == frozen_by.pid
+        proc = ProcDir(pid)
+        freezer = _freezer(proc)
+        try:
+            assert not freezer.freeze()
+            assert freezer.reason == (
+                "ptrace is not permitted (EPERM): freezing needs the right to trace the "
+                "process (the same user and ptrace allowed by Yama, or CAP_SYS_PTRACE), and no "
+                "other tracer"
+            )
+        finally:
+            assert not freezer.release()
+            proc.close()
+        assert tracer(pid) == holder_pid  # the other tracer keeps it
+
+
+def test_a_group_stop_outlasts_a_freeze_and_release(tmp_path: Path) -> None:
+    """A target stopped by someone else (SIGSTOP), even frozen and released by ptrace (the
+    check that leaves it alone skipped: test_live_proc.py
+    test_a_target_stopped_by_someone_else_stays_stopped), is not resumed: the kernel keeps the
+    group stop through PTRACE_DETACH."""
+    with threaded_target(tmp_path, count=4) as (pid, counter):
+        os.kill(pid, signal.SIGSTOP)
+        wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
+        proc = ProcDir(pid)
+        freezer = _freezer(proc)
+        try:
+            assert freezer.freeze()
+        finally:
+            freezer.release()
+            proc.close()
+        time.sleep(0.05)
+        assert set(thread_states(pid).values()) == {"T"}
+        assert status(pid, "TracerPid") == "0"
+        stopped_at = counter()
+        time.sleep(0.05)
+        assert counter() == stopped_at
+        os.kill(pid, signal.SIGCONT)
+        assert_running_and_untraced(pid, counter)
+
+
+def test_a_stuck_read_cannot_keep_the_target_frozen(tmp_path: Path) -> None:
+    """The freezer's own time limit: the reader is stuck (it never calls release()), yet the
+    target is let go once the limit has passed, and the freezer says so. Wide margins for a
+    loaded machine: the target is seen held well within the limit (1 s), and its release is
+    waited for up to 30 s rather than assumed after a fixed sleep."""
+    limit = 1.0
+    with threaded_target(tmp_path, count=4) as (pid, counter):
+        proc = ProcDir(pid)
+        freezer = _freezer(proc, limit=limit)
+        started = time.monotonic()  # the limit counts from the start of freeze()
+        try:
+            assert freezer.freeze()
+            assert set(thread_states(pid).values()) == {"t"}
+            assert tracer(pid) == freezer.holder
+            # Stuck from here on: only the limit can let the target go.
+            wait_let_go(pid, limit=30)
+            assert_running_and_untraced(pid, counter)
+        finally:
+            assert not freezer.release() and freezer.expired
+            proc.close()
+        assert freezer.reason is None
+        # Not let go early: not before the limit, counted (CLOCK_MONOTONIC, one clock for both
+        # processes) from the start of freeze(), which a loaded machine can make long before
+        # the first thread is held.
+        assert freezer.held_until >= started + limit * 0.9
+
+
+EXPIRED_BEFORE_RELEASE = """
+import signal, sys, time
+from smapsfmt._live.freeze import Freezer
+from smapsfmt._live.proc import ProcDir
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a command line that dies quietly on EPIPE
+proc = ProcDir(int(sys.argv[1]))
+freezer = Freezer(proc.pid, 0.2, proc.list_threads, proc.thread_state)
+assert freezer.freeze(), freezer.reason
+while not open(f"/proc/{freezer.holder}/stat").read().rpartition(") ")[2].startswith("Z"):
+    time.sleep(0.01)  # the holder let the target go at its limit and ended
+print(freezer.release(), freezer.expired, freezer.reason, flush=True)
+"""
+
+
+def test_a_holder_that_ended_on_its_own_is_no_danger_to_its_reader(tmp_path: Path) -> None:
+    """The holder lets the target go at the limit and ends; the reader, asking it to release
+    afterwards, is not killed by SIGPIPE even where SIGPIPE has its default action, and is told
+    the truth: not held until release()."""
+    with threaded_target(tmp_path, count=2) as (pid, counter):
+        probe = subprocess.run(
+            [sys.executable, "-c", EXPIRED_BEFORE_RELEASE, str(pid)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert (probe.returncode, probe.stdout, probe.stderr) == (0, "False True None\n", "")
+        assert_running_and_untraced(pid, counter)
+
+
+def test_a_killed_holder_is_never_a_claim_of_frozen(tmp_path: Path) -> None:
+    """Whatever ends the holder while it holds the target ends the hold, is said in
+    ``reason``, and the hold is not claimed. A real failure: the holder is SIGKILLed (as the
+    OOM killer or a careless ``kill`` would), and the kernel lets the target go. (The same
+    failure during a public snapshot: test_live_proc.py
+    test_a_failure_of_the_freezer_is_never_a_claim_of_frozen.)"""
+    with threaded_target(tmp_path, count=4) as (pid, counter):
+        proc = ProcDir(pid)
+        freezer = _freezer(proc)
+        try:
+            assert freezer.freeze()
+            holder_pid = freezer.holder
+            os.kill(holder_pid, signal.SIGKILL)
+        finally:
+            held = freezer.release()
+            proc.close()
+        assert (held, freezer.expired) == (False, False)
+        assert freezer.reason == (
+            f"the freezing process {holder_pid} was killed by SIGKILL before it reported; the "
+            "kernel let the process go"
+        )
+        assert_running_and_untraced(pid, counter)
+        # A limit as long as a float holds is kept: the holder waits in bounded steps.
+        with ProcDir(pid) as proc:
+            freezer = _freezer(proc, limit=1e308)
+            assert freezer.freeze()
+            assert freezer.release() and freezer.reason is None
+        assert_running_and_untraced(pid, counter)
+
+
+# --- smaps_rollup missing (kernels older than 4.14) -------------------------------------------
+
+
+def test_a_rollup_summed_from_smaps_says_so(tmp_path: Path) -> None:
+    """Linux 6.18 always has smaps_rollup, so the sum is checked against the kernel's own
+    rollup of the same frozen snapshot: the fields only the target changes are equal, and Pss
+    is within the rounding. Pss also follows other processes' mappings of shared pages, so the
+    bound is checked on a snapshot during which no mapcount moved (Shared_Clean, ... agree),
+    taking a new one until then, as tools/capture_live.py does."""
+    shared = ("Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty")
+    with threaded_target(tmp_path, count=2) as (pid, _):
+        for _ in range(20):
+            snap = smapsfmt.snapshot(pid)
+            assert snap.frozen and snap.rollup is not None
+            totals = snap.smaps.totals()
+            if all(snap.rollup.fields.get(n) == totals.get(n) for n in shared):
+                break
+    assert snap.rollup is not None
+    assert all(snap.rollup.fields.get(n) == totals.get(n) for n in shared)
+    summed = _live.summed_rollup(snap.smaps)
+    assert isinstance(summed, smapsfmt.Rollup) and getattr(summed, "summed_from_smaps", False)
+    assert getattr(snap.rollup, "summed_from_smaps", False) is False
+    for name in OWN:
+        assert summed.fields.get(name) == snap.rollup.fields.get(name), name
+    assert summed.pss is not None and snap.rollup.pss is not None
+    assert 0 <= snap.rollup.pss - summed.pss < len(snap.smaps)
+    # The kernel's header range and field list, from smapsfmt.aggregate.
+    assert (summed.start, summed.end) == (snap.rollup.start, snap.rollup.end)
+    assert summed.pathname == b"[rollup]" and list(summed.fields) == list(snap.rollup.fields)
+    from smapsfmt._model import to_jsonable
+
+    assert to_jsonable(summed)["summed_from_smaps"] is True
+
+
+def test_a_missing_rollup_is_named() -> None:
+    """The kernel's answer on Linux < 4.14 (ENOENT for smaps_rollup through the held
+    directory), given to the classifier here, since no such kernel runs on this machine."""
+    with ProcDir("self") as proc:
+        missing = FileNotFoundError(errno.ENOENT, "No such file or directory")
+        error = proc.error(missing, "smaps_rollup", at_start=True)
+    assert isinstance(error, smapsfmt.RollupMissingError) and error.exit_code == 11
+    assert str(error) == (
+        f"/proc/{os.getpid()}/smaps_rollup does not exist: this kernel has no smaps_rollup "
+        "(it appeared in Linux 4.14)"
+    )
+
+
+def test_a_snapshot_without_rollup_is_one_error_for_every_command() -> None:
+    """A kernel before 4.14 has no smaps_rollup: the snapshot of this process, as such a kernel
+    would give it (rollup_text None: no such kernel runs here), is refused by the one helper
+    that parse, validate, rollup and check use (exit 11)."""
+    import inspect
+
+    from smapsfmt._cli import common as _cli
+    from smapsfmt._cli import rollup as _rollup_cli
+    from smapsfmt._live.proc import Snapshot, capture
+
+    real = capture("self", freeze=False)
+    assert _cli.snapshot_rollup(real) == (real.rollup_text, real.rollup_path)
+    old = Snapshot(real.pid, real.smaps_text, None, frozen=False, consistent=False)
+    with pytest.raises(smapsfmt.RollupMissingError) as info:
+        _cli.snapshot_rollup(old)
+    assert info.value.exit_code == 11
+    assert str(info.value) == (
+        f"/proc/{real.pid}/smaps_rollup does not exist: this kernel has no smaps_rollup (it "
+        "appeared in Linux 4.14)"
+    )
+    # the message is written once, in the helper
+    assert "appeared in Linux 4.14" not in inspect.getsource(_rollup_cli)
+    assert inspect.getsource(_cli).count("appeared in Linux 4.14") == 1
