@@ -1,8 +1,6 @@
 """The live reader's steps and the freezer, driven one by one against real processes: what no
 public call can pause at, so the private modules are used here (and only here, for live reads).
 
-- ``/proc/PID`` held by an fd (smapsfmt._live.proc ``ProcDir``) while the process is killed and
-  reaped, or its pid given to a new process: between two reads of the same held directory.
 - A read stopped after its first kernel buffer (the files opened by ``_open_files``, the rest
   read by ``_read``) while the target exits or calls exec: the smaps_rollup opened before the
   read tells. (The public reader held mid-read by ptrace is in test_live_proc.py.)
@@ -12,7 +10,9 @@ public call can pause at, so the private modules are used here (and only here, f
   for it, the error that names it, and the one refusal every command makes of it.
 
 Each test first shows the kernel behaviour it relies on (measured here, Linux 6.18), then what
-smapsfmt makes of it. Targets and helpers: tests/live_support.py.
+smapsfmt makes of it. Targets and helpers: tests/live_support.py. (Two reads of one held
+/proc/PID, the process killed or its pid reused in between, go through the public
+smapsfmt.Process: test_live_proc.py.)
 """
 
 from __future__ import annotations
@@ -27,9 +27,7 @@ from pathlib import Path
 
 import pytest
 from live_support import (
-    IS_ROOT,
     MANY,
-    NEEDS_ROOT,
     OWN,
     assert_running_and_untraced,
     holder,
@@ -43,6 +41,7 @@ from live_support import (
     wait_for,
     wait_let_go,
 )
+from support import as_json
 
 import smapsfmt
 from smapsfmt._live import freeze as _freeze
@@ -53,77 +52,6 @@ from smapsfmt._live.proc import ProcDir, _close_files, _open_files, _read
 def _freezer(proc: ProcDir, limit: float = 30.0) -> _freeze.Freezer:
     assert isinstance(proc.pid, int)
     return _freeze.Freezer(proc.pid, limit, proc.list_threads, proc.thread_state)
-
-
-# --- /proc/PID held: vanished, reused ---------------------------------------------------------
-
-
-def test_a_process_that_vanishes_is_reported_through_the_held_directory() -> None:
-    """The /proc/PID fd is held; the process is killed and reaped; every later open through the
-    fd fails with ESRCH (kernel), and smapsfmt says the process exited."""
-    with target("threads", "2", "-") as child:
-        proc = ProcDir(child.pid)
-        try:
-            child.kill()
-            child.wait()
-            with pytest.raises(ProcessLookupError):  # the kernel: ESRCH through the held fd
-                os.open("smaps", os.O_RDONLY, dir_fd=proc.fd)
-            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
-                proc.read_file("smaps")
-        finally:
-            proc.close()
-    assert proc.first.comm.startswith("python")
-    assert str(caught.value) == (
-        f"process {child.pid} ({proc.first.comm}) exited while it was being read"
-    )
-    assert caught.value.exit_code == 9
-    with pytest.raises(smapsfmt.NoSuchProcessError):  # and afterwards: no such process
-        smapsfmt.read_smaps(child.pid)
-
-
-def _take_pid(pid: int) -> subprocess.Popen[bytes] | None:
-    """Start ``sleep`` as ``pid`` (free now), by setting ns_last_pid just below it."""
-    for _ in range(50):
-        Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
-        child = subprocess.Popen(["sleep", "1000"])
-        if child.pid == pid:
-            return child
-        child.kill()
-        child.wait()
-    return None
-
-
-@pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
-def test_a_reused_pid_is_never_read_in_place_of_the_first_process() -> None:
-    """A real pid reuse: the first process is killed and reaped, then a new process is started
-    with the same pid (root may set /proc/sys/kernel/ns_last_pid). Re-opening /proc/PID/smaps
-    silently reads the new process (kernel); the fd of /proc/PID taken before refuses with
-    ESRCH, and smapsfmt names the situation, reading only the new process's stat to tell."""
-    with target("threads", "2", "-") as first:
-        proc = ProcDir(first.pid)
-        first.kill()
-        first.wait()
-    try:
-        second = _take_pid(first.pid)
-        assert second is not None, f"pid {first.pid} could not be taken again in 50 tries"
-        try:
-            wait_for(lambda: Path(f"/proc/{first.pid}/comm").read_text() == "sleep\n", "exec")
-            fresh = Path(f"/proc/{first.pid}/smaps").read_bytes()  # the kernel: no complaint
-            assert b"/sleep" in fresh and b"python" not in fresh
-            with pytest.raises(ProcessLookupError):
-                os.open("smaps", os.O_RDONLY, dir_fd=proc.fd)
-            with pytest.raises(smapsfmt.PidReusedError) as caught:
-                proc.read_file("smaps")
-        finally:
-            second.kill()
-            second.wait()
-    finally:
-        proc.close()
-    assert str(caught.value) == (
-        f"process {first.pid} ({proc.first.comm}) exited and its pid now belongs to another "
-        "process (sleep); nothing was read from it"
-    )
-    assert caught.value.exit_code == 10
 
 
 # --- exit and exec between two reads of the held files ---------------------------------------
@@ -365,9 +293,8 @@ def test_a_rollup_summed_from_smaps_says_so(tmp_path: Path) -> None:
     # The kernel's header range and field list, from smapsfmt.aggregate.
     assert (summed.start, summed.end) == (snap.rollup.start, snap.rollup.end)
     assert summed.pathname == b"[rollup]" and list(summed.fields) == list(snap.rollup.fields)
-    from smapsfmt._model import to_jsonable
-
-    assert to_jsonable(summed)["summed_from_smaps"] is True
+    json = as_json(summed)  # pydantic's own dump, as parse --format json prints a model
+    assert isinstance(json, dict) and json["summed_from_smaps"] is True
 
 
 def test_a_missing_rollup_is_named() -> None:

@@ -1,8 +1,9 @@
 """Reading live processes: every situation a real process can be in, shown on real processes
 that these tests start and shape (tests/proc_targets.py), through the real /proc, and through
 smapsfmt's public surface only: the library's ``__all__`` and the command line. What no public
-call can pause at (two reads through one held /proc/PID, the freezer held while the test
-looks) is driven step by step in test_live_internals.py; the helpers are in live_support.py.
+call can pause at (a read stopped after its first kernel buffer, the freezer held while the
+test looks) is driven step by step in test_live_internals.py; the helpers are in
+live_support.py.
 
 Each test first shows the kernel behaviour it relies on (measured here, Linux 6.18), then what
 smapsfmt makes of it: a complete result, or its own exception, message and exit status.
@@ -140,6 +141,105 @@ def test_a_pid_that_does_not_exist() -> None:
     assert cli_error(result) == f"smapsfmt: error: no process {pid}: /proc/{pid} does not exist\n"
 
 
+def _held_dir(pid: int) -> int:
+    """An fd of /proc/PID taken by the test itself, to show what the kernel does."""
+    return os.open(f"/proc/{pid}", os.O_RDONLY | os.O_DIRECTORY)
+
+
+def test_a_process_that_vanishes_is_reported_through_the_held_directory() -> None:
+    """The /proc/PID directory is held (smapsfmt.Process); the process is killed and reaped;
+    every later open through the held fd fails with ESRCH (kernel), and every read of the
+    Process says the process exited."""
+    with target("threads", "2", "-") as child:
+        kernel = _held_dir(child.pid)
+        proc = smapsfmt.Process(child.pid)
+        comm = proc.comm
+        try:
+            child.kill()
+            child.wait()
+            with pytest.raises(ProcessLookupError):  # the kernel: ESRCH through the held fd
+                os.open("smaps", os.O_RDONLY, dir_fd=kernel)
+            caught = []
+            for read in (
+                proc.read_smaps,
+                proc.read_rollup,
+                proc.snapshot,
+                lambda: proc.read_file("smaps"),
+            ):
+                with pytest.raises(smapsfmt.ProcessExitedError) as one:
+                    read()
+                caught.append(one.value)
+        finally:
+            proc.close()
+            os.close(kernel)
+    assert proc.closed and repr(proc) == "Process(closed)"
+    assert comm.startswith("python")
+    for error in caught:
+        assert str(error) == f"process {child.pid} ({comm}) exited while it was being read"
+        assert error.exit_code == 9
+    with pytest.raises(smapsfmt.NoSuchProcessError):  # and afterwards: no such process
+        smapsfmt.read_smaps(child.pid)
+
+
+def _take_pid(pid: int) -> subprocess.Popen[bytes] | None:
+    """Start ``sleep`` as ``pid`` (free now), by setting ns_last_pid just below it."""
+    for _ in range(50):
+        Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
+        child = subprocess.Popen(["sleep", "1000"])
+        if child.pid == pid:
+            return child
+        child.kill()
+        child.wait()
+    return None
+
+
+@pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
+def test_a_reused_pid_is_never_read_in_place_of_the_first_process() -> None:
+    """A real pid reuse: the first process is killed and reaped, then a new process is started
+    with the same pid (root may set /proc/sys/kernel/ns_last_pid). Re-opening /proc/PID/smaps
+    silently reads the new process (kernel); the fd of /proc/PID taken before refuses with
+    ESRCH, and smapsfmt.Process names the situation, reading only the new process's stat to
+    tell."""
+    with target("threads", "2", "-") as first:
+        kernel = _held_dir(first.pid)
+        proc = smapsfmt.Process(first.pid)
+        comm = proc.comm
+        first.kill()
+        first.wait()
+    try:
+        second = _take_pid(first.pid)
+        assert second is not None, f"pid {first.pid} could not be taken again in 50 tries"
+        try:
+            wait_for(lambda: Path(f"/proc/{first.pid}/comm").read_text() == "sleep\n", "exec")
+            fresh = Path(f"/proc/{first.pid}/smaps").read_bytes()  # the kernel: no complaint
+            assert b"/sleep" in fresh and b"python" not in fresh
+            with pytest.raises(ProcessLookupError):
+                os.open("smaps", os.O_RDONLY, dir_fd=kernel)
+            caught = []
+            for read in (
+                proc.read_smaps,
+                proc.read_rollup,
+                proc.snapshot,
+                lambda: proc.read_file("smaps"),
+            ):
+                with pytest.raises(smapsfmt.PidReusedError) as one:
+                    read()
+                caught.append(one.value)
+        finally:
+            second.kill()
+            second.wait()
+    finally:
+        proc.close()
+        os.close(kernel)
+    assert comm.startswith("python")
+    for error in caught:
+        assert str(error) == (
+            f"process {first.pid} ({comm}) exited and its pid now belongs to another "
+            "process (sleep); nothing was read from it"
+        )
+        assert error.exit_code == 10
+
+
 # --- kernel thread, zombie --------------------------------------------------------------------
 
 
@@ -166,6 +266,11 @@ def test_a_kernel_thread_has_no_memory_map() -> None:
         with pytest.raises(smapsfmt.KernelThreadError) as caught:
             read(pid)
         assert str(caught.value) == message and caught.value.smaps == b""
+    with smapsfmt.Process(pid) as proc:  # held: its directory opens, its memory map is refused
+        for held in (proc.read_smaps, proc.read_rollup, proc.snapshot):
+            with pytest.raises(smapsfmt.KernelThreadError) as caught:
+                held()
+            assert str(caught.value) == message
     result = run_cli("parse", "--pid", str(pid))
     assert result.returncode == 7
     assert cli_error(result) == f"smapsfmt: error: {message}\n"
@@ -828,6 +933,96 @@ def test_smapsfmt_cannot_freeze_itself() -> None:
     assert (snap.frozen, snap.consistent) == (False, False)
     assert snap.note == "not frozen: a process cannot freeze itself"
     assert any(m.pathname == b"[heap]" for m in snap.smaps)
+
+
+# --- one process held across reads: smapsfmt.Process ----------------------------------------
+
+
+def test_a_process_is_read_many_times_through_its_held_directory(tmp_path: Path) -> None:
+    """Every read of a Process is of the process it opened, in the state it is in now: found
+    running, then stopped by someone else (SIGSTOP), it is read as found and left stopped."""
+    with threaded_target(tmp_path, count=2) as (pid, counter), smapsfmt.Process(pid) as proc:
+        assert (proc.pid, proc.closed) == (pid, False)
+        assert proc.comm == Path(f"/proc/{pid}/comm").read_text().strip()
+        assert repr(proc) == f"Process(pid={pid}, comm={proc.comm!r})"
+        assert f"\nPid:\t{pid}\n".encode() in proc.read_file("status")
+        assert proc.read_file(f"task/{pid}/stat").startswith(f"{pid} (".encode())
+        assert any(m.pathname == b"[stack]" for m in proc.read_smaps())
+        assert proc.read_rollup().pathname == b"[rollup]"
+        snap = proc.snapshot()
+        assert (snap.pid, snap.frozen, snap.consistent, snap.note) == (pid, True, True, None)
+        loose = proc.snapshot(freeze=False)
+        assert (loose.frozen, loose.note) == (False, "not frozen: freezing was not asked for")
+        with pytest.raises(ValueError) as caught:
+            proc.snapshot(timeout=0)
+        assert str(caught.value) == (
+            "the freeze time limit must be a finite number of seconds above 0, not 0"
+        )
+        os.kill(pid, signal.SIGSTOP)
+        wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
+        snap = proc.snapshot()
+        assert (snap.frozen, snap.consistent) == (False, True)
+        assert snap.note == (
+            "not frozen: it was already stopped (state T) by someone else and is left as "
+            "found; it stayed stopped during the read"
+        )
+        assert set(thread_states(pid).values()) == {"T"}
+        os.kill(pid, signal.SIGCONT)
+        assert_running_and_untraced(pid, counter)
+    with smapsfmt.Process("self") as itself:
+        assert (
+            itself.pid == os.getpid() and itself.comm == Path("/proc/self/comm").read_text()[:-1]
+        )
+
+
+def test_a_process_that_becomes_a_zombie_while_held() -> None:
+    """Found alive, then killed: a zombie (not reaped yet) is refused as a zombie, and once
+    reaped, the Process says it exited."""
+    with target("threads", "2", "-") as child, smapsfmt.Process(child.pid) as proc:
+        comm = proc.comm
+        assert len(proc.read_smaps()) > 10
+        os.kill(child.pid, signal.SIGKILL)
+        wait_for(lambda: thread_states(child.pid).get(child.pid) == "Z", "the exit")
+        for read in (proc.read_smaps, proc.read_rollup, proc.snapshot):
+            with pytest.raises(smapsfmt.ZombieProcessError) as zombie:
+                read()
+            assert str(zombie.value) == (
+                f"process {child.pid} ({comm}) is a zombie: it has exited and has no memory "
+                "map left (its parent has not reaped it yet)"
+            )
+        child.wait()
+        with pytest.raises(smapsfmt.ProcessExitedError) as exited:
+            proc.read_smaps()
+        assert str(exited.value) == f"process {child.pid} ({comm}) exited while it was being read"
+
+
+def test_a_process_reads_nothing_outside_its_directory_nor_once_closed() -> None:
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    with pytest.raises(smapsfmt.NoSuchProcessError) as absent:
+        smapsfmt.Process(pid_max + 1)
+    assert str(absent.value) == f"no process {pid_max + 1}: /proc/{pid_max + 1} does not exist"
+    with pytest.raises(ValueError, match="a pid is a positive int or 'self', not '12'"):
+        smapsfmt.Process("12")  # type: ignore[arg-type]
+    proc = smapsfmt.Process("self")
+    for bad in ("", "/etc/passwd", "../1/smaps", "./status", "task//stat", "status/", ".."):
+        with pytest.raises(ValueError) as caught:
+            proc.read_file(bad)
+        assert str(caught.value) == (
+            "a file of a Process is named by a path inside its /proc directory, such as "
+            f"'status' or 'task/1234/stat', not {bad!r}"
+        )
+    with pytest.raises(smapsfmt.ProcError) as missing:
+        proc.read_file("no-such-file")
+    assert type(missing.value) is smapsfmt.ProcError and missing.value.errno == errno.ENOENT
+    assert str(missing.value) == (
+        f"cannot read /proc/{os.getpid()}/no-such-file: No such file or directory"
+    )
+    proc.close()
+    proc.close()  # again: nothing
+    for read in (proc.read_smaps, proc.read_rollup, proc.snapshot, lambda: proc.read_file("maps")):
+        with pytest.raises(ValueError) as closed:
+            read()
+        assert str(closed.value) == "this Process is closed: its /proc directory is no longer held"
 
 
 # --- every process of this machine ------------------------------------------------------------

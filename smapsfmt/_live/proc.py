@@ -472,16 +472,24 @@ def capture(
 
     A read cut short by exit or exec raises ProcessExitedError (see the module docstring).
     """
-    timeout = _time_limit(timeout)
+    timeout = _time_limit(timeout)  # before the process is looked at
     with ProcDir(pid, root) as proc:
-        refusal = refusal_of(proc.pid, proc.first)
-        if refusal is not None:
-            raise refusal
-        files = _open_files(proc, with_rollup)
-        try:
-            return _read(proc, files, freeze=freeze, timeout=timeout)
-        finally:
-            _close_files(files)
+        return capture_from(proc, freeze=freeze, timeout=timeout, with_rollup=with_rollup)
+
+
+def capture_from(
+    proc: ProcDir, *, freeze: bool, timeout: float, with_rollup: bool = True
+) -> Snapshot:
+    """``capture`` of the process that ``proc`` holds (smapsfmt.Process reads it many times)."""
+    timeout = _time_limit(timeout)
+    refusal = refusal_of(proc.pid, proc.first)
+    if refusal is not None:
+        raise refusal
+    files = _open_files(proc, with_rollup)
+    try:
+        return _read(proc, files, freeze=freeze, timeout=timeout)
+    finally:
+        _close_files(files)
 
 
 def _time_limit(timeout: float) -> float:
@@ -585,22 +593,27 @@ def read_rollup(pid: int | str, *, sum_if_missing: bool = False) -> Rollup:
     values smaps printed: the low end of the kernel's interval, which the kernel's own sum can
     exceed by less than 1 kB per mapping.
     """
+    with ProcDir(pid) as proc:
+        return rollup_from(proc, sum_if_missing=sum_if_missing)
+
+
+def rollup_from(proc: ProcDir, *, sum_if_missing: bool = False) -> Rollup:
+    """``read_rollup`` of the process that ``proc`` holds."""
     from .._parse.parser import parse_rollup
 
-    with ProcDir(pid) as proc:
-        refusal = refusal_of(proc.pid, proc.first)
-        if refusal is not None:
-            raise refusal
-        try:
-            fd = proc.open("smaps_rollup", at_start=True)
-        except RollupMissingError:
-            if not sum_if_missing:
-                raise
-            return summed_rollup(capture(proc.pid, freeze=False).smaps)
-        try:
-            text = proc.read(fd, "smaps_rollup", ROLLUP_BUFFER)
-        finally:
-            os.close(fd)
+    refusal = refusal_of(proc.pid, proc.first)
+    if refusal is not None:
+        raise refusal
+    try:
+        fd = proc.open("smaps_rollup", at_start=True)
+    except RollupMissingError:
+        if not sum_if_missing:
+            raise
+        return summed_rollup(capture_from(proc, freeze=False, timeout=DEFAULT_TIMEOUT).smaps)
+    try:
+        text = proc.read(fd, "smaps_rollup", ROLLUP_BUFFER)
+    finally:
+        os.close(fd)
     return parse_rollup(text, path=f"{PROC}/{proc.pid}/smaps_rollup")
 
 
