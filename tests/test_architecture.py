@@ -106,9 +106,10 @@ PRIVATE_ACCESS = {
     "with the profile and word size the validator detects",
     "test_live_internals.py": "the /proc reader's files and the freezer, driven step by step "
     "against real processes (an exit or exec after the first kernel buffer of a read, the "
-    "freezer held, stuck or refused), which no public call can pause at; and a snapshot "
-    "without smaps_rollup, which no kernel here gives (the sum that stands in for it, the one "
-    "refusal every command makes of it)",
+    "freezer without the checks that keep it from a traced or stopped target, its own clock "
+    "past its limit), which no public call can pause at or skip; and a snapshot without "
+    "smaps_rollup, which no kernel here gives (the sum that stands in for it, the one refusal "
+    "every command makes of it)",
     "test_rollup_spec.py": "the rollup's field knowledge taken from edited copies of the spec, "
     "down to its sums and bounds (test_spec_dir.py runs an edited copy through the commands)",
     "test_grammar.py": "the line patterns and header rules composed from the spec files "

@@ -4,8 +4,10 @@ public call can pause at, so the private modules are used here (and only here, f
 - A read stopped after its first kernel buffer (the files opened by ``_open_files``, the rest
   read by ``_read``) while the target exits or calls exec: the smaps_rollup opened before the
   read tells. (The public reader held mid-read by ptrace is in test_live_proc.py.)
-- The freezer (smapsfmt._live.freeze ``Freezer``) held frozen while the test looks, stuck past
-  its time limit, its holder killed, or its checks skipped (another tracer, a group stop).
+- The freezer (smapsfmt._live.freeze ``Freezer``) with its checks skipped (another tracer, a
+  group stop), and stuck past its time limit, timed by its holder's own clock. (Held while
+  the test looks, its holder killed or ended on its own: through the public
+  ``Process.frozen()`` in test_live_proc.py.)
 - A kernel without smaps_rollup (older than 4.14), which none here is: the sum that stands in
   for it, the error that names it, and the one refusal every command makes of it.
 
@@ -20,8 +22,6 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -111,28 +111,6 @@ def test_an_exec_during_the_read_is_detected(tmp_path: Path) -> None:
 # --- the freezer, step by step ----------------------------------------------------------------
 
 
-def test_a_multithreaded_target_is_held_by_the_freezer_and_released(tmp_path: Path) -> None:
-    """The freezer alone, held while the test looks (the public snapshot of the same target:
-    test_live_proc.py test_a_frozen_snapshot_of_a_multithreaded_target_agrees)."""
-    with threaded_target(tmp_path) as (pid, counter):
-        assert len(thread_states(pid)) == 16
-        proc = ProcDir(pid)
-        freezer = _freezer(proc)
-        try:
-            assert freezer.freeze() and freezer.reason is None
-            # Held: every thread is in a ptrace stop, the tracer is the freezer's holder, a
-            # child of this process, and the counting thread does not count.
-            assert set(thread_states(pid).values()) == {"t"}
-            assert tracer(pid) == freezer.holder and parent_of(freezer.holder) == os.getpid()
-            frozen_at = counter()
-            time.sleep(0.1)
-            assert counter() == frozen_at
-        finally:
-            assert freezer.release()
-            proc.close()
-        assert_running_and_untraced(pid, counter)
-
-
 def test_a_freezer_refused_by_another_tracer_says_why(tmp_path: Path) -> None:
     """Without the check that reads TracerPid first (test_live_proc.py
     test_an_already_traced_target_is_read_unfrozen_and_said_so), PTRACE_SEIZE itself says no:
@@ -205,63 +183,6 @@ def test_a_stuck_read_cannot_keep_the_target_frozen(tmp_path: Path) -> None:
         # processes) from the start of freeze(), which a loaded machine can make long before
         # the first thread is held.
         assert freezer.held_until >= started + limit * 0.9
-
-
-EXPIRED_BEFORE_RELEASE = """
-import signal, sys, time
-from smapsfmt._live.freeze import Freezer
-from smapsfmt._live.proc import ProcDir
-signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a command line that dies quietly on EPIPE
-proc = ProcDir(int(sys.argv[1]))
-freezer = Freezer(proc.pid, 0.2, proc.list_threads, proc.thread_state)
-assert freezer.freeze(), freezer.reason
-while not open(f"/proc/{freezer.holder}/stat").read().rpartition(") ")[2].startswith("Z"):
-    time.sleep(0.01)  # the holder let the target go at its limit and ended
-print(freezer.release(), freezer.expired, freezer.reason, flush=True)
-"""
-
-
-def test_a_holder_that_ended_on_its_own_is_no_danger_to_its_reader(tmp_path: Path) -> None:
-    """The holder lets the target go at the limit and ends; the reader, asking it to release
-    afterwards, is not killed by SIGPIPE even where SIGPIPE has its default action, and is told
-    the truth: not held until release()."""
-    with threaded_target(tmp_path, count=2) as (pid, counter):
-        probe = subprocess.run(
-            [sys.executable, "-c", EXPIRED_BEFORE_RELEASE, str(pid)],
-            capture_output=True, text=True, check=False, timeout=60,
-        )  # fmt: skip
-        assert (probe.returncode, probe.stdout, probe.stderr) == (0, "False True None\n", "")
-        assert_running_and_untraced(pid, counter)
-
-
-def test_a_killed_holder_is_never_a_claim_of_frozen(tmp_path: Path) -> None:
-    """Whatever ends the holder while it holds the target ends the hold, is said in
-    ``reason``, and the hold is not claimed. A real failure: the holder is SIGKILLed (as the
-    OOM killer or a careless ``kill`` would), and the kernel lets the target go. (The same
-    failure during a public snapshot: test_live_proc.py
-    test_a_failure_of_the_freezer_is_never_a_claim_of_frozen.)"""
-    with threaded_target(tmp_path, count=4) as (pid, counter):
-        proc = ProcDir(pid)
-        freezer = _freezer(proc)
-        try:
-            assert freezer.freeze()
-            holder_pid = freezer.holder
-            os.kill(holder_pid, signal.SIGKILL)
-        finally:
-            held = freezer.release()
-            proc.close()
-        assert (held, freezer.expired) == (False, False)
-        assert freezer.reason == (
-            f"the freezing process {holder_pid} was killed by SIGKILL before it reported; the "
-            "kernel let the process go"
-        )
-        assert_running_and_untraced(pid, counter)
-        # A limit as long as a float holds is kept: the holder waits in bounded steps.
-        with ProcDir(pid) as proc:
-            freezer = _freezer(proc, limit=1e308)
-            assert freezer.freeze()
-            assert freezer.release() and freezer.reason is None
-        assert_running_and_untraced(pid, counter)
 
 
 # --- smaps_rollup missing (kernels older than 4.14) -------------------------------------------

@@ -1025,6 +1025,125 @@ def test_a_process_reads_nothing_outside_its_directory_nor_once_closed() -> None
         assert str(closed.value) == "this Process is closed: its /proc directory is no longer held"
 
 
+# --- a process held stopped while a block reads it: Process.frozen() -------------------------
+
+
+def test_a_multithreaded_target_is_held_by_a_freeze_and_released(tmp_path: Path) -> None:
+    """Inside ``with proc.frozen()`` every thread is in a ptrace stop, the tracer is the
+    freezer's holder (a child of this process) and the counting thread does not count; after
+    it, the target runs on, untraced, and the Freeze says it was held throughout."""
+    with threaded_target(tmp_path) as (pid, counter), smapsfmt.Process(pid) as proc:
+        assert len(thread_states(pid)) == 16
+        with proc.frozen(timeout=30) as freeze:
+            assert (freeze.pid, freeze.frozen, freeze.note) == (pid, True, None)
+            assert set(thread_states(pid).values()) == {"t"}
+            assert parent_of(tracer(pid)) == os.getpid()
+            frozen_at = counter()
+            time.sleep(0.1)
+            assert counter() == frozen_at
+            smaps, rollup = proc.read_file("smaps"), proc.read_file("smaps_rollup")
+        assert (freeze.frozen, freeze.consistent, freeze.note) == (True, True, None)
+        assert repr(freeze) == f"Freeze(pid={pid}, frozen=True, consistent=True, note=None)"
+        with pytest.raises(AttributeError, match="a Freeze is read-only: cannot set 'frozen'"):
+            freeze.frozen = False  # type: ignore[misc]
+        assert_running_and_untraced(pid, counter)
+    # What was read in the block describes one instant.
+    totals = smapsfmt.parse_smaps(smaps).totals()
+    for name in OWN:
+        assert smapsfmt.parse_rollup(rollup).fields.get(name) == totals.get(name), name
+
+
+def test_a_freeze_that_cannot_be_made_runs_the_block_and_says_why(tmp_path: Path) -> None:
+    with smapsfmt.Process("self") as itself, itself.frozen() as freeze:
+        assert (freeze.frozen, freeze.note) == (
+            False,
+            "not frozen: a process cannot freeze itself",
+        )
+    assert (freeze.frozen, freeze.consistent) == (False, False)
+    with threaded_target(tmp_path, count=2) as (pid, counter), smapsfmt.Process(pid) as proc:
+        for bad in (0, float("inf"), float("nan")):
+            with pytest.raises(ValueError) as caught:
+                proc.frozen(timeout=bad)
+            assert str(caught.value) == (
+                f"the freeze time limit must be a finite number of seconds above 0, not {bad!r}"
+            )
+        with holder(pid) as frozen_by:  # another smapsfmt holds it: it keeps it
+            holder_pid = tracer(pid)
+            assert parent_of(holder_pid) == frozen_by.pid
+            with proc.frozen() as freeze:
+                assert freeze.note == f"not frozen: it is already traced by process {holder_pid}"
+            assert (freeze.frozen, freeze.consistent) == (False, False)
+            assert tracer(pid) == holder_pid
+        wait_let_go(pid)
+        os.kill(pid, signal.SIGSTOP)  # stopped by someone else: read as found, left stopped
+        wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
+        with proc.frozen() as freeze:
+            assert freeze.frozen is False
+        assert (freeze.frozen, freeze.consistent) == (False, True)
+        assert freeze.note == (
+            "not frozen: it was already stopped (state T) by someone else and is left as "
+            "found; it stayed stopped during the read"
+        )
+        assert set(thread_states(pid).values()) == {"T"}
+        os.kill(pid, signal.SIGCONT)
+        assert_running_and_untraced(pid, counter)
+
+
+def test_a_killed_holder_is_never_a_claim_of_frozen(tmp_path: Path) -> None:
+    """Whatever ends the holder while it holds the target ends the hold, is said in the
+    note, and the hold is not claimed. A real failure: the holder is SIGKILLed (as the OOM
+    killer or a careless ``kill`` would), and the kernel lets the target go. (The same failure
+    during a snapshot: test_a_failure_of_the_freezer_is_never_a_claim_of_frozen.)"""
+    with threaded_target(tmp_path, count=4) as (pid, counter), smapsfmt.Process(pid) as proc:
+        with proc.frozen(timeout=30) as freeze:
+            assert freeze.frozen
+            holder_pid = tracer(pid)
+            os.kill(holder_pid, signal.SIGKILL)
+        assert (freeze.frozen, freeze.consistent) == (False, False)
+        assert freeze.note == (
+            f"not frozen throughout: the freezing process {holder_pid} was killed by SIGKILL "
+            "before it reported; the kernel let the process go"
+        )
+        assert_running_and_untraced(pid, counter)
+        # A limit as long as a float holds is kept: capped at what a thread can wait, and
+        # waited in bounded steps by the holder.
+        with proc.frozen(timeout=1e308) as freeze:
+            assert freeze.frozen
+        assert (freeze.frozen, freeze.note) == (True, None)
+        assert_running_and_untraced(pid, counter)
+
+
+EXPIRED_BEFORE_THE_END = """
+import signal, sys, time
+from smapsfmt import Process
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a command line that dies quietly on EPIPE
+pid = int(sys.argv[1])
+with Process(pid) as proc, proc.frozen(timeout=0.2) as freeze:
+    holder = next(int(line.split()[1]) for line in open(f"/proc/{pid}/status")
+                  if line.startswith("TracerPid:"))
+    while not open(f"/proc/{holder}/stat").read().rpartition(") ")[2].startswith("Z"):
+        time.sleep(0.01)  # the holder let the target go at its limit and ended
+print(freeze.frozen, freeze.consistent, freeze.note, flush=True)
+"""
+
+
+def test_a_holder_that_ended_on_its_own_is_no_danger_to_its_reader(tmp_path: Path) -> None:
+    """The holder lets the target go at the limit and ends; the reader, asking it to release
+    at the end of the block, is not killed by SIGPIPE even where SIGPIPE has its default
+    action, and is told the truth: not held until the end of the block, the limit expired."""
+    with threaded_target(tmp_path, count=2) as (pid, counter):
+        probe = subprocess.run(
+            [sys.executable, "-c", EXPIRED_BEFORE_THE_END, str(pid)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert (probe.returncode, probe.stderr) == (0, "")
+        assert probe.stdout == (
+            "False False not frozen throughout: the time limit (0.2 s) expired before the read "
+            "ended, and the process was let go\n"
+        )
+        assert_running_and_untraced(pid, counter)
+
+
 # --- every process of this machine ------------------------------------------------------------
 
 

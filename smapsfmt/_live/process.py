@@ -12,10 +12,13 @@ way psutil.Process is used), with smapsfmt's typed outcome for each situation.
 from __future__ import annotations
 
 from .facts import PROC
-from .proc import DEFAULT_TIMEOUT, ProcDir, Snapshot, capture_from, rollup_from
+from .hold import Freeze, hold, time_limit
+from .proc import DEFAULT_TIMEOUT, ProcDir, Snapshot, capture_from, refusal_of, rollup_from
 
 TYPE_CHECKING = False  # not from typing (mypy knows the idiom)
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from .._model import Rollup, Smaps
 
 __all__ = ["Process"]
@@ -38,7 +41,8 @@ class Process:
     last seen. The methods are those of the module, for this process: ``read_smaps()``,
     ``read_rollup(sum_if_missing=False)``, ``snapshot(freeze=True, timeout=1.0)``, each raising
     the same errors, and ``read_file(name)``, the bytes of any file of ``/proc/PID``
-    (``"status"``, ``"maps"``, ``"task/TID/stat"``, ...). A closed Process refuses to read
+    (``"status"``, ``"maps"``, ``"task/TID/stat"``, ...); ``frozen(timeout=1.0)`` holds the
+    process stopped while a ``with`` block reads it. A closed Process refuses to read
     (ValueError).
     """
 
@@ -85,6 +89,36 @@ class Process:
     def snapshot(self, *, freeze: bool = True, timeout: float = DEFAULT_TIMEOUT) -> Snapshot:
         """smaps and smaps_rollup, read while the process is frozen: see ``smapsfmt.snapshot``."""
         return capture_from(self._now(), freeze=freeze, timeout=timeout)
+
+    def frozen(self, *, timeout: float = DEFAULT_TIMEOUT) -> AbstractContextManager[Freeze]:
+        """Hold every thread of the process stopped while the ``with`` block runs, as
+        ``snapshot`` does around its two reads, so that several files read in the block
+        describe one instant::
+
+            with proc.frozen() as freeze:
+                smaps, status = proc.read_file("smaps"), proc.read_file("status")
+            if not freeze.consistent:
+                print(freeze.note)
+
+        The block yields a :class:`~smapsfmt.Freeze`: ``frozen`` tells whether the process is
+        held; after the block, whether it was held until its end, and ``consistent`` whether
+        it could not run meanwhile. Where it may not be frozen (another tracer, no right to
+        trace, the calling process itself) or was already stopped by someone else (left as
+        found), the block runs all the same and ``note`` says why not. ``timeout`` bounds
+        how long the process stays stopped, even if the block is stuck or the caller is
+        stopped: seconds, finite and above 0 (else ValueError, before the process is
+        touched), counted from the start of the block; past it the process is let go, and
+        the Freeze says so. Ctrl-Z (SIGTSTP) of the calling program is held back until the
+        block ends (main thread only). Raises ``KernelThreadError`` and
+        ``ZombieProcessError`` (nothing to hold), and what a read of a process that is gone
+        raises. The side effects are those of ``snapshot``.
+        """
+        limit = time_limit(timeout)
+        held = self._now()
+        refusal = refusal_of(held.pid, held.first)
+        if refusal is not None:
+            raise refusal
+        return hold(held, freeze=True, timeout=limit)
 
     def read_file(self, name: str) -> bytes:
         """The whole text of ``/proc/PID/NAME``, read through the held directory. ``name`` is a
