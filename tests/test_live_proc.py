@@ -80,13 +80,9 @@ def in_forked_child(work: Callable[[], int], *, timeout: float = 60) -> tuple[in
     A fork, not a new interpreter: it can drop to another user (setuid) or enter its own mount
     namespace and still run the smapsfmt already loaded here.
     """
-    for module in (
-        "smapsfmt._parse.parser",
-        "smapsfmt._model",
-        "smapsfmt._live.freeze",
-        "smapsfmt._live.proc",
-    ):
-        __import__(module)
+    # Everything a live read loads (parser, models, the freeze), loaded here by reading this
+    # process once.
+    assert len(smapsfmt.snapshot("self").smaps) > 0
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
