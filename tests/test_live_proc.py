@@ -263,7 +263,7 @@ def test_a_kernel_thread_has_no_memory_map() -> None:
             read(pid)
         assert str(caught.value) == message and caught.value.smaps == b""
     with smapsfmt.Process(pid) as proc:  # held: its directory opens, its memory map is refused
-        for held in (proc.read_smaps, proc.read_rollup, proc.snapshot):
+        for held in (proc.read_smaps, proc.read_rollup, proc.snapshot, proc.frozen):
             with pytest.raises(smapsfmt.KernelThreadError) as caught:
                 held()
             assert str(caught.value) == message
@@ -979,7 +979,7 @@ def test_a_process_that_becomes_a_zombie_while_held() -> None:
         assert len(proc.read_smaps()) > 10
         os.kill(child.pid, signal.SIGKILL)
         wait_for(lambda: thread_states(child.pid).get(child.pid) == "Z", "the exit")
-        for read in (proc.read_smaps, proc.read_rollup, proc.snapshot):
+        for read in (proc.read_smaps, proc.read_rollup, proc.snapshot, proc.frozen):
             with pytest.raises(smapsfmt.ZombieProcessError) as zombie:
                 read()
             assert str(zombie.value) == (
