@@ -10,6 +10,9 @@ type for text that is not such a file::
 Live processes: ``read_smaps(pid)``, ``read_rollup(pid)`` and ``snapshot(pid)`` (both files, read
 while the process is frozen), with one ``ProcError`` subclass per situation where a process
 cannot be read (no such process, permission denied, kernel thread, zombie, exited mid-read, ...).
+``Process(pid)`` holds one process's /proc directory across many reads, so that each is of
+that process and never of a later holder of its pid; ``Process.frozen()`` holds it stopped
+while a block reads it, and yields a ``Freeze``.
 
 Every type a public function returns or raises is exported here: ``Diagnostic`` (validate,
 check_rollup), ``AggregatedRollup`` and ``Interval`` (aggregate), ``KernelMismatch`` and
@@ -42,7 +45,9 @@ if TYPE_CHECKING:
         ZombieProcessError,
     )
     from ._live.exact import ExactPss, ExactUnavailable, MappingCount, exact_pss
+    from ._live.hold import Freeze
     from ._live.proc import Snapshot, read_rollup, read_smaps, snapshot
+    from ._live.process import Process
     from ._model import AggregatedRollup, Interval, Mapping, Rollup, Smaps
     from ._parse.parser import parse_rollup, parse_smaps
     from ._parse.stream import iter_smaps
@@ -57,6 +62,7 @@ __all__ = [
     "Diagnostic",
     "ExactPss",
     "ExactUnavailable",
+    "Freeze",
     "Interval",
     "KernelMismatch",
     "KernelThreadError",
@@ -68,6 +74,7 @@ __all__ = [
     "ProcError",
     "ProcPermissionError",
     "ProcUnavailableError",
+    "Process",
     "ProcessExitedError",
     "Rollup",
     "RollupMissingError",
@@ -121,6 +128,8 @@ _LAZY = {
     "read_rollup": "_live.proc",
     "read_smaps": "_live.proc",
     "snapshot": "_live.proc",
+    "Process": "_live.process",
+    "Freeze": "_live.hold",
 }
 
 

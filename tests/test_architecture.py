@@ -101,10 +101,6 @@ PRIVATE_ACCESS = {
     "fuzz_contract.py": "the rollup text smapsfmt rollup prints, called per mutant on the C "
     "and the pure-Python path (the command would turn a crash into an exit status)",
     "test_evaluator.py": "the invariants' evaluator against Python's own evaluation it replaces",
-    "test_live_proc.py": "the /proc reader's held handles and the freezer, driven step by step "
-    "against real processes (a kill between two reads, a stop during a freeze), which no public "
-    "call can pause at; and a snapshot without smaps_rollup, which no kernel here gives (the "
-    "sum that stands in for it, the one refusal every command makes of it)",
     "test_rollup_spec.py": "two facts of the aggregator's dating that change no printed "
     "value on any profile shipped: the relation it takes for an empty kernel range (the "
     "newest) and each major's last minor read from the profiles (the rest goes through "
@@ -112,6 +108,12 @@ PRIVATE_ACCESS = {
     "test_cli_contract.py": "the table of the modules that add the commands and the full "
     "parser, which main builds only for a command line without a COMMAND (no --help shows "
     "it): each command's help, printed with its own module alone, against the full parser's",
+    "test_live_internals.py": "the /proc reader's files and the freezer, driven step by step "
+    "against real processes (an exit or exec after the first kernel buffer of a read, the "
+    "freezer without the checks that keep it from a traced or stopped target, its own clock "
+    "past its limit), which no public call can pause at or skip; and a snapshot without "
+    "smaps_rollup, which no kernel here gives (the sum that stands in for it, the one refusal "
+    "every command makes of it)",
     "test_architecture.py": "it reads the source",
 }
 TESTS = sorted(p for p in (ROOT / "tests").rglob("*.py") if "fixtures" not in p.parts)

@@ -1,5 +1,9 @@
 """Reading live processes: every situation a real process can be in, shown on real processes
-that these tests start and shape (tests/proc_targets.py), through the real /proc.
+that these tests start and shape (tests/proc_targets.py), through the real /proc, and through
+smapsfmt's public surface only: the library's ``__all__`` and the command line. What no public
+call can pause at (a read stopped after its first kernel buffer, the freezer held while the
+test looks) is driven step by step in test_live_internals.py; the helpers are in
+live_support.py.
 
 Each test first shows the kernel behaviour it relies on (measured here, Linux 6.18), then what
 smapsfmt makes of it: a complete result, or its own exception, message and exit status.
@@ -19,143 +23,50 @@ import random
 import re
 import select
 import signal
-import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from proc_targets import act_mid_read, gated
+from live_support import (
+    EXPIRED,
+    IS_ROOT,
+    MANY,
+    NEEDS_ROOT,
+    OWN,
+    STOP_LIMIT,
+    STOP_MARGIN,
+    assert_let_go_while_stopped,
+    assert_running_and_untraced,
+    cli_job,
+    dead,
+    holder,
+    job,
+    mappings_file,
+    parent_of,
+    state,
+    status,
+    stop_mid_read,
+    target,
+    thread_states,
+    threaded_target,
+    tracer,
+    wait_for,
+    wait_let_go,
+)
+from proc_targets import gated
 from support import ROOT, run_cli
 from support import run_main as main_in_process
 
 import smapsfmt
-from smapsfmt._live import freeze as _freeze
-from smapsfmt._live import proc as _live
-from smapsfmt._live.proc import ProcDir, _close_files, _open_files, _read
 
-TARGETS = ROOT / "tests" / "proc_targets.py"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-IS_ROOT = os.geteuid() == 0
 NOBODY = 65534
-NEEDS_ROOT = "needs root: only root can run a reader as another user and reuse a pid"
 
-# Fields the kernel accumulates in bytes (rollup == sum over smaps, exactly, in one snapshot:
-# KERNEL-FACTS §9, invariant 1) and that only the process itself changes. The split between
-# Shared_* and Private_* follows the page's mapcount, which any other process mapping the same
-# file pages changes at any moment, frozen target or not (seen here when other Python processes
-# start and exit during the read); Referenced follows page aging, KSM the KSM daemon.
-OWN = (
-    "Rss", "Anonymous", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped",
-    "Shared_Hugetlb", "Private_Hugetlb", "Swap",
-)  # fmt: skip
-
-
-# --- targets ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def target(*args: str, stdin: bool = False) -> Iterator[subprocess.Popen[str]]:
-    """A shaped target process, ready; SIGKILLed and reaped whatever happens."""
-    child = subprocess.Popen(
-        [sys.executable, str(TARGETS), *args],
-        stdout=subprocess.PIPE,
-        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "ready\n"
-        yield child
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-
-
-@contextlib.contextmanager
-def threaded_target(tmp_path: Path, count: int = 16) -> Iterator[tuple[int, Callable[[], int]]]:
-    """A target with ``count`` threads, one of which counts; yields (pid, read the counter)."""
-    counter = tmp_path / "counter"
-    counter.write_bytes(bytes(8))
-
-    def value() -> int:
-        return int(struct.unpack("<Q", counter.read_bytes()[:8])[0])
-
-    with target("threads", str(count), str(counter)) as child:
-        yield child.pid, value
-
-
-def mappings_file(tmp_path: Path, count: int) -> Path:
-    path = tmp_path / "pages"
-    path.write_bytes(bytes(count * 4096))
-    return path
-
-
-def status(pid: int, key: str) -> str:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return line.split(":", 1)[1].strip()
-    raise AssertionError(f"no {key} in /proc/{pid}/status")
-
-
-def _dead(pid: int) -> bool:
-    """Whether ``pid`` has exited: gone, or a zombie (or dead) its parent has not reaped."""
-    try:
-        return status(pid, "State")[0] in "ZX"
-    except FileNotFoundError:
-        return True
-
-
-def tracer(pid: int) -> int:
-    """The process tracing ``pid``: TracerPid names a thread of it."""
-    return int(status(int(status(pid, "TracerPid")), "Tgid"))
-
-
-def thread_states(pid: int) -> dict[int, str]:
-    states = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            text = Path(f"/proc/{pid}/task/{tid}/stat").read_bytes()
-            states[int(tid)] = text.rpartition(b") ")[2][:1].decode()
-    return states
-
-
-def wait_for(condition: Callable[[], bool], what: str, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
-
-
-def parent_of(pid: int) -> int:
-    return int(status(pid, "PPid"))
-
-
-def wait_let_go(pid: int, limit: float = 10.0) -> None:
-    """Wait until no thread of ``pid`` is traced or stopped: after its tracer is killed, the
-    kernel detaches it as the tracer exits, which takes a moment after the kill."""
-    wait_for(
-        lambda: (
-            status(pid, "TracerPid") == "0"
-            and not any(state in "Tt" for state in thread_states(pid).values())
-        ),
-        f"process {pid} to be let go",
-        limit=limit,
-    )
-
-
-def assert_running_and_untraced(pid: int, counter: Callable[[], int]) -> None:
-    """The target is traced by nobody, no thread is stopped, and it runs (its counter moves)."""
-    assert status(pid, "TracerPid") == "0"
-    assert not any(state in "Tt" for state in thread_states(pid).values())
-    before = counter()
-    wait_for(lambda: counter() > before + 10, "the target's counter to advance")
+# --- helpers ----------------------------------------------------------------------------------
 
 
 def cli_error(result: subprocess.CompletedProcess[bytes]) -> str:
@@ -169,13 +80,9 @@ def in_forked_child(work: Callable[[], int], *, timeout: float = 60) -> tuple[in
     A fork, not a new interpreter: it can drop to another user (setuid) or enter its own mount
     namespace and still run the smapsfmt already loaded here.
     """
-    for module in (
-        "smapsfmt._parse.parser",
-        "smapsfmt._model",
-        "smapsfmt._live.freeze",
-        "smapsfmt._live.proc",
-    ):
-        __import__(module)
+    # Everything a live read loads (parser, models, the freeze), loaded here by reading this
+    # process once.
+    assert len(smapsfmt.snapshot("self").smaps) > 0
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
@@ -230,25 +137,42 @@ def test_a_pid_that_does_not_exist() -> None:
     assert cli_error(result) == f"smapsfmt: error: no process {pid}: /proc/{pid} does not exist\n"
 
 
+def _held_dir(pid: int) -> int:
+    """An fd of /proc/PID taken by the test itself, to show what the kernel does."""
+    return os.open(f"/proc/{pid}", os.O_RDONLY | os.O_DIRECTORY)
+
+
 def test_a_process_that_vanishes_is_reported_through_the_held_directory() -> None:
-    """The /proc/PID fd is held; the process is killed and reaped; every later open through the
-    fd fails with ESRCH (kernel), and smapsfmt says the process exited."""
+    """The /proc/PID directory is held (smapsfmt.Process); the process is killed and reaped;
+    every later open through the held fd fails with ESRCH (kernel), and every read of the
+    Process says the process exited."""
     with target("threads", "2", "-") as child:
-        proc = ProcDir(child.pid)
+        kernel = _held_dir(child.pid)
+        proc = smapsfmt.Process(child.pid)
+        comm = proc.comm
         try:
             child.kill()
             child.wait()
             with pytest.raises(ProcessLookupError):  # the kernel: ESRCH through the held fd
-                os.open("smaps", os.O_RDONLY, dir_fd=proc.fd)
-            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
-                proc.read_file("smaps")
+                os.open("smaps", os.O_RDONLY, dir_fd=kernel)
+            caught = []
+            for read in (
+                proc.read_smaps,
+                proc.read_rollup,
+                proc.snapshot,
+                lambda: proc.read_file("smaps"),
+            ):
+                with pytest.raises(smapsfmt.ProcessExitedError) as one:
+                    read()
+                caught.append(one.value)
         finally:
             proc.close()
-    assert proc.first.comm.startswith("python")
-    assert str(caught.value) == (
-        f"process {child.pid} ({proc.first.comm}) exited while it was being read"
-    )
-    assert caught.value.exit_code == 9
+            os.close(kernel)
+    assert proc.closed and repr(proc) == "Process(closed)"
+    assert comm.startswith("python")
+    for error in caught:
+        assert str(error) == f"process {child.pid} ({comm}) exited while it was being read"
+        assert error.exit_code == 9
     with pytest.raises(smapsfmt.NoSuchProcessError):  # and afterwards: no such process
         smapsfmt.read_smaps(child.pid)
 
@@ -270,9 +194,12 @@ def test_a_reused_pid_is_never_read_in_place_of_the_first_process() -> None:
     """A real pid reuse: the first process is killed and reaped, then a new process is started
     with the same pid (root may set /proc/sys/kernel/ns_last_pid). Re-opening /proc/PID/smaps
     silently reads the new process (kernel); the fd of /proc/PID taken before refuses with
-    ESRCH, and smapsfmt names the situation, reading only the new process's stat to tell."""
+    ESRCH, and smapsfmt.Process names the situation, reading only the new process's stat to
+    tell."""
     with target("threads", "2", "-") as first:
-        proc = ProcDir(first.pid)
+        kernel = _held_dir(first.pid)
+        proc = smapsfmt.Process(first.pid)
+        comm = proc.comm
         first.kill()
         first.wait()
     try:
@@ -283,19 +210,30 @@ def test_a_reused_pid_is_never_read_in_place_of_the_first_process() -> None:
             fresh = Path(f"/proc/{first.pid}/smaps").read_bytes()  # the kernel: no complaint
             assert b"/sleep" in fresh and b"python" not in fresh
             with pytest.raises(ProcessLookupError):
-                os.open("smaps", os.O_RDONLY, dir_fd=proc.fd)
-            with pytest.raises(smapsfmt.PidReusedError) as caught:
-                proc.read_file("smaps")
+                os.open("smaps", os.O_RDONLY, dir_fd=kernel)
+            caught = []
+            for read in (
+                proc.read_smaps,
+                proc.read_rollup,
+                proc.snapshot,
+                lambda: proc.read_file("smaps"),
+            ):
+                with pytest.raises(smapsfmt.PidReusedError) as one:
+                    read()
+                caught.append(one.value)
         finally:
             second.kill()
             second.wait()
     finally:
         proc.close()
-    assert str(caught.value) == (
-        f"process {first.pid} ({proc.first.comm}) exited and its pid now belongs to another "
-        "process (sleep); nothing was read from it"
-    )
-    assert caught.value.exit_code == 10
+        os.close(kernel)
+    assert comm.startswith("python")
+    for error in caught:
+        assert str(error) == (
+            f"process {first.pid} ({comm}) exited and its pid now belongs to another "
+            "process (sleep); nothing was read from it"
+        )
+        assert error.exit_code == 10
 
 
 # --- kernel thread, zombie --------------------------------------------------------------------
@@ -324,6 +262,11 @@ def test_a_kernel_thread_has_no_memory_map() -> None:
         with pytest.raises(smapsfmt.KernelThreadError) as caught:
             read(pid)
         assert str(caught.value) == message and caught.value.smaps == b""
+    with smapsfmt.Process(pid) as proc:  # held: its directory opens, its memory map is refused
+        for held in (proc.read_smaps, proc.read_rollup, proc.snapshot, proc.frozen):
+            with pytest.raises(smapsfmt.KernelThreadError) as caught:
+                held()
+            assert str(caught.value) == message
     result = run_cli("parse", "--pid", str(pid))
     assert result.returncode == 7
     assert cli_error(result) == f"smapsfmt: error: {message}\n"
@@ -355,33 +298,6 @@ def test_a_zombie_has_no_memory_map_left() -> None:
 # --- exit and exec during the read ------------------------------------------------------------
 
 
-MANY = 2000  # mappings: about 1.5 MB of smaps, hundreds of kernel buffers
-
-
-def test_an_exit_during_the_read_is_detected(tmp_path: Path) -> None:
-    """The read is stopped after its first 4 KiB; the target is killed and reaped; the rest is
-    read by smapsfmt's own reader. The kernel ends the text on a whole block, so what was read
-    parses as a valid smaps: only the smaps_rollup opened before the read can tell."""
-    pages = mappings_file(tmp_path, MANY)
-    with target("mappings", str(MANY), str(pages), stdin=True) as child:
-        proc = ProcDir(child.pid)
-        files = _open_files(proc)
-        try:
-            head = os.read(files.smaps, 1 << 20)
-            assert 0 < len(head) <= 8192  # one kernel buffer per read
-            child.kill()
-            child.wait()
-            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
-                _read(proc, files, freeze=False, timeout=1.0)
-        finally:
-            _close_files(files)
-            proc.close()
-    assert str(caught.value) == (
-        f"process {child.pid} ({proc.first.comm}) exited while it was being read"
-    )
-    assert 1 <= len(smapsfmt.parse_smaps(head)) < MANY  # the part read is a valid smaps
-
-
 def test_what_the_kernel_gives_when_the_target_exits_mid_read(tmp_path: Path) -> None:
     pages = mappings_file(tmp_path, MANY)
     with target("mappings", str(MANY), str(pages), stdin=True) as child:
@@ -401,33 +317,6 @@ def test_what_the_kernel_gives_when_the_target_exits_mid_read(tmp_path: Path) ->
     cut = smapsfmt.parse_smaps(text)  # whole blocks only: the text cannot show the cut
     assert 1 <= len(cut) < MANY
     assert cut[-1].vmflags is not None and text.endswith(b"\n")
-
-
-def test_an_exec_during_the_read_is_detected(tmp_path: Path) -> None:
-    pages = mappings_file(tmp_path, MANY)
-    with target("mappings", str(MANY), str(pages), stdin=True) as child:
-        proc = ProcDir(child.pid)
-        files = _open_files(proc)
-        kernel = os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)
-        try:
-            head = os.read(files.smaps, 1 << 20)
-            os.read(kernel, 1 << 20)
-            assert child.stdin is not None
-            child.stdin.write("exec\n")
-            child.stdin.flush()
-            wait_for(lambda: Path(f"/proc/{child.pid}/comm").read_text() == "sleep\n", "exec")
-            assert os.read(kernel, 1 << 20) == b""  # the kernel: a silent EOF
-            with pytest.raises(smapsfmt.ProcessExitedError) as caught:
-                _read(proc, files, freeze=False, timeout=1.0)
-        finally:
-            os.close(kernel)
-            _close_files(files)
-            proc.close()
-    assert head
-    assert str(caught.value) == (
-        f"process {child.pid} ({proc.first.comm}) exited or called exec while it was being "
-        "read; what was read may be cut short, so it is not used"
-    )
 
 
 def _outcome(pid: int, name: bytes) -> Callable[[], str]:
@@ -494,9 +383,9 @@ def test_a_read_racing_an_exit_never_returns_a_short_result(
     pages = mappings_file(tmp_path, MANY)
     name = os.fsencode(pages)
     with target("mappings", str(MANY), str(pages), stdin=True) as child:
-        _live.capture(child.pid, freeze=False)  # warm
+        smapsfmt.snapshot(child.pid, freeze=False)  # warm
         start = time.perf_counter()
-        _live.capture(child.pid, freeze=False)
+        smapsfmt.snapshot(child.pid, freeze=False)
         duration = time.perf_counter() - start  # the read alone, without parsing
         assert sum(1 for m in smapsfmt.read_smaps(child.pid) if m.pathname == name) == MANY
     outcomes: dict[str, int] = {}
@@ -680,30 +569,11 @@ def test_proc_not_mounted() -> None:
 # --- freezing ---------------------------------------------------------------------------------
 
 
-def _freezer(proc: ProcDir, limit: float = 30.0) -> _freeze.Freezer:
-    assert isinstance(proc.pid, int)
-    return _freeze.Freezer(proc.pid, limit, proc.list_threads, proc.thread_state)
-
-
-def test_a_multithreaded_target_is_frozen_and_released(tmp_path: Path) -> None:
+def test_a_frozen_snapshot_of_a_multithreaded_target_agrees(tmp_path: Path) -> None:
+    """Frozen throughout, so smaps and smaps_rollup agree; the target runs on afterwards,
+    untraced. (The freezer alone, held while the test looks: test_live_internals.py.)"""
     with threaded_target(tmp_path) as (pid, counter):
         assert len(thread_states(pid)) == 16
-        proc = ProcDir(pid)
-        freezer = _freezer(proc)
-        try:
-            assert freezer.freeze() and freezer.reason is None
-            # Held: every thread is in a ptrace stop, the tracer is the freezer's holder, a
-            # child of this process, and the counting thread does not count.
-            assert set(thread_states(pid).values()) == {"t"}
-            assert tracer(pid) == freezer.holder and parent_of(freezer.holder) == os.getpid()
-            frozen_at = counter()
-            time.sleep(0.1)
-            assert counter() == frozen_at
-        finally:
-            assert freezer.release()
-            proc.close()
-        assert_running_and_untraced(pid, counter)
-        # The public call: frozen throughout, so smaps and smaps_rollup agree.
         snap = smapsfmt.snapshot(pid)
         assert (snap.frozen, snap.consistent, snap.note) == (True, True, None)
         totals = snap.smaps.totals()
@@ -735,32 +605,6 @@ def test_frozen_pairs_agree_and_unfrozen_pairs_do_not() -> None:
         assert disagreements > 0
 
 
-HOLDER = """
-import sys, time
-from smapsfmt._live.proc import ProcDir
-from smapsfmt._live.freeze import Freezer
-proc = ProcDir(int(sys.argv[1]))
-freezer = Freezer(proc.pid, 600.0, proc.list_threads, proc.thread_state)
-assert freezer.freeze(), freezer.reason
-print("frozen", flush=True)
-time.sleep(600)
-"""
-
-
-@contextlib.contextmanager
-def holder(pid: int) -> Iterator[subprocess.Popen[str]]:
-    """Another smapsfmt process, holding ``pid`` frozen until it is killed."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(pid)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "frozen\n"
-        yield child
-    finally:
-        child.kill()
-        child.wait()
-
-
 def test_sigkill_of_smapsfmt_while_frozen_lets_the_target_go(tmp_path: Path) -> None:
     with threaded_target(tmp_path) as (pid, counter):
         with holder(pid) as frozen_by:
@@ -775,7 +619,7 @@ def test_sigkill_of_smapsfmt_while_frozen_lets_the_target_go(tmp_path: Path) -> 
         # The kernel killed the holder when its parent died, and detached every thread when
         # the holder died: the detach comes in the holder's exit, before its last steps.
         wait_let_go(pid)
-        wait_for(lambda: _dead(holder_pid), f"the holder {holder_pid} to have died")
+        wait_for(lambda: dead(holder_pid), f"the holder {holder_pid} to have died")
         assert_running_and_untraced(pid, counter)
 
 
@@ -815,19 +659,8 @@ def test_an_already_traced_target_is_read_unfrozen_and_said_so(tmp_path: Path) -
         assert (snap.frozen, snap.consistent) == (False, False)
         assert snap.note == f"not frozen: it is already traced by process {holder_pid}"
         assert len(snap.smaps) > 10 and snap.rollup is not None
-        # Without the check, PTRACE_SEIZE itself says no: the fallback's reason.
-        proc = ProcDir(pid)
-        freezer = _freezer(proc)
-        try:
-            assert not freezer.freeze()
-            assert freezer.reason == (
-                "ptrace is not permitted (EPERM): freezing needs the right to trace the "
-                "process (the same user and ptrace allowed by Yama, or CAP_SYS_PTRACE), and no "
-                "other tracer"
-            )
-        finally:
-            assert not freezer.release()
-            proc.close()
+        # (Without that check, PTRACE_SEIZE itself says no: test_live_internals.py.)
+        assert tracer(pid) == holder_pid  # the other tracer keeps it
         assert tracer(pid) == holder_pid  # the other tracer keeps it
         result = run_cli("parse", "--pid", str(pid))
         assert result.returncode == 0 and result.stdout.endswith(b" mappings\n")
@@ -848,77 +681,14 @@ def test_a_target_stopped_by_someone_else_stays_stopped(tmp_path: Path) -> None:
             "found; it stayed stopped during the read"
         )
         assert set(thread_states(pid).values()) == {"T"}
-        # Even frozen and released by ptrace (the check skipped), it is not resumed: the
-        # kernel keeps the group stop through PTRACE_DETACH.
-        proc = ProcDir(pid)
-        freezer = _freezer(proc)
-        try:
-            assert freezer.freeze()
-        finally:
-            freezer.release()
-            proc.close()
-        time.sleep(0.05)
-        assert set(thread_states(pid).values()) == {"T"}
         assert status(pid, "TracerPid") == "0"
         stopped_at = counter()
         time.sleep(0.05)
         assert counter() == stopped_at
         os.kill(pid, signal.SIGCONT)
         assert_running_and_untraced(pid, counter)
-
-
-def test_a_stuck_read_cannot_keep_the_target_frozen(tmp_path: Path) -> None:
-    """The freezer's own time limit: the reader is stuck (it never calls release()), yet the
-    target is let go once the limit has passed, and the freezer says so. Wide margins for a
-    loaded machine: the target is seen held well within the limit (1 s), and its release is
-    waited for up to 30 s rather than assumed after a fixed sleep."""
-    limit = 1.0
-    with threaded_target(tmp_path, count=4) as (pid, counter):
-        proc = ProcDir(pid)
-        freezer = _freezer(proc, limit=limit)
-        started = time.monotonic()  # the limit counts from the start of freeze()
-        try:
-            assert freezer.freeze()
-            assert set(thread_states(pid).values()) == {"t"}
-            assert tracer(pid) == freezer.holder
-            # Stuck from here on: only the limit can let the target go.
-            wait_let_go(pid, limit=30)
-            assert_running_and_untraced(pid, counter)
-        finally:
-            assert not freezer.release() and freezer.expired
-            proc.close()
-        assert freezer.reason is None
-        # Not let go early: not before the limit, counted (CLOCK_MONOTONIC, one clock for both
-        # processes) from the start of freeze(), which a loaded machine can make long before
-        # the first thread is held.
-        assert freezer.held_until >= started + limit * 0.9
-
-
-EXPIRED_BEFORE_RELEASE = """
-import signal, sys, time
-from smapsfmt._live.freeze import Freezer
-from smapsfmt._live.proc import ProcDir
-signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a command line that dies quietly on EPIPE
-proc = ProcDir(int(sys.argv[1]))
-freezer = Freezer(proc.pid, 0.2, proc.list_threads, proc.thread_state)
-assert freezer.freeze(), freezer.reason
-while not open(f"/proc/{freezer.holder}/stat").read().rpartition(") ")[2].startswith("Z"):
-    time.sleep(0.01)  # the holder let the target go at its limit and ended
-print(freezer.release(), freezer.expired, freezer.reason, flush=True)
-"""
-
-
-def test_a_holder_that_ended_on_its_own_is_no_danger_to_its_reader(tmp_path: Path) -> None:
-    """The holder lets the target go at the limit and ends; the reader, asking it to release
-    afterwards, is not killed by SIGPIPE even where SIGPIPE has its default action, and is told
-    the truth: not held until release()."""
-    with threaded_target(tmp_path, count=2) as (pid, counter):
-        probe = subprocess.run(
-            [sys.executable, "-c", EXPIRED_BEFORE_RELEASE, str(pid)],
-            capture_output=True, text=True, check=False, timeout=60,
-        )  # fmt: skip
-        assert (probe.returncode, probe.stdout, probe.stderr) == (0, "False True None\n", "")
-        assert_running_and_untraced(pid, counter)
+    # (Even frozen and released by ptrace, the check skipped, it is not resumed:
+    # test_live_internals.py.)
 
 
 def test_a_snapshot_past_its_time_limit_says_it_was_not_frozen(tmp_path: Path) -> None:
@@ -980,33 +750,10 @@ def test_a_huge_time_limit_is_capped_at_what_a_thread_can_wait(tmp_path: Path) -
 
 
 def test_a_failure_of_the_freezer_is_never_a_claim_of_frozen(tmp_path: Path) -> None:
-    """Whatever ends the holder while it holds the target ends the hold, is said in
-    ``reason``, and the hold is not claimed. A real failure: the holder is SIGKILLed (as the
-    OOM killer or a careless ``kill`` would), and the kernel lets the target go."""
-    with threaded_target(tmp_path, count=4) as (pid, counter):
-        proc = ProcDir(pid)
-        freezer = _freezer(proc)
-        try:
-            assert freezer.freeze()
-            holder_pid = freezer.holder
-            os.kill(holder_pid, signal.SIGKILL)
-        finally:
-            held = freezer.release()
-            proc.close()
-        assert (held, freezer.expired) == (False, False)
-        assert freezer.reason == (
-            f"the freezing process {holder_pid} was killed by SIGKILL before it reported; the "
-            "kernel let the process go"
-        )
-        assert_running_and_untraced(pid, counter)
-        # A limit as long as a float holds is kept: the holder waits in bounded steps.
-        with ProcDir(pid) as proc:
-            freezer = _freezer(proc, limit=1e308)
-            assert freezer.freeze()
-            assert freezer.release() and freezer.reason is None
-        assert_running_and_untraced(pid, counter)
-    # The same failure during a whole read, the reader held in the middle of its read of smaps
-    # while the holder is killed: the snapshot says it was not frozen throughout.
+    """Whatever ends the holder while it holds the target ends the hold, and the hold is not
+    claimed. A real failure: the holder is SIGKILLed (as the OOM killer or a careless ``kill``
+    would) while the reader is held in the middle of its read of smaps: the snapshot says it
+    was not frozen throughout. (The freezer alone, its holder killed: test_live_internals.py.)"""
     pages = mappings_file(tmp_path, MANY)
     killed: list[int] = []
 
@@ -1027,81 +774,6 @@ def test_a_failure_of_the_freezer_is_never_a_claim_of_frozen(tmp_path: Path) -> 
             "reported; the kernel let the process go"
         )
         wait_let_go(child.pid)
-
-
-# --- smapsfmt stopped while it holds a target frozen ------------------------------------------
-
-STOP_LIMIT = 1.0  # the freeze time limit of these tests, in seconds
-STOP_MARGIN = 4.0  # how late past it a release may be seen on a loaded machine
-EXPIRED = (
-    "not frozen throughout: the time limit (1 s) expired before the read ended, and the "
-    "process was let go"
-)
-
-
-@contextlib.contextmanager
-def job(*argv: str, stdin: bool = False) -> Iterator[subprocess.Popen[bytes]]:
-    """``argv`` run by Python as a shell runs a job: in a process group of its own (signals
-    sent to the group are what Ctrl-Z and ``kill -STOP %1`` send). Killed and reaped, whatever
-    happens; output collected with ``communicate``."""
-    child = subprocess.Popen(
-        [sys.executable, *argv],
-        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=tempfile.gettempdir(),  # outside the tree: the installed smapsfmt runs
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        preexec_fn=os.setpgrp,  # noqa: PLW1509 - no threads run here; process_group is 3.11+
-    )
-    try:
-        yield child
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)
-        child.communicate(timeout=60)
-
-
-def cli_job(
-    pid: int, limit: float = STOP_LIMIT
-) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
-    return job("-m", "smapsfmt", "parse", "--pid", str(pid), "--freeze-timeout", f"{limit:g}")
-
-
-def state(pid: int) -> str:
-    return status(pid, "State")
-
-
-def stop_mid_read(
-    reader: int, target_pid: int, how: Callable[[], None], tid: int | None = None, **kw: Any
-) -> dict[str, Any]:
-    """Hold ``reader`` (thread ``tid``) in the middle of its read of the target's smaps, check
-    that the target is frozen, run ``how`` there and let the reader go on. What was seen (the
-    target's tracer: smapsfmt's holder), and when ``how`` ran."""
-    seen: dict[str, Any] = {}
-
-    def act() -> None:
-        seen["states"] = set(thread_states(target_pid).values())
-        seen["holder"] = tracer(target_pid)
-        how()
-        seen["at"] = time.monotonic()
-
-    at = act_mid_read(tid or reader, f"/proc/{target_pid}/smaps", lambda at: at > 0, act, **kw)
-    assert at > 0
-    assert seen["states"] == {"t"}
-    return seen
-
-
-def assert_let_go_while_stopped(reader: int, target_pid: int, seen: dict[str, Any]) -> None:
-    """The reader stops and stays stopped, and the target is let go within the time limit
-    (plus a margin) all the same: by the holder, whose report waits for the reader."""
-    wait_for(lambda: state(reader).startswith("T (stopped)"), "smapsfmt to stop")
-    wait_let_go(target_pid, limit=STOP_LIMIT + STOP_MARGIN)
-    assert time.monotonic() - seen["at"] < STOP_LIMIT + STOP_MARGIN
-    # The holder ends once it has let the target go (a moment after: it reports first), and
-    # waits for its stopped parent to reap it.
-    holder = seen["holder"]
-    wait_for(lambda: state(holder).startswith("Z (zombie)"), "the holder to end", STOP_MARGIN)
-    assert state(reader).startswith("T (stopped)")
 
 
 def test_smapsfmt_stopped_mid_read_lets_the_target_go_at_the_time_limit(tmp_path: Path) -> None:
@@ -1259,6 +931,215 @@ def test_smapsfmt_cannot_freeze_itself() -> None:
     assert any(m.pathname == b"[heap]" for m in snap.smaps)
 
 
+# --- one process held across reads: smapsfmt.Process ----------------------------------------
+
+
+def test_a_process_is_read_many_times_through_its_held_directory(tmp_path: Path) -> None:
+    """Every read of a Process is of the process it opened, in the state it is in now: found
+    running, then stopped by someone else (SIGSTOP), it is read as found and left stopped."""
+    with threaded_target(tmp_path, count=2) as (pid, counter), smapsfmt.Process(pid) as proc:
+        assert (proc.pid, proc.closed) == (pid, False)
+        assert proc.comm == Path(f"/proc/{pid}/comm").read_text().strip()
+        assert repr(proc) == f"Process(pid={pid}, comm={proc.comm!r})"
+        assert f"\nPid:\t{pid}\n".encode() in proc.read_file("status")
+        assert proc.read_file(f"task/{pid}/stat").startswith(f"{pid} (".encode())
+        assert any(m.pathname == b"[stack]" for m in proc.read_smaps())
+        assert proc.read_rollup().pathname == b"[rollup]"
+        snap = proc.snapshot()
+        assert (snap.pid, snap.frozen, snap.consistent, snap.note) == (pid, True, True, None)
+        loose = proc.snapshot(freeze=False)
+        assert (loose.frozen, loose.note) == (False, "not frozen: freezing was not asked for")
+        with pytest.raises(ValueError) as caught:
+            proc.snapshot(timeout=0)
+        assert str(caught.value) == (
+            "the freeze time limit must be a finite number of seconds above 0, not 0"
+        )
+        os.kill(pid, signal.SIGSTOP)
+        wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
+        snap = proc.snapshot()
+        assert (snap.frozen, snap.consistent) == (False, True)
+        assert snap.note == (
+            "not frozen: it was already stopped (state T) by someone else and is left as "
+            "found; it stayed stopped during the read"
+        )
+        assert set(thread_states(pid).values()) == {"T"}
+        os.kill(pid, signal.SIGCONT)
+        assert_running_and_untraced(pid, counter)
+    with smapsfmt.Process("self") as itself:
+        assert (
+            itself.pid == os.getpid() and itself.comm == Path("/proc/self/comm").read_text()[:-1]
+        )
+
+
+def test_a_process_that_becomes_a_zombie_while_held() -> None:
+    """Found alive, then killed: a zombie (not reaped yet) is refused as a zombie, and once
+    reaped, the Process says it exited."""
+    with target("threads", "2", "-") as child, smapsfmt.Process(child.pid) as proc:
+        comm = proc.comm
+        assert len(proc.read_smaps()) > 10
+        os.kill(child.pid, signal.SIGKILL)
+        wait_for(lambda: thread_states(child.pid).get(child.pid) == "Z", "the exit")
+        for read in (proc.read_smaps, proc.read_rollup, proc.snapshot, proc.frozen):
+            with pytest.raises(smapsfmt.ZombieProcessError) as zombie:
+                read()
+            assert str(zombie.value) == (
+                f"process {child.pid} ({comm}) is a zombie: it has exited and has no memory "
+                "map left (its parent has not reaped it yet)"
+            )
+        child.wait()
+        with pytest.raises(smapsfmt.ProcessExitedError) as exited:
+            proc.read_smaps()
+        assert str(exited.value) == f"process {child.pid} ({comm}) exited while it was being read"
+
+
+def test_a_process_reads_nothing_outside_its_directory_nor_once_closed() -> None:
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    with pytest.raises(smapsfmt.NoSuchProcessError) as absent:
+        smapsfmt.Process(pid_max + 1)
+    assert str(absent.value) == f"no process {pid_max + 1}: /proc/{pid_max + 1} does not exist"
+    with pytest.raises(ValueError, match="a pid is a positive int or 'self', not '12'"):
+        smapsfmt.Process("12")  # type: ignore[arg-type]
+    proc = smapsfmt.Process("self")
+    for bad in ("", "/etc/passwd", "../1/smaps", "./status", "task//stat", "status/", ".."):
+        with pytest.raises(ValueError) as caught:
+            proc.read_file(bad)
+        assert str(caught.value) == (
+            "a file of a Process is named by a path inside its /proc directory, such as "
+            f"'status' or 'task/1234/stat', not {bad!r}"
+        )
+    with pytest.raises(smapsfmt.ProcError) as missing:
+        proc.read_file("no-such-file")
+    assert type(missing.value) is smapsfmt.ProcError and missing.value.errno == errno.ENOENT
+    assert str(missing.value) == (
+        f"cannot read /proc/{os.getpid()}/no-such-file: No such file or directory"
+    )
+    proc.close()
+    proc.close()  # again: nothing
+    for read in (proc.read_smaps, proc.read_rollup, proc.snapshot, lambda: proc.read_file("maps")):
+        with pytest.raises(ValueError) as closed:
+            read()
+        assert str(closed.value) == "this Process is closed: its /proc directory is no longer held"
+
+
+# --- a process held stopped while a block reads it: Process.frozen() -------------------------
+
+
+def test_a_multithreaded_target_is_held_by_a_freeze_and_released(tmp_path: Path) -> None:
+    """Inside ``with proc.frozen()`` every thread is in a ptrace stop, the tracer is the
+    freezer's holder (a child of this process) and the counting thread does not count; after
+    it, the target runs on, untraced, and the Freeze says it was held throughout."""
+    with threaded_target(tmp_path) as (pid, counter), smapsfmt.Process(pid) as proc:
+        assert len(thread_states(pid)) == 16
+        with proc.frozen(timeout=30) as freeze:
+            assert (freeze.pid, freeze.frozen, freeze.note) == (pid, True, None)
+            assert set(thread_states(pid).values()) == {"t"}
+            assert parent_of(tracer(pid)) == os.getpid()
+            frozen_at = counter()
+            time.sleep(0.1)
+            assert counter() == frozen_at
+            smaps, rollup = proc.read_file("smaps"), proc.read_file("smaps_rollup")
+        assert (freeze.frozen, freeze.consistent, freeze.note) == (True, True, None)
+        assert repr(freeze) == f"Freeze(pid={pid}, frozen=True, consistent=True, note=None)"
+        with pytest.raises(AttributeError, match="a Freeze is read-only: cannot set 'frozen'"):
+            freeze.frozen = False  # type: ignore[misc]
+        assert_running_and_untraced(pid, counter)
+    # What was read in the block describes one instant.
+    totals = smapsfmt.parse_smaps(smaps).totals()
+    for name in OWN:
+        assert smapsfmt.parse_rollup(rollup).fields.get(name) == totals.get(name), name
+
+
+def test_a_freeze_that_cannot_be_made_runs_the_block_and_says_why(tmp_path: Path) -> None:
+    with smapsfmt.Process("self") as itself, itself.frozen() as freeze:
+        assert (freeze.frozen, freeze.note) == (
+            False,
+            "not frozen: a process cannot freeze itself",
+        )
+    assert (freeze.frozen, freeze.consistent) == (False, False)
+    with threaded_target(tmp_path, count=2) as (pid, counter), smapsfmt.Process(pid) as proc:
+        for bad in (0, float("inf"), float("nan")):
+            with pytest.raises(ValueError) as caught:
+                proc.frozen(timeout=bad)
+            assert str(caught.value) == (
+                f"the freeze time limit must be a finite number of seconds above 0, not {bad!r}"
+            )
+        with holder(pid) as frozen_by:  # another smapsfmt holds it: it keeps it
+            holder_pid = tracer(pid)
+            assert parent_of(holder_pid) == frozen_by.pid
+            with proc.frozen() as freeze:
+                assert freeze.note == f"not frozen: it is already traced by process {holder_pid}"
+            assert (freeze.frozen, freeze.consistent) == (False, False)
+            assert tracer(pid) == holder_pid
+        wait_let_go(pid)
+        os.kill(pid, signal.SIGSTOP)  # stopped by someone else: read as found, left stopped
+        wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
+        with proc.frozen() as freeze:
+            assert freeze.frozen is False
+        assert (freeze.frozen, freeze.consistent) == (False, True)
+        assert freeze.note == (
+            "not frozen: it was already stopped (state T) by someone else and is left as "
+            "found; it stayed stopped during the read"
+        )
+        assert set(thread_states(pid).values()) == {"T"}
+        os.kill(pid, signal.SIGCONT)
+        assert_running_and_untraced(pid, counter)
+
+
+def test_a_killed_holder_is_never_a_claim_of_frozen(tmp_path: Path) -> None:
+    """Whatever ends the holder while it holds the target ends the hold, is said in the
+    note, and the hold is not claimed. A real failure: the holder is SIGKILLed (as the OOM
+    killer or a careless ``kill`` would), and the kernel lets the target go. (The same failure
+    during a snapshot: test_a_failure_of_the_freezer_is_never_a_claim_of_frozen.)"""
+    with threaded_target(tmp_path, count=4) as (pid, counter), smapsfmt.Process(pid) as proc:
+        with proc.frozen(timeout=30) as freeze:
+            assert freeze.frozen
+            holder_pid = tracer(pid)
+            os.kill(holder_pid, signal.SIGKILL)
+        assert (freeze.frozen, freeze.consistent) == (False, False)
+        assert freeze.note == (
+            f"not frozen throughout: the freezing process {holder_pid} was killed by SIGKILL "
+            "before it reported; the kernel let the process go"
+        )
+        assert_running_and_untraced(pid, counter)
+        # A limit as long as a float holds is kept: capped at what a thread can wait, and
+        # waited in bounded steps by the holder.
+        with proc.frozen(timeout=1e308) as freeze:
+            assert freeze.frozen
+        assert (freeze.frozen, freeze.note) == (True, None)
+        assert_running_and_untraced(pid, counter)
+
+
+EXPIRED_BEFORE_THE_END = """
+import signal, sys, time
+from smapsfmt import Process
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a command line that dies quietly on EPIPE
+pid = int(sys.argv[1])
+with Process(pid) as proc, proc.frozen(timeout=0.2) as freeze:
+    holder = next(int(line.split()[1]) for line in open(f"/proc/{pid}/status")
+                  if line.startswith("TracerPid:"))
+    while not open(f"/proc/{holder}/stat").read().rpartition(") ")[2].startswith("Z"):
+        time.sleep(0.01)  # the holder let the target go at its limit and ended
+print(freeze.frozen, freeze.consistent, freeze.note, flush=True)
+"""
+
+
+def test_a_holder_that_ended_on_its_own_is_no_danger_to_its_reader(tmp_path: Path) -> None:
+    """The holder lets the target go at the limit and ends; the reader, asking it to release
+    at the end of the block, is not killed by SIGPIPE even where SIGPIPE has its default
+    action, and is told the truth: not held until the end of the block, the limit expired."""
+    with threaded_target(tmp_path, count=2) as (pid, counter):
+        probe = subprocess.run(
+            [sys.executable, "-c", EXPIRED_BEFORE_THE_END, str(pid)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert (probe.returncode, probe.stderr) == (0, "")
+        assert probe.stdout == (
+            "False False not frozen throughout: the time limit (0.2 s) expired before the read "
+            "ended, and the process was let go\n"
+        )
+        assert_running_and_untraced(pid, counter)
+
+
 # --- every process of this machine ------------------------------------------------------------
 
 
@@ -1335,78 +1216,6 @@ def test_pid_usage_errors(args: list[str], message: str) -> None:
     assert result.returncode == 2
     hint = "" if message.startswith("--freeze") else " (see 'smapsfmt parse --help')"
     assert cli_error(result) == f"smapsfmt: error: {message}{hint}\n"
-
-
-# --- smaps_rollup missing (kernels older than 4.14) -------------------------------------------
-
-
-def test_a_rollup_summed_from_smaps_says_so(tmp_path: Path) -> None:
-    """Linux 6.18 always has smaps_rollup, so the sum is checked against the kernel's own
-    rollup of the same frozen snapshot: the fields only the target changes are equal, and Pss
-    is within the rounding. Pss also follows other processes' mappings of shared pages, so the
-    bound is checked on a snapshot during which no mapcount moved (Shared_Clean, ... agree),
-    taking a new one until then, as tools/capture_live.py does."""
-    shared = ("Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty")
-    with threaded_target(tmp_path, count=2) as (pid, _):
-        for _ in range(20):
-            snap = smapsfmt.snapshot(pid)
-            assert snap.frozen and snap.rollup is not None
-            totals = snap.smaps.totals()
-            if all(snap.rollup.fields.get(n) == totals.get(n) for n in shared):
-                break
-    assert snap.rollup is not None
-    assert all(snap.rollup.fields.get(n) == totals.get(n) for n in shared)
-    summed = _live.summed_rollup(snap.smaps)
-    assert isinstance(summed, smapsfmt.Rollup) and getattr(summed, "summed_from_smaps", False)
-    assert getattr(snap.rollup, "summed_from_smaps", False) is False
-    for name in OWN:
-        assert summed.fields.get(name) == snap.rollup.fields.get(name), name
-    assert summed.pss is not None and snap.rollup.pss is not None
-    assert 0 <= snap.rollup.pss - summed.pss < len(snap.smaps)
-    # The kernel's header range and field list, from smapsfmt.aggregate.
-    assert (summed.start, summed.end) == (snap.rollup.start, snap.rollup.end)
-    assert summed.pathname == b"[rollup]" and list(summed.fields) == list(snap.rollup.fields)
-    from smapsfmt._model import to_jsonable
-
-    assert to_jsonable(summed)["summed_from_smaps"] is True
-
-
-def test_a_missing_rollup_is_named() -> None:
-    """The kernel's answer on Linux < 4.14 (ENOENT for smaps_rollup through the held
-    directory), given to the classifier here, since no such kernel runs on this machine."""
-    with ProcDir("self") as proc:
-        missing = FileNotFoundError(errno.ENOENT, "No such file or directory")
-        error = proc.error(missing, "smaps_rollup", at_start=True)
-    assert isinstance(error, smapsfmt.RollupMissingError) and error.exit_code == 11
-    assert str(error) == (
-        f"/proc/{os.getpid()}/smaps_rollup does not exist: this kernel has no smaps_rollup "
-        "(it appeared in Linux 4.14)"
-    )
-
-
-def test_a_snapshot_without_rollup_is_one_error_for_every_command() -> None:
-    """A kernel before 4.14 has no smaps_rollup: the snapshot of this process, as such a kernel
-    would give it (rollup_text None: no such kernel runs here), is refused by the one helper
-    that parse, validate, rollup and check use (exit 11)."""
-    import inspect
-
-    from smapsfmt._cli import common as _cli
-    from smapsfmt._cli import rollup as _rollup_cli
-    from smapsfmt._live.proc import Snapshot, capture
-
-    real = capture("self", freeze=False)
-    assert _cli.snapshot_rollup(real) == (real.rollup_text, real.rollup_path)
-    old = Snapshot(real.pid, real.smaps_text, None, frozen=False, consistent=False)
-    with pytest.raises(smapsfmt.RollupMissingError) as info:
-        _cli.snapshot_rollup(old)
-    assert info.value.exit_code == 11
-    assert str(info.value) == (
-        f"/proc/{real.pid}/smaps_rollup does not exist: this kernel has no smaps_rollup (it "
-        "appeared in Linux 4.14)"
-    )
-    # the message is written once, in the helper
-    assert "appeared in Linux 4.14" not in inspect.getsource(_rollup_cli)
-    assert inspect.getsource(_cli).count("appeared in Linux 4.14") == 1
 
 
 # --- the exception classes --------------------------------------------------------------------

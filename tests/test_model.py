@@ -33,13 +33,13 @@ VENDOR = ["Writeback", "WritebackHuge", "Same", "Huge", "SwapShared"]
 
 def test_public_surface_is_small() -> None:
     assert sorted(smapsfmt.__all__) == [
-        "AggregatedRollup", "Diagnostic", "ExactPss", "ExactUnavailable", "Interval",
+        "AggregatedRollup", "Diagnostic", "ExactPss", "ExactUnavailable", "Freeze", "Interval",
         "KernelMismatch", "KernelThreadError", "Mapping", "MappingCount", "NoSuchProcessError",
         "OutOfRange", "PidReusedError", "ProcError", "ProcPermissionError",
-        "ProcUnavailableError", "ProcessExitedError", "Rollup", "RollupMissingError", "Smaps",
-        "SmapsSyntaxError", "Snapshot", "ZombieProcessError", "aggregate", "check_rollup",
-        "exact_pss", "iter_smaps", "parse_rollup", "parse_smaps", "read_rollup", "read_smaps",
-        "snapshot", "validate",
+        "ProcUnavailableError", "Process", "ProcessExitedError", "Rollup", "RollupMissingError",
+        "Smaps", "SmapsSyntaxError", "Snapshot", "ZombieProcessError", "aggregate",
+        "check_rollup", "exact_pss", "iter_smaps", "parse_rollup", "parse_smaps", "read_rollup",
+        "read_smaps", "snapshot", "validate",
     ]  # fmt: skip
     for name in smapsfmt.__all__:
         assert getattr(smapsfmt, name) is not None

@@ -223,10 +223,10 @@ class Freezer:
     ``thread_state`` gives a thread's one-letter state (None once it is gone); both read through
     a held /proc/PID fd, so that a reused pid is never frozen by mistake (the holder inherits
     it). ``limit`` is the time limit in seconds, counted from the start of ``freeze()``
-    (``capture`` checks it: finite, above 0, at most ``threading.TIMEOUT_MAX``). Anything that
-    fails in the holder ends the hold and is said in ``reason``: ``release()`` then returns
-    False, never a false claim. The times are ``time.monotonic()`` values, as measured by the
-    holder (CLOCK_MONOTONIC is one clock for every process).
+    (``hold.time_limit`` checks it: finite, above 0, at most ``threading.TIMEOUT_MAX``).
+    Anything that fails in the holder ends the hold and is said in ``reason``: ``release()``
+    then returns False, never a false claim. The times are ``time.monotonic()`` values, as
+    measured by the holder (CLOCK_MONOTONIC is one clock for every process).
     """
 
     pid: int

@@ -17,9 +17,7 @@ reading it gives nothing once its address space is gone (same ``m_start``).
 from __future__ import annotations
 
 import errno
-import math
 import os
-import time
 
 from .errors import (
     KernelThreadError,
@@ -472,96 +470,54 @@ def capture(
 
     A read cut short by exit or exec raises ProcessExitedError (see the module docstring).
     """
-    timeout = _time_limit(timeout)
+    from .hold import time_limit
+
+    timeout = time_limit(timeout)  # before the process is looked at
     with ProcDir(pid, root) as proc:
-        refusal = refusal_of(proc.pid, proc.first)
-        if refusal is not None:
-            raise refusal
-        files = _open_files(proc, with_rollup)
-        try:
-            return _read(proc, files, freeze=freeze, timeout=timeout)
-        finally:
-            _close_files(files)
+        return capture_from(proc, freeze=freeze, timeout=timeout, with_rollup=with_rollup)
 
 
-def _time_limit(timeout: float) -> float:
-    """The freeze time limit, checked: finite and above 0, capped at ``threading.TIMEOUT_MAX``
-    (the longest a thread can wait: about 292 years here; ``Event.wait`` raises beyond it)."""
-    if not (math.isfinite(timeout) and timeout > 0):
-        raise ValueError(
-            f"the freeze time limit must be a finite number of seconds above 0, not {timeout!r}"
-        )
-    import threading  # here: only a freeze needs it, and a sweep of every process imports this
+def capture_from(
+    proc: ProcDir, *, freeze: bool, timeout: float, with_rollup: bool = True
+) -> Snapshot:
+    """``capture`` of the process that ``proc`` holds (smapsfmt.Process reads it many times)."""
+    from .hold import time_limit
 
-    return min(float(timeout), threading.TIMEOUT_MAX)
+    timeout = time_limit(timeout)
+    refusal = refusal_of(proc.pid, proc.first)
+    if refusal is not None:
+        raise refusal
+    files = _open_files(proc, with_rollup)
+    try:
+        return _read(proc, files, freeze=freeze, timeout=timeout)
+    finally:
+        _close_files(files)
 
 
 def _read(proc: ProcDir, files: _Files, *, freeze: bool, timeout: float) -> Snapshot:
     """Read the opened files, under a freeze if asked and allowed, and check the read whole."""
-    import contextlib  # here: a sweep of every process imports this module, and reads no smaps
-
-    from . import freeze as _freeze
+    from .hold import hold
 
     assert isinstance(proc.pid, int)
-    note: str | None = "not frozen: freezing was not asked for" if not freeze else None
-    freezer: _freeze.Freezer | None = None
-    stopped_before = False
-    if freeze:
-        why = _freeze.why_not(proc.pid, [proc.first.state], proc.read_file("status"))
-        if why is not None:
-            note = f"not frozen: {why}"
-            stopped_before = proc.first.state == "T"
-        else:
-            freezer = _freeze.Freezer(proc.pid, timeout, proc.list_threads, proc.thread_state)
-    # Ctrl-Z is held back while the target is frozen (see _freeze.stop_deferred).
-    with _freeze.stop_deferred() if freezer is not None else contextlib.nullcontext():
-        held = False
-        read_end: float | None = None  # when the last read returned
-        try:
-            if freezer is not None and not freezer.freeze():
-                note = f"not frozen: {freezer.reason}"
-            smaps_text = proc.read(files.smaps, "smaps", SMAPS_BUFFER)
-            rollup_text: bytes | None = None
-            if files.rollup is not None:
-                # ESRCH here: the address space smaps was read from is gone (exit or exec).
-                rollup_text = proc.read(files.rollup, "smaps_rollup", ROLLUP_BUFFER)
-            elif not _probe(files.probe):
-                # No smaps_rollup: the second smaps is empty once its address space is gone.
-                raise proc.gone()
-            read_end = time.monotonic()
-        finally:
-            if freezer is not None:
-                frozen_at_first = note is None
-                # Held until the read ended? The holder says when it let the target go: at
-                # the reader's word, or at the time limit even if smapsfmt was stopped.
-                held = freezer.release(read_end)
-                if freezer.reason is None and not held:
-                    note = (
-                        f"not frozen throughout: the time limit ({timeout:g} s) expired before "
-                        "the read ended, and the process was let go"
-                    )
-                elif frozen_at_first and not held:
-                    # Frozen at first, then the freezer failed: the reads may straddle the
-                    # release.
-                    note = f"not frozen throughout: {freezer.reason}"
+    with hold(proc, freeze=freeze, timeout=timeout) as held:
+        smaps_text = proc.read(files.smaps, "smaps", SMAPS_BUFFER)
+        rollup_text: bytes | None = None
+        if files.rollup is not None:
+            # ESRCH here: the address space smaps was read from is gone (exit or exec).
+            rollup_text = proc.read(files.rollup, "smaps_rollup", ROLLUP_BUFFER)
+        elif not _probe(files.probe):
+            # No smaps_rollup: the second smaps is empty once its address space is gone.
+            raise proc.gone()
     if not smaps_text:
         # A user process always has mappings: an empty smaps means its memory map is gone.
         raise proc.gone(at_start=True)
-    consistent = held
-    if stopped_before:
-        try:
-            consistent = proc.stat().state == "T"
-        except ProcError:
-            consistent = False
-        after = "it stayed stopped" if consistent else "it was resumed"
-        note = f"{note}; {after} during the read"
     return Snapshot(
         proc.pid,
         smaps_text,
         rollup_text,
-        frozen=held,
-        consistent=consistent,
-        note=None if held else note,
+        frozen=held.frozen,
+        consistent=held.consistent,
+        note=held.note,
     )
 
 
@@ -585,22 +541,27 @@ def read_rollup(pid: int | str, *, sum_if_missing: bool = False) -> Rollup:
     values smaps printed: the low end of the kernel's interval, which the kernel's own sum can
     exceed by less than 1 kB per mapping.
     """
+    with ProcDir(pid) as proc:
+        return rollup_from(proc, sum_if_missing=sum_if_missing)
+
+
+def rollup_from(proc: ProcDir, *, sum_if_missing: bool = False) -> Rollup:
+    """``read_rollup`` of the process that ``proc`` holds."""
     from .._parse.parser import parse_rollup
 
-    with ProcDir(pid) as proc:
-        refusal = refusal_of(proc.pid, proc.first)
-        if refusal is not None:
-            raise refusal
-        try:
-            fd = proc.open("smaps_rollup", at_start=True)
-        except RollupMissingError:
-            if not sum_if_missing:
-                raise
-            return summed_rollup(capture(proc.pid, freeze=False).smaps)
-        try:
-            text = proc.read(fd, "smaps_rollup", ROLLUP_BUFFER)
-        finally:
-            os.close(fd)
+    refusal = refusal_of(proc.pid, proc.first)
+    if refusal is not None:
+        raise refusal
+    try:
+        fd = proc.open("smaps_rollup", at_start=True)
+    except RollupMissingError:
+        if not sum_if_missing:
+            raise
+        return summed_rollup(capture_from(proc, freeze=False, timeout=DEFAULT_TIMEOUT).smaps)
+    try:
+        text = proc.read(fd, "smaps_rollup", ROLLUP_BUFFER)
+    finally:
+        os.close(fd)
     return parse_rollup(text, path=f"{PROC}/{proc.pid}/smaps_rollup")
 
 
