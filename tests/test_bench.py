@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from support import ROOT, run_cli
 
 import smapsfmt
@@ -65,3 +66,28 @@ def test_the_benchmark_refuses_the_source_tree() -> None:
         "C module: the benchmarks measure the installed package. Install it (.venv/bin/pip "
         "install .), unset PYTHONPATH, and run .venv/bin/python bench/...\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "row"),
+    [
+        ("adversarial.py", ("--scale", "0.01", "--rounds", "1"), "| newlines | validate | "),
+        ("rollup_stream.py", ("--mappings", "200"), "| rollup, streaming (summarize("),
+        ("validate_scaling.py", ("--rounds", "1"), "| one line of letters | "),
+        ("freeze.py", ("--rounds", "2", "--threads", "1"), "      1  held in a read  "),
+    ],
+)  # fmt: skip
+def test_each_other_benchmark_runs_to_its_table(
+    script: str, args: tuple[str, ...], row: str
+) -> None:
+    """The README's other benchmarks, each at a small size: each runs on the installed package
+    to its last table, so a change to the package that breaks one fails here."""
+    environ = {
+        k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("COVERAGE_")
+    }
+    result = subprocess.run(
+        [sys.executable, f"bench/{script}", *args],
+        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert any(line.startswith(row) for line in result.stdout.splitlines()), result.stdout
