@@ -213,3 +213,45 @@ def test_values_as_json_shows_them() -> None:
     assert fleet_spark.plain(datetime.date(2026, 12, 5)) == "2026-12-05"
     assert fleet_spark.plain(bytearray(b"[heap]\xff")) == "[heap]\\xff"
     assert fleet_spark.plain("text") == "text"
+
+
+# --- the job as a program: its own session --------------------------------------------------
+
+
+def _job(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["SMAPSFMT_SPARK_MASTER"] = "local[1]"
+    return subprocess.run(
+        [sys.executable, "-m", "smapsfmt.fleet.spark", *args],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=600, check=False,
+    )  # fmt: skip
+
+
+def test_the_job_run_as_a_program_starts_and_stops_its_own_session(corpus_dataset: Path) -> None:
+    """``python -m smapsfmt.fleet.spark dataset QUERY...`` (a folder relative to where it
+    runs): it makes its session (the master from SMAPSFMT_SPARK_MASTER), prints each query's
+    rows as JSON lines, the rows DuckDB gives, and ends."""
+    names = ["kernel-totals", "top-pss"]
+    done = _job(corpus_dataset.name, *names, cwd=corpus_dataset.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    for name in names:
+        mine = [
+            tuple(v for k, v in r.items() if k != "query") for r in records if r["query"] == name
+        ]
+        assert mine == duckdb_rows(corpus_dataset, QUERIES[name]), name
+        assert mine, name
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], f"usage: python -m smapsfmt.fleet.spark DIR [{'|'.join(QUERIES)}...]"),
+        (["--help"], f"usage: python -m smapsfmt.fleet.spark DIR [{'|'.join(QUERIES)}...]"),
+        (["d", "top-pss", "nope"], f"unknown query 'nope': choose from {', '.join(QUERIES)}"),
+    ],
+)
+def test_the_job_s_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    """Said before any session starts."""
+    done = _job(*args, cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", message + "\n")

@@ -197,7 +197,12 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 def _corpus(args: argparse.Namespace) -> Path:
     from .corpus import corpus_root
 
-    return Path(args.corpus) if getattr(args, "corpus", None) else corpus_root()
+    if getattr(args, "corpus", None):
+        return Path(args.corpus)
+    try:
+        return corpus_root()
+    except FileNotFoundError as exc:  # a broken installation: the environment, as for a spec file
+        raise UsageError(str(exc)) from None
 
 
 def _load(args: argparse.Namespace) -> tuple[dict[str, Any], list[Any]]:
