@@ -96,10 +96,11 @@ def _holes(named: Mapping[str, Sequence[Any]]) -> set[str]:
 
 def failing_by_row(
     invariants: Sequence[Invariant], named: Mapping[str, Sequence[Any]], rows: int
-) -> list[list[int]]:
+) -> list[tuple[int, ...]]:
     """For each of ``rows`` rows of the columns ``named``, the indexes of the invariants that
-    do not hold (:func:`failing_rows`; a name without a column has no value)."""
-    found: list[list[int]] = [[] for _ in range(rows)]
+    do not hold (:func:`failing_rows`; a name without a column has no value). The rows where
+    all hold share one empty tuple: most rows, and nothing kept for the collector to visit."""
+    found: list[tuple[int, ...]] = [()] * rows
     holes = _holes(named)
     for index, inv in enumerate(invariants):
         names = inv.arguments()
@@ -108,7 +109,7 @@ def failing_by_row(
         columns = [named[name] for name in names]
         some_absent = any(name in holes for name in names)
         for row in failing_rows(inv, columns, some_absent, distinct=True):
-            found[row].append(index)
+            found[row] += (index,)
     return found
 
 

@@ -168,7 +168,7 @@ class ColumnScan:
         # each distinct body's verdict; per group of header invariants, the ones that fail for
         # each distinct set of what they read
         self.body_keys: dict[tuple[Any, ...], Verdict] = {}
-        self.pair_keys: list[dict[Any, list[int]]] = [{} for _ in program.pair_groups]
+        self.pair_keys: list[dict[Any, Sequence[int]]] = [{} for _ in program.pair_groups]
 
     def run(self) -> int:
         scan = self.scan
@@ -281,7 +281,7 @@ class ColumnScan:
                 named = _named(args, rows, self.program.kb if reads_kb else ())
                 found = failing_by_row([invariants[i] for i in indexes], named, len(fresh))
                 for key, bad in zip(fresh, found, strict=True):
-                    verdicts[key] = [indexes[j] for j in bad]
+                    verdicts[key] = tuple(indexes[j] for j in bad) if bad else bad
             bad_keys = {key for key in distinct if verdicts[key]}
             if bad_keys:
                 for i, key in enumerate(_keys(raw, args)):
@@ -308,9 +308,15 @@ class ColumnScan:
         named = _named(program.body_args, keys, program.kb)
         rows = failing_by_row(self.checks.body_invariants, named, len(keys))
         at = len(program.names)  # VmFlags follow the fields
+        unknown_flags = self.scan.unknown_flags
+        undocumented = program.undocumented
         for key, bad in zip(keys, rows, strict=True):
-            fields = [name for name, place in program.undocumented if key[place] is not None]
-            self.body_keys[key] = (bad, self.scan.unknown_flags(key[at]), fields)
+            fields = (
+                [name for name, place in undocumented if key[place] is not None]
+                if undocumented
+                else []
+            )
+            self.body_keys[key] = (bad, unknown_flags(key[at]), fields)
 
     def body_text(self, got: dict[str, Any], i: int, end_line: int) -> str:
         lines: list[int] = got["line"]

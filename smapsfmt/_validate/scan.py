@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from .. import _render
@@ -73,7 +73,7 @@ def header_patterns(fmt: str) -> Header:
 _MEMO_LIMIT = 65536
 
 # A body's failing invariants (indexes), unknown VmFlags problems, undocumented fields.
-Verdict = tuple[list[int], list[tuple[int, str, str, Severity]], list[str]]
+Verdict = tuple[Sequence[int], list[tuple[int, str, str, Severity]], list[str]]
 
 
 class Tail:
