@@ -49,6 +49,7 @@ class Program:
     # they read max_kB); each group's distinct values are checked once.
     pair_groups: tuple[tuple[tuple[str, ...], tuple[int, ...], bool], ...]
     kb: tuple[str, ...]  # the fields in kB, for max_kB
+    kb_optional: tuple[str, ...] = ()  # those of optional lines: the only ones ever None
 
 
 def columns_for(checks: Checks, checker: Checker) -> Program | None:
@@ -110,6 +111,7 @@ def _build(checks: Checks, checker: Checker) -> Program | None:
             (name, body_args.index(name)) for name in sorted(checker.undocumented & set(body_args))
         ),
         pair_groups=pair_groups, kb=kb,
+        kb_optional=tuple(name for name in kb if name in checks.optional),
     )  # fmt: skip
 
 
@@ -139,9 +141,20 @@ def _values(args: tuple[str, ...], key: tuple[Any, ...], kb: tuple[str, ...]) ->
     return values
 
 
-def _named(args: tuple[str, ...], keys: list[tuple[Any, ...]],
-           kb: tuple[str, ...]) -> dict[str, Sequence[Any]]:  # fmt: skip
-    """The columns of distinct keys, as :func:`_values` has each of their values."""
+def _max_kb(columns: list[Sequence[Any]], optional: Iterable[Sequence[Any]]) -> list[Any]:
+    """max_kB of each row of the kB ``columns``: the largest value, 0 if none is above 0, a
+    line not there (None) not counted. ``optional``: those of them that may hold None. The
+    values are never negative (the pattern takes digits): where none is None, the largest
+    value of the row is the same number."""
+    if len(columns) > 1 and not any(None in column for column in optional):
+        return list(map(max, *columns))
+    return [max(filter(None, row), default=0) for row in zip(*columns, strict=True)]
+
+
+def _named(args: tuple[str, ...], keys: list[tuple[Any, ...]], kb: tuple[str, ...],
+           kb_optional: tuple[str, ...] = ()) -> dict[str, Sequence[Any]]:  # fmt: skip
+    """The columns of distinct keys, as :func:`_values` has each of their values (the kB
+    fields ``kb``, of which ``kb_optional`` may be absent, for max_kB)."""
     named: dict[str, Sequence[Any]] = dict(zip(args, zip(*keys, strict=True), strict=True))
     if "VmFlags" in named:
         named["VmFlags"] = [None if f is None else " " + f for f in named["VmFlags"]]
@@ -149,7 +162,7 @@ def _named(args: tuple[str, ...], keys: list[tuple[Any, ...]],
         named["name"] = [text or "" for text in named["name"]]
     if kb:
         columns = [named[name] for name in kb]
-        named["max_kB"] = [max(filter(None, row), default=0) for row in zip(*columns, strict=True)]
+        named["max_kB"] = _max_kb(columns, (named[name] for name in kb_optional))
     return named
 
 
@@ -278,7 +291,8 @@ class ColumnScan:
             fresh = [key for key in distinct if key not in verdicts]
             if fresh:
                 rows = [(key,) for key in fresh] if len(args) == 1 else fresh
-                named = _named(args, rows, self.program.kb if reads_kb else ())
+                kb = self.program.kb if reads_kb else ()
+                named = _named(args, rows, kb, self.program.kb_optional)
                 found = failing_by_row([invariants[i] for i in indexes], named, len(fresh))
                 for key, bad in zip(fresh, found, strict=True):
                     verdicts[key] = tuple(indexes[j] for j in bad) if bad else bad
@@ -297,7 +311,7 @@ class ColumnScan:
             return [text or "" for text in got["name"]]
         if name == "max_kB":
             kb = [got[k] for k in self.program.kb]
-            return [max(filter(None, values), default=0) for values in zip(*kb, strict=True)]
+            return _max_kb(kb, (got[k] for k in self.program.kb_optional))
         found: list[Any] = raw(name)
         return found
 
@@ -305,7 +319,7 @@ class ColumnScan:
         """For each body whose values are a key: the body invariants that do not hold, the
         unknown VmFlags mnemonics, and the fields the ABI document does not describe."""
         program = self.program
-        named = _named(program.body_args, keys, program.kb)
+        named = _named(program.body_args, keys, program.kb, program.kb_optional)
         rows = failing_by_row(self.checks.body_invariants, named, len(keys))
         at = len(program.names)  # VmFlags follow the fields
         unknown_flags = self.scan.unknown_flags
