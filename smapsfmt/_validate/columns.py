@@ -171,6 +171,10 @@ def _keys(raw: Callable[[str], list[Any]], args: tuple[str, ...]) -> Iterable[An
     return raw(args[0]) if len(args) == 1 else zip(*map(raw, args), strict=True)
 
 
+# The verdict of a body without a problem.
+_CLEAN: Verdict = ((), (), ())
+
+
 class ColumnScan:
     """One text through the C program, with the scan's checks and slow path."""
 
@@ -247,12 +251,16 @@ class ColumnScan:
 
         # each distinct body once, by its values (fields, VmFlags, Name); the entries' keys are
         # not kept (a repeated one is freed at once: live, they would cost the collector)
+        # (a key's hash is not kept: each pass over the keys hashes them again, so that the
+        # first run of a text, where every key is new, passes over them once)
         known = self.body_keys
         distinct = dict.fromkeys(zip(*map(raw, program.body_args), strict=True))
-        new = [key for key in distinct if key not in known]
-        if new:
-            self.body_verdicts(new)
-        bad = {key for key in distinct if any(known[key])}
+        new = [key for key in distinct if key not in known] if known else list(distinct)
+        failed = self.body_verdicts(new) if new else []
+        if len(new) < len(distinct):  # some seen in an earlier run
+            bad = {key for key in distinct if any(known[key])}
+        else:
+            bad = set(failed)
         if bad:
             # Located in each entry's own text: equal values may be printed apart (zeros).
             for i, key in enumerate(zip(*map(raw, program.body_args), strict=True)):
@@ -288,15 +296,22 @@ class ColumnScan:
             self.program.pair_groups, self.pair_keys, strict=True
         ):
             distinct = dict.fromkeys(_keys(raw, args))
-            fresh = [key for key in distinct if key not in verdicts]
+            fresh = (
+                [key for key in distinct if key not in verdicts] if verdicts else list(distinct)
+            )
+            bad_keys = set()
             if fresh:
                 rows = [(key,) for key in fresh] if len(args) == 1 else fresh
                 kb = self.program.kb if reads_kb else ()
                 named = _named(args, rows, kb, self.program.kb_optional)
                 found = failing_by_row([invariants[i] for i in indexes], named, len(fresh))
+                verdicts.update(zip(fresh, found, strict=True))  # most hold: ()
                 for key, bad in zip(fresh, found, strict=True):
-                    verdicts[key] = tuple(indexes[j] for j in bad) if bad else bad
-            bad_keys = {key for key in distinct if verdicts[key]}
+                    if bad:
+                        verdicts[key] = tuple(indexes[j] for j in bad)
+                        bad_keys.add(key)
+            if len(fresh) < len(distinct):  # some seen in an earlier run
+                bad_keys = {key for key in distinct if verdicts[key]}
             if bad_keys:
                 for i, key in enumerate(_keys(raw, args)):
                     if key in bad_keys:
@@ -315,22 +330,31 @@ class ColumnScan:
         found: list[Any] = raw(name)
         return found
 
-    def body_verdicts(self, keys: list[tuple[Any, ...]]) -> None:
+    def body_verdicts(self, keys: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """For each body whose values are a key: the body invariants that do not hold, the
-        unknown VmFlags mnemonics, and the fields the ABI document does not describe."""
+        unknown VmFlags mnemonics, and the fields the ABI document does not describe. The
+        keys with any of them."""
         program = self.program
         named = _named(program.body_args, keys, program.kb, program.kb_optional)
         rows = failing_by_row(self.checks.body_invariants, named, len(keys))
         at = len(program.names)  # VmFlags follow the fields
         unknown_flags = self.scan.unknown_flags
         undocumented = program.undocumented
+        known = self.body_keys
+        failed = []
         for key, bad in zip(keys, rows, strict=True):
+            unknown = unknown_flags(key[at])
             fields = (
                 [name for name, place in undocumented if key[place] is not None]
                 if undocumented
-                else []
+                else ()
             )
-            self.body_keys[key] = (bad, unknown_flags(key[at]), fields)
+            if bad or unknown or fields:
+                known[key] = (bad, unknown, fields)
+                failed.append(key)
+            else:  # most: one verdict shared, nothing more for the collector to visit
+                known[key] = _CLEAN
+        return failed
 
     def body_text(self, got: dict[str, Any], i: int, end_line: int) -> str:
         lines: list[int] = got["line"]

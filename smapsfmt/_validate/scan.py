@@ -73,7 +73,7 @@ def header_patterns(fmt: str) -> Header:
 _MEMO_LIMIT = 65536
 
 # A body's failing invariants (indexes), unknown VmFlags problems, undocumented fields.
-Verdict = tuple[Sequence[int], list[tuple[int, str, str, Severity]], list[str]]
+Verdict = tuple[Sequence[int], Sequence[tuple[int, str, str, Severity]], Sequence[str]]
 
 
 class Tail:
