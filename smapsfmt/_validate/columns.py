@@ -50,6 +50,9 @@ class Program:
     pair_groups: tuple[tuple[tuple[str, ...], tuple[int, ...], bool], ...]
     kb: tuple[str, ...]  # the fields in kB, for max_kB
     kb_optional: tuple[str, ...] = ()  # those of optional lines: the only ones ever None
+    # The values the C module gives on every entry it takes (its pattern requires them): their
+    # columns are not looked through for None.
+    never_none: frozenset[str] = frozenset()
 
 
 def columns_for(checks: Checks, checker: Checker) -> Program | None:
@@ -112,7 +115,18 @@ def _build(checks: Checks, checker: Checker) -> Program | None:
         ),
         pair_groups=pair_groups, kb=kb,
         kb_optional=tuple(name for name in kb if name in checks.optional),
+        never_none=_never_none(checks),
     )  # fmt: skip
+
+
+def _never_none(checks: Checks) -> frozenset[str]:
+    """What is never None in the columns: the fields of lines that are always there, the
+    VmFlags, the header's parts (no name: ''), max_kB; not an optional line's field, nor the
+    Name line (optional), nor a field this profile does not print (a column of None)."""
+    always = set(checks.names) - set(checks.optional)
+    if checks.vmflags_group:
+        always.add("VmFlags")
+    return frozenset(always | set(_HEADER_COLUMNS) | {"start", "end", "max_kB"})
 
 
 def _first_misplaced(q: list[int], pad: list[int | None], width: int) -> int:
@@ -283,7 +297,7 @@ class ColumnScan:
         starts: list[int] = got["start"]
         ends: list[int] = got["end"]
         columns = {name: self.column(got, name, raw) for name in self.checks.range_args}
-        scan.range_problems(lines, prev, starts, ends, columns)
+        scan.range_problems(lines, prev, starts, ends, columns, never_none=program.never_none)
         return starts[-1], ends[-1]
 
     def pair_failures(self, raw: Any) -> dict[int, list[int]]:
@@ -304,7 +318,8 @@ class ColumnScan:
                 rows = [(key,) for key in fresh] if len(args) == 1 else fresh
                 kb = self.program.kb if reads_kb else ()
                 named = _named(args, rows, kb, self.program.kb_optional)
-                found = failing_by_row([invariants[i] for i in indexes], named, len(fresh))
+                group = [invariants[i] for i in indexes]
+                found = failing_by_row(group, named, len(fresh), self.program.never_none)
                 verdicts.update(zip(fresh, found, strict=True))  # most hold: ()
                 for key, bad in zip(fresh, found, strict=True):
                     if bad:
@@ -336,7 +351,7 @@ class ColumnScan:
         keys with any of them."""
         program = self.program
         named = _named(program.body_args, keys, program.kb, program.kb_optional)
-        rows = failing_by_row(self.checks.body_invariants, named, len(keys))
+        rows = failing_by_row(self.checks.body_invariants, named, len(keys), program.never_none)
         at = len(program.names)  # VmFlags follow the fields
         unknown_flags = self.scan.unknown_flags
         undocumented = program.undocumented
