@@ -182,10 +182,13 @@ class _Builder:
         def boolean(columns: Columns, count: int, memo: dict[str, Sequence[Any]]) -> Any:
             result = values[0](columns, count, memo)
             for operand in values[1:]:
-                go_on = result if conjunction else list(map(operator.not_, result))
-                if all(go_on):  # every row goes on: the next operand decides them all
+                # every row goes on (the most common case, looked for without a column of
+                # the rows that go on): the next operand decides them all
+                if all(result) if conjunction else not any(result):
                     result = operand(columns, count, memo)
-                elif any(go_on):
+                    continue
+                go_on = result if conjunction else list(map(operator.not_, result))
+                if any(go_on):
                     truth = _truth(go_on)
                     chosen = operand(_subset(columns, truth), sum(truth), {})
                     result = _merge(result, truth, chosen)
@@ -244,6 +247,8 @@ class _Builder:
             value = left(columns, count, memo)
             found: Any = None
             for item in [item(columns, count, memo) for item in items]:
+                if found is not None and all(found):  # every row found: True, whatever follows
+                    break
                 equal = map(operator.eq, value, item)
                 found = list(equal if found is None else map(operator.or_, found, equal))
             return list(map(operator.not_, found)) if negated else found

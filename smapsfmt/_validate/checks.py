@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,12 +95,17 @@ def _holes(named: Mapping[str, Sequence[Any]]) -> set[str]:
 
 
 def failing_by_row(
-    invariants: Sequence[Invariant], named: Mapping[str, Sequence[Any]], rows: int
-) -> list[list[int]]:
+    invariants: Sequence[Invariant],
+    named: Mapping[str, Sequence[Any]],
+    rows: int,
+    never_none: Collection[str] = (),
+) -> list[tuple[int, ...]]:
     """For each of ``rows`` rows of the columns ``named``, the indexes of the invariants that
-    do not hold (:func:`failing_rows`; a name without a column has no value)."""
-    found: list[list[int]] = [[] for _ in range(rows)]
-    holes = _holes(named)
+    do not hold (:func:`failing_rows`; a name without a column has no value). The rows where
+    all hold share one empty tuple: most rows, and nothing kept for the collector to visit.
+    ``never_none``: names whose column the caller knows holds no None (not looked through)."""
+    found: list[tuple[int, ...]] = [()] * rows
+    holes = _holes({name: column for name, column in named.items() if name not in never_none})
     for index, inv in enumerate(invariants):
         names = inv.arguments()
         if any(name not in named for name in names):
@@ -108,7 +113,7 @@ def failing_by_row(
         columns = [named[name] for name in names]
         some_absent = any(name in holes for name in names)
         for row in failing_rows(inv, columns, some_absent, distinct=True):
-            found[row].append(index)
+            found[row] += (index,)
     return found
 
 
@@ -118,11 +123,13 @@ def range_failures(
     starts: Sequence[int],
     ends: Sequence[int],
     columns: Mapping[str, Sequence[Any]],
+    *,
+    never_none: Collection[str] = (),
 ) -> list[tuple[int, int, dict[str, Any]]]:
     """(row, invariant index, the values it read) of every range invariant that does not hold
     on a run of entries (``prev``: the range before the first), in the order of the rows.
     ``starts`` and ``ends`` are numbers on every row: only ``columns`` and ``prev`` may hold
-    None."""
+    None (``never_none``: those of the columns the caller knows hold none)."""
     found = []
     n = len(starts)
     # The first row reads ``prev`` (None before the first entry: not checked); the others read
@@ -137,7 +144,7 @@ def range_failures(
     }
     for shift, named in ((0, first), (1, rest)):
         # the ranges are not looked through: a run of entries' ranges are all numbers
-        holes = _holes({name: named[name] for name in columns})
+        holes = _holes({name: named[name] for name in columns if name not in never_none})
         if shift == 0:
             holes |= absent
         for index, inv in enumerate(invariants):

@@ -49,6 +49,10 @@ class Program:
     # they read max_kB); each group's distinct values are checked once.
     pair_groups: tuple[tuple[tuple[str, ...], tuple[int, ...], bool], ...]
     kb: tuple[str, ...]  # the fields in kB, for max_kB
+    kb_optional: tuple[str, ...] = ()  # those of optional lines: the only ones ever None
+    # The values the C module gives on every entry it takes (its pattern requires them): their
+    # columns are not looked through for None.
+    never_none: frozenset[str] = frozenset()
 
 
 def columns_for(checks: Checks, checker: Checker) -> Program | None:
@@ -110,7 +114,19 @@ def _build(checks: Checks, checker: Checker) -> Program | None:
             (name, body_args.index(name)) for name in sorted(checker.undocumented & set(body_args))
         ),
         pair_groups=pair_groups, kb=kb,
+        kb_optional=tuple(name for name in kb if name in checks.optional),
+        never_none=_never_none(checks),
     )  # fmt: skip
+
+
+def _never_none(checks: Checks) -> frozenset[str]:
+    """What is never None in the columns: the fields of lines that are always there, the
+    VmFlags, the header's parts (no name: ''), max_kB; not an optional line's field, nor the
+    Name line (optional), nor a field this profile does not print (a column of None)."""
+    always = set(checks.names) - set(checks.optional)
+    if checks.vmflags_group:
+        always.add("VmFlags")
+    return frozenset(always | set(_HEADER_COLUMNS) | {"start", "end", "max_kB"})
 
 
 def _first_misplaced(q: list[int], pad: list[int | None], width: int) -> int:
@@ -139,9 +155,20 @@ def _values(args: tuple[str, ...], key: tuple[Any, ...], kb: tuple[str, ...]) ->
     return values
 
 
-def _named(args: tuple[str, ...], keys: list[tuple[Any, ...]],
-           kb: tuple[str, ...]) -> dict[str, Sequence[Any]]:  # fmt: skip
-    """The columns of distinct keys, as :func:`_values` has each of their values."""
+def _max_kb(columns: list[Sequence[Any]], optional: Iterable[Sequence[Any]]) -> list[Any]:
+    """max_kB of each row of the kB ``columns``: the largest value, 0 if none is above 0, a
+    line not there (None) not counted. ``optional``: those of them that may hold None. The
+    values are never negative (the pattern takes digits): where none is None, the largest
+    value of the row is the same number."""
+    if len(columns) > 1 and not any(None in column for column in optional):
+        return list(map(max, *columns))
+    return [max(filter(None, row), default=0) for row in zip(*columns, strict=True)]
+
+
+def _named(args: tuple[str, ...], keys: list[tuple[Any, ...]], kb: tuple[str, ...],
+           kb_optional: tuple[str, ...] = ()) -> dict[str, Sequence[Any]]:  # fmt: skip
+    """The columns of distinct keys, as :func:`_values` has each of their values (the kB
+    fields ``kb``, of which ``kb_optional`` may be absent, for max_kB)."""
     named: dict[str, Sequence[Any]] = dict(zip(args, zip(*keys, strict=True), strict=True))
     if "VmFlags" in named:
         named["VmFlags"] = [None if f is None else " " + f for f in named["VmFlags"]]
@@ -149,13 +176,17 @@ def _named(args: tuple[str, ...], keys: list[tuple[Any, ...]],
         named["name"] = [text or "" for text in named["name"]]
     if kb:
         columns = [named[name] for name in kb]
-        named["max_kB"] = [max(filter(None, row), default=0) for row in zip(*columns, strict=True)]
+        named["max_kB"] = _max_kb(columns, (named[name] for name in kb_optional))
     return named
 
 
 def _keys(raw: Callable[[str], list[Any]], args: tuple[str, ...]) -> Iterable[Any]:
     """Each entry's values of ``args``: the value itself for one column, else a tuple."""
     return raw(args[0]) if len(args) == 1 else zip(*map(raw, args), strict=True)
+
+
+# The verdict of a body without a problem.
+_CLEAN: Verdict = ((), (), ())
 
 
 class ColumnScan:
@@ -168,7 +199,7 @@ class ColumnScan:
         # each distinct body's verdict; per group of header invariants, the ones that fail for
         # each distinct set of what they read
         self.body_keys: dict[tuple[Any, ...], Verdict] = {}
-        self.pair_keys: list[dict[Any, list[int]]] = [{} for _ in program.pair_groups]
+        self.pair_keys: list[dict[Any, Sequence[int]]] = [{} for _ in program.pair_groups]
 
     def run(self) -> int:
         scan = self.scan
@@ -234,12 +265,16 @@ class ColumnScan:
 
         # each distinct body once, by its values (fields, VmFlags, Name); the entries' keys are
         # not kept (a repeated one is freed at once: live, they would cost the collector)
+        # (a key's hash is not kept: each pass over the keys hashes them again, so that the
+        # first run of a text, where every key is new, passes over them once)
         known = self.body_keys
         distinct = dict.fromkeys(zip(*map(raw, program.body_args), strict=True))
-        new = [key for key in distinct if key not in known]
-        if new:
-            self.body_verdicts(new)
-        bad = {key for key in distinct if any(known[key])}
+        new = [key for key in distinct if key not in known] if known else list(distinct)
+        failed = self.body_verdicts(new) if new else []
+        if len(new) < len(distinct):  # some seen in an earlier run
+            bad = {key for key in distinct if any(known[key])}
+        else:
+            bad = set(failed)
         if bad:
             # Located in each entry's own text: equal values may be printed apart (zeros).
             for i, key in enumerate(zip(*map(raw, program.body_args), strict=True)):
@@ -262,7 +297,7 @@ class ColumnScan:
         starts: list[int] = got["start"]
         ends: list[int] = got["end"]
         columns = {name: self.column(got, name, raw) for name in self.checks.range_args}
-        scan.range_problems(lines, prev, starts, ends, columns)
+        scan.range_problems(lines, prev, starts, ends, columns, never_none=program.never_none)
         return starts[-1], ends[-1]
 
     def pair_failures(self, raw: Any) -> dict[int, list[int]]:
@@ -275,14 +310,23 @@ class ColumnScan:
             self.program.pair_groups, self.pair_keys, strict=True
         ):
             distinct = dict.fromkeys(_keys(raw, args))
-            fresh = [key for key in distinct if key not in verdicts]
+            fresh = (
+                [key for key in distinct if key not in verdicts] if verdicts else list(distinct)
+            )
+            bad_keys = set()
             if fresh:
                 rows = [(key,) for key in fresh] if len(args) == 1 else fresh
-                named = _named(args, rows, self.program.kb if reads_kb else ())
-                found = failing_by_row([invariants[i] for i in indexes], named, len(fresh))
+                kb = self.program.kb if reads_kb else ()
+                named = _named(args, rows, kb, self.program.kb_optional)
+                group = [invariants[i] for i in indexes]
+                found = failing_by_row(group, named, len(fresh), self.program.never_none)
+                verdicts.update(zip(fresh, found, strict=True))  # most hold: ()
                 for key, bad in zip(fresh, found, strict=True):
-                    verdicts[key] = [indexes[j] for j in bad]
-            bad_keys = {key for key in distinct if verdicts[key]}
+                    if bad:
+                        verdicts[key] = tuple(indexes[j] for j in bad)
+                        bad_keys.add(key)
+            if len(fresh) < len(distinct):  # some seen in an earlier run
+                bad_keys = {key for key in distinct if verdicts[key]}
             if bad_keys:
                 for i, key in enumerate(_keys(raw, args)):
                     if key in bad_keys:
@@ -297,20 +341,35 @@ class ColumnScan:
             return [text or "" for text in got["name"]]
         if name == "max_kB":
             kb = [got[k] for k in self.program.kb]
-            return [max(filter(None, values), default=0) for values in zip(*kb, strict=True)]
+            return _max_kb(kb, (got[k] for k in self.program.kb_optional))
         found: list[Any] = raw(name)
         return found
 
-    def body_verdicts(self, keys: list[tuple[Any, ...]]) -> None:
+    def body_verdicts(self, keys: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """For each body whose values are a key: the body invariants that do not hold, the
-        unknown VmFlags mnemonics, and the fields the ABI document does not describe."""
+        unknown VmFlags mnemonics, and the fields the ABI document does not describe. The
+        keys with any of them."""
         program = self.program
-        named = _named(program.body_args, keys, program.kb)
-        rows = failing_by_row(self.checks.body_invariants, named, len(keys))
+        named = _named(program.body_args, keys, program.kb, program.kb_optional)
+        rows = failing_by_row(self.checks.body_invariants, named, len(keys), program.never_none)
         at = len(program.names)  # VmFlags follow the fields
+        unknown_flags = self.scan.unknown_flags
+        undocumented = program.undocumented
+        known = self.body_keys
+        failed = []
         for key, bad in zip(keys, rows, strict=True):
-            fields = [name for name, place in program.undocumented if key[place] is not None]
-            self.body_keys[key] = (bad, self.scan.unknown_flags(key[at]), fields)
+            unknown = unknown_flags(key[at])
+            fields = (
+                [name for name, place in undocumented if key[place] is not None]
+                if undocumented
+                else ()
+            )
+            if bad or unknown or fields:
+                known[key] = (bad, unknown, fields)
+                failed.append(key)
+            else:  # most: one verdict shared, nothing more for the collector to visit
+                known[key] = _CLEAN
+        return failed
 
     def body_text(self, got: dict[str, Any], i: int, end_line: int) -> str:
         lines: list[int] = got["line"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from .. import _render
@@ -73,7 +73,7 @@ def header_patterns(fmt: str) -> Header:
 _MEMO_LIMIT = 65536
 
 # A body's failing invariants (indexes), unknown VmFlags problems, undocumented fields.
-Verdict = tuple[list[int], list[tuple[int, str, str, Severity]], list[str]]
+Verdict = tuple[Sequence[int], Sequence[tuple[int, str, str, Severity]], Sequence[str]]
 
 
 class Tail:
@@ -275,9 +275,11 @@ class Scan:
             self.pairs[key] = located(invariants, bad, found, b.where) if bad else []
 
     def range_problems(self, lines: list[int], prev: tuple[Any, Any], starts: list[int],
-                       ends: list[int], columns: dict[str, list[Any]]) -> None:  # fmt: skip
+                       ends: list[int], columns: dict[str, list[Any]], *,
+                       never_none: Collection[str] = ()) -> None:  # fmt: skip
         invariants = self.checks.range_invariants
-        for row, index, values in range_failures(invariants, prev, starts, ends, columns):
+        failures = range_failures(invariants, prev, starts, ends, columns, never_none=never_none)
+        for row, index, values in failures:
             inv = invariants[index]
             column = 1
             if anchor(inv, values) == "end" and "start" in values:
