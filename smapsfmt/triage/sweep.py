@@ -512,8 +512,13 @@ def _careful(
 
 
 def _comm_in(message: str) -> str:
-    """The command name a ProcError's message gives in parentheses after the pid, if any."""
-    import re
-
-    match = re.search(r"^process \d+ \((.*?)\) ", message)
-    return match.group(1) if match else ""
+    """The command name a ProcError's message gives in parentheses after the pid, if any: the
+    text from ``process PID (`` to the first ``) `` on the message's first line. Without the re
+    module: a process that exits during the sweep comes here, and importing re (with enum)
+    would cost ``smapsfmt ps`` more than all of its own start-up (bench/ps.py)."""
+    word, _, rest = message.partition(" ")
+    number, _, rest = rest.partition(" ")
+    if word != "process" or not number.isdecimal() or not rest.startswith("("):
+        return ""
+    comm, close, _ = rest[1:].partition(") ")
+    return comm if close and "\n" not in comm else ""
