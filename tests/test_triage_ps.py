@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -309,6 +310,39 @@ def test_the_installed_script_starts_ps_with_neither_re_nor_argparse() -> None:
     assert "smapsfmt.triage.sweep" in loaded
     heavy = {"re", "enum", "argparse", "contextlib", "collections", "typing", "json", "csv"}
     assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_ps_as_a_process_of_its_own_ends_without_the_interpreters_teardown() -> None:
+    """``python -m smapsfmt`` and the installed script end a ps process at once when it is done
+    (its output flushed, its status kept), unless something waits for the interpreter's exit:
+    an atexit function (a coverage run's data) runs, and so does the teardown. Other commands
+    always get the teardown. An object held by __main__ says whether the teardown ran."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS_")}
+    code = (
+        "import sys\nimport smapsfmt.__main__\n"
+        "class Mark:\n    def __del__(self):\n        sys.stderr.write('teardown\\n')\n"
+        "mark = Mark()\n{register}sys.argv = ['smapsfmt', *{argv!r}]\n"
+        "smapsfmt.__main__.run_process()\n"
+    )
+    register = "import atexit\natexit.register(sys.stderr.write, 'atexit\\n')\n"
+    for argv, atexit_function, status, ends in (
+        (["ps"], False, 0, []),
+        (["ps", "--format", "yaml"], False, 2, []),  # a usage error: its status is kept
+        (["ps"], True, 0, ["atexit", "teardown"]),
+        (["rules", "--format", "json"], False, 0, ["teardown"]),
+    ):
+        child = code.format(register=register if atexit_function else "", argv=argv)
+        result = subprocess.run(
+            [sys.executable, "-c", child], capture_output=True, text=True, env=env,
+            cwd=tempfile.gettempdir(), check=False,
+        )  # fmt: skip
+        assert result.returncode == status, (argv, result.stderr)
+        if status == 0:  # the output was all written before the end
+            assert result.stdout.endswith(")\n" if argv == ["ps"] else "]\n"), result.stdout
+        else:
+            assert result.stderr.startswith("smapsfmt: error: argument --format"), argv
+        tail = [line for line in result.stderr.splitlines() if line in ("atexit", "teardown")]
+        assert tail == ends, (argv, atexit_function, result.stderr)
 
 
 def test_the_group_layouts_in_text_and_csv_add_up(isolated: list[subprocess.Popen[str]]) -> None:
