@@ -5,7 +5,9 @@ file is then opened relative to that fd, so a pid reused by a new process is nev
 of the old one: smapsfmt._live), reads ``stat`` (command name, state, start time, kernel-thread
 flag), then ``smaps_rollup``, and optionally ``cmdline`` and ``cgroup``; with ``stat=False``
 (``smapsfmt ps``, which shows neither the start time nor, where there is a command line, the
-command name) ``smaps_rollup`` first, and ``stat`` only where it is needed. The user is the owner
+command name) ``smaps_rollup`` first, and ``stat`` only where it is needed. Kernel threads, the
+children of kthreadd, are told first, each by one read of its ``stat`` by path (no fd is needed
+for one read: ``_is_kernel_thread``). The user is the owner
 of the ``/proc/PID`` directory (the process's effective uid; root for a process that is not
 dumpable, as ``ls -l /proc`` shows it), looked up in the password database once per uid.
 
@@ -440,6 +442,50 @@ def _unread(
     return False
 
 
+# kthreadd, the kernel's creator of kernel threads: every other kernel thread is its child
+# (kernel/kthread.c, 6.18: kthreadd creates each one with kernel_thread()).
+_KTHREADD = 2
+
+
+def _kernel_thread_pids(root: str) -> frozenset[int]:
+    """The pids that one look says are kernel threads: kthreadd and the children it lists in
+    ``/proc/2/task/2/children`` (fs/proc/array.c children_seq_show, CONFIG_PROC_CHILDREN),
+    when pid 2 is kthreadd (in another pid namespace it is not); else none. This only orders
+    the reads: each of these pids is still judged by its own stat (``_is_kernel_thread``)."""
+    if not _is_kernel_thread(_KTHREADD, root):
+        return frozenset()
+    try:
+        fd = os.open(f"{root}/{_KTHREADD}/task/{_KTHREADD}/children", _OPEN)
+        try:
+            children = _read_whole(fd)
+        finally:
+            os.close(fd)
+        return frozenset([_KTHREADD, *map(int, children.split())])
+    except (OSError, ValueError):
+        return frozenset((_KTHREADD,))
+
+
+def _is_kernel_thread(pid: int, root: str) -> bool:
+    """Whether ``/proc/PID/stat`` says PF_KTHREAD; False when it cannot be read or parsed.
+
+    Reading it by its path, with no ``/proc/PID`` fd held, is sound: the answer rests on this
+    one read, of one task, so there are no two reads for a held fd to tie to the same process.
+    A kernel thread is left out as it was at that moment; a pid listed for a process that has
+    since exited and whose pid now belongs to a new kernel thread counts as that kernel thread,
+    as it would had the fd been opened at the same moment (an fd orders nothing before its own
+    open). A pid that is not a kernel thread, or no longer one, is read by ``_quick`` from the
+    start, its identity held by its ``/proc/PID`` fd as any other process."""
+    try:
+        fd = os.open(f"{root}/{pid}/stat", _OPEN)
+        try:
+            stat = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        return bool(int(stat.rpartition(b") ")[2].split(None, 7)[6]) & PF_KTHREAD)
+    except (OSError, ValueError, IndexError):
+        return False
+
+
 def sweep(
     pids: Iterable[int] | None = None,
     *,
@@ -459,8 +505,14 @@ def sweep(
     result = Sweep()
     todo = list_pids(root) if pids is None else list(pids)
     processes = result.processes
+    # Kernel threads, a third of a small machine's pids, are told by one read of their stat
+    # each, without the /proc/PID fd and the refused smaps_rollup that _quick would spend on
+    # them first (bench/ps.py: ps against the bare reads of every rollup).
+    kernel = _kernel_thread_pids(root)
     for done, pid in enumerate(todo, 1):
-        quick = _quick(pid, root, cmdline, cgroup, keep_text, stat=stat)
+        quick = (pid in kernel and _is_kernel_thread(pid, root)) or _quick(
+            pid, root, cmdline, cgroup, keep_text, stat=stat
+        )
         if quick is True:
             result.kernel_threads += 1
         elif quick is False:
