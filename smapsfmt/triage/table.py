@@ -17,6 +17,13 @@ def text_table(
     the last, the name) left-aligned, the last one not padded."""
     count = len(headers)
     lefts = {i % count for i in left}
+    if all(len(row) == count for row in rows):  # every row whole: one format call per line
+        widths = [max(map(len, column)) for column in zip(headers, *rows)]
+        line = "  ".join(
+            ("{}" if i == count - 1 else f"{{:<{width}}}") if i in lefts else f"{{:>{width}}}"
+            for i, width in enumerate(widths)
+        ).format
+        return "".join([line(*row).rstrip() + "\n" for row in [headers, *rows]])
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -62,4 +69,7 @@ _CONTROLS = {c: repr(chr(c))[1:-1] for c in [*range(32), 127]}
 
 
 def printable(text: str) -> str:
-    return text.translate(_CONTROLS)
+    # isprintable() is False for every character _CONTROLS replaces (category Cc): a text it
+    # passes is returned as it is, without a translation per character (ps prints hundreds of
+    # command lines).
+    return text if text.isprintable() else text.translate(_CONTROLS)
