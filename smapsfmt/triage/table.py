@@ -18,7 +18,7 @@ def text_table(
     count = len(headers)
     lefts = {i % count for i in left}
     if all(len(row) == count for row in rows):  # every row whole: one format call per line
-        widths = [max(map(len, column)) for column in zip(headers, *rows)]
+        widths = [max(map(len, column)) for column in zip(headers, *rows, strict=True)]
         line = "  ".join(
             ("{}" if i == count - 1 else f"{{:<{width}}}") if i in lefts else f"{{:>{width}}}"
             for i, width in enumerate(widths)
