@@ -199,10 +199,10 @@ def run_process() -> NoReturn:
 
 def _nothing_waits() -> bool:
     """No atexit function is registered and no other thread runs: the interpreter's exit
-    would only free memory that the process's end frees anyway."""
-    import atexit
-
-    if atexit._ncallbacks():
+    would only free memory that the process's end frees anyway. (Code that registers one
+    imports atexit first: a process without it in sys.modules has none.)"""
+    atexit = sys.modules.get("atexit")
+    if atexit is not None and atexit._ncallbacks():
         return False
     threading = sys.modules.get("threading")
     return threading is None or threading.active_count() == 1

@@ -39,7 +39,6 @@ This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`
 
 from __future__ import annotations
 
-import errno
 import os
 
 from .._live.facts import PF_KTHREAD, PROC, denied
@@ -322,7 +321,6 @@ def _read_open(proc: ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -
 
 _OPEN = os.O_RDONLY | os.O_CLOEXEC
 _DIRECTORY = _OPEN | os.O_DIRECTORY
-_DENIED = (errno.EACCES, errno.EPERM)
 
 
 def _read_whole(fd: int) -> bytes:
@@ -436,7 +434,9 @@ def _unread(
                 return True
         except (OSError, ValueError, IndexError):
             return False
-    if err in _DENIED and parts[0] not in (b"Z", b"X"):
+    import errno  # here: an ordinary sweep never needs it (ps's start-up does without it)
+
+    if err in (errno.EACCES, errno.EPERM) and parts[0] not in (b"Z", b"X"):
         path = f"{root}/{pid}/smaps_rollup"
         return Skipped(pid, "denied", denied(path), _comm(head))
     return False
