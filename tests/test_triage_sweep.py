@@ -110,6 +110,19 @@ def test_a_process_that_is_gone_or_a_zombie_is_skipped_as_exited() -> None:
     assert result.skipped[0].comm == comm
     assert result.skipped[1].message == f"no process {free}: /proc/{free} does not exist"
     assert result.processes == []
+    # a zombie is told by the short path: the sweep loads neither the safe reader nor its errors
+    code = (
+        "import subprocess, sys\nfrom smapsfmt.triage.sweep import sweep\n"
+        "child = subprocess.Popen(['true'])\n"
+        "while open(f'/proc/{child.pid}/stat', 'rb').read().rpartition(b') ')[2][:1] != b'Z':\n"
+        "    pass\n"
+        "for stat in (True, False):\n"
+        "    result = sweep([child.pid], stat=stat)\n"
+        "    assert [(s.reason, s.comm) for s in result.skipped] == [('exited', 'true')]\n"
+        "print(sorted(m for m in sys.modules if m.startswith('smapsfmt._live')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.stdout == "['smapsfmt._live', 'smapsfmt._live.facts']\n", out.stderr
 
 
 def test_a_process_that_may_not_be_read_is_skipped_as_denied(

@@ -24,9 +24,9 @@ Pss-family fields are the low ends of the kernel's intervals.
 
 Each process is read first by a short path that makes the same reads (one ``/proc/PID`` fd,
 ``stat``, ``smaps_rollup``, then ``cmdline`` and ``cgroup``) with nothing else: no exception,
-object or message is built unless something is not ordinary. A kernel thread is counted and a
-process that may not be read is listed from what the short path read; anything else that is not
-ordinary (another error, a zombie, an empty rollup, a kernel without smaps_rollup) sends the
+object or message is built unless something is not ordinary. A kernel thread is counted, and a
+process that may not be read or is a zombie is listed, from what the short path read; anything
+else that is not ordinary (another error, an empty rollup, a kernel without smaps_rollup) sends the
 process to the careful path, the library's safe reader (smapsfmt._live), which reads it again and
 names what it is. The rollup's fields are read by smapsfmt.triage.kernel_rollup (the kernel's own
 layout, without the re module; any other text by ``smapsfmt.parse_rollup``, which either reads it
@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import os
 
-from .._live.facts import PF_KTHREAD, PROC, denied
+from .._live.facts import PF_KTHREAD, PROC, denied, zombie
 from .kernel_rollup import rollup_fields
 
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
@@ -367,9 +367,9 @@ def _quick(
 ) -> Process | Skipped | bool:
     """``read_process`` for the common case, in the fewest steps: the same files read the same
     way (each relative to the one ``/proc/PID`` fd), without its classes and messages. True for
-    a kernel thread; a Skipped for a process that may not be read; False for anything else that
-    is not the common case (any other error, a zombie, an empty rollup, a command line or
-    cgroup that cannot be read): the careful path then reads the process again and says what
+    a kernel thread; a Skipped for a process that may not be read or is a zombie; False for
+    anything else that is not the common case (any other error, an empty rollup, a command line
+    or cgroup that cannot be read): the careful path then reads the process again and says what
     it is.
 
     With ``stat``, stat is read first (the command name, the start time, and the kernel-thread
@@ -388,7 +388,7 @@ def _quick(
             if int(parts[6]) & PF_KTHREAD:
                 return True
             if parts[0] in (b"Z", b"X"):
-                return False
+                return _zombie(pid, head)
         try:
             text = _read_at(dir_fd, "smaps_rollup")
         except OSError as exc:
@@ -420,12 +420,12 @@ def _unread(
     pid: int, root: str, dir_fd: int, err: int | None, stat: tuple[bytes, list[bytes]]
 ) -> Skipped | bool:
     """A smaps_rollup that could not be read: True for a kernel thread, a Skipped for a
-    process that may not be read, else False (the careful path says what it is). A kernel
-    thread never has a memory map to show: the kernel gives no mm of a PF_KTHREAD task to
-    /proc, even one that borrowed an mm (kernel/fork.c get_task_mm, 6.18), so smaps_rollup
-    fails with ESRCH, at open on 6.18 (fs/proc/task_mmu.c smaps_rollup_open) and at the
-    read on 4.19 (show_smaps_rollup); its stat's flags say which it is. ``stat``: what the
-    short path read of stat (nothing yet without ``stat``)."""
+    process that may not be read or is a zombie, else False (the careful path says what it
+    is). A kernel thread never has a memory map to show: the kernel gives no mm of a
+    PF_KTHREAD task to /proc, even one that borrowed an mm (kernel/fork.c get_task_mm, 6.18),
+    so smaps_rollup fails with ESRCH, at open on 6.18 (fs/proc/task_mmu.c smaps_rollup_open)
+    and at the read on 4.19 (show_smaps_rollup); its stat's flags say which it is. ``stat``:
+    what the short path read of stat (nothing yet without ``stat``)."""
     head, parts = stat
     if not parts:
         try:
@@ -434,9 +434,11 @@ def _unread(
                 return True
         except (OSError, ValueError, IndexError):
             return False
+    if parts[0] in (b"Z", b"X"):
+        return _zombie(pid, head)
     import errno  # here: an ordinary sweep never needs it (ps's start-up does without it)
 
-    if err in (errno.EACCES, errno.EPERM) and parts[0] not in (b"Z", b"X"):
+    if err in (errno.EACCES, errno.EPERM):
         path = f"{root}/{pid}/smaps_rollup"
         return Skipped(pid, "denied", denied(path), _comm(head))
     return False
@@ -484,6 +486,14 @@ def _is_kernel_thread(pid: int, root: str) -> bool:
         return bool(int(stat.rpartition(b") ")[2].split(None, 7)[6]) & PF_KTHREAD)
     except (OSError, ValueError, IndexError):
         return False
+
+
+def _zombie(pid: int, head: bytes) -> Skipped:
+    """A zombie, as the careful path says it (smapsfmt._live.proc refusal_of, which reads the
+    same stat through its own fd): a zombie that a busy machine keeps for a while is then not
+    read twice, nor does it load the safe reader and its errors in every sweep."""
+    comm = _comm(head)
+    return Skipped(pid, "exited", zombie(pid, comm), comm)
 
 
 def sweep(
