@@ -304,8 +304,8 @@ def main() -> int:
             order: list[tuple[str, Callable[[], object]]] = [("bare", _bare), ("sweep", _ps_sweep)]
             if round_ % 2:
                 order.reverse()
-            for name, work in order:
-                sweeps[name].append(_timed(work))
+            for name, reads in order:
+                sweeps[name].append(_timed(reads))
         _print_tables(times, sweeps)
         heavy = _report_startup()
         print(

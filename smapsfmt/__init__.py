@@ -25,7 +25,6 @@ running ``smapsfmt --help`` stay light.
 
 from __future__ import annotations
 
-from ._errors import SmapsSyntaxError
 from ._lazy import lazy
 
 # Not from typing: importing it costs several times all of smapsfmt's own import (mypy knows
@@ -33,6 +32,7 @@ from ._lazy import lazy
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._diagnostics import Diagnostic
+    from ._errors import SmapsSyntaxError
     from ._live.errors import (
         KernelThreadError,
         NoSuchProcessError,
@@ -109,6 +109,7 @@ _LAZY = {
     "Mapping": "_model",
     "Rollup": "_model",
     "Smaps": "_model",
+    "SmapsSyntaxError": "_errors",  # lazily too: ``smapsfmt ps`` never raises it (bench/ps.py)
     "parse_rollup": "_parse.parser",
     "parse_smaps": "_parse.parser",
     "iter_smaps": "_parse.stream",

@@ -1,6 +1,8 @@
 """``python -m smapsfmt``: the command line."""
 
-from ._cli.main import entry_point
+from ._cli.main import entry_point, run_process
+
+__all__ = ["entry_point", "run_process"]
 
 if __name__ == "__main__":
-    entry_point()
+    run_process()

@@ -94,13 +94,16 @@ def test_import_smapsfmt_stays_light() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
         "smapsfmt.Diagnostic\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+        "smapsfmt.SmapsSyntaxError\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
-    before, after = result.stdout.splitlines()
-    assert before == "['smapsfmt._errors', 'smapsfmt._lazy']"
-    assert after == "['smapsfmt._diagnostics', 'smapsfmt._errors', 'smapsfmt._lazy']"
+    before, after, error = result.stdout.splitlines()
+    assert before == "['smapsfmt._lazy']"
+    assert after == "['smapsfmt._diagnostics', 'smapsfmt._lazy']"
+    assert error == "['smapsfmt._diagnostics', 'smapsfmt._errors', 'smapsfmt._lazy']"
 
 
 SLEEP = LIVE / "6.18/sleep"

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -192,15 +193,15 @@ def test_ps_loads_nothing_that_parses_smaps() -> None:
 def test_ps_loads_no_other_command_and_nothing_its_output_does_not_use() -> None:
     """A command's start-up is its own: ps (text) loads no other command's module, no JSON or
     CSV writer, not shutil (argparse's width), not threading (the freezer's), not typing
-    (annotations only); with --format json it loads json, and still no other command. What
-    the interpreter had loaded before smapsfmt was imported (a coverage run's own start-up) is
-    not ps's."""
+    (annotations only); with --format json neither (its JSON is plain data, written without the
+    json module) and still no other command. What the interpreter had loaded before smapsfmt
+    was imported (a coverage run's own start-up) is not ps's."""
     others = (
         "smapsfmt._cli.parse", "smapsfmt._cli.validate", "smapsfmt._cli.rollup",
         "smapsfmt.conformance.cli", "smapsfmt.selftest.cli", "smapsfmt.fleet.cli",
     )  # fmt: skip
     unused = ("json", "csv", "shutil", "threading", "pathlib", "typing")
-    for argv, loaded in ((["ps"], []), (["ps", "--format", "json"], ["json"])):
+    for argv, loaded in ((["ps"], []), (["ps", "--format", "json"], [])):
         code = (
             "import sys\nbefore = set(sys.modules)\nimport smapsfmt.__main__\n"
             f"sys.stdout = open('/dev/null', 'w'); sys.argv = ['smapsfmt', *{argv!r}]\n"
@@ -309,6 +310,74 @@ def test_the_installed_script_starts_ps_with_neither_re_nor_argparse() -> None:
     assert "smapsfmt.triage.sweep" in loaded
     heavy = {"re", "enum", "argparse", "contextlib", "collections", "typing", "json", "csv"}
     assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_ps_as_a_process_of_its_own_ends_without_the_interpreters_teardown() -> None:
+    """``python -m smapsfmt`` and the installed script end a ps process at once when it is done
+    (its output flushed, its status kept), unless something waits for the interpreter's exit:
+    an atexit function (a coverage run's data) runs, and so does the teardown. Other commands
+    always get the teardown. An object held by __main__ says whether the teardown ran."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS_")}
+    code = (
+        "import sys\nimport smapsfmt.__main__\n"
+        "class Mark:\n    def __del__(self):\n        sys.stderr.write('teardown\\n')\n"
+        "mark = Mark()\n{register}sys.argv = ['smapsfmt', *{argv!r}]\n"
+        "smapsfmt.__main__.run_process()\n"
+    )
+    register = "import atexit\natexit.register(sys.stderr.write, 'atexit\\n')\n"
+    for argv, atexit_function, status, ends in (
+        (["ps"], False, 0, []),
+        (["ps", "--format", "yaml"], False, 2, []),  # a usage error: its status is kept
+        (["ps"], True, 0, ["atexit", "teardown"]),
+        (["rules", "--format", "json"], False, 0, ["teardown"]),
+    ):
+        child = code.format(register=register if atexit_function else "", argv=argv)
+        result = subprocess.run(
+            [sys.executable, "-c", child], capture_output=True, text=True, env=env,
+            cwd=tempfile.gettempdir(), check=False,
+        )  # fmt: skip
+        assert result.returncode == status, (argv, result.stderr)
+        if status == 0:  # the output was all written before the end
+            assert result.stdout.endswith(")\n" if argv == ["ps"] else "]\n"), result.stdout
+        else:
+            assert result.stderr.startswith("smapsfmt: error: argument --format"), argv
+        tail = [line for line in result.stderr.splitlines() if line in ("atexit", "teardown")]
+        assert tail == ends, (argv, atexit_function, result.stderr)
+
+
+def test_json_text_writes_what_json_dumps_writes() -> None:
+    """ps's JSON is written without the json module: byte for byte what
+    json.dumps(indent=1, ensure_ascii=False) writes, on seeded random data of every kind ps
+    prints (and of kinds it leaves to json: floats, tuples, keys that are no str)."""
+    import json as json_module
+
+    from smapsfmt.triage.table import json_text
+
+    seed = random.randrange(1 << 32)
+    rng = random.Random(seed)
+    letters = ["a", " ", '"', "\\", "\n", "\t", "\x00", "\x1f", "\x7f", "é", "\u2028", "\udc80",
+               "\U0001f600", "/", "{", ":"]  # fmt: skip
+
+    def text() -> str:
+        return "".join(rng.choice(letters) for _ in range(rng.randrange(6)))
+
+    def value(depth: int) -> object:
+        kinds = ["int", "str", "none", "bool"] + (["dict", "list"] * 2 if depth < 4 else [])
+        kind = rng.choice(kinds + (["float", "tuple", "intkey"] if rng.random() < 0.05 else []))
+        if kind == "dict":
+            return {text(): value(depth + 1) for _ in range(rng.randrange(4))}
+        if kind == "list":
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+        return {
+            "int": lambda: rng.randrange(-(1 << 70), 1 << 70), "str": text, "none": lambda: None,
+            "bool": lambda: rng.random() < 0.5, "float": lambda: rng.random() * 1e6,
+            "tuple": lambda: (1, "a"), "intkey": lambda: {1: "a"},
+        }[kind]()  # fmt: skip
+
+    for _ in range(3000):
+        data = value(0)
+        expected = json_module.dumps(data, indent=1, ensure_ascii=False) + "\n"
+        assert json_text(data) == expected, (seed, data)
 
 
 def test_the_group_layouts_in_text_and_csv_add_up(isolated: list[subprocess.Popen[str]]) -> None:

@@ -72,6 +72,22 @@ def test_kernel_threads_are_counted_and_left_out() -> None:
         assert 2 not in {s.pid for s in result.skipped}
 
 
+def test_kernel_threads_are_told_by_one_read_of_their_stat() -> None:
+    """The sweep reads the stat of kthreadd's children first, and leaves out those whose stat
+    says kernel thread: each pid it names is a kernel thread or gone; a process, a pid that is
+    gone and a pid that is no number's are not kernel threads (they are read as processes)."""
+    hinted = sw._kernel_thread_pids("/proc")
+    assert 2 in hinted and len(hinted) > 1, sorted(hinted)
+    for pid in hinted:  # a kernel worker may end between the two reads
+        assert sw._is_kernel_thread(pid, "/proc") or not os.path.exists(f"/proc/{pid}"), pid
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    for pid in (os.getpid(), 1, gone.pid, 0):
+        assert not sw._is_kernel_thread(pid, "/proc"), pid
+    result = sw.sweep([2, os.getpid()], stat=False)
+    assert (result.kernel_threads, [p.pid for p in result.processes]) == (1, [os.getpid()])
+
+
 def test_a_process_that_is_gone_or_a_zombie_is_skipped_as_exited() -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     while True:  # a zombie until it is reaped
@@ -94,6 +110,19 @@ def test_a_process_that_is_gone_or_a_zombie_is_skipped_as_exited() -> None:
     assert result.skipped[0].comm == comm
     assert result.skipped[1].message == f"no process {free}: /proc/{free} does not exist"
     assert result.processes == []
+    # a zombie is told by the short path: the sweep loads neither the safe reader nor its errors
+    code = (
+        "import subprocess, sys\nfrom smapsfmt.triage.sweep import sweep\n"
+        "child = subprocess.Popen(['true'])\n"
+        "while open(f'/proc/{child.pid}/stat', 'rb').read().rpartition(b') ')[2][:1] != b'Z':\n"
+        "    pass\n"
+        "for stat in (True, False):\n"
+        "    result = sweep([child.pid], stat=stat)\n"
+        "    assert [(s.reason, s.comm) for s in result.skipped] == [('exited', 'true')]\n"
+        "print(sorted(m for m in sys.modules if m.startswith('smapsfmt._live')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.stdout == "['smapsfmt._live', 'smapsfmt._live.facts']\n", out.stderr
 
 
 def test_a_process_that_may_not_be_read_is_skipped_as_denied(

@@ -69,6 +69,15 @@ def err(text: str) -> None:
         pass
 
 
+def stderr_is_terminal() -> bool:
+    """Whether standard error is a terminal (where progress is shown: smapsfmt.triage.progress)."""
+    stream = sys.stderr
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def discard_stdout() -> None:
     """Point standard output at /dev/null, so that what is still buffered cannot fail again
     when the interpreter exits."""

@@ -3,7 +3,7 @@ that imports nothing: the sweep of every process (smapsfmt.triage.sweep, behind
 ``smapsfmt ps``) reads them without loading the safe reader (smapsfmt._live.proc) or its
 errors, which it needs only for a process that is not ordinary."""
 
-__all__ = ["PF_KTHREAD", "PROC", "denied"]
+__all__ = ["PF_KTHREAD", "PROC", "denied", "zombie"]
 
 PROC = "/proc"
 PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread (stat field 9)
@@ -15,4 +15,13 @@ def denied(path: str) -> str:
     return (
         f"permission denied: {path}: reading a process's memory map needs ptrace-read access "
         "to it (the same user, or CAP_SYS_PTRACE), which this reader does not have"
+    )
+
+
+def zombie(pid: int | str, comm: str) -> str:
+    """What a read of a zombie (or dead) process says (fs/proc/array.c task_state_array: state
+    Z or X): it has exited, and its memory map with it."""
+    return (
+        f"process {pid} ({comm}) is a zombie: it has exited and has no memory map left (its "
+        "parent has not reaped it yet)"
     )

@@ -31,7 +31,7 @@ from .errors import (
     ZombieProcessError,
     permission_error,
 )
-from .facts import PF_KTHREAD, PROC
+from .facts import PF_KTHREAD, PROC, zombie
 
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
 if TYPE_CHECKING:
@@ -323,10 +323,7 @@ def refusal_of(pid: int | str, stat: _Stat) -> ProcError | None:
             "is empty and it has no smaps_rollup)", pid=pid,
         )  # fmt: skip
     if stat.state in ("Z", "X"):  # fs/proc/array.c task_state_array: zombie, dead
-        return ZombieProcessError(
-            f"process {pid} ({stat.comm}) is a zombie: it has exited and has no memory map "
-            "left (its parent has not reaped it yet)", pid=pid,
-        )  # fmt: skip
+        return ZombieProcessError(zombie(pid, stat.comm), pid=pid)
     return None
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 import time
 
+from .._cli.streams import stderr_is_terminal
+
 __all__ = ["Progress"]
 
 _EVERY = 0.1  # seconds between two redraws
@@ -19,11 +21,7 @@ _EVERY = 0.1  # seconds between two redraws
 class Progress:
     def __init__(self, label: str) -> None:
         self.label = label
-        stream = sys.stderr
-        try:
-            self.active = stream is not None and stream.isatty()
-        except (AttributeError, ValueError, OSError):
-            self.active = False
+        self.active = stderr_is_terminal()
         self._last = -1.0
         self._drawn = False
 

@@ -289,13 +289,17 @@ def note(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._cli.streams import EXIT_OK, err, out
-    from .progress import Progress
+    from .._cli.streams import EXIT_OK, err, out, stderr_is_terminal
     from .sweep import sweep
 
-    with Progress("reading processes") as progress:
-        shown = progress.update if progress.active else None  # a call per process for nothing
-        result_sweep = sweep(cgroup=args.by == "cgroup", stat=False, progress=shown)
+    cgroup = args.by == "cgroup"
+    if stderr_is_terminal():  # progress is shown there only: elsewhere its module is not loaded
+        from .progress import Progress
+
+        with Progress("reading processes") as progress:
+            result_sweep = sweep(cgroup=cgroup, stat=False, progress=progress.update)
+    else:
+        result_sweep = sweep(cgroup=cgroup, stat=False)
     result = build(result_sweep, args)
     if args.format == "json":
         out(json_text(result))

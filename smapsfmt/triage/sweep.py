@@ -5,7 +5,9 @@ file is then opened relative to that fd, so a pid reused by a new process is nev
 of the old one: smapsfmt._live), reads ``stat`` (command name, state, start time, kernel-thread
 flag), then ``smaps_rollup``, and optionally ``cmdline`` and ``cgroup``; with ``stat=False``
 (``smapsfmt ps``, which shows neither the start time nor, where there is a command line, the
-command name) ``smaps_rollup`` first, and ``stat`` only where it is needed. The user is the owner
+command name) ``smaps_rollup`` first, and ``stat`` only where it is needed. Kernel threads, the
+children of kthreadd, are told first, each by one read of its ``stat`` by path (no fd is needed
+for one read: ``_is_kernel_thread``). The user is the owner
 of the ``/proc/PID`` directory (the process's effective uid; root for a process that is not
 dumpable, as ``ls -l /proc`` shows it), looked up in the password database once per uid.
 
@@ -22,9 +24,9 @@ Pss-family fields are the low ends of the kernel's intervals.
 
 Each process is read first by a short path that makes the same reads (one ``/proc/PID`` fd,
 ``stat``, ``smaps_rollup``, then ``cmdline`` and ``cgroup``) with nothing else: no exception,
-object or message is built unless something is not ordinary. A kernel thread is counted and a
-process that may not be read is listed from what the short path read; anything else that is not
-ordinary (another error, a zombie, an empty rollup, a kernel without smaps_rollup) sends the
+object or message is built unless something is not ordinary. A kernel thread is counted, and a
+process that may not be read or is a zombie is listed, from what the short path read; anything
+else that is not ordinary (another error, an empty rollup, a kernel without smaps_rollup) sends the
 process to the careful path, the library's safe reader (smapsfmt._live), which reads it again and
 names what it is. The rollup's fields are read by smapsfmt.triage.kernel_rollup (the kernel's own
 layout, without the re module; any other text by ``smapsfmt.parse_rollup``, which either reads it
@@ -37,10 +39,9 @@ This module imports no command-line code; ``smapsfmt ps`` and ``smapsfmt sample`
 
 from __future__ import annotations
 
-import errno
 import os
 
-from .._live.facts import PF_KTHREAD, PROC, denied
+from .._live.facts import PF_KTHREAD, PROC, denied, zombie
 from .kernel_rollup import rollup_fields
 
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
@@ -320,7 +321,6 @@ def _read_open(proc: ProcDir, *, cmdline: bool, cgroup: bool, keep_text: bool) -
 
 _OPEN = os.O_RDONLY | os.O_CLOEXEC
 _DIRECTORY = _OPEN | os.O_DIRECTORY
-_DENIED = (errno.EACCES, errno.EPERM)
 
 
 def _read_whole(fd: int) -> bytes:
@@ -367,9 +367,9 @@ def _quick(
 ) -> Process | Skipped | bool:
     """``read_process`` for the common case, in the fewest steps: the same files read the same
     way (each relative to the one ``/proc/PID`` fd), without its classes and messages. True for
-    a kernel thread; a Skipped for a process that may not be read; False for anything else that
-    is not the common case (any other error, a zombie, an empty rollup, a command line or
-    cgroup that cannot be read): the careful path then reads the process again and says what
+    a kernel thread; a Skipped for a process that may not be read or is a zombie; False for
+    anything else that is not the common case (any other error, an empty rollup, a command line
+    or cgroup that cannot be read): the careful path then reads the process again and says what
     it is.
 
     With ``stat``, stat is read first (the command name, the start time, and the kernel-thread
@@ -388,7 +388,7 @@ def _quick(
             if int(parts[6]) & PF_KTHREAD:
                 return True
             if parts[0] in (b"Z", b"X"):
-                return False
+                return _zombie(pid, head)
         try:
             text = _read_at(dir_fd, "smaps_rollup")
         except OSError as exc:
@@ -420,12 +420,12 @@ def _unread(
     pid: int, root: str, dir_fd: int, err: int | None, stat: tuple[bytes, list[bytes]]
 ) -> Skipped | bool:
     """A smaps_rollup that could not be read: True for a kernel thread, a Skipped for a
-    process that may not be read, else False (the careful path says what it is). A kernel
-    thread never has a memory map to show: the kernel gives no mm of a PF_KTHREAD task to
-    /proc, even one that borrowed an mm (kernel/fork.c get_task_mm, 6.18), so smaps_rollup
-    fails with ESRCH, at open on 6.18 (fs/proc/task_mmu.c smaps_rollup_open) and at the
-    read on 4.19 (show_smaps_rollup); its stat's flags say which it is. ``stat``: what the
-    short path read of stat (nothing yet without ``stat``)."""
+    process that may not be read or is a zombie, else False (the careful path says what it
+    is). A kernel thread never has a memory map to show: the kernel gives no mm of a
+    PF_KTHREAD task to /proc, even one that borrowed an mm (kernel/fork.c get_task_mm, 6.18),
+    so smaps_rollup fails with ESRCH, at open on 6.18 (fs/proc/task_mmu.c smaps_rollup_open)
+    and at the read on 4.19 (show_smaps_rollup); its stat's flags say which it is. ``stat``:
+    what the short path read of stat (nothing yet without ``stat``)."""
     head, parts = stat
     if not parts:
         try:
@@ -434,10 +434,66 @@ def _unread(
                 return True
         except (OSError, ValueError, IndexError):
             return False
-    if err in _DENIED and parts[0] not in (b"Z", b"X"):
+    if parts[0] in (b"Z", b"X"):
+        return _zombie(pid, head)
+    import errno  # here: an ordinary sweep never needs it (ps's start-up does without it)
+
+    if err in (errno.EACCES, errno.EPERM):
         path = f"{root}/{pid}/smaps_rollup"
         return Skipped(pid, "denied", denied(path), _comm(head))
     return False
+
+
+# kthreadd, the kernel's creator of kernel threads: every other kernel thread is its child
+# (kernel/kthread.c, 6.18: kthreadd creates each one with kernel_thread()).
+_KTHREADD = 2
+
+
+def _kernel_thread_pids(root: str) -> frozenset[int]:
+    """The pids that one look says are kernel threads: kthreadd and the children it lists in
+    ``/proc/2/task/2/children`` (fs/proc/array.c children_seq_show, CONFIG_PROC_CHILDREN),
+    when pid 2 is kthreadd (in another pid namespace it is not); else none. This only orders
+    the reads: each of these pids is still judged by its own stat (``_is_kernel_thread``)."""
+    if not _is_kernel_thread(_KTHREADD, root):
+        return frozenset()
+    try:
+        fd = os.open(f"{root}/{_KTHREADD}/task/{_KTHREADD}/children", _OPEN)
+        try:
+            children = _read_whole(fd)
+        finally:
+            os.close(fd)
+        return frozenset([_KTHREADD, *map(int, children.split())])
+    except (OSError, ValueError):
+        return frozenset((_KTHREADD,))
+
+
+def _is_kernel_thread(pid: int, root: str) -> bool:
+    """Whether ``/proc/PID/stat`` says PF_KTHREAD; False when it cannot be read or parsed.
+
+    Reading it by its path, with no ``/proc/PID`` fd held, is sound: the answer rests on this
+    one read, of one task, so there are no two reads for a held fd to tie to the same process.
+    A kernel thread is left out as it was at that moment; a pid listed for a process that has
+    since exited and whose pid now belongs to a new kernel thread counts as that kernel thread,
+    as it would had the fd been opened at the same moment (an fd orders nothing before its own
+    open). A pid that is not a kernel thread, or no longer one, is read by ``_quick`` from the
+    start, its identity held by its ``/proc/PID`` fd as any other process."""
+    try:
+        fd = os.open(f"{root}/{pid}/stat", _OPEN)
+        try:
+            stat = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        return bool(int(stat.rpartition(b") ")[2].split(None, 7)[6]) & PF_KTHREAD)
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _zombie(pid: int, head: bytes) -> Skipped:
+    """A zombie, as the careful path says it (smapsfmt._live.proc refusal_of, which reads the
+    same stat through its own fd): a zombie that a busy machine keeps for a while is then not
+    read twice, nor does it load the safe reader and its errors in every sweep."""
+    comm = _comm(head)
+    return Skipped(pid, "exited", zombie(pid, comm), comm)
 
 
 def sweep(
@@ -459,8 +515,14 @@ def sweep(
     result = Sweep()
     todo = list_pids(root) if pids is None else list(pids)
     processes = result.processes
+    # Kernel threads, a third of a small machine's pids, are told by one read of their stat
+    # each, without the /proc/PID fd and the refused smaps_rollup that _quick would spend on
+    # them first (bench/ps.py: ps against the bare reads of every rollup).
+    kernel = _kernel_thread_pids(root)
     for done, pid in enumerate(todo, 1):
-        quick = _quick(pid, root, cmdline, cgroup, keep_text, stat=stat)
+        quick = (pid in kernel and _is_kernel_thread(pid, root)) or _quick(
+            pid, root, cmdline, cgroup, keep_text, stat=stat
+        )
         if quick is True:
             result.kernel_threads += 1
         elif quick is False:
@@ -512,8 +574,13 @@ def _careful(
 
 
 def _comm_in(message: str) -> str:
-    """The command name a ProcError's message gives in parentheses after the pid, if any."""
-    import re
-
-    match = re.search(r"^process \d+ \((.*?)\) ", message)
-    return match.group(1) if match else ""
+    """The command name a ProcError's message gives in parentheses after the pid, if any: the
+    text from ``process PID (`` to the first ``) `` on the message's first line. Without the re
+    module: a process that exits during the sweep comes here, and importing re (with enum)
+    would cost ``smapsfmt ps`` more than all of its own start-up (bench/ps.py)."""
+    word, _, rest = message.partition(" ")
+    number, _, rest = rest.partition(" ")
+    if word != "process" or not number.isdecimal() or not rest.startswith("("):
+        return ""
+    comm, close, _ = rest[1:].partition(") ")
+    return comm if close and "\n" not in comm else ""

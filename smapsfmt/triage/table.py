@@ -17,6 +17,13 @@ def text_table(
     the last, the name) left-aligned, the last one not padded."""
     count = len(headers)
     lefts = {i % count for i in left}
+    if all(len(row) == count for row in rows):  # every row whole: one format call per line
+        widths = [max(map(len, column)) for column in zip(headers, *rows, strict=True)]
+        line = "  ".join(
+            ("{}" if i == count - 1 else f"{{:<{width}}}") if i in lefts else f"{{:>{width}}}"
+            for i, width in enumerate(widths)
+        ).format
+        return "".join([line(*row).rstrip() + "\n" for row in [headers, *rows]])
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -47,9 +54,67 @@ def csv_text(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def json_text(value: Any) -> str:
-    import json
+    """``json.dumps(value, indent=1, ensure_ascii=False)`` and a newline. Plain data (dicts
+    with str keys, lists, str, int, bool, None: every output of ps) is written here, without
+    the json module, whose import (re, with enum) costs ``smapsfmt ps --format json`` more
+    than all of its own start-up; anything else (a float, ...) by json itself."""
+    pieces: list[str] = []
+    try:
+        _json(value, "\n", pieces)
+    except (_NotPlain, RecursionError):  # json says what it makes of them
+        import json
 
-    return json.dumps(value, indent=1, ensure_ascii=False) + "\n"
+        return json.dumps(value, indent=1, ensure_ascii=False) + "\n"
+    pieces.append("\n")
+    return "".join(pieces)
+
+
+class _NotPlain(Exception):
+    """A value json_text leaves to the json module."""
+
+
+# What json's encoder escapes with ensure_ascii=False (json/encoder.py ESCAPE, ESCAPE_DCT): the
+# quote, the backslash and the C0 controls, these five by their short names.
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in range(32)}
+_JSON_ESCAPES.update(
+    {ord('"'): '\\"', ord("\\"): "\\\\", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t"}
+)
+
+
+def _json(value: Any, newline: str, pieces: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        pieces.append(f'"{value.translate(_JSON_ESCAPES)}"')
+    elif kind is int:
+        pieces.append(int.__repr__(value))
+    elif value is None or kind is bool:
+        pieces.append("null" if value is None else "true" if value else "false")
+    elif kind is dict:
+        if not value:
+            pieces.append("{}")
+            return
+        inner = newline + " "
+        before = "{" + inner
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            pieces.append(f'{before}"{key.translate(_JSON_ESCAPES)}": ')
+            _json(item, inner, pieces)
+            before = "," + inner
+        pieces.append(newline + "}")
+    elif kind is list:
+        if not value:
+            pieces.append("[]")
+            return
+        inner = newline + " "
+        before = "[" + inner
+        for item in value:
+            pieces.append(before)
+            _json(item, inner, pieces)
+            before = "," + inner
+        pieces.append(newline + "]")
+    else:
+        raise _NotPlain
 
 
 def number(value: int | None) -> str:
@@ -62,4 +127,7 @@ _CONTROLS = {c: repr(chr(c))[1:-1] for c in [*range(32), 127]}
 
 
 def printable(text: str) -> str:
-    return text.translate(_CONTROLS)
+    # isprintable() is False for every character _CONTROLS replaces (category Cc): a text it
+    # passes is returned as it is, without a translation per character (ps prints hundreds of
+    # command lines).
+    return text if text.isprintable() else text.translate(_CONTROLS)
