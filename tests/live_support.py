@@ -154,6 +154,14 @@ EXPIRED = (
 )
 
 
+def _as_a_job() -> None:
+    """A process group of its own, and SIGINT at its default action, as an interactive shell
+    starts a job: a suite started in the background of a shell script inherits SIGINT
+    ignored (POSIX: asynchronous lists without job control), and so would the job."""
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextlib.contextmanager
 def job(*argv: str, stdin: bool = False) -> Iterator[subprocess.Popen[bytes]]:
     """``argv`` run by Python as a shell runs a job: in a process group of its own (signals
@@ -166,7 +174,7 @@ def job(*argv: str, stdin: bool = False) -> Iterator[subprocess.Popen[bytes]]:
         stderr=subprocess.PIPE,
         cwd=tempfile.gettempdir(),  # outside the tree: the installed smapsfmt runs
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        preexec_fn=os.setpgrp,  # noqa: PLW1509 - no threads run here; process_group is 3.11+
+        preexec_fn=_as_a_job,  # noqa: PLW1509 - no threads run here
     )
     try:
         yield child

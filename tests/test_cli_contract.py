@@ -44,6 +44,18 @@ def _one_gigabyte() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
+def _interruptible() -> None:
+    """SIGINT at its default action, as an interactive shell starts a command: a suite started
+    in the background of a shell script inherits SIGINT ignored (POSIX: asynchronous lists
+    without job control), and a command started with it ignored rightly goes on."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _interruptible_in_one_gigabyte() -> None:
+    _interruptible()
+    _one_gigabyte()
+
+
 # --- repeated options: refused, by the parsers themselves ----------------------------------------
 
 
@@ -527,7 +539,7 @@ def test_sigint_stops_a_command_reading_an_endless_pipe(args: list[str]) -> None
         reader = subprocess.Popen(
             [sys.executable, "-m", "smapsfmt", *args], stdin=writer.stdout,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tempfile.gettempdir(),
-            preexec_fn=_one_gigabyte,  # noqa: PLW1509 - the test starts no thread
+            preexec_fn=_interruptible_in_one_gigabyte,  # noqa: PLW1509 - the test starts no thread
         )  # fmt: skip
         assert writer.stdout is not None
         writer.stdout.close()
@@ -570,6 +582,7 @@ def test_sigint_is_not_a_hang_when_stdin_is_a_silent_fifo(tmp_path: Path) -> Non
         reader = subprocess.Popen(
             [sys.executable, "-m", "smapsfmt", "rollup", str(fifo)], stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, cwd=tempfile.gettempdir(),
+            preexec_fn=_interruptible,  # noqa: PLW1509 - the test starts no thread
         )  # fmt: skip
         time.sleep(1.0)
         reader.send_signal(signal.SIGINT)

@@ -7,6 +7,7 @@ a sample).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import subprocess
 from collections.abc import Iterator
@@ -39,8 +40,11 @@ def _files(folder: Path) -> list[str]:
 
 
 def test_a_sample_that_fills_the_disk_leaves_nothing(tmp_path: Path) -> None:
-    """64 kB: the folders fit, the first Parquet file does not (ENOSPC while pyarrow writes)."""
+    """A full disk, whatever this machine's processes: a 64 kB tmpfs filled first by a file of
+    the test's own. The folders still fit (a tmpfs directory takes no data page), the first
+    Parquet file does not (ENOSPC while pyarrow writes)."""
     with _tmpfs(tmp_path / "small", "size=64k") as mount:
+        _fill(mount / "filler")
         dataset = mount / "dataset"
         result = run_cli(
             "sample", "-o", str(dataset), "--smaps", "--host", "h", "--format", "json"
@@ -50,7 +54,17 @@ def test_a_sample_that_fills_the_disk_leaves_nothing(tmp_path: Path) -> None:
         assert message.startswith(f"cannot write {dataset}: "), message
         assert "No space left on device" in message, message
         assert result.stderr.decode() == f"smapsfmt: error: {message}\n"
-        assert _files(mount) == []
+        assert _files(mount) == ["filler"]
+
+
+def _fill(path: Path) -> None:
+    """Write ``path`` until the file system has no page left."""
+    with path.open("wb", buffering=0) as filler:
+        try:
+            while True:
+                filler.write(bytes(4096))
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
 
 
 def test_a_read_only_dataset_is_refused_with_the_reason(tmp_path: Path) -> None:
