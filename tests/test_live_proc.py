@@ -142,6 +142,21 @@ def _held_dir(pid: int) -> int:
     return os.open(f"/proc/{pid}", os.O_RDONLY | os.O_DIRECTORY)
 
 
+def _every_read_raises(proc: smapsfmt.Process, error: type[Exception]) -> list[Exception]:
+    """Each read of ``proc`` raises ``error``: the errors, in the order of the reads."""
+    caught = []
+    for read in (
+        proc.read_smaps,
+        proc.read_rollup,
+        proc.snapshot,
+        lambda: proc.read_file("smaps"),
+    ):
+        with pytest.raises(error) as one:
+            read()
+        caught.append(one.value)
+    return caught
+
+
 def test_a_process_that_vanishes_is_reported_through_the_held_directory() -> None:
     """The /proc/PID directory is held (smapsfmt.Process); the process is killed and reaped;
     every later open through the held fd fails with ESRCH (kernel), and every read of the
@@ -155,16 +170,13 @@ def test_a_process_that_vanishes_is_reported_through_the_held_directory() -> Non
             child.wait()
             with pytest.raises(ProcessLookupError):  # the kernel: ESRCH through the held fd
                 os.open("smaps", os.O_RDONLY, dir_fd=kernel)
-            caught = []
-            for read in (
-                proc.read_smaps,
-                proc.read_rollup,
-                proc.snapshot,
-                lambda: proc.read_file("smaps"),
-            ):
-                with pytest.raises(smapsfmt.ProcessExitedError) as one:
-                    read()
-                caught.append(one.value)
+            caught = _every_read_raises(proc, smapsfmt.ProcessExitedError)
+            for bad in (proc.snapshot, proc.frozen):  # a bad time limit: before the process
+                with pytest.raises(ValueError) as refused:
+                    bad(timeout=0)
+                assert str(refused.value) == (
+                    "the freeze time limit must be a finite number of seconds above 0, not 0"
+                )
         finally:
             proc.close()
             os.close(kernel)
@@ -211,16 +223,7 @@ def test_a_reused_pid_is_never_read_in_place_of_the_first_process() -> None:
             assert b"/sleep" in fresh and b"python" not in fresh
             with pytest.raises(ProcessLookupError):
                 os.open("smaps", os.O_RDONLY, dir_fd=kernel)
-            caught = []
-            for read in (
-                proc.read_smaps,
-                proc.read_rollup,
-                proc.snapshot,
-                lambda: proc.read_file("smaps"),
-            ):
-                with pytest.raises(smapsfmt.PidReusedError) as one:
-                    read()
-                caught.append(one.value)
+            caught = _every_read_raises(proc, smapsfmt.PidReusedError)
         finally:
             second.kill()
             second.wait()

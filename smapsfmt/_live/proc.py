@@ -477,10 +477,9 @@ def capture(
 def capture_from(
     proc: ProcDir, *, freeze: bool, timeout: float, with_rollup: bool = True
 ) -> Snapshot:
-    """``capture`` of the process that ``proc`` holds (smapsfmt.Process reads it many times)."""
-    from .hold import time_limit
-
-    timeout = time_limit(timeout)
+    """``capture`` of the process that ``proc`` holds (smapsfmt.Process reads it many times).
+    ``timeout`` is checked by the caller (``hold.time_limit``), before the process is looked
+    at."""
     refusal = refusal_of(proc.pid, proc.first)
     if refusal is not None:
         raise refusal

@@ -88,7 +88,8 @@ class Process:
 
     def snapshot(self, *, freeze: bool = True, timeout: float = DEFAULT_TIMEOUT) -> Snapshot:
         """smaps and smaps_rollup, read while the process is frozen: see ``smapsfmt.snapshot``."""
-        return capture_from(self._now(), freeze=freeze, timeout=timeout)
+        limit = time_limit(timeout)  # before the process is looked at, as smapsfmt.snapshot
+        return capture_from(self._now(), freeze=freeze, timeout=limit)
 
     def frozen(self, *, timeout: float = DEFAULT_TIMEOUT) -> AbstractContextManager[Freeze]:
         """Hold every thread of the process stopped while the ``with`` block runs, as
