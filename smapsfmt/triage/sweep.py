@@ -345,11 +345,11 @@ def _read_at(dir_fd: int, name: str) -> bytes:
         os.close(fd)
 
 
-def _stat_at(dir_fd: int) -> tuple[bytes, list[bytes]]:
-    """``stat`` through the held fd: the part up to the command name's end, and the fields
-    from the state (field 3) to the start time (field 22), as smapsfmt._live's reader splits
-    it (the command name may itself hold ") ")."""
-    fd = os.open("stat", _OPEN, dir_fd=dir_fd)
+def _stat_at(dir_fd: int | None, path: str = "stat") -> tuple[bytes, list[bytes]]:
+    """``stat`` through the held fd (or, with no fd, the ``path`` given): the part up to the
+    command name's end, and the fields from the state (field 3) to the start time (field 22),
+    as smapsfmt._live's reader splits it (the command name may itself hold ") ")."""
+    fd = os.open(path, _OPEN, dir_fd=dir_fd)
     try:
         stat = os.read(fd, 4096)
     finally:
@@ -459,10 +459,15 @@ def _kernel_thread_pids(root: str) -> frozenset[int]:
     try:
         fd = os.open(f"{root}/{_KTHREADD}/task/{_KTHREADD}/children", _OPEN)
         try:
-            children = _read_whole(fd)
+            # Read to the end: one read of this file gives at most a page of whole records
+            # (fs/seq_file.c seq_read_iter, 6.18: a record that would overflow its page-sized
+            # buffer waits for the next read), however much more is asked.
+            pieces = []
+            while piece := os.read(fd, 1 << 16):
+                pieces.append(piece)
         finally:
             os.close(fd)
-        return frozenset([_KTHREADD, *map(int, children.split())])
+        return frozenset([_KTHREADD, *map(int, b"".join(pieces).split())])
     except (OSError, ValueError):
         return frozenset((_KTHREADD,))
 
@@ -478,12 +483,7 @@ def _is_kernel_thread(pid: int, root: str) -> bool:
     open). A pid that is not a kernel thread, or no longer one, is read by ``_quick`` from the
     start, its identity held by its ``/proc/PID`` fd as any other process."""
     try:
-        fd = os.open(f"{root}/{pid}/stat", _OPEN)
-        try:
-            stat = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-        return bool(int(stat.rpartition(b") ")[2].split(None, 7)[6]) & PF_KTHREAD)
+        return bool(int(_stat_at(None, f"{root}/{pid}/stat")[1][6]) & PF_KTHREAD)
     except (OSError, ValueError, IndexError):
         return False
 
