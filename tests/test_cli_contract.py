@@ -14,6 +14,7 @@ import resource
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -206,21 +207,23 @@ def test_version_names_the_parsers_path_and_why(tmp_path: Path) -> None:
     )  # fmt: skip
     pure = run_cli("--version", env_extra={"SMAPSFMT_PURE_PYTHON": "1"})
     assert pure.stdout.decode() == version + "parser: pure Python (SMAPSFMT_PURE_PYTHON=1)\n"
-    copy = tmp_path / "smapsfmt"
-    shutil.copytree(installed, copy, ignore=shutil.ignore_patterns("_match.*.so", "__pycache__"))
-    unbuilt = run_cli(
-        "--version", env_extra={"PYTHONPATH": str(tmp_path), "SMAPSFMT_PURE_PYTHON": "0"}
+    # A site-packages of its own: a run under coverage reports the copy's files as the tree's
+    # (pyproject.toml, [tool.coverage.paths]), as it does the installed package's.
+    site = tmp_path / "site-packages"
+    shutil.copytree(
+        installed, site / "smapsfmt", ignore=shutil.ignore_patterns("_match.*.so", "__pycache__")
     )
+    in_copy = {"PYTHONPATH": str(site), "SMAPSFMT_PURE_PYTHON": "0"}
+    unbuilt = run_cli("--version", env_extra=in_copy)
     assert unbuilt.stdout.decode() == (
         version + "parser: pure Python (the C module was not built at install)\n"
     ), unbuilt.stderr
-    # a module that is there but does not load (built for another Python, a missing symbol)
-    (tmp_path / "smapsfmt" / "_parse" / "_match.py").write_text("raise ImportError('bad link')")
-    loads_not = run_cli(
-        "--version", env_extra={"PYTHONPATH": str(tmp_path), "SMAPSFMT_PURE_PYTHON": "0"}
-    )
+    # a module that is there but does not load (a broken build: here an empty file)
+    broken = site / "smapsfmt" / "_parse" / f"_match{sysconfig.get_config_var('EXT_SUFFIX')}"
+    broken.write_bytes(b"")
+    loads_not = run_cli("--version", env_extra=in_copy)
     assert loads_not.stdout.decode() == (
-        version + "parser: pure Python (the C module does not load: bad link)\n"
+        version + f"parser: pure Python (the C module does not load: {broken}: file too short)\n"
     ), loads_not.stderr
 
 
