@@ -14,30 +14,16 @@ def text_table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[int] = (-1,)
 ) -> str:
     """Columns separated by two spaces, numbers right-aligned; the columns ``left`` (default:
-    the last, the name) left-aligned, the last one not padded."""
+    the last, the name) left-aligned, the last one not padded. Every row has a cell for each
+    header (a missing one is a ValueError): each line is laid out by one format call."""
     count = len(headers)
     lefts = {i % count for i in left}
-    if all(len(row) == count for row in rows):  # every row whole: one format call per line
-        widths = [max(map(len, column)) for column in zip(headers, *rows, strict=True)]
-        line = "  ".join(
-            ("{}" if i == count - 1 else f"{{:<{width}}}") if i in lefts else f"{{:>{width}}}"
-            for i, width in enumerate(widths)
-        ).format
-        return "".join([line(*row).rstrip() + "\n" for row in [headers, *rows]])
-    widths = [len(h) for h in headers]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    lines = []
-    for row in [headers, *rows]:
-        cells = []
-        for i, cell in enumerate(row):
-            if i in lefts:
-                cells.append(cell if i == count - 1 else cell.ljust(widths[i]))
-            else:
-                cells.append(cell.rjust(widths[i]))
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
+    widths = [max(map(len, column)) for column in zip(headers, *rows, strict=True)]
+    line = "  ".join(
+        ("{}" if i == count - 1 else f"{{:<{width}}}") if i in lefts else f"{{:>{width}}}"
+        for i, width in enumerate(widths)
+    ).format
+    return "".join([line(*row).rstrip() + "\n" for row in [headers, *rows]])
 
 
 def csv_text(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
