@@ -45,11 +45,21 @@ MANY = 2000  # mappings: about 1.5 MB of smaps, hundreds of kernel buffers
 # --- targets ----------------------------------------------------------------------------------
 
 
+Popen = subprocess.Popen[str]
+
+
+def target(*args: str, stdin: bool = False) -> contextlib.AbstractContextManager[Popen]:
+    """A shaped target process (proc_targets.py), ready; SIGKILLed and reaped whatever
+    happens."""
+    return started([sys.executable, str(TARGETS), *args], stdin=stdin)
+
+
 @contextlib.contextmanager
-def target(*args: str, stdin: bool = False) -> Iterator[subprocess.Popen[str]]:
-    """A shaped target process, ready; SIGKILLed and reaped whatever happens."""
+def started(command: list[str], *, stdin: bool = False) -> Iterator[Popen]:
+    """``command`` started, once it has printed its line ``ready``; SIGKILLed and reaped
+    whatever happens."""
     child = subprocess.Popen(
-        [sys.executable, str(TARGETS), *args],
+        command,
         stdout=subprocess.PIPE,
         stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         text=True,
@@ -60,7 +70,7 @@ def target(*args: str, stdin: bool = False) -> Iterator[subprocess.Popen[str]]:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
+        child.wait(timeout=60)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,6 @@ frozen holds a pair that agrees, and the target is never left traced or stopped.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import signal
@@ -20,14 +19,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
+from live_support import started, target
 from proc_targets import gated
 
 import smapsfmt
 
-TARGETS = Path(__file__).with_name("proc_targets.py")
 MANY = 2000  # one-page mappings: smaps is read in many kernel buffers
 
 
@@ -39,18 +37,6 @@ def _state(pid: int) -> tuple[str, int]:
     return fields["State"].split()[0], int(fields["TracerPid"])
 
 
-@contextlib.contextmanager
-def _started(command: list[str]) -> Iterator[subprocess.Popen[str]]:
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "ready\n"
-        yield child
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=60)
-
-
 def test_a_target_killed_while_it_is_frozen_is_said_to_have_exited(tmp_path: Path) -> None:
     """The reader is held after its first read of smaps, the target frozen meanwhile; the
     target is killed there (a ptrace-stopped process dies of SIGKILL). Let go, the reader
@@ -59,7 +45,7 @@ def test_a_target_killed_while_it_is_frozen_is_said_to_have_exited(tmp_path: Pat
     dead child."""
     pages = tmp_path / "pages"
     pages.write_bytes(bytes(MANY * 4096))
-    with _started([sys.executable, str(TARGETS), "mappings", str(MANY), str(pages)]) as child:
+    with target("mappings", str(MANY), str(pages), stdin=True) as child:
         comm = Path(f"/proc/{child.pid}/comm").read_text().strip()
         states: list[tuple[str, int]] = []
 
@@ -110,7 +96,7 @@ def test_threads_that_come_and_go_during_the_freeze(rng: random.Random) -> None:
     listing and the seize, or before it stopped, is nothing to hold), or says why not; after
     each, the target runs untraced."""
     outcomes: dict[str, int] = {}
-    with _started([sys.executable, "-c", CHURN]) as child:
+    with started([sys.executable, "-c", CHURN], stdin=True) as child:
         for number in range(40):
             time.sleep(rng.uniform(0, 0.004))
             snap = smapsfmt.snapshot(child.pid, timeout=30)
@@ -164,14 +150,14 @@ def test_a_thread_that_cannot_stop_in_time_ends_the_freeze_and_is_let_go(tmp_pat
     """A target waiting in vfork(2) does not stop for PTRACE_INTERRUPT until its child ends:
     the freeze gives up at its time limit, says which thread did not stop, the texts are read
     unfrozen, and the target, never stopped, runs on once its child ends, untraced."""
-    with _started([str(_built(tmp_path, "vfork_target", VFORK)), "3000000"]) as child:
+    with started([str(_built(tmp_path, "vfork_target", VFORK)), "3000000"], stdin=True) as child:
         deadline = time.monotonic() + 10
         while _state(child.pid)[0] != "D":  # in the vfork wait
             assert time.monotonic() < deadline, _state(child.pid)
             time.sleep(0.001)
-        started = time.monotonic()
+        began = time.monotonic()
         snap = smapsfmt.snapshot(child.pid, timeout=0.25)
-        took = time.monotonic() - started
+        took = time.monotonic() - began
         assert (snap.frozen, snap.consistent) == (False, False)
         assert snap.note == (
             f"not frozen: thread {child.pid} did not stop within the time limit (0.25 s)"
@@ -202,7 +188,9 @@ def test_a_tracer_that_comes_after_the_check_is_a_refusal_not_a_freeze(tmp_path:
     held right after that read while another process starts tracing the target. The freeze
     that follows is refused by the kernel (PTRACE_SEIZE: EPERM, one tracer at a time): the
     snapshot says why it is not frozen, and the other tracer keeps its target."""
-    with _started([sys.executable, "-c", "print('ready', flush=True); input()"]) as child:
+    with started(
+        [sys.executable, "-c", "print('ready', flush=True); input()"], stdin=True
+    ) as child:
         tracers: list[subprocess.Popen[str]] = []
 
         def read() -> str:
@@ -309,7 +297,7 @@ def test_no_signal_is_lost_to_the_freeze(tmp_path: Path, rng: random.Random) -> 
     it is frozen again and again: a signal that arrives while a thread is being stopped is
     taken from it by the stop (a signal-delivery-stop) and must be given back when it is let
     go. Every signal sent is received, and every snapshot is frozen."""
-    with _started([str(_built(tmp_path, "flood_target", FLOOD))]) as child:
+    with started([str(_built(tmp_path, "flood_target", FLOOD))], stdin=True) as child:
         assert child.stdin is not None and child.stdout is not None
         sender = subprocess.Popen(
             [sys.executable, "-c", SENDER, str(child.pid)], stdout=subprocess.PIPE, text=True
