@@ -93,14 +93,14 @@ def test_no_module_imports_another_modules_private_names() -> None:
 # pause at, and this file, which reads the source. Each listed file does reach into them.
 PRIVATE_ACCESS = {
     "test_accel.py": "the C module against the pure-Python scanner it replaces",
-    "test_fast.py": "the fast parser against the grammar, and how much text the grammar reads",
+    "test_fast.py": "the fast parser (its composed patterns per shape and its generic pattern) "
+    "against the grammar, and how much text the grammar reads",
     "test_batch.py": "the batch (column) sums against the per-mapping path",
-    "test_shapes.py": "the fast path's composed patterns against the grammar",
-    "test_validate_fuzz.py": "validate's C column scan against its pure-Python scan",
+    "test_validate_fuzz.py": "validate's C column scan against its pure-Python scan, and the "
+    "invariants' evaluator against Python's own evaluation it replaces",
     "test_output.py": "parse's output on the C and the pure-Python path against the former writer",
     "fuzz_contract.py": "the rollup text smapsfmt rollup prints, called per mutant on the C "
     "and the pure-Python path (the command would turn a crash into an exit status)",
-    "test_evaluator.py": "the invariants' evaluator against Python's own evaluation it replaces",
     "test_rollup_spec.py": "two facts of the aggregator's dating that change no printed "
     "value on any profile shipped: the relation it takes for an empty kernel range (the "
     "newest) and each major's last minor read from the profiles (the rest goes through "
