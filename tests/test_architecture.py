@@ -101,10 +101,6 @@ PRIVATE_ACCESS = {
     "fuzz_contract.py": "the rollup text smapsfmt rollup prints, called per mutant on the C "
     "and the pure-Python path (the command would turn a crash into an exit status)",
     "test_evaluator.py": "the invariants' evaluator against Python's own evaluation it replaces",
-    "test_rollup_spec.py": "two facts of the aggregator's dating that change no printed "
-    "value on any profile shipped: the relation it takes for an empty kernel range (the "
-    "newest) and each major's last minor read from the profiles (the rest goes through "
-    "smapsfmt.aggregate on edited copies of the spec)",
     "test_cli_contract.py": "the table of the modules that add the commands and the full "
     "parser, which main builds only for a command line without a COMMAND (no --help shows "
     "it): each command's help, printed with its own module alone, against the full parser's",
