@@ -118,8 +118,9 @@ def test_the_shipped_facts() -> None:
 
 def _without(path: Path, *labels: str) -> bytes:
     """The text of ``path`` without its lines of these fields."""
+    names = {label.encode() for label in labels}
     lines = path.read_bytes().splitlines(keepends=True)
-    return b"".join(line for line in lines if line.split(b":", 1)[0].decode() not in labels)
+    return b"".join(line for line in lines if line.split(b":", 1)[0] not in names)
 
 
 def _command(spec: Path | None, *args: str) -> tuple[int, Any]:
@@ -191,8 +192,9 @@ def test_each_majors_last_minor_is_the_profiles(tmp_path: Path) -> None:
     no_thp = _without(capture, "MMUPageSize", "THPeligible", "FilePmdMapped")  # THPeligible: 5.0
     assert _dated(tmp_path, no_pss_dirty) == "Linux 5.4 to 5.19"
     assert _dated(tmp_path, no_thp) == "Linux 4.14 to 4.20"
-    # no field that dates a smaps appeared in 4.0: with one that did (THPeligible, in a copy
-    # of the document), a smaps without it and without 4.14's KernelPageSize after Size
+    # No field that dates a smaps appeared in 4.0. With one that did (THPeligible, in a copy
+    # of the document): a smaps without it, and without the KernelPageSize lines whose place
+    # right after Size says 4.14+
     thp = "smaps: THPeligible\nDate:\t\tMarch 2019\nKernelVersion:\t5.0\n"
     in_40 = _spec_copy(tmp_path, {SMAPS_PATH: (thp, thp.replace("5.0\n", "4.0\n"))})
     older = _without(capture, "MMUPageSize", "KernelPageSize", "THPeligible", "FilePmdMapped")
