@@ -7,8 +7,10 @@ an input for good, on every machine. Each mutant goes through every verb:
 - ``parse``: parse_smaps or parse_rollup (the seed's kind), SmapsSyntaxError;
 - ``iter``: iter_smaps over a binary file, SmapsSyntaxError (smaps seeds);
 - ``validate``: validate, nothing (problems are diagnostics);
-- ``aggregate``, ``render``: aggregate, and the rollup text ``smapsfmt rollup`` prints
-  (summarize + render_text), KernelMismatch (aggregate's ValueError);
+- ``aggregate``, ``render``: aggregate, and what ``smapsfmt rollup`` prints of its rollup,
+  through the public surface: the rollup as the kernel prints it (smapsfmt.spec.render, in
+  the profile smapsfmt.spec.detect names) and each field's value as the command prints it
+  (``Interval.text``), KernelMismatch (aggregate's ValueError);
 - ``check``: check_rollup against the real other file of the capture, KernelMismatch.
 
 ``outcomes(start, count)`` gives one line per mutant: each verb's outcome, a result or an
@@ -34,8 +36,8 @@ from typing import Any
 from mutate import first_entries, mutant
 
 import smapsfmt
+import smapsfmt.spec
 from smapsfmt import KernelMismatch
-from smapsfmt._rollup.aggregate import render_text, summarize
 
 VALID = Path(__file__).resolve().parent / "fixtures" / "valid"
 
@@ -96,6 +98,30 @@ def _other(seed: Seed) -> Any:
     return smapsfmt.parse_smaps(seed.other) if seed.rollup else smapsfmt.parse_rollup(seed.other)
 
 
+@functools.cache
+def _layouts() -> tuple[smapsfmt.spec.Profile, ...]:
+    """The mainline profiles that print a smaps_rollup, oldest first."""
+    profiles = smapsfmt.spec.load_profiles()
+    return tuple(p for p in profiles if p.rollup_lines is not None and p.variant_of is None)
+
+
+def _rendered(data: bytes, smaps: smapsfmt.Smaps) -> tuple[bytes, list[str]]:
+    """What ``smapsfmt rollup`` prints for the smaps ``data``, through the public surface: the
+    rollup of ``aggregate`` as the kernel of the profile ``detect`` names prints it, and each
+    field's value as the command puts it where the kernel puts the number (N, LO..HI, or ?).
+    A profile without smaps_rollup, or none: the layout the command takes, the oldest
+    smaps_rollup for a kernel before 4.14 (which has none), else the newest."""
+    rollup = smapsfmt.aggregate(smaps)
+    found = smapsfmt.spec.detect(data, kind="smaps")
+    profile = found.profile
+    if profile is None or profile.rollup_lines is None:
+        layouts = _layouts()
+        before = profile is not None and profile.kernels[1][:2] < (4, 14)
+        profile = layouts[0] if before else layouts[-1]
+    text = smapsfmt.spec.render(rollup, profile, word_size=found.word_size)
+    return text, [bound.text for bound in rollup.intervals.values()]
+
+
 def _digest(value: object) -> str:
     return hashlib.blake2b(repr(value).encode(), digest_size=8).hexdigest()
 
@@ -148,7 +174,7 @@ def outcome(index: int) -> list[str]:
         smaps, rollup = parsed[1], _other(seed)
         aggregated = _run("aggregate", index, lambda: smapsfmt.aggregate(smaps))
         shown.append(_error(aggregated[1]) if aggregated[0] == "error" else _digest(aggregated[1]))
-        text = _run("render", index, lambda: render_text(summarize(smaps)))
+        text = _run("render", index, lambda: _rendered(data, smaps))
         shown.append(_error(text[1]) if text[0] == "error" else _digest(text[1]))
     checked = _run("check", index, lambda: smapsfmt.check_rollup(smaps, rollup, path="r"))
     shown.append(

@@ -1,6 +1,7 @@
 """The package's shape, held by tests: layers that import only downwards (import-linter, with
 the contract in pyproject.toml), no module reaching into another's private names, modules of a
-size a reader takes in, and no library call that changes the interpreter's global state."""
+size a reader takes in, no library call that changes the interpreter's global state, and each
+command's parser built by the one module that adds the command."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import run_main
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "smapsfmt"
@@ -99,22 +101,14 @@ PRIVATE_ACCESS = {
     "test_validate_fuzz.py": "validate's C column scan against its pure-Python scan, and the "
     "invariants' evaluator against Python's own evaluation it replaces",
     "test_output.py": "parse's output on the C and the pure-Python path against the former writer",
-    "fuzz_contract.py": "the rollup text smapsfmt rollup prints, called per mutant on the C "
-    "and the pure-Python path (the command would turn a crash into an exit status)",
-    "test_rollup_spec.py": "two facts of the aggregator's dating that change no printed "
-    "value on any profile shipped: the relation it takes for an empty kernel range (the "
-    "newest) and each major's last minor read from the profiles (the rest goes through "
-    "smapsfmt.aggregate on edited copies of the spec)",
-    "test_cli_contract.py": "the table of the modules that add the commands and the full "
-    "parser, which main builds only for a command line without a COMMAND (no --help shows "
-    "it): each command's help, printed with its own module alone, against the full parser's",
     "test_live_internals.py": "the /proc reader's files and the freezer, driven step by step "
     "against real processes (an exit or exec after the first kernel buffer of a read, the "
     "freezer without the checks that keep it from a traced or stopped target, its own clock "
     "past its limit), which no public call can pause at or skip; and a snapshot without "
     "smaps_rollup, which no kernel here gives (the sum that stands in for it, the one refusal "
     "every command makes of it)",
-    "test_architecture.py": "it reads the source",
+    "test_architecture.py": "it reads the source, and builds the command line's full parser "
+    "beside the table of the modules that add the commands",
 }
 TESTS = sorted(p for p in (ROOT / "tests").rglob("*.py") if "fixtures" not in p.parts)
 _CODE = re.compile(r"\b(?:from|import)\s+(smapsfmt(?:\.\w+)*)")
@@ -235,3 +229,42 @@ def test_no_exec_of_generated_code_and_no_switch_of_the_garbage_collector() -> N
             ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: gc.{func.attr}")
     assert not found, "\n".join(found)
+
+
+# --- the command line: one module per command -------------------------------------------------
+
+
+def _help(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert run_main(*args, "--help") == 0, args
+    return capsys.readouterr().out
+
+
+def _commands(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The commands ``smapsfmt --help`` lists, in its order."""
+    listed = re.findall(r"^    (\w+)(?: |$)", _help(capsys), re.M)
+    assert run_main("no-such-command") == 2
+    choices = re.search(r"choose from (.*)\)", capsys.readouterr().err)
+    assert choices is not None and listed == re.findall(r"'(\w+)'", choices.group(1))
+    return listed
+
+
+def test_each_command_parses_alike_with_only_its_own_module_loaded(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``smapsfmt COMMAND`` builds only the parsers of the module that adds COMMAND (a
+    command's start-up is its own): the table of those modules names every command of the full
+    parser, in its order, and each command's help as ``smapsfmt COMMAND --help`` prints it is
+    the full parser's. (The table, and the full parser's help of one command, are what no
+    command line shows: every command line with a COMMAND builds its module alone.)"""
+    import argparse
+
+    from smapsfmt._cli.main import COMMAND_MODULES, build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    full = dict(sub.choices)
+    listed = [name for _, names in COMMAND_MODULES for name in names]
+    assert listed == list(full) == _commands(capsys)
+    for name in listed:
+        shown = _help(capsys, name)
+        assert shown.startswith(f"usage: smapsfmt {name} "), name
+        assert shown == full[name].format_help(), name

@@ -595,28 +595,6 @@ def test_sigint_is_not_a_hang_when_stdin_is_a_silent_fifo(tmp_path: Path) -> Non
         os.close(writer)
 
 
-def test_each_command_parses_alike_with_only_its_own_module_loaded(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """``smapsfmt COMMAND`` builds only the parsers of the module that adds COMMAND (a
-    command's start-up is its own): the table of those modules names every command of the full
-    parser, in its order, and each command's help as ``smapsfmt COMMAND --help`` prints it is
-    the full parser's. (The table, and the full parser's help of one command, are what no
-    command line shows: every command line with a COMMAND builds its module alone.)"""
-    import argparse
-
-    from smapsfmt._cli.main import COMMAND_MODULES, build_parser
-
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    full = dict(sub.choices)
-    listed = [name for _, names in COMMAND_MODULES for name in names]
-    assert listed == list(full) == _commands(capsys)
-    for name in listed:
-        shown = _help(capsys, name)
-        assert shown.startswith(f"usage: smapsfmt {name} "), name
-        assert shown == full[name].format_help(), name
-
-
 def _columns_argparse_takes(columns: str | None) -> int:
     """The width argparse's formatter starts from in a child whose stdout is a pipe, with
     COLUMNS set so (shutil.get_terminal_size, which argparse asks)."""

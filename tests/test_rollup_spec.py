@@ -1,9 +1,9 @@
 """The aggregator's field facts come from the spec files: edit a copy of the ABI document or of
 the kernel profiles (SMAPSFMT_SPEC_DIR), and the sums, bounds and dating of smapsfmt.aggregate
-follow. Each interval's ``why`` says how many mappings can carry a fraction of a kB of a field
-summed in fixed point (the kernel's value lies up to one kB per such mapping above the sum).
-(That mappings read one by one are summed in bounded Batches of one shape, as the parser's
-Batches are: test_batch.py.)"""
+and of the rollup and check commands follow. Each interval's ``why`` says how many mappings
+can carry a fraction of a kB of a field summed in fixed point (the kernel's value lies up to
+one kB per such mapping above the sum). (That mappings read one by one are summed in bounded
+Batches of one shape, as the parser's Batches are: test_batch.py.)"""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from smapsfmt.spec import SMAPS_PATH
 MLOCKED = LIVE / "6.18/mlocked/smaps"
 ROLLUP = LIVE / "6.18/sleep/smaps_rollup"
 ANDROID = VALID / "external/android-libmeminfo/testdata1/smaps"
+SWAP_510 = VALID / "qemu/5.10-amd64/swap"  # a smaps and its smaps_rollup, 5.9-5.19's lines
 LOCKED_LO = ":Invariant smaps-locked-lo: Locked == (Pss if 'lo' in VmFlags else 0)"
 FIXED = re.compile(r"the kernel sums (\w+) in fixed point")
 CARRY = re.compile(r"\((\d+) mappings? can carry a fraction of a kB\)")
@@ -115,21 +116,96 @@ def test_the_shipped_facts() -> None:
         assert _rollup_entry(_aggregate(sized)) is None
 
 
-def test_the_relation_of_an_empty_kernel_range_is_the_newest() -> None:
-    from smapsfmt._rollup.dating import Dating
-    from smapsfmt._rollup.knowledge import knowledge
-
-    know = knowledge()
-    empty = Dating((5, 4), (4, 20))
-    assert know.relation("Swap", empty) == "exact-sum"
-    assert know.relation("Locked", empty) == "fixed-point-sum"
-    assert know.relation("Rss", empty) == "exact-sum"
+def _without(path: Path, *labels: str) -> bytes:
+    """The text of ``path`` without its lines of these fields."""
+    names = {label.encode() for label in labels}
+    lines = path.read_bytes().splitlines(keepends=True)
+    return b"".join(line for line in lines if line.split(b":", 1)[0] not in names)
 
 
-def test_each_majors_last_minor_is_the_profiles() -> None:
-    from smapsfmt._rollup.knowledge import knowledge
+def _command(spec: Path | None, *args: str) -> tuple[int, Any]:
+    """``smapsfmt ARGS --format json`` in a child that reads the spec files of ``spec`` (None:
+    those installed): its exit status and its JSON."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SMAPSFMT_SPEC_DIR")}
+    if spec is not None:
+        env["SMAPSFMT_SPEC_DIR"] = str(spec)
+    result = subprocess.run(
+        [sys.executable, "-m", "smapsfmt", *args, "--format", "json"], capture_output=True,
+        text=True, env=env, cwd=tempfile.gettempdir(), timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
 
-    assert knowledge().last_minor == {3: 19, 4: 20, 5: 19}
+
+def _dated(tmp: Path, text: bytes, spec: Path | None = None) -> str:
+    """The kernels ``smapsfmt rollup`` dates a smaps to by its fields alone (no profile prints
+    its lines)."""
+    path = tmp / f"smaps{len(list(tmp.glob('smaps*')))}"
+    path.write_bytes(text)
+    status, found = _command(spec, "rollup", str(path))
+    prefix = "no profile (dated by its fields: "
+    assert status == 0 and found["profile"].startswith(prefix), found
+    dated: str = found["profile"].removeprefix(prefix).removesuffix(")")
+    return dated
+
+
+def test_the_relation_of_an_empty_kernel_range_is_the_newest(tmp_path: Path) -> None:
+    """An ABI document in which FilePmdMapped first appeared in 5.20, a release after major 5's
+    last minor as the profiles end it (5.19), dates a smaps that has FilePmdMapped and lacks
+    Pss_Dirty (6.0+) to no kernel at all: 5.20 to 5.19. (The shipped files never do: fields
+    that no kernel prints together are refused, FilePmdMapped without THPeligible; and a
+    profile that prints the lines dates them by its own range: here the 5.10 capture without
+    its MMUPageSize lines, which no profile prints.) check then takes each field's relation
+    of the newest range the document gives it, the one the kernel keeps: Swap (exact-sum
+    4.19+, unreliable 4.14..4.18) and Rss (exact-sum on every kernel) are exact sums, Locked
+    (fixed-point-sum 5.0+, unreliable 4.14..4.20) a fixed-point one, never the unreliable
+    relation of the range nearest below."""
+    old = "smaps: FilePmdMapped\nDate:\t\tNovember 2019\nKernelVersion:\t5.4\n"
+    later = _spec_copy(tmp_path, {SMAPS_PATH: (old, old.replace("5.4\n", "5.20\n"))})
+    smaps = tmp_path / "smaps"
+    smaps.write_bytes(_without(SWAP_510 / "smaps", "MMUPageSize"))
+    status, proof = _command(later, "check", str(smaps), str(SWAP_510 / "smaps_rollup"))
+    assert (status, proof["kernels"]) == (1, "Linux 5.20 to 5.19"), proof
+    assert [d["rule"] for d in proof["diagnostics"]] == ["rollup-kernel-mismatch"], proof
+    assert "the smaps is printed by Linux 5.20 to 5.19 (" in proof["diagnostics"][0]["message"]
+    fields = {f["name"]: f for f in proof["fields"]}
+    for name in ("Rss", "Swap"):
+        total = fields[name]["sum"]
+        assert fields[name]["interval"] == [total, total], fields[name]
+        assert fields[name]["why"] == "the sum over the 13 mappings", fields[name]
+    assert fields["Swap"]["sum"] > 0 and fields["Swap"]["verdict"] == "holds"
+    assert fields["Locked"]["interval"][1] is not None, fields["Locked"]
+    assert fields["Locked"]["why"].startswith("the kernel sums Locked in fixed point")
+    # the same texts, with the shipped files: the profile of 5.9-5.19 prints the rollup
+    status, shipped = _command(None, "check", str(smaps), str(SWAP_510 / "smaps_rollup"))
+    assert (status, shipped["kernels"]) == (0, "Linux 5.9-5.19"), shipped
+
+
+def test_each_majors_last_minor_is_the_profiles(tmp_path: Path) -> None:
+    """A smaps without a field is dated to before the field's first version; when that is a
+    major's .0, to the major before's last minor as the profiles end it: one profile ends
+    with it and the next starts at the next major's .0 (3.19, 4.20, 5.19); every minor (99)
+    where they do not. Seen on lines no profile prints (the 5.10 capture without its
+    MMUPageSize lines), which only their fields date."""
+    capture = SWAP_510 / "smaps"
+    no_pss_dirty = _without(capture, "MMUPageSize")  # Pss_Dirty: 6.0
+    no_thp = _without(capture, "MMUPageSize", "THPeligible", "FilePmdMapped")  # THPeligible: 5.0
+    assert _dated(tmp_path, no_pss_dirty) == "Linux 5.4 to 5.19"
+    assert _dated(tmp_path, no_thp) == "Linux 4.14 to 4.20"
+    # No field that dates a smaps appeared in 4.0. With one that did (THPeligible, in a copy
+    # of the document): a smaps without it, and without the KernelPageSize lines whose place
+    # right after Size says 4.14+
+    thp = "smaps: THPeligible\nDate:\t\tMarch 2019\nKernelVersion:\t5.0\n"
+    in_40 = _spec_copy(tmp_path, {SMAPS_PATH: (thp, thp.replace("5.0\n", "4.0\n"))})
+    older = _without(capture, "MMUPageSize", "KernelPageSize", "THPeligible", "FilePmdMapped")
+    assert _dated(tmp_path, older) == "Linux 2.6 to 4.20"
+    assert _dated(tmp_path, older, in_40) == "Linux 2.6 to 3.19"
+    # major 5's last profile ending at 5.18; 6.0's starting at 6.1, so that none ends major 5
+    ends = {"kernel/5.9-5.19.profile": ("kernels 5.9 5.19", "kernels 5.9 5.18")}
+    starts = {"kernel/6.0-6.5.profile": ("kernels 6.0 6.5", "kernels 6.1 6.5")}
+    shorter, later = _spec_copy(tmp_path, ends), _spec_copy(tmp_path, starts)
+    assert _dated(tmp_path, no_pss_dirty, shorter) == "Linux 5.4 to 5.18"
+    assert _dated(tmp_path, no_pss_dirty, later) == "Linux 5.4 to 5.99"
 
 
 def test_the_mnemonic_that_gates_locked_is_the_documents(tmp_path: Path) -> None:
