@@ -258,6 +258,24 @@ def test_the_renderer_gives_every_capture_back_byte_for_byte(path: Path) -> None
     assert render(model, found.profile, word_size=found.word_size) == data
 
 
+def test_the_renderer_refuses_what_no_kernel_prints() -> None:
+    """A rollup under a profile of kernels before smaps_rollup, a word size of neither 64 nor
+    32: ValueError, with the reason."""
+    data = (VALID / "live/6.18/sleep/smaps_rollup").read_bytes()
+    rollup = smapsfmt.parse_rollup(data)
+    older = next(p for p in PROFILES if p.rollup_header is None and not p.variant_of)
+    for call in (lambda: render(rollup, older), lambda: header_text(rollup, older)):
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert (
+            str(caught.value) == f"Linux {older.name} prints no smaps_rollup: no text of a Rollup"
+        )
+    printed = detect(data).profile
+    assert printed is not None and render(rollup, printed) == data
+    with pytest.raises(ValueError, match=r"^word_size is 64 or 32, not 48$"):
+        render(rollup, printed, word_size=48)
+
+
 def test_what_this_kernel_prints_is_its_own_profiles_text_byte_for_byte() -> None:
     """A real process shaped here (mlocked, MADV_FREE'd and shared memory)."""
     smaps, _ = shaped_process_texts()
