@@ -147,6 +147,10 @@ def test_a_live_process_over_an_interval(tmp_path: Path) -> None:
          "diff --help')"),
         (["A", "--pid", "1"], "give either A B or --pid PID, not both (see 'smapsfmt diff "
          "--help')"),
+        (["--pid", "1", "--interval", "soon"], "argument --interval: expected a number of "
+         "seconds above 0, not 'soon' (see 'smapsfmt diff --help')"),
+        (["--pid", "1", "--interval", "0"], "argument --interval: expected a number of "
+         "seconds above 0, not '0' (see 'smapsfmt diff --help')"),
     ],
 )  # fmt: skip
 def test_usage_errors(args: list[str], message: str) -> None:
