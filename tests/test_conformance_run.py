@@ -281,6 +281,10 @@ def test_usage_errors(tmp_path: Path) -> None:
         ("run", "-j", "1", "--run", "nothing*", "--", "true"):
             "no case to run: --run/--skip or the coverage leave none",
         ("export", str(a_file / "corpus")): f"{a_file / 'corpus'}: Not a directory",
+        ("run", "--covers", str(a_file / "no"), "--", "true"):
+            f"{a_file / 'no'}: Not a directory",
+        ("run", "--known-failures", str(tmp_path / "none"), "--", "true"):
+            f"{tmp_path / 'none'}: No such file or directory",
         ("pack", "--output", str(a_file / "out")): f"{a_file / 'out'}: Not a directory",
     }  # fmt: skip
     for args, message in expected.items():
@@ -356,6 +360,8 @@ def test_export_and_run_from_the_export(tmp_path: Path) -> None:
     target = tmp_path / "corpus"
     result = conformance("export", str(target))
     assert result.stdout == f"wrote 672 files into {target}\n"
+    as_json = conformance("export", str(tmp_path / "again"), "--format", "json")
+    assert json.loads(as_json.stdout) == {"dir": str(tmp_path / "again"), "files": 672}
     tree = ROOT / "conformance" / "corpus"
     for path in tree.rglob("*"):
         if path.is_file():
