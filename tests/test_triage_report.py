@@ -167,6 +167,23 @@ def test_two_captures_alike_and_a_capture_of_no_memory(tmp_path: Path) -> None:
     ) in treemap
 
 
+def test_a_smaps_rollup_alone(tmp_path: Path) -> None:
+    """A smaps_rollup holds totals only: the page shows its cards (the kernel's own Pss) and
+    its findings; no treemap and no table by object, which need the mappings."""
+    html = report(tmp_path, SLEEP / "smaps_rollup").read_text()
+    assert re.findall(r'<section id="([a-z]+)"', html) == ["overview", "findings"]
+    cards = re.findall(
+        r'<div class="k">(\w+)</div><div class="v">([\d,]+)(?: kB)?</div><div class="n">([^<]*)<',
+        html,
+    )
+    assert cards[:4] == [
+        ("Rss", "1,812", "resident"),
+        ("Pss", "536", "kernel: 536 kB (smaps_rollup)"),
+        ("Private", "160", "USS: this process alone"),
+        ("Swap", "0", "swapped out"),
+    ]
+
+
 # --- what the browser shows --------------------------------------------------------------------
 
 
