@@ -33,7 +33,7 @@ from typing import Any
 from .common import add_source_arguments, display_name, load_snapshot, read_input
 from .streams import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError, err, flush, out
 
-__all__ = ["add_commands", "validate_schema"]
+__all__ = ["add_commands"]
 
 _BOLD, _RED, _YELLOW, _RESET = "\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
 
@@ -115,14 +115,6 @@ def add_commands(commands: Any) -> None:
     rules.add_argument("selectors", metavar="RULE", nargs="*")
     rules.add_argument("--format", choices=("text", "json"), default="text")
     rules.set_defaults(run=_cmd_rules)
-
-
-def validate_schema() -> dict[str, Any]:
-    """The JSON Schema of ``smapsfmt validate --format json`` (``smapsfmt._cli.validate_output``),
-    stamped by the registry as ``smapsfmt schema validate`` prints it."""
-    from .schemas import schema
-
-    return schema("validate")
 
 
 # --- rules --------------------------------------------------------------------------------------
