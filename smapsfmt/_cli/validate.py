@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from .common import add_source_arguments, display_name, load_snapshot, read_input
+from .common import add_source_arguments, display_name, edited_spec, load_snapshot, read_input
 from .streams import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError, err, flush, out
 
 __all__ = ["add_commands"]
@@ -193,8 +193,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     try:
         allowed_profiles(args.kernel)
         enabled = enabled_rules(args.select, args.ignore)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    except ValueError as exc:  # --kernel, --select, --ignore; or the SMAPSFMT_SPEC_DIR copy
+        raise UsageError(edited_spec(exc) or str(exc)) from None
     fmt = _check_options(args)
     inputs = _inputs(args)
     listing = fmt == "text" and not args.statistics and not args.quiet
