@@ -244,3 +244,48 @@ def test_an_invariant_that_would_divide_by_zero_is_not_checked() -> None:
     assert nested.check({"Rss": 8, "Pss": 4, "Size": 0}) is True
     assert nested.check({"Rss": 8, "Pss": 0, "Size": 4}) is True
     assert nested.check({"Rss": 9, "Pss": 8, "Size": 4}) is False
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("Pss <= (Rss", "not an expression ('(' was never closed)"),
+        ("Pss <= ~Rss", "unary operators are 'not' and '-'"),
+        ("Pss <= Rss / 2", "arithmetic is + - * % // & |"),
+        ("Pss is Rss", "comparisons are == != < <= > >= in, not in"),
+        ("Pss <= Rss and Rss in VmFlags", "'in VmFlags' takes a quoted mnemonic: 'lo' in VmFlags"),
+        ("Pss <= 1.5", "constants are integers and quoted strings"),
+        ("Pss <= True", "constants are integers and quoted strings"),
+        ("Pss <= prev.size", "prev has start and end"),
+        ("Pss <= Rss.real", "attributes: prev.start, prev.end"),
+        ("Pss <= perms[4]", "indexing: perms[0] .. perms[3]"),
+        ("Pss <= Rss[0]", "indexing: perms[0] .. perms[3]"),
+        ("Pss <= {Rss}", "Set is not allowed"),
+    ],
+)
+def test_an_invariant_outside_the_expression_subset_is_refused_with_its_line(
+    expr: str, message: str
+) -> None:
+    """An edited copy of the document whose invariant is not in the subset the readers take
+    (Python's expressions, less calls, floats, attributes other than prev's): the file, the
+    invariant's line and what the subset allows."""
+    text = _smaps_text()
+    line = text[: text.index("Pss <= Rss\n")].count("\n") + 1
+    with pytest.raises(AbiError) as info:
+        load_abi(text_smaps=text.replace("Pss <= Rss\n", f"{expr}\n", 1))
+    assert str(info.value) == f"{SMAPS_PATH}:{line}: invariant expression: {message}"
+
+
+def test_only_a_vmflags_test_gates_a_field() -> None:
+    """``F == (G if 'xx' in VmFlags else 0)`` gates F on the mnemonic (the aggregator counts F
+    only on mappings with it); the same form over another test gates nothing."""
+    (locked,) = (i for i in load_abi().invariants if i.id == "smaps-locked-lo")
+    assert locked.gates == (("Locked", "lo"),)
+    text = _smaps_text()
+    old = "Locked == (Pss if 'lo' in VmFlags else 0)"
+    assert old in text
+    copy = load_abi(text_smaps=text.replace(old, "Locked == (Pss if Rss > 0 else 0)", 1))
+    (edited,) = (i for i in copy.invariants if i.id == "smaps-locked-lo")
+    assert edited.gates == ()
+    assert edited.check({"Locked": 4, "Pss": 4, "Rss": 8}) is True
+    assert edited.check({"Locked": 4, "Pss": 4, "Rss": 0}) is False

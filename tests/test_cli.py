@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -194,3 +197,59 @@ def test_standard_input_only_once() -> None:
     assert result.stderr.decode() == (
         "smapsfmt: error: standard input ('-') can be given only once\n"
     )
+
+
+def _interruptible() -> None:
+    """SIGINT at its default action, as an interactive shell starts a command (a suite run in
+    the background of a script inherits it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("command", ["rollup", "validate"])
+def test_sigint_while_waiting_for_input_gives_the_json_error_object(
+    tmp_path: Path, command: str
+) -> None:
+    """Ctrl-C while a command waits on a silent FIFO, with --format json: the interrupted
+    error object on stdout (a script reading it is not left with nothing), one line on
+    stderr, exit 130."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR)  # held open and silent: the command's read blocks
+    try:
+        reader = subprocess.Popen(
+            [sys.executable, "-m", "smapsfmt", command, str(fifo), "--format", "json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tempfile.gettempdir(),
+            preexec_fn=_interruptible,  # noqa: PLW1509 - the test starts no thread
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while not _has_open(reader.pid, fifo):  # past start-up: it reads the FIFO
+                assert reader.poll() is None and time.monotonic() < deadline, command
+                time.sleep(0.01)
+            reader.send_signal(signal.SIGINT)
+            out, err = reader.communicate(timeout=30)
+        finally:
+            reader.kill()
+            reader.wait()
+    finally:
+        os.close(writer)
+    assert (reader.returncode, err) == (130, b"smapsfmt: interrupted\n")
+    assert json.loads(out) == {
+        "error": {"kind": "interrupted", "rule": None, "path": None, "line": None,
+                  "column": None, "message": "interrupted", "exit": 130},
+    }  # fmt: skip
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    folder = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    for name in names:
+        try:
+            if os.readlink(f"{folder}/{name}") == str(path):
+                return True
+        except OSError:
+            continue
+    return False

@@ -111,6 +111,58 @@ def test_crash_timeout_and_rejected_valid() -> None:
     assert {crashed.returncode, hung.returncode, rejected.returncode} == {1}
 
 
+def _shell(script: str) -> list[str]:
+    """A decoder that reads its input and then runs ``script`` (SMAPS_KIND in its environment)."""
+    return ["sh", "-c", f"cat >/dev/null; {script}"]
+
+
+def _by_kind(rollup: str, smaps: str) -> list[str]:
+    return _shell(f'if [ "$SMAPS_KIND" = rollup ]; then {rollup}; else {smaps}; fi')
+
+
+def test_each_way_a_decoder_can_break_the_contract_is_named(tmp_path: Path) -> None:
+    """A decoder killed by a signal, one that prints no JSON, and one whose JSON is not the
+    contract's shape: each case's verdict says which, and where in the output."""
+    cases = [*SLEEP, "--run", "implementation-defined/crlf.smaps"]
+    crashed = run(*cases, "--", *_by_kind("kill -SEGV $$", "echo not json"))
+    assert lines(crashed)[:3] == [
+        "CRASH            implementation-defined/crlf.smaps: exit 0, but the output is not JSON: "
+        "Expecting value: line 1 column 1 (char 0)",
+        "CRASH            valid/live/6.18/sleep/smaps: exit 0, but the output is not JSON: "
+        "Expecting value: line 1 column 1 (char 0)",
+        "CRASH            valid/live/6.18/sleep/smaps_rollup: killed by signal 11",
+    ]
+    number = run(*cases, "--", *_shell("echo 5"))
+    assert lines(number)[:3] == [
+        "CRASH            implementation-defined/crlf.smaps: exit 0, output not the contract's "
+        "JSON: 5",
+        'WRONG_VALUE      valid/live/6.18/sleep/smaps: mappings: expected {"mappings": [...]}, '
+        "got 5",
+        "WRONG_VALUE      valid/live/6.18/sleep/smaps_rollup: expected a rollup object, got 5",
+    ]
+    no_header = tmp_path / "covers.json"
+    no_header.write_text('{"header": []}')
+    shaped = _by_kind("""echo '{"fields": [1]}'""", """echo '{"mappings": [5]}'""")
+    shapes = run("--covers", str(no_header), *SLEEP, "--", *shaped)
+    assert lines(shapes)[:2] == [
+        "WRONG_VALUE      valid/live/6.18/sleep/smaps: mappings[0]: expected a mapping object, "
+        "got 5",
+        "WRONG_VALUE      valid/live/6.18/sleep/smaps_rollup: fields: expected an object of "
+        "fields, got [1]",
+    ]
+    rss = tmp_path / "rss.json"
+    rss.write_text('{"fields": ["Rss"]}')
+    summed = _by_kind("""echo '{"totals": {"Size": "1"}}'""", """echo '{"totals": 5}'""")
+    totals = run("--totals", "--covers", str(rss), *SLEEP, "--", *summed)
+    assert lines(totals)[:2] == [
+        "WRONG_VALUE      valid/live/6.18/sleep/smaps: totals: expected an object of fields, "
+        "got 5",
+        'WRONG_VALUE      valid/live/6.18/sleep/smaps_rollup: totals.Rss: expected "1812", got '
+        "nothing",  # Size is not covered: not compared
+    ]
+    assert {crashed.returncode, number.returncode, shapes.returncode, totals.returncode} == {1}
+
+
 SOME = ["--run", "generated/5.*", "--run", "implementation-defined/*", "--run", "invalid/r*",
         "--run", "valid/external/jc/*"]  # fmt: skip
 
@@ -229,6 +281,10 @@ def test_usage_errors(tmp_path: Path) -> None:
         ("run", "-j", "1", "--run", "nothing*", "--", "true"):
             "no case to run: --run/--skip or the coverage leave none",
         ("export", str(a_file / "corpus")): f"{a_file / 'corpus'}: Not a directory",
+        ("run", "--covers", str(a_file / "no"), "--", "true"):
+            f"{a_file / 'no'}: Not a directory",
+        ("run", "--known-failures", str(tmp_path / "none"), "--", "true"):
+            f"{tmp_path / 'none'}: No such file or directory",
         ("pack", "--output", str(a_file / "out")): f"{a_file / 'out'}: Not a directory",
     }  # fmt: skip
     for args, message in expected.items():
@@ -304,6 +360,8 @@ def test_export_and_run_from_the_export(tmp_path: Path) -> None:
     target = tmp_path / "corpus"
     result = conformance("export", str(target))
     assert result.stdout == f"wrote 672 files into {target}\n"
+    as_json = conformance("export", str(tmp_path / "again"), "--format", "json")
+    assert json.loads(as_json.stdout) == {"dir": str(tmp_path / "again"), "files": 672}
     tree = ROOT / "conformance" / "corpus"
     for path in tree.rglob("*"):
         if path.is_file():

@@ -91,6 +91,7 @@ def test_import_smapsfmt_stays_light() -> None:
     code = (
         "import sys, smapsfmt\n"
         "heavy = ('pydantic', 'lark', 'smapsfmt._')\n"
+        "print(sorted(set(smapsfmt.__all__) - set(dir(smapsfmt))))\n"  # completion
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
         "smapsfmt.Diagnostic\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
@@ -100,7 +101,8 @@ def test_import_smapsfmt_stays_light() -> None:
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
-    before, after, error = result.stdout.splitlines()
+    unlisted, before, after, error = result.stdout.splitlines()
+    assert unlisted == "[]"  # dir() lists every public name, none of them loaded by it
     assert before == "['smapsfmt._lazy']"
     assert after == "['smapsfmt._diagnostics', 'smapsfmt._lazy']"
     assert error == "['smapsfmt._diagnostics', 'smapsfmt._errors', 'smapsfmt._lazy']"

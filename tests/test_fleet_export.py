@@ -8,6 +8,7 @@ and with DuckDB (the per-field sums against ``smapsfmt.aggregate`` and the captu
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import os
@@ -267,6 +268,21 @@ def test_export_output_text(tmp_path: Path) -> None:
         f"{capture.with_name('smaps')}: sample {sample_ids[1]} (smaps, 37 mappings) in "
         f"{dataset}/*/host=unknown/{date}",
     ]
+
+
+def test_standard_input_is_a_sample_of_the_time_it_is_read(tmp_path: Path) -> None:
+    """A file's sample is dated by its modification time; standard input, which has none,
+    by the time it is read."""
+    dataset = tmp_path / "d"
+    before = datetime.datetime.now(datetime.timezone.utc)
+    result = run_cli("export", "-", "-o", str(dataset), "--format", "json",
+                     stdin=(VALID / "live/6.18/sleep/smaps").read_bytes())  # fmt: skip
+    after = datetime.datetime.now(datetime.timezone.utc)
+    assert result.returncode == 0, result.stderr.decode()
+    (written,) = json.loads(result.stdout)
+    assert (written["path"], written["kind"], written["mappings"]) == ("<stdin>", "smaps", 37)
+    ((taken,),) = duckdb_rows(dataset, "SELECT time FROM samples")
+    assert before <= datetime.datetime.fromisoformat(taken) <= after, taken
 
 
 def test_a_file_that_is_not_smaps_is_located_and_nothing_of_it_is_written(

@@ -83,6 +83,34 @@ def test_json_keeps_64_bit_values_exact(dataset: Path) -> None:
     assert [r["index"] for r in rows] == [0, 1, 36]
 
 
+def test_values_of_other_sql_types_in_each_format(dataset: Path) -> None:
+    """What SQL computes from the dataset (sums cast to DECIMAL, intervals, NaN, bytes,
+    dates and times) in each format: JSON keeps a whole decimal a number and any other a
+    string (exact), an interval in seconds, NaN as null, bytes in base64, dates and times in
+    ISO 8601; CSV and the table print each as DuckDB writes it, bytes undecodable as \\x."""
+    sql = (
+        "SELECT sum(Rss)::DECIMAL(18,2) AS kb, (sum(Rss) / 37)::DECIMAL(18,3) AS mean, "
+        "INTERVAL 90 MINUTE AS later, 'nan'::DOUBLE AS nothing, '\\xFF\\x41'::BLOB AS raw, "
+        "DATE '2024-02-29' AS day, TIMESTAMP '2024-02-29 12:30:00' AS at FROM mappings"
+    )
+    rows = json.loads(_query(str(dataset), sql, "--format", "json"))
+    _valid("query", rows)
+    assert rows == [
+        {"kb": 1812, "mean": "48.973", "later": 5400.0, "nothing": None, "raw": "/0E=",
+         "day": "2024-02-29", "at": "2024-02-29T12:30:00"},
+    ]  # fmt: skip
+    assert _query(str(dataset), sql, "--format", "csv").splitlines() == [
+        "kb,mean,later,nothing,raw,day,at",
+        "1812.00,48.973,1:30:00,nan,\\xffA,2024-02-29,2024-02-29T12:30:00",
+    ]
+    assert _query(str(dataset), sql).splitlines() == [
+        "     kb    mean  later    nothing  raw    day         at",
+        "-------  ------  -------  -------  -----  ----------  -------------------",
+        "1812.00  48.973  1:30:00      nan  \\xffA  2024-02-29  2024-02-29T12:30:00",
+        "(1 row)",
+    ]
+
+
 def test_partitions_and_an_empty_table_are_views_too(tmp_path: Path, dataset: Path) -> None:
     sql = "SELECT host, typeof(date) AS t, count(*) AS n FROM mappings GROUP BY ALL"
     rows = json.loads(_query(str(dataset), sql, "--format", "json"))

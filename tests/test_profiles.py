@@ -182,6 +182,22 @@ def test_render_a_whole_file_for_another_kernel() -> None:
     assert render(smaps, {p.name: p for p in PROFILES}["6.6-7.3"]) == sleep
 
 
+def test_render_keeps_a_missing_final_newline_and_vendor_lines() -> None:
+    """A text cut before its final newline renders without one; a field no profile knows (a
+    vendor's) is printed as it was read, in its place, by every profile."""
+    sleep = (ROOT / "tests/fixtures/valid/live/6.18/sleep/smaps").read_bytes()
+    profiles = {p.name: p for p in PROFILES}
+    assert render(smapsfmt.parse_smaps(sleep[:-1]), profiles["6.6-7.3"]) == sleep[:-1]
+    line = b"Writeback:             8 kB\n"
+    locked = b"Locked:                0 kB\n"
+    vendor = sleep.replace(locked, locked + line, 1)
+    smaps = smapsfmt.parse_smaps(vendor)
+    assert smaps.mappings[0].fields["Writeback"] == 8
+    assert render(smaps, profiles["6.6-7.3"]) == vendor
+    older = render(smaps, profiles["5.4-5.8"])
+    assert older.count(line) == 1 and older.index(locked) < older.index(line)
+
+
 @functools.cache
 def _corpus_builder() -> Any:
     """tools/build_conformance_corpus.py, loaded once: it makes the corpus's generated cases."""

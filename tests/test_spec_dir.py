@@ -245,3 +245,45 @@ def test_a_spec_dir_without_the_files_is_a_usage_error_naming_the_file(tmp_path:
         assert stderr.endswith(
             f"' cannot be read from SMAPSFMT_SPEC_DIR={missing}: No such file or directory\n"
         )
+
+
+def _spec_edited(tmp: Path, name: str, old: str, new: str) -> Path:
+    """A copy of the spec files with ``old`` replaced by ``new`` in the file ``name``
+    (``kernel/*.profile``: in every profile)."""
+    spec = tmp / f"spec-{len(list(tmp.iterdir()))}"
+    for part in ("grammar", "kernel", "Documentation/ABI/testing"):
+        shutil.copytree(ROOT / part, spec / part)
+    files = sorted(spec.glob(name))
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert old in text, path
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return spec
+
+
+def test_a_spec_copy_that_does_not_follow_its_format_is_a_usage_error(tmp_path: Path) -> None:
+    """The copy SMAPSFMT_SPEC_DIR names is the user's: an error in it is theirs to fix (exit
+    2, the file and line when the reader knows them, in JSON too), not an internal error of
+    smapsfmt's."""
+    header = 'header "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu "'
+    broken = {
+        (PROFILE, "\nkernels ", "\nkernelz "): f"{PROFILE}:7: unknown directive 'kernelz'",
+        ("kernel/*.profile", header, header.replace("%c%c%c%c", "%c%c %c%c")):
+            "the header format '%08lx-%08lx %c%c %c%c %08llx %02x:%02x %lu ': perms is "
+            "printed in one piece",
+        (SMAPS_DOC, "Pss <= Rss\n", "Pss <= Rss / 2\n"):
+            f"{SMAPS_DOC}:230: invariant expression: arithmetic is + - * % // & |",
+    }  # fmt: skip
+    for (name, old, new), message in broken.items():
+        spec = _spec_edited(tmp_path, name, old, new)
+        env = {"SMAPSFMT_SPEC_DIR": str(spec)}
+        expected = f"the specification in SMAPSFMT_SPEC_DIR={spec}: {message}"
+        for command in (["validate"], ["rollup", "--kernel", "6.18"]):
+            result = run_cli(*command, str(SLEEP / "smaps"), "--format", "json", env_extra=env)
+            assert (result.returncode, result.stderr.decode()) == (
+                2, f"smapsfmt: error: {expected}\n"
+            ), command  # fmt: skip
+            assert json.loads(result.stdout)["error"] == {
+                "kind": "usage", "rule": None, "path": None, "line": None, "column": None,
+                "message": expected, "exit": 2,
+            }  # fmt: skip

@@ -19,10 +19,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support import LIVE, ROOT, run_cli
 
+from smapsfmt.spec import ProfileError, header_parts
+
 SLEEP = LIVE / "6.18/sleep"
-HEADER = 'header "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu "\n'
+HEADER_FORMAT = "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu "
+HEADER = f'header "{HEADER_FORMAT}"\n'
 WIDE = 'header "%016lx-%016lx %c%c%c%c %016llx %02x:%02x %lu "\n'
 ROLLUP = 'rollup-header "%08lx-%08lx ---p 00000000 00:00 0 " "[rollup]"\n'
 WIDE_ROLLUP = 'rollup-header "%016lx-%016lx ---p 0000000000000000 00:00 0 " "[rollup]"\n'
@@ -197,3 +201,48 @@ def test_a_header_format_edited_in_the_profiles_changes_what_is_printed(tmp_path
         f"{broken}:{rss[4] + 1}:1{expected}",
         f"{broken}: smaps, 35 mappings: 2 errors, 0 warnings; profile Linux 6.6-7.3 (matched)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        (HEADER_FORMAT[:-1], "ends in one blank before the name"),
+        (HEADER_FORMAT.replace("%c%c%c%c", "%c%c%c"), "does not print the kernel's arguments"),
+        (HEADER_FORMAT + "%lu ", "does not print the kernel's arguments"),
+        (HEADER_FORMAT.replace("%c%c%c%c", "%c%c %c%c"), "perms is printed in one piece"),
+        (HEADER_FORMAT.replace(" %c", "%c"), "its parts are separated"),
+        ("[" + HEADER_FORMAT, "its parts are separated"),
+    ],
+)  # fmt: skip
+def test_a_header_format_that_does_not_print_the_kernels_arguments_is_refused(
+    fmt: str, message: str
+) -> None:
+    """What a profile's header format must be to be read at all: each of the kernel's
+    arguments as a conversion, the permissions and the device each in one piece, a literal
+    between parts and none before the first, one blank before the name."""
+    with pytest.raises(ProfileError) as info:
+        header_parts(fmt)
+    assert str(info.value) == (
+        f"the header format {fmt!r}: {message}"
+        if message[0] in "pi"
+        else f"the header format {fmt!r} {message}"
+    )
+
+
+def test_the_kernels_header_format_in_parts() -> None:
+    """The parts of the shipped format, as another parser's author reads them."""
+    parts = header_parts(HEADER_FORMAT)
+    assert [(p.name, p.before, p.kind, p.joiner) for p in parts] == [
+        ("start", "", "hex", ""),
+        ("end", "-", "hex", ""),
+        ("perms", " ", "text", ""),
+        ("offset", " ", "hex", ""),
+        ("device", " ", "device", ":"),
+        ("inode", " ", "decimal", ""),
+    ]
+    assert [c.text for p in parts for c in p.conversions] == [
+        "%08lx", "%08lx", "%c", "%c", "%c", "%c", "%08llx", "%02x", "%02x", "%lu",
+    ]  # fmt: skip
+    assert [c.max_digits for p in parts for c in p.conversions if c.kind != "c"] == [
+        16, 16, 16, 8, 8, 20,
+    ]  # fmt: skip

@@ -112,6 +112,37 @@ def test_every_capture_against_the_sleep_capture(path: Path) -> None:
     assert run_cli("diff", str(SLEEP / "smaps"), str(path), "--format", "csv").returncode == 0
 
 
+def test_the_rows_past_top_and_a_cut_capture(tmp_path: Path) -> None:
+    """--top N: the rows past the first N are summed in one row that says how many objects
+    it holds (changed ones, or any with --all); a capture cut in its last mapping is compared
+    without that mapping, with one warning, in every format."""
+    text = (SLEEP / "smaps").read_bytes()
+    cut = tmp_path / "cut.smaps"
+    cut.write_bytes(text[: text.rindex(b"\nKSM:") + 10])
+    warning = (
+        f"smapsfmt: warning: {cut}:901:1: the text is cut in the mapping that starts here (its "
+        "last line has no newline): summarised from the 36 complete mappings before it\n"
+    )
+    text_out = run_cli("diff", str(SLEEP / "smaps"), str(cut), "--top", "1", "--all")
+    assert (text_out.returncode, text_out.stderr.decode()) == (0, warning)
+    assert text_out.stdout.decode().splitlines()[2:4] == [
+        "  -4     0    0        0       0     0        0       0    -1          (22 more objects)",
+        "  -4     0    0        0       0     0        0       0    -1          TOTAL (B - A)",
+    ]
+    csv_out = run_cli("diff", str(SLEEP / "smaps"), str(cut), "--top", "1", "--all", "--format",
+                      "csv")  # fmt: skip
+    assert (csv_out.returncode, csv_out.stderr.decode()) == (0, warning)
+    assert csv_out.stdout.decode().splitlines()[2:] == [
+        "(22 more objects),other,,,,-1,,,-4,,,0,,,0,,,0,,,0,,,0,,,0,,,0",
+        "TOTAL,total,,37,36,-1,2924,2920,-4,1812,1812,0,530,530,0,160,160,0,1652,1652,0,0,0,0,"
+        "0,0,0,0,0,0",
+    ]
+    two = diff(str(SLEEP / "smaps"), str(LIVE / "6.18/thp/smaps"), "--top", "2")
+    count = two["changes"]["grew"] + two["changes"]["shrank"] + two["changes"]["appeared"]
+    count += two["changes"]["gone"]
+    assert two["other"]["object"] == f"({count - 2} more changed objects)"
+
+
 def test_a_live_process_over_an_interval(tmp_path: Path) -> None:
     proc = triage_targets.start(20, tmp_path / "backing", kib=64)
     try:
@@ -147,6 +178,10 @@ def test_a_live_process_over_an_interval(tmp_path: Path) -> None:
          "diff --help')"),
         (["A", "--pid", "1"], "give either A B or --pid PID, not both (see 'smapsfmt diff "
          "--help')"),
+        (["--pid", "1", "--interval", "soon"], "argument --interval: expected a number of "
+         "seconds above 0, not 'soon' (see 'smapsfmt diff --help')"),
+        (["--pid", "1", "--interval", "0"], "argument --interval: expected a number of "
+         "seconds above 0, not '0' (see 'smapsfmt diff --help')"),
     ],
 )  # fmt: skip
 def test_usage_errors(args: list[str], message: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import pty
@@ -378,6 +380,31 @@ def test_json_text_writes_what_json_dumps_writes() -> None:
         data = value(0)
         expected = json_module.dumps(data, indent=1, ensure_ascii=False) + "\n"
         assert json_text(data) == expected, (seed, data)
+
+
+def test_the_process_layout_in_csv(isolated: list[subprocess.Popen[str]]) -> None:
+    """CSV by process: pid, user, command and the columns, one row per process (a command
+    with a comma or a newline quoted), then the total."""
+    text = run_cli("ps", "--format", "csv").stdout.decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["pid", "user", "command", *COLUMNS]
+    assert rows[-1][:3] == ["", "", "TOTAL"]
+    by_pid = {int(row[0]): row for row in rows[1:-1]}
+    for proc in isolated:
+        rollup = smapsfmt.read_rollup(proc.pid).fields
+        _, user, command, rss, *_ = by_pid[proc.pid]
+        assert (user, int(rss)) == ("root", rollup["Rss"])
+        assert command.endswith(f"triage_target 300 {proc.args[2]} {proc.args[3]}")
+    for index in range(3, 3 + len(COLUMNS)):
+        assert int(rows[-1][index]) == sum(int(row[index]) for row in rows[1:-1]), index
+
+
+def test_sorting_groups_by_their_own_name() -> None:
+    """--by user --sort user (or cgroup by cgroup): the groups in the order of their names."""
+    for by in ("user", "cgroup"):
+        result = ps("--by", by, "--sort", by)
+        groups = [row["group"] for row in result["rows"]]
+        assert (result["sort"], groups) == ("group", sorted(groups)), by
 
 
 def test_the_group_layouts_in_text_and_csv_add_up(isolated: list[subprocess.Popen[str]]) -> None:

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import struct
+import subprocess
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -122,6 +123,65 @@ def test_usage_errors(tmp_path: Path) -> None:
         2, f"smapsfmt: error: cannot write {tmp_path / 'no' / 'r.html'}: No such file or "
         "directory\n",
     )  # fmt: skip
+
+
+def test_a_live_process_beside_a_capture(tmp_path: Path) -> None:
+    """``--pid``: the process is read as the last capture (smaps and its own smaps_rollup):
+    labelled by its pid, its totals beside the kernel's, row for row."""
+    process = subprocess.Popen(["sleep", "60"])  # returns once sleep runs (the exec is done)
+    try:
+        out = tmp_path / "r.html"
+        result = run_cli("report", str(SLEEP / "smaps"), "--pid", str(process.pid), "-o", str(out),
+                         "--format", "json")  # fmt: skip
+        assert result.returncode == 0, result.stderr.decode()
+    finally:
+        process.kill()
+        process.wait()
+    smaps, rollup = f"/proc/{process.pid}/smaps", f"/proc/{process.pid}/smaps_rollup"
+    assert json.loads(result.stdout)["captures"] == [str(SLEEP / "smaps"), smaps]
+    html = out.read_text()
+    assert f"<title>Memory of {smaps}</title>" in html
+    assert f"2. pid {process.pid}" in html and "1. smaps" in html
+    (card,) = re.findall(
+        r'data-field="Pss">.*?<div class="n">kernel: ([\d,]+) kB \(([^)]*)\)', html
+    )
+    (row,) = re.findall(r'<tr class="kernel">(.*?)<td class="obj">TOTAL as the kernel sums it: '
+                        r"smaps_rollup \(([^)]*)\)</td></tr>", html)  # fmt: skip
+    assert card[1] == "smaps_rollup" and row[1] == rollup
+    assert card[0] in re.findall(r"<td>([\d,]+)</td>", row[0])  # the row's Pss: the card's
+
+
+def test_two_captures_alike_and_a_capture_of_no_memory(tmp_path: Path) -> None:
+    """The growth table of two captures that differ in nothing says so; the treemap of an
+    address space with nothing resident (an empty smaps: a process without mappings) says
+    that instead of drawing nothing."""
+    same = report(tmp_path, SLEEP / "smaps", SLEEP / "smaps").read_text()
+    assert '<tr><td colspan="4" class="obj">no object changed</td></tr>' in same
+    empty = tmp_path / "empty.smaps"
+    empty.write_bytes(b"")
+    treemap = report(tmp_path, empty).read_text()
+    assert (
+        '<svg class="treemap" viewBox="0 0 960 420" width="960" height="420" role="img" '
+        'aria-label="treemap of the memory by object"><text x="480.0" y="210.0" '
+        'text-anchor="middle">no resident memory</text></svg>'
+    ) in treemap
+
+
+def test_a_smaps_rollup_alone(tmp_path: Path) -> None:
+    """A smaps_rollup holds totals only: the page shows its cards (the kernel's own Pss) and
+    its findings; no treemap and no table by object, which need the mappings."""
+    html = report(tmp_path, SLEEP / "smaps_rollup").read_text()
+    assert re.findall(r'<section id="([a-z]+)"', html) == ["overview", "findings"]
+    cards = re.findall(
+        r'<div class="k">(\w+)</div><div class="v">([\d,]+)(?: kB)?</div><div class="n">([^<]*)<',
+        html,
+    )
+    assert cards[:4] == [
+        ("Rss", "1,812", "resident"),
+        ("Pss", "536", "kernel: 536 kB (smaps_rollup)"),
+        ("Private", "160", "USS: this process alone"),
+        ("Swap", "0", "swapped out"),
+    ]
 
 
 # --- what the browser shows --------------------------------------------------------------------

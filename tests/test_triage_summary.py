@@ -279,6 +279,14 @@ def test_usage_errors(args: list[str], message: str) -> None:
         assert json.loads(result.stdout)["error"]["message"] == message
 
 
+def test_rollup_is_for_a_file_only() -> None:
+    """--pid reads the process's own smaps_rollup: a file given beside it is refused."""
+    result = run_cli("summary", "--pid", "1", "--rollup", str(SLEEP / "smaps_rollup"))
+    assert (result.returncode, result.stdout, result.stderr.decode()) == (
+        2, b"", "smapsfmt: error: --rollup applies to FILE only: --pid reads the process's own\n"
+    )  # fmt: skip
+
+
 def test_a_missing_file() -> None:
     result = run_cli("summary", "/nonexistent/smaps")
     assert (result.returncode, result.stderr.decode()) == (

@@ -296,6 +296,28 @@ def test_validate_a_parsed_model() -> None:
     rollup = smapsfmt.parse_rollup((LIVE / "6.18/sleep/smaps_rollup").read_bytes())
     assert smapsfmt.validate(rollup) == []
 
+    assert smapsfmt.validate(smapsfmt.parse_smaps(b"")) == []  # a kernel thread's
+    with pytest.raises(TypeError) as caught:
+        smapsfmt.validate(37)
+    assert str(caught.value) == "expected bytes, str, Smaps or Rollup, not int"
+
+
+@pytest.mark.parametrize(
+    ("kernel", "where"), [("4.13", "Linux 4.12-4.13"), ("3.10", "Linux 3.8-3.19")]
+)
+def test_a_rollup_of_a_kernel_before_smaps_rollup_is_refused_in_the_same_words(
+    kernel: str, where: str
+) -> None:
+    """A rollup demanded of a kernel older than 4.14: one error naming the kernel's profile,
+    whether the rollup is given as text or as a parsed model."""
+    data = (LIVE / "6.18/sleep/smaps_rollup").read_bytes()
+    for given in (data, smapsfmt.parse_rollup(data)):
+        (error,) = smapsfmt.validate(given, kernel=kernel)
+        assert (error.line, error.column, error.rule, error.severity, error.message) == (
+            1, 1, "layout-no-rollup", "error",
+            f"{where} has no smaps_rollup (it first appeared in 4.14)",
+        )  # fmt: skip
+
 
 def test_strict_makes_warnings_errors() -> None:
     data = (REJECTED / "unknown-vmflag.smaps").read_bytes()

@@ -345,6 +345,9 @@ def failure(exc: Exception) -> tuple[str, dict[str, Any]]:
         )  # fmt: skip
     if isinstance(exc, SpecFileError):  # the environment, not the input: as a usage error
         return f"smapsfmt: error: {exc}", error_object("usage", str(exc), EXIT_USAGE)
+    edited = edited_spec(exc)
+    if edited is not None:
+        return f"smapsfmt: error: {edited}", error_object("usage", edited, EXIT_USAGE)
     if isinstance(exc, (UsageError, InputError)):
         kind = "usage" if isinstance(exc, UsageError) else "input"
         return f"smapsfmt: error: {exc}", error_object(kind, str(exc), EXIT_USAGE)
@@ -352,6 +355,23 @@ def failure(exc: Exception) -> tuple[str, dict[str, Any]]:
         return f"smapsfmt: error: {exc}", error_object("process", str(exc), exc.exit_code)
     message = f"{type(exc).__name__}: {exc} (please report this)"
     return f"smapsfmt: internal error: {message}", error_object("internal", message, EXIT_INTERNAL)
+
+
+def edited_spec(exc: Exception) -> str | None:
+    """The message of a spec file that SMAPSFMT_SPEC_DIR names and that does not follow its
+    format (a profile, the ABI document): the user's copy, not smapsfmt, is at fault (with the
+    installed files it is an internal error). A type whose module was never loaded was not
+    raised: nothing is imported to tell."""
+    from .._spec.resources import SPEC_DIR_VARIABLE, spec_dir
+
+    readers = {"smapsfmt._spec.profiles": "ProfileError", "smapsfmt._spec.abi": "AbiError"}
+    kinds = [
+        getattr(sys.modules[name], kind) for name, kind in readers.items() if name in sys.modules
+    ]
+    directory = spec_dir()
+    if directory is None or not isinstance(exc, tuple(kinds)):
+        return None
+    return f"the specification in {SPEC_DIR_VARIABLE}={directory}: {exc}"
 
 
 def report(args: argparse.Namespace | None, exc: Exception) -> int:

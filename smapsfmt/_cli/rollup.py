@@ -138,13 +138,14 @@ def first_entry(head: bytes) -> str | None:
 def _check_kernel(kernel: str | None) -> None:
     """``--kernel`` as ``validate`` reads it: a usage error (exit 2) when no profile has it."""
     from .._rollup.dating import asked_kernels
+    from .common import edited_spec
     from .streams import UsageError
 
     if kernel is not None:
         try:
             asked_kernels(kernel)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        except ValueError as exc:  # no such kernel; or the SMAPSFMT_SPEC_DIR copy
+            raise UsageError(edited_spec(exc) or str(exc)) from None
 
 
 # --- rollup ------------------------------------------------------------------------------------

@@ -150,11 +150,9 @@ def _rollup_unit() -> str | None:
     return units.pop()
 
 
-def profile_schema(*, nullable: bool = False) -> dict[str, Any]:
-    """The profile a command used, in the words of validate's summary line
-    (smapsfmt._spec.kernels.Detection.describe): ``profile`` in rollup, check and validate."""
-    if not nullable:
-        return dict(_PROFILE)
+def profile_schema() -> dict[str, Any]:
+    """The profile validate used for one FILE, in the words of its summary line
+    (smapsfmt._spec.kernels.Detection.describe), or null (rollup and check: ``_PROFILE``)."""
     return {
         "type": ["string", "null"],
         "description": _PROFILE["description"] + "; null for a FILE that cannot be read",

@@ -30,10 +30,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from .common import add_source_arguments, display_name, load_snapshot, read_input
+from .common import add_source_arguments, display_name, edited_spec, load_snapshot, read_input
 from .streams import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError, err, flush, out
 
-__all__ = ["add_commands", "validate_schema"]
+__all__ = ["add_commands"]
 
 _BOLD, _RED, _YELLOW, _RESET = "\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
 
@@ -117,14 +117,6 @@ def add_commands(commands: Any) -> None:
     rules.set_defaults(run=_cmd_rules)
 
 
-def validate_schema() -> dict[str, Any]:
-    """The JSON Schema of ``smapsfmt validate --format json`` (``smapsfmt._cli.validate_output``),
-    stamped by the registry as ``smapsfmt schema validate`` prints it."""
-    from .schemas import schema
-
-    return schema("validate")
-
-
 # --- rules --------------------------------------------------------------------------------------
 
 
@@ -201,8 +193,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     try:
         allowed_profiles(args.kernel)
         enabled = enabled_rules(args.select, args.ignore)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    except ValueError as exc:  # --kernel, --select, --ignore; or the SMAPSFMT_SPEC_DIR copy
+        raise UsageError(edited_spec(exc) or str(exc)) from None
     fmt = _check_options(args)
     inputs = _inputs(args)
     listing = fmt == "text" and not args.statistics and not args.quiet

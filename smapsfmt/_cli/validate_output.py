@@ -184,7 +184,7 @@ def validate_schema() -> dict[str, Any]:
                 "minimum": 0,
                 "description": "The number of its diagnostics that are warnings (no unit).",
             },
-            "profile": profile_schema(nullable=True),
+            "profile": profile_schema(),
             "diagnostics": {
                 "type": "array",
                 "description": "Its diagnostics, in the order of its text (the rules --select "

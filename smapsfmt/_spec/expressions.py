@@ -154,9 +154,6 @@ class Translator:
     def fail(self, what: str) -> ExpressionError:
         return ExpressionError(what)
 
-    def translate(self, expr: str) -> str:
-        return self.translate_tree(parse(expr))
-
     def translate_tree(self, tree: ast.Expression) -> str:
         python = self.node(tree.body)
         # A remainder or quotient by zero is not checked (as a value not printed is not): the

@@ -228,11 +228,7 @@ def _validate_rollup(context: Context, text: str, allowed: tuple[Profile, ...],
                      kernel: str | None) -> Report:  # fmt: skip
     with_rollup = [p for p in allowed if p.rollup_lines is not None]
     if not with_rollup:
-        where = ", ".join(p.describe() for p in allowed)
-        context.add(
-            1, 1, LAYOUT_NO_ROLLUP, f"{where} has no smaps_rollup (it first appeared in 4.14)"
-        )
-        return Report([], "rollup", None, how="no profile of that kernel has smaps_rollup")
+        return _no_rollup(context, allowed)
     model = parse_chunk(context, text, 1, "rollup")
     if model is None:
         return Report([], "rollup", None, how="the text is not a smaps_rollup")
@@ -257,6 +253,14 @@ def _validate_rollup(context: Context, text: str, allowed: tuple[Profile, ...],
     return _report("rollup", found, 1, word_size)
 
 
+def _no_rollup(context: Context, allowed: tuple[Profile, ...]) -> Report:
+    """A rollup, text or model, when no profile allowed has smaps_rollup (``kernel`` asked for
+    one before 4.14)."""
+    where = ", ".join(p.describe() for p in allowed)
+    context.add(1, 1, LAYOUT_NO_ROLLUP, f"{where} has no smaps_rollup (it first appeared in 4.14)")
+    return Report([], "rollup", None, how="no profile of that kernel has smaps_rollup")
+
+
 def _validate_model(context: Context, model: Any, allowed: tuple[Profile, ...],
                     kernel: str | None) -> Report:  # fmt: skip
     from .._model import Rollup, Smaps
@@ -273,14 +277,13 @@ def _validate_model(context: Context, model: Any, allowed: tuple[Profile, ...],
         raise TypeError(f"expected bytes, str, Smaps or Rollup, not {type(model).__name__}")
     if not entries:
         return Report([], kind, None, how="an empty smaps: a process without a memory map")
+    if kind == "rollup" and all(p.rollup_lines is None for p in allowed):
+        return _no_rollup(context, allowed)
     first = entries[0]
     labels = list(first.fields)
     if getattr(first, "vmflags", None) is not None:
         labels.append("VmFlags")
-    found = detect_labels(labels, kind, allowed, kernel)
-    if found.profile is None:
-        context.add(1, 1, LAYOUT_NO_ROLLUP, found.how)
-        return Report([], kind, None, how=found.how)
+    found = detect_labels(labels, kind, allowed, kernel)  # a profile: the pool is not empty
     checker = Checker(context, kind, list(found.profiles), found.how, 64)
     prev: tuple[int, int] | None = None
     for entry in entries:

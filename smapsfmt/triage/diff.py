@@ -108,7 +108,9 @@ def build(before: Capture, after: Capture, args: argparse.Namespace) -> dict[str
     other = None
     if rest:
         other = {
-            "object": f"({len(rest)} more changed object{'s' if len(rest) != 1 else ''})",
+            # with --all, the rows held back include objects that did not change
+            "object": f"({len(rest)} more {'' if args.all else 'changed '}"
+            f"object{'s' if len(rest) != 1 else ''})",
             "delta": {k: sum(r["delta"][k] for r in rest) for k in keys},
         }
     sides = (_side(before, columns), _side(after, columns))

@@ -164,11 +164,9 @@ def render_csv(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._cli.streams import EXIT_OK, UsageError, err, out
+    from .._cli.streams import EXIT_OK, err, out
     from .load import from_args
 
-    if args.top is not None and args.top < 1:
-        raise UsageError(f"--top must be 1 or more, not {args.top}")
     capture = from_args(args, args.file)
     for warning in capture.warnings:
         err(f"smapsfmt: warning: {warning}\n")
