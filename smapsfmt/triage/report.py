@@ -109,11 +109,12 @@ def _cards(capture: Capture) -> str:
             f'<div class="card" data-field="{name}"><div class="k">{name}</div>'
             f'<div class="v">{_kb(value)} kB</div><div class="n">{escape(extra)}</div></div>'
         )
-    count = capture.rows.count
-    cards.append(
-        f'<div class="card"><div class="k">Mappings</div><div class="v">{count:,}</div>'
-        f'<div class="n">{len(capture.rows.by_object):,} objects</div></div>'
-    )
+    if capture.kind == "smaps":  # smaps_rollup sums every mapping in one entry: no count
+        count = capture.rows.count
+        cards.append(
+            f'<div class="card"><div class="k">Mappings</div><div class="v">{count:,}</div>'
+            f'<div class="n">{len(capture.rows.by_object):,} objects</div></div>'
+        )
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
