@@ -55,6 +55,7 @@ INTERRUPT: Linux 3.4).
 
 from __future__ import annotations
 
+import _socket as socket  # socket.py's wrapper (and its imports) is not needed here
 import contextlib
 import ctypes
 import errno
@@ -62,7 +63,6 @@ import gc
 import os
 import select
 import signal
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field

@@ -60,7 +60,8 @@ __all__ = [
 # default vm.max_map_count, 65,530) take 0.16 to 0.39 s on this machine (Linux 6.18).
 DEFAULT_TIMEOUT = 1.0
 
-SMAPS_BUFFER = 256 << 10  # first buffer for smaps; it doubles as needed
+SMAPS_BUFFER = 256 << 10  # first buffer for smaps; each next one twice the last
+_LARGEST_PIECE = 4 << 20  # up to this size
 ROLLUP_BUFFER = 16 << 10  # smaps_rollup is one block, about 1 KiB (6.18: 23 lines)
 
 
@@ -186,26 +187,33 @@ class ProcDir:
             raise self.error(exc, name, at_start=at_start) from None
 
     def read(self, fd: int, name: str, first_buffer: int) -> bytes:
-        """Everything ``fd`` gives until EOF, read into one growing buffer."""
-        buffer = bytearray(first_buffer)
-        view = memoryview(buffer)
-        used = 0
+        """Everything ``fd`` gives until EOF.
+
+        A /proc text comes a page or so per read(2) (fs/seq_file.c ``seq_read_iter`` fills one
+        buffer of records per call, 6.18): the reads fill buffers of ``first_buffer`` bytes, then
+        each twice the last (up to ``_LARGEST_PIECE``), and the text is one join of them: a
+        single copy, where growing one buffer copied it at each doubling, zeroed each new
+        part, and copied it once more into the bytes returned (14 MB of smaps: 46 ms against
+        the kernel's 34, now 43: the rest is faulting in and copying the pages)."""
+        pieces: list[bytearray] = []
+        size = first_buffer
         try:
             while True:
-                if used == len(buffer):
-                    view.release()
-                    buffer.extend(bytes(len(buffer)))
-                    view = memoryview(buffer)
-                count = os.readv(fd, [view[used:]])
-                if count == 0:
+                piece = bytearray(size)
+                with memoryview(piece) as view:
+                    used = 0
+                    while used < size and (count := os.readv(fd, [view[used:]])):
+                        used += count
+                if used < size:
+                    del piece[used:]
+                if piece:
+                    pieces.append(piece)
+                if used < size:
                     break
-                used += count
+                size = min(size * 2, _LARGEST_PIECE)
         except OSError as exc:
             raise self.error(exc, name) from None
-        finally:
-            view.release()
-        del buffer[used:]
-        return bytes(buffer)
+        return b"".join(pieces)
 
     def read_file(self, name: str, first_buffer: int = 4096) -> bytes:
         fd = self.open(name)
