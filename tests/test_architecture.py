@@ -97,7 +97,6 @@ PRIVATE_ACCESS = {
     "test_batch.py": "the batch (column) sums against the per-mapping path",
     "test_shapes.py": "the fast path's composed patterns against the grammar",
     "test_validate_fuzz.py": "validate's C column scan against its pure-Python scan",
-    "test_output.py": "parse's output on the C and the pure-Python path against the former writer",
     "fuzz_contract.py": "the rollup text smapsfmt rollup prints, called per mutant on the C "
     "and the pure-Python path (the command would turn a crash into an exit status)",
     "test_evaluator.py": "the invariants' evaluator against Python's own evaluation it replaces",
