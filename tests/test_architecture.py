@@ -94,7 +94,6 @@ def test_no_module_imports_another_modules_private_names() -> None:
 PRIVATE_ACCESS = {
     "test_accel.py": "the C module against the pure-Python scanner it replaces",
     "test_fast.py": "the fast parser against the grammar, and how much text the grammar reads",
-    "test_batch.py": "the batch (column) sums against the per-mapping path",
     "test_shapes.py": "the fast path's composed patterns against the grammar",
     "test_validate_fuzz.py": "validate's C column scan against its pure-Python scan",
     "fuzz_contract.py": "the rollup text smapsfmt rollup prints, called per mutant on the C "
