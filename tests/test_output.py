@@ -57,7 +57,7 @@ def _kind(data: bytes) -> str:
 
 
 def _error_object(exc: smapsfmt.SmapsSyntaxError) -> dict[str, Any]:
-    """The JSON error object of a syntax error (README, Exit statuses; ``smapsfmt schema
+    """The JSON error object of a syntax error (README, "JSON for scripts"; ``smapsfmt schema
     error``), every key present."""
     return {
         "error": {
