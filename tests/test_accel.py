@@ -27,7 +27,9 @@ from smapsfmt._parse import accel as _accel
 from smapsfmt._parse import fast as _fast
 from smapsfmt._parse import fast_rollup as _fast_rollup
 from smapsfmt._parse import parser as _parser
-from smapsfmt._parse.batch import Batch
+from smapsfmt._parse.batch import Batch, batches_of
+from smapsfmt._rollup.knowledge import knowledge
+from smapsfmt._rollup.sums import Sums
 
 ANDROID = "external/android-libmeminfo/testdata1/smaps"  # Name: lines in some entries
 needs_c = pytest.mark.skipif(not _accel.available(), reason="smapsfmt._parse._match is not built")
@@ -404,6 +406,28 @@ def test_entries_with_and_without_a_name_line_are_one_run() -> None:
     assert batch.start == [m.start for m in mappings]
     for label, column in zip(batch.labels, batch.columns, strict=True):
         assert column == [m.fields[label] for m in mappings]
+
+
+def test_the_aggregator_refuses_a_batch_that_is_not_one() -> None:
+    """A Batch filled wrong (a list of another length, a column missing, a label twice) is
+    refused, not summed; an empty one adds nothing. No public call hands the aggregator one:
+    only the fast path's columns could (test_batch.py holds every public way to the same
+    result)."""
+    mappings = smapsfmt.parse_smaps((VALID / "live/6.18/sleep/smaps").read_bytes())
+    (batch,) = batches_of(mappings[:3])
+    assert isinstance(batch, Batch)
+    broken = [
+        batch._replace(line=batch.line[:2]),
+        batch._replace(columns=batch.columns[:-1]),
+        batch._replace(vmflags=[*batch.vmflags, None]),
+        batch._replace(labels=(*batch.labels[:-1], batch.labels[0])),
+    ]
+    for bad in broken:
+        with pytest.raises(ValueError, match=r"^not a Batch: "):
+            Sums(knowledge()).add(bad)
+    state = Sums(knowledge())
+    state.add(Batch(batch.labels, tuple([] for _ in batch.labels), [], [], [], [], [], [], [], []))
+    assert state == Sums(knowledge())
 
 
 def test_a_stream_partly_iterated_is_aggregated_from_where_it_stands() -> None:

@@ -94,13 +94,12 @@ def test_no_module_imports_another_modules_private_names() -> None:
 # evaluator tested against the reference they replace, internals no public call can reach or
 # pause at, and this file, which reads the source. Each listed file does reach into them.
 PRIVATE_ACCESS = {
-    "test_accel.py": "the C module against the pure-Python scanner it replaces",
+    "test_accel.py": "the C module against the pure-Python scanner it replaces, and the "
+    "aggregator's refusal of a malformed column batch, which no public call makes",
     "test_fast.py": "the fast parser (its composed patterns per shape and its generic pattern) "
     "against the grammar, and how much text the grammar reads",
-    "test_batch.py": "the batch (column) sums against the per-mapping path",
     "test_validate_fuzz.py": "validate's C column scan against its pure-Python scan, and the "
     "invariants' evaluator against Python's own evaluation it replaces",
-    "test_output.py": "parse's output on the C and the pure-Python path against the former writer",
     "test_live_internals.py": "the /proc reader's files and the freezer, driven step by step "
     "against real processes (an exit or exec after the first kernel buffer of a read, the "
     "freezer without the checks that keep it from a traced or stopped target, its own clock "
