@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -77,6 +78,25 @@ def run_main(*args: str) -> int:
     finally:
         sys.argv = saved
     raise AssertionError("the command line returned without an exit status")
+
+
+def help_text(capsys: Any, *args: str) -> str:
+    """What ``smapsfmt ARGS --help`` prints, run in this process (``capsys``: pytest's
+    fixture that holds the output)."""
+    assert run_main(*args, "--help") == 0, args
+    return str(capsys.readouterr().out)
+
+
+def listed_commands(capsys: Any) -> list[str]:
+    """The commands ``smapsfmt --help`` lists, in its order (the same as the choices a usage
+    error names)."""
+    import re
+
+    listed = re.findall(r"^    (\w+)(?: |$)", help_text(capsys), re.M)
+    assert run_main("no-such-command") == 2
+    choices = re.search(r"choose from (.*)\)", capsys.readouterr().err)
+    assert choices is not None and listed == re.findall(r"'(\w+)'", choices.group(1))
+    return listed
 
 
 # The same in a child interpreter's ``-c`` code (tests/ is not on its path): ``cli(ARGS)``.

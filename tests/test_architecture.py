@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import run_main
+from support import help_text, listed_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "smapsfmt"
@@ -233,20 +233,6 @@ def test_no_exec_of_generated_code_and_no_switch_of_the_garbage_collector() -> N
 # --- the command line: one module per command -------------------------------------------------
 
 
-def _help(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert run_main(*args, "--help") == 0, args
-    return capsys.readouterr().out
-
-
-def _commands(capsys: pytest.CaptureFixture[str]) -> list[str]:
-    """The commands ``smapsfmt --help`` lists, in its order."""
-    listed = re.findall(r"^    (\w+)(?: |$)", _help(capsys), re.M)
-    assert run_main("no-such-command") == 2
-    choices = re.search(r"choose from (.*)\)", capsys.readouterr().err)
-    assert choices is not None and listed == re.findall(r"'(\w+)'", choices.group(1))
-    return listed
-
-
 def test_each_command_parses_alike_with_only_its_own_module_loaded(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -262,8 +248,8 @@ def test_each_command_parses_alike_with_only_its_own_module_loaded(
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     full = dict(sub.choices)
     listed = [name for _, names in COMMAND_MODULES for name in names]
-    assert listed == list(full) == _commands(capsys)
+    assert listed == list(full) == listed_commands(capsys)
     for name in listed:
-        shown = _help(capsys, name)
+        shown = help_text(capsys, name)
         assert shown.startswith(f"usage: smapsfmt {name} "), name
         assert shown == full[name].format_help(), name

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import INVALID, LIVE, run_cli, run_main
+from support import INVALID, LIVE, help_text, listed_commands, run_cli, run_main
 
 SLEEP = LIVE / "6.18/sleep"
 SMAPS = SLEEP / "smaps"
@@ -91,30 +91,16 @@ REPEATABLE = {
 _OPTION = re.compile(r"^  (?:(-\w) [^,]+, |(-\w), )?(--[\w-]+)(?: (\S+))?(?:  |$)")
 
 
-def _help(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert run_main(*args, "--help") == 0, args
-    return capsys.readouterr().out
-
-
-def _options(help_text: str) -> list[tuple[list[str], str | None]]:
+def _options(text: str) -> list[tuple[list[str], str | None]]:
     """Each option a command's help lists: its option strings, and its metavar (None for a
     flag); the choices of ``{a,b}`` as the metavar."""
     found = []
-    for line in help_text.splitlines():
+    for line in text.splitlines():
         match = _OPTION.match(line)
         if match and match.group(3) != "--help":
             short = match.group(1) or match.group(2)
             found.append(([short, match.group(3)] if short else [match.group(3)], match.group(4)))
     return found
-
-
-def _commands(capsys: pytest.CaptureFixture[str]) -> list[str]:
-    """The commands ``smapsfmt --help`` lists, in its order."""
-    listed = re.findall(r"^    (\w+)(?: |$)", _help(capsys), re.M)
-    assert run_main("no-such-command") == 2
-    choices = re.search(r"choose from (.*)\)", capsys.readouterr().err)
-    assert choices is not None and listed == re.findall(r"'(\w+)'", choices.group(1))
-    return listed
 
 
 def test_every_option_that_takes_one_value_is_refused_twice(
@@ -124,10 +110,10 @@ def test_every_option_that_takes_one_value_is_refused_twice(
     option added later is covered too; options that take a list stay repeatable."""
     checked = 0
     repeatable = set()
-    commands = _commands(capsys)
+    commands = listed_commands(capsys)
     assert len(commands) >= 15, commands
     for command in commands:
-        for strings, metavar in _options(_help(capsys, command)):
+        for strings, metavar in _options(help_text(capsys, command)):
             if metavar is None:
                 continue
             value = metavar[1:].split(",")[0].rstrip("}") if metavar.startswith("{") else "1"
