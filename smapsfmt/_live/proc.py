@@ -204,10 +204,8 @@ class ProcDir:
                     used = 0
                     while used < size and (count := os.readv(fd, [view[used:]])):
                         used += count
-                if used < size:
-                    del piece[used:]
-                if piece:
-                    pieces.append(piece)
+                del piece[used:]  # nothing when the piece is full
+                pieces.append(piece)
                 if used < size:
                     break
                 size = min(size * 2, _LARGEST_PIECE)
