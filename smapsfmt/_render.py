@@ -87,7 +87,8 @@ def name_column(profile: Profile, word_size: int) -> int:
 def _header_prefix(entry: Entry, profile: Profile, rollup: bool) -> str:
     """The header's printf part (everything before the name's padding)."""
     if rollup:
-        assert profile.rollup_header is not None, "the profile has smaps_rollup"
+        if profile.rollup_header is None:
+            raise ValueError(f"{profile.describe()} prints no smaps_rollup: no text of a Rollup")
         fmt, _ = profile.rollup_header
         return printf(fmt, [entry.start, entry.end])
     return printf(profile.header, [entry.start, entry.end, *entry.perms, entry.offset,

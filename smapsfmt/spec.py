@@ -137,7 +137,7 @@ def render(model: Smaps | Rollup, profile: Profile, *, word_size: int = 64) -> b
     (vendor lines the profile does not know as they were read)."""
     from ._render import render as _render
 
-    _renderable(model, profile, word_size)
+    _word_size(word_size)
     return _render(model, profile, word_size=word_size)
 
 
@@ -145,16 +145,12 @@ def header_text(entry: Mapping | Rollup, profile: Profile, word_size: int = 64) 
     """One header line (with its newline) as the kernel of ``profile`` prints it."""
     from ._render import header_text as _header_text
 
-    _renderable(entry, profile, word_size)
+    _word_size(word_size)
     return _header_text(entry, profile, word_size)
 
 
-def _renderable(model: object, profile: Profile, word_size: int) -> None:
-    """ValueError for what no kernel prints: a word size other than 64 and 32, or a rollup
-    in a profile of kernels before smaps_rollup (4.14)."""
-    from ._model import Rollup
-
+def _word_size(word_size: int) -> None:
+    """ValueError for a word size no kernel has (a rollup under a profile of kernels before
+    smaps_rollup, 4.14, is refused where the header is written)."""
     if word_size not in (64, 32):
         raise ValueError(f"word_size is 64 or 32, not {word_size!r}")
-    if profile.rollup_header is None and isinstance(model, Rollup):
-        raise ValueError(f"{profile.describe()} prints no smaps_rollup: no text of a Rollup")
