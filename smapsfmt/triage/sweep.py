@@ -331,7 +331,12 @@ def _read_whole(fd: int) -> bytes:
     text = os.read(fd, _ROLLUP_BUFFER)
     if len(text) < _ROLLUP_BUFFER:
         return text
-    pieces = [text]
+    return _read_to_end(fd, text)
+
+
+def _read_to_end(fd: int, first: bytes = b"") -> bytes:
+    """``first``, then what ``fd`` gives until EOF."""
+    pieces = [first]
     while piece := os.read(fd, 1 << 20):
         pieces.append(piece)
     return b"".join(pieces)
@@ -462,12 +467,10 @@ def _kernel_thread_pids(root: str) -> frozenset[int]:
             # Read to the end: one read of this file gives at most a page of whole records
             # (fs/seq_file.c seq_read_iter, 6.18: a record that would overflow its page-sized
             # buffer waits for the next read), however much more is asked.
-            pieces = []
-            while piece := os.read(fd, 1 << 16):
-                pieces.append(piece)
+            children = _read_to_end(fd)
         finally:
             os.close(fd)
-        return frozenset([_KTHREADD, *map(int, b"".join(pieces).split())])
+        return frozenset([_KTHREADD, *map(int, children.split())])
     except (OSError, ValueError):
         return frozenset((_KTHREADD,))
 
