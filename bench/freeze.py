@@ -70,9 +70,9 @@ def _held_read(pid: int, paused: list[float]) -> Callable[[], None]:
                 freezer = _freeze.Freezer(pid, 5.0, proc.list_threads, proc.thread_state)
                 if not freezer.freeze():
                     raise SystemExit(f"cannot freeze {pid}: {freezer.reason}")
-                proc.read(files.smaps, "smaps", _live.SMAPS_BUFFER)
+                proc.read(files.smaps, "smaps")
                 if files.rollup is not None:
-                    proc.read(files.rollup, "smaps_rollup", _live.ROLLUP_BUFFER)
+                    proc.read(files.rollup, "smaps_rollup")
                 if not freezer.release():
                     raise SystemExit(f"{pid} was not held until release")
                 paused.append(freezer.held_until - freezer.held_from)

@@ -41,7 +41,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .._rollup.sums import PSS_SHIFT
-from .proc import ROLLUP_BUFFER, SMAPS_BUFFER
 
 if TYPE_CHECKING:
     from .._model import Mapping, Rollup, Smaps
@@ -324,7 +323,7 @@ def _reread(proc: ProcDir, fd: int) -> bytes:
     it anew (fs/seq_file.c seq_lseek), and fails with ESRCH once the address space it was
     opened on is gone (fs/proc/task_mmu.c show_smaps_rollup), exit or exec alike."""
     os.lseek(fd, 0, os.SEEK_SET)
-    return proc.read(fd, "smaps_rollup", ROLLUP_BUFFER)
+    return proc.read(fd, "smaps_rollup")
 
 
 def _frames_of(proc: ProcDir) -> tuple[Smaps, _Frames]:
@@ -336,7 +335,7 @@ def _frames_of(proc: ProcDir) -> tuple[Smaps, _Frames]:
     try:
         smaps_fd = proc.open("smaps", at_start=True)
         try:
-            smaps_text = proc.read(smaps_fd, "smaps", SMAPS_BUFFER)
+            smaps_text = proc.read(smaps_fd, "smaps")
         finally:
             os.close(smaps_fd)
         if not smaps_text:  # a user process always has mappings (see _live.capture)
