@@ -1,6 +1,7 @@
-"""Real processes for the tests of live reads (test_live_proc.py through the public surface,
-test_live_internals.py step by step): targets shaped by tests/proc_targets.py, what /proc says
-of them, and smapsfmt itself run as a job, held in the middle of its frozen read.
+"""Real processes for the tests of live reads (test_live_proc.py, and test_live_edges.py where a
+race or an old kernel decides): targets shaped by tests/proc_targets.py, what /proc says of
+them, smapsfmt itself run as a job, held in the middle of its frozen read, and a /proc/PID
+without smaps_rollup, as kernels before 4.14 list it.
 
 Only the public surface is used here: the command line, run by Python in a process of its own.
 No target is ever left stopped or traced: targets are SIGKILLed in ``finally`` blocks and die
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -247,3 +249,43 @@ def holder(pid: int) -> Iterator[subprocess.Popen[bytes]]:
         stop_mid_read(reader.pid, pid, lambda: os.killpg(reader.pid, signal.SIGSTOP))
         wait_for(lambda: state(reader.pid).startswith("T (stopped)"), "smapsfmt to stop")
         yield reader
+
+
+# --- a /proc/PID as a kernel before 4.14 lists it ---------------------------------------------
+
+# Run in a mount namespace of its own (unshare(1)), so that nothing outside it sees a change:
+# procfs mounted a second time at $2 (this kernel's own files of the process, read where they
+# are), an empty tmpfs mounted over /proc/$1, and in it the files a live read opens (stat,
+# status, smaps, task/), each bind-mounted from the second procfs. What is missing there is
+# smaps_rollup, which Linux 4.14 added (fs/proc/base.c tgid_base_stuff); every file there is
+# the kernel's own, so only the listing is an older kernel's.
+_WITHOUT_ROLLUP = r"""
+set -e
+pid=$1 real=$2
+shift 2
+mount -t proc proc "$real"
+mount -t tmpfs none "/proc/$pid"
+for name in stat status smaps; do
+    : > "/proc/$pid/$name"
+    mount --bind "$real/$pid/$name" "/proc/$pid/$name"
+done
+mkdir "/proc/$pid/task"
+mount --bind "$real/$pid/task" "/proc/$pid/task"
+exec "$@"
+"""
+NEEDS_UNSHARE = "needs root and unshare(1) (util-linux): a mount namespace of the test's own"
+CAN_UNSHARE = IS_ROOT and shutil.which("unshare") is not None
+
+
+def without_rollup(
+    pid: int, real: Path, *argv: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``argv`` run where ``/proc/PID`` has no smaps_rollup, as on a kernel before 4.14 (see
+    above); ``real`` is an empty folder where this kernel's /proc is mounted again for
+    ``argv`` to read (``REAL_PROC`` in its environment)."""
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", _WITHOUT_ROLLUP, "sh",
+         str(pid), str(real), *argv],
+        check=False, capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir(),
+        env={**(env or os.environ), "REAL_PROC": str(real)},
+    )  # fmt: skip

@@ -100,12 +100,6 @@ PRIVATE_ACCESS = {
     "against the grammar, and how much text the grammar reads",
     "test_validate_fuzz.py": "validate's C column scan against its pure-Python scan, and the "
     "invariants' evaluator against Python's own evaluation it replaces",
-    "test_live_internals.py": "the /proc reader's files and the freezer, driven step by step "
-    "against real processes (an exit or exec after the first kernel buffer of a read, the "
-    "freezer without the checks that keep it from a traced or stopped target, its own clock "
-    "past its limit), which no public call can pause at or skip; and a snapshot without "
-    "smaps_rollup, which no kernel here gives (the sum that stands in for it, the one refusal "
-    "every command makes of it)",
     "test_architecture.py": "it reads the source, and builds the command line's full parser "
     "beside the table of the modules that add the commands",
 }
@@ -253,3 +247,17 @@ def test_each_command_parses_alike_with_only_its_own_module_loaded(
         shown = help_text(capsys, name)
         assert shown.startswith(f"usage: smapsfmt {name} "), name
         assert shown == full[name].format_help(), name
+
+
+def test_the_refusal_of_a_kernel_without_smaps_rollup_is_written_once() -> None:
+    """The reader's error for a missing smaps_rollup and the refusal of a snapshot without one
+    (parse --kind rollup and check, tests/test_live_edges.py) are one message, written in one
+    place."""
+    package = ROOT / "smapsfmt"
+    words = "does not exist: this kernel has no smaps_rollup"
+    holders = {
+        str(path.relative_to(package)): path.read_text().count(words)
+        for path in package.rglob("*.py")
+        if words in path.read_text()
+    }
+    assert holders == {"_live/errors.py": 1}

@@ -1,8 +1,8 @@
 """Reading live processes: every situation a real process can be in, shown on real processes
 that these tests start and shape (tests/proc_targets.py), through the real /proc, and through
-smapsfmt's public surface only: the library's ``__all__`` and the command line. What no public
-call can pause at (a read stopped after its first kernel buffer, the freezer held while the
-test looks) is driven step by step in test_live_internals.py; the helpers are in
+smapsfmt's public surface only: the library's ``__all__`` and the command line. Where a race or
+an old kernel decides (a tracer or a stop between the checks and the freeze, a block that never
+ends, a /proc/PID without smaps_rollup): test_live_edges.py. The helpers are in
 live_support.py.
 
 Each test first shows the kernel behaviour it relies on (measured here, Linux 6.18), then what
@@ -308,6 +308,7 @@ def test_what_the_kernel_gives_when_the_target_exits_mid_read(tmp_path: Path) ->
         smaps = os.open(f"/proc/{child.pid}/smaps", os.O_RDONLY)
         try:
             text = os.read(smaps, 1 << 20)
+            assert 0 < len(text) <= 8192  # one kernel buffer per read
             os.kill(child.pid, signal.SIGKILL)  # not reaped yet: a zombie
             wait_for(lambda: thread_states(child.pid).get(child.pid) == "Z", "the exit")
             while chunk := os.read(smaps, 1 << 20):  # the kernel: buffered text, then EOF
@@ -574,7 +575,8 @@ def test_proc_not_mounted() -> None:
 
 def test_a_frozen_snapshot_of_a_multithreaded_target_agrees(tmp_path: Path) -> None:
     """Frozen throughout, so smaps and smaps_rollup agree; the target runs on afterwards,
-    untraced. (The freezer alone, held while the test looks: test_live_internals.py.)"""
+    untraced. (Held while the test looks:
+    test_a_multithreaded_target_is_held_by_a_freeze_and_released.)"""
     with threaded_target(tmp_path) as (pid, counter):
         assert len(thread_states(pid)) == 16
         snap = smapsfmt.snapshot(pid)
@@ -662,7 +664,7 @@ def test_an_already_traced_target_is_read_unfrozen_and_said_so(tmp_path: Path) -
         assert (snap.frozen, snap.consistent) == (False, False)
         assert snap.note == f"not frozen: it is already traced by process {holder_pid}"
         assert len(snap.smaps) > 10 and snap.rollup is not None
-        # (Without that check, PTRACE_SEIZE itself says no: test_live_internals.py.)
+        # (A tracer that attaches after that check: PTRACE_SEIZE says no, test_live_edges.py.)
         assert tracer(pid) == holder_pid  # the other tracer keeps it
         assert tracer(pid) == holder_pid  # the other tracer keeps it
         result = run_cli("parse", "--pid", str(pid))
@@ -690,8 +692,8 @@ def test_a_target_stopped_by_someone_else_stays_stopped(tmp_path: Path) -> None:
         assert counter() == stopped_at
         os.kill(pid, signal.SIGCONT)
         assert_running_and_untraced(pid, counter)
-    # (Even frozen and released by ptrace, the check skipped, it is not resumed:
-    # test_live_internals.py.)
+    # (Stopped after the check, then frozen and released by ptrace, it is not resumed:
+    # test_live_edges.py.)
 
 
 def test_a_snapshot_past_its_time_limit_says_it_was_not_frozen(tmp_path: Path) -> None:
@@ -756,7 +758,8 @@ def test_a_failure_of_the_freezer_is_never_a_claim_of_frozen(tmp_path: Path) -> 
     """Whatever ends the holder while it holds the target ends the hold, and the hold is not
     claimed. A real failure: the holder is SIGKILLed (as the OOM killer or a careless ``kill``
     would) while the reader is held in the middle of its read of smaps: the snapshot says it
-    was not frozen throughout. (The freezer alone, its holder killed: test_live_internals.py.)"""
+    was not frozen throughout. (Its holder killed during a block of Process.frozen():
+    test_a_killed_holder_is_never_a_claim_of_frozen.)"""
     pages = mappings_file(tmp_path, MANY)
     killed: list[int] = []
 

@@ -278,12 +278,9 @@ def snapshot_rollup(snap: Any) -> tuple[bytes, str]:
     """The smaps_rollup text of a ``--pid`` snapshot and its path; RollupMissingError (exit 11)
     where the kernel has none."""
     if snap.rollup_text is None:
-        from .._live.proc import RollupMissingError
+        from .._live.errors import rollup_missing
 
-        raise RollupMissingError(
-            f"{snap.rollup_path} does not exist: this kernel has no smaps_rollup (it "
-            "appeared in Linux 4.14)", pid=snap.pid,
-        )  # fmt: skip
+        raise rollup_missing(snap.pid, snap.rollup_path)
     return snap.rollup_text, snap.rollup_path
 
 

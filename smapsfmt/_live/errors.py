@@ -3,6 +3,8 @@ the exit status the command line gives it (see smapsfmt._live.proc for when each
 
 from __future__ import annotations
 
+import errno
+
 from .facts import denied
 
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
@@ -20,6 +22,7 @@ __all__ = [
     "RollupMissingError",
     "ZombieProcessError",
     "permission_error",
+    "rollup_missing",
 ]
 
 
@@ -134,3 +137,12 @@ class RollupMissingError(ProcError, FileNotFoundError):
 def permission_error(pid: int | str, path: str, err: int) -> ProcPermissionError:
     """The refusal of ``path`` (EACCES or EPERM) to a reader without ptrace-read access."""
     return ProcPermissionError(denied(path), pid=pid, err=err)
+
+
+def rollup_missing(pid: int | str, path: str) -> RollupMissingError:
+    """The answer where ``path``, a process's smaps_rollup, does not exist (ENOENT): a kernel
+    older than 4.14, which added it (fs/proc/base.c tgid_base_stuff, Linux 4.14)."""
+    return RollupMissingError(
+        f"{path} does not exist: this kernel has no smaps_rollup (it appeared in Linux 4.14)",
+        pid=pid, err=errno.ENOENT,
+    )  # fmt: skip

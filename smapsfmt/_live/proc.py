@@ -31,6 +31,7 @@ from .errors import (
     RollupMissingError,
     ZombieProcessError,
     permission_error,
+    rollup_missing,
 )
 from .facts import PF_KTHREAD, PROC, zombie
 
@@ -60,7 +61,6 @@ __all__ = [
 # Seconds a target may stay frozen. Both reads of a process with 64,000 mappings (about the
 # default vm.max_map_count, 65,530) take 0.16 to 0.39 s on this machine (Linux 6.18).
 DEFAULT_TIMEOUT = 1.0
-
 
 
 # --- /proc/PID, held by an fd -----------------------------------------------------------------
@@ -264,10 +264,7 @@ class ProcDir:
         if exc.errno in (errno.EACCES, errno.EPERM):
             return permission_error(pid, path, exc.errno)
         if exc.errno == errno.ENOENT and name == "smaps_rollup":
-            return RollupMissingError(
-                f"{path} does not exist: this kernel has no smaps_rollup (it appeared in Linux "
-                "4.14)", pid=pid, err=exc.errno,
-            )  # fmt: skip
+            return rollup_missing(pid, path)
         return ProcError(f"cannot read {path}: {exc.strerror}", pid=pid, err=exc.errno)
 
     def gone(self, *, at_start: bool = False) -> ProcError:
