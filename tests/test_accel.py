@@ -27,9 +27,10 @@ from smapsfmt._parse import accel as _accel
 from smapsfmt._parse import fast as _fast
 from smapsfmt._parse import fast_rollup as _fast_rollup
 from smapsfmt._parse import parser as _parser
-from smapsfmt._parse.batch import Batch, batches_of
+from smapsfmt._parse.batch import Batch
 from smapsfmt._rollup.knowledge import knowledge
 from smapsfmt._rollup.sums import Sums
+from smapsfmt._rollup.sums import batches as gathered
 
 ANDROID = "external/android-libmeminfo/testdata1/smaps"  # Name: lines in some entries
 needs_c = pytest.mark.skipif(not _accel.available(), reason="smapsfmt._parse._match is not built")
@@ -414,7 +415,7 @@ def test_the_aggregator_refuses_a_batch_that_is_not_one() -> None:
     only the fast path's columns could (test_batch.py holds every public way to the same
     result)."""
     mappings = smapsfmt.parse_smaps((VALID / "live/6.18/sleep/smaps").read_bytes())
-    (batch,) = batches_of(mappings[:3])
+    (batch,) = gathered(mappings[:3])
     assert isinstance(batch, Batch)
     broken = [
         batch._replace(line=batch.line[:2]),

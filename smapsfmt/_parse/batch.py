@@ -11,7 +11,8 @@ A Batch carries what the aggregator reads of an entry, and nothing else: not the
 the offset, the minor device number or the raw text of unknown field lines. It is not a model
 of the text (that is :class:`~smapsfmt.Mapping`), only a faster way to feed the sums.
 
-What every Batch holds (a parser that makes Batches keeps to it; :func:`batches_of` does):
+What every Batch holds (a parser that makes Batches keeps to it, and so does the aggregator
+when it gathers mappings given one by one: ``smapsfmt._rollup.sums.batches``):
 
 * ``labels`` are distinct; ``columns`` has one list per label, and every list of the Batch
   (columns and header parts) has one item per entry, in the order of the text;
@@ -22,12 +23,9 @@ What every Batch holds (a parser that makes Batches keeps to it; :func:`batches_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from .._model import Mapping
-
-__all__ = ["Batch", "batches_of"]
+__all__ = ["Batch"]
 
 
 class Batch(NamedTuple):
@@ -43,49 +41,3 @@ class Batch(NamedTuple):
     pathname: list[bytes]  # as Mapping.pathname
     vmflags: list[tuple[str, ...] | None]  # as Mapping.vmflags
     name: list[bytes | None]  # as Mapping.name: an Android Name: line's value, or None
-
-
-def batches_of(mappings: Iterable[Mapping]) -> Iterator[Batch | Mapping]:
-    """The reference batching of ``mappings``: each run of consecutive mappings with the same
-    field labels in the same order as one Batch (with a ``Name:`` line or without).
-
-    A mapping with raw text a Batch does not carry (``unknown_lines``: the lines of fields the
-    specification does not name) comes out as itself, between the Batches before and after
-    it; so does anything that is not a Mapping (for the consumer to refuse). The order of the
-    entries is kept.
-    """
-    run: list[Mapping] = []
-    shape: tuple[str, ...] | None = None
-    for mapping in mappings:
-        if not isinstance(mapping, Mapping) or mapping.unknown_lines:
-            if run:
-                yield _batch(run)
-                run = []
-            shape = None
-            yield mapping
-            continue
-        key = tuple(mapping.fields)
-        if key != shape:
-            if run:
-                yield _batch(run)
-                run = []
-            shape = key
-        run.append(mapping)
-    if run:
-        yield _batch(run)
-
-
-def _batch(run: list[Mapping]) -> Batch:
-    labels = tuple(run[0].fields)
-    return Batch(
-        labels=labels,
-        columns=tuple([m.fields[label] for m in run] for label in labels),
-        line=[m.line for m in run],
-        start=[m.start for m in run],
-        end=[m.end for m in run],
-        major=[m.major for m in run],
-        inode=[m.inode for m in run],
-        pathname=[m.pathname for m in run],
-        vmflags=[m.vmflags for m in run],
-        name=[m.name for m in run],
-    )
