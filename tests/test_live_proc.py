@@ -182,8 +182,8 @@ def test_a_process_that_vanishes_is_reported_through_the_held_directory() -> Non
             os.close(kernel)
     assert proc.closed and repr(proc) == "Process(closed)"
     assert comm.startswith("python")
-    for error in caught:
-        assert str(error) == f"process {child.pid} ({comm}) exited while it was being read"
+    for error in caught:  # found, then gone before any read began
+        assert str(error) == f"process {child.pid} ({comm}) exited before it could be read"
         assert error.exit_code == 9
     with pytest.raises(smapsfmt.NoSuchProcessError):  # and afterwards: no such process
         smapsfmt.read_smaps(child.pid)
@@ -995,7 +995,7 @@ def test_a_process_that_becomes_a_zombie_while_held() -> None:
         child.wait()
         with pytest.raises(smapsfmt.ProcessExitedError) as exited:
             proc.read_smaps()
-        assert str(exited.value) == f"process {child.pid} ({comm}) exited while it was being read"
+        assert str(exited.value) == f"process {child.pid} ({comm}) exited before it could be read"
 
 
 def test_a_process_reads_nothing_outside_its_directory_nor_once_closed() -> None:

@@ -201,7 +201,7 @@ class ProcDir:
             raise self.error(exc, name) from None
 
     def read_file(self, name: str) -> bytes:
-        fd = self.open(name)
+        fd = self.open(name, at_start=True)
         try:
             return self.read(fd, name)
         finally:
@@ -291,10 +291,11 @@ class ProcDir:
                     f"another process ({other.comm}); nothing was read from it", pid=pid,
                     err=errno.ESRCH,
                 )  # fmt: skip
+            # at_start: the files were opened (or the process found) but nothing read yet.
+            when = "before it could be read" if at_start else "while it was being read"
             return ProcessExitedError(
-                f"process {pid} ({self.first.comm}) exited while it was being read",
-                pid=pid, err=errno.ESRCH,
-            )  # fmt: skip
+                f"process {pid} ({self.first.comm}) exited {when}", pid=pid, err=errno.ESRCH
+            )
         if at_start:
             refusal = refusal_of(pid, now)
             if refusal is not None:
