@@ -325,3 +325,25 @@ def test_progress_of_a_long_read_goes_to_a_terminal_only() -> None:
     assert f"(MB): {megabytes}/{megabytes}".encode() in shown
     assert shown.endswith(b"\r\x1b[K")  # erased: nothing is left on the terminal
     assert run_cli("summary", "--top", "1", str(big)).stderr == b""
+
+
+def test_a_name_line_without_a_pathname_names_the_object(tmp_path: Path) -> None:
+    """Android prints an anonymous mapping's name on a ``Name:`` line (testdata1: beside an
+    ``[anon:...]`` pathname). Where the header has no pathname, the Name: line names the object:
+    as ``[anon:NAME]``, or as it is when it is already bracketed. Two unnamed mappings of the
+    capture are given one each: they leave ``[anon]`` and make two objects of one mapping."""
+    path = VALID / "external" / "android-libmeminfo" / "testdata1" / "smaps"
+    data = path.read_bytes()
+    unnamed = [m for m in smapsfmt.parse_smaps(data) if not m.pathname and m.name is None]
+    lines = data.split(b"\n")
+    for mapping, name in zip(unnamed[:2], (b"my-arena", b"[anon:other]"), strict=True):
+        lines[mapping.line - 1] += b"\nName:           " + name
+    edited = tmp_path / "smaps"
+    edited.write_bytes(b"\n".join(lines))
+    before = {r["object"]: r for r in summary(str(path), "--top", "1000")["rows"]}
+    after = {r["object"]: r for r in summary(str(edited), "--top", "1000")["rows"]}
+    assert after["[anon]"]["mappings"] == before["[anon]"]["mappings"] - 2
+    for mapping, name in zip(unnamed[:2], ("[anon:my-arena]", "[anon:other]"), strict=True):
+        assert name not in before
+        assert (after[name]["kind"], after[name]["mappings"]) == ("anon-named", 1)
+        assert after[name]["Size"] == mapping.size
