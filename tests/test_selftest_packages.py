@@ -214,7 +214,7 @@ def test_the_sources_name_each_suite_on_its_archive(
 def test_a_package_the_lists_do_not_hold_is_named(tmp_path: Path) -> None:
     apt = debian.Apt(tmp_path)
     apt.write_sources()
-    suites = "bullseye-security, bookworm-security, trixie, trixie-backports"
+    suites = "bullseye, bullseye-security, bookworm, bookworm-security, trixie, trixie-backports"
     with pytest.raises(debian.FetchError) as raised:
         apt.newest(r"linux-image-6\.1\.0-\d+-686", "i386")
     assert str(raised.value) == (

@@ -26,8 +26,18 @@ ARCHIVE = "http://deb.debian.org/debian"
 SECURITY = "http://deb.debian.org/debian-security"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # The suites that hold the kernels of the matrix (see KERNELS in matrix.py); others can be
-# named with SMAPSFMT_DEBIAN_SUITES (blank-separated).
-SUITES = ("bullseye-security", "bookworm-security", "trixie", "trixie-backports")
+# named with SMAPSFMT_DEBIAN_SUITES (blank-separated). 5.10 and 6.1 are each in two suites (the
+# release and its security updates, which has the newer builds), so that one index a mirror
+# serves broken (see Apt.update) does not take a kernel away.
+SUITES = ("bullseye", "bullseye-security", "bookworm", "bookworm-security", "trixie",
+          "trixie-backports")  # fmt: skip
+# apt's words for an index it could not take: "E: Failed to fetch URI  REASON", the URI of one
+# suite's index for one architecture (apt-pkg/acquire-item.cc, apt 2.6).
+_FAILED_INDEX = re.compile(
+    r"^E: Failed to fetch \S+/dists/(?P<suite>[^/\s]+)/main/binary-(?P<arch>[^/\s]+)/\S*"
+    r"\s+(?P<why>.+?)(?:\s+\[IP: [^]]*\])?$",
+    re.MULTILINE,
+)
 ARCHES = ("amd64", "i386", "arm64")
 # Debian's architecture of each qemu guest architecture smapsfmt boots.
 DEBIAN_ARCH = {"x86_64": "amd64", "i386": "i386", "arm64": "arm64"}
@@ -96,19 +106,26 @@ class Apt:
         options += [f"-o=APT::Architectures::={arch}" for arch in ARCHES]
         return options
 
-    def _run(self, tool: str, *args: str) -> str:
+    def _attempt(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
         command = [tool, *self._options(), *args]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    def _run(self, tool: str, *args: str) -> str:
+        done = self._attempt(tool, *args)
         if done.returncode != 0:
-            said = (done.stderr or done.stdout).strip().splitlines()
-            raise FetchError(f"{' '.join([tool, *args])} failed: {said[-1] if said else ''}")
+            raise FetchError(_failed(f"{' '.join([tool, *args])}", done))
         return done.stdout
 
-    def write_sources(self) -> None:
+    def write_sources(self, left_out: dict[tuple[str, str], str] | None = None) -> None:
+        """The sources list: each suite on its archive, less the architectures ``left_out``
+        names for it ((suite, arch) -> apt's reason)."""
         lines = []
         for suite in suites():
             uri = SECURITY if suite.endswith("-security") else ARCHIVE
-            lines.append(f"deb [signed-by={KEYRING}] {uri} {suite} main\n")
+            arches = [a for a in ARCHES if (suite, a) not in (left_out or {})]
+            only = f"arch={','.join(arches)} " if len(arches) < len(ARCHES) else ""
+            if arches:
+                lines.append(f"deb [{only}signed-by={KEYRING}] {uri} {suite} main\n")
         text = "".join(lines)
         self.status.parent.mkdir(parents=True, exist_ok=True)
         self.status.touch()
@@ -119,14 +136,54 @@ class Apt:
             (self.cache / "archives" / "partial").mkdir(parents=True, exist_ok=True)
 
     def update(self) -> None:
-        """Fetch the package lists of the suites (apt's own download, only when changed)."""
+        """Fetch the package lists of the suites (apt's own download, only when changed).
+
+        One index that a mirror serves broken (apt: "File has unexpected size (...). Mirror
+        sync in progress?", or a hash that does not match its Release file) fails the whole
+        update, and apt then keeps no list of that suite at all. Such an index is left out:
+        its suite is listed again without that architecture and the update is run again, so
+        the other architectures of the suite, and the other suites, still serve. What was
+        left out, and why, is kept beside the lists (``left_out``) and named when a package
+        is not found. Anything else that fails the update is a FetchError."""
+        self.done.unlink(missing_ok=True)
         self.write_sources()
         (self.lists / "partial").mkdir(parents=True, exist_ok=True)
         (self.cache / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-        self._run("apt-get", "-q", "update")
+        done = self._attempt("apt-get", "-q", "update")
+        left_out: dict[tuple[str, str], str] = {}
+        if done.returncode != 0:
+            left_out = {
+                (m["suite"], m["arch"]): m["why"]
+                for m in _FAILED_INDEX.finditer(done.stdout + done.stderr)
+                if m["suite"] in suites() and m["arch"] in ARCHES
+            }
+            if not left_out:
+                raise FetchError(_failed("apt-get -q update", done))
+            self.write_sources(left_out)
+            self._run("apt-get", "-q", "update")
+        self.done.write_text("".join(f"{s} {a} {why}\n" for (s, a), why in left_out.items()))
+
+    @property
+    def done(self) -> Path:
+        """Written by an update that ended well: the indexes it left out, one a line."""
+        return self.root / "apt" / "left-out"
+
+    def left_out(self) -> dict[tuple[str, str], str]:
+        """The indexes the last update left out: (suite, arch) -> apt's reason."""
+        if not self.done.exists():
+            return {}
+        lines = self.done.read_text().splitlines()
+        return {(s, a): why for s, a, why in (line.split(" ", 2) for line in lines)}
+
+    def _looked_in(self) -> str:
+        """The suites looked in, and what the last update left out of them."""
+        where = ", ".join(suites())
+        missing = [f"{s} {a}: {why}" for (s, a), why in self.left_out().items()]
+        return where + (f" (left out: {'; '.join(missing)})" if missing else "")
 
     def has_lists(self) -> bool:
-        return self.sources.exists() and any(self.lists.glob("*_Packages*"))
+        """An update ended well and fetched lists (it is run again otherwise)."""
+        return self.done.exists() and any(self.lists.glob("*_Packages*"))
 
     def newest(self, pattern: str, arch: str) -> tuple[str, str]:
         """The newest package of ``arch`` whose whole name matches the regular expression
@@ -139,7 +196,7 @@ class Apt:
             if best is None or _newer(version, best[1]):
                 best = (name, version)
         if best is None:
-            raise FetchError(f"no package named {pattern!r} for {arch} in {', '.join(suites())}")
+            raise FetchError(f"no package named {pattern!r} for {arch} in {self._looked_in()}")
         return best
 
     def candidates(self, names: list[str], arch: str) -> dict[str, str]:
@@ -165,7 +222,7 @@ class Apt:
         self.debs.mkdir(parents=True, exist_ok=True)
         version = self.candidate(f"{package}:{arch}")
         if version is None:
-            raise FetchError(f"no package {package}:{arch} in {', '.join(suites())}")
+            raise FetchError(f"no package {package}:{arch} in {self._looked_in()}")
         quoted = version.replace(":", "%3a")
         cached = self.debs / f"{package}_{quoted}_{arch}.deb"
         if cached.exists():
@@ -183,6 +240,12 @@ class Apt:
                                  f"{said[-1] if said else 'no .deb'}")  # fmt: skip
             got[0].rename(cached)
         return cached
+
+
+def _failed(what: str, done: subprocess.CompletedProcess[str]) -> str:
+    """``what`` failed, with the last line apt said."""
+    said = (done.stderr or done.stdout).strip().splitlines()
+    return f"{what} failed: {said[-1] if said else ''}"
 
 
 def _newer(a: str, b: str) -> bool:
