@@ -148,6 +148,24 @@ def wait_let_go(pid: int, limit: float = 10.0) -> None:
     )
 
 
+def stop_group(pid: int) -> None:
+    """Stop ``pid`` as someone else would (SIGSTOP), once every thread is in the stop (T)."""
+    os.kill(pid, signal.SIGSTOP)
+    wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
+
+
+def assert_still_stopped_then_resumed(pid: int, counter: Callable[[], int]) -> None:
+    """Every thread of ``pid`` is still in its group stop, traced by nobody, and does not run
+    (its counter stays); SIGCONT then lets it run on."""
+    assert set(thread_states(pid).values()) == {"T"}
+    assert status(pid, "TracerPid") == "0"
+    stopped_at = counter()
+    time.sleep(0.05)
+    assert counter() == stopped_at
+    os.kill(pid, signal.SIGCONT)
+    assert_running_and_untraced(pid, counter)
+
+
 def assert_running_and_untraced(pid: int, counter: Callable[[], int]) -> None:
     """The target is traced by nobody, no thread is stopped, and it runs (its counter moves)."""
     assert status(pid, "TracerPid") == "0"

@@ -18,9 +18,9 @@ is not shown elsewhere, then what smapsfmt makes of it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -32,10 +32,12 @@ from live_support import (
     NEEDS_UNSHARE,
     OWN,
     assert_running_and_untraced,
+    assert_still_stopped_then_resumed,
     holder,
     mappings_file,
     parent_of,
     status,
+    stop_group,
     target,
     thread_states,
     threaded_target,
@@ -117,22 +119,12 @@ def test_a_group_stop_made_after_the_check_outlasts_the_freeze(tmp_path: Path) -
     check, it is not touched: test_live_proc.py
     test_a_target_stopped_by_someone_else_stays_stopped.)"""
     with threaded_target(tmp_path, count=4) as (pid, counter):
-
-        def stop() -> None:
-            os.kill(pid, signal.SIGSTOP)
-            wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
-
+        stop = functools.partial(stop_group, pid)
         said, at = gated(lambda: _snapshot_of(pid), f"/proc/{pid}/status", lambda at: at > 0, stop)
         assert at is not None and at > 0
         assert said == "True True True None"  # it could not run during the read
         time.sleep(0.05)
-        assert set(thread_states(pid).values()) == {"T"}
-        assert status(pid, "TracerPid") == "0"
-        stopped_at = counter()
-        time.sleep(0.05)
-        assert counter() == stopped_at
-        os.kill(pid, signal.SIGCONT)
-        assert_running_and_untraced(pid, counter)
+        assert_still_stopped_then_resumed(pid, counter)
 
 
 # --- a block that never ends ------------------------------------------------------------------

@@ -41,6 +41,7 @@ from live_support import (
     STOP_MARGIN,
     assert_let_go_while_stopped,
     assert_running_and_untraced,
+    assert_still_stopped_then_resumed,
     cli_job,
     dead,
     holder,
@@ -49,6 +50,7 @@ from live_support import (
     parent_of,
     state,
     status,
+    stop_group,
     stop_mid_read,
     target,
     thread_states,
@@ -677,21 +679,14 @@ def test_an_already_traced_target_is_read_unfrozen_and_said_so(tmp_path: Path) -
 
 def test_a_target_stopped_by_someone_else_stays_stopped(tmp_path: Path) -> None:
     with threaded_target(tmp_path, count=4) as (pid, counter):
-        os.kill(pid, signal.SIGSTOP)
-        wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
+        stop_group(pid)
         snap = smapsfmt.snapshot(pid)
         assert (snap.frozen, snap.consistent) == (False, True)
         assert snap.note == (
             "not frozen: it was already stopped (state T) by someone else and is left as "
             "found; it stayed stopped during the read"
         )
-        assert set(thread_states(pid).values()) == {"T"}
-        assert status(pid, "TracerPid") == "0"
-        stopped_at = counter()
-        time.sleep(0.05)
-        assert counter() == stopped_at
-        os.kill(pid, signal.SIGCONT)
-        assert_running_and_untraced(pid, counter)
+        assert_still_stopped_then_resumed(pid, counter)
     # (Stopped after the check, then frozen and released by ptrace, it is not resumed:
     # test_live_edges.py.)
 
@@ -960,17 +955,14 @@ def test_a_process_is_read_many_times_through_its_held_directory(tmp_path: Path)
         assert str(caught.value) == (
             "the freeze time limit must be a finite number of seconds above 0, not 0"
         )
-        os.kill(pid, signal.SIGSTOP)
-        wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
+        stop_group(pid)
         snap = proc.snapshot()
         assert (snap.frozen, snap.consistent) == (False, True)
         assert snap.note == (
             "not frozen: it was already stopped (state T) by someone else and is left as "
             "found; it stayed stopped during the read"
         )
-        assert set(thread_states(pid).values()) == {"T"}
-        os.kill(pid, signal.SIGCONT)
-        assert_running_and_untraced(pid, counter)
+        assert_still_stopped_then_resumed(pid, counter)
     with smapsfmt.Process("self") as itself:
         assert (
             itself.pid == os.getpid() and itself.comm == Path("/proc/self/comm").read_text()[:-1]
@@ -1077,8 +1069,7 @@ def test_a_freeze_that_cannot_be_made_runs_the_block_and_says_why(tmp_path: Path
             assert (freeze.frozen, freeze.consistent) == (False, False)
             assert tracer(pid) == holder_pid
         wait_let_go(pid)
-        os.kill(pid, signal.SIGSTOP)  # stopped by someone else: read as found, left stopped
-        wait_for(lambda: set(thread_states(pid).values()) == {"T"}, "the group stop")
+        stop_group(pid)  # stopped by someone else: read as found, left stopped
         with proc.frozen() as freeze:
             assert freeze.frozen is False
         assert (freeze.frozen, freeze.consistent) == (False, True)
@@ -1086,9 +1077,7 @@ def test_a_freeze_that_cannot_be_made_runs_the_block_and_says_why(tmp_path: Path
             "not frozen: it was already stopped (state T) by someone else and is left as "
             "found; it stayed stopped during the read"
         )
-        assert set(thread_states(pid).values()) == {"T"}
-        os.kill(pid, signal.SIGCONT)
-        assert_running_and_untraced(pid, counter)
+        assert_still_stopped_then_resumed(pid, counter)
 
 
 def test_a_killed_holder_is_never_a_claim_of_frozen(tmp_path: Path) -> None:
