@@ -31,16 +31,18 @@ KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # serves broken (see Apt.update) does not take a kernel away.
 SUITES = ("bullseye", "bullseye-security", "bookworm", "bookworm-security", "trixie",
           "trixie-backports")  # fmt: skip
+ARCHES = ("amd64", "i386", "arm64")
+# Debian's architecture of each qemu guest architecture smapsfmt boots.
+DEBIAN_ARCH = {"x86_64": "amd64", "i386": "i386", "arm64": "arm64"}
 # apt's words for an index it could not take: "E: Failed to fetch URI  REASON", the URI of one
-# suite's index for one architecture (apt-pkg/acquire-item.cc, apt 2.6).
+# suite's index for one architecture, as apt 2.6.1 (Debian 12) printed them here for
+# deb.debian.org's bookworm-security i386 index in 2026-12 (REASON: "File has unexpected size
+# (371952 != 372316). Mirror sync in progress? [IP: ...]").
 _FAILED_INDEX = re.compile(
     r"^E: Failed to fetch \S+/dists/(?P<suite>[^/\s]+)/main/binary-(?P<arch>[^/\s]+)/\S*"
     r"\s+(?P<why>.+?)(?:\s+\[IP: [^]]*\])?$",
     re.MULTILINE,
 )
-ARCHES = ("amd64", "i386", "arm64")
-# Debian's architecture of each qemu guest architecture smapsfmt boots.
-DEBIAN_ARCH = {"x86_64": "amd64", "i386": "i386", "arm64": "arm64"}
 
 
 class FetchError(Exception):
@@ -113,7 +115,7 @@ class Apt:
     def _run(self, tool: str, *args: str) -> str:
         done = self._attempt(tool, *args)
         if done.returncode != 0:
-            raise FetchError(_failed(f"{' '.join([tool, *args])}", done))
+            raise FetchError(_failed(" ".join([tool, *args]), done))
         return done.stdout
 
     def write_sources(self, left_out: dict[tuple[str, str], str] | None = None) -> None:
