@@ -17,7 +17,6 @@ reading it gives nothing once its address space is gone (same ``m_start``).
 from __future__ import annotations
 
 import errno
-import io
 import os
 
 from .errors import (
@@ -33,7 +32,7 @@ from .errors import (
     permission_error,
     rollup_missing,
 )
-from .facts import PF_KTHREAD, PROC, zombie
+from .facts import PF_KTHREAD, PROC, read_to_end, zombie
 
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
 if TYPE_CHECKING:
@@ -185,18 +184,10 @@ class ProcDir:
             raise self.error(exc, name, at_start=at_start) from None
 
     def read(self, fd: int, name: str) -> bytes:
-        """Everything ``fd`` gives until EOF (``name`` names the file in an error).
-
-        A /proc text comes a page or so per read(2) (fs/seq_file.c ``seq_read_iter`` fills one
-        buffer of records per call, 6.18). ``FileIO.readall`` reads them into one ``bytes`` that
-        it grows as it goes; a large block grows by realloc, which moves its pages instead of
-        copying them (glibc: mremap), so the text is written once, by the kernel. On 14 MB of
-        smaps the read costs what bare reads of a page each cost (53 ms here), where filling
-        pieces and joining them cost 18 ms more (zeroing and faulting in each piece, then the
-        copy)."""
+        """Everything ``fd`` gives until EOF (``facts.read_to_end``); ``name`` names the file
+        in an error."""
         try:
-            with io.FileIO(fd, closefd=False) as handle:
-                return handle.readall()
+            return read_to_end(fd)
         except OSError as exc:
             raise self.error(exc, name) from None
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import os
 
-from .._live.facts import PF_KTHREAD, PROC, denied, zombie
+from .._live.facts import PF_KTHREAD, PROC, denied, read_to_end, zombie
 from .kernel_rollup import rollup_fields
 
 TYPE_CHECKING = False  # not from typing: ps's start-up does without it (mypy knows the idiom)
@@ -331,15 +331,7 @@ def _read_whole(fd: int) -> bytes:
     text = os.read(fd, _ROLLUP_BUFFER)
     if len(text) < _ROLLUP_BUFFER:
         return text
-    return _read_to_end(fd, text)
-
-
-def _read_to_end(fd: int, first: bytes = b"") -> bytes:
-    """``first``, then what ``fd`` gives until EOF."""
-    pieces = [first]
-    while piece := os.read(fd, 1 << 20):
-        pieces.append(piece)
-    return b"".join(pieces)
+    return text + read_to_end(fd)
 
 
 def _read_at(dir_fd: int, name: str) -> bytes:
@@ -467,7 +459,7 @@ def _kernel_thread_pids(root: str) -> frozenset[int]:
             # Read to the end: one read of this file gives at most a page of whole records
             # (fs/seq_file.c seq_read_iter, 6.18: a record that would overflow its page-sized
             # buffer waits for the next read), however much more is asked.
-            children = _read_to_end(fd)
+            children = read_to_end(fd)
         finally:
             os.close(fd)
         return frozenset([_KTHREADD, *map(int, children.split())])
