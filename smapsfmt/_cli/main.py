@@ -176,8 +176,8 @@ def _ignore_interrupts() -> None:
 
 # The commands whose process may end at once when they are done, without the interpreter's
 # teardown (freeing every object and module one by one: about 2 ms of ``smapsfmt ps``'s 30 on
-# a busy machine, bench/ps.py; about 34 ms of ``smapsfmt parse``'s 310 on a 20,000-mapping
-# smaps, bench/bench.py, most of it pydantic's and the models' objects): they write only
+# a busy machine, bench/ps.py; about 24 ms of ``smapsfmt parse``'s 239 on a 20,000-mapping
+# smaps, beside bench/bench.py, most of it pydantic's and the models' objects): they write only
 # through smapsfmt._cli.streams, which flushes, and leave no file, thread or connection for the
 # teardown to finish (parse's spool is closed, and with --pid the freezing process reaped,
 # before it returns).
